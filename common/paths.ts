@@ -1,0 +1,80 @@
+// The one place that decides where rbk keeps things. It has no dependencies on purpose: the hook
+// imports it on every Claude Code event, so it must cost nothing beyond node:path and node:os.
+import os from 'node:os';
+import path from 'node:path';
+
+export interface RbkPaths {
+  /** YAML config file; it may not exist (embedded defaults apply). */
+  config: string;
+  /** Directory for the SQLite file, spool, keys and local artifacts. Mode 0700. */
+  dataDir: string;
+  /** gRPC Unix socket. Its directory is created 0700 by the daemon. */
+  socket: string;
+  db: string;
+  spoolDir: string;
+  /** Kernel-held lock that makes the daemon single-instance per data dir. */
+  lockFile: string;
+  pidFile: string;
+}
+
+// sun_path is 104 bytes on macOS and 108 on Linux, including the trailing NUL.
+export const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+
+type Env = Record<string, string | undefined>;
+
+export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform = process.platform, home: string = os.homedir()): RbkPaths {
+  const nonEmpty = (v: string | undefined): string | undefined => (v && v.length > 0 ? v : undefined);
+  let configDefault: string;
+  let dataDefault: string;
+  let socketDefault: string;
+
+  if (platform === 'darwin') {
+    const base = path.join(home, 'Library', 'Application Support', 'rbk');
+    configDefault = path.join(base, 'config.yaml');
+    dataDefault = base;
+    socketDefault = path.join(base, 'run', 'rbk.sock');
+    // Long home directories push the socket past macOS's 104-byte limit; the per-user temp dir
+    // (a private /var/folders/... path) is short and still owned by this user only.
+    if (Buffer.byteLength(socketDefault) > MAX_SOCKET_PATH_BYTES) {
+      socketDefault = path.join(nonEmpty(env.TMPDIR) ?? os.tmpdir(), `rbk-${uid()}`, 'rbk.sock');
+    }
+  } else {
+    const configHome = nonEmpty(env.XDG_CONFIG_HOME) ?? path.join(home, '.config');
+    const dataHome = nonEmpty(env.XDG_DATA_HOME) ?? path.join(home, '.local', 'share');
+    configDefault = path.join(configHome, 'rbk', 'config.yaml');
+    dataDefault = path.join(dataHome, 'rbk');
+    const runtime = nonEmpty(env.XDG_RUNTIME_DIR);
+    socketDefault = runtime ? path.join(runtime, 'rbk', 'rbk.sock') : path.join(dataDefault, 'run', 'rbk.sock');
+  }
+
+  const dataDir = path.resolve(nonEmpty(env.RBK_DATA_DIR) ?? dataDefault);
+  // When only the data dir is overridden, keep the socket beside it so that side-by-side
+  // instances (tests, benchmarks) never collide on the shared runtime socket.
+  const socket = path.resolve(
+    nonEmpty(env.RBK_SOCKET) ?? (nonEmpty(env.RBK_DATA_DIR) ? path.join(dataDir, 'run', 'rbk.sock') : socketDefault),
+  );
+  return {
+    config: path.resolve(nonEmpty(env.RBK_CONFIG) ?? configDefault),
+    dataDir,
+    socket,
+    db: path.join(dataDir, 'rbk.db'),
+    spoolDir: path.join(dataDir, 'spool'),
+    lockFile: path.join(dataDir, 'rbkd.lock'),
+    pidFile: path.join(dataDir, 'rbkd.pid'),
+  };
+}
+
+function uid(): string {
+  return typeof process.getuid === 'function' ? String(process.getuid()) : os.userInfo().username;
+}
+
+/** Throws with the fix when the socket path cannot be bound on this platform. */
+export function checkSocketPath(socket: string): void {
+  const bytes = Buffer.byteLength(socket);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(
+      `socket path is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit for Unix sockets: ${socket}. ` +
+        'Set RBK_SOCKET to a shorter path, for example /tmp/rbk-$UID/rbk.sock.',
+    );
+  }
+}

@@ -1,0 +1,152 @@
+// The one config schema. Every key has a default so that `npm start` works with no file at all.
+import { z } from 'zod';
+
+const cronExpression = z
+  .string()
+  .regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/15 * * * *"');
+
+const sessionStorage = z
+  .object({
+    backend: z.enum(['local', 's3']).default('local'),
+    // Keep local artifacts as well when s3 is the primary backend.
+    mirrorLocal: z.boolean().default(false),
+    // Where local artifacts go; relative paths are resolved against the data dir.
+    localBaseDir: z.string().min(1).default('artifacts'),
+    s3: z
+      .object({
+        bucket: z.string().min(3, 'must be an S3 bucket name (3-63 characters)').max(63).optional(),
+        prefix: z.string().default('rbk'),
+        region: z.string().optional(),
+        endpoint: z.url({ message: 'must be a URL such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:4568' }).optional(),
+        forcePathStyle: z.boolean().default(false),
+      })
+      .strict()
+      .default({ prefix: 'rbk', forcePathStyle: false }),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.backend === 's3' && !value.s3.bucket) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['s3', 'bucket'],
+        message: 'is required when backend is "s3": set integrations.claude.sessionStorage.s3.bucket, or use backend: local',
+      });
+    }
+  });
+
+const customRule = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be kebab-case, e.g. "internal-token"'),
+    pattern: z.string().min(1),
+    flags: z.string().regex(/^[gimsuy]*$/).optional(),
+    kind: z.enum(['secret', 'pii']).default('secret'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+    hook: z
+      .object({
+        // How long `rbk hook` waits for the daemon before spooling the event.
+        timeoutMs: z.number().int().min(50).max(60_000).default(2000),
+      })
+      .strict()
+      .default({ timeoutMs: 2000 }),
+    ingest: z
+      .object({
+        // Where `rbk import` looks when given no path; empty = ~/.claude/projects and $CLAUDE_CONFIG_DIR/projects.
+        transcriptRoots: z.array(z.string()).default([]),
+        spoolDrainIntervalMs: z.number().int().min(100).default(5000),
+      })
+      .strict()
+      .default({ transcriptRoots: [], spoolDrainIntervalMs: 5000 }),
+    redaction: z
+      .object({
+        mode: z.enum(['ingest', 'cron']).default('ingest'),
+        ipAddresses: z.boolean().default(false),
+        allowlist: z.array(z.string()).default([]),
+        customRules: z.array(customRule).default([]),
+        disabledRules: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [] }),
+    jobs: z
+      .object({
+        redact: cronExpression.default('*/30 * * * *'),
+        retention: cronExpression.default('17 3 * * *'),
+        compact: cronExpression.default('47 3 * * *'),
+        sync: cronExpression.default('*/15 * * * *'),
+      })
+      .strict()
+      .default({ redact: '*/30 * * * *', retention: '17 3 * * *', compact: '47 3 * * *', sync: '*/15 * * * *' }),
+    retention: z
+      .object({
+        local: z.object({ days: z.number().int().min(1).default(365) }).strict().default({ days: 365 }),
+        s3: z.object({ days: z.number().int().min(1).optional() }).strict().default({}),
+      })
+      .strict()
+      .default({ local: { days: 365 }, s3: {} }),
+    compaction: z
+      .object({
+        keepRawDays: z.number().int().min(0).default(30),
+      })
+      .strict()
+      .default({ keepRawDays: 30 }),
+    pricing: z
+      .object({
+        // Per-model overrides in USD per million tokens, merged over the embedded table.
+        overrides: z
+          .record(
+            z.string(),
+            z
+              .object({
+                input: z.number().nonnegative().optional(),
+                output: z.number().nonnegative().optional(),
+                cacheWrite5m: z.number().nonnegative().optional(),
+                cacheWrite1h: z.number().nonnegative().optional(),
+                cacheRead: z.number().nonnegative().optional(),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ overrides: {} }),
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        // Not 9464: Claude Code's own OpenTelemetry exporter listens there.
+        listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477').default('127.0.0.1:9477'),
+      })
+      .strict()
+      .default({ enabled: true, listen: '127.0.0.1:9477' }),
+    integrations: z
+      .object({
+        claude: z
+          .object({
+            sessionStorage: sessionStorage.default({
+              backend: 'local',
+              mirrorLocal: false,
+              localBaseDir: 'artifacts',
+              s3: { prefix: 'rbk', forcePathStyle: false },
+            }),
+          })
+          .strict()
+          .default({
+            sessionStorage: { backend: 'local', mirrorLocal: false, localBaseDir: 'artifacts', s3: { prefix: 'rbk', forcePathStyle: false } },
+          }),
+      })
+      .strict()
+      .default({
+        claude: { sessionStorage: { backend: 'local', mirrorLocal: false, localBaseDir: 'artifacts', s3: { prefix: 'rbk', forcePathStyle: false } } },
+      }),
+  })
+  .strict();
+
+export type RbkConfig = z.infer<typeof configSchema>;

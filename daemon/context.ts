@@ -1,0 +1,20 @@
+import type { RbkPaths } from '../common/paths.js';
+import type { RbkConfig } from './config/schema.js';
+import type { HookWriter } from './ingest/hook-writer.js';
+import type { SpoolDrain } from './ingest/spool-drain.js';
+import type { Logger } from './log.js';
+import type { Db } from './store/db.js';
+import type { SessionQueries } from './store/sessions.js';
+
+/** What every RPC handler and job may use: built once in daemon/main.ts. */
+export interface DaemonContext {
+  paths: RbkPaths;
+  config: RbkConfig;
+  configSource: string;
+  db: Db;
+  log: Logger;
+  hookWriter: HookWriter;
+  spool: SpoolDrain;
+  sessions: SessionQueries;
+  startedAt: number;
+}

@@ -1,0 +1,211 @@
+// Turns one raw hook invocation into a stored hook_events row and an up-to-date session.
+// Nothing is rejected here: whatever Claude Code (or a hostile caller) sends is stored once,
+// and anything odd about it is written to `problem` instead of being trusted.
+import os from 'node:os';
+import path from 'node:path';
+import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../common/ids.js';
+import type { Db } from '../store/db.js';
+
+export interface IncomingHookEvent {
+  eventId: string;
+  eventName: string;
+  payload: Buffer;
+  hookStartedAt?: number;
+  sentAt?: number;
+  via: 'direct' | 'spool';
+  receivedAt: number;
+}
+
+export interface StoredHookResult {
+  stored: boolean;
+  sessionId: string | null;
+  problem: string | null;
+  eventName: string;
+}
+
+/** Rewrites payload text before it is stored (redaction plugs in here). */
+export type PayloadTransform = (payload: Record<string, unknown>) => Record<string, unknown>;
+
+const TOOL_EVENTS = new Set(['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'PermissionRequest', 'PermissionDenied']);
+const SUBAGENT_EVENTS = new Set(['SubagentStart', 'SubagentStop']);
+const HOST = os.hostname();
+
+function str(value: unknown, max = 512): string | null {
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, max) : null;
+}
+
+interface Decoded {
+  text: string;
+  object: Record<string, unknown> | null;
+  problems: string[];
+}
+
+function decodePayload(payload: Buffer): Decoded {
+  const problems: string[] = [];
+  if (payload.length === 0) return { text: '', object: null, problems: ['empty payload: the hook received nothing on stdin'] };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+  } catch {
+    text = payload.toString('utf8');
+    problems.push('payload is not valid UTF-8; invalid bytes were replaced with U+FFFD');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`payload is not valid JSON (${(err as Error).message.slice(0, 120)}); stored as text`);
+    return { text, object: null, problems };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`payload is JSON ${Array.isArray(parsed) ? 'array' : typeof parsed}, not an object; stored as text`);
+    return { text, object: null, problems };
+  }
+  return { text, object: parsed as Record<string, unknown>, problems };
+}
+
+export class HookEventStore {
+  private readonly insertEvent;
+  private readonly findSession;
+  private readonly insertSession;
+  private readonly updateSession;
+  private readonly bumpCounts;
+  private readonly otherToolEvent;
+  private readonly otherFailure;
+  private readonly otherSubagentEvent;
+  private readonly registerTranscript;
+
+  constructor(
+    private readonly db: Db,
+    private readonly transform: PayloadTransform = (p) => p,
+  ) {
+    this.insertEvent = db.prepare(`
+      INSERT OR IGNORE INTO hook_events
+        (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
+         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem)
+      VALUES (@eventId, @sessionId, @eventName, @toolName, @toolUseId, @promptId, @agentId,
+              @hookStartedAt, @sentAt, @receivedAt, @via, @payload, @payloadBytes, @problem)`);
+    this.findSession = db.prepare('SELECT id, started_at, status FROM sessions WHERE id = ?');
+    this.insertSession = db.prepare(`
+      INSERT INTO sessions (id, cwd, project, transcript_path, model, permission_mode, started_at, last_activity_at, host, created_at, updated_at)
+      VALUES (@id, @cwd, @project, @transcriptPath, @model, @permissionMode, @at, @at, @host, @now, @now)`);
+    // COALESCE keeps what we already know when an event does not carry a field.
+    this.updateSession = db.prepare(`
+      UPDATE sessions SET
+        cwd = COALESCE(@cwd, cwd),
+        project = COALESCE(@project, project),
+        transcript_path = COALESCE(transcript_path, @transcriptPath),
+        model = COALESCE(@model, model),
+        permission_mode = COALESCE(@permissionMode, permission_mode),
+        started_at = MIN(COALESCE(started_at, @at), @at),
+        last_activity_at = MAX(COALESCE(last_activity_at, @at), @at),
+        status = CASE WHEN @ended THEN 'ended' WHEN @restarted THEN 'active' ELSE status END,
+        ended_at = CASE WHEN @ended THEN @at WHEN @restarted THEN NULL ELSE ended_at END,
+        end_reason = CASE WHEN @ended THEN @endReason WHEN @restarted THEN NULL ELSE end_reason END,
+        updated_at = @now
+      WHERE id = @id`);
+    this.bumpCounts = db.prepare(`
+      UPDATE sessions SET
+        hook_events = hook_events + 1,
+        prompts = prompts + @prompt,
+        tool_calls = tool_calls + @toolCall,
+        tool_failures = tool_failures + @toolFailure,
+        subagents = subagents + @subagent
+      WHERE id = @id`);
+    this.otherToolEvent = db.prepare(
+      `SELECT 1 FROM hook_events WHERE tool_use_id = ? AND session_id = ? AND event_id <> ? AND event_name IN ('PreToolUse','PostToolUse','PostToolUseFailure') LIMIT 1`,
+    );
+    this.otherFailure = db.prepare(
+      `SELECT 1 FROM hook_events WHERE tool_use_id = ? AND session_id = ? AND event_id <> ? AND event_name = 'PostToolUseFailure' LIMIT 1`,
+    );
+    // SubagentStop has been seen firing twice for one subagent: count agents, not events.
+    this.otherSubagentEvent = db.prepare(
+      `SELECT 1 FROM hook_events WHERE session_id = ? AND agent_id = ? AND event_id <> ? AND event_name IN ('SubagentStart','SubagentStop') LIMIT 1`,
+    );
+    this.registerTranscript = db.prepare(`
+      INSERT INTO transcripts (path, session_id, agent_id, source, registered_at)
+      VALUES (?, ?, ?, 'hook', ?)
+      ON CONFLICT (path) DO UPDATE SET session_id = COALESCE(transcripts.session_id, excluded.session_id),
+                                       agent_id = COALESCE(transcripts.agent_id, excluded.agent_id)`);
+  }
+
+  /** Stores one event; call inside a transaction. Idempotent on eventId. */
+  store(ev: IncomingHookEvent): StoredHookResult {
+    const decoded = decodePayload(ev.payload);
+    const problems = [...decoded.problems];
+    const p = decoded.object ? this.transform(decoded.object) : null;
+
+    const eventName = str(p?.hook_event_name, 128) ?? (str(ev.eventName, 128) || 'unknown');
+    let sessionId: string | null = null;
+    if (p && p.session_id !== undefined) {
+      if (isSafeId(p.session_id)) sessionId = p.session_id;
+      else problems.push(`${describeUnsafeId('session_id', p.session_id)}; stored without a session`);
+    } else if (p) {
+      problems.push('payload has no session_id; stored without a session');
+    }
+    const agentId = p && isSafeId(p.agent_id) ? p.agent_id : null;
+    const toolUseId = p ? str(p.tool_use_id, 256) : null;
+    const payloadText = p ? JSON.stringify(p) : decoded.text;
+
+    const inserted = this.insertEvent.run({
+      eventId: ev.eventId,
+      sessionId,
+      eventName,
+      toolName: p ? str(p.tool_name, 256) : null,
+      toolUseId,
+      promptId: p ? str(p.prompt_id, 256) : null,
+      agentId,
+      hookStartedAt: ev.hookStartedAt ?? null,
+      sentAt: ev.sentAt ?? null,
+      receivedAt: ev.receivedAt,
+      via: ev.via,
+      payload: payloadText,
+      payloadBytes: ev.payload.length,
+      problem: problems.length > 0 ? problems.join('; ') : null,
+    });
+    const problem = problems.length > 0 ? problems.join('; ') : null;
+    if (inserted.changes === 0) return { stored: false, sessionId, problem, eventName };
+    if (!sessionId || !p) return { stored: true, sessionId, problem, eventName };
+
+    const at = ev.hookStartedAt && ev.hookStartedAt > 0 ? ev.hookStartedAt : ev.receivedAt;
+    const cwd = str(p.cwd, 4096);
+    const transcriptPath = isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
+    if (p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');
+    const fields = {
+      id: sessionId,
+      cwd,
+      project: cwd ? path.basename(cwd) : null,
+      transcriptPath,
+      model: modelOf(p.model),
+      permissionMode: str(p.permission_mode, 64),
+      at,
+      now: ev.receivedAt,
+    };
+    if (!this.findSession.get(sessionId)) this.insertSession.run({ ...fields, host: HOST });
+    const ended = eventName === 'SessionEnd';
+    // A resumed session starts again after it ended.
+    const restarted = eventName === 'SessionStart' || eventName === 'UserPromptSubmit';
+    this.updateSession.run({ ...fields, ended: ended ? 1 : 0, restarted: restarted && !ended ? 1 : 0, endReason: str(p.reason, 128) });
+
+    const isTool = TOOL_EVENTS.has(eventName) && toolUseId !== null && eventName !== 'PermissionRequest' && eventName !== 'PermissionDenied';
+    this.bumpCounts.run({
+      id: sessionId,
+      prompt: eventName === 'UserPromptSubmit' ? 1 : 0,
+      toolCall: isTool && !this.otherToolEvent.get(toolUseId, sessionId, ev.eventId) ? 1 : 0,
+      toolFailure: eventName === 'PostToolUseFailure' && toolUseId && !this.otherFailure.get(toolUseId, sessionId, ev.eventId) ? 1 : 0,
+      subagent: SUBAGENT_EVENTS.has(eventName) && agentId && !this.otherSubagentEvent.get(sessionId, agentId, ev.eventId) ? 1 : 0,
+    });
+
+    if (transcriptPath) this.registerTranscript.run(transcriptPath, sessionId, null, ev.receivedAt);
+    const agentTranscript = p.agent_transcript_path;
+    if (isSafeTranscriptPath(agentTranscript)) this.registerTranscript.run(agentTranscript, sessionId, agentId, ev.receivedAt);
+    return { stored: true, sessionId, problem: problems.length > 0 ? problems.join('; ') : null, eventName };
+  }
+}
+
+function modelOf(value: unknown): string | null {
+  if (typeof value === 'string') return value.slice(0, 128);
+  // SessionStart has carried the model both as a string and as {id, display_name}.
+  if (value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string') return (value as { id: string }).id.slice(0, 128);
+  return null;
+}

@@ -1,0 +1,82 @@
+// Group commit for hook events: every event that arrives while one transaction is being prepared
+// joins it, so N concurrent hooks cost one fsync instead of N. Each hook is still answered only
+// after its own event is durable.
+import type { Db } from '../store/db.js';
+import type { Logger } from '../log.js';
+import type { HookEventStore, IncomingHookEvent, StoredHookResult } from './hook-events.js';
+
+interface Pending {
+  event: IncomingHookEvent;
+  resolve: (r: StoredHookResult) => void;
+  reject: (e: Error) => void;
+}
+
+export interface HookWriterObserver {
+  (event: IncomingHookEvent, result: StoredHookResult, durableAt: number): void;
+}
+
+export class HookWriter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private readonly observers: HookWriterObserver[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly store: HookEventStore,
+    private readonly log: Logger,
+    private readonly maxBatch = 512,
+  ) {}
+
+  onStored(observer: HookWriterObserver): void {
+    this.observers.push(observer);
+  }
+
+  submit(event: IncomingHookEvent): Promise<StoredHookResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Stores a batch synchronously in one transaction (used by the spool drain). */
+  storeBatch(events: IncomingHookEvent[]): StoredHookResult[] {
+    const results = this.db.transaction(() => events.map((e) => this.store.store(e))).immediate();
+    const durableAt = Date.now();
+    events.forEach((e, i) => this.notify(e, results[i]!, durableAt));
+    return results;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const results = this.storeBatch(batch.map((p) => p.event));
+        batch.forEach((p, i) => p.resolve(results[i]!));
+      } catch (batchError) {
+        // One bad event must not fail its neighbours: retry each alone, so only it fails.
+        this.log.warn('hook batch failed; retrying events one by one', { size: batch.length, error: batchError });
+        for (const p of batch) {
+          try {
+            p.resolve(this.storeBatch([p.event])[0]!);
+          } catch (err) {
+            p.reject(err as Error);
+          }
+        }
+      }
+    }
+  }
+
+  private notify(event: IncomingHookEvent, result: StoredHookResult, durableAt: number): void {
+    for (const o of this.observers) {
+      try {
+        o(event, result, durableAt);
+      } catch (err) {
+        this.log.warn('hook observer failed', { error: err });
+      }
+    }
+  }
+}

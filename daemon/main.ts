@@ -1,0 +1,111 @@
+// rbkd: the per-user daemon. Start order matters: config → instance lock → database → socket,
+// so that a second daemon is refused before it can touch the database or the socket.
+import fs from 'node:fs';
+import { resolvePaths, type RbkPaths } from '../common/paths.js';
+import { RBK_VERSION } from '../common/version.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { DaemonContext } from './context.js';
+import { HookEventStore } from './ingest/hook-events.js';
+import { HookWriter } from './ingest/hook-writer.js';
+import { SpoolDrain } from './ingest/spool-drain.js';
+import { createLogger, type Logger } from './log.js';
+import { acquireInstanceLock, openDatabase } from './store/db.js';
+import { SessionQueries } from './store/sessions.js';
+import { AlreadyRunningError, startServer } from './server.js';
+
+export interface Daemon {
+  ctx: DaemonContext;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {}): Promise<Daemon> {
+  process.umask(0o077);
+  const paths = opts.paths ?? resolvePaths();
+  const { config, source } = loadConfig(paths.config);
+  const log = opts.log ?? createLogger({ level: config.log.level, base: { svc: 'rbkd' } });
+
+  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireInstanceLock(paths.lockFile);
+  if (!lock) {
+    let pid = 'unknown';
+    try {
+      pid = fs.readFileSync(paths.pidFile, 'utf8').trim();
+    } catch {
+      /* the pid file is informational only */
+    }
+    throw new AlreadyRunningError(`another rbkd (pid ${pid}) is already running with data dir ${paths.dataDir}; stop it first, or set RBK_DATA_DIR to run a second instance`);
+  }
+  fs.writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
+
+  const db = openDatabase(paths.db);
+  const hookWriter = new HookWriter(db, new HookEventStore(db), log);
+  const ctx: DaemonContext = {
+    paths,
+    config,
+    configSource: source,
+    db,
+    log,
+    hookWriter,
+    spool: new SpoolDrain(paths.spoolDir, hookWriter, log),
+    sessions: new SessionQueries(db),
+    startedAt: Date.now(),
+  };
+
+  // Drain before serving, so that events from the outage land before newer ones.
+  ctx.spool.drain();
+  const server = await startServer(ctx);
+  const drainTimer = setInterval(() => {
+    try {
+      ctx.spool.drain();
+    } catch (err) {
+      log.error('spool drain failed; will retry', { error: err });
+    }
+  }, config.ingest.spoolDrainIntervalMs);
+  drainTimer.unref();
+  log.info('rbkd started', { version: RBK_VERSION, pid: process.pid, socket: paths.socket, db: paths.db, config: source });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ctx,
+    stop: () =>
+      (stopping ??= (async () => {
+        clearInterval(drainTimer);
+        await server.close();
+        db.close();
+        fs.rmSync(paths.pidFile, { force: true });
+        lock.close();
+        log.info('rbkd stopped');
+      })()),
+  };
+}
+
+/** Entry point of `rbkd` and `rbk daemon`. */
+export async function main(): Promise<void> {
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rbkd: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof AlreadyRunningError) {
+      process.stderr.write(`rbkd: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`rbkd: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    daemon.ctx.log.info('shutting down', { signal });
+    daemon.stop().then(
+      () => process.exit(0),
+      (err) => {
+        daemon.ctx.log.error('unclean shutdown', { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

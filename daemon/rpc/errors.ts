@@ -1,0 +1,44 @@
+import * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
+import { AmbiguousIdError, NotFoundError } from '../store/sessions.js';
+
+/** An error whose message already says what the person should do. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly code: grpc.status = grpc.status.INVALID_ARGUMENT,
+  ) {
+    super(message);
+  }
+}
+
+export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof z.ZodError) {
+    const detail = err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
+    return { code: grpc.status.INVALID_ARGUMENT, details: `invalid request: ${detail}` };
+  }
+  if (err instanceof UserError) return { code: err.code, details: err.message };
+  if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
+  if (err instanceof AmbiguousIdError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  const code = (err as { code?: string }).code;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };
+  }
+  if (code === 'SQLITE_BUSY') return { code: grpc.status.UNAVAILABLE, details: 'the database is busy; retry' };
+  return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}; see the daemon log` };
+}
+
+/** Wraps a unary handler: validate, run, map errors. */
+export function unary<Req, Res>(
+  schema: z.ZodType<Req>,
+  fn: (req: Req, call: grpc.ServerUnaryCall<unknown, Res>) => Res | Promise<Res>,
+): grpc.handleUnaryCall<unknown, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(schema.parse(call.request), call))
+      .then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err) as grpc.ServiceError),
+      );
+  };
+}

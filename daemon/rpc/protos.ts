@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export const PROTO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
+export const PROTO_FILES = ['rbk/v1/ingest.proto', 'rbk/v1/query.proto', 'rbk/v1/admin.proto', 'grpc/health/v1/health.proto'];
+
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT],
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition<any> };
+
+export interface RbkServices {
+  Ingest: AnyService;
+  Query: AnyService;
+  Admin: AnyService;
+  Health: AnyService;
+}
+
+let cached: RbkServices | undefined;
+
+export function loadServices(): RbkServices {
+  if (cached) return cached;
+  const def = protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    rbk: { v1: { Ingest: AnyService; Query: AnyService; Admin: AnyService } };
+    grpc: { health: { v1: { Health: AnyService } } };
+  };
+  cached = { ...pkg.rbk.v1, Health: pkg.grpc.health.v1.Health };
+  return cached;
+}

@@ -1,0 +1,106 @@
+// Read-side queries over sessions and hook events. Writers live in ingest/.
+import type { Db } from './db.js';
+
+export interface SessionRow {
+  id: string;
+  cwd: string | null;
+  project: string | null;
+  transcript_path: string | null;
+  git_branch: string | null;
+  cc_version: string | null;
+  model: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  last_activity_at: number | null;
+  status: 'active' | 'ended';
+  end_reason: string | null;
+  host: string;
+  origin: string;
+  prompts: number;
+  tool_calls: number;
+  tool_failures: number;
+  subagents: number;
+  hook_events: number;
+  interactions: number;
+}
+
+export interface HookEventRow {
+  seq: number;
+  event_id: string;
+  event_name: string;
+  tool_name: string | null;
+  tool_use_id: string | null;
+  prompt_id: string | null;
+  agent_id: string | null;
+  hook_started_at: number | null;
+  received_at: number;
+  via: 'direct' | 'spool';
+  problem: string | null;
+  payload: string;
+  payload_bytes: number;
+}
+
+export class AmbiguousIdError extends Error {
+  constructor(
+    readonly prefix: string,
+    readonly candidates: string[],
+  ) {
+    super(`session id prefix "${prefix}" matches ${candidates.length} sessions (${candidates.slice(0, 5).join(', ')}${candidates.length > 5 ? ', …' : ''}); type more characters`);
+  }
+}
+
+export class NotFoundError extends Error {}
+
+const PREFIX = /^[A-Za-z0-9_-]{1,128}$/;
+
+export class SessionQueries {
+  constructor(private readonly db: Db) {}
+
+  list(opts: { limit: number; beforeMs?: number }): SessionRow[] {
+    const limit = Math.min(Math.max(opts.limit || 50, 1), 10_000);
+    if (opts.beforeMs && opts.beforeMs > 0) {
+      return this.db
+        .prepare('SELECT * FROM sessions WHERE last_activity_at < ? ORDER BY last_activity_at DESC, id LIMIT ?')
+        .all(opts.beforeMs, limit) as SessionRow[];
+    }
+    return this.db.prepare('SELECT * FROM sessions ORDER BY last_activity_at DESC, id LIMIT ?').all(limit) as SessionRow[];
+  }
+
+  /** Accepts a full id or any unique prefix of one. */
+  resolveId(idOrPrefix: string): string {
+    if (!PREFIX.test(idOrPrefix)) throw new NotFoundError(`"${idOrPrefix.slice(0, 80)}" is not a session id: ids are letters, digits, '-' and '_'`);
+    const exact = this.db.prepare('SELECT id FROM sessions WHERE id = ?').get(idOrPrefix) as { id: string } | undefined;
+    if (exact) return exact.id;
+    // Range scan on the primary key instead of LIKE, which would treat '_' as a wildcard.
+    const rows = this.db
+      .prepare('SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 11')
+      .all(idOrPrefix, `${idOrPrefix}\uffff`) as { id: string }[];
+    if (rows.length === 0) throw new NotFoundError(`no session matches "${idOrPrefix}"; list them with: rbk sessions`);
+    if (rows.length > 1) throw new AmbiguousIdError(idOrPrefix, rows.map((r) => r.id));
+    return rows[0]!.id;
+  }
+
+  get(id: string): SessionRow {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    if (!row) throw new NotFoundError(`no session ${id}`);
+    return row;
+  }
+
+  hookEvents(sessionId: string): HookEventRow[] {
+    return this.db
+      .prepare(
+        `SELECT seq, event_id, event_name, tool_name, tool_use_id, prompt_id, agent_id, hook_started_at, received_at, via, problem, payload, payload_bytes
+         FROM hook_events WHERE session_id = ? ORDER BY COALESCE(hook_started_at, received_at), seq`,
+      )
+      .all(sessionId) as HookEventRow[];
+  }
+
+  counts(): { sessions: number; hookEvents: number; transcripts: number } {
+    const one = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      sessions: one('SELECT count(*) AS n FROM sessions'),
+      hookEvents: one('SELECT count(*) AS n FROM hook_events'),
+      transcripts: one('SELECT count(*) AS n FROM transcripts'),
+    };
+  }
+}
