@@ -4,7 +4,6 @@
 // in time, the event goes to the spool and the daemon stores it later: nothing is lost.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { resolvePaths } from '../common/paths.js';
 import { writeSpoolRecord } from '../common/spool.js';
 import { RBK_VERSION } from '../common/version.js';
@@ -83,10 +82,4 @@ export async function runHook(argv: string[] = process.argv.slice(2)): Promise<v
       process.stderr.write(`rbk hook: could not deliver or spool event ${eventId}: ${(spoolErr as Error).message}\n`);
     }
   }
-}
-
-const isEntry = process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
-if (isEntry) {
-  process.on('uncaughtException', () => process.exit(0));
-  runHook().finally(() => process.exit(0));
 }
