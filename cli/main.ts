@@ -13,7 +13,8 @@ Usage:
   rbk status [--json]                daemon version, paths and counts
   rbk sessions [--limit N] [--json]  sessions, newest first
   rbk sessions show <id|prefix> [--json] [--payloads]
-                                     one session with its hook event timeline
+                                     one session: metadata and its ordered timeline
+  rbk import [PATH...] [--json]      backfill transcripts (default ~/.claude/projects, $CLAUDE_CONFIG_DIR)
 
 Environment: RBK_CONFIG, RBK_DATA_DIR, RBK_SOCKET override where rbk keeps its config, data and socket.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 not found.`;
@@ -72,6 +73,11 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         return sessionsShowCommand(io, { id, json: Boolean(values.json), payloads: Boolean(values.payloads) });
       }
       throw new CliError(`unknown sessions subcommand "${sub}"; try: rbk sessions, rbk sessions show <id>`, EXIT.usage);
+    }
+    case 'import': {
+      const { values, positionals } = parse(rest, { progress: { type: 'boolean', default: true } });
+      const { importCommand } = await import('./commands/import.js');
+      return importCommand(io, { paths: positionals, json: Boolean(values.json), progress: !values.json && values.progress !== false });
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage);

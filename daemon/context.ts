@@ -2,6 +2,8 @@ import type { RbkPaths } from '../common/paths.js';
 import type { RbkConfig } from './config/schema.js';
 import type { HookWriter } from './ingest/hook-writer.js';
 import type { SpoolDrain } from './ingest/spool-drain.js';
+import type { TranscriptIngester } from './ingest/transcript-ingester.js';
+import type { TranscriptWatcher } from './ingest/transcript-watcher.js';
 import type { Logger } from './log.js';
 import type { Db } from './store/db.js';
 import type { SessionQueries } from './store/sessions.js';
@@ -16,5 +18,7 @@ export interface DaemonContext {
   hookWriter: HookWriter;
   spool: SpoolDrain;
   sessions: SessionQueries;
+  ingester: TranscriptIngester;
+  watcher: TranscriptWatcher;
   startedAt: number;
 }

@@ -8,6 +8,8 @@ import type { DaemonContext } from './context.js';
 import { HookEventStore } from './ingest/hook-events.js';
 import { HookWriter } from './ingest/hook-writer.js';
 import { SpoolDrain } from './ingest/spool-drain.js';
+import { TranscriptIngester } from './ingest/transcript-ingester.js';
+import { TranscriptWatcher } from './ingest/transcript-watcher.js';
 import { createLogger, type Logger } from './log.js';
 import { acquireInstanceLock, openDatabase } from './store/db.js';
 import { SessionQueries } from './store/sessions.js';
@@ -39,6 +41,12 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
 
   const db = openDatabase(paths.db);
   const hookWriter = new HookWriter(db, new HookEventStore(db), log);
+  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides });
+  const watcher = new TranscriptWatcher(ingester, log);
+  // A hook names the transcript it belongs to; that is how live sessions get followed.
+  hookWriter.onStored((_event, result) => {
+    for (const t of result.transcripts) watcher.follow(t);
+  });
   const ctx: DaemonContext = {
     paths,
     config,
@@ -48,6 +56,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     hookWriter,
     spool: new SpoolDrain(paths.spoolDir, hookWriter, log),
     sessions: new SessionQueries(db),
+    ingester,
+    watcher,
     startedAt: Date.now(),
   };
 
@@ -62,6 +72,13 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     }
   }, config.ingest.spoolDrainIntervalMs);
   drainTimer.unref();
+  // Catch up on sessions that were live when the daemon last stopped.
+  for (const t of db
+    .prepare(`SELECT t.path FROM transcripts t JOIN sessions s ON s.id = t.session_id WHERE s.last_activity_at > ?`)
+    .pluck()
+    .all(Date.now() - 24 * 3600_000) as string[]) {
+    watcher.follow(t);
+  }
   log.info('rbkd started', { version: RBK_VERSION, pid: process.pid, socket: paths.socket, db: paths.db, config: source });
 
   let stopping: Promise<void> | undefined;
@@ -71,6 +88,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
       (stopping ??= (async () => {
         clearInterval(drainTimer);
         await server.close();
+        await watcher.close();
+        await ingester.idle();
         db.close();
         fs.rmSync(paths.pidFile, { force: true });
         lock.close();

@@ -1,8 +1,8 @@
-import { call } from '../client.js';
+import { call, stream } from '../client.js';
 import { EXIT } from '../errors.js';
 import { compactNumber, duration, shortTime, table, usd } from '../format.js';
 import type { Io } from '../io.js';
-import { hookEventView, sessionView, type ProtoHookEvent, type ProtoSession } from '../views.js';
+import { hookEventView, renderTimeline, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
 
 export async function sessionsListCommand(io: Io, opts: { json: boolean; limit: number }): Promise<number> {
   const res = await call<{ sessions: ProtoSession[] }>('Query', 'ListSessions', { limit: opts.limit, beforeUnixMs: 0 });
@@ -40,8 +40,10 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
   const res = await call<{ session: ProtoSession; hookEvents: ProtoHookEvent[] }>('Query', 'GetSession', { id: opts.id, includePayloads: opts.payloads });
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
+  const timeline: ProtoTimelineEntry[] = [];
+  await stream<ProtoTimelineEntry>('Query', 'GetTimeline', { id: res.session.id, includePayloads: false }, (e) => timeline.push(e)).done;
   if (opts.json) {
-    io.json({ session, hookEvents });
+    io.json({ session, hookEvents, timeline: timeline.map(timelineView) });
     return EXIT.ok;
   }
   const s = res.session;
@@ -57,14 +59,9 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
       '',
     ].join('\n'),
   );
-  const rows = res.hookEvents.map((e) => [
-    new Date(e.clientUnixMs || e.receivedUnixMs).toISOString().slice(11, 23),
-    e.eventName,
-    e.toolName || '',
-    e.agentId ? `agent ${e.agentId}` : '',
-    e.via === 'spool' ? 'spooled' : '',
-    e.problem ? `! ${e.problem.slice(0, 60)}` : '',
-  ]);
-  io.out(table(['TIME (UTC)', 'EVENT', 'TOOL', 'AGENT', 'VIA', 'PROBLEM'], rows));
+  io.out(renderTimeline(timeline, io.isTTY));
+  const spooled = res.hookEvents.filter((e) => e.via === 'spool').length;
+  const problems = res.hookEvents.filter((e) => e.problem);
+  io.out(`\n${res.hookEvents.length} hook events (${spooled} delivered via the spool)${problems.length ? `, ${problems.length} with problems: ${problems[0]!.problem}` : ''}`);
   return EXIT.ok;
 }

@@ -21,6 +21,8 @@ export interface StoredHookResult {
   sessionId: string | null;
   problem: string | null;
   eventName: string;
+  /** Transcript files this event pointed at (validated), for ingestion to follow. */
+  transcripts: string[];
 }
 
 /** Rewrites payload text before it is stored (redaction plugs in here). */
@@ -164,8 +166,8 @@ export class HookEventStore {
       problem: problems.length > 0 ? problems.join('; ') : null,
     });
     const problem = problems.length > 0 ? problems.join('; ') : null;
-    if (inserted.changes === 0) return { stored: false, sessionId, problem, eventName };
-    if (!sessionId || !p) return { stored: true, sessionId, problem, eventName };
+    if (inserted.changes === 0) return { stored: false, sessionId, problem, eventName, transcripts: [] };
+    if (!sessionId || !p) return { stored: true, sessionId, problem, eventName, transcripts: [] };
 
     const at = ev.hookStartedAt && ev.hookStartedAt > 0 ? ev.hookStartedAt : ev.receivedAt;
     const cwd = str(p.cwd, 4096);
@@ -196,10 +198,17 @@ export class HookEventStore {
       subagent: SUBAGENT_EVENTS.has(eventName) && agentId && !this.otherSubagentEvent.get(sessionId, agentId, ev.eventId) ? 1 : 0,
     });
 
-    if (transcriptPath) this.registerTranscript.run(transcriptPath, sessionId, null, ev.receivedAt);
+    const transcripts: string[] = [];
+    if (transcriptPath) {
+      this.registerTranscript.run(transcriptPath, sessionId, null, ev.receivedAt);
+      transcripts.push(transcriptPath);
+    }
     const agentTranscript = p.agent_transcript_path;
-    if (isSafeTranscriptPath(agentTranscript)) this.registerTranscript.run(agentTranscript, sessionId, agentId, ev.receivedAt);
-    return { stored: true, sessionId, problem: problems.length > 0 ? problems.join('; ') : null, eventName };
+    if (isSafeTranscriptPath(agentTranscript)) {
+      this.registerTranscript.run(agentTranscript, sessionId, agentId, ev.receivedAt);
+      transcripts.push(agentTranscript);
+    }
+    return { stored: true, sessionId, problem: problems.length > 0 ? problems.join('; ') : null, eventName, transcripts };
   }
 }
 

@@ -31,7 +31,7 @@ export function adminHandlers(ctx: DaemonContext) {
         counts: {
           sessions: counts.sessions,
           hookEvents: counts.hookEvents,
-          interactions: 0,
+          interactions: counts.interactions,
           transcripts: counts.transcripts,
           spoolBacklog: ctx.spool.backlog(),
         },

@@ -1,7 +1,33 @@
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
+import { defaultTranscriptRoots, importTranscripts, type ImportProgress } from '../ingest/importer.js';
 import { isSafeId } from '../../common/ids.js';
 import type { DaemonContext } from '../context.js';
+import { toServiceError, UserError } from './errors.js';
 import { unary } from './errors.js';
+
+const importRequest = z.object({
+  paths: z.array(z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'paths must be absolute (the CLI resolves them)')).max(1000),
+});
+
+function progressToProto(p: ImportProgress, roots: string[]) {
+  return {
+    filesTotal: p.filesTotal,
+    filesDone: p.filesDone,
+    bytesTotal: p.bytesTotal,
+    bytesDone: p.bytesDone,
+    sessions: p.sessions,
+    interactionsAdded: p.interactionsAdded,
+    linesRead: p.linesRead,
+    skipped: p.skipped,
+    errors: p.errors.slice(0, 100),
+    currentFile: p.currentFile,
+    done: p.done,
+    startedUnixMs: p.startedAt,
+    roots,
+  };
+}
 
 const submitHook = z.object({
   eventId: z.string().refine(isSafeId, 'event_id must be 1-128 letters, digits, "-" or "_" (the hook sends a UUID)'),
@@ -26,5 +52,26 @@ export function ingestHandlers(ctx: DaemonContext) {
       });
       return { stored: result.stored, sessionId: result.sessionId ?? '', problem: result.problem ?? '' };
     }),
+    // The daemon stays the only writer: the CLI asks, the daemon reads the files.
+    Import: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let cancelled = false;
+      call.on('cancelled', () => {
+        cancelled = true;
+      });
+      (async () => {
+        const req = importRequest.parse(call.request);
+        const roots = req.paths.length > 0 ? req.paths.map((p) => path.normalize(p)) : defaultTranscriptRoots();
+        if (roots.length === 0) throw new UserError('found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects); pass the folder to import');
+        ctx.log.info('import started', { roots });
+        const final = await importTranscripts(ctx.ingester, roots, (p) => call.write(progressToProto(p, roots)), () => cancelled);
+        ctx.log.info('import finished', { files: final.filesDone, sessions: final.sessions, interactions: final.interactionsAdded, skipped: final.skipped });
+      })().then(
+        () => call.end(),
+        (err) => {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') err = new UserError(`no such file or folder: ${(err as NodeJS.ErrnoException).path}`);
+          call.emit('error', toServiceError(err));
+        },
+      );
+    },
   };
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
+import type * as grpc from '@grpc/grpc-js';
+import { buildTimeline } from '../query/timeline.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';
-import { unary } from './errors.js';
+import { toServiceError, unary } from './errors.js';
 
 export function sessionToProto(row: SessionRow) {
   return {
@@ -16,16 +18,19 @@ export function sessionToProto(row: SessionRow) {
     endedUnixMs: row.ended_at ?? 0,
     lastActivityUnixMs: row.last_activity_at ?? 0,
     status: row.status,
+    // Hooks and transcripts each see a session from one side, and either may be missing (hooks
+    // not installed yet, transcript deleted), so the larger count is the truer one.
     counts: {
-      prompts: row.prompts,
-      toolCalls: row.tool_calls,
-      toolFailures: row.tool_failures,
-      subagents: row.subagents,
+      prompts: Math.max(row.prompts, row.t_prompts),
+      toolCalls: Math.max(row.tool_calls, row.t_tool_calls),
+      toolFailures: Math.max(row.tool_failures, row.t_tool_failures),
+      subagents: Math.max(row.subagents, row.t_subagents),
       hookEvents: row.hook_events,
       interactions: row.interactions,
     },
-    // Filled from transcript usage once ingestion has read the session's transcript.
-    tokens: { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 },
+    tokens: { input: row.input_tokens, output: row.output_tokens, cacheCreation: row.cache_creation_tokens, cacheRead: row.cache_read_tokens },
+    ...(row.cost_usd !== null && row.cost_complete ? { costUsd: row.cost_usd } : {}),
+    title: row.title ?? '',
     host: row.host,
     origin: row.origin,
     endReason: row.end_reason ?? '',
@@ -52,6 +57,20 @@ function hookEventToProto(row: HookEventRow, includePayload: boolean) {
 const listSessions = z.object({ limit: z.number().int().min(0).max(10_000), beforeUnixMs: z.number().int().min(0) });
 const getSession = z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() });
 
+const listInteractions = z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() });
+
+/** Runs a server-streaming handler: validate, then write each item; errors become a status. */
+function streaming<Req>(schema: z.ZodType<Req>, fn: (req: Req, write: (m: unknown) => void) => void) {
+  return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    try {
+      fn(schema.parse(call.request), (m) => call.write(m));
+      call.end();
+    } catch (err) {
+      call.emit('error', toServiceError(err));
+    }
+  };
+}
+
 export function queryHandlers(ctx: DaemonContext) {
   return {
     ListSessions: unary(listSessions, (req) => ({
@@ -63,6 +82,33 @@ export function queryHandlers(ctx: DaemonContext) {
         session: sessionToProto(ctx.sessions.get(id)),
         hookEvents: ctx.sessions.hookEvents(id).map((e) => hookEventToProto(e, req.includePayloads)),
       };
+    }),
+    GetTimeline: streaming(getSession, (req, write) => {
+      for (const e of buildTimeline(ctx.db, ctx.sessions.resolveId(req.id))) write(e);
+    }),
+    ListInteractions: streaming(listInteractions, (req, write) => {
+      for (const r of ctx.sessions.interactions(ctx.sessions.resolveId(req.sessionId), req.includeHidden)) {
+        write({
+          uuid: r.uuid,
+          sessionId: r.session_id,
+          kind: r.kind,
+          timestampUnixMs: r.ts ?? 0,
+          text: r.text,
+          toolName: r.tool_name ?? '',
+          toolUseId: r.tool_use_id ?? '',
+          isError: r.is_error === 1,
+          agentId: r.agent_id ?? '',
+          parentUuid: r.parent_uuid ?? '',
+          blockIndex: r.block_index,
+          subtype: r.subtype ?? '',
+          toolInput: r.tool_input ?? '',
+          isSidechain: r.is_sidechain === 1,
+          hidden: r.hidden === 1,
+          model: r.model ?? '',
+          messageId: r.message_id ?? '',
+          requestId: r.request_id ?? '',
+        });
+      }
     }),
   };
 }

@@ -22,6 +22,17 @@ export interface SessionRow {
   subagents: number;
   hook_events: number;
   interactions: number;
+  t_prompts: number;
+  t_tool_calls: number;
+  t_tool_failures: number;
+  t_subagents: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_tokens: number;
+  cache_read_tokens: number;
+  cost_usd: number | null;
+  cost_complete: number;
+  title: string | null;
 }
 
 export interface HookEventRow {
@@ -95,12 +106,43 @@ export class SessionQueries {
       .all(sessionId) as HookEventRow[];
   }
 
-  counts(): { sessions: number; hookEvents: number; transcripts: number } {
+  counts(): { sessions: number; hookEvents: number; transcripts: number; interactions: number } {
     const one = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
     return {
       sessions: one('SELECT count(*) AS n FROM sessions'),
       hookEvents: one('SELECT count(*) AS n FROM hook_events'),
       transcripts: one('SELECT count(*) AS n FROM transcripts'),
+      interactions: one('SELECT count(*) AS n FROM interactions'),
     };
   }
+
+  *interactions(sessionId: string, includeHidden: boolean): Generator<InteractionRow> {
+    const stmt = this.db.prepare(
+      `SELECT uuid, block_index, session_id, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id,
+              parent_uuid, is_sidechain, hidden, model, message_id, request_id
+       FROM interactions WHERE session_id = ? ${includeHidden ? '' : 'AND hidden = 0'} ORDER BY ts, id`,
+    );
+    yield* stmt.iterate(sessionId) as Iterable<InteractionRow>;
+  }
+}
+
+export interface InteractionRow {
+  uuid: string;
+  block_index: number;
+  session_id: string;
+  kind: string;
+  subtype: string | null;
+  ts: number | null;
+  text: string;
+  tool_name: string | null;
+  tool_use_id: string | null;
+  tool_input: string | null;
+  is_error: number | null;
+  agent_id: string | null;
+  parent_uuid: string | null;
+  is_sidechain: number;
+  hidden: number;
+  model: string | null;
+  message_id: string | null;
+  request_id: string | null;
 }

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { stream } from '../client.js';
+import { CliError, EXIT } from '../errors.js';
+import type { Io } from '../io.js';
+
+interface ProtoImportProgress {
+  filesTotal: number;
+  filesDone: number;
+  bytesTotal: number;
+  bytesDone: number;
+  sessions: number;
+  interactionsAdded: number;
+  linesRead: number;
+  skipped: Record<string, number>;
+  errors: { path: string; error: string }[];
+  currentFile: string;
+  done: boolean;
+  startedUnixMs: number;
+  roots: string[];
+}
+
+const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+
+function bar(p: ProtoImportProgress, width = 24): string {
+  const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+  const filled = Math.round(frac * width);
+  const secs = Math.max((Date.now() - p.startedUnixMs) / 1000, 0.001);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.filesDone}/${p.filesTotal} files  ${mb(p.bytesDone)}/${mb(p.bytesTotal)} MB  ${p.sessions} sessions  ${(p.bytesDone / 1024 / 1024 / secs).toFixed(1)} MB/s`;
+}
+
+export async function importCommand(io: Io, opts: { paths: string[]; json: boolean; progress: boolean }): Promise<number> {
+  const paths = opts.paths.map((p) => path.resolve(p));
+  let last: ProtoImportProgress | undefined;
+  const tty = opts.progress && process.stderr.isTTY;
+  const { done } = stream<ProtoImportProgress>('Ingest', 'Import', { paths }, (p) => {
+    last = p;
+    if (tty) process.stderr.write(`\r\x1b[2K${bar(p)}`);
+  });
+  const cancel = () => process.exit(130);
+  process.once('SIGINT', cancel);
+  try {
+    await done;
+  } finally {
+    process.off('SIGINT', cancel);
+    if (tty) process.stderr.write('\r\x1b[2K');
+  }
+  if (!last) throw new CliError('the daemon ended the import without reporting anything; see its log', EXIT.failure);
+  const secs = (Date.now() - last.startedUnixMs) / 1000;
+  const summary = {
+    roots: last.roots,
+    files: last.filesDone,
+    bytes: Number(last.bytesDone),
+    sessions: last.sessions,
+    interactionsAdded: Number(last.interactionsAdded),
+    linesRead: Number(last.linesRead),
+    skipped: Object.fromEntries(Object.entries(last.skipped).map(([k, v]) => [k, Number(v)])),
+    errors: last.errors,
+    seconds: Number(secs.toFixed(2)),
+  };
+  if (opts.json) {
+    io.json(summary);
+    return EXIT.ok;
+  }
+  const skipped = Object.entries(summary.skipped);
+  io.out(
+    [
+      `Imported ${summary.files} files (${mb(summary.bytes)} MB) from ${summary.roots.join(', ')} in ${summary.seconds}s`,
+      `  sessions touched   ${summary.sessions}`,
+      `  interactions added ${summary.interactionsAdded} (from ${summary.linesRead} new lines)`,
+      `  skipped lines      ${skipped.length === 0 ? 'none' : skipped.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      ...summary.errors.map((e) => `  error  ${e.path}: ${e.error}`),
+    ].join('\n'),
+  );
+  return summary.errors.length > 0 ? EXIT.failure : EXIT.ok;
+}

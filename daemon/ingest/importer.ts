@@ -1,0 +1,106 @@
+// Backfill: finds every transcript under the given roots and ingests it through the same path
+// as live tailing. Offsets are committed per batch, so a killed import resumes where it stopped
+// and a repeated import reads nothing new.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IngestFileResult, TranscriptIngester } from './transcript-ingester.js';
+
+export interface ImportProgress {
+  filesTotal: number;
+  filesDone: number;
+  bytesTotal: number;
+  bytesDone: number;
+  sessions: number;
+  interactionsAdded: number;
+  linesRead: number;
+  skipped: Record<string, number>;
+  errors: { path: string; error: string }[];
+  currentFile: string;
+  done: boolean;
+  startedAt: number;
+}
+
+/** ~/.claude/projects, ~/.config/claude/projects and $CLAUDE_CONFIG_DIR/projects, where they exist. */
+export function defaultTranscriptRoots(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string[] {
+  const roots = [path.join(home, '.claude', 'projects'), path.join(home, '.config', 'claude', 'projects')];
+  if (env.CLAUDE_CONFIG_DIR) roots.unshift(path.join(path.resolve(env.CLAUDE_CONFIG_DIR), 'projects'));
+  return [...new Set(roots)].filter((r) => fs.existsSync(r));
+}
+
+/** Every *.jsonl under root (or root itself), not following symlinks, skipping tool-results/. */
+export async function findTranscripts(root: string): Promise<{ path: string; size: number }[]> {
+  const out: { path: string; size: number }[] = [];
+  const st = await fs.promises.lstat(root);
+  if (st.isFile()) return root.endsWith('.jsonl') ? [{ path: root, size: st.size }] : [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && e.name !== 'tool-results') stack.push(p);
+      else if (e.isFile() && e.name.endsWith('.jsonl')) {
+        try {
+          out.push({ path: p, size: (await fs.promises.stat(p)).size });
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+  }
+  // Main transcripts before subagent files, so parents exist when their agents are linked.
+  return out.sort((a, b) => Number(a.path.includes(`${path.sep}subagents${path.sep}`)) - Number(b.path.includes(`${path.sep}subagents${path.sep}`)) || a.path.localeCompare(b.path));
+}
+
+export async function importTranscripts(
+  ingester: TranscriptIngester,
+  roots: string[],
+  onProgress: (p: ImportProgress) => void,
+  isCancelled: () => boolean = () => false,
+): Promise<ImportProgress> {
+  const files: { path: string; size: number }[] = [];
+  for (const root of roots) files.push(...(await findTranscripts(path.resolve(root))));
+  const progress: ImportProgress = {
+    filesTotal: files.length,
+    filesDone: 0,
+    bytesTotal: files.reduce((a, f) => a + f.size, 0),
+    bytesDone: 0,
+    sessions: 0,
+    interactionsAdded: 0,
+    linesRead: 0,
+    skipped: {},
+    errors: [],
+    currentFile: '',
+    done: false,
+    startedAt: Date.now(),
+  };
+  const sessions = new Set<string>();
+  let lastReport = 0;
+  for (const f of files) {
+    if (isCancelled()) break;
+    progress.currentFile = f.path;
+    const r: IngestFileResult = await ingester.ingestFile(f.path, 'import');
+    progress.filesDone += 1;
+    progress.bytesDone += f.size;
+    progress.linesRead += r.lines;
+    progress.interactionsAdded += r.interactionsAdded;
+    for (const id of r.sessionIds) sessions.add(id);
+    progress.sessions = sessions.size;
+    for (const [k, v] of Object.entries(r.skipped)) progress.skipped[k] = (progress.skipped[k] ?? 0) + v;
+    if (r.error) progress.errors.push({ path: f.path, error: r.error });
+    if (Date.now() - lastReport > 200) {
+      lastReport = Date.now();
+      onProgress({ ...progress });
+    }
+  }
+  progress.done = true;
+  progress.currentFile = '';
+  onProgress({ ...progress });
+  return progress;
+}

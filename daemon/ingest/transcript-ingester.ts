@@ -1,0 +1,506 @@
+// Tails transcript files into SQLite. Each batch of lines is committed together with the file's
+// new byte offset, so a kill at any moment resumes exactly where the last commit ended, and the
+// (uuid, block_index) and usage-key uniqueness make any re-read (resume, fork copies, truncation,
+// a replaced file) a no-op. One ingest per file runs at a time; a request that arrives meanwhile
+// is folded into one more pass.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
+import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
+import { scanTranscript } from './transcripts/scan.js';
+import type { Interaction, ParsedEntry, UsageRecord } from './transcripts/types.js';
+import { mergeUsage, usageKey } from './transcripts/usage.js';
+
+export interface IngestFileResult {
+  path: string;
+  sessionIds: string[];
+  lines: number;
+  bytes: number;
+  interactionsAdded: number;
+  /** Lines that could not be used, by reason (invalid-json, oversized, unknown-type, …). */
+  skipped: Record<string, number>;
+  /** The file was truncated or replaced and was read again from the start. */
+  reset: boolean;
+  error: string | null;
+}
+
+/** Rewrites content before it is stored (redaction plugs in here). */
+export interface ContentFilter {
+  interaction(i: Interaction): Interaction;
+  raw(line: string): string;
+}
+
+const identityFilter: ContentFilter = { interaction: (i) => i, raw: (l) => l };
+
+interface TranscriptRow {
+  path: string;
+  session_id: string | null;
+  agent_id: string | null;
+  byte_offset: number;
+  inode: number | null;
+  size: number | null;
+  lines: number;
+  skipped: number;
+}
+
+const HOST = os.hostname();
+const BATCH_LINES = 4000;
+const BATCH_BYTES = 32 * 1024 * 1024;
+// Line types that are bookkeeping, not conversation; they are counted, not stored.
+const NOT_STORED = new Set(['progress', 'file-history-snapshot', 'queue-operation', 'last-prompt']);
+
+export class TranscriptIngester {
+  private readonly running = new Map<string, Promise<IngestFileResult>>();
+  private readonly again = new Set<string>();
+  private readonly stmts;
+  private readonly observers: ((r: IngestFileResult) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; filter?: ContentFilter } = {},
+  ) {
+    this.stmts = {
+      getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped FROM transcripts WHERE path = ?'),
+      registerTranscript: db.prepare(`
+        INSERT INTO transcripts (path, session_id, agent_id, source, registered_at, layout) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (path) DO UPDATE SET layout = excluded.layout,
+          session_id = COALESCE(transcripts.session_id, excluded.session_id),
+          agent_id = COALESCE(transcripts.agent_id, excluded.agent_id)`),
+      saveOffset: db.prepare(`
+        UPDATE transcripts SET byte_offset = @offset, inode = @inode, size = @size, lines = lines + @lines,
+          skipped = skipped + @skipped, last_read_at = @now, last_error = NULL,
+          session_id = COALESCE(session_id, @sessionId)
+        WHERE path = @path`),
+      resetTranscript: db.prepare('UPDATE transcripts SET byte_offset = 0, inode = ?, size = ? WHERE path = ?'),
+      saveError: db.prepare('UPDATE transcripts SET last_error = ?, last_read_at = ? WHERE path = ?'),
+      insertInteraction: db.prepare(`
+        INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
+          tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
+          logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
+          git_branch, cc_version, prompt_id, source_path, raw, ingested_at)
+        VALUES (@uuid, @blockIndex, @sessionId, @agentId, @kind, @subtype, @timestamp, @text, @textLength,
+          @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
+          @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
+          @gitBranch, @version, @promptId, @sourcePath, @raw, @now)`),
+      isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
+      getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
+      upsertUsage: db.prepare(`
+        INSERT INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
+          input_tokens, output_tokens, cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
+          cache_read_tokens, cost_usd, pricing_version)
+        VALUES (@key, @messageId, @requestId, @sessionId, @agentId, @isSidechain, @model, @timestamp, @inputTokens,
+          @outputTokens, @cacheCreationTokens, @cacheCreation5mTokens, @cacheCreation1hTokens, @cacheReadTokens, @cost, @pricingVersion)
+        ON CONFLICT (usage_key) DO UPDATE SET
+          input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+          cache_creation_tokens = excluded.cache_creation_tokens, cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
+          cache_creation_1h_tokens = excluded.cache_creation_1h_tokens, cache_read_tokens = excluded.cache_read_tokens,
+          cost_usd = excluded.cost_usd, ts = excluded.ts, model = excluded.model,
+          session_id = COALESCE(message_usage.session_id, excluded.session_id)`),
+      sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?').pluck(),
+      insertSession: db.prepare(`
+        INSERT INTO sessions (id, host, status, created_at, updated_at) VALUES (?, ?, 'ended', ?, ?)`),
+      updateSessionMeta: db.prepare(`
+        UPDATE sessions SET
+          cwd = COALESCE(cwd, @cwd),
+          project = COALESCE(project, @project),
+          git_branch = COALESCE(@gitBranch, git_branch),
+          cc_version = COALESCE(@version, cc_version),
+          model = COALESCE(@model, model),
+          transcript_path = COALESCE(transcript_path, @transcriptPath),
+          title = COALESCE(@title, title),
+          started_at = CASE WHEN @first IS NULL THEN started_at ELSE MIN(COALESCE(started_at, @first), @first) END,
+          last_activity_at = CASE WHEN @last IS NULL THEN last_activity_at ELSE MAX(COALESCE(last_activity_at, @last), @last) END,
+          updated_at = @now
+        WHERE id = @id`),
+      upsertSubagent: db.prepare(`
+        INSERT INTO subagents (session_id, agent_id, kind, agent_type, description, tool_use_id, transcript_path, first_ts, last_ts)
+        VALUES (@sessionId, @agentId, @kind, @agentType, @description, @toolUseId, @transcriptPath, @first, @last)
+        ON CONFLICT (session_id, agent_id) DO UPDATE SET
+          kind = CASE WHEN subagents.kind = 'conversation' THEN excluded.kind ELSE subagents.kind END,
+          agent_type = COALESCE(subagents.agent_type, excluded.agent_type),
+          description = COALESCE(subagents.description, excluded.description),
+          tool_use_id = COALESCE(subagents.tool_use_id, excluded.tool_use_id),
+          transcript_path = COALESCE(subagents.transcript_path, excluded.transcript_path),
+          first_ts = MIN(COALESCE(subagents.first_ts, excluded.first_ts), COALESCE(excluded.first_ts, subagents.first_ts)),
+          last_ts = MAX(COALESCE(subagents.last_ts, excluded.last_ts), COALESCE(excluded.last_ts, subagents.last_ts))`),
+      subagentKind: db.prepare('SELECT kind FROM subagents WHERE session_id = ? AND agent_id = ?').pluck(),
+      refreshSession: db.prepare(`
+        UPDATE sessions SET
+          t_prompts = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'user_prompt' AND is_sidechain = 0 AND hidden = 0),
+          t_tool_calls = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'tool_use' AND hidden = 0),
+          t_tool_failures = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'tool_result' AND is_error = 1 AND hidden = 0),
+          t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
+          interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
+          input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
+          cost_usd = u.cost, cost_complete = u.complete
+        FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
+                     COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
+                     CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
+                     count(*) = count(cost_usd) AS complete
+              FROM message_usage WHERE session_id = @id) AS u
+        WHERE sessions.id = @id`),
+    };
+  }
+
+  /** Resolves when no file is being read (used at shutdown, before the database closes). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  onIngested(observer: (r: IngestFileResult) => void): void {
+    this.observers.push(observer);
+  }
+
+  /** Reads whatever is new in `file`. Concurrent calls for one file share one run plus one re-run. */
+  ingestFile(file: string, source: 'hook' | 'watch' | 'import' = 'watch'): Promise<IngestFileResult> {
+    const current = this.running.get(file);
+    if (current) {
+      this.again.add(file);
+      return current;
+    }
+    const run = (async () => {
+      let result: IngestFileResult;
+      do {
+        this.again.delete(file);
+        result = await this.ingestOnce(file, source);
+      } while (this.again.has(file));
+      return result;
+    })().finally(() => this.running.delete(file));
+    this.running.set(file, run);
+    return run;
+  }
+
+  private async ingestOnce(file: string, source: string): Promise<IngestFileResult> {
+    const result: IngestFileResult = { path: file, sessionIds: [], lines: 0, bytes: 0, interactionsAdded: 0, skipped: {}, reset: false, error: null };
+    const layout = classifyTranscriptPath(file);
+    if (layout.problems.includes('unsafe-path') || layout.problems.includes('not-jsonl')) {
+      result.error = `not a transcript path (${layout.problems.join(', ')})`;
+      return result;
+    }
+    this.stmts.registerTranscript.run(file, layout.sessionId, layout.agentId, source, Date.now(), layout.layout);
+    const row = this.stmts.getTranscript.get(file) as TranscriptRow;
+
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(file);
+    } catch (err) {
+      result.error = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file no longer exists' : (err as Error).message;
+      this.stmts.saveError.run(result.error, Date.now(), file);
+      return result;
+    }
+    let offset = row.byte_offset;
+    if ((row.inode !== null && row.inode !== st.ino) || st.size < offset) {
+      // Truncated or replaced: read it all again; uniqueness keys drop what we already have.
+      result.reset = true;
+      offset = 0;
+      this.stmts.resetTranscript.run(st.ino, st.size, file);
+      this.log.info('transcript truncated or replaced; re-reading', { path: file });
+    }
+    if (st.size === offset) return result;
+
+    const touched = new Set<string>();
+    const state = new FileState(layout, row, file, this);
+    let batch: BatchLine[] = [];
+    let batchBytes = 0;
+    try {
+      // A file name is a session id only when it looks like one; lines carry their own otherwise.
+      const sessionIdHint = layout.problems.includes('session-id-not-uuid') ? null : layout.sessionId;
+      for await (const { line, parsed } of scanTranscript(file, offset, { sessionIdHint, agentIdHint: layout.agentId }, { untilOffset: st.size })) {
+        result.lines += 1;
+        result.bytes += line.end - line.offset;
+        if (!parsed.ok) {
+          bump(result.skipped, parsed.reason);
+        } else {
+          if (!parsed.known) bump(result.skipped, 'unknown-type');
+          if (parsed.invalidUtf8) bump(result.skipped, 'invalid-utf8-replaced');
+          batch.push({ parsed, raw: parsed.known && NOT_STORED.has(parsed.type) ? null : line.bytes });
+        }
+        batchBytes += line.end - line.offset;
+        offset = line.end;
+        if (batch.length >= BATCH_LINES || batchBytes >= BATCH_BYTES) {
+          result.interactionsAdded += this.commit(state, batch, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      result.interactionsAdded += this.commit(state, batch, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
+    } catch (err) {
+      result.error = (err as Error).message;
+      this.stmts.saveError.run(result.error, Date.now(), file);
+      this.log.warn('transcript read failed; will retry on the next change', { path: file, error: err });
+    }
+    this.refreshSessions(touched);
+    result.sessionIds = [...touched];
+    for (const o of this.observers) o(result);
+    return result;
+  }
+
+  refreshSessions(ids: Iterable<string>): void {
+    const list = [...ids];
+    if (list.length === 0) return;
+    this.db.transaction(() => {
+      for (const id of list) this.stmts.refreshSession.run({ id });
+    })();
+  }
+
+  /** Writes one batch and the offset after it in one transaction. Returns interactions added. */
+  private commit(
+    state: FileState,
+    batch: BatchLine[],
+    pos: { offset: number; st: fs.Stats; file: string; lines: number; skipped: Record<string, number> },
+    touched: Set<string>,
+  ): number {
+    const filter = this.opts.filter ?? identityFilter;
+    const now = Date.now();
+    const skippedTotal = Object.values(pos.skipped).reduce((a, b) => a + b, 0);
+    return this.db.transaction(() => {
+      let added = 0;
+      const metaBySession = new Map<string, SessionMetaAcc>();
+      for (const { parsed, raw } of batch) {
+        const sessionId = parsed.sessionId;
+        const hidden = state.isHidden(parsed);
+        // Bookkeeping lines (snapshots, queue operations) do not make a session exist.
+        if (sessionId && (parsed.interactions.length > 0 || parsed.usage)) {
+          touched.add(sessionId);
+          if (!this.stmts.sessionExists.get(sessionId)) this.stmts.insertSession.run(sessionId, HOST, now, now);
+          if (!parsed.isSidechain) accumulateMeta(metaBySession, sessionId, parsed, state.layout.layout === 'main' ? pos.file : null);
+          if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
+        }
+        let rawText: string | null = raw ? filter.raw(raw.toString('utf8')) : null;
+        for (const interaction of parsed.interactions) {
+          const i = filter.interaction(interaction);
+          const r = this.stmts.insertInteraction.run({
+            ...i,
+            isError: i.isError === null ? null : i.isError ? 1 : 0,
+            isSidechain: i.isSidechain ? 1 : 0,
+            isMeta: i.isMeta ? 1 : 0,
+            isCompactSummary: i.isCompactSummary ? 1 : 0,
+            hidden: hidden ? 1 : 0,
+            sourcePath: pos.file,
+            raw: rawText,
+            now,
+          });
+          rawText = null;
+          added += r.changes;
+        }
+        if (parsed.usage) this.upsertUsage(parsed.usage);
+      }
+      for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
+      state.flushAgents(this.stmts.upsertSubagent);
+      this.stmts.saveOffset.run({
+        path: pos.file,
+        offset: pos.offset,
+        inode: pos.st.ino,
+        size: pos.st.size,
+        lines: pos.lines - state.committedLines,
+        skipped: skippedTotal - state.committedSkipped,
+        now,
+        sessionId: state.layout.sessionId,
+      });
+      state.committedLines = pos.lines;
+      state.committedSkipped = skippedTotal;
+      return added;
+    })();
+  }
+
+  private upsertUsage(u: UsageRecord): void {
+    const key = usageKey(u);
+    const existing = this.stmts.getUsage.get(key) as UsageRow | undefined;
+    const merged = existing ? mergeUsage(rowToUsage(existing), u) : u;
+    if (existing && sameCounts(existing, merged)) return;
+    this.stmts.upsertUsage.run({
+      ...merged,
+      key,
+      isSidechain: merged.isSidechain ? 1 : 0,
+      cost: costOf(merged, this.opts.pricingOverrides),
+      pricingVersion: PRICING_VERSION,
+    });
+  }
+
+  /** @internal used by FileState */
+  lookupHidden(uuid: string): boolean {
+    return this.stmts.isHidden.get(uuid) === 1;
+  }
+
+  /** @internal used by FileState */
+  lookupSubagentKind(sessionId: string, agentId: string): string | undefined {
+    return this.stmts.subagentKind.get(sessionId, agentId) as string | undefined;
+  }
+}
+
+interface BatchLine {
+  parsed: ParsedEntry;
+  raw: Buffer | null;
+}
+
+interface UsageRow {
+  message_id: string;
+  request_id: string | null;
+  session_id: string | null;
+  agent_id: string | null;
+  is_sidechain: number;
+  model: string;
+  ts: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_tokens: number;
+  cache_creation_5m_tokens: number;
+  cache_creation_1h_tokens: number;
+  cache_read_tokens: number;
+}
+
+function rowToUsage(r: UsageRow): UsageRecord {
+  return {
+    messageId: r.message_id,
+    requestId: r.request_id,
+    model: r.model,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    cacheCreationTokens: r.cache_creation_tokens,
+    cacheCreation5mTokens: r.cache_creation_5m_tokens,
+    cacheCreation1hTokens: r.cache_creation_1h_tokens,
+    cacheReadTokens: r.cache_read_tokens,
+    timestamp: r.ts,
+    sessionId: r.session_id,
+    agentId: r.agent_id,
+    isSidechain: r.is_sidechain === 1,
+  };
+}
+
+function sameCounts(r: UsageRow, u: UsageRecord): boolean {
+  return (
+    r.input_tokens === u.inputTokens &&
+    r.output_tokens === u.outputTokens &&
+    r.cache_creation_tokens === u.cacheCreationTokens &&
+    r.cache_creation_5m_tokens === u.cacheCreation5mTokens &&
+    r.cache_creation_1h_tokens === u.cacheCreation1hTokens &&
+    r.cache_read_tokens === u.cacheReadTokens &&
+    r.model === u.model
+  );
+}
+
+interface SessionMetaAcc {
+  cwd: string | null;
+  project: string | null;
+  gitBranch: string | null;
+  version: string | null;
+  model: string | null;
+  transcriptPath: string | null;
+  title: string | null;
+  first: number | null;
+  last: number | null;
+}
+
+function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: ParsedEntry, transcriptPath: string | null): void {
+  let m = into.get(sessionId);
+  if (!m) {
+    m = { cwd: null, project: null, gitBranch: null, version: null, model: null, transcriptPath, title: null, first: null, last: null };
+    into.set(sessionId, m);
+  }
+  const meta = p.sessionMeta;
+  if (meta.cwd) {
+    m.cwd ??= meta.cwd;
+    m.project ??= path.basename(meta.cwd);
+  }
+  if (meta.gitBranch) m.gitBranch = meta.gitBranch;
+  if (meta.version) m.version = meta.version;
+  if (p.usage && p.usage.model && p.usage.model !== '<synthetic>') m.model = p.usage.model;
+  const title = meta.customTitle ?? meta.aiTitle ?? meta.summary;
+  if (title) m.title = title.slice(0, 200);
+  if (p.timestamp !== null) {
+    m.first = m.first === null ? p.timestamp : Math.min(m.first, p.timestamp);
+    m.last = m.last === null ? p.timestamp : Math.max(m.last, p.timestamp);
+  }
+}
+
+/**
+ * What one ingest pass knows about the file it reads: whether its sidechain runs are hidden
+ * (warmup, compaction) and which subagents it has seen.
+ */
+class FileState {
+  committedLines = 0;
+  committedSkipped = 0;
+  private readonly hiddenUuids = new Set<string>();
+  private readonly agents = new Map<string, { sessionId: string; agentId: string; first: number | null; last: number | null; hidden: boolean }>();
+  private fileKind: string | undefined;
+  private readonly meta: { agentType: string | null; description: string | null; toolUseId: string | null };
+
+  constructor(
+    readonly layout: TranscriptLayout,
+    row: TranscriptRow,
+    private readonly file: string,
+    private readonly ingester: TranscriptIngester,
+  ) {
+    this.meta = { agentType: null, description: null, toolUseId: null };
+    if (layout.role === 'subagent') {
+      if (layout.internalAgent) this.fileKind = layout.internalAgent;
+      else if (row.session_id && row.agent_id) this.fileKind = ingester.lookupSubagentKind(row.session_id, row.agent_id);
+      if (layout.metaPath) {
+        try {
+          const m = parseSubagentMeta(fs.readFileSync(layout.metaPath, 'utf8'));
+          if (m) Object.assign(this.meta, { agentType: m.agentType ?? null, description: m.description ?? null, toolUseId: m.toolUseId ?? null });
+        } catch {
+          /* .meta.json is optional and may be written after the transcript */
+        }
+      }
+    }
+  }
+
+  /** Whether this line belongs to a run that counts for cost but is not conversation. */
+  isHidden(p: ParsedEntry): boolean {
+    if (this.layout.role === 'subagent') {
+      if (this.fileKind === undefined) {
+        const prompt = p.interactions.find((i) => i.kind === 'user_prompt');
+        if (prompt) this.fileKind = isWarmupPrompt(prompt.text) ? 'warmup' : 'conversation';
+      }
+      return this.fileKind !== undefined && this.fileKind !== 'conversation';
+    }
+    if (!p.isSidechain) return false;
+    // Inline sidechains (≤ 2.0.27): a warmup chain starts with a "Warmup" prompt and every later
+    // line descends from it.
+    const parent = (p.entry.parentUuid as string | null | undefined) ?? null;
+    const prompt = p.interactions.find((i) => i.kind === 'user_prompt');
+    const hidden =
+      (parent === null && prompt !== undefined && isWarmupPrompt(prompt.text)) ||
+      (parent !== null && (this.hiddenUuids.has(parent) || this.ingester.lookupHidden(parent)));
+    if (hidden && p.uuid) this.hiddenUuids.add(p.uuid);
+    return hidden;
+  }
+
+  noteAgent(sessionId: string, agentId: string, ts: number | null, hidden: boolean): void {
+    const key = `${sessionId}\0${agentId}`;
+    const a = this.agents.get(key) ?? { sessionId, agentId, first: ts, last: ts, hidden };
+    if (ts !== null) {
+      a.first = a.first === null ? ts : Math.min(a.first, ts);
+      a.last = a.last === null ? ts : Math.max(a.last, ts);
+    }
+    a.hidden ||= hidden;
+    this.agents.set(key, a);
+  }
+
+  flushAgents(stmt: { run(params: Record<string, unknown>): unknown }): void {
+    for (const a of this.agents.values()) {
+      const kind = this.fileKind ?? (a.hidden ? 'warmup' : 'conversation');
+      stmt.run({
+        sessionId: a.sessionId,
+        agentId: a.agentId,
+        kind,
+        agentType: this.meta.agentType,
+        description: this.meta.description,
+        toolUseId: this.meta.toolUseId,
+        transcriptPath: this.layout.role === 'subagent' ? this.file : null,
+        first: a.first,
+        last: a.last,
+      });
+    }
+    this.agents.clear();
+  }
+}
+
+function bump(m: Record<string, number>, key: string): void {
+  m[key] = (m[key] ?? 0) + 1;
+}

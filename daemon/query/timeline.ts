@@ -1,0 +1,217 @@
+// One ordered story of a session. The transcript is the richer source; hook events add what it
+// lacks (tool durations) and stand in for it when there is no transcript (not yet written,
+// deleted by Claude Code's cleanup, or hooks-only capture).
+import type { Db } from '../store/db.js';
+
+export interface TimelineEntry {
+  unixMs: number;
+  kind: 'prompt' | 'assistant' | 'thinking' | 'tool' | 'subagent' | 'compaction' | 'error' | 'system';
+  text: string;
+  toolName: string;
+  toolUseId: string;
+  status: '' | 'ok' | 'error' | 'pending';
+  durationMs: number;
+  agentId: string;
+  ref: string;
+  source: 'transcript' | 'hook';
+  detail: string;
+}
+
+interface InteractionRow {
+  uuid: string;
+  kind: string;
+  subtype: string | null;
+  ts: number | null;
+  text: string;
+  tool_name: string | null;
+  tool_use_id: string | null;
+  tool_input: string | null;
+  is_error: number | null;
+  agent_id: string | null;
+  is_sidechain: number;
+}
+
+interface HookRow {
+  event_id: string;
+  event_name: string;
+  tool_name: string | null;
+  tool_use_id: string | null;
+  agent_id: string | null;
+  at: number;
+  duration_ms: number | null;
+  prompt: string | null;
+  error: string | null;
+  tool_input: string | null;
+}
+
+const TEXT_MAX = 2000;
+
+function clip(s: string | null | undefined, max = TEXT_MAX): string {
+  if (!s) return '';
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** The part of a tool input a person wants to see: the command, the file, the pattern. */
+export function summarizeToolInput(toolName: string | null, inputJson: string | null): string {
+  if (!inputJson) return '';
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(inputJson) as Record<string, unknown>;
+  } catch {
+    return clip(inputJson, 300);
+  }
+  for (const key of ['command', 'file_path', 'path', 'pattern', 'url', 'query', 'description', 'prompt']) {
+    const v = input[key];
+    if (typeof v === 'string' && v.length > 0) return clip(v, 500);
+  }
+  return clip(JSON.stringify(input), 300);
+}
+
+export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
+  const hooks = db
+    .prepare(
+      `SELECT event_id, event_name, tool_name, tool_use_id, agent_id, COALESCE(hook_started_at, received_at) AS at,
+              CASE WHEN json_valid(payload) THEN json_extract(payload, '$.duration_ms') END AS duration_ms,
+              CASE WHEN event_name = 'UserPromptSubmit' AND json_valid(payload) THEN json_extract(payload, '$.prompt') END AS prompt,
+              CASE WHEN event_name IN ('PostToolUseFailure', 'StopFailure') AND json_valid(payload) THEN json_extract(payload, '$.error') END AS error,
+              CASE WHEN event_name = 'PreToolUse' AND json_valid(payload) THEN json_extract(payload, '$.tool_input') END AS tool_input
+       FROM hook_events WHERE session_id = ? ORDER BY at, seq`,
+    )
+    .all(sessionId) as HookRow[];
+  const interactions = db
+    .prepare(
+      `SELECT uuid, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain
+       FROM interactions WHERE session_id = ? AND hidden = 0 ORDER BY ts, id`,
+    )
+    .all(sessionId) as InteractionRow[];
+
+  const hookDuration = new Map<string, number>();
+  for (const h of hooks) if (h.tool_use_id && typeof h.duration_ms === 'number') hookDuration.set(h.tool_use_id, h.duration_ms);
+
+  const entries = interactions.length > 0 ? fromTranscript(interactions, hookDuration) : fromHooks(hooks);
+  if (interactions.length > 0) {
+    // StopFailure (rate limits, overload) is only in hooks.
+    for (const h of hooks) if (h.event_name === 'StopFailure') entries.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
+  }
+  const subagents = db
+    .prepare(`SELECT agent_id, agent_type, description, tool_use_id, first_ts, last_ts FROM subagents WHERE session_id = ? AND kind = 'conversation'`)
+    .all(sessionId) as { agent_id: string; agent_type: string | null; description: string | null; tool_use_id: string | null; first_ts: number | null; last_ts: number | null }[];
+  for (const s of subagents) {
+    entries.push({
+      unixMs: s.first_ts ?? 0,
+      kind: 'subagent',
+      text: [s.agent_type, s.description].filter(Boolean).join(': ') || `subagent ${s.agent_id}`,
+      toolName: '',
+      toolUseId: s.tool_use_id ?? '',
+      status: '',
+      durationMs: s.first_ts && s.last_ts ? s.last_ts - s.first_ts : 0,
+      agentId: s.agent_id,
+      ref: s.agent_id,
+      source: 'transcript',
+      detail: '',
+    });
+  }
+  // Stable sort keeps the transcript's own order for equal timestamps.
+  return entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.unixMs - b.e.unixMs || a.i - b.i).map((x) => x.e);
+}
+
+function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number>): TimelineEntry[] {
+  const results = new Map<string, InteractionRow>();
+  for (const r of rows) if (r.kind === 'tool_result' && r.tool_use_id && !results.has(r.tool_use_id)) results.set(r.tool_use_id, r);
+  const out: TimelineEntry[] = [];
+  const base = (r: InteractionRow) => ({
+    unixMs: r.ts ?? 0,
+    toolName: '',
+    toolUseId: '',
+    status: '' as const,
+    durationMs: 0,
+    agentId: r.agent_id ?? '',
+    ref: r.uuid,
+    source: 'transcript' as const,
+    detail: '',
+  });
+  for (const r of rows) {
+    switch (r.kind) {
+      case 'user_prompt':
+        // A sidechain's opening prompt is the Agent tool's input, already shown on the tool entry.
+        if (!r.is_sidechain) out.push({ ...base(r), kind: 'prompt', text: clip(r.text) });
+        break;
+      case 'assistant_text':
+        out.push({ ...base(r), kind: 'assistant', text: clip(r.text) });
+        break;
+      case 'thinking':
+        out.push({ ...base(r), kind: 'thinking', text: clip(r.text, 500) });
+        break;
+      case 'tool_use': {
+        const result = r.tool_use_id ? results.get(r.tool_use_id) : undefined;
+        const status = result ? (result.is_error ? 'error' : 'ok') : 'pending';
+        const duration = (r.tool_use_id ? hookDuration.get(r.tool_use_id) : undefined) ?? (result?.ts && r.ts ? Math.max(0, result.ts - r.ts) : 0);
+        out.push({
+          ...base(r),
+          kind: 'tool',
+          text: summarizeToolInput(r.tool_name, r.tool_input),
+          toolName: r.tool_name ?? '',
+          toolUseId: r.tool_use_id ?? '',
+          status,
+          durationMs: duration,
+          detail: status === 'error' ? clip(result?.text, 1000) : '',
+        });
+        break;
+      }
+      case 'compact_summary':
+        out.push({ ...base(r), kind: 'compaction', text: clip(r.text, 1000) });
+        break;
+      case 'system_event':
+        if (r.subtype === 'compact_boundary') out.push({ ...base(r), kind: 'compaction', text: 'conversation compacted' });
+        else if (r.subtype === 'api_error') out.push({ ...base(r), kind: 'error', text: clip(r.text) || 'API error' });
+        break;
+      case 'interrupt':
+        out.push({ ...base(r), kind: 'system', text: clip(r.text) });
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+function hookEntry(h: HookRow, kind: TimelineEntry['kind'], text: string): TimelineEntry {
+  return {
+    unixMs: h.at,
+    kind,
+    text,
+    toolName: h.tool_name ?? '',
+    toolUseId: h.tool_use_id ?? '',
+    status: '',
+    durationMs: 0,
+    agentId: h.agent_id ?? '',
+    ref: h.event_id,
+    source: 'hook',
+    detail: '',
+  };
+}
+
+function fromHooks(hooks: HookRow[]): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  const tools = new Map<string, TimelineEntry>();
+  for (const h of hooks) {
+    if (h.event_name === 'UserPromptSubmit') out.push(hookEntry(h, 'prompt', clip(h.prompt)));
+    else if (h.event_name === 'PreToolUse' && h.tool_use_id) {
+      const e = { ...hookEntry(h, 'tool', summarizeToolInput(h.tool_name, h.tool_input)), status: 'pending' as const };
+      tools.set(h.tool_use_id, e);
+      out.push(e);
+    } else if ((h.event_name === 'PostToolUse' || h.event_name === 'PostToolUseFailure') && h.tool_use_id) {
+      let e = tools.get(h.tool_use_id);
+      if (!e) {
+        e = hookEntry(h, 'tool', '');
+        out.push(e);
+      }
+      e.status = h.event_name === 'PostToolUse' ? 'ok' : 'error';
+      e.durationMs = typeof h.duration_ms === 'number' ? h.duration_ms : Math.max(0, h.at - e.unixMs);
+      if (h.error) e.detail = clip(h.error, 1000);
+    } else if (h.event_name === 'PreCompact') out.push(hookEntry(h, 'compaction', 'conversation compacted'));
+    else if (h.event_name === 'SubagentStart') out.push(hookEntry(h, 'subagent', `subagent ${h.agent_id ?? ''} started`));
+    else if (h.event_name === 'StopFailure') out.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
+  }
+  return out;
+}
