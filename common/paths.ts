@@ -18,7 +18,10 @@ export interface RbkPaths {
 }
 
 // sun_path is 104 bytes on macOS and 108 on Linux, including the trailing NUL.
-export const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'darwin' ? 103 : 107;
+}
+export const MAX_SOCKET_PATH_BYTES = maxSocketPathBytes();
 
 type Env = Record<string, string | undefined>;
 
@@ -35,7 +38,7 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
     socketDefault = path.join(base, 'run', 'rbk.sock');
     // Long home directories push the socket past macOS's 104-byte limit; the per-user temp dir
     // (a private /var/folders/... path) is short and still owned by this user only.
-    if (Buffer.byteLength(socketDefault) > MAX_SOCKET_PATH_BYTES) {
+    if (Buffer.byteLength(socketDefault) > maxSocketPathBytes(platform)) {
       socketDefault = path.join(nonEmpty(env.TMPDIR) ?? os.tmpdir(), `rbk-${uid()}`, 'rbk.sock');
     }
   } else {

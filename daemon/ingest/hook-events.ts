@@ -148,6 +148,9 @@ export class HookEventStore {
     const agentId = p && isSafeId(p.agent_id) ? p.agent_id : null;
     const toolUseId = p ? str(p.tool_use_id, 256) : null;
     const payloadText = p ? JSON.stringify(p) : decoded.text;
+    // Checked before the insert so that the problem is stored with the event, not only returned.
+    const transcriptPath = p && isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
+    if (p && p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');
 
     const inserted = this.insertEvent.run({
       eventId: ev.eventId,
@@ -171,8 +174,6 @@ export class HookEventStore {
 
     const at = ev.hookStartedAt && ev.hookStartedAt > 0 ? ev.hookStartedAt : ev.receivedAt;
     const cwd = str(p.cwd, 4096);
-    const transcriptPath = isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
-    if (p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');
     const fields = {
       id: sessionId,
       cwd,

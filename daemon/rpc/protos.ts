@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageRoot } from '../../common/root.js';
 
-export const PROTO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'proto');
+export const PROTO_ROOT = path.join(packageRoot(), 'proto');
 export const PROTO_FILES = ['rbk/v1/ingest.proto', 'rbk/v1/query.proto', 'rbk/v1/admin.proto', 'grpc/health/v1/health.proto'];
 
 export const LOADER_OPTIONS: protoLoader.Options = {

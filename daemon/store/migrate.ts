@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
+import { packageRoot } from '../../common/root.js';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'migrations');
+export const MIGRATIONS_DIR = path.join(packageRoot(), 'migrations');
 
 export interface Migration {
   version: number;
