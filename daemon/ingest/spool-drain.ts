@@ -16,6 +16,8 @@ export interface DrainResult {
 }
 
 const BATCH = 200;
+// Bounds the memory a drain holds at once: the hook spools payloads of any size.
+const BATCH_BYTES = 64 * 1024 * 1024;
 // A temp file older than this belongs to a hook that died mid-write (Claude Code kills slow hooks);
 // it never completed, so there is no event to recover from it.
 const ABANDONED_TMP_MS = 10 * 60_000;
@@ -39,11 +41,15 @@ export class SpoolDrain {
     this.running = true;
     try {
       const ids = listSpooled(this.spoolDir);
-      for (let i = 0; i < ids.length; i += BATCH) {
+      let next = 0;
+      while (next < ids.length) {
         const batch: { id: string; event: IncomingHookEvent }[] = [];
-        for (const id of ids.slice(i, i + BATCH)) {
+        let bytes = 0;
+        while (next < ids.length && batch.length < BATCH && (batch.length === 0 || bytes < BATCH_BYTES)) {
+          const id = ids[next++]!;
           const file = path.join(this.spoolDir, id + SPOOL_SUFFIX);
           try {
+            bytes += fs.statSync(file).size;
             const r = parseSpoolRecord(fs.readFileSync(file, 'utf8'), id);
             batch.push({
               id,
