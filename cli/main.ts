@@ -11,10 +11,33 @@ Usage:
   rbk daemon                         run the daemon in the foreground (same as rbkd)
   rbk hook                           forward one Claude Code hook event (reads stdin; always exits 0)
   rbk status [--json]                daemon version, paths and counts
-  rbk sessions [--limit N] [--json]  sessions, newest first
+  rbk sessions [--project S] [--since T] [--until T] [--tool NAME] [--errors] [--host H] [--limit N] [--json]
+                                     sessions, newest first
   rbk sessions show <id|prefix> [--json] [--payloads]
                                      one session: metadata and its ordered timeline
+  rbk sessions search "<query>" [--tool NAME] [--errors] [--project S] [--since T] [--limit N] [--raw] [--json]
+                                     full-text search of prompts, answers, tool inputs and outputs
+  rbk sessions export <id|prefix> [--format md|json|jsonl|html] [--out FILE]
+  rbk sessions tail [-f] [--session ID] [-n N] [--json]
+                                     recent events; -f follows new ones until Ctrl-C
+  rbk usage daily|weekly|monthly|session [--since T] [--until T] [--project S] [--breakdown] [--timezone TZ] [--json]
+                                     tokens and cost by day, week, month or session
+  rbk stats [--json]                 totals, top tools and failure rates, busiest projects, capture health
+  rbk sessions pin|unpin <id|prefix> [--json]
+                                     keep a session from retention (or let it go again)
+  rbk jobs [--job NAME] [--limit N] [--json]
+                                     scheduled jobs and their last runs
+  rbk jobs run <name> [--json]       run a job now (retention, compact, ...); exits 1 if it fails
+  rbk redact --dry-run [--session ID] [--json]
+                                     matches per redaction rule in stored rows (without --dry-run: run the redact job)
+  rbk retention --dry-run [--json]   which sessions retention would delete now (without --dry-run: delete them)
   rbk import [PATH...] [--json]      backfill transcripts (default ~/.claude/projects, $CLAUDE_CONFIG_DIR)
+  rbk install [--dry-run] [--no-service] [--project DIR [--local]] [--sync] [--json]
+                                     register the hook in Claude Code's settings and run rbkd as a
+                                     user service (systemd/launchd); idempotent
+  rbk uninstall [--purge [--yes]] [--dry-run] [--json]
+                                     remove exactly what install added (--purge: the data dir too)
+  rbk doctor [--json]                check node, daemon, socket, hooks, spool, database, disk, config
 
 Environment: RBK_CONFIG, RBK_DATA_DIR, RBK_SOCKET override where rbk keeps its config, data and socket.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 not found.`;
@@ -64,20 +87,79 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       return statusCommand(io, { json: Boolean(values.json) });
     }
     case 'sessions': {
-      const { values, positionals } = parse(rest, { limit: { type: 'string', default: '50' }, payloads: { type: 'boolean', default: false } });
-      const { sessionsListCommand, sessionsShowCommand } = await import('./commands/sessions.js');
-      const [sub, id, ...extra] = positionals;
-      if (sub === undefined || sub === 'list') return sessionsListCommand(io, { json: Boolean(values.json), limit: positiveInt(values.limit, '--limit') });
-      if (sub === 'show') {
-        if (!id || extra.length > 0) throw new CliError('usage: rbk sessions show <session-id|unique-prefix> [--json] [--payloads]', EXIT.usage);
-        return sessionsShowCommand(io, { id, json: Boolean(values.json), payloads: Boolean(values.payloads) });
+      const { sessionsRoute } = await import('./commands/query-routes.js');
+      return sessionsRoute(io, rest, parse);
+    }
+    case 'usage': {
+      const { usageRoute } = await import('./commands/query-routes.js');
+      return usageRoute(io, rest, parse);
+    }
+    case 'stats': {
+      const { statsRoute } = await import('./commands/query-routes.js');
+      return statsRoute(io, rest, parse);
+    }
+    case 'jobs': {
+      const { values, positionals } = parse(rest, { limit: { type: 'string', default: '20' }, job: { type: 'string' }, progress: { type: 'boolean', default: true } });
+      const [sub, name, ...extra] = positionals;
+      if (sub === undefined || sub === 'list') {
+        if (name !== undefined) throw new CliError(`usage: rbk jobs [--job NAME] [--limit N] [--json]`, EXIT.usage);
+        const { jobsListCommand } = await import('./commands/jobs.js');
+        return jobsListCommand(io, { json: Boolean(values.json), limit: positiveInt(values.limit, '--limit'), job: typeof values.job === 'string' ? values.job : undefined });
       }
-      throw new CliError(`unknown sessions subcommand "${sub}"; try: rbk sessions, rbk sessions show <id>`, EXIT.usage);
+      if (sub !== 'run' || !name || extra.length > 0) throw new CliError(`usage: rbk jobs run <name> [--json]   (see the job names with: rbk jobs)`, EXIT.usage);
+      const { jobsRunCommand } = await import('./commands/jobs.js');
+      return jobsRunCommand(io, { name, json: Boolean(values.json), progress: !values.json && values.progress !== false });
+    }
+    case 'retention': {
+      const { values, positionals } = parse(rest, { 'dry-run': { type: 'boolean', default: false } });
+      if (positionals.length > 0) throw new CliError('usage: rbk retention [--dry-run] [--json]', EXIT.usage);
+      const { retentionCommand } = await import('./commands/retention.js');
+      return retentionCommand(io, { dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
+    }
+    case 'redact': {
+      const { values, positionals } = parse(rest, { 'dry-run': { type: 'boolean', default: false }, session: { type: 'string' } });
+      if (positionals.length > 0) throw new CliError('usage: rbk redact [--dry-run] [--session ID] [--json]', EXIT.usage);
+      if (values['dry-run']) {
+        const { redactDryRunCommand } = await import('./commands/redact.js');
+        return redactDryRunCommand(io, { session: typeof values.session === 'string' ? values.session : undefined, json: Boolean(values.json) });
+      }
+      if (values.session) throw new CliError('--session goes with --dry-run; the redact job always covers every row', EXIT.usage);
+      const { jobsRunCommand } = await import('./commands/jobs.js');
+      return jobsRunCommand(io, { name: 'redact', json: Boolean(values.json), progress: !values.json });
     }
     case 'import': {
       const { values, positionals } = parse(rest, { progress: { type: 'boolean', default: true } });
       const { importCommand } = await import('./commands/import.js');
       return importCommand(io, { paths: positionals, json: Boolean(values.json), progress: !values.json && values.progress !== false });
+    }
+    case 'install': {
+      const { values } = parse(rest, {
+        'dry-run': { type: 'boolean', default: false },
+        'no-service': { type: 'boolean', default: false },
+        project: { type: 'string' },
+        local: { type: 'boolean', default: false },
+        sync: { type: 'boolean', default: false },
+      });
+      if (values.local && !values.project) throw new CliError('--local needs --project DIR', EXIT.usage);
+      const { installCommand } = await import('./commands/install.js');
+      return installCommand(io, {
+        dryRun: Boolean(values['dry-run']),
+        service: !values['no-service'],
+        project: typeof values.project === 'string' ? values.project : undefined,
+        local: Boolean(values.local),
+        async: !values.sync,
+        json: Boolean(values.json),
+      });
+    }
+    case 'uninstall': {
+      const { values } = parse(rest, { purge: { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false }, 'dry-run': { type: 'boolean', default: false } });
+      const { uninstallCommand } = await import('./commands/uninstall.js');
+      return uninstallCommand(io, { purge: Boolean(values.purge), yes: Boolean(values.yes), dryRun: Boolean(values['dry-run']), json: Boolean(values.json) });
+    }
+    case 'doctor': {
+      const { values } = parse(rest, {});
+      const { doctorCommand } = await import('./commands/doctor.js');
+      return doctorCommand(io, { json: Boolean(values.json) });
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage);

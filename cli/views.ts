@@ -121,6 +121,15 @@ const RED = '\x1b[31m';
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 
+/**
+ * Captured text made safe for a terminal: escape sequences and other control characters in
+ * tool output (colors, cursor moves, OSC titles) are shown as visible placeholders, never run.
+ */
+export function terminalSafe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
 /** One line per entry; failures stand out (red on a TTY, a "!" marker always). */
 export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean): string {
   if (entries.length === 0) return '(no timeline yet: the transcript has not been read and no hook events arrived)';
@@ -129,7 +138,7 @@ export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean): s
     .map((e) => {
       const time = e.unixMs ? new Date(e.unixMs).toISOString().slice(11, 19) : '--:--:--';
       const agent = e.agentId ? ` [${e.agentId}]` : '';
-      const oneLine = (s: string, n: number) => s.replace(/\s+/g, ' ').trim().slice(0, n);
+      const oneLine = (s: string, n: number) => terminalSafe(s.replace(/\s+/g, ' ').trim()).slice(0, n);
       switch (e.kind) {
         case 'tool': {
           const failed = e.status === 'error';
@@ -153,4 +162,262 @@ export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean): s
       }
     })
     .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search, usage, stats, tail (issue 6). Shapes documented in docs/cli-json.md and docs/usage.md.
+// ---------------------------------------------------------------------------------------------
+
+export interface ProtoSearchHit {
+  sessionId: string;
+  uuid: string;
+  blockIndex: number;
+  kind: string;
+  toolName: string;
+  toolUseId: string;
+  isError: boolean;
+  unixMs: number;
+  agentId: string;
+  project: string;
+  sessionTitle: string;
+  snippet: string;
+  score: number;
+}
+
+/** Splits a daemon snippet (matches wrapped in U+0002 … U+0003) into plain text and [start, end) ranges. */
+export function splitHighlights(marked: string): { text: string; highlights: [number, number][] } {
+  let text = '';
+  const highlights: [number, number][] = [];
+  let start = -1;
+  for (const ch of marked) {
+    if (ch === '\u0002') start = text.length;
+    else if (ch === '\u0003') {
+      if (start >= 0 && text.length > start) highlights.push([start, text.length]);
+      start = -1;
+    } else text += ch;
+  }
+  return { text, highlights };
+}
+
+export function searchHitView(h: ProtoSearchHit, rank: number) {
+  const { text, highlights } = splitHighlights(h.snippet);
+  return {
+    rank,
+    sessionId: h.sessionId,
+    interactionUuid: h.uuid,
+    blockIndex: h.blockIndex,
+    kind: h.kind,
+    toolName: orNull(h.toolName),
+    toolUseId: orNull(h.toolUseId),
+    isError: h.isError,
+    at: iso(h.unixMs),
+    agentId: orNull(h.agentId),
+    project: orNull(h.project),
+    sessionTitle: orNull(h.sessionTitle),
+    snippet: text,
+    highlights,
+    score: h.score,
+  };
+}
+
+export interface ProtoUsageTotals {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  totalTokens: number;
+  costUsd?: number;
+  messages: number;
+  unpricedMessages: number;
+}
+
+export interface ProtoModelUsage {
+  model: string;
+  totals: ProtoUsageTotals;
+}
+
+export interface ProtoUsageRow {
+  period: string;
+  sessionId: string;
+  project: string;
+  firstUnixMs: number;
+  lastUnixMs: number;
+  sessions: number;
+  totals: ProtoUsageTotals;
+  models: ProtoModelUsage[];
+}
+
+export interface ProtoUsageResponse {
+  report: 'daily' | 'weekly' | 'monthly' | 'session';
+  timeZone: string;
+  rows: ProtoUsageRow[];
+  totals: ProtoUsageTotals;
+  models: ProtoModelUsage[];
+  unpricedModels: string[];
+  pricingVersion: string;
+  undatedMessages: number;
+}
+
+/** Token columns named as ccusage names them, so that scripts written for it keep working. */
+function tokenFields(t: ProtoUsageTotals) {
+  return {
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    cacheCreationTokens: t.cacheCreationTokens,
+    cacheReadTokens: t.cacheReadTokens,
+    totalTokens: t.totalTokens,
+  };
+}
+
+export function usageTotalsView(t: ProtoUsageTotals) {
+  return {
+    ...tokenFields(t),
+    totalCost: t.costUsd ?? null,
+    costComplete: t.unpricedMessages === 0,
+    messages: t.messages,
+    unpricedMessages: t.unpricedMessages,
+  };
+}
+
+export function modelBreakdownView(m: ProtoModelUsage) {
+  return { modelName: m.model, ...tokenFields(m.totals), cost: m.totals.costUsd ?? null, messages: m.totals.messages, unpricedMessages: m.totals.unpricedMessages };
+}
+
+const REPORT_KEY = { daily: 'date', weekly: 'week', monthly: 'month', session: 'sessionId' } as const;
+const REPORT_LIST = { daily: 'daily', weekly: 'weekly', monthly: 'monthly', session: 'sessions' } as const;
+
+export function usageRowView(report: ProtoUsageResponse['report'], r: ProtoUsageRow) {
+  const base = {
+    period: r.period,
+    [REPORT_KEY[report]]: r.period,
+    ...(report === 'session' ? { project: orNull(r.project), firstActivity: iso(r.firstUnixMs), lastActivity: iso(r.lastUnixMs) } : { sessions: r.sessions }),
+    ...usageTotalsView(r.totals),
+    modelsUsed: r.models.map((m) => m.model),
+    modelBreakdowns: r.models.map(modelBreakdownView),
+  };
+  return base;
+}
+
+export function usageView(res: ProtoUsageResponse, query: { since: number; until: number; project: string | null; weekStart: string }) {
+  return {
+    report: res.report,
+    timezone: res.timeZone,
+    since: iso(query.since),
+    until: iso(query.until),
+    project: query.project,
+    ...(res.report === 'weekly' ? { weekStart: query.weekStart } : {}),
+    pricingVersion: res.pricingVersion,
+    [REPORT_LIST[res.report]]: res.rows.map((r) => usageRowView(res.report, r)),
+    totals: usageTotalsView(res.totals),
+    modelBreakdowns: res.models.map(modelBreakdownView),
+    unpricedModels: res.unpricedModels,
+    undatedMessages: res.undatedMessages,
+  };
+}
+
+export interface ProtoStats {
+  totals: {
+    sessions: number;
+    activeSessions: number;
+    prompts: number;
+    toolCalls: number;
+    toolFailures: number;
+    subagents: number;
+    interactions: number;
+    hookEvents: number;
+    tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
+    costUsd?: number;
+    unpricedSessions: number;
+    firstUnixMs: number;
+    lastUnixMs: number;
+  };
+  tools: { toolName: string; calls: number; failures: number; sessions: number }[];
+  projects: { project: string; sessions: number; prompts: number; toolCalls: number; toolFailures: number; tokens: number; costUsd?: number; lastActivityUnixMs: number }[];
+  health: {
+    spoolBacklog: number;
+    transcripts: number;
+    transcriptsWithErrors: number;
+    transcriptErrors: { path: string; sessionId: string; error: string; lastReadUnixMs: number }[];
+    hookEventsWithProblems: number;
+    lastHookUnixMs: number;
+    lastTranscriptReadUnixMs: number;
+    skippedLines: number;
+  };
+}
+
+const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0);
+
+export function statsView(s: ProtoStats) {
+  const t = s.totals;
+  return {
+    totals: {
+      sessions: t.sessions,
+      activeSessions: t.activeSessions,
+      prompts: t.prompts,
+      toolCalls: t.toolCalls,
+      toolFailures: t.toolFailures,
+      toolFailureRate: rate(t.toolFailures, t.toolCalls),
+      subagents: t.subagents,
+      interactions: t.interactions,
+      hookEvents: t.hookEvents,
+      tokens: { ...t.tokens, total: t.tokens.input + t.tokens.output + t.tokens.cacheCreation + t.tokens.cacheRead },
+      costUsd: t.costUsd ?? null,
+      unpricedSessions: t.unpricedSessions,
+      firstActivityAt: iso(t.firstUnixMs),
+      lastActivityAt: iso(t.lastUnixMs),
+    },
+    tools: s.tools.map((x) => ({ toolName: x.toolName, calls: x.calls, failures: x.failures, failureRate: rate(x.failures, x.calls), sessions: x.sessions })),
+    projects: s.projects.map((p) => ({
+      project: p.project === '' ? null : p.project,
+      sessions: p.sessions,
+      prompts: p.prompts,
+      toolCalls: p.toolCalls,
+      toolFailures: p.toolFailures,
+      tokens: p.tokens,
+      costUsd: p.costUsd ?? null,
+      lastActivityAt: iso(p.lastActivityUnixMs),
+    })),
+    health: {
+      spoolBacklog: s.health.spoolBacklog,
+      transcripts: s.health.transcripts,
+      transcriptsWithErrors: s.health.transcriptsWithErrors,
+      transcriptErrors: s.health.transcriptErrors.map((e) => ({ path: e.path, sessionId: orNull(e.sessionId), error: e.error, lastReadAt: iso(e.lastReadUnixMs) })),
+      hookEventsWithProblems: s.health.hookEventsWithProblems,
+      lastHookAt: iso(s.health.lastHookUnixMs),
+      lastTranscriptReadAt: iso(s.health.lastTranscriptReadUnixMs),
+      skippedLines: s.health.skippedLines,
+    },
+  };
+}
+
+export interface ProtoLiveEvent {
+  source: string;
+  seq: number;
+  unixMs: number;
+  sessionId: string;
+  kind: string;
+  toolName: string;
+  toolUseId: string;
+  text: string;
+  isError: boolean;
+  agentId: string;
+  ref: string;
+  blockIndex: number;
+}
+
+export function liveEventView(e: ProtoLiveEvent) {
+  return {
+    source: e.source,
+    seq: e.seq,
+    at: iso(e.unixMs),
+    sessionId: orNull(e.sessionId),
+    kind: e.kind,
+    toolName: orNull(e.toolName),
+    toolUseId: orNull(e.toolUseId),
+    text: e.text,
+    isError: e.isError,
+    agentId: orNull(e.agentId),
+    ref: e.ref,
+    blockIndex: e.blockIndex,
+  };
 }

@@ -5,6 +5,7 @@ import type { SpoolDrain } from './ingest/spool-drain.js';
 import type { TranscriptIngester } from './ingest/transcript-ingester.js';
 import type { TranscriptWatcher } from './ingest/transcript-watcher.js';
 import type { Logger } from './log.js';
+import type { RedactionService } from './redact/service.js';
 import type { Db } from './store/db.js';
 import type { SessionQueries } from './store/sessions.js';
 
@@ -19,6 +20,7 @@ export interface DaemonContext {
   spool: SpoolDrain;
   sessions: SessionQueries;
   ingester: TranscriptIngester;
+  redaction: RedactionService;
   watcher: TranscriptWatcher;
   startedAt: number;
 }

@@ -6,11 +6,17 @@ import { RBK_VERSION } from '../common/version.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { DaemonContext } from './context.js';
 import { HookEventStore } from './ingest/hook-events.js';
+import { redactionJob } from './redact/job.js';
+import { createRedactionService } from './redact/service.js';
 import { HookWriter } from './ingest/hook-writer.js';
 import { SpoolDrain } from './ingest/spool-drain.js';
 import { TranscriptIngester } from './ingest/transcript-ingester.js';
 import { TranscriptWatcher } from './ingest/transcript-watcher.js';
+import { createScheduler, jobRegistry, registerBuiltinJobs } from './jobs/index.js';
 import { createLogger, type Logger } from './log.js';
+import { RbkMetrics } from './metrics/index.js';
+import { WebhookNotifier } from './notify/webhooks.js';
+import { createLiveEvents } from './query/live.js';
 import { acquireInstanceLock, openDatabase } from './store/db.js';
 import { SessionQueries } from './store/sessions.js';
 import { AlreadyRunningError, startServer } from './server.js';
@@ -40,8 +46,11 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   fs.writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
 
   const db = openDatabase(paths.db);
-  const hookWriter = new HookWriter(db, new HookEventStore(db), log);
-  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides });
+  // redaction.mode ingest (the default): nothing reaches SQLite unredacted. cron: the redact job does it later.
+  const redaction = createRedactionService(config, paths.dataDir);
+  const redactAtIngest = config.redaction.mode === 'ingest' ? redaction : null;
+  const hookWriter = new HookWriter(db, new HookEventStore(db, redactAtIngest), log);
+  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides, redaction: redactAtIngest });
   const watcher = new TranscriptWatcher(ingester, log);
   // A hook names the transcript it belongs to; that is how live sessions get followed.
   hookWriter.onStored((_event, result) => {
@@ -56,14 +65,32 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     hookWriter,
     spool: new SpoolDrain(paths.spoolDir, hookWriter, log),
     sessions: new SessionQueries(db),
+    redaction,
     ingester,
     watcher,
     startedAt: Date.now(),
   };
 
+  createLiveEvents(ctx); // `rbk sessions tail`: new hook events and interactions, pushed as they are stored
+  // Observers first, so that events drained from the spool below are counted and notified too.
+  const metrics = config.metrics.enabled ? new RbkMetrics(ctx) : null;
+  const notifier = new WebhookNotifier(ctx, metrics?.webhookMetrics());
+
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();
-  const server = await startServer(ctx);
+  // Retention, compaction (and whatever else registered a job) on their cron schedules.
+  registerBuiltinJobs();
+  jobRegistry.register('redact', redactionJob(redaction), {
+    description: 're-redact rows stored before the current rule set (or all rows in redaction.mode: cron)',
+  });
+  const scheduler = createScheduler(ctx);
+  scheduler.start();
+  const server = await startServer(ctx).catch(async (err: unknown) => {
+    await scheduler.stop();
+    throw err;
+  });
+  // A taken port is logged, not fatal: capture matters more than metrics.
+  if (metrics) await metrics.listen(config.metrics.listen);
   const drainTimer = setInterval(() => {
     try {
       ctx.spool.drain();
@@ -87,9 +114,12 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(drainTimer);
+        await scheduler.stop();
         await server.close();
+        await notifier.close();
         await watcher.close();
         await ingester.idle();
+        await metrics?.close();
         db.close();
         fs.rmSync(paths.pidFile, { force: true });
         lock.close();

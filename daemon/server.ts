@@ -10,6 +10,7 @@ import type { DaemonContext } from './context.js';
 import { adminHandlers } from './rpc/admin.js';
 import { HealthService } from './rpc/health.js';
 import { ingestHandlers } from './rpc/ingest.js';
+import { jobsHandlers } from './rpc/jobs.js';
 import { loadServices } from './rpc/protos.js';
 import { queryHandlers } from './rpc/query.js';
 
@@ -61,10 +62,11 @@ export async function startServer(ctx: DaemonContext): Promise<RunningServer> {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  const health = new HealthService(['rbk.v1.Ingest', 'rbk.v1.Query', 'rbk.v1.Admin']);
+  const health = new HealthService(['rbk.v1.Ingest', 'rbk.v1.Query', 'rbk.v1.Admin', 'rbk.v1.Jobs']);
   server.addService(services.Ingest.service, ingestHandlers(ctx));
   server.addService(services.Query.service, queryHandlers(ctx) as grpc.UntypedServiceImplementation);
   server.addService(services.Admin.service, adminHandlers(ctx));
+  server.addService(services.Jobs.service, jobsHandlers(ctx) as grpc.UntypedServiceImplementation);
   server.addService(services.Health.service, health.handlers() as unknown as grpc.UntypedServiceImplementation);
 
   const previousUmask = process.umask(0o177);

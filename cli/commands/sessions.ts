@@ -2,17 +2,38 @@ import { call, stream } from '../client.js';
 import { EXIT } from '../errors.js';
 import { compactNumber, duration, shortTime, table, usd } from '../format.js';
 import type { Io } from '../io.js';
-import { hookEventView, renderTimeline, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
+import { hookEventView, renderTimeline, terminalSafe, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
 
-export async function sessionsListCommand(io: Io, opts: { json: boolean; limit: number }): Promise<number> {
-  const res = await call<{ sessions: ProtoSession[] }>('Query', 'ListSessions', { limit: opts.limit, beforeUnixMs: 0 });
+export interface SessionsListOptions {
+  json: boolean;
+  limit: number;
+  project?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  tool?: string;
+  errors?: boolean;
+  host?: string;
+}
+
+export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Promise<number> {
+  const res = await call<{ sessions: ProtoSession[] }>('Query', 'ListSessions', {
+    limit: opts.limit,
+    beforeUnixMs: 0,
+    project: opts.project ?? '',
+    sinceUnixMs: opts.sinceMs ?? 0,
+    untilUnixMs: opts.untilMs ?? 0,
+    tool: opts.tool ?? '',
+    errorsOnly: opts.errors ?? false,
+    host: opts.host ?? '',
+  });
+  const filtered = Boolean(opts.project || opts.sinceMs || opts.untilMs || opts.tool || opts.errors || opts.host);
   const sessions = res.sessions.map(sessionView);
   if (opts.json) {
     io.json(sessions);
     return EXIT.ok;
   }
   if (sessions.length === 0) {
-    io.out('No sessions yet. Register `rbk hook` in ~/.claude/settings.json (see README) and use Claude Code.');
+    io.out(filtered ? 'No sessions match these filters.' : 'No sessions yet. Register `rbk hook` in ~/.claude/settings.json (see README) and use Claude Code.');
     return EXIT.ok;
   }
   const rows = res.sessions.map((s) => {
@@ -20,7 +41,7 @@ export async function sessionsListCommand(io: Io, opts: { json: boolean; limit: 
     const tokens = s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead;
     return [
       s.id.slice(0, 8),
-      s.project || '-',
+      terminalSafe(s.project || '-'),
       shortTime(s.startedUnixMs),
       s.startedUnixMs ? duration(end - s.startedUnixMs) : '-',
       s.status,
@@ -36,7 +57,7 @@ export async function sessionsListCommand(io: Io, opts: { json: boolean; limit: 
   return EXIT.ok;
 }
 
-export async function sessionsShowCommand(io: Io, opts: { id: string; json: boolean; payloads: boolean }): Promise<number> {
+export async function sessionsShowCommand(io: Io, opts: { id: string; json: boolean; payloads: boolean; pager?: boolean }): Promise<number> {
   const res = await call<{ session: ProtoSession; hookEvents: ProtoHookEvent[] }>('Query', 'GetSession', { id: opts.id, includePayloads: opts.payloads });
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
@@ -47,7 +68,9 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
     return EXIT.ok;
   }
   const s = res.session;
-  io.out(
+  const lines: string[] = [];
+  const print = (t: string) => lines.push(t);
+  print(
     [
       `Session ${s.id}  (${s.status}${s.endReason ? `: ${s.endReason}` : ''})`,
       `  project   ${s.project || '-'}   cwd ${s.cwd || '-'}`,
@@ -59,9 +82,45 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
       '',
     ].join('\n'),
   );
-  io.out(renderTimeline(timeline, io.isTTY));
+  print(renderTimeline(timeline, io.isTTY));
   const spooled = res.hookEvents.filter((e) => e.via === 'spool').length;
   const problems = res.hookEvents.filter((e) => e.problem);
-  io.out(`\n${res.hookEvents.length} hook events (${spooled} delivered via the spool)${problems.length ? `, ${problems.length} with problems: ${problems[0]!.problem}` : ''}`);
+  const failed = timeline.filter((e) => e.status === 'error' || e.kind === 'error').length;
+  print(
+    `\n${res.hookEvents.length} hook events (${spooled} delivered via the spool)${problems.length ? `, ${problems.length} with problems: ${problems[0]!.problem}` : ''}` +
+      (failed ? `; ${failed} failure${failed === 1 ? '' : 's'} marked "!"` : ''),
+  );
+  await page(io, lines.join('\n'), opts.pager !== false);
   return EXIT.ok;
+}
+
+/**
+ * Prints `text`, through $PAGER (default `less -R`) when stdout is a terminal and the text is
+ * taller than it. Falls back to plain printing when the pager cannot start.
+ */
+export async function page(io: Io, text: string, allowed = true): Promise<void> {
+  const out = process.stdout;
+  const pagerCmd = process.env.PAGER ?? 'less -R';
+  if (!allowed || !io.isTTY || !out.isTTY || pagerCmd.trim() === '' || pagerCmd.trim() === 'cat') {
+    io.out(text);
+    return;
+  }
+  const rows = out.rows || 24;
+  const cols = out.columns || 80;
+  let height = 0;
+  // eslint-disable-next-line no-control-regex
+  for (const line of text.split('\n')) height += Math.max(1, Math.ceil(line.replace(/\x1b\[[0-9;]*m/g, '').length / cols));
+  if (height < rows) {
+    io.out(text);
+    return;
+  }
+  const { spawn } = await import('node:child_process');
+  const ok = await new Promise<boolean>((resolve) => {
+    const child = spawn('/bin/sh', ['-c', pagerCmd], { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, LESS: process.env.LESS ?? 'FRX' } });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code !== 127));
+    child.stdin.on('error', () => {});
+    child.stdin.end(`${text}\n`);
+  });
+  if (!ok) io.out(text);
 }

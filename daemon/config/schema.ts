@@ -43,6 +43,30 @@ const customRule = z
   })
   .strict();
 
+const webhook = z
+  .object({
+    // Shown in logs and metrics; defaults to the URL's host.
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
+    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://hooks.slack.com/services/...' }),
+    events: z.array(z.enum(['session.end'])).min(1).default(['session.end']),
+    format: z.enum(['generic', 'slack', 'discord']).default('generic'),
+    // Name of the environment variable that holds the HMAC-SHA256 signing key.
+    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. RBK_WEBHOOK_SECRET').optional(),
+    // Refused with a pointer to secretEnv: a secret never belongs in the config file.
+    secret: z.unknown().optional(),
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.secret !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'do not put the secret in the config: export it in an environment variable and name that variable in secretEnv (e.g. secretEnv: RBK_WEBHOOK_SECRET)',
+      });
+    }
+  });
+
 export const configSchema = z
   .object({
     log: z
@@ -122,10 +146,33 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         // Not 9464: Claude Code's own OpenTelemetry exporter listens there.
-        listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477').default('127.0.0.1:9477'),
+        listen: z
+          .string()
+          .regex(/^[^:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477')
+          .refine((v) => !v.endsWith(':9464'), 'port 9464 is Claude Code\'s own Prometheus exporter; use another, e.g. 127.0.0.1:9477')
+          .default('127.0.0.1:9477'),
       })
       .strict()
       .default({ enabled: true, listen: '127.0.0.1:9477' }),
+    // Webhooks sent when a session ends (daemon/notify). Secrets come from the environment only.
+    notify: z
+      .object({
+        // Wait this long after SessionEnd so that the transcript's last lines are ingested first.
+        debounceMs: z.number().int().min(0).max(600_000).default(3000),
+        // Deliveries waiting per webhook; beyond it new ones are dropped (and counted).
+        queueLimit: z.number().int().min(1).max(100_000).default(1000),
+        retry: z
+          .object({
+            maxAttempts: z.number().int().min(1).max(50).default(6),
+            initialDelayMs: z.number().int().min(10).max(3_600_000).default(1000),
+            maxDelayMs: z.number().int().min(10).max(86_400_000).default(300_000),
+          })
+          .strict()
+          .default({ maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }),
+        webhooks: z.array(webhook).default([]),
+      })
+      .strict()
+      .default({ debounceMs: 3000, queueLimit: 1000, retry: { maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }, webhooks: [] }),
     integrations: z
       .object({
         claude: z

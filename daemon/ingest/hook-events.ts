@@ -25,8 +25,12 @@ export interface StoredHookResult {
   transcripts: string[];
 }
 
-/** Rewrites payload text before it is stored (redaction plugs in here). */
-export type PayloadTransform = (payload: Record<string, unknown>) => Record<string, unknown>;
+/** Redaction applied before the first write (`redaction.mode: ingest`); null in cron mode. */
+export interface HookRedaction {
+  readonly version: string;
+  redactValue<T>(value: T): { value: T; count: number };
+  redactStoredText(text: string): { text: string; count: number };
+}
 
 const TOOL_EVENTS = new Set(['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'PermissionRequest', 'PermissionDenied']);
 const SUBAGENT_EVENTS = new Set(['SubagentStart', 'SubagentStop']);
@@ -79,14 +83,14 @@ export class HookEventStore {
 
   constructor(
     private readonly db: Db,
-    private readonly transform: PayloadTransform = (p) => p,
+    private readonly redaction: HookRedaction | null = null,
   ) {
     this.insertEvent = db.prepare(`
       INSERT OR IGNORE INTO hook_events
         (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
-         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem)
+         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem, redaction_version)
       VALUES (@eventId, @sessionId, @eventName, @toolName, @toolUseId, @promptId, @agentId,
-              @hookStartedAt, @sentAt, @receivedAt, @via, @payload, @payloadBytes, @problem)`);
+              @hookStartedAt, @sentAt, @receivedAt, @via, @payload, @payloadBytes, @problem, @redactionVersion)`);
     this.findSession = db.prepare('SELECT id, started_at, status FROM sessions WHERE id = ?');
     this.insertSession = db.prepare(`
       INSERT INTO sessions (id, cwd, project, transcript_path, model, permission_mode, started_at, last_activity_at, host, created_at, updated_at)
@@ -135,7 +139,8 @@ export class HookEventStore {
   store(ev: IncomingHookEvent): StoredHookResult {
     const decoded = decodePayload(ev.payload);
     const problems = [...decoded.problems];
-    const p = decoded.object ? this.transform(decoded.object) : null;
+    // Redacted before anything is derived from it, so no column ever holds a raw secret.
+    const p = decoded.object && this.redaction ? this.redaction.redactValue(decoded.object).value : decoded.object;
 
     const eventName = str(p?.hook_event_name, 128) ?? (str(ev.eventName, 128) || 'unknown');
     let sessionId: string | null = null;
@@ -147,7 +152,7 @@ export class HookEventStore {
     }
     const agentId = p && isSafeId(p.agent_id) ? p.agent_id : null;
     const toolUseId = p ? str(p.tool_use_id, 256) : null;
-    const payloadText = p ? JSON.stringify(p) : decoded.text;
+    const payloadText = p ? JSON.stringify(p) : this.redaction ? this.redaction.redactStoredText(decoded.text).text : decoded.text;
     // Checked before the insert so that the problem is stored with the event, not only returned.
     const transcriptPath = p && isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
     if (p && p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');
@@ -167,6 +172,7 @@ export class HookEventStore {
       payload: payloadText,
       payloadBytes: ev.payload.length,
       problem: problems.length > 0 ? problems.join('; ') : null,
+      redactionVersion: this.redaction?.version ?? null,
     });
     const problem = problems.length > 0 ? problems.join('; ') : null;
     if (inserted.changes === 0) return { stored: false, sessionId, problem, eventName, transcripts: [] };

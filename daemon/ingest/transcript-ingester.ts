@@ -10,9 +10,11 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
+import { syntheticLineKey } from './transcripts/parse.js';
+import type { HookRedaction } from './hook-events.js';
 import { scanTranscript } from './transcripts/scan.js';
 import type { Interaction, ParsedEntry, UsageRecord } from './transcripts/types.js';
-import { mergeUsage, usageKey } from './transcripts/usage.js';
+import { addUsage, mergeUsage } from './transcripts/usage.js';
 
 export interface IngestFileResult {
   path: string;
@@ -44,11 +46,17 @@ interface TranscriptRow {
   size: number | null;
   lines: number;
   skipped: number;
+  layout: string | null;
 }
 
 const HOST = os.hostname();
-const BATCH_LINES = 4000;
-const BATCH_BYTES = 32 * 1024 * 1024;
+// A batch is one transaction. Its lines (buffers and parsed objects) are held until it commits,
+// so the byte bound is what keeps the daemon's memory flat on big files.
+const BATCH_LINES = 2000;
+const BATCH_BYTES = 4 * 1024 * 1024;
+// Whole lines longer than this are not kept in `raw` (the parsed, bounded columns still are):
+// a 50 MB tool result stored verbatim would cost the database more than it could ever tell us.
+const RAW_MAX_BYTES = 4 * 1024 * 1024;
 // Line types that are bookkeeping, not conversation; they are counted, not stored.
 const NOT_STORED = new Set(['progress', 'file-history-snapshot', 'queue-operation', 'last-prompt']);
 
@@ -57,14 +65,17 @@ export class TranscriptIngester {
   private readonly again = new Set<string>();
   private readonly stmts;
   private readonly observers: ((r: IngestFileResult) => void)[] = [];
+  /** The connection's own synchronous level, restored after each ingest transaction. */
+  private readonly syncLevel: number;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; filter?: ContentFilter } = {},
+    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; filter?: ContentFilter; redaction?: HookRedaction | null } = {},
   ) {
+    this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.stmts = {
-      getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped FROM transcripts WHERE path = ?'),
+      getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
       registerTranscript: db.prepare(`
         INSERT INTO transcripts (path, session_id, agent_id, source, registered_at, layout) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (path) DO UPDATE SET layout = excluded.layout,
@@ -75,17 +86,17 @@ export class TranscriptIngester {
           skipped = skipped + @skipped, last_read_at = @now, last_error = NULL,
           session_id = COALESCE(session_id, @sessionId)
         WHERE path = @path`),
-      resetTranscript: db.prepare('UPDATE transcripts SET byte_offset = 0, inode = ?, size = ? WHERE path = ?'),
+      resetTranscript: db.prepare('UPDATE transcripts SET byte_offset = 0, inode = ?, size = ?, lines = 0, skipped = 0 WHERE path = ?'),
       saveError: db.prepare('UPDATE transcripts SET last_error = ?, last_read_at = ? WHERE path = ?'),
       insertInteraction: db.prepare(`
         INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
           tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
           logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-          git_branch, cc_version, prompt_id, source_path, raw, ingested_at)
+          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version)
         VALUES (@uuid, @blockIndex, @sessionId, @agentId, @kind, @subtype, @timestamp, @text, @textLength,
           @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
-          @gitBranch, @version, @promptId, @sourcePath, @raw, @now)`),
+          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion)`),
       isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
       getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
       upsertUsage: db.prepare(`
@@ -128,6 +139,21 @@ export class TranscriptIngester {
           first_ts = MIN(COALESCE(subagents.first_ts, excluded.first_ts), COALESCE(excluded.first_ts, subagents.first_ts)),
           last_ts = MAX(COALESCE(subagents.last_ts, excluded.last_ts), COALESCE(excluded.last_ts, subagents.last_ts))`),
       subagentKind: db.prepare('SELECT kind FROM subagents WHERE session_id = ? AND agent_id = ?').pluck(),
+      bumpSession: db.prepare(`
+        UPDATE sessions SET
+          t_prompts = t_prompts + @prompts,
+          t_tool_calls = t_tool_calls + @toolCalls,
+          t_tool_failures = t_tool_failures + @toolFailures,
+          interactions = interactions + @interactions,
+          t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
+          input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
+          cost_usd = u.cost, cost_complete = u.complete
+        FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
+                     COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
+                     CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
+                     count(*) = count(cost_usd) AS complete
+              FROM message_usage WHERE session_id = @id) AS u
+        WHERE sessions.id = @id`),
       refreshSession: db.prepare(`
         UPDATE sessions SET
           t_prompts = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'user_prompt' AND is_sidechain = 0 AND hidden = 0),
@@ -181,15 +207,21 @@ export class TranscriptIngester {
       result.error = `not a transcript path (${layout.problems.join(', ')})`;
       return result;
     }
-    this.stmts.registerTranscript.run(file, layout.sessionId, layout.agentId, source, Date.now(), layout.layout);
-    const row = this.stmts.getTranscript.get(file) as TranscriptRow;
+    // A file name is a session id only when it looks like one; lines carry their own otherwise.
+    const sessionIdHint = layout.problems.includes('session-id-not-uuid') ? null : layout.sessionId;
+    let row = this.stmts.getTranscript.get(file) as TranscriptRow | undefined;
+    // Registered once, not on every pass: a write here would be a commit of its own per append.
+    if (!row || row.layout !== layout.layout || (row.session_id === null && sessionIdHint !== null) || (row.agent_id === null && layout.agentId !== null)) {
+      this.relaxedSync(() => this.stmts.registerTranscript.run(file, sessionIdHint, layout.agentId, source, Date.now(), layout.layout));
+      row = this.stmts.getTranscript.get(file) as TranscriptRow;
+    }
 
     let st: fs.Stats;
     try {
       st = await fs.promises.stat(file);
     } catch (err) {
       result.error = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file no longer exists' : (err as Error).message;
-      this.stmts.saveError.run(result.error, Date.now(), file);
+      this.relaxedSync(() => this.stmts.saveError.run(result.error, Date.now(), file));
       return result;
     }
     let offset = row.byte_offset;
@@ -197,7 +229,7 @@ export class TranscriptIngester {
       // Truncated or replaced: read it all again; uniqueness keys drop what we already have.
       result.reset = true;
       offset = 0;
-      this.stmts.resetTranscript.run(st.ino, st.size, file);
+      this.relaxedSync(() => this.stmts.resetTranscript.run(st.ino, st.size, file));
       this.log.info('transcript truncated or replaced; re-reading', { path: file });
     }
     if (st.size === offset) return result;
@@ -207,17 +239,28 @@ export class TranscriptIngester {
     let batch: BatchLine[] = [];
     let batchBytes = 0;
     try {
-      // A file name is a session id only when it looks like one; lines carry their own otherwise.
-      const sessionIdHint = layout.problems.includes('session-id-not-uuid') ? null : layout.sessionId;
-      for await (const { line, parsed } of scanTranscript(file, offset, { sessionIdHint, agentIdHint: layout.agentId }, { untilOffset: st.size })) {
+      // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
+      const redaction = this.opts.redaction ?? null;
+      const redactedEntries = new WeakSet<object>();
+      const transformEntry = redaction
+        ? (entry: Record<string, unknown>) => {
+            const r = redaction.redactValue(entry);
+            if (r.count > 0) redactedEntries.add(r.value);
+            return r.value;
+          }
+        : undefined;
+      for await (const { line, parsed } of scanTranscript(file, offset, { sessionIdHint, agentIdHint: layout.agentId, transformEntry }, { untilOffset: st.size })) {
         result.lines += 1;
         result.bytes += line.end - line.offset;
         if (!parsed.ok) {
           bump(result.skipped, parsed.reason);
         } else {
+          // Unknown line types are counted here and still stored, raw (see unknownLine).
           if (!parsed.known) bump(result.skipped, 'unknown-type');
           if (parsed.invalidUtf8) bump(result.skipped, 'invalid-utf8-replaced');
-          batch.push({ parsed, raw: parsed.known && NOT_STORED.has(parsed.type) ? null : line.bytes });
+          const keep = !(parsed.known && NOT_STORED.has(parsed.type));
+          // A redacted line is stored as its redacted JSON, never as the bytes read.
+          batch.push({ parsed, raw: !keep ? null : redactedEntries.has(parsed.entry) ? Buffer.from(JSON.stringify(parsed.entry)) : line.bytes });
         }
         batchBytes += line.end - line.offset;
         offset = line.end;
@@ -230,15 +273,18 @@ export class TranscriptIngester {
       result.interactionsAdded += this.commit(state, batch, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
     } catch (err) {
       result.error = (err as Error).message;
-      this.stmts.saveError.run(result.error, Date.now(), file);
+      this.relaxedSync(() => this.stmts.saveError.run(result.error, Date.now(), file));
       this.log.warn('transcript read failed; will retry on the next change', { path: file, error: err });
     }
-    this.refreshSessions(touched);
     result.sessionIds = [...touched];
     for (const o of this.observers) o(result);
     return result;
   }
 
+  /**
+   * Recounts sessions' transcript-derived columns from scratch. Ingestion keeps them current
+   * incrementally (see commit); this is the slow, full form, for repairs.
+   */
   refreshSessions(ids: Iterable<string>): void {
     const list = [...ids];
     if (list.length === 0) return;
@@ -257,21 +303,32 @@ export class TranscriptIngester {
     const filter = this.opts.filter ?? identityFilter;
     const now = Date.now();
     const skippedTotal = Object.values(pos.skipped).reduce((a, b) => a + b, 0);
-    return this.db.transaction(() => {
+    const transaction = this.db.transaction(() => {
       let added = 0;
       const metaBySession = new Map<string, SessionMetaAcc>();
+      // What this batch adds to each session's counts; applied with the offset, in this transaction.
+      const deltas = new Map<string, SessionDelta>();
+      // One API response is several lines repeating its usage: merge them here, write each once.
+      const usage = new Map<string, UsageRecord>();
       for (const { parsed, raw } of batch) {
         const sessionId = parsed.sessionId;
         const hidden = state.isHidden(parsed);
+        const interactions = parsed.known ? parsed.interactions : [unknownLine(parsed, raw)];
         // Bookkeeping lines (snapshots, queue operations) do not make a session exist.
-        if (sessionId && (parsed.interactions.length > 0 || parsed.usage)) {
+        let delta: SessionDelta | undefined;
+        if (sessionId && (interactions.length > 0 || parsed.usage)) {
           touched.add(sessionId);
+          delta = deltas.get(sessionId);
+          if (!delta) {
+            delta = { id: sessionId, prompts: 0, toolCalls: 0, toolFailures: 0, interactions: 0 };
+            deltas.set(sessionId, delta);
+          }
           if (!this.stmts.sessionExists.get(sessionId)) this.stmts.insertSession.run(sessionId, HOST, now, now);
           if (!parsed.isSidechain) accumulateMeta(metaBySession, sessionId, parsed, state.layout.layout === 'main' ? pos.file : null);
           if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
         }
-        let rawText: string | null = raw ? filter.raw(raw.toString('utf8')) : null;
-        for (const interaction of parsed.interactions) {
+        let rawText: string | null = raw && raw.length <= RAW_MAX_BYTES ? filter.raw(raw.toString('utf8')) : null;
+        for (const interaction of interactions) {
           const i = filter.interaction(interaction);
           const r = this.stmts.insertInteraction.run({
             ...i,
@@ -282,15 +339,27 @@ export class TranscriptIngester {
             hidden: hidden ? 1 : 0,
             sourcePath: pos.file,
             raw: rawText,
+            redactionVersion: this.opts.redaction?.version ?? null,
             now,
           });
           rawText = null;
           added += r.changes;
+          if (r.changes > 0 && delta && !hidden && i.sessionId === sessionId) {
+            delta.interactions += 1;
+            if (i.kind === 'user_prompt' && !i.isSidechain) delta.prompts += 1;
+            else if (i.kind === 'tool_use') delta.toolCalls += 1;
+            else if (i.kind === 'tool_result' && i.isError) delta.toolFailures += 1;
+          }
         }
-        if (parsed.usage) this.upsertUsage(parsed.usage);
+        if (parsed.usage) addUsage(usage, parsed.usage);
       }
+      for (const [key, u] of usage) this.upsertUsage(key, u);
       for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
       state.flushAgents(this.stmts.upsertSubagent);
+      // Counts move by what was inserted (re-reads insert nothing); token totals are re-summed
+      // from message_usage, which is small. Recounting interactions instead would read every row
+      // of the session, overflow pages and all, on each append.
+      for (const d of deltas.values()) this.stmts.bumpSession.run(d);
       this.stmts.saveOffset.run({
         path: pos.file,
         offset: pos.offset,
@@ -299,16 +368,33 @@ export class TranscriptIngester {
         lines: pos.lines - state.committedLines,
         skipped: skippedTotal - state.committedSkipped,
         now,
-        sessionId: state.layout.sessionId,
+        // The file name's session when it is one, else the first session its lines name.
+        sessionId: (state.layout.problems.includes('session-id-not-uuid') ? null : state.layout.sessionId) ?? deltas.keys().next().value ?? null,
       });
       state.committedLines = pos.lines;
       state.committedSkipped = skippedTotal;
       return added;
-    })();
+    });
+    return this.relaxedSync(transaction);
   }
 
-  private upsertUsage(u: UsageRecord): void {
-    const key = usageKey(u);
+  /**
+   * Runs writes with synchronous = NORMAL. Transcript rows need no fsync per commit: the file is
+   * the source of truth and its offset commits atomically with the rows, so a commit lost to a
+   * power cut is simply read again (WAL + NORMAL still survives a crash of the daemon itself).
+   * Hook events keep the connection's FULL.
+   */
+  private relaxedSync<T>(fn: () => T): T {
+    if (this.syncLevel <= 1) return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`synchronous = ${this.syncLevel}`);
+    }
+  }
+
+  private upsertUsage(key: string, u: UsageRecord): void {
     const existing = this.stmts.getUsage.get(key) as UsageRow | undefined;
     const merged = existing ? mergeUsage(rowToUsage(existing), u) : u;
     if (existing && sameCounts(existing, merged)) return;
@@ -335,6 +421,52 @@ export class TranscriptIngester {
 interface BatchLine {
   parsed: ParsedEntry;
   raw: Buffer | null;
+}
+
+interface SessionDelta {
+  id: string;
+  prompts: number;
+  toolCalls: number;
+  toolFailures: number;
+  interactions: number;
+}
+
+/**
+ * A line of a type this version does not know (Claude Code adds some every few releases) is kept
+ * as one `other` interaction holding the line in `raw`, so nothing read is lost. Keyed by its
+ * uuid when it has one, else by a hash of its bytes, so re-reads stay idempotent.
+ */
+function unknownLine(p: ParsedEntry, raw: Buffer | null): Interaction {
+  return {
+    uuid: p.uuid ?? (raw ? syntheticLineKey(raw) : `syn-${p.type}-${p.timestamp ?? 0}`),
+    blockIndex: 0,
+    sessionId: p.sessionId,
+    kind: 'other',
+    subtype: p.type.slice(0, 64) || null,
+    timestamp: p.timestamp,
+    text: '',
+    textLength: 0,
+    toolName: null,
+    toolUseId: null,
+    toolInput: null,
+    isError: null,
+    toolUseResult: null,
+    spawnedAgentId: null,
+    data: null,
+    parentUuid: null,
+    logicalParentUuid: null,
+    isSidechain: p.isSidechain,
+    agentId: p.agentId,
+    isMeta: false,
+    isCompactSummary: false,
+    requestId: null,
+    messageId: null,
+    model: null,
+    cwd: p.sessionMeta.cwd ?? null,
+    gitBranch: p.sessionMeta.gitBranch ?? null,
+    version: p.sessionMeta.version ?? null,
+    promptId: null,
+  };
 }
 
 interface UsageRow {

@@ -40,8 +40,9 @@ export class TranscriptWatcher {
 
   schedule(file: string): void {
     if (!file.endsWith('.jsonl')) return;
-    const existing = this.timers.get(file);
-    if (existing) clearTimeout(existing);
+    // A read is already due: it will see this write too. (Restarting the timer instead would
+    // starve a file that is appended to more often than debounceMs, as a streaming turn is.)
+    if (this.timers.has(file)) return;
     this.timers.set(
       file,
       setTimeout(() => {

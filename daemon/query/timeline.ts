@@ -29,6 +29,7 @@ interface InteractionRow {
   is_error: number | null;
   agent_id: string | null;
   is_sidechain: number;
+  spawned_agent_id: string | null;
 }
 
 interface HookRow {
@@ -80,7 +81,7 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
     .all(sessionId) as HookRow[];
   const interactions = db
     .prepare(
-      `SELECT uuid, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain
+      `SELECT uuid, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id
        FROM interactions WHERE session_id = ? AND hidden = 0 ORDER BY ts, id`,
     )
     .all(sessionId) as InteractionRow[];
@@ -96,13 +97,23 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
   const subagents = db
     .prepare(`SELECT agent_id, agent_type, description, tool_use_id, first_ts, last_ts FROM subagents WHERE session_id = ? AND kind = 'conversation'`)
     .all(sessionId) as { agent_id: string; agent_type: string | null; description: string | null; tool_use_id: string | null; first_ts: number | null; last_ts: number | null }[];
+  // Without a .meta.json (before it existed, or not written yet) the Task/Agent tool_result names
+  // the agent it ran (toolUseResult.agentId): that links the span to its tool call and input.
+  const spawnedBy = new Map<string, string>();
+  const toolUses = new Map<string, InteractionRow>();
+  for (const r of interactions) {
+    if (r.kind === 'tool_result' && r.spawned_agent_id && r.tool_use_id && !spawnedBy.has(r.spawned_agent_id)) spawnedBy.set(r.spawned_agent_id, r.tool_use_id);
+    else if (r.kind === 'tool_use' && r.tool_use_id) toolUses.set(r.tool_use_id, r);
+  }
   for (const s of subagents) {
+    const toolUseId = s.tool_use_id ?? spawnedBy.get(s.agent_id) ?? '';
+    const input = toolUseId ? toolInputFields(toolUses.get(toolUseId)?.tool_input ?? null) : {};
     entries.push({
       unixMs: s.first_ts ?? 0,
       kind: 'subagent',
-      text: [s.agent_type, s.description].filter(Boolean).join(': ') || `subagent ${s.agent_id}`,
+      text: [s.agent_type ?? input.subagent_type, s.description ?? input.description].filter(Boolean).join(': ') || `subagent ${s.agent_id}`,
       toolName: '',
-      toolUseId: s.tool_use_id ?? '',
+      toolUseId,
       status: '',
       durationMs: s.first_ts && s.last_ts ? s.last_ts - s.first_ts : 0,
       agentId: s.agent_id,
@@ -113,6 +124,17 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
   }
   // Stable sort keeps the transcript's own order for equal timestamps.
   return entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.unixMs - b.e.unixMs || a.i - b.i).map((x) => x.e);
+}
+
+function toolInputFields(json: string | null): { subagent_type?: string; description?: string } {
+  if (!json) return {};
+  try {
+    const v = JSON.parse(json) as Record<string, unknown>;
+    const str = (x: unknown) => (typeof x === 'string' && x.length > 0 ? clip(x, 300) : undefined);
+    return { subagent_type: str(v.subagent_type), description: str(v.description) };
+  } catch {
+    return {};
+  }
 }
 
 function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number>): TimelineEntry[] {

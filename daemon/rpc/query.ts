@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import type * as grpc from '@grpc/grpc-js';
+import { createLiveEvents, type LiveEvent } from '../query/live.js';
+import { search, SearchSyntaxError, toFtsQuery } from '../query/search.js';
+import { listSessions as listSessionsFiltered } from '../query/sessions.js';
+import { stats } from '../query/stats.js';
+import { checkTimeZone, localTimeZone, TimeArgError } from '../query/time.js';
 import { buildTimeline } from '../query/timeline.js';
+import { usageReport, type Totals } from '../query/usage.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';
-import { toServiceError, unary } from './errors.js';
+import { toServiceError, unary, UserError } from './errors.js';
 
 export function sessionToProto(row: SessionRow) {
   return {
@@ -54,7 +60,78 @@ function hookEventToProto(row: HookEventRow, includePayload: boolean) {
   };
 }
 
-const listSessions = z.object({ limit: z.number().int().min(0).max(10_000), beforeUnixMs: z.number().int().min(0) });
+const ms = z.number().int().min(0);
+const listSessions = z.object({
+  limit: z.number().int().min(0).max(10_000),
+  beforeUnixMs: ms,
+  project: z.string().max(1024).default(''),
+  sinceUnixMs: ms.default(0),
+  untilUnixMs: ms.default(0),
+  tool: z.string().max(256).default(''),
+  errorsOnly: z.boolean().default(false),
+  host: z.string().max(256).default(''),
+});
+const searchRequest = z.object({
+  query: z.string().min(1, 'give something to search for').max(4096),
+  raw: z.boolean(),
+  tool: z.string().max(256),
+  errorsOnly: z.boolean(),
+  project: z.string().max(1024),
+  sinceUnixMs: ms,
+  untilUnixMs: ms,
+  limit: z.number().int().min(0).max(1000),
+  sessionId: z.string().max(128),
+});
+const usageRequest = z.object({
+  report: z.enum(['daily', 'weekly', 'monthly', 'session'], { message: 'report must be daily, weekly, monthly or session' }),
+  sinceUnixMs: ms,
+  untilUnixMs: ms,
+  project: z.string().max(1024),
+  timeZone: z.string().max(128),
+  weekStart: z.enum(['', 'monday', 'sunday'], { message: 'week_start must be monday or sunday' }),
+});
+const statsRequest = z.object({ top: z.number().int().min(0).max(1000) });
+const tailRequest = z.object({ sessionId: z.string().max(128), last: z.number().int().min(0).max(100_000), follow: z.boolean(), includeHidden: z.boolean() });
+
+function totalsToProto(t: Totals) {
+  return {
+    inputTokens: t.inputTokens,
+    outputTokens: t.outputTokens,
+    cacheCreationTokens: t.cacheCreationTokens,
+    cacheReadTokens: t.cacheReadTokens,
+    totalTokens: t.totalTokens,
+    ...(t.costUsd !== null ? { costUsd: t.costUsd } : {}),
+    messages: t.messages,
+    unpricedMessages: t.unpricedMessages,
+  };
+}
+
+function liveEventToProto(e: LiveEvent) {
+  return {
+    source: e.source,
+    seq: e.seq,
+    unixMs: e.unixMs,
+    sessionId: e.sessionId,
+    kind: e.kind,
+    toolName: e.toolName,
+    toolUseId: e.toolUseId,
+    text: e.text,
+    isError: e.isError,
+    agentId: e.agentId,
+    ref: e.ref,
+    blockIndex: e.blockIndex,
+  };
+}
+
+/** Domain errors whose message is meant for the person: INVALID_ARGUMENT. */
+function userFacing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SearchSyntaxError || err instanceof TimeArgError) throw new UserError(err.message);
+    throw err;
+  }
+}
 const getSession = z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() });
 
 const listInteractions = z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() });
@@ -74,8 +151,88 @@ function streaming<Req>(schema: z.ZodType<Req>, fn: (req: Req, write: (m: unknow
 export function queryHandlers(ctx: DaemonContext) {
   return {
     ListSessions: unary(listSessions, (req) => ({
-      sessions: ctx.sessions.list({ limit: req.limit || 50, beforeMs: req.beforeUnixMs }).map(sessionToProto),
+      sessions: listSessionsFiltered(ctx.db, {
+        limit: req.limit || 50,
+        beforeMs: req.beforeUnixMs,
+        project: req.project || undefined,
+        sinceMs: req.sinceUnixMs,
+        untilMs: req.untilUnixMs,
+        tool: req.tool || undefined,
+        errors: req.errorsOnly,
+        host: req.host || undefined,
+      }).map(sessionToProto),
     })),
+    Search: unary(searchRequest, (req) => {
+      const sessionId = req.sessionId ? ctx.sessions.resolveId(req.sessionId) : undefined;
+      const hits = userFacing(() =>
+        search(ctx.db, {
+          query: req.query,
+          raw: req.raw,
+          tool: req.tool || undefined,
+          errors: req.errorsOnly,
+          project: req.project || undefined,
+          sessionId,
+          sinceMs: req.sinceUnixMs,
+          untilMs: req.untilUnixMs,
+          limit: req.limit || 20,
+        }),
+      );
+      return { hits, ftsQuery: req.raw ? req.query : userFacing(() => toFtsQueryOrEmpty(req.query)) };
+    }),
+    Usage: unary(usageRequest, (req) => {
+      const timeZone = userFacing(() => checkTimeZone(req.timeZone || localTimeZone()));
+      const r = usageReport(ctx.db, {
+        report: req.report,
+        sinceMs: req.sinceUnixMs,
+        untilMs: req.untilUnixMs,
+        project: req.project || undefined,
+        timeZone,
+        weekStart: req.weekStart === 'sunday' ? 0 : 1,
+      });
+      const models = (list: { model: string; totals: Totals }[]) => list.map((m) => ({ model: m.model, totals: totalsToProto(m.totals) }));
+      return {
+        report: r.report,
+        timeZone: r.timeZone,
+        rows: r.rows.map((row) => ({ ...row, totals: totalsToProto(row.totals), models: models(row.models) })),
+        totals: totalsToProto(r.totals),
+        models: models(r.models),
+        unpricedModels: r.unpricedModels,
+        pricingVersion: r.pricingVersion,
+        undatedMessages: r.undatedMessages,
+      };
+    }),
+    Stats: unary(statsRequest, (req) => {
+      const s = stats(ctx.db, { top: req.top || 10, spoolBacklog: ctx.spool.backlog() });
+      const cost = (c: number | null) => (c !== null ? { costUsd: c } : {});
+      return {
+        totals: { ...s.totals, costUsd: undefined, ...cost(s.totals.costUsd) },
+        tools: s.tools,
+        projects: s.projects.map((p) => ({ ...p, costUsd: undefined, ...cost(p.costUsd) })),
+        health: s.health,
+      };
+    }),
+    Tail: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let unsubscribe: (() => void) | undefined;
+      try {
+        const req = tailRequest.parse(call.request);
+        const live = createLiveEvents(ctx);
+        const filter = { sessionId: req.sessionId ? ctx.sessions.resolveId(req.sessionId) : undefined, includeHidden: req.includeHidden };
+        // Subscribing and reading the backlog happen in one turn of the event loop, and the
+        // subscription skips what the backlog covered: nothing is lost or sent twice.
+        if (req.follow) {
+          unsubscribe = live.subscribe(filter, (e) => {
+            call.write(liveEventToProto(e));
+          });
+          call.on('cancelled', () => unsubscribe?.());
+          call.on('close', () => unsubscribe?.());
+        }
+        for (const e of live.recent(req.last, filter)) call.write(liveEventToProto(e));
+        if (!req.follow) call.end();
+      } catch (err) {
+        unsubscribe?.();
+        call.emit('error', toServiceError(err));
+      }
+    },
     GetSession: unary(getSession, (req) => {
       const id = ctx.sessions.resolveId(req.id);
       return {
@@ -111,4 +268,12 @@ export function queryHandlers(ctx: DaemonContext) {
       }
     }),
   };
+}
+
+function toFtsQueryOrEmpty(q: string): string {
+  try {
+    return toFtsQuery(q);
+  } catch {
+    return '';
+  }
 }

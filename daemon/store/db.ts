@@ -14,13 +14,16 @@ export function openDatabase(file: string): Db {
   fs.closeSync(fd);
   fs.chmodSync(file, 0o600);
   const db = new Database(file);
+  // Must come first: auto_vacuum applies at once only to a database whose header is not written
+  // yet; journal_mode = WAL writes it, after which the pragma is silently ignored until a VACUUM.
+  // Older databases created without it are converted once by the compaction job (daemon/jobs/compaction.ts).
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   // FULL: a hook is acknowledged only after its event is durable, even across power loss.
   // Group commit in ingest/hook-writer.ts keeps this affordable.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.pragma('auto_vacuum = INCREMENTAL');
   for (const suffix of ['-wal', '-shm']) {
     if (fs.existsSync(file + suffix)) fs.chmodSync(file + suffix, 0o600);
   }

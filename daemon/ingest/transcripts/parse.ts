@@ -458,7 +458,8 @@ export function parseTranscriptLine(bytes: Buffer, ctx: ParseContext): ParsedLin
     return failure('invalid-json', size, invalidUtf8, message);
   }
   if (!isObj(parsed)) return failure('not-object', size, invalidUtf8);
-  return interpret(parsed, bytes, ctx, invalidUtf8);
+  const entry: Obj = ctx.transformEntry ? (ctx.transformEntry(parsed) as Obj) : parsed;
+  return interpret(entry, bytes, ctx, invalidUtf8);
 }
 
 /** parseTranscriptLine for a reader record, mapping skipped oversized lines to a failure. */

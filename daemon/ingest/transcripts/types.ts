@@ -170,6 +170,11 @@ export interface ParseContext {
   agentIdHint?: string | null;
   /** Treat invalid UTF-8 as a failure instead of parsing with U+FFFD replacements. */
   rejectInvalidUtf8?: boolean;
+  /**
+   * Rewrites the parsed line before anything is extracted from it, so that every derived field
+   * (text, tool input and output, raw) comes from the rewritten line. Redaction plugs in here.
+   */
+  transformEntry?: (entry: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export type ParseFailureReason = 'empty' | 'invalid-json' | 'invalid-utf8' | 'not-object' | 'oversized';

@@ -1,0 +1,513 @@
+// `rbk doctor`: one line per check (pass, warn or fail) with the fix for anything that is not a
+// pass. Exits 1 when any check fails. Reads the database read-only; never changes anything.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { listSpooled } from '../../common/spool.js';
+import { resolvePaths, type RbkPaths } from '../../common/paths.js';
+import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
+import { loadConfig } from '../../daemon/config/load.js';
+import type { RbkConfig } from '../../daemon/config/schema.js';
+import { EXIT } from '../errors.js';
+import type { Io } from '../io.js';
+import { HOOK_EVENTS, isRbkHook } from '../install/hooks.js';
+import { claudeConfigDir, LAUNCHD_LABEL, managedSettingsFile, projectSettingsFiles, tildify, userSettingsFile } from '../install/locate.js';
+import { readManifest, type InstallManifest } from '../install/manifest.js';
+import { socketAnswers } from '../install/run.js';
+import { shellWords, splitAssignments } from '../install/shell.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface Check {
+  id: string;
+  status: CheckStatus;
+  summary: string;
+  fix?: string;
+  details?: Record<string, unknown>;
+}
+
+const MiB = 1024 * 1024;
+const DAY = 24 * 3600_000;
+
+interface Env {
+  paths: RbkPaths;
+  config: RbkConfig | null;
+  manifest: InstallManifest | null;
+  daemon: { running: boolean; version?: string; pid?: number; dbBytes?: number; spoolBacklog?: number };
+  cwd: string;
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 * MiB) return `${(n / 1024 / MiB).toFixed(1)} GiB`;
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  return `${Math.round(n / 1024)} KiB`;
+}
+
+function startFix(manifest: InstallManifest | null): string {
+  if (manifest?.service?.kind === 'systemd') return 'systemctl --user start rbk (logs: journalctl --user -u rbk)';
+  if (manifest?.service?.kind === 'launchd') return `launchctl kickstart gui/$(id -u)/${LAUNCHD_LABEL} (logs: ~/Library/Logs/rbk/rbkd.log)`;
+  return 'rbk install (runs rbkd as a user service), or start it in the foreground with: rbk daemon';
+}
+
+// --- checks -----------------------------------------------------------------------------------
+
+function checkNode(): Check {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 20
+    ? { id: 'node', status: 'pass', summary: `Node ${process.versions.node} (needs >= 20)` }
+    : { id: 'node', status: 'fail', summary: `Node ${process.versions.node} is too old; rbk needs Node 20 or newer`, fix: 'install Node 20+ (e.g. from nodejs.org or your package manager), then rbk install again so the hook uses it' };
+}
+
+function checkConfig(paths: RbkPaths): { check: Check; config: RbkConfig | null } {
+  try {
+    const { config, source } = loadConfig(paths.config);
+    return { check: { id: 'config', status: 'pass', summary: `config valid (${source === 'embedded defaults' ? `no file at ${tildify(paths.config)}; defaults apply` : tildify(source)})` }, config };
+  } catch (err) {
+    return {
+      check: {
+        id: 'config',
+        status: 'fail',
+        summary: `config is invalid: ${(err as Error).message}`,
+        fix: `edit ${paths.config} as the message says; the daemon refuses to start (or restart) with it`,
+      },
+      config: null,
+    };
+  }
+}
+
+async function checkDaemon(e: Omit<Env, 'daemon'>): Promise<{ check: Check; daemon: Env['daemon'] }> {
+  const socket = e.paths.socket;
+  if (!fs.existsSync(socket)) {
+    return { check: { id: 'daemon', status: 'fail', summary: `rbkd is not running (no socket at ${socket})`, fix: startFix(e.manifest) }, daemon: { running: false } };
+  }
+  if (!(await socketAnswers(socket, 1000))) {
+    return { check: { id: 'daemon', status: 'fail', summary: `rbkd is not running (nothing answers on ${socket}; a crashed daemon leaves the socket behind)`, fix: startFix(e.manifest) }, daemon: { running: false } };
+  }
+  try {
+    const { call } = await import('../client.js');
+    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number } }>('Admin', 'Status', {}, 3000);
+    const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog) };
+    if (s.protocolVersion !== PROTOCOL_VERSION || s.daemonVersion !== RBK_VERSION) {
+      return {
+        check: { id: 'daemon', status: 'warn', summary: `rbkd ${s.daemonVersion} (protocol ${s.protocolVersion}) is running, but this rbk is ${RBK_VERSION} (protocol ${PROTOCOL_VERSION})`, fix: 'restart the daemon so that it runs the installed version (systemctl --user restart rbk)' },
+        daemon,
+      };
+    }
+    return { check: { id: 'daemon', status: 'pass', summary: `rbkd ${s.daemonVersion} running (pid ${s.pid}) on ${socket}` }, daemon };
+  } catch (err) {
+    return { check: { id: 'daemon', status: 'fail', summary: `the socket ${socket} accepts connections but rbkd does not answer: ${(err as Error).message.split('\n')[0]}`, fix: `restart rbkd (${startFix(e.manifest)})` }, daemon: { running: false } };
+  }
+}
+
+function checkPermissions(paths: RbkPaths): Check {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  const inspect = (p: string, what: string, want: number): void => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return;
+    }
+    if (uid >= 0 && st.uid !== uid) {
+      problems.push(`${what} ${p} is owned by uid ${st.uid}, not you (${uid})`);
+      fixes.push(`chown ${uid} ${p}`);
+    }
+    const mode = st.mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      problems.push(`${what} ${p} is mode ${mode.toString(8).padStart(4, '0')}: other users can ${st.isSocket() ? 'connect to it' : 'reach what is inside'}`);
+      fixes.push(`chmod ${want.toString(8)} ${p}`);
+    }
+  };
+  inspect(path.dirname(paths.socket), 'socket dir', 0o700);
+  inspect(paths.socket, 'socket', 0o600);
+  inspect(paths.dataDir, 'data dir', 0o700);
+  inspect(paths.db, 'database', 0o600);
+  if (problems.length > 0) return { id: 'permissions', status: 'fail', summary: problems.join('; '), fix: fixes.join(' && ') };
+  if (!fs.existsSync(paths.socket) && !fs.existsSync(paths.dataDir)) return { id: 'permissions', status: 'skip', summary: 'no socket or data dir yet' };
+  return { id: 'permissions', status: 'pass', summary: `socket, socket dir and data dir are private to you (0600/0700)` };
+}
+
+interface SettingsFileInfo {
+  file: string;
+  scope: 'user' | 'project' | 'local' | 'managed';
+  value: Record<string, unknown> | null;
+  error?: string;
+}
+
+function readSettingsFiles(cwd: string): SettingsFileInfo[] {
+  const project = projectSettingsFiles(cwd);
+  const files: [string, SettingsFileInfo['scope']][] = [
+    [userSettingsFile(), 'user'],
+    [project.shared, 'project'],
+    [project.local, 'local'],
+    [managedSettingsFile(), 'managed'],
+  ];
+  const out: SettingsFileInfo[] = [];
+  const seen = new Set<string>();
+  for (const [file, scope] of files) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const v = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
+      out.push({ file, scope, value: typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null, error: typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'not a JSON object' });
+    } catch (err) {
+      out.push({ file, scope, value: null, error: (err as Error).message });
+    }
+  }
+  return out;
+}
+
+function checkHooks(files: SettingsFileInfo[], paths: RbkPaths, cwd: string): Check {
+  const invalid = files.filter((f) => f.error);
+  const registered = new Map<string, { file: string; command: string }[]>();
+  for (const f of files) {
+    const hooks = f.value?.hooks;
+    if (typeof hooks !== 'object' || hooks === null) continue;
+    for (const [event, groups] of Object.entries(hooks as Record<string, unknown>)) {
+      if (!Array.isArray(groups)) continue;
+      for (const g of groups) {
+        const entries = (g as { hooks?: unknown })?.hooks;
+        if (!Array.isArray(entries)) continue;
+        for (const h of entries) {
+          if (!isRbkHook(h)) continue;
+          const list = registered.get(event) ?? [];
+          list.push({ file: f.file, command: (h as { command: string }).command });
+          registered.set(event, list);
+        }
+      }
+    }
+  }
+  const broken = invalid.map((f) => `${tildify(f.file)} is not valid JSON (${f.error}); Claude Code ignores it`);
+  if (registered.size === 0) {
+    return {
+      id: 'hooks',
+      status: 'fail',
+      summary: `rbk's hook is not registered in any Claude Code settings file (looked in ${[userSettingsFile(), projectSettingsFiles(cwd).shared, projectSettingsFiles(cwd).local].map((f) => tildify(f)).join(', ')})${broken.length ? `; ${broken.join('; ')}` : ''}`,
+      fix: 'rbk install (or rbk install --project DIR for one project)',
+    };
+  }
+  const problems: string[] = [...broken];
+  const fixes = new Set<string>();
+  const commands = new Map<string, string>();
+  for (const list of registered.values()) for (const r of list) commands.set(r.command, r.file);
+  for (const [command, file] of commands) {
+    let argv: string[];
+    let env: Record<string, string>;
+    try {
+      ({ env, argv } = splitAssignments(shellWords(command)));
+    } catch (err) {
+      problems.push(`cannot read the hook command in ${tildify(file)}: ${(err as Error).message}`);
+      continue;
+    }
+    const [node, script] = argv;
+    if (node && path.isAbsolute(node) && !fs.existsSync(node)) {
+      problems.push(`the hook in ${tildify(file)} runs ${node}, which does not exist (Node moved or upgraded?)`);
+      fixes.add('rbk install (re-registers the hook with the current node)');
+    }
+    const scriptPath = script ?? argv.find((a) => a.endsWith('rbk-hook.cjs'));
+    if (scriptPath && !fs.existsSync(scriptPath)) {
+      problems.push(`the hook in ${tildify(file)} runs ${scriptPath}, which does not exist`);
+      fixes.add(`npm run build in the rbk checkout, or rbk install from where rbk now lives`);
+    }
+    if (env.RBK_SOCKET && path.resolve(env.RBK_SOCKET) !== paths.socket) {
+      problems.push(`the hook in ${tildify(file)} sends to RBK_SOCKET=${env.RBK_SOCKET}, but this shell's rbk uses ${paths.socket}`);
+      fixes.add('run rbk install with the same RBK_* environment the daemon uses');
+    } else if (env.RBK_DATA_DIR && path.resolve(env.RBK_DATA_DIR) !== paths.dataDir) {
+      problems.push(`the hook in ${tildify(file)} uses RBK_DATA_DIR=${env.RBK_DATA_DIR}, but this shell's rbk uses ${paths.dataDir}`);
+      fixes.add('run rbk install with the same RBK_* environment the daemon uses');
+    }
+  }
+  const missing = HOOK_EVENTS.filter((e) => !registered.has(e));
+  const dupes = [...registered.entries()].filter(([, list]) => list.length > 1).map(([e]) => e);
+  if (problems.some((p) => p.includes('does not exist'))) {
+    return { id: 'hooks', status: 'fail', summary: problems.join('; '), fix: [...fixes].join('; ') };
+  }
+  if (missing.length) {
+    problems.push(`not registered for ${missing.join(', ')}`);
+    fixes.add('rbk install');
+  }
+  if (dupes.length) problems.push(`registered more than once (in several settings files?) for ${dupes.join(', ')}; each event is stored once, but the hook runs twice`);
+  const where = [...new Set([...commands.values()].map((f) => tildify(f)))].join(', ');
+  if (problems.length) return { id: 'hooks', status: 'warn', summary: `rbk's hook is in ${where}, but: ${problems.join('; ')}`, fix: [...fixes].join('; ') || undefined };
+  return { id: 'hooks', status: 'pass', summary: `rbk's hook is registered for all ${HOOK_EVENTS.length} events in ${where}` };
+}
+
+function checkDisableAllHooks(files: SettingsFileInfo[]): Check {
+  const off = files.filter((f) => f.value?.disableAllHooks === true);
+  if (off.length === 0) return { id: 'disableAllHooks', status: 'pass', summary: 'hooks are enabled (no disableAllHooks)' };
+  return {
+    id: 'disableAllHooks',
+    status: 'fail',
+    summary: `"disableAllHooks": true in ${off.map((f) => tildify(f.file)).join(', ')}: Claude Code runs no hooks, so rbk captures nothing live (transcripts can still be imported)`,
+    fix: off.some((f) => f.scope === 'managed') ? 'your administrator disabled hooks in managed settings; ask them, and use rbk import meanwhile' : `remove "disableAllHooks" from ${off.map((f) => tildify(f.file)).join(', ')}`,
+  };
+}
+
+function checkSpool(e: Env): Check {
+  const ids = listSpooled(e.paths.spoolDir);
+  let rejected = 0;
+  try {
+    rejected = fs.readdirSync(path.join(e.paths.spoolDir, 'rejected')).length;
+  } catch {
+    /* none */
+  }
+  const rejectedNote = rejected > 0 ? `; ${rejected} unreadable event file(s) were set aside in ${path.join(e.paths.spoolDir, 'rejected')}` : '';
+  if (ids.length === 0) return { id: 'spool', status: rejected > 0 ? 'warn' : 'pass', summary: `spool empty${rejectedNote}`, fix: rejected > 0 ? `look at the files in ${path.join(e.paths.spoolDir, 'rejected')}, then delete them` : undefined };
+  let oldest = Date.now();
+  for (const id of ids) {
+    try {
+      oldest = Math.min(oldest, fs.statSync(path.join(e.paths.spoolDir, `${id}.json`)).mtimeMs);
+    } catch {
+      /* drained meanwhile */
+    }
+  }
+  const ageMin = Math.round((Date.now() - oldest) / 60_000);
+  const drainEvery = e.config?.ingest.spoolDrainIntervalMs ?? 5000;
+  const stuck = e.daemon.running && Date.now() - oldest > Math.max(5 * 60_000, 3 * drainEvery);
+  const summary = `${ids.length} hook event(s) waiting in the spool, oldest ${ageMin} min old${rejectedNote}`;
+  if (stuck) return { id: 'spool', status: 'fail', summary: `${summary}; rbkd is running but is not draining them`, fix: 'look for "spool drain failed" in the daemon log (journalctl --user -u rbk), fix the cause and restart rbkd', details: { backlog: ids.length } };
+  return {
+    id: 'spool',
+    status: 'warn',
+    summary: `${summary}${e.daemon.running ? '' : '; they are stored when rbkd runs again'}`,
+    fix: e.daemon.running ? 'wait a few seconds: the daemon drains the spool every few seconds' : startFix(e.manifest),
+    details: { backlog: ids.length },
+  };
+}
+
+function checkDatabase(e: Env): Check {
+  if (!fs.existsSync(e.paths.db)) return { id: 'database', status: e.daemon.running ? 'fail' : 'warn', summary: `no database at ${e.paths.db} yet`, fix: 'start rbkd once; it creates the database' };
+  const size = (f: string): number => {
+    try {
+      return fs.statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  const bytes = size(e.paths.db) + size(`${e.paths.db}-wal`);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
+    const rows = db.pragma('quick_check') as { quick_check: string }[];
+    const result = rows.map((r) => r.quick_check);
+    if (result.length === 1 && result[0] === 'ok') return { id: 'database', status: 'pass', summary: `database ok (PRAGMA quick_check), ${fmtBytes(bytes)}: ${tildify(e.paths.db)}`, details: { bytes } };
+    return {
+      id: 'database',
+      status: 'fail',
+      summary: `database ${e.paths.db} is damaged: ${result.slice(0, 3).join('; ')}`,
+      fix: `stop rbkd, copy the file aside, and try: sqlite3 ${e.paths.db} ".recover" | sqlite3 recovered.db; transcripts can be re-imported with rbk import`,
+      details: { bytes },
+    };
+  } catch (err) {
+    return { id: 'database', status: 'fail', summary: `cannot open ${e.paths.db} read-only: ${(err as Error).message}`, fix: 'check its owner and mode (0600, yours), and that the disk is readable' };
+  } finally {
+    db?.close();
+  }
+}
+
+function checkDisk(paths: RbkPaths): Check {
+  let dir = paths.dataDir;
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  let st: fs.StatsFs;
+  try {
+    st = fs.statfsSync(dir);
+  } catch (err) {
+    return { id: 'disk', status: 'warn', summary: `cannot read free space of ${dir}: ${(err as Error).message}` };
+  }
+  const free = Number(st.bavail) * Number(st.bsize);
+  const total = Number(st.blocks) * Number(st.bsize);
+  const pct = total > 0 ? (100 * free) / total : 100;
+  const summary = `${fmtBytes(free)} free (${pct.toFixed(0)}%) on the filesystem of ${tildify(dir)}`;
+  if (free < 100 * MiB) return { id: 'disk', status: 'fail', summary: `${summary}: writes will start failing; hooks will spool and may lose events`, fix: 'free disk space, or move the data dir (RBK_DATA_DIR) to a larger disk', details: { free } };
+  if (free < 1024 * MiB || pct < 5) return { id: 'disk', status: 'warn', summary: `${summary}: running low`, fix: 'free disk space soon', details: { free } };
+  return { id: 'disk', status: 'pass', summary, details: { free } };
+}
+
+function checkStorage(config: RbkConfig | null): Check {
+  if (!config) return { id: 'storage', status: 'skip', summary: 'config invalid; see the config check' };
+  const s = config.integrations.claude.sessionStorage;
+  if (s.backend === 's3') {
+    return {
+      id: 'storage',
+      status: 'warn',
+      summary: `S3 storage is configured (bucket ${s.s3.bucket}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}) but sync is not implemented in this version: nothing is uploaded, everything stays local`,
+      fix: 'nothing to do yet; keep backups of the data dir yourself',
+    };
+  }
+  return { id: 'storage', status: 'pass', summary: 'local storage only (no S3 sync configured)' };
+}
+
+function cleanupDays(files: SettingsFileInfo[]): { days: number; source: string } {
+  // Precedence: managed > local > project > user.
+  const order: SettingsFileInfo['scope'][] = ['managed', 'local', 'project', 'user'];
+  for (const scope of order) {
+    const f = files.find((x) => x.scope === scope);
+    const v = f?.value?.cleanupPeriodDays;
+    if (typeof v === 'number' && Number.isFinite(v)) return { days: v, source: tildify(f!.file) };
+  }
+  return { days: 30, source: 'default' };
+}
+
+function transcriptRoots(config: RbkConfig | null): string[] {
+  const roots = [path.join(claudeConfigDir(), 'projects'), path.join(os.homedir(), '.claude', 'projects'), path.join(os.homedir(), '.config', 'claude', 'projects'), ...(config?.ingest.transcriptRoots ?? [])];
+  return [...new Set(roots.map((r) => path.resolve(r)))].filter((r) => fs.existsSync(r));
+}
+
+function listTranscripts(root: string, limit: number): { path: string; size: number; mtimeMs: number }[] {
+  const out: { path: string; size: number; mtimeMs: number }[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 4 || out.length >= limit) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const ent of entries) {
+      const p = path.join(dir, ent.name);
+      if (ent.isDirectory()) walk(p, depth + 1);
+      else if (ent.isFile() && ent.name.endsWith('.jsonl')) {
+        try {
+          const st = fs.statSync(p);
+          out.push({ path: p, size: st.size, mtimeMs: st.mtimeMs });
+        } catch {
+          /* deleted meanwhile */
+        }
+      }
+      if (out.length >= limit) return;
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+function checkRetention(e: Env, files: SettingsFileInfo[]): Check {
+  const { days, source } = cleanupDays(files);
+  const roots = transcriptRoots(e.config);
+  const onDisk = roots.flatMap((r) => listTranscripts(r, 200_000));
+  const known = new Map<string, number>();
+  let imported = 0;
+  if (fs.existsSync(e.paths.db)) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
+      for (const r of db.prepare('SELECT path, byte_offset FROM transcripts').iterate() as Iterable<{ path: string; byte_offset: number }>) known.set(r.path, r.byte_offset);
+      imported = known.size;
+    } catch {
+      /* the database check reports this */
+    } finally {
+      db?.close();
+    }
+  }
+  const pending = onDisk.filter((t) => (known.get(t.path) ?? -1) < t.size);
+  const margin = Math.max(1, Math.min(7, days / 2)) * DAY;
+  const atRisk = pending.filter((t) => Date.now() - t.mtimeMs > days * DAY - margin);
+  const setting = `cleanupPeriodDays=${days} (${source})`;
+  const problems: string[] = [];
+  if (days < 7) problems.push(`Claude Code deletes transcripts after only ${days} day(s); anything rbk has not imported by then is lost`);
+  if (atRisk.length > 0) {
+    const oldest = Math.max(...atRisk.map((t) => Date.now() - t.mtimeMs));
+    problems.push(
+      `${atRisk.length} transcript(s) on disk are not fully imported and Claude Code will delete them within ${Math.ceil(margin / DAY)} day(s) (oldest last written ${Math.floor(oldest / DAY)} days ago)`,
+    );
+  }
+  if (onDisk.length > 0 && imported === 0) problems.push(`${onDisk.length} transcript(s) on disk but rbk has never imported any`);
+  const details = { cleanupPeriodDays: days, onDisk: onDisk.length, pending: pending.length, atRisk: atRisk.length };
+  if (problems.length > 0) {
+    return {
+      id: 'transcripts',
+      status: 'warn',
+      summary: `${setting}: ${problems.join('; ')}`,
+      fix: `rbk import${days < 30 ? `; and raise cleanupPeriodDays in ${source === 'default' ? tildify(userSettingsFile()) : source} (e.g. 365)` : ''}`,
+      details,
+    };
+  }
+  return {
+    id: 'transcripts',
+    status: 'pass',
+    summary: `${setting}; ${onDisk.length} transcript(s) on disk${pending.length ? `, ${pending.length} not fully imported yet (none near deletion)` : ', all imported'}`,
+    details,
+  };
+}
+
+async function checkMetrics(e: Env): Promise<Check> {
+  if (!e.config) return { id: 'metrics', status: 'skip', summary: 'config invalid; see the config check' };
+  if (!e.config.metrics.enabled) return { id: 'metrics', status: 'pass', summary: 'metrics disabled (metrics.enabled: false)' };
+  const url = `http://${e.config.metrics.listen}/metrics`;
+  if (!e.daemon.running) return { id: 'metrics', status: 'skip', summary: `rbkd is not running; metrics would be served on ${url}` };
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = await res.text();
+    if (res.ok && body.includes('rbk_build_info')) return { id: 'metrics', status: 'pass', summary: `Prometheus metrics served on ${url}` };
+    return { id: 'metrics', status: 'warn', summary: `${url} answered HTTP ${res.status} without rbk's metrics: another program holds the port`, fix: `set metrics.listen in ${e.paths.config} to a free port (not 9464, Claude Code's), then restart rbkd` };
+  } catch (err) {
+    return { id: 'metrics', status: 'warn', summary: `no metrics on ${url}: ${(err as Error).message}`, fix: `look for "metrics" in the daemon log; the port may be taken: set metrics.listen in ${e.paths.config}, then restart rbkd` };
+  }
+}
+
+function checkService(manifest: InstallManifest | null, daemonRunning: boolean): Check {
+  const svc = manifest?.service;
+  if (!svc) {
+    return daemonRunning
+      ? { id: 'service', status: 'pass', summary: 'no service installed by rbk (the daemon was started another way)' }
+      : { id: 'service', status: 'warn', summary: 'no service installed: nothing starts rbkd at login', fix: 'rbk install' };
+  }
+  if (!fs.existsSync(svc.file)) return { id: 'service', status: 'warn', summary: `the ${svc.kind} service file ${svc.file} that rbk install wrote is gone`, fix: 'rbk install' };
+  return { id: 'service', status: 'pass', summary: `${svc.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'} ${tildify(svc.file)}` };
+}
+
+// --- command -----------------------------------------------------------------------------------
+
+export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
+  const paths = resolvePaths();
+  const checks: Check[] = [checkNode()];
+  const { check: configCheck, config } = checkConfig(paths);
+  checks.push(configCheck);
+  let manifest: InstallManifest | null = null;
+  try {
+    manifest = readManifest(paths);
+  } catch {
+    /* reported as missing */
+  }
+  const { check: daemonCheck, daemon } = await checkDaemon({ paths, config, manifest, cwd });
+  checks.push(daemonCheck);
+  const e: Env = { paths, config, manifest, daemon, cwd };
+  checks.push(checkPermissions(paths));
+  const files = readSettingsFiles(cwd);
+  checks.push(checkHooks(files, paths, cwd));
+  checks.push(checkDisableAllHooks(files));
+  checks.push(checkSpool(e));
+  checks.push(checkDatabase(e));
+  checks.push(checkDisk(paths));
+  checks.push(checkStorage(config));
+  checks.push(checkRetention(e, files));
+  checks.push(await checkMetrics(e));
+  checks.push(checkService(manifest, daemon.running));
+  return checks;
+}
+
+export async function doctorCommand(io: Io, opts: { json: boolean }): Promise<number> {
+  const checks = await runDoctor();
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  const warned = checks.filter((c) => c.status === 'warn').length;
+  if (opts.json) {
+    io.json({ ok: failed === 0, failed, warnings: warned, checks });
+  } else {
+    const width = Math.max(...checks.map((c) => c.id.length));
+    for (const c of checks) {
+      io.out(`${c.status.toUpperCase().padEnd(4)}  ${c.id.padEnd(width)}  ${c.summary}`);
+      if (c.fix && c.status !== 'pass') io.out(`${' '.repeat(6 + width)}  fix: ${c.fix}`);
+    }
+    io.out(failed ? `\n${failed} failed, ${warned} warning(s)` : warned ? `\nall required checks pass; ${warned} warning(s)` : '\nall checks pass');
+  }
+  return failed > 0 ? EXIT.failure : EXIT.ok;
+}

@@ -1,0 +1,50 @@
+// `rbk stats`: totals, top tools with failure rates, busiest projects, capture health.
+import { call } from '../client.js';
+import { EXIT } from '../errors.js';
+import { compactNumber, shortTime, table, usd } from '../format.js';
+import type { Io } from '../io.js';
+import { statsView, type ProtoStats } from '../views.js';
+
+const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
+
+export async function statsCommand(io: Io, opts: { json: boolean; top: number }): Promise<number> {
+  const res = await call<ProtoStats>('Query', 'Stats', { top: opts.top });
+  const v = statsView(res);
+  if (opts.json) {
+    io.json(v);
+    return EXIT.ok;
+  }
+  const t = v.totals;
+  const out: string[] = [
+    `Captured ${t.sessions} sessions (${t.activeSessions} active) from ${shortTime(res.totals.firstUnixMs)} to ${shortTime(res.totals.lastUnixMs)}`,
+    `  prompts ${t.prompts}   tool calls ${t.toolCalls} (${t.toolFailures} failed, ${pct(t.toolFailureRate)})   subagents ${t.subagents}`,
+    `  interactions ${t.interactions}   hook events ${t.hookEvents}`,
+    `  tokens ${compactNumber(t.tokens.total)} (in ${compactNumber(t.tokens.input)}, out ${compactNumber(t.tokens.output)}, cache write ${compactNumber(t.tokens.cacheCreation)}, cache read ${compactNumber(t.tokens.cacheRead)})   cost ${usd(t.costUsd)}${t.unpricedSessions ? ` (${t.unpricedSessions} sessions with unpriced models: cost unknown)` : ''}`,
+    '',
+  ];
+  if (v.tools.length > 0) {
+    out.push('Top tools');
+    out.push(table(['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'], v.tools.map((x) => [x.toolName, String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]), { rightAlign: [1, 2, 3, 4] }));
+    out.push('');
+  }
+  if (v.projects.length > 0) {
+    out.push('Busiest projects');
+    out.push(
+      table(
+        ['PROJECT', 'SESSIONS', 'PROMPTS', 'TOOLS', 'FAILED', 'TOKENS', 'COST', 'LAST ACTIVE'],
+        res.projects.map((p) => [p.project || '(unknown)', String(p.sessions), String(p.prompts), String(p.toolCalls), String(p.toolFailures), compactNumber(p.tokens), usd(p.costUsd), shortTime(p.lastActivityUnixMs)]),
+        { rightAlign: [1, 2, 3, 4, 5, 6] },
+      ),
+    );
+    out.push('');
+  }
+  const h = v.health;
+  out.push('Capture health');
+  out.push(`  spool backlog        ${h.spoolBacklog}${h.spoolBacklog > 0 ? '  (hook events waiting for the daemon to drain them)' : ''}`);
+  out.push(`  transcripts          ${h.transcripts} (${h.transcriptsWithErrors} with read errors; last read ${shortTime(res.health.lastTranscriptReadUnixMs)})`);
+  out.push(`  skipped lines        ${h.skippedLines}`);
+  out.push(`  hook events          last at ${shortTime(res.health.lastHookUnixMs)}; ${h.hookEventsWithProblems} stored with problems`);
+  for (const e of h.transcriptErrors.slice(0, 5)) out.push(`  ! ${e.path}: ${e.error}`);
+  io.out(out.join('\n'));
+  return EXIT.ok;
+}

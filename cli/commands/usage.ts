@@ -1,0 +1,71 @@
+// `rbk usage daily|weekly|monthly|session`: tokens and cost by local day, week, month or session,
+// with a per-model breakdown (the same reports as ccusage, from the deduplicated store).
+import { call } from '../client.js';
+import { EXIT } from '../errors.js';
+import { compactNumber, shortTime, table, usd } from '../format.js';
+import type { Io } from '../io.js';
+import { usageView, type ProtoUsageResponse, type ProtoUsageTotals } from '../views.js';
+
+export type UsageReportName = 'daily' | 'weekly' | 'monthly' | 'session';
+
+export interface UsageOptions {
+  report: UsageReportName;
+  sinceMs?: number;
+  untilMs?: number;
+  project?: string;
+  timeZone: string;
+  weekStart: 'monday' | 'sunday';
+  breakdown: boolean;
+  json: boolean;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function cost(t: ProtoUsageTotals): string {
+  return t.costUsd === undefined ? '?' : usd(t.costUsd);
+}
+
+export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> {
+  const res = await call<ProtoUsageResponse>('Query', 'Usage', {
+    report: opts.report,
+    sinceUnixMs: opts.sinceMs ?? 0,
+    untilUnixMs: opts.untilMs ?? 0,
+    project: opts.project ?? '',
+    timeZone: opts.timeZone,
+    weekStart: opts.weekStart,
+  });
+  if (opts.json) {
+    io.json(usageView(res, { since: opts.sinceMs ?? 0, until: opts.untilMs ?? 0, project: opts.project ?? null, weekStart: opts.weekStart }));
+    return EXIT.ok;
+  }
+  if (res.rows.length === 0) {
+    io.out('No usage in this range.');
+    return EXIT.ok;
+  }
+  const first = { daily: 'DATE', weekly: 'WEEK OF', monthly: 'MONTH', session: 'SESSION' }[opts.report];
+  const headers = [first, ...(opts.report === 'session' ? ['PROJECT', 'LAST ACTIVITY'] : []), 'MODELS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOTAL', 'COST'];
+  const lead = opts.report === 'session' ? 3 : 1;
+  const rows: string[][] = [];
+  const shortModel = (m: string) => m.replace(/^claude-/, '').replace(/-\d{8}$/, '');
+  const nums = (t: ProtoUsageTotals) => [n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), cost(t)];
+  for (const r of res.rows) {
+    const head = opts.report === 'session' ? [r.period.slice(0, 8), r.project || '-', shortTime(r.lastUnixMs)] : [r.period];
+    rows.push([...head, r.models.map((m) => shortModel(m.model)).join(', '), ...nums(r.totals)]);
+    if (opts.breakdown && r.models.length > 0) {
+      for (const m of r.models) rows.push([...head.map(() => ''), `  └ ${shortModel(m.model)}`, ...nums(m.totals)]);
+    }
+  }
+  rows.push(headers.map(() => ''));
+  rows.push(['Total', ...Array<string>(lead - 1).fill(''), '', ...nums(res.totals)]);
+  const right = headers.map((_, i) => i).filter((i) => i > lead);
+  io.out(`Usage by ${{ daily: 'day', weekly: 'week', monthly: 'month', session: 'session' }[opts.report]} (time zone ${res.timeZone})`);
+  io.out(table(headers, rows, { rightAlign: right }));
+  if (res.unpricedModels.length > 0) {
+    io.out(
+      `\nCost "?" = unknown: ${compactNumber(res.totals.unpricedMessages)} responses are from models without a known price (${res.unpricedModels.join(', ')}).` +
+        ' Add them under pricing.overrides in the config to price them.',
+    );
+  }
+  if (res.undatedMessages > 0) io.out(`${res.undatedMessages} responses have no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`);
+  return EXIT.ok;
+}

@@ -1,0 +1,301 @@
+// The retention job: sessions whose last activity is older than retention.local.days, and that are
+// not pinned, lose their history.
+//
+// Per expired session, in ONE transaction: its hook_events, interactions (the FTS index follows
+// through the triggers of migrations/0003_search.sql), message_usage and subagents rows are
+// deleted, and the sessions row becomes a tombstone: expired_at set, counts, tokens and cost zeroed.
+// An interrupted run therefore leaves every session either fully present or fully expired, and
+// running again finishes the work.
+//
+// Kept on purpose:
+// - the sessions row (tombstone): the id still resolves, `rbk sessions pin` on it says it is
+//   expired, and a hook event arriving later for it (a resumed session) updates it again;
+// - the transcripts rows with their byte offsets: the watcher and `rbk import` resume each file
+//   where they stopped, so expired history is not read back in. (A transcript file that was
+//   truncated or replaced since is read again from the start: that does re-import it.)
+//
+// Also removed: local artifacts under <dataDir>/<localBaseDir>/**/session=<id>/ of expired
+// sessions, rows of no session (hook events without a session id, lines without one) older than
+// the cutoff, and quarantined spool files (<spool>/rejected/*) older than the cutoff.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RbkPaths } from '../../common/paths.js';
+import { isSafeId } from '../../common/ids.js';
+import type { RbkConfig } from '../config/schema.js';
+import type { Db } from '../store/db.js';
+import { DAY_MS, type Clock } from './clock.js';
+import { checkpoint, type JobContext } from './registry.js';
+import type { JobCounts } from './runs.js';
+
+export interface RetentionEnv {
+  db: Db;
+  config: RbkConfig;
+  paths: RbkPaths;
+  clock: Clock;
+}
+
+export interface RetentionRows {
+  hookEvents: number;
+  interactions: number;
+  messageUsage: number;
+  subagents: number;
+}
+
+export interface RetentionSession {
+  id: string;
+  project: string | null;
+  lastActivityAt: number;
+  rows: RetentionRows;
+}
+
+export interface RetentionPlan {
+  days: number;
+  cutoff: number;
+  /** Sessions that would be expired, oldest first. */
+  sessions: RetentionSession[];
+  /** Sessions past the cutoff that stay because they are pinned. */
+  pinnedKept: number;
+  /** Rows that belong to no session, older than the cutoff. */
+  orphans: { hookEvents: number; interactions: number; messageUsage: number };
+  spoolRejected: string[];
+  artifactDirs: string[];
+}
+
+// The last sign of life. created_at is when rbk first stored the session: a floor, never NULL.
+const LAST = 'COALESCE(s.last_activity_at, s.started_at, s.created_at)';
+const HAS_ROWS = `(EXISTS (SELECT 1 FROM hook_events h WHERE h.session_id = s.id)
+  OR EXISTS (SELECT 1 FROM interactions i WHERE i.session_id = s.id)
+  OR EXISTS (SELECT 1 FROM message_usage m WHERE m.session_id = s.id)
+  OR EXISTS (SELECT 1 FROM subagents a WHERE a.session_id = s.id))`;
+// A tombstone is a candidate again only if rows for it arrived after it expired.
+const CANDIDATES = `SELECT s.id, s.project, ${LAST} AS last FROM sessions s
+  WHERE s.pinned = 0 AND ${LAST} < @cutoff AND (s.expired_at IS NULL OR ${HAS_ROWS})
+  ORDER BY last, s.id`;
+const ORPHAN_BATCH = 1000;
+
+export function retentionCutoff(config: RbkConfig, clock: Clock): { days: number; cutoff: number } {
+  const days = config.retention.local.days;
+  return { days, cutoff: clock.now() - days * DAY_MS };
+}
+
+/** What a run would do now; changes nothing. */
+export function planRetention(env: RetentionEnv): RetentionPlan {
+  const { db } = env;
+  const { days, cutoff } = retentionCutoff(env.config, env.clock);
+  const count = {
+    hookEvents: db.prepare('SELECT count(*) FROM hook_events WHERE session_id = ?').pluck(),
+    interactions: db.prepare('SELECT count(*) FROM interactions WHERE session_id = ?').pluck(),
+    messageUsage: db.prepare('SELECT count(*) FROM message_usage WHERE session_id = ?').pluck(),
+    subagents: db.prepare('SELECT count(*) FROM subagents WHERE session_id = ?').pluck(),
+  };
+  const sessions = (db.prepare(CANDIDATES).all({ cutoff }) as { id: string; project: string | null; last: number }[]).map((r) => ({
+    id: r.id,
+    project: r.project,
+    lastActivityAt: r.last,
+    rows: {
+      hookEvents: count.hookEvents.get(r.id) as number,
+      interactions: count.interactions.get(r.id) as number,
+      messageUsage: count.messageUsage.get(r.id) as number,
+      subagents: count.subagents.get(r.id) as number,
+    },
+  }));
+  const one = (sql: string) => db.prepare(sql).pluck().get({ cutoff }) as number;
+  const expiring = new Set(sessions.map((s) => s.id));
+  return {
+    days,
+    cutoff,
+    sessions,
+    pinnedKept: one(`SELECT count(*) FROM sessions s WHERE s.pinned = 1 AND ${LAST} < @cutoff`),
+    orphans: {
+      hookEvents: one('SELECT count(*) FROM hook_events WHERE session_id IS NULL AND received_at < @cutoff'),
+      interactions: one('SELECT count(*) FROM interactions WHERE session_id IS NULL AND COALESCE(ts, ingested_at) < @cutoff'),
+      messageUsage: one('SELECT count(*) FROM message_usage WHERE session_id IS NULL AND ts < @cutoff'),
+    },
+    spoolRejected: oldRejectedSpoolFiles(env.paths, cutoff),
+    artifactDirs: artifactDirsToRemove(env, cutoff, expiring),
+  };
+}
+
+/** The job. Counts: sessions expired, rows deleted per table, orphans, files and dirs removed. */
+export async function runRetention(ctx: JobContext): Promise<JobCounts> {
+  const { db, signal } = ctx;
+  const { cutoff, days } = retentionCutoff(ctx.config, ctx.clock);
+  const counts = {
+    sessions: 0,
+    hookEvents: 0,
+    interactions: 0,
+    messageUsage: 0,
+    subagents: 0,
+    skipped: 0,
+    pinnedKept: 0,
+    orphanHookEvents: 0,
+    orphanInteractions: 0,
+    orphanMessageUsage: 0,
+    artifactDirs: 0,
+    spoolRejected: 0,
+  };
+  const candidates = (db.prepare(CANDIDATES).all({ cutoff }) as { id: string }[]).map((r) => r.id);
+  counts.pinnedKept = db.prepare(`SELECT count(*) FROM sessions s WHERE s.pinned = 1 AND ${LAST} < @cutoff`).pluck().get({ cutoff }) as number;
+  ctx.log.info('retention starting', { days, cutoff: new Date(cutoff).toISOString(), sessions: candidates.length });
+
+  const expire = sessionExpirer(db);
+  const total = candidates.length + 1;
+  ctx.progress({ done: 0, total, message: `expiring ${candidates.length} sessions`, counts });
+  for (const [i, id] of candidates.entries()) {
+    await checkpoint(signal);
+    const r = expire(id, cutoff, ctx.clock.now());
+    if (r) {
+      counts.sessions += 1;
+      counts.hookEvents += r.hookEvents;
+      counts.interactions += r.interactions;
+      counts.messageUsage += r.messageUsage;
+      counts.subagents += r.subagents;
+    } else {
+      // Pinned, or active again, since the list was made.
+      counts.skipped += 1;
+    }
+    ctx.progress({ done: i + 1, total, message: `expired ${counts.sessions} of ${candidates.length} sessions`, counts });
+  }
+
+  await checkpoint(signal);
+  counts.orphanHookEvents = await deleteInBatches(
+    db,
+    signal,
+    `DELETE FROM hook_events WHERE seq IN (SELECT seq FROM hook_events WHERE session_id IS NULL AND received_at < @cutoff LIMIT ${ORPHAN_BATCH})`,
+    cutoff,
+  );
+  counts.orphanInteractions = await deleteInBatches(
+    db,
+    signal,
+    `DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE session_id IS NULL AND COALESCE(ts, ingested_at) < @cutoff LIMIT ${ORPHAN_BATCH})`,
+    cutoff,
+  );
+  counts.orphanMessageUsage = await deleteInBatches(
+    db,
+    signal,
+    `DELETE FROM message_usage WHERE usage_key IN (SELECT usage_key FROM message_usage WHERE session_id IS NULL AND ts < @cutoff LIMIT ${ORPHAN_BATCH})`,
+    cutoff,
+  );
+
+  await checkpoint(signal);
+  // Every expired, still-old, unpinned session: this run's and those of an interrupted earlier one.
+  for (const dir of artifactDirsToRemove(ctx, cutoff, new Set())) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    counts.artifactDirs += 1;
+  }
+  for (const file of oldRejectedSpoolFiles(ctx.paths, cutoff)) {
+    fs.rmSync(file, { force: true });
+    counts.spoolRejected += 1;
+  }
+  ctx.progress({ done: total, total, message: `expired ${counts.sessions} sessions`, counts });
+  return counts;
+}
+
+/** Returns a function that expires one session in one transaction, or returns null if it should stay. */
+export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number) => RetentionRows | null {
+  const stmts = {
+    check: db.prepare(`SELECT s.pinned, ${LAST} AS last FROM sessions s WHERE s.id = ?`),
+    hookEvents: db.prepare('DELETE FROM hook_events WHERE session_id = ?'),
+    interactions: db.prepare('DELETE FROM interactions WHERE session_id = ?'),
+    messageUsage: db.prepare('DELETE FROM message_usage WHERE session_id = ?'),
+    subagents: db.prepare('DELETE FROM subagents WHERE session_id = ?'),
+    tombstone: db.prepare(`
+      UPDATE sessions SET
+        expired_at = @now, updated_at = @now,
+        prompts = 0, tool_calls = 0, tool_failures = 0, subagents = 0, hook_events = 0, interactions = 0,
+        t_prompts = 0, t_tool_calls = 0, t_tool_failures = 0, t_subagents = 0,
+        input_tokens = 0, output_tokens = 0, cache_creation_tokens = 0, cache_read_tokens = 0,
+        cost_usd = 0, cost_complete = 1
+      WHERE id = @id`),
+  };
+  const tx = db.transaction((id: string, cutoff: number, now: number): RetentionRows | null => {
+    // Checked again inside the transaction: a pin or new activity since the list was made wins.
+    const row = stmts.check.get(id) as { pinned: number; last: number } | undefined;
+    if (!row || row.pinned !== 0 || row.last >= cutoff) return null;
+    const rows = {
+      hookEvents: stmts.hookEvents.run(id).changes,
+      interactions: stmts.interactions.run(id).changes,
+      messageUsage: stmts.messageUsage.run(id).changes,
+      subagents: stmts.subagents.run(id).changes,
+    };
+    stmts.tombstone.run({ id, now });
+    return rows;
+  });
+  return (id, cutoff, now) => tx.immediate(id, cutoff, now);
+}
+
+async function deleteInBatches(db: Db, signal: AbortSignal, sql: string, cutoff: number): Promise<number> {
+  const stmt = db.prepare(sql);
+  let total = 0;
+  for (;;) {
+    const n = stmt.run({ cutoff }).changes;
+    total += n;
+    if (n < ORPHAN_BATCH) return total;
+    await checkpoint(signal);
+  }
+}
+
+function oldRejectedSpoolFiles(paths: RbkPaths, cutoff: number): string[] {
+  const dir = path.join(paths.spoolDir, 'rejected');
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const file = path.join(dir, e.name);
+    try {
+      if (fs.statSync(file).mtimeMs < cutoff) out.push(file);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out.sort();
+}
+
+/** <dataDir>/<localBaseDir>, resolved; absolute localBaseDir values are used as they are. */
+export function artifactBase(config: RbkConfig, paths: RbkPaths): string {
+  return path.resolve(paths.dataDir, config.integrations.claude.sessionStorage.localBaseDir);
+}
+
+/**
+ * `session=<id>` directories anywhere under the artifact base (symlinks are not followed, and a
+ * session directory is not searched further), by session id. Ids that are not safe ids are skipped.
+ */
+export function findSessionDirs(base: string, maxDepth = 8): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const m = /^session=(.+)$/.exec(e.name);
+      if (m) {
+        if (isSafeId(m[1])) found.set(m[1]!, [...(found.get(m[1]!) ?? []), path.join(dir, e.name)]);
+        continue;
+      }
+      if (depth < maxDepth) walk(path.join(dir, e.name), depth + 1);
+    }
+  };
+  walk(base, 1);
+  return found;
+}
+
+/** Artifact dirs of sessions that are expired (or in `expiring`), still past the cutoff and not pinned. */
+function artifactDirsToRemove(env: { db: Db; config: RbkConfig; paths: RbkPaths }, cutoff: number, expiring: Set<string>): string[] {
+  const dirs = findSessionDirs(artifactBase(env.config, env.paths));
+  if (dirs.size === 0) return [];
+  const gone = env.db.prepare(`SELECT 1 FROM sessions s WHERE s.id = ? AND s.pinned = 0 AND s.expired_at IS NOT NULL AND ${LAST} < ?`).pluck();
+  const out: string[] = [];
+  for (const [id, list] of dirs) {
+    if (expiring.has(id) || gone.get(id, cutoff)) out.push(...list);
+  }
+  return out.sort();
+}

@@ -1,0 +1,184 @@
+// Full-text search over the conversation (migrations/0003_search.sql): bm25-ranked hits with
+// highlighted snippets, narrowed by tool, failure, project, session and time.
+import type { Db } from '../store/db.js';
+import { toolNameCandidates } from './sessions.js';
+
+export class SearchSyntaxError extends Error {}
+
+/** Snippet highlight markers: STX/ETX never occur in stored text, so clients can split on them. */
+export const HL_START = '\u0002';
+export const HL_END = '\u0003';
+
+export interface SearchFilter {
+  query: string;
+  /** Pass the query to FTS5 as written (its own syntax: AND/OR/NOT, NEAR, column filters, ^). */
+  raw?: boolean;
+  tool?: string;
+  /** Only failed tool calls: error results and the calls that produced them. */
+  errors?: boolean;
+  project?: string;
+  sessionId?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  limit: number;
+}
+
+export interface SearchHit {
+  sessionId: string;
+  uuid: string;
+  blockIndex: number;
+  kind: string;
+  toolName: string;
+  toolUseId: string;
+  isError: boolean;
+  unixMs: number;
+  agentId: string;
+  project: string;
+  sessionTitle: string;
+  /** Text around the best match; matched terms are wrapped in HL_START … HL_END. */
+  snippet: string;
+  /** bm25 score (lower is better; FTS5's rank). */
+  score: number;
+}
+
+/**
+ * Turns what a person typed into an FTS5 query that means "all of these words and phrases":
+ * every bare word and every "quoted phrase" becomes a quoted FTS5 phrase, so operators, column
+ * filters and stray quotes or parentheses are just text. A word ending in * is a prefix search.
+ */
+export function toFtsQuery(input: string): string {
+  const parts: string[] = [];
+  const re = /"([^"]*)"?|(\S+)/g;
+  for (let m = re.exec(input); m; m = re.exec(input)) {
+    let term = m[1] ?? m[2] ?? '';
+    let prefix = false;
+    if (m[2] !== undefined && term.length > 1 && term.endsWith('*')) {
+      prefix = true;
+      term = term.replace(/\*+$/, '');
+    }
+    // A term with no letters or digits has no tokens: FTS5 would reject the empty phrase.
+    if (!/[\p{L}\p{N}]/u.test(term)) continue;
+    parts.push(`"${term.replace(/"/g, '""')}"${prefix ? '*' : ''}`);
+  }
+  if (parts.length === 0) throw new SearchSyntaxError('nothing to search for: give at least one word (letters or digits)');
+  return parts.join(' ');
+}
+
+export function search(db: Db, f: SearchFilter): SearchHit[] {
+  const match = f.raw ? f.query : toFtsQuery(f.query);
+  if (match.trim() === '') throw new SearchSyntaxError('nothing to search for');
+  const limit = Math.min(Math.max(f.limit || 20, 1), 1000);
+  const where: string[] = ['interactions_fts MATCH @match'];
+  const params: Record<string, unknown> = { match, limit };
+  let joinSessions = false;
+  if (f.sessionId) {
+    where.push('i.session_id = @session');
+    params.session = f.sessionId;
+  }
+  if (f.sinceMs && f.sinceMs > 0) {
+    where.push('i.ts >= @since');
+    params.since = f.sinceMs;
+  }
+  if (f.untilMs && f.untilMs > 0) {
+    where.push('i.ts < @until');
+    params.until = f.untilMs;
+  }
+  if (f.project) {
+    joinSessions = true;
+    where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    params.project = f.project.toLowerCase();
+  }
+  if (f.tool) {
+    const list = toolNameCandidates(f.tool)
+      .map((n, i) => {
+        params[`tool${i}`] = n;
+        return `@tool${i}`;
+      })
+      .join(', ');
+    where.push(
+      `(i.tool_name IN (${list}) OR (i.kind = 'tool_result' AND EXISTS (SELECT 1 FROM interactions u WHERE u.tool_use_id = i.tool_use_id AND u.kind = 'tool_use' AND u.tool_name IN (${list}))))`,
+    );
+  }
+  if (f.errors) {
+    where.push(
+      `(i.is_error = 1 OR (i.kind = 'tool_use' AND EXISTS (SELECT 1 FROM interactions r WHERE r.tool_use_id = i.tool_use_id AND r.kind = 'tool_result' AND r.is_error = 1)))`,
+    );
+  }
+  const needRows = where.length > 1;
+  // Phase 1: rank. Only rowid and rank are carried through the sort; snippets cost real work
+  // and are made for the rows that are returned only (phase 2).
+  const rankSql = needRows
+    ? `SELECT interactions_fts.rowid AS id, interactions_fts.rank AS score
+       FROM interactions_fts JOIN interactions i ON i.id = interactions_fts.rowid
+       ${joinSessions ? 'LEFT JOIN sessions s ON s.id = i.session_id' : ''}
+       WHERE ${where.join(' AND ')} ORDER BY interactions_fts.rank LIMIT @limit`
+    : `SELECT rowid AS id, rank AS score FROM interactions_fts WHERE interactions_fts MATCH @match ORDER BY rank LIMIT @limit`;
+  let ranked: { id: number; score: number }[];
+  try {
+    ranked = db.prepare(rankSql).all(params) as { id: number; score: number }[];
+  } catch (err) {
+    throw asSyntaxError(err, f.raw === true);
+  }
+  if (ranked.length === 0) return [];
+  const ids = ranked.map((r) => r.id);
+  const detail = db
+    .prepare(
+      `SELECT interactions_fts.rowid AS id, snippet(interactions_fts, -1, char(2), char(3), '…', 24) AS snippet,
+              i.uuid, i.block_index, i.session_id, i.kind, i.tool_use_id, i.is_error, i.ts, i.agent_id,
+              COALESCE(i.tool_name, (SELECT u.tool_name FROM interactions u WHERE u.tool_use_id = i.tool_use_id AND u.kind = 'tool_use' LIMIT 1)) AS tool_name,
+              s.project, s.title
+       FROM interactions_fts JOIN interactions i ON i.id = interactions_fts.rowid LEFT JOIN sessions s ON s.id = i.session_id
+       WHERE interactions_fts MATCH @match AND interactions_fts.rowid IN (SELECT value FROM json_each(@ids))`,
+    )
+    .all({ match, ids: JSON.stringify(ids) }) as DetailRow[];
+  const byId = new Map(detail.map((d) => [d.id, d]));
+  const hits: SearchHit[] = [];
+  for (const r of ranked) {
+    const d = byId.get(r.id);
+    if (!d) continue;
+    hits.push({
+      sessionId: d.session_id ?? '',
+      uuid: d.uuid,
+      blockIndex: d.block_index,
+      kind: d.kind,
+      toolName: d.tool_name ?? '',
+      toolUseId: d.tool_use_id ?? '',
+      isError: d.is_error === 1,
+      unixMs: d.ts ?? 0,
+      agentId: d.agent_id ?? '',
+      project: d.project ?? '',
+      sessionTitle: d.title ?? '',
+      snippet: d.snippet ?? '',
+      score: r.score,
+    });
+  }
+  return hits;
+}
+
+interface DetailRow {
+  id: number;
+  snippet: string | null;
+  uuid: string;
+  block_index: number;
+  session_id: string | null;
+  kind: string;
+  tool_use_id: string | null;
+  is_error: number | null;
+  ts: number | null;
+  agent_id: string | null;
+  tool_name: string | null;
+  project: string | null;
+  title: string | null;
+}
+
+function asSyntaxError(err: unknown, raw: boolean): unknown {
+  const msg = (err as Error)?.message ?? '';
+  if (/fts5|syntax error|no such column|unterminated|malformed MATCH/i.test(msg)) {
+    return new SearchSyntaxError(
+      raw
+        ? `the FTS5 query is not valid (${msg}); see https://sqlite.org/fts5.html#full_text_query_syntax, or drop --raw to search for the words as typed`
+        : `the search could not run (${msg})`,
+    );
+  }
+  return err;
+}

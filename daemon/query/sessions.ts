@@ -1,0 +1,70 @@
+// `rbk sessions` with filters. One statement, built from the filters that are set, so that SQLite
+// plans each combination on its own (the newest-first walk of sessions_last_activity when there
+// is nothing else to narrow by; the tool-call indexes for --tool).
+import type { Db } from '../store/db.js';
+import type { SessionRow } from '../store/sessions.js';
+
+export interface SessionFilter {
+  limit: number;
+  /** Paging cursor: only sessions whose last activity is before this (0 = newest). */
+  beforeMs?: number;
+  /** Case-insensitive substring of the project name or the cwd. */
+  project?: string;
+  /** Sessions active at or after this instant (last activity >= since). */
+  sinceMs?: number;
+  /** Sessions that started before this instant. */
+  untilMs?: number;
+  /** Sessions that called this tool (transcript tool_use or hook PreToolUse). */
+  tool?: string;
+  /** Sessions with at least one failed tool call. */
+  errors?: boolean;
+  host?: string;
+}
+
+/** Tool names as given, and capitalized ("bash" finds Bash): built-in tools are capitalized. */
+export function toolNameCandidates(tool: string): string[] {
+  const cap = tool.charAt(0).toUpperCase() + tool.slice(1);
+  return cap === tool ? [tool] : [tool, cap];
+}
+
+export function listSessions(db: Db, f: SessionFilter): SessionRow[] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { limit: Math.min(Math.max(f.limit || 50, 1), 10_000) };
+  if (f.beforeMs && f.beforeMs > 0) {
+    where.push('s.last_activity_at < @before');
+    params.before = f.beforeMs;
+  }
+  if (f.project) {
+    where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    params.project = f.project.toLowerCase();
+  }
+  if (f.sinceMs && f.sinceMs > 0) {
+    where.push('COALESCE(s.last_activity_at, s.started_at) >= @since');
+    params.since = f.sinceMs;
+  }
+  if (f.untilMs && f.untilMs > 0) {
+    where.push('COALESCE(s.started_at, s.last_activity_at) < @until');
+    params.until = f.untilMs;
+  }
+  if (f.host) {
+    where.push('s.host = @host');
+    params.host = f.host;
+  }
+  if (f.errors) where.push('MAX(s.tool_failures, s.t_tool_failures) > 0');
+  if (f.tool) {
+    const names = toolNameCandidates(f.tool);
+    const ph = names.map((n, i) => {
+      params[`tool${i}`] = n;
+      return `@tool${i}`;
+    });
+    const list = ph.join(', ');
+    // Correlated EXISTS probes (tool_name, session_id) per session in newest-first order, so a
+    // common tool stops after `limit` sessions and a rare one costs one index probe per session.
+    where.push(
+      `(EXISTS (SELECT 1 FROM interactions WHERE kind = 'tool_use' AND hidden = 0 AND tool_name IN (${list}) AND session_id = s.id)` +
+        ` OR EXISTS (SELECT 1 FROM hook_events WHERE tool_name IN (${list}) AND session_id = s.id AND event_name = 'PreToolUse'))`,
+    );
+  }
+  const sql = `SELECT s.* FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.last_activity_at DESC, s.id LIMIT @limit`;
+  return db.prepare(sql).all(params) as SessionRow[];
+}

@@ -1,0 +1,461 @@
+// The redaction engine: runs the detectors from rules.ts (plus user rules) over text or JSON and
+// replaces every secret with a keyed, deterministic token.
+//
+// Guarantees the rest of rbk relies on:
+//  * tokens look like [REDACTED:<rule-id>:<6 hex>] and no rule ever matches inside one, so
+//    redacting twice changes nothing (redactText loops to a fixpoint to make that hold even when
+//    a replacement changes the context another rule looks at);
+//  * overlapping findings are merged into one span, so no character of any finding survives;
+//  * the suffix is HMAC-SHA256(key, rule + ':' + value): equal secrets correlate within one
+//    installation and cannot be brute-forced or correlated without the key.
+import { createHash, createHmac } from 'node:crypto';
+import {
+  BUILTIN_DETECTORS,
+  acceptAssignmentValue,
+  classifyCredentialKey,
+  type Detector,
+  type Emit,
+  type RedactionKind,
+  type RuleInfo,
+} from './rules.js';
+
+export type { RedactionKind, RuleInfo } from './rules.js';
+
+export interface CustomRule {
+  id: string;
+  /** JavaScript regex source. A named group `secret` limits the replacement to that group. */
+  pattern: string;
+  flags?: string;
+  kind?: 'secret' | 'pii';
+}
+
+export interface RedactorOptions {
+  /** Per-installation HMAC key (see key.ts). */
+  key: Buffer;
+  /** Redact IPv4/IPv6 addresses (default false). */
+  ipAddresses?: boolean;
+  /** Values never redacted: exact strings, or "/regex/flags" strings tested against the secret value. */
+  allowlist?: string[];
+  customRules?: CustomRule[];
+  /** Built-in rule ids to turn off; unknown ids are ignored. */
+  disabledRules?: string[];
+}
+
+export interface RedactionMatch {
+  rule: string;
+  kind: 'secret' | 'pii';
+  /** Offsets into the input text; [start, end) is what was replaced. */
+  start: number;
+  end: number;
+}
+
+export interface Redactor {
+  /** Short hash of the effective rule set and options (not the key). */
+  readonly version: string;
+  readonly ruleIds: string[];
+  redactText(text: string): { text: string; matches: RedactionMatch[] };
+  scanText(text: string): RedactionMatch[];
+  redactJson<T>(value: T): { value: T; count: number; byRule: Record<string, number> };
+}
+
+/** Bump when engine behaviour (merging, tokens, JSON handling) changes; rule changes bump their own revision. */
+const ENGINE_REVISION = 1;
+const CUSTOM_RULE_PRIORITY = 70;
+/** A replacement can only change its neighbours' context a few times before nothing is left to change. */
+const MAX_PASSES = 4;
+
+const RULE_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const REDACTION_TOKEN_SOURCE = String.raw`\[REDACTED:[a-z0-9]+(?:-[a-z0-9]+)*:[0-9a-f]{6}\]`;
+const TOKEN_IN_TEXT = new RegExp(REDACTION_TOKEN_SOURCE, 'g');
+const WHOLE_TOKEN = new RegExp(`^${REDACTION_TOKEN_SOURCE}$`);
+
+export function isRedactionToken(value: string): boolean {
+  return WHOLE_TOKEN.test(value);
+}
+
+interface Span {
+  start: number;
+  end: number;
+  rule: RuleInfo;
+}
+
+function customDetector(rule: CustomRule, builtinIds: ReadonlySet<string>): Detector {
+  if (!RULE_ID.test(rule.id)) throw new Error(`custom redaction rule id ${JSON.stringify(rule.id)} must be kebab-case ([a-z0-9-])`);
+  if (builtinIds.has(rule.id)) throw new Error(`custom redaction rule id "${rule.id}" collides with a built-in rule; pick another id`);
+  const kind: RedactionKind = rule.kind ?? 'secret';
+  if (kind !== 'secret' && kind !== 'pii') throw new Error(`custom redaction rule "${rule.id}": kind must be 'secret' or 'pii'`);
+  const flags = normalizeFlags(rule.flags ?? '', 'gd');
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(rule.pattern, flags);
+  } catch (err) {
+    throw new Error(`custom redaction rule "${rule.id}": invalid pattern: ${(err as Error).message}`);
+  }
+  const info: RuleInfo = { id: rule.id, kind, priority: CUSTOM_RULE_PRIORITY, description: `custom: /${rule.pattern}/${rule.flags ?? ''}` };
+  return {
+    name: `custom:${rule.id}`,
+    revision: 1,
+    rules: [info],
+    anchors: [],
+    detect(text, emit) {
+      pattern.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = pattern.exec(text)) !== null) {
+        if (m[0].length === 0) {
+          pattern.lastIndex++;
+          continue;
+        }
+        const span = m.indices?.groups?.['secret'] ?? [m.index, m.index + m[0].length];
+        if (span[1] > span[0]) emit(rule.id, span[0], span[1]);
+      }
+    },
+  };
+}
+
+/** Drops stateful/irrelevant flags the caller may have passed and adds the ones the engine needs. */
+function normalizeFlags(flags: string, required: string): string {
+  const kept = new Set([...flags.replace(/[gyd]/g, ''), ...required]);
+  return [...kept].sort().join('');
+}
+
+function compileAllowlist(entries: readonly string[]): (value: string) => boolean {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const entry of entries) {
+    const m = /^\/([\s\S]+)\/([a-z]*)$/.exec(entry);
+    if (!m) {
+      exact.add(entry);
+      continue;
+    }
+    try {
+      patterns.push(new RegExp(m[1]!, normalizeFlags(m[2] ?? '', '')));
+    } catch (err) {
+      throw new Error(`redaction allowlist entry ${JSON.stringify(entry)} is not a valid regex: ${(err as Error).message}`);
+    }
+  }
+  if (exact.size === 0 && patterns.length === 0) return () => false;
+  return (value) => exact.has(value) || patterns.some((p) => p.test(value));
+}
+
+function hasAnyAnchor(text: string, anchors: readonly string[]): boolean {
+  for (const anchor of anchors) if (text.includes(anchor)) return true;
+  return false;
+}
+
+/**
+ * Decides which detectors can possibly match a text with one regex pass over all rare anchors,
+ * instead of one includes() per anchor (dozens of passes over every text).
+ */
+class AnchorGate {
+  private readonly gate: RegExp | null;
+  /** For each anchor the gate can report: the detectors it enables (an anchor inside it also occurs). */
+  private readonly enables = new Map<string, number[]>();
+
+  constructor(private readonly detectors: readonly Detector[]) {
+    const gated = detectors.map((d, i) => [d, i] as const).filter(([d]) => d.anchors.length > 0 && !d.frequentAnchors);
+    const anchors = [...new Set(gated.flatMap(([d]) => d.anchors))].sort((a, b) => b.length - a.length);
+    for (const anchor of anchors) {
+      this.enables.set(
+        anchor,
+        gated.filter(([d]) => d.anchors.some((inner) => anchor.includes(inner))).map(([, i]) => i),
+      );
+    }
+    this.gate = anchors.length ? new RegExp(anchors.map((a) => a.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g') : null;
+  }
+
+  /** Indexes into `detectors`, in order, of those worth running on `text`. */
+  select(text: string): boolean[] {
+    const run = this.detectors.map((d) => d.anchors.length === 0 || (d.frequentAnchors === true && hasAnyAnchor(text, d.anchors)));
+    const gate = this.gate;
+    if (gate) {
+      gate.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = gate.exec(text)) !== null) {
+        for (const i of this.enables.get(m[0]) ?? []) run[i] = true;
+        gate.lastIndex = m.index + 1; // anchors may overlap ("sk-ant-" contains "sk-")
+      }
+    }
+    return run;
+  }
+}
+
+function backslashesBefore(text: string, index: number): number {
+  let n = 0;
+  while (index - n - 1 >= 0 && text.charCodeAt(index - n - 1) === 92) n++;
+  return n;
+}
+
+/**
+ * Never split a string escape: a token pasted between "\" and "n" would turn `\n` into `\[`, which
+ * corrupts JSON-encoded text. The escape letters are not part of any secret.
+ */
+function escapeSafeSpan(text: string, start: number, end: number): [number, number] {
+  if (start > 0 && backslashesBefore(text, start) % 2 === 1) {
+    start += text[start] === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(start + 1, start + 5)) ? 5 : 1;
+  }
+  if (end > start && backslashesBefore(text, end) % 2 === 1) end -= 1;
+  return [start, end];
+}
+
+/** Sorted, non-overlapping spans; overlapping findings are unioned and named after the highest priority. */
+function resolveSpans(found: Span[]): Span[] {
+  if (found.length <= 1) return found;
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Span[] = [];
+  let current = { ...found[0]! };
+  for (let i = 1; i < found.length; i++) {
+    const next = found[i]!;
+    if (next.start < current.end) {
+      if (next.end > current.end) current.end = next.end;
+      if (next.rule.priority > current.rule.priority) current.rule = next.rule;
+    } else {
+      out.push(current);
+      current = { ...next };
+    }
+  }
+  out.push(current);
+  return out;
+}
+
+interface Rendered {
+  text: string;
+  /** For each kept (unreplaced) stretch of the output: where it came from in the input. */
+  kept: { outStart: number; outEnd: number; inStart: number }[];
+}
+
+class Engine {
+  private readonly tokenCache = new Map<string, string>();
+  private readonly gate: AnchorGate;
+
+  constructor(
+    private readonly detectors: readonly Detector[],
+    private readonly enabled: ReadonlyMap<string, RuleInfo>,
+    private readonly allowlisted: (value: string) => boolean,
+    private readonly key: Buffer,
+  ) {
+    this.gate = new AnchorGate(detectors);
+  }
+
+  token(ruleId: string, value: string): string {
+    const cacheKey = `${ruleId}:${value}`;
+    let token = this.tokenCache.get(cacheKey);
+    if (token === undefined) {
+      const suffix = createHmac('sha256', this.key).update(cacheKey, 'utf8').digest('hex').slice(0, 6);
+      token = `[REDACTED:${ruleId}:${suffix}]`;
+      // Secrets repeat a lot (the same key in every env dump); keep the cache small and bounded.
+      if (this.tokenCache.size >= 4096) this.tokenCache.clear();
+      this.tokenCache.set(cacheKey, token);
+    }
+    return token;
+  }
+
+  detect(text: string): Span[] {
+    const tokens: [number, number][] = [];
+    if (text.includes('[REDACTED:')) {
+      TOKEN_IN_TEXT.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = TOKEN_IN_TEXT.exec(text)) !== null) tokens.push([m.index, m.index + m[0].length]);
+    }
+    const found: Span[] = [];
+    const { enabled, allowlisted } = this;
+    const emit: Emit = (ruleId, rawStart, rawEnd) => {
+      const rule = enabled.get(ruleId);
+      if (!rule) return;
+      const [start, end] = escapeSafeSpan(text, rawStart, rawEnd);
+      if (end <= start || allowlisted(text.slice(start, end))) return;
+      if (tokens.length === 0) {
+        found.push({ start, end, rule });
+        return;
+      }
+      // Existing tokens are never re-redacted; whatever else the finding covered still is.
+      let pieceStart = start;
+      for (const [ts, te] of tokens) {
+        if (te <= pieceStart) continue;
+        if (ts >= end) break;
+        if (ts > pieceStart) found.push({ start: pieceStart, end: ts, rule });
+        pieceStart = Math.max(pieceStart, te);
+      }
+      if (pieceStart < end) found.push({ start: pieceStart, end, rule });
+    };
+    const run = this.gate.select(text);
+    for (let i = 0; i < this.detectors.length; i++) if (run[i]) this.detectors[i]!.detect(text, emit);
+    return resolveSpans(found);
+  }
+
+  render(text: string, spans: readonly Span[]): Rendered {
+    const parts: string[] = [];
+    const kept: Rendered['kept'] = [];
+    let inPos = 0;
+    let outPos = 0;
+    for (const span of spans) {
+      const keptText = text.slice(inPos, span.start);
+      kept.push({ outStart: outPos, outEnd: outPos + keptText.length, inStart: inPos });
+      parts.push(keptText);
+      outPos += keptText.length;
+      const token = this.token(span.rule.id, text.slice(span.start, span.end));
+      parts.push(token);
+      outPos += token.length;
+      inPos = span.end;
+    }
+    const tail = text.slice(inPos);
+    kept.push({ outStart: outPos, outEnd: outPos + tail.length, inStart: inPos });
+    parts.push(tail);
+    return { text: parts.join(''), kept };
+  }
+
+  redact(text: string): { text: string; spans: Span[] } {
+    let spans = this.detect(text);
+    if (spans.length === 0) return { text, spans };
+    let rendered = this.render(text, spans);
+    for (let pass = 1; pass < MAX_PASSES; pass++) {
+      const extra = this.detect(rendered.text);
+      if (extra.length === 0) break;
+      // New findings lie outside tokens, i.e. inside kept stretches, so they map back to the input 1:1.
+      const mapped: Span[] = [];
+      for (const span of extra) {
+        const seg = rendered.kept.find((k) => span.start >= k.outStart && span.start < k.outEnd);
+        if (!seg) continue;
+        const end = Math.min(span.end, seg.outEnd);
+        mapped.push({ start: seg.inStart + span.start - seg.outStart, end: seg.inStart + end - seg.outStart, rule: span.rule });
+      }
+      if (mapped.length === 0) break;
+      spans = resolveSpans([...spans, ...mapped]);
+      rendered = this.render(text, spans);
+    }
+    return { text: rendered.text, spans };
+  }
+}
+
+function toMatch(span: Span): RedactionMatch {
+  return { rule: span.rule.id, kind: span.rule.kind, start: span.start, end: span.end };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function createRedactor(opts: RedactorOptions): Redactor {
+  if (!Buffer.isBuffer(opts.key) || opts.key.length < 16) {
+    throw new Error('createRedactor: key must be a Buffer of at least 16 bytes (use loadOrCreateRedactionKey)');
+  }
+  const disabled = new Set(opts.disabledRules ?? []);
+  const builtinIds = new Set(BUILTIN_DETECTORS.flatMap((d) => d.rules.map((r) => r.id)));
+  const customRules = opts.customRules ?? [];
+  const seenCustom = new Set<string>();
+  for (const rule of customRules) {
+    if (seenCustom.has(rule.id)) throw new Error(`custom redaction rule id "${rule.id}" is defined twice`);
+    seenCustom.add(rule.id);
+  }
+
+  const detectors: Detector[] = [];
+  const enabled = new Map<string, RuleInfo>();
+  for (const detector of BUILTIN_DETECTORS) {
+    if (detector.optIn === 'ipAddresses' && !opts.ipAddresses) continue;
+    const active = detector.rules.filter((r) => !disabled.has(r.id));
+    if (active.length === 0) continue;
+    for (const r of active) enabled.set(r.id, r);
+    detectors.push(detector);
+  }
+  for (const rule of customRules) {
+    const detector = customDetector(rule, builtinIds);
+    for (const r of detector.rules) enabled.set(r.id, r);
+    detectors.push(detector);
+  }
+
+  const allowlist = opts.allowlist ?? [];
+  const allowlisted = compileAllowlist(allowlist);
+  const engine = new Engine(detectors, enabled, allowlisted, opts.key);
+  const ruleIds = [...enabled.keys()];
+  const version = createHash('sha256')
+    .update(
+      JSON.stringify({
+        engine: ENGINE_REVISION,
+        detectors: detectors.map((d) => [d.name, d.revision]),
+        rules: ruleIds,
+        ipAddresses: opts.ipAddresses === true,
+        allowlist: [...new Set(allowlist)].sort(),
+        custom: customRules.map((r) => [r.id, r.pattern, normalizeFlags(r.flags ?? '', ''), r.kind ?? 'secret']),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 12);
+
+  const redactText = (text: string): { text: string; matches: RedactionMatch[] } => {
+    if (typeof text !== 'string') throw new TypeError('redactText expects a string');
+    const result = engine.redact(text);
+    return { text: result.text, matches: result.spans.map(toMatch) };
+  };
+
+  /** A JSON string value seen together with its object key (`{"password": "hunter2"}`). */
+  const redactValueUnderKey = (value: string, key: string | null): { text: string; matches: RedactionMatch[] } => {
+    const credential = key === null ? null : classifyCredentialKey(key);
+    if (credential === null || !enabled.has(credential.ruleId)) return redactText(value);
+    if (credential.assignmentClass === null) {
+      // Header objects: reuse the header rule so "Bearer " stays and only the credential goes.
+      const prefix = 'Authorization: ';
+      const result = engine.redact(prefix + value);
+      if (result.text.startsWith(prefix)) {
+        return {
+          text: result.text.slice(prefix.length),
+          matches: result.spans.map((s) => ({ ...toMatch(s), start: s.start - prefix.length, end: s.end - prefix.length })),
+        };
+      }
+      return redactText(value);
+    }
+    const wholeValueIsSecret =
+      !value.includes('[REDACTED:') &&
+      !allowlisted(value) &&
+      acceptAssignmentValue(value, {
+        cls: credential.assignmentClass,
+        strict: credential.strict === true,
+        quoted: true,
+        envStyle: false,
+        colonSeparator: false,
+        followedByWords: false,
+      });
+    if (!wholeValueIsSecret) return redactText(value);
+    const inner = engine.detect(value);
+    const only = inner.length === 1 ? inner[0]! : undefined;
+    // Prefer a specific rule's name when it already covers the whole value (a GitHub token under "token").
+    const rule = only && only.start === 0 && only.end === value.length ? only.rule : enabled.get(credential.ruleId)!;
+    return { text: engine.token(rule.id, value), matches: [{ rule: rule.id, kind: rule.kind, start: 0, end: value.length }] };
+  };
+
+  const redactJson = <T>(value: T): { value: T; count: number; byRule: Record<string, number> } => {
+    let count = 0;
+    const byRule: Record<string, number> = {};
+    const walk = (node: unknown, key: string | null): unknown => {
+      if (typeof node === 'string') {
+        const result = redactValueUnderKey(node, key);
+        for (const m of result.matches) {
+          count++;
+          byRule[m.rule] = (byRule[m.rule] ?? 0) + 1;
+        }
+        return result.text;
+      }
+      // Go-style header maps hold arrays ({"Authorization": ["Bearer …"]}), so arrays keep the key.
+      if (Array.isArray(node)) return node.map((item) => walk(item, key));
+      if (isPlainObject(node)) {
+        const out: Record<string, unknown> = {};
+        for (const k of Object.keys(node)) {
+          const v = walk(node[k], k);
+          if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+          else out[k] = v;
+        }
+        return out;
+      }
+      return node;
+    };
+    return { value: walk(value, null) as T, count, byRule };
+  };
+
+  return {
+    version,
+    ruleIds,
+    redactText,
+    scanText: (text) => redactText(text).matches,
+    redactJson,
+  };
+}

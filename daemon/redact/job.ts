@@ -1,0 +1,133 @@
+// Re-redaction: rows written before the current rule set (or in `redaction.mode: cron`, rows
+// never redacted) are rewritten so that a new rule reaches old data. FTS follows through the
+// triggers on interactions. Works in small transactions by rowid so it can be interrupted and
+// resumed: a row is either at the current version or still pending, never half done.
+import type { JobContext } from '../jobs/registry.js';
+import { checkpoint } from '../jobs/registry.js';
+import type { Db } from '../store/db.js';
+import type { RedactionService } from './service.js';
+
+const BATCH = 500;
+
+interface InteractionRow {
+  id: number;
+  text: string;
+  tool_input: string | null;
+  tool_use_result: string | null;
+  data: string | null;
+  raw: string | null;
+}
+
+export function redactionJob(service: RedactionService) {
+  return async (ctx: JobContext): Promise<Record<string, number>> => {
+    const db = ctx.db;
+    const version = service.version;
+    const counts = { hookEvents: 0, interactions: 0, rowsChanged: 0, matches: 0 };
+    const pendingHooks = db.prepare('SELECT count(*) FROM hook_events WHERE redaction_version IS NOT ?').pluck().get(version) as number;
+    const pendingInteractions = db.prepare('SELECT count(*) FROM interactions WHERE redaction_version IS NOT ?').pluck().get(version) as number;
+    const total = pendingHooks + pendingInteractions;
+
+    const nextHooks = db.prepare('SELECT seq, payload FROM hook_events WHERE redaction_version IS NOT ? AND seq > ? ORDER BY seq LIMIT ?');
+    const updateHook = db.prepare('UPDATE hook_events SET payload = ?, redaction_version = ? WHERE seq = ?');
+    let after = 0;
+    for (;;) {
+      await checkpoint(ctx.signal);
+      const rows = nextHooks.all(version, after, BATCH) as { seq: number; payload: string }[];
+      if (rows.length === 0) break;
+      db.transaction(() => {
+        for (const r of rows) {
+          const red = service.redactStoredText(r.payload);
+          updateHook.run(red.text, version, r.seq);
+          counts.hookEvents += 1;
+          counts.matches += red.count;
+          if (red.count > 0) counts.rowsChanged += 1;
+        }
+      })();
+      after = rows.at(-1)!.seq;
+      ctx.progress({ done: counts.hookEvents, total, message: 'hook events', counts });
+    }
+
+    const nextInteractions = db.prepare(
+      'SELECT id, text, tool_input, tool_use_result, data, raw FROM interactions WHERE redaction_version IS NOT ? AND id > ? ORDER BY id LIMIT ?',
+    );
+    const updateInteraction = db.prepare(
+      'UPDATE interactions SET text = ?, tool_input = ?, tool_use_result = ?, data = ?, raw = ?, redaction_version = ? WHERE id = ?',
+    );
+    const setVersionOnly = db.prepare('UPDATE interactions SET redaction_version = ? WHERE id = ?');
+    after = 0;
+    for (;;) {
+      await checkpoint(ctx.signal);
+      const rows = nextInteractions.all(version, after, BATCH) as InteractionRow[];
+      if (rows.length === 0) break;
+      db.transaction(() => {
+        for (const r of rows) {
+          const fields = [r.text, r.tool_input, r.tool_use_result, r.data, r.raw].map((v) => (v === null ? { text: null, count: 0 } : service.redactStoredText(v)));
+          const n = fields.reduce((a, f) => a + f.count, 0);
+          counts.interactions += 1;
+          counts.matches += n;
+          if (n > 0) {
+            counts.rowsChanged += 1;
+            updateInteraction.run(...fields.map((f) => f.text), version, r.id);
+          } else {
+            // Touching only the version column leaves the FTS index alone.
+            setVersionOnly.run(version, r.id);
+          }
+        }
+      })();
+      after = rows.at(-1)!.id;
+      ctx.progress({ done: counts.hookEvents + counts.interactions, total, message: 'interactions', counts });
+    }
+    return counts;
+  };
+}
+
+export interface RedactScanResult {
+  rowsScanned: number;
+  rowsWithMatches: number;
+  byRule: Record<string, number>;
+  version: string;
+  pendingRows: number;
+}
+
+/** Dry run: what the current rules would change in stored rows. Changes nothing. */
+export function scanStored(db: Db, service: RedactionService, sessionId: string | null): RedactScanResult {
+  const result: RedactScanResult = { rowsScanned: 0, rowsWithMatches: 0, byRule: {}, version: service.version, pendingRows: 0 };
+  const scanValue = (text: string | null): number => {
+    if (text === null) return 0;
+    let found = 0;
+    const visit = (s: string) => {
+      for (const m of service.redactor.scanText(s)) {
+        result.byRule[m.rule] = (result.byRule[m.rule] ?? 0) + 1;
+        found += 1;
+      }
+    };
+    try {
+      walkStrings(JSON.parse(text) as unknown, visit);
+    } catch {
+      visit(text);
+    }
+    return found;
+  };
+  const where = sessionId ? 'WHERE session_id = ?' : '';
+  const args = sessionId ? [sessionId] : [];
+  for (const r of db.prepare(`SELECT payload FROM hook_events ${where}`).iterate(...args) as Iterable<{ payload: string }>) {
+    result.rowsScanned += 1;
+    if (scanValue(r.payload) > 0) result.rowsWithMatches += 1;
+  }
+  for (const r of db.prepare(`SELECT text, tool_input, tool_use_result, data, raw FROM interactions ${where}`).iterate(...args) as Iterable<Omit<InteractionRow, 'id'>>) {
+    result.rowsScanned += 1;
+    // raw repeats the other fields; scanning it too would count one secret twice.
+    const n = scanValue(r.text) + scanValue(r.tool_input) + scanValue(r.tool_use_result) + scanValue(r.data);
+    if (n > 0) result.rowsWithMatches += 1;
+  }
+  result.pendingRows =
+    (db.prepare(`SELECT count(*) FROM hook_events WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`).pluck().get(service.version, ...args) as number) +
+    (db.prepare(`SELECT count(*) FROM interactions WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`).pluck().get(service.version, ...args) as number);
+  return result;
+}
+
+function walkStrings(value: unknown, visit: (s: string) => void): void {
+  if (typeof value === 'string') visit(value);
+  else if (Array.isArray(value)) for (const v of value) walkStrings(v, visit);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) walkStrings(v, visit);
+}

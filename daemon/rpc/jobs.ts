@@ -1,0 +1,146 @@
+// rbk.v1.Jobs: job runs, running a job now, retention preview, pinning. The work is in daemon/jobs.
+import * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
+import type { DaemonContext } from '../context.js';
+import { setPinned } from '../jobs/pin.js';
+import { scanStored } from '../redact/job.js';
+import { planRetention, type RetentionRows } from '../jobs/retention.js';
+import type { JobRun } from '../jobs/runs.js';
+import { JobBusyError, SchedulerStoppedError, schedulerFor, UnknownJobError, type Scheduler } from '../jobs/scheduler.js';
+import { toServiceError, unary, UserError } from './errors.js';
+
+const listRuns = z.object({ limit: z.number().int().min(0).max(10_000), job: z.string().max(64) });
+const runJob = z.object({ name: z.string().min(1, 'give a job name, e.g. retention').max(64) });
+const retention = z.object({ dryRun: z.boolean() });
+const redactScan = z.object({ sessionId: z.string().max(128) });
+const pin = z.object({ sessionId: z.string().min(1, 'give a session id or a unique prefix of one').max(128), pinned: z.boolean() });
+
+/** How often a running job's progress is sent, at most. */
+const PROGRESS_EVERY_MS = 100;
+
+function runToProto(r: JobRun) {
+  return {
+    id: r.id,
+    job: r.job,
+    trigger: r.trigger,
+    startedUnixMs: r.startedAt,
+    endedUnixMs: r.endedAt ?? 0,
+    status: r.status,
+    counts: r.counts,
+    error: r.error ?? '',
+  };
+}
+
+function rowsToProto(r: RetentionRows) {
+  return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents };
+}
+
+/** Scheduler errors are the person's to act on. */
+function jobError(err: unknown): unknown {
+  if (err instanceof UnknownJobError) return new UserError(err.message, grpc.status.NOT_FOUND);
+  if (err instanceof JobBusyError || err instanceof SchedulerStoppedError) return new UserError(err.message, grpc.status.FAILED_PRECONDITION);
+  return err;
+}
+
+function scheduler(ctx: DaemonContext): Scheduler {
+  const s = schedulerFor(ctx);
+  if (!s) throw new UserError('the job scheduler is not running in this daemon', grpc.status.UNAVAILABLE);
+  return s;
+}
+
+export function jobsHandlers(ctx: DaemonContext) {
+  return {
+    ListRuns: unary(listRuns, (req) => {
+      const s = scheduler(ctx);
+      return {
+        runs: s.runs.list({ limit: req.limit || 20, job: req.job || undefined }).map(runToProto),
+        jobs: s.jobs().map((j) => ({
+          name: j.name,
+          description: j.description ?? '',
+          schedule: j.schedule ?? '',
+          nextRunUnixMs: j.nextRunAt ?? 0,
+          running: j.running !== null,
+          runningRunId: j.running?.runId ?? 0,
+        })),
+      };
+    }),
+
+    Run: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let handle;
+      try {
+        const req = runJob.parse(call.request);
+        handle = scheduler(ctx).run(req.name, 'manual');
+      } catch (err) {
+        call.emit('error', toServiceError(jobError(err)));
+        return;
+      }
+      const base = { runId: handle.runId, job: handle.job, trigger: handle.trigger, startedUnixMs: handle.startedAt };
+      let lastSent = 0;
+      const stop = handle.onProgress((p) => {
+        const now = Date.now();
+        if (call.cancelled || (now - lastSent < PROGRESS_EVERY_MS && p.done < p.total)) return;
+        lastSent = now;
+        call.write({ ...base, done: p.done, total: p.total, message: p.message ?? '', counts: p.counts ?? {}, status: 'running' });
+      });
+      // A client that goes away does not stop the run: it goes on, and `rbk jobs` shows how it ended.
+      call.on('cancelled', stop);
+      void handle.done.then((run) => {
+        stop();
+        if (call.cancelled) return;
+        call.write({
+          ...base,
+          final: true,
+          status: run.status,
+          counts: run.counts,
+          error: run.error ?? '',
+          endedUnixMs: run.endedAt ?? 0,
+          done: 1,
+          total: 1,
+          message: run.status,
+        });
+        call.end();
+      });
+    },
+
+    Retention: unary(retention, async (req) => {
+      const s = scheduler(ctx);
+      const plan = planRetention({ db: ctx.db, config: ctx.config, paths: ctx.paths, clock: s.clock });
+      const response = {
+        dryRun: req.dryRun,
+        days: plan.days,
+        cutoffUnixMs: plan.cutoff,
+        pinnedKept: plan.pinnedKept,
+        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0 },
+        spoolRejected: plan.spoolRejected,
+        artifactDirs: plan.artifactDirs,
+      };
+      const toProto = (list: typeof plan.sessions) =>
+        list.map((x) => ({ id: x.id, project: x.project ?? '', lastActivityUnixMs: x.lastActivityAt, rows: rowsToProto(x.rows) }));
+      if (req.dryRun) return { ...response, sessions: toProto(plan.sessions) };
+      let run: JobRun;
+      try {
+        run = await s.run('retention', 'manual').done;
+      } catch (err) {
+        throw jobError(err);
+      }
+      // What went: the planned sessions this run expired.
+      const expiredAt = ctx.db.prepare('SELECT expired_at FROM sessions WHERE id = ?').pluck();
+      const went = plan.sessions.filter((x) => {
+        const at = expiredAt.get(x.id) as number | null | undefined;
+        return typeof at === 'number' && at >= run.startedAt;
+      });
+      return { ...response, sessions: toProto(went), run: runToProto(run) };
+    }),
+
+    Pin: unary(pin, (req) => {
+      const r = setPinned(ctx.db, ctx.sessions, req.sessionId, req.pinned, schedulerFor(ctx)?.clock.now() ?? Date.now());
+      return { sessionId: r.sessionId, pinned: r.pinned, changed: r.changed, expiredUnixMs: r.expiredAt ?? 0 };
+    }),
+
+    RedactScan: unary(redactScan, (req) => {
+      const sessionId = req.sessionId ? ctx.sessions.resolveId(req.sessionId) : null;
+      const r = scanStored(ctx.db, ctx.redaction, sessionId);
+      return { ...r, mode: ctx.config.redaction.mode };
+    }),
+  };
+}
