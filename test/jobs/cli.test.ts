@@ -140,7 +140,7 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
 
     const r = await runCli(t, ['jobs', 'run', 'nope']);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/no job named "nope"; known jobs: compact, retention/);
+    expect(r.stderr).toMatch(/no job named "nope"; known jobs: compact, redact, retention/);
     const usage = await runCli(t, ['jobs', 'run']);
     expect(usage.code).toBe(2);
   });
