@@ -8,8 +8,9 @@
 //       appended one by one at ~20/s and the SQLite file is polled read-only every 5 ms until each
 //       line's row is there (target p95 < 500 ms).
 //
-//   --breakdown: also ingest the corpus in-process (dist/ TranscriptIngester, no gRPC) three ways:
-//       as shipped, without the `raw` column, and without the FTS trigger, to show what each costs.
+//   --breakdown: also ingest the corpus in-process (dist/ TranscriptIngester, no gRPC): as the
+//       daemon does (redaction at ingest), then without redaction, also without `raw`, and
+//       without the FTS trigger instead, to show what each part costs.
 //
 // Usage: npm run build && node bench/import.mjs [--breakdown] [--cpu-prof DIR]
 // The corpus (~210 MB, deterministic) is generated once into bench/.corpus/import/.
@@ -61,9 +62,10 @@ console.log(`(a) bare readline + JSON.parse: ${bare.lines} lines in ${(bare.ms /
 
 // (b) + (c) import through a fresh daemon
 const dataDir = tempDataDir('import');
-const daemon = cpuProfDir ? await startProfiledDaemon(dataDir) : await startDaemon(dataDir);
+let daemon;
 let result;
 try {
+  daemon = cpuProfDir ? await startProfiledDaemon(dataDir) : await startDaemon(dataDir);
   const cliEnv = { ...daemon.env };
   const t = performance.now();
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rbk.js'), 'import', corpusDir, '--json'], { env: cliEnv, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -102,7 +104,7 @@ try {
     pass: ratio >= TARGET_RATIO && peakRssMB < TARGET_RSS_MB && lagP95Ms < TARGET_LAG_P95_MS,
   };
 } finally {
-  await daemon.stop();
+  await daemon?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 if (breakdown) result.breakdown = await inProcessBreakdown();
@@ -127,25 +129,32 @@ async function startProfiledDaemon(dir) {
   };
 }
 
-/** In-process ingests of the whole corpus: as shipped, without raw, without FTS. */
+/**
+ * In-process ingests of the whole corpus (the daemon's code without gRPC): as the daemon runs it
+ * (redaction at ingest, the default), then without redaction, without redaction and `raw`, and
+ * without redaction and the FTS trigger, to show what each part costs.
+ */
 async function inProcessBreakdown() {
   const { openDatabase } = await import(path.join(ROOT, 'dist/daemon/store/db.js'));
   const { TranscriptIngester } = await import(path.join(ROOT, 'dist/daemon/ingest/transcript-ingester.js'));
+  const { loadConfig } = await import(path.join(ROOT, 'dist/daemon/config/load.js'));
+  const { createRedactionService } = await import(path.join(ROOT, 'dist/daemon/redact/service.js'));
   const quiet = { info() {}, warn() {}, debug() {}, error() {} };
   const out = {};
-  for (const variant of ['shipped', 'noRaw', 'noFts', 'noRawNoFts']) {
+  for (const variant of ['asDaemon', 'noRedaction', 'noRedactionNoRaw', 'noRedactionNoFts']) {
     const dir = tempDataDir(`breakdown-${variant}`);
     const db = openDatabase(path.join(dir, 'rbk.db'));
-    if (variant.includes('NoFts') || variant === 'noFts') db.exec('DROP TRIGGER IF EXISTS interactions_fts_insert');
-    const filter = variant.startsWith('noRaw') ? { interaction: (i) => i, raw: () => null } : undefined;
-    const ing = new TranscriptIngester(db, quiet, { filter });
+    if (variant.endsWith('NoFts')) db.exec('DROP TRIGGER IF EXISTS interactions_fts_insert');
+    const filter = variant.endsWith('NoRaw') ? { interaction: (i) => i, raw: () => null } : undefined;
+    const redaction = variant === 'asDaemon' ? createRedactionService(loadConfig(path.join(dir, 'none.yaml')).config, dir) : null;
+    const ing = new TranscriptIngester(db, quiet, { filter, redaction });
     const t = performance.now();
     for (const f of files) await ing.ingestFile(f, 'import');
     const s = (performance.now() - t) / 1000;
     db.close();
     out[variant] = { MBps: round(MB / s), seconds: round(s, 2), dbMB: round(fs.statSync(path.join(dir, 'rbk.db')).size / 1048576) };
     fs.rmSync(dir, { recursive: true, force: true });
-    console.log(`    in-process ${variant.padEnd(10)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), db ${out[variant].dbMB} MB`);
+    console.log(`    in-process ${variant.padEnd(17)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), db ${out[variant].dbMB} MB`);
   }
   return out;
 }

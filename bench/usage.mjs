@@ -138,7 +138,7 @@ async function main() {
       runs: RUNS,
       rbk: { command: 'rbk usage daily --json', medianMs: round(rbkMedian), minMs: round(Math.min(...rbkTimes)), maxMs: round(Math.max(...rbkTimes)), firstRunMs: round(rbkFirst.ms), runsMs: rbkTimes.map((x) => round(x)) },
       ccusage: {
-        command: `ccusage daily --json --offline (ccusage ${ccusageVersion}, run as node ${path.relative(ROOT, CCUSAGE_BIN)}; npx adds its own start-up on top)`,
+        command: `ccusage daily --json --offline (${ccusageVersion}, run as node ${path.relative(ROOT, CCUSAGE_BIN)}; npx adds its own start-up on top)`,
         medianMs: round(ccMedian),
         minMs: round(Math.min(...ccTimes)),
         maxMs: round(Math.max(...ccTimes)),

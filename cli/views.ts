@@ -342,6 +342,7 @@ export interface ProtoStats {
     lastHookUnixMs: number;
     lastTranscriptReadUnixMs: number;
     skippedLines: number;
+    jobs: { job: string; lastStatus: string; lastStartedUnixMs: number; lastEndedUnixMs: number; lastError: string; runs: number; failedRuns: number }[];
   };
 }
 
@@ -386,6 +387,15 @@ export function statsView(s: ProtoStats) {
       lastHookAt: iso(s.health.lastHookUnixMs),
       lastTranscriptReadAt: iso(s.health.lastTranscriptReadUnixMs),
       skippedLines: s.health.skippedLines,
+      jobs: (s.health.jobs ?? []).map((j) => ({
+        job: j.job,
+        lastStatus: j.lastStatus,
+        lastStartedAt: iso(j.lastStartedUnixMs),
+        lastEndedAt: iso(j.lastEndedUnixMs),
+        lastError: orNull(j.lastError),
+        runs: j.runs,
+        failedRuns: j.failedRuns,
+      })),
     },
   };
 }

@@ -75,7 +75,7 @@ export async function fetchSessionExport(id: string): Promise<SessionExport> {
   const timeline: ProtoTimelineEntry[] = [];
   const interactions: ProtoInteraction[] = [];
   await Promise.all([
-    stream<ProtoTimelineEntry>('Query', 'GetTimeline', { id: res.session.id, includePayloads: false }, (e) => timeline.push(e)).done,
+    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: false }, (p) => timeline.push(...p.entries)).done,
     stream<ProtoInteraction>('Query', 'ListInteractions', { sessionId: res.session.id, includeHidden: false }, (i) => interactions.push(i)).done,
   ]);
   return { session: res.session, hookEvents: res.hookEvents, timeline, interactions };

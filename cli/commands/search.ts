@@ -29,7 +29,7 @@ function terminalSafeSameLength(s: string): string {
 }
 
 export async function searchCommand(io: Io, opts: SearchOptions): Promise<number> {
-  const res = await call<{ hits: ProtoSearchHit[]; ftsQuery: string }>('Query', 'Search', {
+  const res = await call<{ hits: ProtoSearchHit[]; ftsQuery: string; rankedWindow: number }>('Query', 'Search', {
     query: opts.query,
     raw: opts.raw,
     tool: opts.tool ?? '',
@@ -41,7 +41,7 @@ export async function searchCommand(io: Io, opts: SearchOptions): Promise<number
     sessionId: opts.session ?? '',
   });
   if (opts.json) {
-    io.json({ query: opts.query, ftsQuery: res.ftsQuery, hits: res.hits.map((h, i) => searchHitView(h, i + 1)) });
+    io.json({ query: opts.query, ftsQuery: res.ftsQuery, rankedWindow: res.rankedWindow || null, hits: res.hits.map((h, i) => searchHitView(h, i + 1)) });
     return EXIT.ok;
   }
   if (res.hits.length === 0) {
@@ -73,5 +73,8 @@ export async function searchCommand(io: Io, opts: SearchOptions): Promise<number
     return `${head}\n    ${shown.replace(/\s+/g, ' ').trim()}\n    ${paint(DIM, `rbk sessions show ${h.sessionId.slice(0, 8)}   interaction ${h.uuid}${h.blockIndex ? `#${h.blockIndex}` : ''}`)}`;
   });
   io.out(blocks.join('\n\n'));
+  if (res.rankedWindow) {
+    io.out(paint(DIM, `\n(very common words: ranked the ${res.rankedWindow.toLocaleString('en-US')} most recent matches; add words or filters to narrow the search)`));
+  }
   return EXIT.ok;
 }

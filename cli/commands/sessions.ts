@@ -62,7 +62,7 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
   const timeline: ProtoTimelineEntry[] = [];
-  await stream<ProtoTimelineEntry>('Query', 'GetTimeline', { id: res.session.id, includePayloads: false }, (e) => timeline.push(e)).done;
+  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: false }, (p) => timeline.push(...p.entries)).done;
   if (opts.json) {
     io.json({ session, hookEvents, timeline: timeline.map(timelineView) });
     return EXIT.ok;

@@ -45,6 +45,13 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
   out.push(`  skipped lines        ${h.skippedLines}`);
   out.push(`  hook events          last at ${shortTime(res.health.lastHookUnixMs)}; ${h.hookEventsWithProblems} stored with problems`);
   for (const e of h.transcriptErrors.slice(0, 5)) out.push(`  ! ${e.path}: ${e.error}`);
+  if (h.jobs.length === 0) out.push('  jobs                 none has run yet');
+  for (const j of res.health.jobs) {
+    const bad = j.lastStatus === 'failed' || j.lastStatus === 'interrupted';
+    out.push(
+      `  job ${j.job.padEnd(16)} ${bad ? '! ' : ''}${j.lastStatus} at ${shortTime(j.lastStartedUnixMs)}${j.failedRuns ? ` (${j.failedRuns} of ${j.runs} runs failed)` : ''}${j.lastError ? `: ${j.lastError.slice(0, 120)}` : ''}`,
+    );
+  }
   io.out(out.join('\n'));
   return EXIT.ok;
 }

@@ -276,6 +276,13 @@ export class TranscriptIngester {
       this.relaxedSync(() => this.stmts.saveError.run(result.error, Date.now(), file));
       this.log.warn('transcript read failed; will retry on the next change', { path: file, error: err });
     }
+    // The file grew while it was read: go again now. A change event for that write may never
+    // come: chokidar drops events within its throttle windows, and one whose stat finds the
+    // mtime it already saw, with atime moved past it by our own read, looks like a mere access.
+    if (result.error === null) {
+      const after = await fs.promises.stat(file).catch(() => null);
+      if (after && after.ino === st.ino && after.size > st.size) this.again.add(file);
+    }
     result.sessionIds = [...touched];
     for (const o of this.observers) o(result);
     return result;

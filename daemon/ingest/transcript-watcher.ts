@@ -1,6 +1,6 @@
 // Follows live transcripts. Claude Code writes a transcript asynchronously, so a hook firing is
 // only a hint that the file will grow: we watch each active project folder (main transcripts,
-// flat agent-*.jsonl files, and <session>/subagents/) and read a file again after writes settle.
+// flat agent-*.jsonl files, and <session>/subagents/) and read a file again shortly after it changes.
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
@@ -10,6 +10,8 @@ export class TranscriptWatcher {
   private readonly watcher: FSWatcher;
   private readonly dirs = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When the last change event for each file arrived. */
+  private readonly lastEvent = new Map<string, number>();
 
   constructor(
     private readonly ingester: TranscriptIngester,
@@ -38,17 +40,30 @@ export class TranscriptWatcher {
     this.schedule(transcriptPath);
   }
 
+  /**
+   * Reads `file` debounceMs after a change, at most once per debounceMs while changes keep
+   * coming (restarting the timer on each event would starve a file that is appended to faster
+   * than that, as a streaming turn is), and always once more at least debounceMs after the last
+   * event: chokidar drops change events that follow an emitted one within 50 ms, so a write in
+   * that window is only seen by a read that starts after it.
+   */
   schedule(file: string): void {
     if (!file.endsWith('.jsonl')) return;
-    // A read is already due: it will see this write too. (Restarting the timer instead would
-    // starve a file that is appended to more often than debounceMs, as a streaming turn is.)
-    if (this.timers.has(file)) return;
+    this.lastEvent.set(file, Date.now());
+    if (!this.timers.has(file)) this.arm(file, this.debounceMs);
+  }
+
+  private arm(file: string, delayMs: number): void {
     this.timers.set(
       file,
       setTimeout(() => {
         this.timers.delete(file);
+        const startedAt = Date.now();
         this.ingester.ingestFile(file, 'watch').catch((err) => this.log.warn('transcript ingest failed', { path: file, error: err }));
-      }, this.debounceMs),
+        const sinceLast = startedAt - (this.lastEvent.get(file) ?? 0);
+        if (sinceLast < this.debounceMs) this.arm(file, this.debounceMs - sinceLast);
+        else this.lastEvent.delete(file);
+      }, delayMs),
     );
   }
 

@@ -28,6 +28,18 @@ export interface TranscriptProblem {
   lastReadUnixMs: number;
 }
 
+export interface JobHealth {
+  job: string;
+  /** The latest run. */
+  lastStatus: string;
+  lastStartedUnixMs: number;
+  lastEndedUnixMs: number;
+  lastError: string;
+  /** Runs kept in job_runs, and how many of them failed or were interrupted. */
+  runs: number;
+  failedRuns: number;
+}
+
 export interface StatsResult {
   totals: {
     sessions: number;
@@ -57,6 +69,8 @@ export interface StatsResult {
     lastTranscriptReadUnixMs: number;
     /** Lines skipped by ingestion (unknown types, invalid JSON, …), summed over transcripts. */
     skippedLines: number;
+    /** Background jobs (job_runs): the latest run of each job that has run. */
+    jobs: JobHealth[];
   };
 }
 
@@ -89,11 +103,13 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
        FROM interactions WHERE kind = 'tool_use' AND hidden = 0 AND tool_name IS NOT NULL GROUP BY tool_name`,
     )
     .all() as { toolName: string; calls: number; sessions: number }[];
+  // CROSS JOIN keeps the failed results (a partial index) as the outer loop: SQLite would
+  // otherwise walk every tool call looking for its failure.
   const transcriptFailures = db
     .prepare(
       `SELECT u.tool_name AS toolName, count(*) AS failures
-       FROM interactions r JOIN interactions u ON u.tool_use_id = r.tool_use_id AND u.kind = 'tool_use'
-       WHERE r.kind = 'tool_result' AND r.is_error = 1 AND r.hidden = 0 GROUP BY u.tool_name`,
+       FROM interactions r CROSS JOIN interactions u ON u.tool_use_id = r.tool_use_id AND u.kind = 'tool_use'
+       WHERE r.kind = 'tool_result' AND r.is_error = 1 AND r.hidden = 0 AND r.tool_use_id IS NOT NULL GROUP BY u.tool_name`,
     )
     .all() as { toolName: string; failures: number }[];
   const hookTools = db
@@ -153,6 +169,15 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
   const lastHook = (db.prepare('SELECT received_at FROM hook_events ORDER BY seq DESC LIMIT 1').pluck().get() as number | undefined) ?? 0;
   const hookProblems = db.prepare('SELECT count(*) FROM hook_events WHERE problem IS NOT NULL').pluck().get() as number;
 
+  const jobs = db
+    .prepare(
+      `SELECT r.job, r.status AS lastStatus, r.started_at AS lastStartedUnixMs, COALESCE(r.ended_at, 0) AS lastEndedUnixMs,
+              COALESCE(r.error, '') AS lastError, a.runs, a.failedRuns
+       FROM (SELECT job, MAX(id) AS last, count(*) AS runs, SUM(status IN ('failed', 'interrupted')) AS failedRuns FROM job_runs GROUP BY job) a
+       JOIN job_runs r ON r.id = a.last ORDER BY r.job`,
+    )
+    .all() as JobHealth[];
+
   const round = (x: number) => Math.round(x * 1e8) / 1e8;
   return {
     totals: {
@@ -181,6 +206,7 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
       lastHookUnixMs: lastHook,
       lastTranscriptReadUnixMs: tr.lastRead,
       skippedLines: tr.skipped,
+      jobs,
     },
   };
 }

@@ -170,3 +170,25 @@ export function parseTimeArg(value: string, opts: { tz: string; now?: number; bo
     `cannot read "${value}" as a time; use a date (2026-05-01 or 20260501), a date-time (2026-05-01T14:30, or with Z/+02:00), today, yesterday, or a relative time such as 30m, 12h, 7d, 2w`,
   );
 }
+
+/**
+ * A fast dateKey for many instants in one zone: the zone's offset is looked up twice per UTC
+ * day (Intl is slow) and reused for every instant of a day without a transition.
+ */
+export function dateKeyer(tz: string): (ms: number) => string {
+  const DAY = 86_400_000;
+  const offsets = new Map<number, number | null>();
+  return (ms) => {
+    const day = Math.floor(ms / DAY);
+    let off = offsets.get(day);
+    if (off === undefined) {
+      const a = offsetMs(day * DAY, tz);
+      const b = offsetMs(day * DAY + DAY - 1, tz);
+      off = a === b ? a : null;
+      offsets.set(day, off);
+    }
+    if (off === null) return dateKey(ms, tz);
+    const t = new Date(ms + off);
+    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+  };
+}

@@ -81,7 +81,8 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
     .all(sessionId) as HookRow[];
   const interactions = db
     .prepare(
-      `SELECT uuid, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id
+      // Entries show at most TEXT_MAX characters: never load a 64 KB tool output to clip it.
+      `SELECT uuid, kind, subtype, ts, substr(text, 1, ${TEXT_MAX + 1}) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id
        FROM interactions WHERE session_id = ? AND hidden = 0 ORDER BY ts, id`,
     )
     .all(sessionId) as InteractionRow[];

@@ -10,7 +10,7 @@
 // responses of that one slot.
 import type { Db } from '../store/db.js';
 import { PRICING_VERSION } from '../ingest/pricing.js';
-import { dateKey, weekKey } from './time.js';
+import { dateKeyer, weekKey } from './time.js';
 
 export type UsageReport = 'daily' | 'weekly' | 'monthly' | 'session';
 
@@ -139,10 +139,11 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
   const overall = new Group();
   const periodOfSlot = new Map<number, string>();
   const weekStart = f.weekStart ?? 1;
+  const dayOf = dateKeyer(f.timeZone);
   const periodOf = (slot: number): string => {
     let p = periodOfSlot.get(slot);
     if (p === undefined) {
-      const day = dateKey(slot * SLOT_MS, f.timeZone);
+      const day = dayOf(slot * SLOT_MS);
       p = f.report === 'daily' ? day : f.report === 'weekly' ? weekKey(day, weekStart) : day.slice(0, 7);
       periodOfSlot.set(slot, p);
     }

@@ -179,6 +179,18 @@ class AnchorGate {
   }
 }
 
+/** Index of the first of the sorted, disjoint `ranges` whose end lies after `position`. */
+function firstEndingAfter(ranges: readonly (readonly number[])[], position: number): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]![1]! <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function backslashesBefore(text: string, index: number): number {
   let n = 0;
   while (index - n - 1 >= 0 && text.charCodeAt(index - n - 1) === 92) n++;
@@ -219,8 +231,8 @@ function resolveSpans(found: Span[]): Span[] {
 
 interface Rendered {
   text: string;
-  /** For each kept (unreplaced) stretch of the output: where it came from in the input. */
-  kept: { outStart: number; outEnd: number; inStart: number }[];
+  /** For each kept (unreplaced) stretch of the output, in order: [outStart, outEnd] and where it came from. */
+  kept: [number, number, number][];
 }
 
 class Engine {
@@ -269,8 +281,8 @@ class Engine {
       }
       // Existing tokens are never re-redacted; whatever else the finding covered still is.
       let pieceStart = start;
-      for (const [ts, te] of tokens) {
-        if (te <= pieceStart) continue;
+      for (let i = firstEndingAfter(tokens, start); i < tokens.length; i++) {
+        const [ts, te] = tokens[i]!;
         if (ts >= end) break;
         if (ts > pieceStart) found.push({ start: pieceStart, end: ts, rule });
         pieceStart = Math.max(pieceStart, te);
@@ -289,7 +301,7 @@ class Engine {
     let outPos = 0;
     for (const span of spans) {
       const keptText = text.slice(inPos, span.start);
-      kept.push({ outStart: outPos, outEnd: outPos + keptText.length, inStart: inPos });
+      kept.push([outPos, outPos + keptText.length, inPos]);
       parts.push(keptText);
       outPos += keptText.length;
       const token = this.token(span.rule.id, text.slice(span.start, span.end));
@@ -298,7 +310,7 @@ class Engine {
       inPos = span.end;
     }
     const tail = text.slice(inPos);
-    kept.push({ outStart: outPos, outEnd: outPos + tail.length, inStart: inPos });
+    kept.push([outPos, outPos + tail.length, inPos]);
     parts.push(tail);
     return { text: parts.join(''), kept };
   }
@@ -313,10 +325,10 @@ class Engine {
       // New findings lie outside tokens, i.e. inside kept stretches, so they map back to the input 1:1.
       const mapped: Span[] = [];
       for (const span of extra) {
-        const seg = rendered.kept.find((k) => span.start >= k.outStart && span.start < k.outEnd);
-        if (!seg) continue;
-        const end = Math.min(span.end, seg.outEnd);
-        mapped.push({ start: seg.inStart + span.start - seg.outStart, end: seg.inStart + end - seg.outStart, rule: span.rule });
+        const seg = rendered.kept[firstEndingAfter(rendered.kept, span.start)];
+        if (!seg || span.start < seg[0]) continue;
+        const [outStart, outEnd, inStart] = seg;
+        mapped.push({ start: inStart + span.start - outStart, end: inStart + Math.min(span.end, outEnd) - outStart, rule: span.rule });
       }
       if (mapped.length === 0) break;
       spans = resolveSpans([...spans, ...mapped]);

@@ -576,16 +576,21 @@ function readTo(text: string, start: number, stop: (c: number) => boolean, limit
   return i;
 }
 
-function endOfQuoted(text: string, start: number, quote: string, escapedQuote: boolean): number {
+/** Where a quoted value ends: its closing quote, else the end of the line, else `limit` chars on. */
+function endOfQuoted(text: string, start: number, quote: string, escapedQuote: boolean, limit = 65536): number {
+  // Every search stays inside the window: unbounded searches from each of many keywords in a long
+  // line would make scanning quadratic.
+  const windowEnd = Math.min(text.length, start + limit);
   if (escapedQuote) {
-    const close = text.indexOf(`\\${quote}`, start);
-    const eol = text.indexOf('\n', start);
-    if (close < 0) return eol < 0 ? text.length : eol;
-    return eol >= 0 && eol < close ? eol : close;
+    const window = text.slice(start, windowEnd);
+    const close = window.indexOf(`\\${quote}`);
+    const eol = window.indexOf('\n');
+    if (close < 0) return start + (eol < 0 ? window.length : eol);
+    return start + (eol >= 0 && eol < close ? eol : close);
   }
   let i = start;
   const q = quote.charCodeAt(0);
-  while (i < text.length) {
+  while (i < windowEnd) {
     const c = text.charCodeAt(i);
     if (c === 92 /* \ */) {
       i += 2;
@@ -594,7 +599,7 @@ function endOfQuoted(text: string, start: number, quote: string, escapedQuote: b
     if (c === q || c === 10) break;
     i++;
   }
-  return Math.min(i, text.length);
+  return Math.min(i, windowEnd);
 }
 
 function base64DecodesToUserPass(value: string): boolean {
@@ -649,8 +654,8 @@ const authorizationHeader: Detector = {
         } else {
           end = readTo(text, p, (c) => c === 10 || c === 13);
           // In JSON-escaped text the line ends at a literal "\n".
-          const escapedEol = text.indexOf('\\n', p);
-          if (escapedEol >= 0 && escapedEol < end) end = escapedEol;
+          const escapedEol = text.slice(p, end).indexOf('\\n');
+          if (escapedEol >= 0) end = p + escapedEol;
         }
         const credential = text.slice(p, end);
         if (credential.length === 0 || isReferenceValue(credential) || isPlaceholderValue(credential)) continue;
@@ -721,10 +726,11 @@ const DOCKER_LOGIN_PASSWORD = /docker[ \t]+login\b[^\n]*?[ \t]-p[ \t]+(?:(\\?["'
 
 /** The text from the start of the line (raw or JSON-escaped newline) up to `index`, at most 500 chars. */
 function lineAround(text: string, index: number): string {
-  const floor = Math.max(0, index - 500);
-  const rawStart = text.lastIndexOf('\n', index - 1) + 1;
-  const escStart = text.lastIndexOf('\\n', index - 1);
-  return text.slice(Math.max(rawStart, escStart >= 0 ? escStart + 2 : 0, floor), index);
+  // Search only the window: lastIndexOf over a long text without newlines would make callers quadratic.
+  const window = text.slice(Math.max(0, index - 500), index);
+  const rawStart = window.lastIndexOf('\n') + 1;
+  const escStart = window.lastIndexOf('\\n');
+  return window.slice(Math.max(rawStart, escStart >= 0 ? escStart + 2 : 0));
 }
 
 function emitCliValue(text: string, m: RegExpExecArray, groups: number[], emit: Emit): void {
@@ -955,8 +961,9 @@ function assignmentDetect(text: string, emit: Emit): void {
     if (!keyQuoted && text[p] === '>' && text[keyStart - 1] === '<') {
       // <password>value</password>
       const valueStart = p + 1;
-      const valueEnd = text.indexOf('<', valueStart);
-      if (valueEnd > valueStart && valueEnd - valueStart <= 4096) {
+      const close = text.slice(valueStart, valueStart + 4097).indexOf('<');
+      const valueEnd = close < 0 ? -1 : valueStart + close;
+      if (valueEnd > valueStart) {
         const value = text.slice(valueStart, valueEnd);
         const ctx = { cls: classifyKeyword(keyword), quoted: true, envStyle: false, colonSeparator: false, followedByWords: false };
         if (!value.includes('\n') && acceptAssignmentValue(value, ctx)) emit(ASSIGNMENT_RULES[ctx.cls].id, valueStart, valueEnd);
@@ -1014,6 +1021,7 @@ function assignmentDetect(text: string, emit: Emit): void {
     let valueStart = p;
     let valueEnd: number;
     let quoted = false;
+    let unquotedStop: ((ch: number) => boolean) | null = null;
     const q = text[p];
     if (q === '\\' && (text[p + 1] === '"' || text[p + 1] === "'")) {
       valueStart = p + 2;
@@ -1028,7 +1036,8 @@ function assignmentDetect(text: string, emit: Emit): void {
     } else {
       // '&' separates query parameters (?token=…&x=1) but is an ordinary character in a password.
       const inQuery = keyStart > 0 && '?&#'.includes(text[keyStart - 1]!);
-      valueEnd = readTo(text, p, inQuery ? endsQueryValue : envStyle ? endsEnvValue : endsUnquotedValue, 4096);
+      unquotedStop = inQuery ? endsQueryValue : envStyle ? endsEnvValue : endsUnquotedValue;
+      valueEnd = readTo(text, p, unquotedStop, 4096);
     }
     if (valueEnd <= valueStart) continue;
     let after = valueEnd + (quoted ? 1 : 0);
@@ -1038,20 +1047,24 @@ function assignmentDetect(text: string, emit: Emit): void {
     const cls = classifyKeyword(keyword);
     const value = text.slice(valueStart, valueEnd);
     const nextAfterValue = text[valueEnd] ?? '';
+    // Connection strings ("Password=word;Encrypt=true") continue with another key=value: data, not code.
+    const connectionString = (nextAfterValue === ';' || nextAfterValue === ',') && /^[ \t]*[\w .-]+=/.test(text.slice(valueEnd + 1, valueEnd + 41));
     const codeStyle =
       (c === '=' && spacesBefore > 0 && spacesAfter > 0) ||
-      (!quoted && (nextAfterValue === ',' || nextAfterValue === ')' || nextAfterValue === ';')) ||
+      (!quoted && !connectionString && (nextAfterValue === ',' || nextAfterValue === ')' || nextAfterValue === ';')) ||
       DECLARATION_BEFORE.test(text.slice(Math.max(0, keyStart - 12), keyStart));
     const accepted =
       // "the password is incorrect" is prose; "the password is hunter2" is not.
       !(proseSeparator && /^[A-Za-z]+[.:,;!?]?$/.test(value)) &&
-      acceptAssignmentValue(value, { cls, quoted, envStyle, codeStyle, strict, colonSeparator, followedByWords });
+      acceptAssignmentValue(value, { cls, quoted, envStyle: envStyle || connectionString, codeStyle, strict, colonSeparator, followedByWords });
     if (!accepted) {
       // Keywords inside a long rejected run (minified code, blobs) would each re-read the same run:
       // skip it to stay linear.
       if (valueEnd - valueStart > 256) ASSIGNMENT_KEYWORD.lastIndex = Math.max(ASSIGNMENT_KEYWORD.lastIndex, valueEnd);
       continue;
     }
+    // The value was judged on its first 4096 characters; all of it goes.
+    if (unquotedStop && valueEnd - valueStart === 4096) valueEnd = readTo(text, valueEnd, unquotedStop, Number.MAX_SAFE_INTEGER);
     emit(ASSIGNMENT_RULES[cls].id, valueStart, valueEnd);
     ASSIGNMENT_KEYWORD.lastIndex = Math.max(ASSIGNMENT_KEYWORD.lastIndex, valueEnd);
   }

@@ -60,6 +60,7 @@ function hookEventToProto(row: HookEventRow, includePayload: boolean) {
   };
 }
 
+const TIMELINE_PAGE = 1000;
 const ms = z.number().int().min(0);
 const listSessions = z.object({
   limit: z.number().int().min(0).max(10_000),
@@ -164,7 +165,7 @@ export function queryHandlers(ctx: DaemonContext) {
     })),
     Search: unary(searchRequest, (req) => {
       const sessionId = req.sessionId ? ctx.sessions.resolveId(req.sessionId) : undefined;
-      const hits = userFacing(() =>
+      const result = userFacing(() =>
         search(ctx.db, {
           query: req.query,
           raw: req.raw,
@@ -177,7 +178,7 @@ export function queryHandlers(ctx: DaemonContext) {
           limit: req.limit || 20,
         }),
       );
-      return { hits, ftsQuery: req.raw ? req.query : userFacing(() => toFtsQueryOrEmpty(req.query)) };
+      return { hits: result.hits, rankedWindow: result.rankedWindow, ftsQuery: req.raw ? req.query : toFtsQueryOrEmpty(req.query) };
     }),
     Usage: unary(usageRequest, (req) => {
       const timeZone = userFacing(() => checkTimeZone(req.timeZone || localTimeZone()));
@@ -242,6 +243,10 @@ export function queryHandlers(ctx: DaemonContext) {
     }),
     GetTimeline: streaming(getSession, (req, write) => {
       for (const e of buildTimeline(ctx.db, ctx.sessions.resolveId(req.id))) write(e);
+    }),
+    GetTimelinePages: streaming(getSession, (req, write) => {
+      const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id));
+      for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE) });
     }),
     ListInteractions: streaming(listInteractions, (req, write) => {
       for (const r of ctx.sessions.interactions(ctx.sessions.resolveId(req.sessionId), req.includeHidden)) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookPayload, makeDataDir, queryOne, runHook, sleep, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, hookPayload, makeDataDir, queryAll, queryOne, runHook, sleep, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { dedupedTokens, parsedInteractionKeys, sessionTokens, showJson, storedInteractionKeys } from './support.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/claude-code/transcripts/spotter-v2.1.39-compaction', import.meta.url));
@@ -87,7 +87,9 @@ describe('live tailing', () => {
         'every file read to its end',
         () => targets.every((x) => (offsetOf.get(x.file) as number | undefined) === x.data.length),
         30_000,
-      );
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}\n${JSON.stringify(queryAll(t, 'SELECT path, byte_offset, size, last_error FROM transcripts'), null, 1)}\n${d.log().slice(-3000)}`);
+      });
       await waitFor('the lag probe to drain', () => waiting.length === 0, 5_000);
     } finally {
       clearInterval(probe);

@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookPayload, makeDataDir, runCli, runHook, spoolFiles, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { desiredHooks, planInstall } from '../../cli/install/hooks.js';
+import { assertBuilt, HOOK_BUNDLE, hookPayload, makeDataDir, runCli, runHook, spoolFiles, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { freePort } from './support.js';
 
 beforeAll(() => assertBuilt());
@@ -58,8 +59,9 @@ async function setup(opts: { daemon?: boolean; install?: boolean; config?: strin
     },
   };
   if (opts.install !== false) {
-    const r = await runCli(t, ['install', '--no-service'], { env: { HOME: home } });
-    if (r.code !== 0) throw new Error(`install failed: ${r.stderr}`);
+    // What `rbk install --no-service` writes (tested in install.test.ts), without the extra process.
+    const desired = desiredHooks({ nodePath: process.execPath, hookScript: HOOK_BUNDLE, env: { RBK_DATA_DIR: t.dataDir }, async: true });
+    fs.writeFileSync(path.join(home, '.claude', 'settings.json'), planInstall(null, 'settings.json', desired).after!);
   }
   if (opts.daemon !== false) {
     s.d = await startDaemon(t);

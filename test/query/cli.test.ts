@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RBK_BIN, cleanEnv } from '../support/rbk.js';
 import {
   CUSTOM_FAILURE_UUID,
   CUSTOM_PROJECT,
@@ -150,6 +151,31 @@ describe('rbk sessions (list filters)', () => {
 });
 
 describe('rbk sessions show', () => {
+  it('pages through $PAGER on a terminal when the output is taller than it, and prints directly otherwise', async () => {
+    // script(1) gives the CLI a pseudo-terminal (no size: the CLI assumes 24 rows).
+    const paged = path.join(rig.t.root, 'paged.txt');
+    const onTty = (args: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${RBK_BIN} ${args}`, '/dev/null'], {
+        env: cleanEnv({ ...rig.t.env, TZ: 'UTC', PAGER: `cat > ${paged}` }),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const long = onTty('sessions show ae4a77f8');
+    expect(long.status, long.stderr).toBe(0);
+    const text = fs.readFileSync(paged, 'utf8');
+    expect(text).toContain('Session ae4a77f8');
+    expect(text.split('\n').length).toBeGreaterThan(100);
+    expect(long.stdout).not.toContain('Session ae4a77f8');
+    fs.rmSync(paged);
+    const short = onTty('sessions show fed8ce56');
+    expect(short.status).toBe(0);
+    expect(short.stdout).toContain('Session fed8ce56');
+    expect(fs.existsSync(paged)).toBe(false);
+    const noPager = onTty('sessions show ae4a77f8 --no-pager');
+    expect(noPager.stdout).toContain('Session ae4a77f8');
+    expect(fs.existsSync(paged)).toBe(false);
+  });
+
   it('accepts any unique id prefix, refuses ambiguous ones, and marks failures', async () => {
     const full = await rig.json<{ session: SessionJson; timeline: { kind: string; status: string | null; detail: string | null }[] }>(['sessions', 'show', CUSTOM_SESSION, '--json']);
     const short = await rig.json(['sessions', 'show', CUSTOM_SESSION.slice(0, 6), '--json']);
@@ -476,6 +502,24 @@ describe('rbk stats', () => {
     const text = await rig.cli(['stats']);
     expect(text.stdout).toContain('Top tools');
     expect(text.stdout).toContain('Capture health');
+    expect(s.health.jobs).toEqual([]);
+    // Job health comes from the run history.
+    const db = new Database(rig.t.db);
+    db.pragma('busy_timeout = 5000');
+    try {
+      const run = db.prepare(`INSERT INTO job_runs (job, trigger, started_at, ended_at, status, error) VALUES (?, 'cron', ?, ?, ?, ?)`);
+      run.run('retention', 1_700_000_000_000, 1_700_000_001_000, 'ok', null);
+      run.run('retention', 1_700_000_100_000, 1_700_000_101_000, 'failed', 'disk full');
+      run.run('compaction', 1_700_000_200_000, 1_700_000_201_000, 'ok', null);
+    } finally {
+      db.close();
+    }
+    const after = await rig.json<any>(['stats', '--json']);
+    expect(after.health.jobs).toEqual([
+      { job: 'compaction', lastStatus: 'ok', lastStartedAt: new Date(1_700_000_200_000).toISOString(), lastEndedAt: new Date(1_700_000_201_000).toISOString(), lastError: null, runs: 1, failedRuns: 0 },
+      { job: 'retention', lastStatus: 'failed', lastStartedAt: new Date(1_700_000_100_000).toISOString(), lastEndedAt: new Date(1_700_000_101_000).toISOString(), lastError: 'disk full', runs: 2, failedRuns: 1 },
+    ]);
+    expect((await rig.cli(['stats'])).stdout).toMatch(/job retention\s+! failed .*\(1 of 2 runs failed\): disk full/);
   });
 });
 

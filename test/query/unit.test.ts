@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { search, toFtsQuery, SearchSyntaxError } from '../../daemon/query/search.js';
-import { addDays, checkTimeZone, dateKey, offsetMs, parseTimeArg, TimeArgError, weekKey, zonedToUtc } from '../../daemon/query/time.js';
+import { addDays, checkTimeZone, dateKey, dateKeyer, offsetMs, parseTimeArg, TimeArgError, weekKey, zonedToUtc } from '../../daemon/query/time.js';
 import { migrate, readMigrations } from '../../daemon/store/migrate.js';
 
 describe('time arguments', () => {
@@ -56,6 +56,21 @@ describe('time arguments', () => {
     expect(dateKey(Date.parse('2026-03-01T18:10:00Z'), 'Asia/Kathmandu')).toBe('2026-03-01');
   });
 
+  it('dateKeyer agrees with dateKey across DST transitions and odd offsets', () => {
+    for (const tz of ['Europe/Berlin', 'America/New_York', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'UTC', 'Pacific/Chatham']) {
+      const keyer = dateKeyer(tz);
+      // Every 15 minutes through March and October-November 2026 (transitions both ways).
+      for (const [from, to] of [
+        ['2026-03-01', '2026-04-10'],
+        ['2026-09-25', '2026-11-10'],
+      ]) {
+        for (let t = Date.parse(`${from}T00:00:00Z`); t < Date.parse(`${to}T00:00:00Z`); t += 15 * 60_000) {
+          if (keyer(t) !== dateKey(t, tz)) throw new Error(`${tz} ${new Date(t).toISOString()}: ${keyer(t)} != ${dateKey(t, tz)}`);
+        }
+      }
+    }
+  });
+
   it('computes week starts and day arithmetic', () => {
     expect(weekKey('2026-05-15', 1)).toBe('2026-05-11');
     expect(weekKey('2026-05-11', 1)).toBe('2026-05-11');
@@ -102,13 +117,13 @@ describe('migration 0003 over an existing database', () => {
       row('u5', 'meta', 'turbine caveat');
       expect(migrate(db, all).to).toBe(all.at(-1)!.version);
 
-      const uuids = (q: string, extra: Partial<Parameters<typeof search>[1]> = {}) => search(db, { query: q, limit: 10, ...extra }).map((h) => h.uuid).sort();
+      const uuids = (q: string, extra: Partial<Parameters<typeof search>[1]> = {}) => search(db, { query: q, limit: 10, ...extra }).hits.map((h) => h.uuid).sort();
       expect(uuids('turbine')).toEqual(['u1', 'u2', 'u3']);
       expect(uuids('turbine', { errors: true })).toEqual(['u2', 'u3']);
       expect(uuids('turbine', { tool: 'bash' })).toEqual(['u2', 'u3']);
       expect(uuids('turbine', { project: 'PRO' })).toEqual(['u1', 'u2', 'u3']);
       expect(uuids('turbine', { project: 'other' })).toEqual([]);
-      expect(search(db, { query: 'wobbly', limit: 1 })[0]?.snippet).toBe('please fix the \u0002wobbly\u0003 turbine');
+      expect(search(db, { query: 'wobbly', limit: 1 }).hits[0]?.snippet).toBe('please fix the \u0002wobbly\u0003 turbine');
 
       row('u6', 'assistant_text', 'the turbine is fixed');
       expect(uuids('turbine')).toEqual(['u1', 'u2', 'u3', 'u6']);
@@ -122,6 +137,23 @@ describe('migration 0003 over an existing database', () => {
       db.prepare(`DELETE FROM interactions WHERE uuid IN ('u2', 'u4', 'u5')`).run();
       expect(uuids('turbine')).toEqual(['u3']);
       expect(() => db.prepare(`INSERT INTO interactions_fts (interactions_fts, rank) VALUES ('integrity-check', 0)`).run()).not.toThrow();
+
+      // Common words: only the newest `rankWindow` matches are ranked, and the result says so;
+      // filters that leave too few hits widen the window.
+      for (let k = 0; k < 30; k++) row(`w${k}`, 'assistant_text', `common word number ${k}${k === 3 ? ' rare' : ''}`);
+      const every = search(db, { query: 'common', limit: 100 });
+      expect(every.rankedWindow).toBe(0);
+      expect(every.hits).toHaveLength(30);
+      const windowed = search(db, { query: 'common', limit: 5, rankWindow: 10 });
+      expect(windowed.rankedWindow).toBe(10);
+      expect(windowed.hits.map((h) => Number(h.uuid.slice(1))).every((k) => k >= 20)).toBe(true);
+      db.prepare(`INSERT INTO sessions (id, host, created_at, updated_at) VALUES ('s2', 'h', 1, 1)`).run();
+      db.prepare(`UPDATE interactions SET session_id = 's2' WHERE uuid IN ('w0', 'w1', 'w2', 'w4', 'w5')`).run();
+      const narrow = search(db, { query: 'common', limit: 5, rankWindow: 10, sessionId: 's2' });
+      expect(narrow.hits.map((h) => h.uuid).sort()).toEqual(['w0', 'w1', 'w2', 'w4', 'w5']);
+      expect(narrow.rankedWindow).toBe(0); // widened until every match was ranked
+      const old = search(db, { query: 'common rare', limit: 5, rankWindow: 10 });
+      expect(old.hits.map((h) => h.uuid)).toEqual(['w3']);
     } finally {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -56,6 +56,8 @@ const positives: Positive[] = [
   [`iban SECRET`, 'GB82 WEST 1234 5698 7654 32', 'iban'],
   [`ssn SECRET`, '123-45-6789', 'us-ssn'],
   [`curl -u admin:SECRET https://x`, 'Sup3rSecret', 'cli-credentials'],
+  [`Server=db;User Id=sa;Password=SECRET;Encrypt=true`, 'Letmein', 'password-assignment'],
+  [`DB_PASSWORD=SECRET`, 'a' + f.alnum(9000), 'password-assignment'],
 ];
 
 describe('built-in rules: true positives', () => {
