@@ -2,10 +2,11 @@
 //
 // Each detector reports spans of the *secret part* of a match (the value after `password=`, the
 // password inside a URL, the body of a PEM block), so the engine can keep the surrounding structure.
-// Detectors are written so that the expensive work only starts at a cheap literal anchor: a
-// detector whose anchors do not occur in a text is skipped, and every regex below begins with a
-// literal or is only run over short candidate regions. That is what keeps the engine fast enough
-// to run over every byte a session produces.
+// Speed comes from doing little per byte: most detectors declare literal anchors and are skipped
+// when none occurs (the engine checks all anchors in one pass); the few that must look at every
+// text (assignments, numbers, IBANs) run one cheap candidate regex and validate only candidates.
+// Every scan is linear: searches from a candidate stay inside a bounded window, because a
+// quadratic scanner turns one pathological line into minutes of CPU.
 //
 // Changing what a detector matches changes which bytes leave the machine, so every detector has a
 // `revision`: bump it with any behavioural change and Redactor.version changes with it, which
@@ -212,8 +213,10 @@ interface RegexRuleSpec {
   accept?: (secret: string, text: string, start: number) => boolean;
 }
 
-// Documentation keys (AKIA…EXAMPLE), masked or x-ed out tokens: real tokens never look like this.
-const VENDOR_PLACEHOLDER = /(.)\1{5,}|example|EXAMPLE|Example|x{5}|X{5}|[<>]|\*\*\*/;
+// Masked or x-ed out tokens: real tokens never look like this. Documentation keys such as
+// AKIAIOSFODNN7EXAMPLE are redacted all the same: they have the exact shape of a live key, sessions
+// use them as stand-ins for real ones, and hiding a harmless example costs nothing.
+const VENDOR_PLACEHOLDER = /(.)\1{5,}|x{5}|X{5}|[<>]|\*\*\*/;
 
 function regexDetector(spec: RegexRuleSpec): Detector {
   const rule: RuleInfo = { id: spec.id, kind: spec.kind, priority: spec.priority, description: spec.description };

@@ -39,6 +39,10 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [k], `$ env | grep AWS\nAWS_ACCESS_KEY_ID=${k}\nAWS_DEFAULT_REGION=eu-west-1`);
   k = f.awsKeyId();
   pos(rule, [k], `[default]\naws_access_key_id = ${k}\nregion = us-east-1`);
+  // AWS's documentation keys have the exact shape of live ones and sessions use them as stand-ins
+  // for real keys (the failing-build e2e scenario does): they are redacted, not treated as placeholders.
+  pos('aws-access-key-id', ['AKIAIOSFODNN7EXAMPLE'], `aws_access_key_id = AKIAIOSFODNN7EXAMPLE`);
+  pos('aws-secret-access-key', ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], `AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`);
   k = f.awsKeyId('ASIA');
   pos(rule, [k], J({ Credentials: { AccessKeyId: k, Expiration: '2025-01-15T12:00:00Z' } }));
   k = f.awsKeyId();
@@ -792,7 +796,6 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   neg('placeholder', `password: ********`);
   neg('placeholder', `AWS_SECRET_ACCESS_KEY=<your-secret-access-key>`);
   neg('placeholder', `GITHUB_TOKEN=ghp_${'x'.repeat(36)}`);
-  neg('placeholder', `aws_access_key_id = AKIAIOSFODNN7EXAMPLE`);
   neg('placeholder', `client_secret: REPLACE_ME`);
   neg('placeholder', `"password": ""`);
   neg('placeholder', `password=`);
