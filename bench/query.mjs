@@ -54,8 +54,8 @@ async function measure(name, n, fn) {
     last = await fn(i);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  const s = stats(times);
-  log(`${name}: p50 ${s.p50} ms, p95 ${s.p95} ms, max ${s.max} ms`);
+  const s = { ...stats(times), loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100 };
+  log(`${name}: p50 ${s.p50} ms, p95 ${s.p95} ms, max ${s.max} ms (load ${s.loadAvg1m})`);
   return { ...s, last };
 }
 
@@ -130,7 +130,8 @@ async function main() {
     const result = {
       benchmark: 'query RPC round trips on the Unix socket, one client, warm',
       when: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      // loadAvg1m (here and per measurement): other work on the machine when it ran.
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAvg1m: os.loadavg()[0] },
       corpus: { sessions: corpus.sessions, interactions: corpus.interactions, apiResponses: corpus.responses, bytes: corpus.bytes, rareTerms: RARE_TERMS },
       import: { seconds: daemon.importSeconds, reusedDb: daemon.reused, dbBytes },
       list: { ...without(list, 'last'), targetP95Ms: 50, pass: list.p95 < 50, cases: listEach },

@@ -124,7 +124,8 @@ async function main() {
     const result = {
       benchmark: 'usage daily --json, whole process, warm page cache',
       when: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` },
+      // Other work on the machine while it ran (1-minute load average at the end).
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}`, loadAvg1m: round(os.loadavg()[0], 2) },
       corpus: {
         sessions: corpus.sessions,
         interactions: corpus.interactions,

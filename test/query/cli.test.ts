@@ -167,9 +167,11 @@ describe('rbk sessions show', () => {
     expect(text.split('\n').length).toBeGreaterThan(100);
     expect(long.stdout).not.toContain('Session ae4a77f8');
     fs.rmSync(paged);
-    const short = onTty('sessions show fed8ce56');
+    const short = onTty('sessions show c0ffee');
     expect(short.status).toBe(0);
-    expect(short.stdout).toContain('Session fed8ce56');
+    expect(short.stdout).toContain(`Session ${CUSTOM_SESSION}`);
+    // On a terminal the failure is red as well as marked.
+    expect(short.stdout).toContain('\x1b[31m');
     expect(fs.existsSync(paged)).toBe(false);
     const noPager = onTty('sessions show ae4a77f8 --no-pager');
     expect(noPager.stdout).toContain('Session ae4a77f8');
