@@ -28,7 +28,9 @@ export function toolNameCandidates(tool: string): string[] {
 }
 
 export function listSessions(db: Db, f: SessionFilter): SessionRow[] {
-  const where: string[] = [];
+  // Sessions expired by retention keep a tombstone row (so their transcripts are not re-imported);
+  // their data is gone, so they are not listed.
+  const where: string[] = ['s.expired_at IS NULL'];
   const params: Record<string, unknown> = { limit: Math.min(Math.max(f.limit || 50, 1), 10_000) };
   if (f.beforeMs && f.beforeMs > 0) {
     where.push('s.last_activity_at < @before');

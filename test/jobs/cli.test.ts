@@ -112,6 +112,10 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
     expect(state('aaaa1111-old')).toMatchObject({ hookEvents: 0, interactions: 0, messageUsage: 0, subagents: 0, fts: 0, transcripts: 1 });
     expect(state('bbbb2222-old')).toMatchObject({ hookEvents: 3, interactions: 4, fts: 4, expiredAt: null });
     expect(state('dddd4444-new')).toMatchObject({ hookEvents: 3, interactions: 4, fts: 4, expiredAt: null });
+    // The tombstones stay in the table but not in the list: their data is gone.
+    const listed = (await cliJson<{ id: string }[]>(t, ['sessions', '--json'])).map((x) => x.id);
+    expect(listed).toEqual(expect.arrayContaining(['bbbb2222-old', 'dddd4444-new']));
+    expect(listed).not.toContain('aaaa1111-old');
 
     const list = await cliJson<JobsJson>(t, ['jobs']);
     expect(list.runs[0]).toEqual(run);
