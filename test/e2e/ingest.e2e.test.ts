@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_BUNDLE, assertBuilt, makeDataDir, queryAll, queryOne, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { HOOK_BUNDLE, assertBuilt, makeDataDir, queryAll, queryOne, runCli, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { dedupedTokens, parsedInteractionKeys, sessionTokens, showJson, storedInteractionKeys, type Tokens } from '../ingest-daemon/support.js';
 import { findClaudeBinary, runClaude, type RunClaudeResult } from './support/claude.js';
 import { shellQuote } from './support/hook-recorder.js';
@@ -112,6 +112,14 @@ describe('rbk ingests what real Claude Code writes', () => {
       expect(show.session.costUsd).not.toBeNull();
       expect(Math.abs(show.session.costUsd! - run.result.total_cost_usd)).toBeLessThan(1e-6);
       expect(show.session.transcriptPath).toBe(run.transcriptPath);
+      // The usage report is exact too: its row for this session is Claude Code's own modelUsage.
+      const report = await runCli(b.t, ['usage', 'session', '--json']);
+      expect(report.code, report.stderr).toBe(0);
+      const row = (JSON.parse(report.stdout) as { sessions: { sessionId: string; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number; totalCost: number | null }[] }).sessions.find(
+        (r) => r.sessionId === run.sessionId,
+      );
+      expect(row).toMatchObject({ inputTokens: expected.input, outputTokens: expected.output, cacheCreationTokens: expected.cacheCreation, cacheReadTokens: expected.cacheRead });
+      expect(Math.abs(row!.totalCost! - run.result.total_cost_usd)).toBeLessThan(1e-6);
       // The hooks arrived too, and the failed Bash call is marked in the timeline.
       expect(show.hookEvents.map((e) => e.eventName)).toContain('PostToolUseFailure');
       const tools = show.timeline.filter((e) => e.kind === 'tool');
