@@ -32,7 +32,7 @@ Usage:
                                      matches per redaction rule in stored rows (without --dry-run: run the redact job)
   rbk retention --dry-run [--json]   which sessions retention would delete now (without --dry-run: delete them)
   rbk import [PATH...] [--json]      backfill transcripts (default ~/.claude/projects, $CLAUDE_CONFIG_DIR)
-  rbk install [--dry-run] [--no-service] [--project DIR [--local]] [--sync] [--json]
+  rbk install [--dry-run] [--no-service] [--project DIR [--local]] [--async] [--json]
                                      register the hook in Claude Code's settings and run rbkd as a
                                      user service (systemd/launchd); idempotent
   rbk uninstall [--purge [--yes]] [--dry-run] [--json]
@@ -138,7 +138,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         'no-service': { type: 'boolean', default: false },
         project: { type: 'string' },
         local: { type: 'boolean', default: false },
-        sync: { type: 'boolean', default: false },
+        async: { type: 'boolean', default: false },
       });
       if (values.local && !values.project) throw new CliError('--local needs --project DIR', EXIT.usage);
       const { installCommand } = await import('./commands/install.js');
@@ -147,7 +147,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
         service: !values['no-service'],
         project: typeof values.project === 'string' ? values.project : undefined,
         local: Boolean(values.local),
-        async: !values.sync,
+        async: Boolean(values.async),
         json: Boolean(values.json),
       });
     }

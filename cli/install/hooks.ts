@@ -8,11 +8,11 @@ import { appendElementEdit, appendMemberEdit, applyEdit, DEFAULT_STYLE, detectSt
 import { shellQuote } from './shell.js';
 
 /**
- * Every event rbk stores. Tool-level events fire many times per turn; they run with
- * `"async": true` so that starting a node process never adds latency to a tool call. The rest
- * (session and turn boundaries, subagents, compaction) are rare and order-sensitive, so Claude Code
- * waits for them: SessionStart must create the session before anything else lands, and
- * SessionEnd must be stored before Claude Code exits and kills it.
+ * Every event rbk stores. All of them block by default: with `"async": true`, Claude Code 2.1.197
+ * kills background hooks still running when it exits, and under load the last tool's event and
+ * SessionEnd were lost without reaching even the spool (test/ops/e2e.test.ts, run beside another
+ * e2e file, reproduced it). `rbk install --async` opts the tool-level events into background runs
+ * for those who trade that risk for ~70 ms per tool call.
  */
 export const HOOK_EVENTS = [
   'SessionStart',

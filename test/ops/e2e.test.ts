@@ -78,7 +78,7 @@ describe('rbk install + a real Claude Code session', () => {
       20_000,
     );
     for (const e of ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'Stop', 'SessionEnd']) expect(events).toContain(e);
-    // Both tool calls' async hooks arrived (2 PreToolUse; one PostToolUse and one failure).
+    // Both tool calls' hooks arrived (2 PreToolUse; one PostToolUse and one failure).
     expect(events.filter((e) => e === 'PreToolUse')).toHaveLength(2);
     const session = await waitFor('transcript ingested', () => queryOne<{ status: string; t_tool_calls: number; output_tokens: number }>(t, 'SELECT * FROM sessions WHERE id = ? AND output_tokens > 0', id), 20_000);
     expect(session.status).toBe('ended');

@@ -79,14 +79,14 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
 
     const installed = fs.readFileSync(s.settings, 'utf8');
     const v = JSON.parse(installed) as Record<string, any>;
-    // Every event rbk uses is registered once, with a short timeout; tool events are async.
+    // Every event rbk uses is registered once, with a short timeout, blocking (async only with --async).
     const ours = rbkCommands(installed);
     expect([...ours.keys()].sort()).toEqual([...HOOK_EVENTS].sort());
     for (const [event, entries] of ours) {
       expect(entries).toHaveLength(1);
       const e = entries[0] as { command: string; timeout: number; async?: boolean };
       expect(e.timeout).toBe(5);
-      expect(e.async === true).toBe(['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'PermissionRequest', 'PermissionDenied'].includes(event));
+      expect(e.async).toBeUndefined();
       expect(e.command).toContain(`${process.execPath} ${path.join(REPO_ROOT, 'dist', 'hook', 'rbk-hook.cjs')}`);
       expect(e.command).toContain(`RBK_DATA_DIR=${s.t.dataDir}`);
     }
