@@ -82,7 +82,7 @@ export class HookEventStore {
   private readonly registerTranscript;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly redaction: HookRedaction | null = null,
   ) {
     this.insertEvent = db.prepare(`

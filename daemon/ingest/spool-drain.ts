@@ -49,8 +49,9 @@ export class SpoolDrain {
           const id = ids[next++]!;
           const file = path.join(this.spoolDir, id + SPOOL_SUFFIX);
           try {
-            bytes += fs.statSync(file).size;
-            const r = parseSpoolRecord(fs.readFileSync(file, 'utf8'), id);
+            const text = fs.readFileSync(file, 'utf8');
+            bytes += text.length;
+            const r = parseSpoolRecord(text, id);
             batch.push({
               id,
               event: {

@@ -29,14 +29,6 @@ export interface IngestFileResult {
   error: string | null;
 }
 
-/** Rewrites content before it is stored (redaction plugs in here). */
-export interface ContentFilter {
-  interaction(i: Interaction): Interaction;
-  raw(line: string): string;
-}
-
-const identityFilter: ContentFilter = { interaction: (i) => i, raw: (l) => l };
-
 interface TranscriptRow {
   path: string;
   session_id: string | null;
@@ -71,7 +63,7 @@ export class TranscriptIngester {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; filter?: ContentFilter; redaction?: HookRedaction | null } = {},
+    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; redaction?: HookRedaction | null } = {},
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.stmts = {
@@ -146,21 +138,6 @@ export class TranscriptIngester {
           t_tool_failures = t_tool_failures + @toolFailures,
           interactions = interactions + @interactions,
           t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
-          input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
-          cost_usd = u.cost, cost_complete = u.complete
-        FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
-                     COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
-                     CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
-                     count(*) = count(cost_usd) AS complete
-              FROM message_usage WHERE session_id = @id) AS u
-        WHERE sessions.id = @id`),
-      refreshSession: db.prepare(`
-        UPDATE sessions SET
-          t_prompts = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'user_prompt' AND is_sidechain = 0 AND hidden = 0),
-          t_tool_calls = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'tool_use' AND hidden = 0),
-          t_tool_failures = (SELECT count(*) FROM interactions WHERE session_id = @id AND kind = 'tool_result' AND is_error = 1 AND hidden = 0),
-          t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
-          interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
           input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
           cost_usd = u.cost, cost_complete = u.complete
         FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
@@ -288,18 +265,6 @@ export class TranscriptIngester {
     return result;
   }
 
-  /**
-   * Recounts sessions' transcript-derived columns from scratch. Ingestion keeps them current
-   * incrementally (see commit); this is the slow, full form, for repairs.
-   */
-  refreshSessions(ids: Iterable<string>): void {
-    const list = [...ids];
-    if (list.length === 0) return;
-    this.db.transaction(() => {
-      for (const id of list) this.stmts.refreshSession.run({ id });
-    })();
-  }
-
   /** Writes one batch and the offset after it in one transaction. Returns interactions added. */
   private commit(
     state: FileState,
@@ -307,7 +272,6 @@ export class TranscriptIngester {
     pos: { offset: number; st: fs.Stats; file: string; lines: number; skipped: Record<string, number> },
     touched: Set<string>,
   ): number {
-    const filter = this.opts.filter ?? identityFilter;
     const now = Date.now();
     const skippedTotal = Object.values(pos.skipped).reduce((a, b) => a + b, 0);
     const transaction = this.db.transaction(() => {
@@ -334,9 +298,8 @@ export class TranscriptIngester {
           if (!parsed.isSidechain) accumulateMeta(metaBySession, sessionId, parsed, state.layout.layout === 'main' ? pos.file : null);
           if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
         }
-        let rawText: string | null = raw && raw.length <= RAW_MAX_BYTES ? filter.raw(raw.toString('utf8')) : null;
-        for (const interaction of interactions) {
-          const i = filter.interaction(interaction);
+        let rawText: string | null = raw && raw.length <= RAW_MAX_BYTES ? raw.toString('utf8') : null;
+        for (const i of interactions) {
           const r = this.stmts.insertInteraction.run({
             ...i,
             isError: i.isError === null ? null : i.isError ? 1 : 0,

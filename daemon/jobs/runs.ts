@@ -67,7 +67,7 @@ function toRun(r: JobRunRow): JobRun {
 export class JobRuns {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmts = {
       insert: db.prepare(`INSERT INTO job_runs (job, trigger, started_at, status) VALUES (?, ?, ?, 'running')`),
       finish: db.prepare(`UPDATE job_runs SET status = @status, ended_at = @endedAt, counts = @counts, error = @error WHERE id = @id`),

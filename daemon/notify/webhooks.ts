@@ -198,7 +198,7 @@ export class WebhookNotifier {
         log.warn('webhook signing secret is not set; its deliveries will not be sent', { webhook: e.name, secretEnv: e.config.secretEnv });
       }
     }
-    ctx.hookWriter.onStored((event, result) => {
+    ctx.hookWriter.onStored((_event, result) => {
       if (result.stored && result.eventName === 'SessionEnd' && result.sessionId) this.sessionEnded(result.sessionId, result.transcripts);
     });
   }

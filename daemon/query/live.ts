@@ -101,7 +101,7 @@ interface InteractionRow {
 function hookEvent(r: HookRow): LiveEvent {
   const detail = r.detail === null || r.detail === undefined ? '' : String(r.detail);
   let text: string;
-  if (r.event_name === 'PreToolUse' || r.event_name === 'PermissionRequest') text = summarizeToolInput(r.tool_name, detail || null);
+  if (r.event_name === 'PreToolUse' || r.event_name === 'PermissionRequest') text = summarizeToolInput(detail || null);
   else text = clip(detail);
   if (!text && r.problem) text = clip(r.problem);
   return {
@@ -130,7 +130,7 @@ function interactionEvent(r: InteractionRow): LiveEvent {
     kind: r.kind,
     toolName: r.tool_name ?? '',
     toolUseId: r.tool_use_id ?? '',
-    text: r.kind === 'tool_use' ? summarizeToolInput(r.tool_name, r.tool_input) : clip(r.text),
+    text: r.kind === 'tool_use' ? summarizeToolInput(r.tool_input) : clip(r.text),
     isError: r.is_error === 1,
     agentId: r.agent_id ?? '',
     ref: r.uuid,
@@ -144,7 +144,7 @@ export class LiveEvents {
   private lastInteractionId: number;
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmts = {
       hookById: db.prepare(`SELECT ${HOOK_COLUMNS} FROM hook_events WHERE event_id = ?`),
       interactionsAfter: db.prepare(`SELECT ${INTERACTION_COLUMNS} FROM interactions WHERE id > ? ORDER BY id LIMIT 2000`),

@@ -53,7 +53,7 @@ function clip(s: string | null | undefined, max = TEXT_MAX): string {
 }
 
 /** The part of a tool input a person wants to see: the command, the file, the pattern. */
-export function summarizeToolInput(toolName: string | null, inputJson: string | null): string {
+export function summarizeToolInput(inputJson: string | null): string {
   if (!inputJson) return '';
   let input: Record<string, unknown>;
   try {
@@ -172,7 +172,7 @@ function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number
         out.push({
           ...base(r),
           kind: 'tool',
-          text: summarizeToolInput(r.tool_name, r.tool_input),
+          text: summarizeToolInput(r.tool_input),
           toolName: r.tool_name ?? '',
           toolUseId: r.tool_use_id ?? '',
           status,
@@ -220,7 +220,7 @@ function fromHooks(hooks: HookRow[]): TimelineEntry[] {
   for (const h of hooks) {
     if (h.event_name === 'UserPromptSubmit') out.push(hookEntry(h, 'prompt', clip(h.prompt)));
     else if (h.event_name === 'PreToolUse' && h.tool_use_id) {
-      const e = { ...hookEntry(h, 'tool', summarizeToolInput(h.tool_name, h.tool_input)), status: 'pending' as const };
+      const e = { ...hookEntry(h, 'tool', summarizeToolInput(h.tool_input)), status: 'pending' as const };
       tools.set(h.tool_use_id, e);
       out.push(e);
     } else if ((h.event_name === 'PostToolUse' || h.event_name === 'PostToolUseFailure') && h.tool_use_id) {

@@ -736,7 +736,7 @@ function lineAround(text: string, index: number): string {
   return window.slice(Math.max(rawStart, escStart >= 0 ? escStart + 2 : 0));
 }
 
-function emitCliValue(text: string, m: RegExpExecArray, groups: number[], emit: Emit): void {
+function emitCliValue(m: RegExpExecArray, groups: number[], emit: Emit): void {
   for (const g of groups) {
     const span = m.indices?.[g];
     const value = m[g];
@@ -758,23 +758,23 @@ const cliCredentials: Detector = {
       CURL_USER.lastIndex = 0;
       while ((m = CURL_USER.exec(text)) !== null) {
         if (!/\b(?:curl|wget)\b/.test(lineAround(text, m.index))) continue;
-        emitCliValue(text, m, [3], emit);
+        emitCliValue(m, [3], emit);
       }
     }
     if (text.includes('mysql') || text.includes('mariadb')) {
       MYSQL_PASSWORD.lastIndex = 0;
       while ((m = MYSQL_PASSWORD.exec(text)) !== null) {
         if (!/\b(?:mysql|mysqldump|mysqladmin|mariadb)\b/.test(lineAround(text, m.index))) continue;
-        emitCliValue(text, m, [2, 3], emit);
+        emitCliValue(m, [2, 3], emit);
       }
     }
     if (text.includes('sshpass')) {
       SSHPASS_PASSWORD.lastIndex = 0;
-      while ((m = SSHPASS_PASSWORD.exec(text)) !== null) emitCliValue(text, m, [2, 3], emit);
+      while ((m = SSHPASS_PASSWORD.exec(text)) !== null) emitCliValue(m, [2, 3], emit);
     }
     if (text.includes('docker')) {
       DOCKER_LOGIN_PASSWORD.lastIndex = 0;
-      while ((m = DOCKER_LOGIN_PASSWORD.exec(text)) !== null) emitCliValue(text, m, [2, 3], emit);
+      while ((m = DOCKER_LOGIN_PASSWORD.exec(text)) !== null) emitCliValue(m, [2, 3], emit);
     }
   },
 };

@@ -241,9 +241,6 @@ export function queryHandlers(ctx: DaemonContext) {
         hookEvents: ctx.sessions.hookEvents(id).map((e) => hookEventToProto(e, req.includePayloads)),
       };
     }),
-    GetTimeline: streaming(getSession, (req, write) => {
-      for (const e of buildTimeline(ctx.db, ctx.sessions.resolveId(req.id))) write(e);
-    }),
     GetTimelinePages: streaming(getSession, (req, write) => {
       const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id));
       for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE) });

@@ -67,16 +67,6 @@ const PREFIX = /^[A-Za-z0-9_-]{1,128}$/;
 export class SessionQueries {
   constructor(private readonly db: Db) {}
 
-  list(opts: { limit: number; beforeMs?: number }): SessionRow[] {
-    const limit = Math.min(Math.max(opts.limit || 50, 1), 10_000);
-    if (opts.beforeMs && opts.beforeMs > 0) {
-      return this.db
-        .prepare('SELECT * FROM sessions WHERE last_activity_at < ? ORDER BY last_activity_at DESC, id LIMIT ?')
-        .all(opts.beforeMs, limit) as SessionRow[];
-    }
-    return this.db.prepare('SELECT * FROM sessions ORDER BY last_activity_at DESC, id LIMIT ?').all(limit) as SessionRow[];
-  }
-
   /** Accepts a full id or any unique prefix of one. */
   resolveId(idOrPrefix: string): string {
     if (!PREFIX.test(idOrPrefix)) throw new NotFoundError(`"${idOrPrefix.slice(0, 80)}" is not a session id: ids are letters, digits, '-' and '_'`);

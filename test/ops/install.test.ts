@@ -86,7 +86,7 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
       expect(entries).toHaveLength(1);
       const e = entries[0] as { command: string; timeout: number; async?: boolean };
       expect(e.timeout).toBe(5);
-      expect(e.async).toBeUndefined();
+      expect(e.async, `${event} blocks by default`).toBeUndefined();
       expect(e.command).toContain(`${process.execPath} ${path.join(REPO_ROOT, 'dist', 'hook', 'rbk-hook.cjs')}`);
       expect(e.command).toContain(`RBK_DATA_DIR=${s.t.dataDir}`);
     }
@@ -133,6 +133,17 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     const after = JSON.parse(fs.readFileSync(s.settings, 'utf8')) as Record<string, any>;
     expect(rbkCommands(fs.readFileSync(s.settings, 'utf8')).size).toBe(0);
     expect(after).toEqual({ model: 'sonnet', hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: 'notify-send bye' }] }] }, theme: 'dark' });
+  });
+
+  it('--async puts exactly the tool-level events in the background; the rest keep blocking', async () => {
+    const s = sandbox();
+    const r = await cli(s, ['install', '--no-service', '--async']);
+    expect(r.code, r.stderr).toBe(0);
+    const ours = rbkCommands(fs.readFileSync(s.settings, 'utf8'));
+    const background = [...ours].filter(([, entries]) => (entries[0] as { async?: boolean }).async === true).map(([event]) => event);
+    expect(background.sort()).toEqual(['PermissionDenied', 'PermissionRequest', 'PostToolUse', 'PostToolUseFailure', 'PreToolUse']);
+    expect(ours.get('SessionEnd')).toHaveLength(1);
+    expect((ours.get('SessionEnd')![0] as { async?: boolean }).async).toBeUndefined();
   });
 
   it('creates settings.json when there is none, and uninstall removes the file it created', async () => {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLAUDE_CODE_VERSION, REPO_ROOT, findClaudeBinary, loadScenario, projectDirName, runClaude, type RunClaudeResult } from './claude.js';
+import { CLAUDE_CODE_VERSION, REPO_ROOT, loadScenario, projectDirName, runClaude, type RunClaudeResult } from './claude.js';
 import { createHookRecorder } from './hook-recorder.js';
 import type { LoggedRequest } from './model-stand-in.js';
 
