@@ -4,7 +4,7 @@
 // in time, the event goes to the spool and the daemon stores it later: nothing is lost.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { resolvePaths } from '../common/paths.js';
+import { resolvePaths, type RbkPaths } from '../common/paths.js';
 import { writeSpoolRecord } from '../common/spool.js';
 import { RBK_VERSION } from '../common/version.js';
 import { encodeSubmitHookRequest, unaryCall } from './grpc.js';
@@ -54,19 +54,39 @@ function timeoutMs(): number {
   return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_TIMEOUT_MS;
 }
 
-export async function runHook(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const started = Date.now();
-  const paths = resolvePaths();
+export type DeliveryOutcome = 'direct' | 'spooled' | 'lost';
+
+export interface DeliveryResult {
+  eventId: string;
+  outcome: DeliveryOutcome;
+  /** Why the event was spooled (or lost); null when it went direct. */
+  reason: string | null;
+}
+
+/**
+ * Sends one event to the daemon, or spools it when the daemon cannot take it in time. Never
+ * throws. `runHook` is this plus stdin; the fault suite drives it in a loop (test/faults).
+ */
+export async function deliverHookEvent(opts: {
+  payload: Buffer;
+  eventName: string;
+  started?: number;
+  paths?: RbkPaths;
+  /** Set when reading stdin failed: the event is spooled with what was read and this reason. */
+  readError?: Error | null;
+}): Promise<DeliveryResult> {
+  const started = opts.started ?? Date.now();
+  const paths = opts.paths ?? resolvePaths();
   const eventId = newEventId(started);
-  let payload: Buffer = Buffer.alloc(0);
-  let eventName = argv.find((a) => !a.startsWith('-')) ?? '';
+  const { payload, eventName } = opts;
   try {
-    payload = readStdin();
-    eventName ||= sniffEventName(payload);
+    if (opts.readError) throw opts.readError;
     if (payload.length > MAX_DIRECT_BYTES) throw new Error(`payload of ${payload.length} bytes is over the direct-send limit`);
     const message = encodeSubmitHookRequest({ eventId, eventName, payload, hookStartedUnixMs: started, sentUnixMs: Date.now(), clientVersion: RBK_VERSION });
     await unaryCall(paths.socket, SUBMIT_HOOK, message, timeoutMs());
+    return { eventId, outcome: 'direct', reason: null };
   } catch (err) {
+    const reason = (err as Error)?.message?.slice(0, 500) ?? String(err);
     try {
       writeSpoolRecord(paths.spoolDir, {
         v: 1,
@@ -74,12 +94,29 @@ export async function runHook(argv: string[] = process.argv.slice(2)): Promise<v
         event_name: eventName,
         hook_started_unix_ms: started,
         spooled_unix_ms: Date.now(),
-        reason: (err as Error).message?.slice(0, 500) ?? String(err),
+        reason,
         payload_b64: payload.toString('base64'),
       });
+      return { eventId, outcome: 'spooled', reason };
     } catch (spoolErr) {
-      // Last resort: stderr is shown to the user only in verbose mode; never stdout.
-      process.stderr.write(`rbk hook: could not deliver or spool event ${eventId}: ${(spoolErr as Error).message}\n`);
+      return { eventId, outcome: 'lost', reason: (spoolErr as Error).message };
     }
   }
+}
+
+export async function runHook(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const started = Date.now();
+  const paths = resolvePaths();
+  let payload: Buffer = Buffer.alloc(0);
+  let readError: Error | null = null;
+  let eventName = argv.find((a) => !a.startsWith('-')) ?? '';
+  try {
+    payload = readStdin();
+    eventName ||= sniffEventName(payload);
+  } catch (err) {
+    readError = err as Error;
+  }
+  const r = await deliverHookEvent({ payload, eventName, started, paths, readError });
+  // Last resort: stderr is shown to the user only in verbose mode; never stdout.
+  if (r.outcome === 'lost') process.stderr.write(`rbk hook: could not deliver or spool event ${r.eventId}: ${r.reason}\n`);
 }
