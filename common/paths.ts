@@ -12,6 +12,12 @@ export interface RbkPaths {
   socket: string;
   db: string;
   spoolDir: string;
+  /**
+   * Where the hook spools when spoolDir cannot take the event (the data dir's disk is full,
+   * read-only, …): another filesystem when there is one, $XDG_RUNTIME_DIR (a per-user tmpfs)
+   * or the temp dir, in a 0700 folder of this user's, one per data dir. The daemon drains both.
+   */
+  fallbackSpoolDir: string;
   /** Kernel-held lock that makes the daemon single-instance per data dir. */
   lockFile: string;
   pidFile: string;
@@ -62,9 +68,20 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
     socket,
     db: path.join(dataDir, 'rbk.db'),
     spoolDir: path.join(dataDir, 'spool'),
+    fallbackSpoolDir: path.resolve(nonEmpty(env.RBK_FALLBACK_SPOOL_DIR) ?? fallbackSpoolDefault(dataDir, env, platform)),
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
   };
+}
+
+/** `<runtime or temp dir>/rbk-<uid>/spool-<hash of the data dir>`: one per instance, so test and side-by-side daemons never drain each other's events. */
+function fallbackSpoolDefault(dataDir: string, env: Env, platform: NodeJS.Platform): string {
+  const runtime = platform === 'darwin' ? undefined : env.XDG_RUNTIME_DIR || undefined;
+  const base = runtime ? path.join(runtime, 'rbk') : path.join((platform === 'darwin' ? env.TMPDIR : undefined) || os.tmpdir(), `rbk-${uid()}`);
+  // FNV-1a: no crypto import on the hook's path.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < dataDir.length; i++) h = Math.imul(h ^ dataDir.charCodeAt(i), 0x01000193) >>> 0;
+  return path.join(base, `spool-${h.toString(16).padStart(8, '0')}`);
 }
 
 function uid(): string {

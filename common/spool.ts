@@ -29,13 +29,35 @@ export function writeSpoolRecord(spoolDir: string, record: SpoolRecord): string 
   const tmp = path.join(spoolDir, `.tmp-${record.event_id}`);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
-    fs.writeSync(fd, `${JSON.stringify(record)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      fs.writeSync(fd, `${JSON.stringify(record)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, final);
+  } catch (err) {
+    // A full disk fails the write: leave no empty temp file behind to take an inode.
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
-  fs.renameSync(tmp, final);
   return final;
+}
+
+/**
+ * Creates `dir` (0700) if needed and checks that it and its parent are real directories of this
+ * user's, closed to everyone else. The fallback spool lives in a shared place (the temp dir), where
+ * someone else could have created the folder first, to read our events or plant their own.
+ */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const uid = process.getuid?.();
+  for (const d of [path.dirname(dir), dir]) {
+    const st = fs.lstatSync(d);
+    if (!st.isDirectory()) throw new Error(`${d} is not a directory (a symlink?); refusing to spool there`);
+    if (uid !== undefined && st.uid !== uid) throw new Error(`${d} belongs to uid ${st.uid}, not to this user; refusing to spool there`);
+    if ((st.mode & 0o077) !== 0) throw new Error(`${d} is open to other users (mode ${(st.mode & 0o777).toString(8)}); refusing to spool there`);
+  }
 }
 
 /** Event ids of the complete spool files, oldest first. */

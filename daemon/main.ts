@@ -63,7 +63,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     db,
     log,
     hookWriter,
-    spool: new SpoolDrain(paths.spoolDir, hookWriter, log),
+    spool: new SpoolDrain(paths.spoolDir, hookWriter, log, paths.fallbackSpoolDir),
     sessions: new SessionQueries(db),
     redaction,
     ingester,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { resolvePaths, type RbkPaths } from '../common/paths.js';
-import { writeSpoolRecord } from '../common/spool.js';
+import { ensurePrivateDir, writeSpoolRecord, type SpoolRecord } from '../common/spool.js';
 import { RBK_VERSION } from '../common/version.js';
 import { encodeSubmitHookRequest, unaryCall } from './grpc.js';
 
@@ -87,19 +87,27 @@ export async function deliverHookEvent(opts: {
     return { eventId, outcome: 'direct', reason: null };
   } catch (err) {
     const reason = (err as Error)?.message?.slice(0, 500) ?? String(err);
+    const record: SpoolRecord = {
+      v: 1,
+      event_id: eventId,
+      event_name: eventName,
+      hook_started_unix_ms: started,
+      spooled_unix_ms: Date.now(),
+      reason,
+      payload_b64: payload.toString('base64'),
+    };
     try {
-      writeSpoolRecord(paths.spoolDir, {
-        v: 1,
-        event_id: eventId,
-        event_name: eventName,
-        hook_started_unix_ms: started,
-        spooled_unix_ms: Date.now(),
-        reason,
-        payload_b64: payload.toString('base64'),
-      });
+      writeSpoolRecord(paths.spoolDir, record);
       return { eventId, outcome: 'spooled', reason };
     } catch (spoolErr) {
-      return { eventId, outcome: 'lost', reason: (spoolErr as Error).message };
+      // The data dir cannot take it (disk full, read-only): try the fallback spool elsewhere.
+      try {
+        ensurePrivateDir(paths.fallbackSpoolDir);
+        writeSpoolRecord(paths.fallbackSpoolDir, { ...record, reason: `${reason.slice(0, 240)}; spool: ${(spoolErr as Error).message.slice(0, 240)}` });
+        return { eventId, outcome: 'spooled', reason: `${reason}; fell back to ${paths.fallbackSpoolDir}: ${(spoolErr as Error).message}` };
+      } catch (fallbackErr) {
+        return { eventId, outcome: 'lost', reason: `${(spoolErr as Error).message}; fallback ${paths.fallbackSpoolDir}: ${(fallbackErr as Error).message}` };
+      }
     }
   }
 }

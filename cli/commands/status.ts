@@ -13,6 +13,8 @@ interface StatusResponse {
   counts: { sessions: number; hookEvents: number; interactions: number; transcripts: number; spoolBacklog: number };
   dbBytes: number;
   configSource: string;
+  writeError: string;
+  writeErrorSinceUnixMs: number;
 }
 
 export async function statusCommand(io: Io, opts: { json: boolean }): Promise<number> {
@@ -32,6 +34,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       config: s.configSource,
       counts: s.counts,
       dbBytes: s.dbBytes,
+      writeError: s.writeError ? { message: s.writeError, since: iso(Number(s.writeErrorSinceUnixMs)) } : null,
     });
     return EXIT.ok;
   }
@@ -44,6 +47,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       `  sessions   ${s.counts.sessions}`,
       `  hook events ${s.counts.hookEvents}   interactions ${s.counts.interactions}   transcripts ${s.counts.transcripts}`,
       `  spool backlog ${s.counts.spoolBacklog}`,
+      ...(s.writeError ? [`  WRITES FAILING since ${iso(Number(s.writeErrorSinceUnixMs))}: ${s.writeError}`] : []),
     ].join('\n'),
   );
   return EXIT.ok;

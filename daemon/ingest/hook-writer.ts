@@ -15,8 +15,19 @@ export interface HookWriterObserver {
   (event: IncomingHookEvent, result: StoredHookResult, durableAt: number): void;
 }
 
+/** Why the database refuses writes right now (disk full, I/O error, …), for logs and `rbk status`. */
+export interface WriteFailure {
+  message: string;
+  code: string | null;
+  sinceUnixMs: number;
+}
+
+const DISK_FULL = new Set(['SQLITE_FULL', 'ENOSPC']);
+
 export class HookWriter {
   private queue: Pending[] = [];
+  /** Set while writes fail, cleared by the next successful commit. */
+  writeFailure: WriteFailure | null = null;
   private scheduled = false;
   private readonly observers: HookWriterObserver[] = [];
 
@@ -43,7 +54,17 @@ export class HookWriter {
 
   /** Stores a batch synchronously in one transaction (used by the spool drain). */
   storeBatch(events: IncomingHookEvent[]): StoredHookResult[] {
-    const results = this.db.transaction(() => events.map((e) => this.store.store(e))).immediate();
+    let results: StoredHookResult[];
+    try {
+      results = this.db.transaction(() => events.map((e) => this.store.store(e))).immediate();
+    } catch (err) {
+      this.noteWriteFailure(err);
+      throw err;
+    }
+    if (this.writeFailure) {
+      this.log.info('database writes resumed', { failedForMs: Date.now() - this.writeFailure.sinceUnixMs });
+      this.writeFailure = null;
+    }
     const durableAt = Date.now();
     events.forEach((e, i) => this.notify(e, results[i]!, durableAt));
     return results;
@@ -68,6 +89,16 @@ export class HookWriter {
         }
       }
     }
+  }
+
+  private noteWriteFailure(err: unknown): void {
+    if (this.writeFailure) return;
+    const code = (err as { code?: string }).code ?? null;
+    const message = code && DISK_FULL.has(code)
+      ? `the data dir is out of disk space (${code}); free space there. Hooks spool meanwhile and reads keep working`
+      : `database write failed: ${(err as Error)?.message ?? String(err)}`;
+    this.writeFailure = { message, code, sinceUnixMs: Date.now() };
+    this.log.error('database writes failing; hook events are spooled until they succeed again', { code, error: message });
   }
 
   private notify(event: IncomingHookEvent, result: StoredHookResult, durableAt: number): void {

@@ -3,7 +3,7 @@
 // (on event id) makes that re-read a no-op.
 import fs from 'node:fs';
 import path from 'node:path';
-import { listSpooled, parseSpoolRecord, SPOOL_SUFFIX } from '../../common/spool.js';
+import { ensurePrivateDir, listSpooled, parseSpoolRecord, SPOOL_SUFFIX } from '../../common/spool.js';
 import type { Logger } from '../log.js';
 import type { IncomingHookEvent } from './hook-events.js';
 import type { HookWriter } from './hook-writer.js';
@@ -29,10 +29,33 @@ export class SpoolDrain {
     private readonly spoolDir: string,
     private readonly writer: HookWriter,
     private readonly log: Logger,
+    /** The hook's fallback spool (paths.fallbackSpoolDir), used when the data dir's disk is full. */
+    private readonly fallbackDir: string | null = null,
   ) {}
 
   backlog(): number {
-    return listSpooled(this.spoolDir).length;
+    return this.spooled().length;
+  }
+
+  /** Spooled events of both folders, oldest first (ids are UUIDv7). */
+  private spooled(): { id: string; dir: string }[] {
+    const all = listSpooled(this.spoolDir).map((id) => ({ id, dir: this.spoolDir }));
+    if (this.fallbackDir && this.fallbackIsPrivate()) all.push(...listSpooled(this.fallbackDir).map((id) => ({ id, dir: this.fallbackDir! })));
+    return all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private fallbackWarned = false;
+  /** Events are taken from the fallback folder only if nobody else could have put them there. */
+  private fallbackIsPrivate(): boolean {
+    if (!fs.existsSync(this.fallbackDir!)) return false;
+    try {
+      ensurePrivateDir(this.fallbackDir!);
+      return true;
+    } catch (err) {
+      if (!this.fallbackWarned) this.log.warn('fallback spool folder ignored', { dir: this.fallbackDir, error: (err as Error).message });
+      this.fallbackWarned = true;
+      return false;
+    }
   }
 
   drain(): DrainResult {
@@ -40,20 +63,20 @@ export class SpoolDrain {
     if (this.running) return { ...result, remaining: this.backlog() };
     this.running = true;
     try {
-      const ids = listSpooled(this.spoolDir);
+      const ids = this.spooled();
       let next = 0;
       while (next < ids.length) {
-        const batch: { id: string; event: IncomingHookEvent }[] = [];
+        const batch: { file: string; event: IncomingHookEvent }[] = [];
         let bytes = 0;
         while (next < ids.length && batch.length < BATCH && (batch.length === 0 || bytes < BATCH_BYTES)) {
-          const id = ids[next++]!;
-          const file = path.join(this.spoolDir, id + SPOOL_SUFFIX);
+          const { id, dir } = ids[next++]!;
+          const file = path.join(dir, id + SPOOL_SUFFIX);
           try {
             const text = fs.readFileSync(file, 'utf8');
             bytes += text.length;
             const r = parseSpoolRecord(text, id);
             batch.push({
-              id,
+              file,
               event: {
                 eventId: r.event_id,
                 eventName: r.event_name,
@@ -71,14 +94,25 @@ export class SpoolDrain {
           }
         }
         if (batch.length === 0) continue;
-        const stored = this.writer.storeBatch(batch.map((b) => b.event));
+        let stored;
+        const alreadyFailing = this.writer.writeFailure !== null;
+        try {
+          stored = this.writer.storeBatch(batch.map((b) => b.event));
+        } catch (err) {
+          // The database cannot take writes (disk full, I/O error): keep every file for the next
+          // drain and say why; the daemon keeps serving reads meanwhile.
+          // Said once per outage (HookWriter logs the outage itself); debug on every retry after that.
+          this.log[alreadyFailing ? 'debug' : 'error']('spool drain stopped: the database refused the write; the events stay spooled', { error: err, remaining: ids.length - next + batch.length });
+          break;
+        }
         for (const [j, b] of batch.entries()) {
           if (stored[j]!.stored) result.drained += 1;
           else result.duplicates += 1;
-          fs.rmSync(path.join(this.spoolDir, b.id + SPOOL_SUFFIX), { force: true });
+          fs.rmSync(b.file, { force: true });
         }
       }
-      this.removeAbandonedTemps();
+      this.removeAbandonedTemps(this.spoolDir);
+      if (this.fallbackDir) this.removeAbandonedTemps(this.fallbackDir);
     } finally {
       this.running = false;
     }
@@ -88,21 +122,21 @@ export class SpoolDrain {
   }
 
   private quarantine(file: string, err: Error): void {
-    const dir = path.join(this.spoolDir, 'rejected');
+    const dir = path.join(path.dirname(file), 'rejected');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.renameSync(file, path.join(dir, path.basename(file)));
     this.log.warn('unreadable spool file moved aside', { file: path.basename(file), dir, error: err.message });
   }
 
-  private removeAbandonedTemps(): void {
+  private removeAbandonedTemps(spoolDir: string): void {
     let names: string[] = [];
     try {
-      names = fs.readdirSync(this.spoolDir).filter((n) => n.startsWith('.tmp-'));
+      names = fs.readdirSync(spoolDir).filter((n) => n.startsWith('.tmp-'));
     } catch {
       return;
     }
     for (const n of names) {
-      const file = path.join(this.spoolDir, n);
+      const file = path.join(spoolDir, n);
       try {
         if (Date.now() - fs.statSync(file).mtimeMs > ABANDONED_TMP_MS) fs.rmSync(file, { force: true });
       } catch {

@@ -398,9 +398,11 @@ describe('a daemon that does not answer', () => {
 describe('nowhere to deliver or spool', () => {
   it('still exits 0 with nothing on stdout, and says why on stderr', async () => {
     const t = tempRbk();
-    // A data dir below a regular file: the spool directory cannot be created.
+    // A data dir and a fallback spool below a regular file: neither spool directory can be created.
     fs.writeFileSync(path.join(t.root, 'file'), '');
-    const r = await runHook(t, hookPayload('Stop', 'lost-session'), { env: { RBK_DATA_DIR: path.join(t.root, 'file', 'data') } });
+    const r = await runHook(t, hookPayload('Stop', 'lost-session'), {
+      env: { RBK_DATA_DIR: path.join(t.root, 'file', 'data'), RBK_FALLBACK_SPOOL_DIR: path.join(t.root, 'file', 'fallback') },
+    });
     expectFailOpen(r);
     expect(r.stderr).toMatch(/^rbk hook: could not deliver or spool event [0-9a-f-]{36}: .*ENOTDIR/);
   });

@@ -34,6 +34,7 @@ export function pathsFor(dataDir: string): RbkPaths {
     socket: path.join(dataDir, 'run', 'rbk.sock'),
     db: path.join(dataDir, 'rbk.db'),
     spoolDir: path.join(dataDir, 'spool'),
+    fallbackSpoolDir: path.join(dataDir, 'spool-fallback'),
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
   };

@@ -15,9 +15,19 @@ describe('resolvePaths on Linux', () => {
       socket: '/home/alice/.local/share/rbk/run/rbk.sock',
       db: '/home/alice/.local/share/rbk/rbk.db',
       spoolDir: '/home/alice/.local/share/rbk/spool',
+      fallbackSpoolDir: expect.stringMatching(new RegExp(`^${path.join(os.tmpdir(), `rbk-${uid}`)}/spool-[0-9a-f]{8}$`)),
       lockFile: '/home/alice/.local/share/rbk/rbkd.lock',
       pidFile: '/home/alice/.local/share/rbk/rbkd.pid',
     });
+  });
+
+  it('puts the fallback spool in XDG_RUNTIME_DIR, one folder per data dir, unless RBK_FALLBACK_SPOOL_DIR says where', () => {
+    const a = resolvePaths({ XDG_RUNTIME_DIR: '/run/user/1000' }, 'linux', HOME);
+    expect(a.fallbackSpoolDir).toMatch(/^\/run\/user\/1000\/rbk\/spool-[0-9a-f]{8}$/);
+    const b = resolvePaths({ XDG_RUNTIME_DIR: '/run/user/1000', RBK_DATA_DIR: '/srv/other' }, 'linux', HOME);
+    expect(b.fallbackSpoolDir).toMatch(/^\/run\/user\/1000\/rbk\/spool-[0-9a-f]{8}$/);
+    expect(b.fallbackSpoolDir).not.toBe(a.fallbackSpoolDir);
+    expect(resolvePaths({ RBK_FALLBACK_SPOOL_DIR: '/mnt/elsewhere/spool' }, 'linux', HOME).fallbackSpoolDir).toBe('/mnt/elsewhere/spool');
   });
 
   it('follows XDG_CONFIG_HOME and XDG_DATA_HOME', () => {
