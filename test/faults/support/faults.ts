@@ -3,7 +3,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
+import { loadServices } from '../../../daemon/rpc/protos.js';
 import { cleanEnv, REPO_ROOT, type TempRbk } from '../../support/rbk.js';
 
 export const HOOK_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hook-client.mjs');
@@ -72,4 +74,27 @@ export function duplicates(ids: Iterable<string>): string[] {
   const dup = new Set<string>();
   for (const id of ids) (seen.has(id) ? dup : seen).add(id);
   return [...dup];
+}
+
+/**
+ * One unary call on the daemon's socket with @grpc/grpc-js and rbk's own protos; rejects with the
+ * ServiceError (code, details). `channelOptions` can lift the client's own limits, e.g. to send a
+ * message the server must refuse.
+ */
+export function rpc<Res = Record<string, unknown>>(
+  socket: string,
+  service: 'Ingest' | 'Query' | 'Admin' | 'Jobs',
+  method: string,
+  request: Record<string, unknown>,
+  opts: { timeoutMs?: number; channelOptions?: grpc.ChannelOptions } = {},
+): Promise<Res> {
+  const Ctor = loadServices()[service];
+  const client = new Ctor(`unix:${socket}`, grpc.credentials.createInsecure(), opts.channelOptions ?? {}) as unknown as Record<
+    string,
+    (req: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void
+  > &
+    grpc.Client;
+  return new Promise<Res>((resolve, reject) => {
+    client[method]!.call(client, request, new grpc.Metadata(), { deadline: Date.now() + (opts.timeoutMs ?? 10_000) }, (err, res) => (err ? reject(err) : resolve(res)));
+  }).finally(() => client.close());
 }
