@@ -140,7 +140,17 @@ export class HookEventStore {
     const decoded = decodePayload(ev.payload);
     const problems = [...decoded.problems];
     // Redacted before anything is derived from it, so no column ever holds a raw secret.
-    const p = decoded.object && this.redaction ? this.redaction.redactValue(decoded.object).value : decoded.object;
+    let p: Record<string, unknown> | null = decoded.object;
+    let objectText: string | null = null;
+    try {
+      if (p && this.redaction) p = this.redaction.redactValue(p).value;
+      if (p) objectText = JSON.stringify(p);
+    } catch (err) {
+      // Nested thousands deep: JSON.parse took it, but the recursive walks overflow the stack.
+      if (!(err instanceof RangeError)) throw err;
+      problems.push('payload nests too deeply to handle as JSON; stored as text');
+      p = null;
+    }
 
     const eventName = str(p?.hook_event_name, 128) ?? (str(ev.eventName, 128) || 'unknown');
     let sessionId: string | null = null;
@@ -152,7 +162,7 @@ export class HookEventStore {
     }
     const agentId = p && isSafeId(p.agent_id) ? p.agent_id : null;
     const toolUseId = p ? str(p.tool_use_id, 256) : null;
-    const payloadText = p ? JSON.stringify(p) : this.redaction ? this.redaction.redactStoredText(decoded.text).text : decoded.text;
+    const payloadText = p && objectText !== null ? objectText : this.redaction ? this.redaction.redactStoredText(decoded.text).text : decoded.text;
     // Checked before the insert so that the problem is stored with the event, not only returned.
     const transcriptPath = p && isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
     if (p && p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, listSpooled, parseSpoolRecord, SPOOL_SUFFIX } from '../../common/spool.js';
 import type { Logger } from '../log.js';
-import type { IncomingHookEvent } from './hook-events.js';
+import type { IncomingHookEvent, StoredHookResult } from './hook-events.js';
 import type { HookWriter } from './hook-writer.js';
 
 export interface DrainResult {
@@ -65,6 +65,7 @@ export class SpoolDrain {
     try {
       const ids = this.spooled();
       let next = 0;
+      let stopped = false;
       while (next < ids.length) {
         const batch: { file: string; event: IncomingHookEvent }[] = [];
         let bytes = 0;
@@ -94,22 +95,38 @@ export class SpoolDrain {
           }
         }
         if (batch.length === 0) continue;
-        let stored;
         const alreadyFailing = this.writer.writeFailure !== null;
+        let stored: (StoredHookResult | null)[];
         try {
           stored = this.writer.storeBatch(batch.map((b) => b.event));
-        } catch (err) {
-          // The database cannot take writes (disk full, I/O error): keep every file for the next
-          // drain and say why; the daemon keeps serving reads meanwhile.
-          // Said once per outage (HookWriter logs the outage itself); debug on every retry after that.
-          this.log[alreadyFailing ? 'debug' : 'error']('spool drain stopped: the database refused the write; the events stay spooled', { error: err, remaining: ids.length - next + batch.length });
-          break;
+        } catch {
+          // One event the store cannot take must not hold up the rest (a poison pill would block
+          // the spool for good): retry each alone, and set aside the ones that fail for their own
+          // reasons. A database that refuses writes (disk full, I/O error) stops the drain instead.
+          stored = [];
+          for (const b of batch) {
+            try {
+              stored.push(this.writer.storeBatch([b.event])[0]!);
+            } catch (err) {
+              if (isDatabaseFailure(err)) {
+                // Said once per outage (HookWriter logs the outage itself); debug on every retry after that.
+                this.log[alreadyFailing ? 'debug' : 'error']('spool drain stopped: the database refused the write; the events stay spooled', { error: err, remaining: ids.length - next + batch.length - stored.length });
+                stopped = true;
+                break;
+              }
+              this.quarantine(b.file, err as Error);
+              result.rejected += 1;
+              stored.push(null);
+            }
+          }
         }
-        for (const [j, b] of batch.entries()) {
-          if (stored[j]!.stored) result.drained += 1;
+        for (const [j, r] of stored.entries()) {
+          if (r === null) continue;
+          if (r.stored) result.drained += 1;
           else result.duplicates += 1;
-          fs.rmSync(b.file, { force: true });
+          fs.rmSync(batch[j]!.file, { force: true });
         }
+        if (stopped) break;
       }
       this.removeAbandonedTemps(this.spoolDir);
       if (this.fallbackDir) this.removeAbandonedTemps(this.fallbackDir);
@@ -144,4 +161,10 @@ export class SpoolDrain {
       }
     }
   }
+}
+
+/** SQLite's own errors (SQLITE_FULL, SQLITE_IOERR_*, SQLITE_BUSY, …) and ENOSPC: the store, not the event, is at fault. */
+function isDatabaseFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC' || code === 'EIO');
 }

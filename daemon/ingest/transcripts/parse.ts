@@ -458,8 +458,15 @@ export function parseTranscriptLine(bytes: Buffer, ctx: ParseContext): ParsedLin
     return failure('invalid-json', size, invalidUtf8, message);
   }
   if (!isObj(parsed)) return failure('not-object', size, invalidUtf8);
-  const entry: Obj = ctx.transformEntry ? (ctx.transformEntry(parsed) as Obj) : parsed;
-  return interpret(entry, bytes, ctx, invalidUtf8);
+  try {
+    const entry: Obj = ctx.transformEntry ? (ctx.transformEntry(parsed) as Obj) : parsed;
+    return interpret(entry, bytes, ctx, invalidUtf8);
+  } catch (err) {
+    // JSON.parse takes any depth, but the recursive walks after it (redaction, stringify) overflow
+    // the stack on a line nested thousands deep: a counted skip, not a file stuck on that line.
+    if (err instanceof RangeError) return failure('too-deep', size, invalidUtf8, err.message.slice(0, 200));
+    throw err;
+  }
 }
 
 /** parseTranscriptLine for a reader record, mapping skipped oversized lines to a failure. */

@@ -177,7 +177,8 @@ export interface ParseContext {
   transformEntry?: (entry: Record<string, unknown>) => Record<string, unknown>;
 }
 
-export type ParseFailureReason = 'empty' | 'invalid-json' | 'invalid-utf8' | 'not-object' | 'oversized';
+// too-deep: JSON nested so deep (thousands of levels) that walking it would overflow the stack.
+export type ParseFailureReason = 'empty' | 'invalid-json' | 'invalid-utf8' | 'not-object' | 'oversized' | 'too-deep';
 
 export interface ParseFailure {
   ok: false;
