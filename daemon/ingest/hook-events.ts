@@ -60,7 +60,10 @@ function decodePayload(payload: Buffer): Decoded {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`payload is not valid JSON (${(err as Error).message.slice(0, 120)}); stored as text`);
+    // Not the parser's message itself: V8 quotes the text around the error ('..."hunter2" bad}" is
+    // not valid JSON'), and `problem` is not redacted, so a secret could leak through it.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    problems.push(`payload is not valid JSON (${at !== undefined ? `syntax error at character ${at}` : 'syntax error'}); stored as text`);
     return { text, object: null, problems };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
