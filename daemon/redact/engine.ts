@@ -59,7 +59,7 @@ export interface Redactor {
 }
 
 /** Bump when engine behaviour (merging, tokens, JSON handling) changes; rule changes bump their own revision. */
-const ENGINE_REVISION = 1;
+const ENGINE_REVISION = 2; // 2: object keys are redacted too
 const CUSTOM_RULE_PRIORITY = 70;
 /** A replacement can only change its neighbours' context a few times before nothing is left to change. */
 const MAX_PASSES = 4;
@@ -453,8 +453,18 @@ export function createRedactor(opts: RedactorOptions): Redactor {
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(node)) {
           const v = walk(node[k], k);
-          if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-          else out[k] = v;
+          // Keys are data too ({"ghp_…": …} in a tool's JSON output): redacted like any text. The
+          // value keeps the original key as context.
+          const kr = redactText(k);
+          for (const m of kr.matches) {
+            count++;
+            byRule[m.rule] = (byRule[m.rule] ?? 0) + 1;
+          }
+          let outKey = kr.text;
+          // Two secrets whose tokens collide must not overwrite each other's value.
+          for (let n = 2; kr.matches.length > 0 && Object.prototype.hasOwnProperty.call(out, outKey); n++) outKey = `${kr.text}#${n}`;
+          if (outKey === '__proto__') Object.defineProperty(out, outKey, { value: v, enumerable: true, writable: true, configurable: true });
+          else out[outKey] = v;
         }
         return out;
       }
