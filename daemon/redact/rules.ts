@@ -258,9 +258,9 @@ const awsAccessKeyId = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'AWS access key id (AKIA…/ASIA…)',
-  revision: 1,
+  revision: 2,
   anchors: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
-  pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
 });
 
 const awsSecretAccessKey = regexDetector({
@@ -280,9 +280,9 @@ const githubToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)',
-  revision: 1,
+  revision: 2,
   anchors: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
-  pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255})(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255})(?![A-Za-z0-9_])/g,
 });
 
 const gitlabToken = regexDetector({
@@ -290,9 +290,9 @@ const gitlabToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'GitLab tokens (glpat-, gldt-, glrt-, …)',
-  revision: 1,
+  revision: 2,
   anchors: ['glpat-', 'gldt-', 'glrt-', 'glptt-', 'glcbt-', 'glimt-', 'gloas-'],
-  pattern: /(?<![A-Za-z0-9_-])(?:glpat|gldt|glrt|glptt|glcbt|glimt|gloas)-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])(?:glpat|gldt|glrt|glptt|glcbt|glimt|gloas)-[A-Za-z0-9_-]{20,}(?:\.[A-Za-z0-9_-]+)*/g,
 });
 
 const slackToken = regexDetector({
@@ -300,9 +300,9 @@ const slackToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Slack tokens (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xapp-)',
-  revision: 1,
+  revision: 2,
   anchors: ['xox', 'xapp-'],
-  pattern: /(?<![A-Za-z0-9_-])(?:xox[abposre]|xapp)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])(?:xox[abposre]|xapp)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+/g,
   accept: (secret) => secret.length >= 15 && /\d/.test(secret),
 });
 
@@ -333,9 +333,9 @@ const stripeKey = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Stripe secret/restricted keys and webhook secrets',
-  revision: 1,
+  revision: 2,
   anchors: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
-  pattern: /(?<![A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{24,})(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{24,})(?![A-Za-z0-9_])/g,
 });
 
 const anthropicKey = regexDetector({
@@ -343,9 +343,9 @@ const anthropicKey = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY + 1,
   description: 'Anthropic API keys (sk-ant-…)',
-  revision: 1,
+  revision: 2,
   anchors: ['sk-ant-'],
-  pattern: /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}/g,
 });
 
 const openaiKey = regexDetector({
@@ -353,9 +353,9 @@ const openaiKey = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'OpenAI API keys (sk-…, sk-proj-…)',
-  revision: 1,
+  revision: 2,
   anchors: ['sk-'],
-  pattern: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
   // Kebab-case identifiers such as CSS classes also start with "sk-"; keys are random.
   accept: (secret) => {
     const body = secret.replace(/^sk-(?:proj-|svcacct-|admin-|None-)?/, '');
@@ -368,9 +368,9 @@ const googleApiKey = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Google API keys (AIza…)',
-  revision: 1,
+  revision: 2,
   anchors: ['AIza'],
-  pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
 });
 
 const npmToken = regexDetector({
@@ -378,9 +378,9 @@ const npmToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'npm access tokens (npm_…)',
-  revision: 1,
+  revision: 2,
   anchors: ['npm_'],
-  pattern: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/g,
 });
 
 const huggingfaceToken = regexDetector({
@@ -388,9 +388,9 @@ const huggingfaceToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Hugging Face tokens (hf_…)',
-  revision: 1,
+  revision: 2,
   anchors: ['hf_'],
-  pattern: /(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,40}(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])hf_[A-Za-z0-9]{30,40}(?![A-Za-z0-9_])/g,
   accept: (secret) => /[A-Z]/.test(secret) && /[a-z]/.test(secret.slice(3)),
 });
 
@@ -399,9 +399,9 @@ const sendgridKey = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'SendGrid API keys (SG.…)',
-  revision: 1,
+  revision: 2,
   anchors: ['SG.'],
-  pattern: /(?<![A-Za-z0-9_])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g,
 });
 
 const pypiToken = regexDetector({
@@ -419,9 +419,9 @@ const digitaloceanToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'DigitalOcean tokens (dop_v1_…)',
-  revision: 1,
+  revision: 2,
   anchors: ['_v1_'],
-  pattern: /(?<![A-Za-z0-9_])do[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])do[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])/g,
 });
 
 const telegramBotToken = regexDetector({
@@ -450,9 +450,9 @@ const googleOauthToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Google OAuth access tokens (ya29.…)',
-  revision: 1,
+  revision: 2,
   anchors: ['ya29.'],
-  pattern: /(?<![A-Za-z0-9_-])ya29\.[0-9A-Za-z_-]{20,}/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])ya29\.[0-9A-Za-z_-]{20,}/g,
 });
 
 const shopifyToken = regexDetector({
@@ -460,9 +460,9 @@ const shopifyToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY,
   description: 'Shopify access tokens (shpat_, shpss_, shpca_, shppa_)',
-  revision: 1,
+  revision: 2,
   anchors: ['shpat_', 'shpss_', 'shpca_', 'shppa_'],
-  pattern: /(?<![A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])/g,
 });
 
 const ageSecretKey = regexDetector({
@@ -480,9 +480,9 @@ const jsonWebToken = regexDetector({
   kind: 'secret',
   priority: VENDOR_PRIORITY - 10,
   description: 'JSON Web Tokens (eyJ….eyJ….…)',
-  revision: 1,
+  revision: 2,
   anchors: ['eyJ'],
-  pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?/g,
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -41,11 +41,9 @@ const plantedArb = fc
         }
       }
       const c = containers[pick % containers.length]!;
-      // Known gap (docs/reliability.md, "Known limits"): inside JSON text held in a string, a
-      // secret right after an escape such as \n or \t follows a letter ('n', 't') and the rules'
-      // word-boundary look-behinds miss it. Planted here only with other neighbours until fixed.
-      const jsonSafe = /^[\n\t]/.test(after) || /[\n\t]$/.test(before) ? `${before.replace(/[\n\t]/g, ' ')}${secret}${after.replace(/[\n\t]/g, ' ')}` : text;
-      const value = where === 'json-string' ? JSON.stringify({ output: jsonSafe, nested: [jsonSafe] }) : text;
+      // JSON text held in a string (a tool result that is JSON): a secret right after an escape
+      // such as \n or \t follows a letter ('n', 't'), which the rules' look-behinds must allow.
+      const value = where === 'json-string' ? JSON.stringify({ output: text, nested: [text] }) : text;
       if (Array.isArray(c)) c.push(value);
       else if (where === 'key') c[text] = 1;
       else c[`k${pick}`] = where === 'item' ? [value] : value;

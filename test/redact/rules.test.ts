@@ -308,3 +308,25 @@ describe('validators', () => {
     expect(ibanValid('XX89370400440532013000')).toBe(false);
   });
 });
+
+describe('secrets right after a JSON escape', () => {
+  // Tool results are often JSON text inside a JSON string: "\\tAKIA…" puts the escape's letter
+  // right before the secret, which a plain word-boundary look-behind would take for a word.
+  const fake = new Fake(7);
+  it.each([
+    ['\\t', fake.awsKeyId()],
+    ['\\n', fake.awsKeyId('ASIA')],
+    ['\\r', fake.github()],
+    ['\\n', fake.npm()],
+  ])('finds a secret after %s', (escape, secret) => {
+    const text = `{"output":"line one${escape}${secret}"}`;
+    const { text: out } = redactor.redactText(text);
+    expect(out).not.toContain(secret);
+    expect(out).toContain(`line one${escape}[REDACTED:`);
+  });
+
+  it('still refuses a secret-shaped run glued to ordinary letters', () => {
+    const glued = `xAKIA${'A'.repeat(16)}`;
+    expect(redactor.redactText(glued).text).toBe(glued);
+  });
+});
