@@ -12,10 +12,10 @@ export function tempDataDir(tag) {
   return fs.mkdtempSync(path.join(os.tmpdir(), `rbk-bench-${tag}-`));
 }
 
-export async function startDaemon(dataDir, extraEnv = {}) {
+export async function startDaemon(dataDir, extraEnv = {}, nodeArgs = []) {
   const env = { ...process.env, RBK_DATA_DIR: dataDir, RBK_CONFIG: path.join(dataDir, 'none.yaml'), ...extraEnv };
   delete env.RBK_SOCKET;
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   const socket = path.join(dataDir, 'run', 'rbk.sock');

@@ -259,17 +259,17 @@ export function corpusKey(p) {
 }
 
 /** Generates the corpus unless one with the same key exists. Returns its manifest. */
-export function ensureCorpus(params = DEFAULTS, log = console.error) {
+export function ensureCorpus(params = DEFAULTS, log = console.error, dir = CORPUS_DIR) {
   const key = corpusKey(params);
-  const home = path.join(CORPUS_DIR, 'home');
-  const manifestFile = path.join(CORPUS_DIR, 'corpus.json');
+  const home = path.join(dir, 'home');
+  const manifestFile = path.join(dir, 'corpus.json');
   if (fs.existsSync(manifestFile)) {
     const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
     if (m.key === key && fs.existsSync(home)) return { ...m, reused: true };
   }
   log(`generating corpus ${key}: ${params.sessions} sessions, >= ${params.interactions} interactions into ${home} ...`);
   const started = Date.now();
-  fs.rmSync(CORPUS_DIR, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(home, { recursive: true });
   const r = new Rng(params.seed);
   const base = Date.UTC(2026, 2, 1, 8, 0, 0); // 2026-03-01
@@ -341,6 +341,40 @@ export function ensureCorpus(params = DEFAULTS, log = console.error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The query mixes (bench/query.mjs, bench/scaling.mjs)
+// ---------------------------------------------------------------------------------------------
+
+const listReq = (o) => ({ limit: 0, beforeUnixMs: 0, project: '', sinceUnixMs: 0, untilUnixMs: 0, tool: '', errorsOnly: false, host: '', ...o });
+const searchReq = (o) => ({ query: '', raw: false, tool: '', errorsOnly: false, project: '', sinceUnixMs: 0, untilUnixMs: 0, limit: 20, sessionId: '', ...o });
+
+/** `rbk sessions` filters, 50 per page; `mid` is 30 days before the newest session. */
+export function listCases(mid) {
+  return [
+    ['newest 50', listReq({ limit: 50 })],
+    ['--project api', listReq({ limit: 50, project: 'api' })],
+    ['--tool Grep', listReq({ limit: 50, tool: 'Grep' })],
+    ['--errors', listReq({ limit: 50, errorsOnly: true })],
+    ['--since 30 days before the newest', listReq({ limit: 50, sinceUnixMs: mid })],
+    ['--project ml --errors --tool Edit --since', listReq({ limit: 50, project: 'ml', errorsOnly: true, tool: 'Edit', sinceUnixMs: mid - 60 * 86_400_000 })],
+  ];
+}
+
+/** `rbk search` queries: rare terms, phrases, filters, a prefix, common words. */
+export function searchCases(mid) {
+  return [
+    ['ECONNRESET', searchReq({ query: 'ECONNRESET' })],
+    ['segfault --tool Bash', searchReq({ query: 'segfault', tool: 'Bash' })],
+    ['"permission denied" --errors', searchReq({ query: '"permission denied"', errorsOnly: true })],
+    ['deadlock --project web', searchReq({ query: 'deadlock', project: 'web' })],
+    ['OOMKilled worker', searchReq({ query: 'OOMKilled worker' })],
+    ['flaky --since', searchReq({ query: 'flaky', sinceUnixMs: mid })],
+    ['"timeout exceeded" --errors --tool bash', searchReq({ query: '"timeout exceeded"', errorsOnly: true, tool: 'bash' })],
+    ['ECONN* timeout', searchReq({ query: 'ECONN* timeout' })],
+    ['build failed (common words)', searchReq({ query: 'build failed' })],
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 // The daemon over the corpus
 // ---------------------------------------------------------------------------------------------
 
@@ -371,8 +405,9 @@ export function benchEnv(dataDir, extra = {}) {
 
 /** Starts rbkd on the corpus data dir, importing the corpus first when the stored DB is stale. */
 export async function startCorpusDaemon(corpus, log = console.error, opts = { fresh: false }) {
-  const dataDir = path.join(CORPUS_DIR, 'data');
-  const keyFile = path.join(CORPUS_DIR, 'db.json');
+  const dir = opts.dir ?? CORPUS_DIR;
+  const dataDir = path.join(dir, 'data');
+  const keyFile = path.join(dir, 'db.json');
   const key = dbKey(corpus);
   let stored = null;
   try {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { DEFAULTS, ensureCorpus, RARE_TERMS, ROOT, startCorpusDaemon } from './query-corpus.mjs';
+import { DEFAULTS, ensureCorpus, listCases as listCasesFor, RARE_TERMS, ROOT, searchCases as searchCasesFor, startCorpusDaemon } from './query-corpus.mjs';
 
 const require = createRequire(import.meta.url);
 const grpc = require('@grpc/grpc-js');
@@ -72,14 +72,7 @@ async function main() {
     const newest = first.sessions[0];
     const mid = newest.lastActivityUnixMs - 30 * 86_400_000;
 
-    const listCases = [
-      ['newest 50', req({ limit: 50 })],
-      ['--project api', req({ limit: 50, project: 'api' })],
-      ['--tool Grep', req({ limit: 50, tool: 'Grep' })],
-      ['--errors', req({ limit: 50, errorsOnly: true })],
-      ['--since 30 days before the newest', req({ limit: 50, sinceUnixMs: mid })],
-      ['--project ml --errors --tool Edit --since', req({ limit: 50, project: 'ml', errorsOnly: true, tool: 'Edit', sinceUnixMs: mid - 60 * 86_400_000 })],
-    ];
+    const listCases = listCasesFor(mid);
     // `rbk sessions` pages 50 at a time; a 1,000-session page is reported on its own.
     const list = await measure('ListSessions (mixed filters, 50 per page)', ITER, (i) => c.unary('ListSessions', listCases[i % listCases.length][1]));
     const listEach = {};
@@ -88,17 +81,7 @@ async function main() {
       listEach[name] = { p50: m.p50, p95: m.p95, sessions: m.last.sessions.length };
     }
 
-    const searchCases = [
-      ['ECONNRESET', sreq({ query: 'ECONNRESET' })],
-      ['segfault --tool Bash', sreq({ query: 'segfault', tool: 'Bash' })],
-      ['"permission denied" --errors', sreq({ query: '"permission denied"', errorsOnly: true })],
-      ['deadlock --project web', sreq({ query: 'deadlock', project: 'web' })],
-      ['OOMKilled worker', sreq({ query: 'OOMKilled worker' })],
-      ['flaky --since', sreq({ query: 'flaky', sinceUnixMs: mid })],
-      ['"timeout exceeded" --errors --tool bash', sreq({ query: '"timeout exceeded"', errorsOnly: true, tool: 'bash' })],
-      ['ECONN* timeout', sreq({ query: 'ECONN* timeout' })],
-      ['build failed (common words)', sreq({ query: 'build failed' })],
-    ];
+    const searchCases = searchCasesFor(mid);
     const search = await measure('Search (mixed queries)', ITER, (i) => c.unary('Search', searchCases[i % searchCases.length][1]));
     const searchEach = {};
     // A prefix that matches ~15% of all interactions: FTS5 merges the whole prefix doclist before
