@@ -74,6 +74,9 @@ export async function learnCommand(
   if (opts.synthesizer !== undefined && opts.synthesizer !== 'extractive' && opts.synthesizer !== 'anthropic') {
     throw new CliError(`--synthesizer must be extractive or anthropic, got "${opts.synthesizer}"`, EXIT.usage);
   }
+  if (opts.incidentId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(opts.incidentId)) {
+    throw new CliError(`--incident-id must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041); got "${opts.incidentId.slice(0, 80)}"`, EXIT.usage);
+  }
   if (opts.progress && io.isTTY) io.err(`learning from session ${opts.session}${opts.synthesizer === 'anthropic' ? ' (asking the Anthropic API; this can take a minute)' : ''}…`);
   const res = await call<{ resultJson: string }>(
     'Learn',

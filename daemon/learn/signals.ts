@@ -152,7 +152,8 @@ export function segmentKey(segment: string): string {
 
 function checkKeys(call: ToolCall): string[] {
   if (call.toolName === 'Bash') return [...new Set(shellSegments(call.text).map(segmentKey).filter(Boolean))];
-  if (call.toolName in EDIT_TOOLS) return [`${call.toolName} ${call.text}`];
+  // Edit, MultiEdit and Write of one file are the same check: can this file be changed.
+  if (call.toolName in EDIT_TOOLS) return [`${EDIT_TOOLS[call.toolName] === 'read' ? 'read' : 'write'} ${call.text}`];
   if (call.toolName === 'Task' || call.toolName === 'Agent') return [call.toolName];
   return [`${call.toolName} ${call.text.slice(0, 120)}`];
 }
@@ -283,7 +284,8 @@ export function extractSignals(entries: TimelineEntry[], opts: { cwd: string; re
     }
   }
   for (const c of calls) {
-    if (c.status !== 'ok' || c.toolName !== 'Bash' || c.index < lastFailure || seen.has(c.ref) || !VERIFY.test(c.text)) continue;
+    // The commands themselves, not their arguments: a commit message that mentions tests is no test.
+    if (c.status !== 'ok' || c.toolName !== 'Bash' || c.index < lastFailure || seen.has(c.ref) || !VERIFY.test(checkKeys(c).join(' '))) continue;
     seen.add(c.ref);
     verifications.push(c);
   }

@@ -56,7 +56,7 @@ export function errorLine(output: string): string {
   if (lines.length === 0) return output.trim().slice(0, 200);
   let i = lines.findIndex((l) => ERROR_HINT.test(l));
   if (i < 0) i = 0;
-  let line = lines[i]!;
+  let line = lines[i]!.replace(/<\/?[a-z_][a-z0-9_-]*>/gi, '').trim();
   if (line.endsWith(':') && lines[i + 1]) line = `${line} ${lines[i + 1]}`;
   return line.slice(0, 400);
 }
