@@ -38,6 +38,12 @@ Usage:
   rbk uninstall [--purge [--yes]] [--dry-run] [--json]
                                      remove exactly what install added (--purge: the data dir too)
   rbk doctor [--json]                check node, daemon, socket, hooks, spool, database, disk, config
+  rbk learn <id|prefix> [--incident-id ID] [--query TEXT] [--apply-runbook-updates] [--out DIR] [--synthesizer extractive|anthropic] [--json]
+                                     postmortem, runbook update proposals and knowledge docs from a session
+  rbk learnings [list|show <id>] [--limit N] [--json]
+                                     what rbk has learned, with provenance (sessions, interaction ids)
+  rbk incidents [--min-sessions N] [--limit N] [--json]
+                                     the same error across sessions: count, first/last seen, how it was fixed
 
 Environment: RBK_CONFIG, RBK_DATA_DIR, RBK_SOCKET override where rbk keeps its config, data and socket.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 not found.`;
@@ -160,6 +166,48 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       const { values } = parse(rest, {});
       const { doctorCommand } = await import('./commands/doctor.js');
       return doctorCommand(io, { json: Boolean(values.json) });
+    }
+    case 'learn': {
+      const { values, positionals } = parse(rest, {
+        'incident-id': { type: 'string' },
+        query: { type: 'string' },
+        'apply-runbook-updates': { type: 'boolean', default: false },
+        out: { type: 'string' },
+        synthesizer: { type: 'string' },
+        progress: { type: 'boolean', default: true },
+      });
+      if (positionals.length !== 1) throw new CliError('usage: rbk learn <session-id|prefix> [--incident-id ID] [--query TEXT] [--apply-runbook-updates] [--out DIR] [--synthesizer extractive|anthropic] [--json]', EXIT.usage);
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const { learnCommand } = await import('./commands/learn.js');
+      return learnCommand(io, {
+        session: positionals[0]!,
+        incidentId: str(values['incident-id']),
+        query: str(values.query),
+        apply: Boolean(values['apply-runbook-updates']),
+        outDir: str(values.out),
+        synthesizer: str(values.synthesizer),
+        json: Boolean(values.json),
+        progress: !values.json && values.progress !== false,
+      });
+    }
+    case 'learnings': {
+      const { values, positionals } = parse(rest, { limit: { type: 'string', default: '100' } });
+      const [sub, id, ...extra] = positionals;
+      const { learningsListCommand, learningsShowCommand } = await import('./commands/learn.js');
+      if ((sub === undefined || sub === 'list') && id === undefined) return learningsListCommand(io, { json: Boolean(values.json), limit: positiveInt(values.limit, '--limit') });
+      if (sub !== 'show' || !id || extra.length > 0) throw new CliError('usage: rbk learnings [list] [--json]  |  rbk learnings show <id> [--json]', EXIT.usage);
+      return learningsShowCommand(io, { id, json: Boolean(values.json) });
+    }
+    case 'incidents': {
+      const { values, positionals } = parse(rest, { 'min-sessions': { type: 'string', default: '1' }, limit: { type: 'string', default: '50' }, progress: { type: 'boolean', default: true } });
+      if (positionals.length > 0) throw new CliError('usage: rbk incidents [--min-sessions N] [--limit N] [--json]', EXIT.usage);
+      const { incidentsCommand } = await import('./commands/learn.js');
+      return incidentsCommand(io, {
+        json: Boolean(values.json),
+        minSessions: positiveInt(values['min-sessions'], '--min-sessions'),
+        limit: positiveInt(values.limit, '--limit'),
+        progress: !values.json && values.progress !== false,
+      });
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, EXIT.usage);

@@ -67,6 +67,31 @@ const webhook = z
     }
   });
 
+const learningSchema = z
+  .object({
+    // Runbooks that proposals diff against; relative paths resolve against the session's cwd.
+    // Unset: <output dir>/runbooks.
+    runbookDir: z.string().min(1).optional(),
+    synthesizer: z.enum(['extractive', 'anthropic']).default('extractive'),
+    anthropic: z
+      .object({
+        model: z.string().min(1).max(200).default('claude-sonnet-4-5'),
+        // Else ANTHROPIC_BASE_URL, else the SDK's default.
+        baseUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://api.anthropic.com' }).optional(),
+        timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+        maxTokens: z.number().int().min(256).max(64_000).default(4096),
+        // Refused: the key belongs in ANTHROPIC_API_KEY, never in the config file.
+        apiKey: z.unknown().optional(),
+      })
+      .strict()
+      .superRefine((value, ctx) => {
+        if (value.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'do not put the API key in the config: export ANTHROPIC_API_KEY in the daemon\'s environment' });
+      })
+      .default({ model: 'claude-sonnet-4-5', timeoutMs: 60_000, maxTokens: 4096 }),
+  })
+  .strict()
+  .default({ synthesizer: 'extractive', anthropic: { model: 'claude-sonnet-4-5', timeoutMs: 60_000, maxTokens: 4096 } });
+
 export const configSchema = z
   .object({
     log: z
@@ -173,6 +198,8 @@ export const configSchema = z
       })
       .strict()
       .default({ debounceMs: 3000, queueLimit: 1000, retry: { maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }, webhooks: [] }),
+    // rbk learn (daemon/learn, docs/learn.md). The Anthropic API key comes from ANTHROPIC_API_KEY only.
+    learning: learningSchema,
     integrations: z
       .object({
         claude: z

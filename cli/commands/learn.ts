@@ -1,0 +1,250 @@
+// `rbk learn`, `rbk learnings [list|show <id>]` and `rbk incidents`: thin views of the Learn RPCs
+// (docs/learn.md; JSON shapes in docs/cli-json.md).
+import path from 'node:path';
+import { call } from '../client.js';
+import { CliError, EXIT } from '../errors.js';
+import { iso, table } from '../format.js';
+import type { Io } from '../io.js';
+
+interface Prior {
+  sessionId: string;
+  project: string;
+  firstSeenUnixMs: number;
+  lastSeenUnixMs: number;
+  occurrences: number;
+  resolved: boolean;
+  fix: string;
+  fixRefs: string[];
+  failureRefs: string[];
+}
+
+interface Claim {
+  text: string;
+  refs: string[];
+}
+
+interface LearnResult {
+  runId: string;
+  sessionId: string;
+  incidentId: string | null;
+  query: string | null;
+  focus: { entries: number; totalEntries: number; fromUnixMs: number; toUnixMs: number; matchedRefs: string[] };
+  synthesizer: { requested: string; used: string; fallbackReason: string | null };
+  outputDir: string;
+  outputDirReason: string;
+  runbookDir: string;
+  postmortem: { path: string; title: string; postmortem: Record<string, Claim[] | string | { unixMs: number; text: string; refs: string[] }[]> };
+  proposals: { path: string; runbook: string; kind: string; signatureIds: string[] }[];
+  alreadyInRunbooks: { signatureId: string; runbook: string }[];
+  knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
+  signatures: { id: string; text: string; occurrences: number; resolved: boolean; fix: string; failureRefs: string[]; fixRefs: string[]; seenBefore: Prior[] }[];
+  applied: { changed: { file: string; kind: string }[]; conflicts: { file: string; reason: string }[] } | null;
+}
+
+/** `rbk learn --json` (docs/cli-json.md): the daemon's result with times as ISO strings. */
+export function learnView(r: LearnResult) {
+  const pm = r.postmortem.postmortem;
+  const timeline = (pm.timeline as { unixMs: number; text: string; refs: string[] }[]).map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs }));
+  return {
+    runId: r.runId,
+    sessionId: r.sessionId,
+    incidentId: r.incidentId,
+    query: r.query,
+    focus: { entries: r.focus.entries, totalEntries: r.focus.totalEntries, from: iso(r.focus.fromUnixMs), to: iso(r.focus.toUnixMs), matchedRefs: r.focus.matchedRefs },
+    synthesizer: r.synthesizer,
+    outputDir: r.outputDir,
+    outputDirReason: r.outputDirReason,
+    runbookDir: r.runbookDir,
+    postmortem: { path: r.postmortem.path, title: r.postmortem.title, sections: { ...pm, title: undefined, timeline } },
+    proposals: r.proposals,
+    alreadyInRunbooks: r.alreadyInRunbooks,
+    knowledge: r.knowledge,
+    signatures: r.signatures.map((s) => ({
+      ...s,
+      seenBefore: s.seenBefore.map((p) => ({ sessionId: p.sessionId, project: p.project, firstSeenAt: iso(p.firstSeenUnixMs), lastSeenAt: iso(p.lastSeenUnixMs), occurrences: p.occurrences, resolved: p.resolved, fix: p.fix, fixRefs: p.fixRefs, failureRefs: p.failureRefs })),
+    })),
+    applied: r.applied,
+  };
+}
+
+export async function learnCommand(
+  io: Io,
+  opts: { session: string; incidentId?: string; query?: string; apply: boolean; outDir?: string; synthesizer?: string; json: boolean; progress: boolean },
+): Promise<number> {
+  if (opts.synthesizer !== undefined && opts.synthesizer !== 'extractive' && opts.synthesizer !== 'anthropic') {
+    throw new CliError(`--synthesizer must be extractive or anthropic, got "${opts.synthesizer}"`, EXIT.usage);
+  }
+  if (opts.incidentId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(opts.incidentId)) {
+    throw new CliError(`--incident-id must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041); got "${opts.incidentId.slice(0, 80)}"`, EXIT.usage);
+  }
+  if (opts.progress && io.isTTY) io.err(`learning from session ${opts.session}${opts.synthesizer === 'anthropic' ? ' (asking the Anthropic API; this can take a minute)' : ''}…`);
+  const res = await call<{ resultJson: string }>(
+    'Learn',
+    'Learn',
+    {
+      sessionId: opts.session,
+      incidentId: opts.incidentId ?? '',
+      query: opts.query ?? '',
+      applyRunbookUpdates: opts.apply,
+      outDir: opts.outDir ? path.resolve(opts.outDir) : '',
+      synthesizer: opts.synthesizer ?? '',
+    },
+    opts.synthesizer === 'anthropic' ? 15 * 60_000 : 5 * 60_000,
+  );
+  const r = JSON.parse(res.resultJson) as LearnResult;
+  const conflict = r.applied !== null && r.applied.conflicts.length > 0;
+  if (opts.json) {
+    io.json(learnView(r));
+    return conflict ? EXIT.failure : EXIT.ok;
+  }
+  io.out(`${r.postmortem.title}`);
+  io.out(`session ${r.sessionId}${r.incidentId ? `, incident ${r.incidentId}` : ''}${r.query ? `, focused on "${r.query}" (${r.focus.entries} of ${r.focus.totalEntries} timeline entries)` : ''}`);
+  io.out(`synthesizer: ${r.synthesizer.used}${r.synthesizer.fallbackReason ? ` (fell back from ${r.synthesizer.requested}: ${r.synthesizer.fallbackReason})` : ''}`);
+  io.out(`output: ${r.outputDir} (${r.outputDirReason})`);
+  io.out(`  postmortem  ${path.relative(r.outputDir, r.postmortem.path)}`);
+  for (const p of r.proposals) io.out(`  proposal    ${path.relative(r.outputDir, p.path)}  (${p.kind === 'new' ? 'new runbook' : 'update'} ${p.runbook})`);
+  for (const k of r.knowledge) io.out(`  knowledge   ${path.relative(r.outputDir, k.path)}  (${k.learningId})`);
+  for (const a of r.alreadyInRunbooks) io.out(`  already in  ${a.runbook} (${a.signatureId})`);
+  if (r.signatures.length > 0) {
+    io.out('');
+    io.out('error signatures:');
+    for (const s of r.signatures) {
+      io.out(`  ${s.id}  ${s.text}  ×${s.occurrences}  ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
+      if (s.seenBefore.length > 0) {
+        const fixed = s.seenBefore.filter((p) => p.resolved);
+        io.out(`    seen before in ${s.seenBefore.length} session${s.seenBefore.length === 1 ? '' : 's'} (${s.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
+      }
+    }
+  }
+  if (r.applied) {
+    io.out('');
+    if (conflict) {
+      io.err('runbook updates NOT applied (nothing was changed):');
+      for (const c of r.applied.conflicts) io.err(`  ${c.file}: ${c.reason}`);
+      return EXIT.failure;
+    }
+    if (r.applied.changed.length === 0) io.out(`runbook updates: nothing to apply; ${r.runbookDir} already has every fix from this session`);
+    else for (const c of r.applied.changed) io.out(`applied: ${c.kind === 'new' ? 'created' : 'updated'} ${path.join(r.runbookDir, c.file)}`);
+  }
+  return EXIT.ok;
+}
+
+interface ProtoLearning {
+  id: string;
+  kind: string;
+  signatureId: string;
+  signature: string;
+  title: string;
+  fix: string;
+  verification: string;
+  firstSeenUnixMs: number;
+  lastSeenUnixMs: number;
+  docPath: string;
+  sessions: number;
+  updatedUnixMs: number;
+}
+
+function learningView(l: ProtoLearning) {
+  return {
+    id: l.id,
+    kind: l.kind,
+    signatureId: l.signatureId,
+    signature: l.signature,
+    title: l.title,
+    fix: l.fix,
+    verification: l.verification,
+    firstSeenAt: iso(l.firstSeenUnixMs),
+    lastSeenAt: iso(l.lastSeenUnixMs),
+    docPath: l.docPath || null,
+    sessions: l.sessions,
+    updatedAt: iso(l.updatedUnixMs),
+  };
+}
+
+export async function learningsListCommand(io: Io, opts: { json: boolean; limit: number }): Promise<number> {
+  const r = await call<{ learnings: ProtoLearning[] }>('Learn', 'ListLearnings', { limit: opts.limit });
+  if (opts.json) {
+    io.json({ learnings: r.learnings.map(learningView) });
+    return EXIT.ok;
+  }
+  if (r.learnings.length === 0) {
+    io.out('no learnings yet; learn from a session with: rbk learn <session-id>');
+    return EXIT.ok;
+  }
+  io.out(table(['ID', 'KIND', 'SESSIONS', 'LAST SEEN', 'TITLE'], r.learnings.map((l) => [l.id, l.kind, String(l.sessions), (iso(l.lastSeenUnixMs) ?? '-').slice(0, 16).replace('T', ' '), l.title.slice(0, 90)])));
+  return EXIT.ok;
+}
+
+export async function learningsShowCommand(io: Io, opts: { id: string; json: boolean }): Promise<number> {
+  const r = await call<{ learning: ProtoLearning; sources: { sessionId: string; runId: string; refs: string[]; createdUnixMs: number }[] }>('Learn', 'GetLearning', { id: opts.id });
+  const sources = r.sources.map((s) => ({ sessionId: s.sessionId, runId: s.runId, refs: s.refs, learnedAt: iso(s.createdUnixMs) }));
+  if (opts.json) {
+    io.json({ learning: learningView(r.learning), sources });
+    return EXIT.ok;
+  }
+  const l = r.learning;
+  io.out(`${l.id}  (${l.kind})  ${l.title}`);
+  io.out(`  signature     ${l.signature} (${l.signatureId})`);
+  io.out(`  fix           ${l.fix}`);
+  io.out(`  verification  ${l.verification}`);
+  io.out(`  seen          ${iso(l.firstSeenUnixMs) ?? '-'} to ${iso(l.lastSeenUnixMs) ?? '-'} in ${l.sessions} session(s)`);
+  if (l.docPath) io.out(`  doc           ${l.docPath}`);
+  io.out('  provenance:');
+  for (const s of sources) io.out(`    session ${s.sessionId} (run ${s.runId}, ${s.learnedAt}): interactions ${s.refs.join(', ')}`);
+  return EXIT.ok;
+}
+
+interface ProtoIncident {
+  signatureId: string;
+  signature: string;
+  toolName: string;
+  example: string;
+  occurrences: number;
+  sessions: string[];
+  firstSeenUnixMs: number;
+  lastSeenUnixMs: number;
+  resolvedSessions: number;
+  fixes: { fix: string; sessions: number }[];
+}
+
+export async function incidentsCommand(io: Io, opts: { json: boolean; minSessions: number; limit: number; progress: boolean }): Promise<number> {
+  if (opts.progress && io.isTTY) io.err('clustering error signatures across sessions…');
+  const r = await call<{ incidents: ProtoIncident[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
+  const incidents = r.incidents.map((i) => ({
+    signatureId: i.signatureId,
+    signature: i.signature,
+    toolName: i.toolName,
+    example: i.example,
+    count: i.occurrences,
+    sessions: i.sessions,
+    firstSeenAt: iso(i.firstSeenUnixMs),
+    lastSeenAt: iso(i.lastSeenUnixMs),
+    resolved: i.resolvedSessions > 0,
+    resolvedSessions: i.resolvedSessions,
+    fixes: i.fixes,
+  }));
+  if (opts.json) {
+    io.json({ incidents });
+    return EXIT.ok;
+  }
+  if (incidents.length === 0) {
+    io.out('no failed tool calls in any stored session');
+    return EXIT.ok;
+  }
+  io.out(
+    table(
+      ['SIGNATURE', 'COUNT', 'SESSIONS', 'FIRST SEEN', 'LAST SEEN', 'RESOLVED', 'ERROR'],
+      incidents.map((i) => [
+        i.signatureId,
+        String(i.count),
+        String(i.sessions.length),
+        (i.firstSeenAt ?? '-').slice(0, 16).replace('T', ' '),
+        (i.lastSeenAt ?? '-').slice(0, 16).replace('T', ' '),
+        i.resolved ? `${i.resolvedSessions}/${i.sessions.length}: ${(i.fixes[0]?.fix ?? '').slice(0, 50)}` : 'no',
+        i.signature.slice(0, 80),
+      ]),
+      { rightAlign: [1, 2] },
+    ),
+  );
+  return EXIT.ok;
+}
