@@ -13,6 +13,7 @@ import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type Transcr
 import { syntheticLineKey } from './transcripts/parse.js';
 import type { HookRedaction } from './hook-events.js';
 import { scanTranscript } from './transcripts/scan.js';
+import { SearchBacklog } from './search-backlog.js';
 import type { Interaction, ParsedEntry, UsageRecord } from './transcripts/types.js';
 import { addUsage, mergeUsage } from './transcripts/usage.js';
 
@@ -59,6 +60,8 @@ export class TranscriptIngester {
   private readonly observers: ((r: IngestFileResult) => void)[] = [];
   /** The connection's own synchronous level, restored after each ingest transaction. */
   private readonly syncLevel: number;
+  /** Full-text indexing deferred while imports run (see search-backlog.ts). */
+  readonly searchBacklog: SearchBacklog;
 
   constructor(
     private readonly db: Db,
@@ -66,6 +69,7 @@ export class TranscriptIngester {
     private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; redaction?: HookRedaction | null } = {},
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
+    this.searchBacklog = new SearchBacklog(db, log);
     this.stmts = {
       getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
       registerTranscript: db.prepare(`
