@@ -82,8 +82,9 @@ export async function importTranscripts(
   };
   const sessions = new Set<string>();
   let lastReport = 0;
-  // Rows are searchable once the import is done, not while it runs (see search-backlog.ts).
-  ingester.searchBacklog.begin();
+  // Files are parsed in a worker thread, and rows are searchable once the import is done, not
+  // while it runs (see search-backlog.ts).
+  ingester.beginImport();
   try {
     for (const f of files) {
       if (isCancelled()) break;
@@ -104,7 +105,7 @@ export async function importTranscripts(
     }
   } finally {
     progress.currentFile = '';
-    await ingester.searchBacklog.end();
+    await ingester.endImport();
   }
   progress.done = true;
   progress.currentFile = '';
