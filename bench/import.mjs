@@ -8,15 +8,17 @@
 //       appended one by one at ~20/s and the SQLite file is polled read-only every 5 ms until each
 //       line's row is there (target p95 < 500 ms).
 //
-//   --breakdown: also ingest the corpus in-process (dist/ TranscriptIngester, no gRPC): as the
-//       daemon does (redaction at ingest), then without redaction, also without `raw`, and
-//       without the FTS trigger instead, to show what each part costs.
+//   --breakdown: also import the corpus in-process (dist/ importTranscripts, no gRPC): as the
+//       daemon does (parse worker, redaction at ingest, full-text index built at the end), then
+//       without redaction, then also with synchronous=OFF (no fsync: what waiting on the disk
+//       costs), to show what each part costs; with the CPU seconds of each thread.
 //
 // Usage: npm run build && node bench/import.mjs [--breakdown] [--cpu-prof DIR]
 // The corpus (~210 MB, deterministic) is generated once into bench/.corpus/import/.
 // Results: bench/results/import.json.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -67,16 +69,18 @@ let result;
 try {
   daemon = cpuProfDir ? await startProfiledDaemon(dataDir) : await startDaemon(dataDir);
   const cliEnv = { ...daemon.env };
+  const cpuBefore = processCpuSeconds(daemon.pid);
   const t = performance.now();
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rbk.js'), 'import', corpusDir, '--json'], { env: cliEnv, encoding: 'utf8', maxBuffer: 1 << 24 });
   const importMs = performance.now() - t;
+  const daemonCpuSeconds = processCpuSeconds(daemon.pid) - cpuBefore;
   if (r.status !== 0) throw new Error(`rbk import exited ${r.status}: ${r.stderr}`);
   const summary = JSON.parse(r.stdout);
   const importMBps = MB / (importMs / 1000);
   const status = fs.readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const peakRssMB = kb('VmHWM') / 1024;
-  console.log(`(b) rbk import: ${summary.files} files, ${summary.interactionsAdded} interactions, ${summary.linesRead} lines in ${(importMs / 1000).toFixed(2)} s = ${importMBps.toFixed(1)} MB/s; ratio ${(importMBps / bareMBps).toFixed(2)}`);
+  console.log(`(b) rbk import: ${summary.files} files, ${summary.interactionsAdded} interactions, ${summary.linesRead} lines in ${(importMs / 1000).toFixed(2)} s = ${importMBps.toFixed(1)} MB/s; ratio ${(importMBps / bareMBps).toFixed(2)}; daemon CPU ${daemonCpuSeconds.toFixed(2)} s (all threads)`);
   console.log(`(c) daemon peak RSS (VmHWM) ${peakRssMB.toFixed(0)} MB, RSS now ${(kb('VmRSS') / 1024).toFixed(0)} MB; db ${(fs.statSync(path.join(dataDir, 'rbk.db')).size / 1048576).toFixed(0)} MB`);
   if (summary.errors.length > 0) throw new Error(`import reported errors: ${JSON.stringify(summary.errors.slice(0, 3))}`);
 
@@ -97,6 +101,8 @@ try {
     corpusBytes,
     files: files.length,
     importSeconds: round(importMs / 1000, 2),
+    daemonCpuSeconds: round(daemonCpuSeconds, 2),
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
     interactions: summary.interactionsAdded,
     lines: summary.linesRead,
     corpusSizes: manifest.sizes,
@@ -130,33 +136,58 @@ async function startProfiledDaemon(dir) {
 }
 
 /**
- * In-process ingests of the whole corpus (the daemon's code without gRPC): as the daemon runs it
- * (redaction at ingest, the default), then without redaction, without redaction and `raw`, and
- * without redaction and the FTS trigger, to show what each part costs.
+ * In-process imports of the whole corpus (the daemon's code without gRPC): as the daemon runs it,
+ * then without redaction, then also with synchronous=OFF, to show what each part costs. CPU
+ * seconds per thread come from /proc/self/task (main thread, parse worker, libuv pool).
  */
 async function inProcessBreakdown() {
   const { openDatabase } = await import(path.join(ROOT, 'dist/daemon/store/db.js'));
   const { TranscriptIngester } = await import(path.join(ROOT, 'dist/daemon/ingest/transcript-ingester.js'));
+  const { importTranscripts } = await import(path.join(ROOT, 'dist/daemon/ingest/importer.js'));
   const { loadConfig } = await import(path.join(ROOT, 'dist/daemon/config/load.js'));
   const { createRedactionService } = await import(path.join(ROOT, 'dist/daemon/redact/service.js'));
   const quiet = { info() {}, warn() {}, debug() {}, error() {} };
   const out = {};
-  for (const variant of ['asDaemon', 'noRedaction', 'noRedactionNoRaw', 'noRedactionNoFts']) {
+  for (const variant of ['asDaemon', 'noRedaction', 'noRedactionSyncOff']) {
     const dir = tempDataDir(`breakdown-${variant}`);
     const db = openDatabase(path.join(dir, 'rbk.db'));
-    if (variant.endsWith('NoFts')) db.exec('DROP TRIGGER IF EXISTS interactions_fts_insert');
-    const filter = variant.endsWith('NoRaw') ? { interaction: (i) => i, raw: () => null } : undefined;
+    if (variant.endsWith('SyncOff')) db.pragma('synchronous = OFF');
     const redaction = variant === 'asDaemon' ? createRedactionService(loadConfig(path.join(dir, 'none.yaml')).config, dir) : null;
-    const ing = new TranscriptIngester(db, quiet, { filter, redaction });
+    const ing = new TranscriptIngester(db, quiet, { redaction });
+    const threads = new Map();
+    const sample = () => {
+      for (const tid of fs.readdirSync('/proc/self/task')) {
+        try {
+          const st = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+          threads.set(tid, (Number(f[11]) + Number(f[12])) / 100);
+        } catch {
+          /* the thread ended */
+        }
+      }
+    };
+    sample();
+    const before = new Map(threads);
+    const sampler = setInterval(sample, 100);
     const t = performance.now();
-    for (const f of files) await ing.ingestFile(f, 'import');
+    await importTranscripts(ing, [corpusDir], () => {});
     const s = (performance.now() - t) / 1000;
+    clearInterval(sampler);
+    sample();
     db.close();
-    out[variant] = { MBps: round(MB / s), seconds: round(s, 2), dbMB: round(fs.statSync(path.join(dir, 'rbk.db')).size / 1048576) };
+    const cpu = [...threads].map(([tid, c]) => c - (before.get(tid) ?? 0)).filter((c) => c >= 0.05).sort((a, b) => b - a).map((c) => round(c, 2));
+    out[variant] = { MBps: round(MB / s), seconds: round(s, 2), threadCpuSeconds: cpu, dbMB: round(fs.statSync(path.join(dir, 'rbk.db')).size / 1048576) };
     fs.rmSync(dir, { recursive: true, force: true });
-    console.log(`    in-process ${variant.padEnd(17)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), db ${out[variant].dbMB} MB`);
+    console.log(`    in-process ${variant.padEnd(19)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), thread CPU s ${cpu.join(' / ')}, db ${out[variant].dbMB} MB`);
   }
   return out;
+}
+
+/** utime + stime of a whole process (all its threads), in seconds. */
+function processCpuSeconds(pid) {
+  const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function round(x, digits = 1) {

@@ -106,6 +106,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     .all(Date.now() - 24 * 3600_000) as string[]) {
     watcher.follow(t);
   }
+  // Interactions left unsearchable by an import the last daemon did not finish.
+  ingester.searchBacklog.drain().catch((err: unknown) => log.error('search index catch-up failed; the next import retries it', { error: err }));
   log.info('rbkd started', { version: RBK_VERSION, pid: process.pid, socket: paths.socket, db: paths.db, config: source });
 
   let stopping: Promise<void> | undefined;

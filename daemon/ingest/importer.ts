@@ -82,22 +82,30 @@ export async function importTranscripts(
   };
   const sessions = new Set<string>();
   let lastReport = 0;
-  for (const f of files) {
-    if (isCancelled()) break;
-    progress.currentFile = f.path;
-    const r: IngestFileResult = await ingester.ingestFile(f.path, 'import');
-    progress.filesDone += 1;
-    progress.bytesDone += f.size;
-    progress.linesRead += r.lines;
-    progress.interactionsAdded += r.interactionsAdded;
-    for (const id of r.sessionIds) sessions.add(id);
-    progress.sessions = sessions.size;
-    for (const [k, v] of Object.entries(r.skipped)) progress.skipped[k] = (progress.skipped[k] ?? 0) + v;
-    if (r.error) progress.errors.push({ path: f.path, error: r.error });
-    if (Date.now() - lastReport > 200) {
-      lastReport = Date.now();
-      onProgress({ ...progress });
+  // Files are parsed in a worker thread, and rows are searchable once the import is done, not
+  // while it runs (see search-backlog.ts).
+  ingester.beginImport();
+  try {
+    for (const f of files) {
+      if (isCancelled()) break;
+      progress.currentFile = f.path;
+      const r: IngestFileResult = await ingester.ingestFile(f.path, 'import');
+      progress.filesDone += 1;
+      progress.bytesDone += f.size;
+      progress.linesRead += r.lines;
+      progress.interactionsAdded += r.interactionsAdded;
+      for (const id of r.sessionIds) sessions.add(id);
+      progress.sessions = sessions.size;
+      for (const [k, v] of Object.entries(r.skipped)) progress.skipped[k] = (progress.skipped[k] ?? 0) + v;
+      if (r.error) progress.errors.push({ path: f.path, error: r.error });
+      if (Date.now() - lastReport > 200) {
+        lastReport = Date.now();
+        onProgress({ ...progress });
+      }
     }
+  } finally {
+    progress.currentFile = '';
+    await ingester.endImport();
   }
   progress.done = true;
   progress.currentFile = '';

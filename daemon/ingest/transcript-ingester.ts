@@ -10,10 +10,11 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
-import { syntheticLineKey } from './transcripts/parse.js';
 import type { HookRedaction } from './hook-events.js';
-import { scanTranscript } from './transcripts/scan.js';
-import type { Interaction, ParsedEntry, UsageRecord } from './transcripts/types.js';
+import { SearchBacklog } from './search-backlog.js';
+import type { UsageRecord } from './transcripts/types.js';
+import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine } from './transcript-batches.js';
+import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
 import { addUsage, mergeUsage } from './transcripts/usage.js';
 
 export interface IngestFileResult {
@@ -42,15 +43,12 @@ interface TranscriptRow {
 }
 
 const HOST = os.hostname();
-// A batch is one transaction. Its lines (buffers and parsed objects) are held until it commits,
-// so the byte bound is what keeps the daemon's memory flat on big files.
-const BATCH_LINES = 2000;
-const BATCH_BYTES = 4 * 1024 * 1024;
-// Whole lines longer than this are not kept in `raw` (the parsed, bounded columns still are):
-// a 50 MB tool result stored verbatim would cost the database more than it could ever tell us.
-const RAW_MAX_BYTES = 4 * 1024 * 1024;
-// Line types that are bookkeeping, not conversation; they are counted, not stored.
-const NOT_STORED = new Set(['progress', 'file-history-snapshot', 'queue-operation', 'last-prompt']);
+
+/**
+ * Redaction at ingest. With `settings` an import's worker thread builds the same redactor; its
+ * matches are added to `totals` (the daemon's redaction metrics).
+ */
+export type IngestRedaction = HookRedaction & Partial<WorkerRedaction> & { readonly totals?: Map<string, number> };
 
 export class TranscriptIngester {
   private readonly running = new Map<string, Promise<IngestFileResult>>();
@@ -59,13 +57,19 @@ export class TranscriptIngester {
   private readonly observers: ((r: IngestFileResult) => void)[] = [];
   /** The connection's own synchronous level, restored after each ingest transaction. */
   private readonly syncLevel: number;
+  /** Full-text indexing deferred while imports run (see search-backlog.ts). */
+  readonly searchBacklog: SearchBacklog;
+  /** Parses imports off the main thread; started by the first import, stopped after the last. */
+  private parseWorker: ParseWorker | null = null;
+  private imports = 0;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; redaction?: HookRedaction | null } = {},
+    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; redaction?: IngestRedaction | null } = {},
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
+    this.searchBacklog = new SearchBacklog(db, log);
     this.stmts = {
       getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
       registerTranscript: db.prepare(`
@@ -149,6 +153,28 @@ export class TranscriptIngester {
     };
   }
 
+  /**
+   * An import starts: its files are parsed in a worker thread and full-text indexing waits for
+   * endImport(). Imports may overlap; each beginImport() needs one endImport().
+   */
+  beginImport(): void {
+    this.imports += 1;
+    this.searchBacklog.begin();
+    const redaction = this.opts.redaction ?? null;
+    this.parseWorker ??= ParseWorker.create(redaction?.settings ? (redaction as WorkerRedaction) : null, redaction !== null, this.log);
+  }
+
+  /** An import ends: once no other runs, the worker stops and the deferred rows are indexed. */
+  async endImport(): Promise<void> {
+    this.imports = Math.max(0, this.imports - 1);
+    if (this.imports === 0 && this.parseWorker) {
+      const worker = this.parseWorker;
+      this.parseWorker = null;
+      await worker.close();
+    }
+    await this.searchBacklog.end();
+  }
+
   /** Resolves when no file is being read (used at shutdown, before the database closes). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
@@ -213,41 +239,21 @@ export class TranscriptIngester {
 
     const touched = new Set<string>();
     const state = new FileState(layout, row, file, this);
-    let batch: BatchLine[] = [];
-    let batchBytes = 0;
     try {
+      const opts = { untilOffset: st.size, sessionIdHint, agentIdHint: layout.agentId };
       // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
       const redaction = this.opts.redaction ?? null;
-      const redactedEntries = new WeakSet<object>();
-      const transformEntry = redaction
-        ? (entry: Record<string, unknown>) => {
-            const r = redaction.redactValue(entry);
-            if (r.count > 0) redactedEntries.add(r.value);
-            return r.value;
-          }
-        : undefined;
-      for await (const { line, parsed } of scanTranscript(file, offset, { sessionIdHint, agentIdHint: layout.agentId, transformEntry }, { untilOffset: st.size })) {
-        result.lines += 1;
-        result.bytes += line.end - line.offset;
-        if (!parsed.ok) {
-          bump(result.skipped, parsed.reason);
-        } else {
-          // Unknown line types are counted here and still stored, raw (see unknownLine).
-          if (!parsed.known) bump(result.skipped, 'unknown-type');
-          if (parsed.invalidUtf8) bump(result.skipped, 'invalid-utf8-replaced');
-          const keep = !(parsed.known && NOT_STORED.has(parsed.type));
-          // A redacted line is stored as its redacted JSON, never as the bytes read.
-          batch.push({ parsed, raw: !keep ? null : redactedEntries.has(parsed.entry) ? Buffer.from(JSON.stringify(parsed.entry)) : line.bytes });
-        }
-        batchBytes += line.end - line.offset;
-        offset = line.end;
-        if (batch.length >= BATCH_LINES || batchBytes >= BATCH_BYTES) {
-          result.interactionsAdded += this.commit(state, batch, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
-          batch = [];
-          batchBytes = 0;
-        }
+      const worker = source === 'import' ? this.parseWorker : null;
+      const batches: AsyncIterable<PreparedBatch> = worker
+        ? worker.scan(file, offset, opts, (byRule) => addTotals(redaction?.totals, byRule))
+        : prepareBatches(file, offset, { ...opts, redact: redaction ? (e) => redaction.redactValue(e) : null });
+      for await (const batch of batches) {
+        result.lines += batch.count;
+        result.bytes += batch.bytes;
+        for (const [k, v] of Object.entries(batch.skipped)) result.skipped[k] = (result.skipped[k] ?? 0) + v;
+        offset = batch.end;
+        result.interactionsAdded += this.commit(state, batch.lines, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
       }
-      result.interactionsAdded += this.commit(state, batch, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
     } catch (err) {
       result.error = (err as Error).message;
       this.relaxedSync(() => this.stmts.saveError.run(result.error, Date.now(), file));
@@ -268,7 +274,7 @@ export class TranscriptIngester {
   /** Writes one batch and the offset after it in one transaction. Returns interactions added. */
   private commit(
     state: FileState,
-    batch: BatchLine[],
+    batch: PreparedLine[],
     pos: { offset: number; st: fs.Stats; file: string; lines: number; skipped: Record<string, number> },
     touched: Set<string>,
   ): number {
@@ -281,10 +287,9 @@ export class TranscriptIngester {
       const deltas = new Map<string, SessionDelta>();
       // One API response is several lines repeating its usage: merge them here, write each once.
       const usage = new Map<string, UsageRecord>();
-      for (const { parsed, raw } of batch) {
+      for (const { parsed, interactions, raw } of batch) {
         const sessionId = parsed.sessionId;
         const hidden = state.isHidden(parsed);
-        const interactions = parsed.known ? parsed.interactions : [unknownLine(parsed, raw)];
         // Bookkeeping lines (snapshots, queue operations) do not make a session exist.
         let delta: SessionDelta | undefined;
         if (sessionId && (interactions.length > 0 || parsed.usage)) {
@@ -298,7 +303,7 @@ export class TranscriptIngester {
           if (!parsed.isSidechain) accumulateMeta(metaBySession, sessionId, parsed, state.layout.layout === 'main' ? pos.file : null);
           if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
         }
-        let rawText: string | null = raw && raw.length <= RAW_MAX_BYTES ? raw.toString('utf8') : null;
+        let rawText = raw;
         for (const i of interactions) {
           const r = this.stmts.insertInteraction.run({
             ...i,
@@ -388,55 +393,12 @@ export class TranscriptIngester {
   }
 }
 
-interface BatchLine {
-  parsed: ParsedEntry;
-  raw: Buffer | null;
-}
-
 interface SessionDelta {
   id: string;
   prompts: number;
   toolCalls: number;
   toolFailures: number;
   interactions: number;
-}
-
-/**
- * A line of a type this version does not know (Claude Code adds some every few releases) is kept
- * as one `other` interaction holding the line in `raw`, so nothing read is lost. Keyed by its
- * uuid when it has one, else by a hash of its bytes, so re-reads stay idempotent.
- */
-function unknownLine(p: ParsedEntry, raw: Buffer | null): Interaction {
-  return {
-    uuid: p.uuid ?? (raw ? syntheticLineKey(raw) : `syn-${p.type}-${p.timestamp ?? 0}`),
-    blockIndex: 0,
-    sessionId: p.sessionId,
-    kind: 'other',
-    subtype: p.type.slice(0, 64) || null,
-    timestamp: p.timestamp,
-    text: '',
-    textLength: 0,
-    toolName: null,
-    toolUseId: null,
-    toolInput: null,
-    isError: null,
-    toolUseResult: null,
-    spawnedAgentId: null,
-    data: null,
-    parentUuid: null,
-    logicalParentUuid: null,
-    isSidechain: p.isSidechain,
-    agentId: p.agentId,
-    isMeta: false,
-    isCompactSummary: false,
-    requestId: null,
-    messageId: null,
-    model: null,
-    cwd: p.sessionMeta.cwd ?? null,
-    gitBranch: p.sessionMeta.gitBranch ?? null,
-    version: p.sessionMeta.version ?? null,
-    promptId: null,
-  };
 }
 
 interface UsageRow {
@@ -497,7 +459,7 @@ interface SessionMetaAcc {
   last: number | null;
 }
 
-function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: ParsedEntry, transcriptPath: string | null): void {
+function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: LineFacts, transcriptPath: string | null): void {
   let m = into.get(sessionId);
   if (!m) {
     m = { cwd: null, project: null, gitBranch: null, version: null, model: null, transcriptPath, title: null, first: null, last: null };
@@ -553,7 +515,7 @@ class FileState {
   }
 
   /** Whether this line belongs to a run that counts for cost but is not conversation. */
-  isHidden(p: ParsedEntry): boolean {
+  isHidden(p: LineFacts): boolean {
     if (this.layout.role === 'subagent') {
       if (this.fileKind === undefined) {
         const prompt = p.interactions.find((i) => i.kind === 'user_prompt');
@@ -564,7 +526,7 @@ class FileState {
     if (!p.isSidechain) return false;
     // Inline sidechains (≤ 2.0.27): a warmup chain starts with a "Warmup" prompt and every later
     // line descends from it.
-    const parent = (p.entry.parentUuid as string | null | undefined) ?? null;
+    const parent = p.parentUuid;
     const prompt = p.interactions.find((i) => i.kind === 'user_prompt');
     const hidden =
       (parent === null && prompt !== undefined && isWarmupPrompt(prompt.text)) ||
@@ -603,6 +565,7 @@ class FileState {
   }
 }
 
-function bump(m: Record<string, number>, key: string): void {
-  m[key] = (m[key] ?? 0) + 1;
+function addTotals(totals: Map<string, number> | undefined, byRule: Record<string, number>): void {
+  if (!totals) return;
+  for (const [rule, n] of Object.entries(byRule)) totals.set(rule, (totals.get(rule) ?? 0) + n);
 }

@@ -63,6 +63,8 @@ const ENGINE_REVISION = 2; // 2: object keys are redacted too
 const CUSTOM_RULE_PRIORITY = 70;
 /** A replacement can only change its neighbours' context a few times before nothing is left to change. */
 const MAX_PASSES = 4;
+/** Strings at least this long are scanned once per JSON value however often they repeat in it. */
+const REPEAT_MIN_CHARS = 512;
 
 const RULE_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const REDACTION_TOKEN_SOURCE = String.raw`\[REDACTED:[a-z0-9]+(?:-[a-z0-9]+)*:[0-9a-f]{6}\]`;
@@ -401,9 +403,9 @@ export function createRedactor(opts: RedactorOptions): Redactor {
   };
 
   /** A JSON string value seen together with its object key (`{"password": "hunter2"}`). */
-  const redactValueUnderKey = (value: string, key: string | null): { text: string; matches: RedactionMatch[] } => {
+  const redactValueUnderKey = (value: string, key: string | null, plain = redactText): { text: string; matches: RedactionMatch[] } => {
     const credential = key === null ? null : classifyCredentialKey(key);
-    if (credential === null || !enabled.has(credential.ruleId)) return redactText(value);
+    if (credential === null || !enabled.has(credential.ruleId)) return plain(value);
     if (credential.assignmentClass === null) {
       // Header objects: reuse the header rule so "Bearer " stays and only the credential goes.
       const prefix = 'Authorization: ';
@@ -438,9 +440,22 @@ export function createRedactor(opts: RedactorOptions): Redactor {
   const redactJson = <T>(value: T): { value: T; count: number; byRule: Record<string, number> } => {
     let count = 0;
     const byRule: Record<string, number> = {};
+    // Claude Code repeats big strings within one line (a tool's output is both the tool_result
+    // content and toolUseResult.stdout or .file.content): scan each distinct long string once.
+    // Matches still count once per occurrence, as if each had been scanned.
+    const scanned = new Map<string, { text: string; matches: RedactionMatch[] }>();
+    const plainOnce = (text: string): { text: string; matches: RedactionMatch[] } => {
+      if (text.length < REPEAT_MIN_CHARS) return redactText(text);
+      let result = scanned.get(text);
+      if (result === undefined) {
+        result = redactText(text);
+        scanned.set(text, result);
+      }
+      return result;
+    };
     const walk = (node: unknown, key: string | null): unknown => {
       if (typeof node === 'string') {
-        const result = redactValueUnderKey(node, key);
+        const result = redactValueUnderKey(node, key, plainOnce);
         for (const m of result.matches) {
           count++;
           byRule[m.rule] = (byRule[m.rule] ?? 0) + 1;

@@ -11,6 +11,8 @@ export interface RedactionService {
   readonly mode: 'ingest' | 'cron';
   /** Matches by rule since the daemon started (exported as a metric). */
   readonly totals: Map<string, number>;
+  /** What the service was built from, so that a worker thread can build the same one. */
+  readonly settings: { config: RbkConfig; dataDir: string };
   /** Redacts every string in a parsed JSON value; returns the same object when nothing matched. */
   redactValue<T>(value: T): { value: T; count: number };
   /** Redacts stored JSON text (valid JSON stays valid JSON); plain text otherwise. */
@@ -43,6 +45,7 @@ export function createRedactionService(config: RbkConfig, dataDir: string): Reda
     version: redactor.version,
     mode: config.redaction.mode,
     totals,
+    settings: { config, dataDir },
     redactValue,
     redactStoredText(text) {
       const t = text.trimStart();
