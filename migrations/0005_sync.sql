@@ -80,3 +80,19 @@ END;
 -- Sessions already in the database when sync arrives are backlog too.
 INSERT INTO sync_sessions (session_id, dirty_since)
 SELECT id, CAST(unixepoch('subsec') * 1000 AS INTEGER) FROM sessions WHERE expired_at IS NULL;
+
+-- ---------------------------------------------------------------------------------------------
+-- rbk pull (daemon/sync/pull.ts). Per pulled session: the manifest last pulled in full (a pull
+-- that finds the same sha256 fetches nothing more) and, per dataset, the highest part sequence
+-- number up to which every part's rows are stored here, so a newer manifest fetches only newer
+-- parts, and a compacted part covering parts already pulled is not fetched at all.
+CREATE TABLE pull_sessions (
+  session_id            TEXT PRIMARY KEY,
+  host                  TEXT NOT NULL,
+  manifest_key          TEXT NOT NULL,
+  -- NULL until a pull has stored every part the manifest lists.
+  manifest_sha256       TEXT,
+  interactions_through  INTEGER NOT NULL DEFAULT 0,
+  hook_events_through   INTEGER NOT NULL DEFAULT 0,
+  pulled_at             INTEGER NOT NULL
+);
