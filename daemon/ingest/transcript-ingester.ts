@@ -4,8 +4,8 @@
 // a replaced file) a no-op. One ingest per file runs at a time; a request that arrives meanwhile
 // is folded into one more pass.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { localHostname } from '../../common/host.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
@@ -41,7 +41,7 @@ interface TranscriptRow {
   layout: string | null;
 }
 
-const HOST = os.hostname();
+const HOST = localHostname();
 // A batch is one transaction. Its lines (buffers and parsed objects) are held until it commits,
 // so the byte bound is what keeps the daemon's memory flat on big files.
 const BATCH_LINES = 2000;
@@ -90,6 +90,7 @@ export class TranscriptIngester {
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
           @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion)`),
       isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
+      isPulled: db.prepare('SELECT 1 FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck(),
       getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
       upsertUsage: db.prepare(`
         INSERT INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
@@ -215,6 +216,12 @@ export class TranscriptIngester {
     const state = new FileState(layout, row, file, this);
     let batch: BatchLine[] = [];
     let batchBytes = 0;
+    const pulled = new Map<string, boolean>();
+    const isPulled = (id: string): boolean => {
+      let v = pulled.get(id);
+      if (v === undefined) pulled.set(id, (v = this.stmts.isPulled.get(id) === 1));
+      return v;
+    };
     try {
       // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
       const redaction = this.opts.redaction ?? null;
@@ -231,6 +238,9 @@ export class TranscriptIngester {
         result.bytes += line.end - line.offset;
         if (!parsed.ok) {
           bump(result.skipped, parsed.reason);
+        } else if (parsed.sessionId && isPulled(parsed.sessionId)) {
+          // A session pulled from another machine (rbk pull) is read-only here.
+          bump(result.skipped, 'pulled-session-read-only');
         } else {
           // Unknown line types are counted here and still stored, raw (see unknownLine).
           if (!parsed.known) bump(result.skipped, 'unknown-type');
