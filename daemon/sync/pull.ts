@@ -704,19 +704,24 @@ async function pullSession(
     return;
   }
 
-  // The session row first, so that hooks and transcripts of this machine see it as pulled from
-  // here on; its counts and totals are the origin's, as of this manifest.
+  // The session row goes in with the first rows stored (or at the end when the manifest lists no
+  // parts): a session none of whose parts could be read is not shown as an empty one. From then on
+  // hooks and transcripts of this machine see it as pulled. Its counts and totals are the
+  // origin's, as of this manifest.
   const fields = sessionFields(m);
   let added = false;
   let updated = false;
-  db.transaction(() => {
+  let ready = false;
+  const ensureSession = () => {
+    if (ready) return;
+    ready = true;
     if (!local) {
       stmts.insertSession.run({ id: m.sessionId, host: m.host, now: now() });
       added = true;
     }
     stmts.upsertState.run({ id: m.sessionId, host: m.host, key, now: now() });
-    updated = updateSession(db, m.sessionId, m.host, fields, now());
-  }).immediate();
+    if (updateSession(db, m.sessionId, m.host, fields, now())) updated = true;
+  };
 
   const through = { interactions: state?.interactions_through ?? 0, hook_events: state?.hook_events_through ?? 0 };
   let failed = false;
@@ -750,6 +755,7 @@ async function pullSession(
       const advance = !gap && part.first <= through[dataset] + 1;
       // Rows and the watermark in one transaction: a kill leaves either both or neither.
       const n = db.transaction(() => {
+        ensureSession();
         const inserted = insertRows(stmts, dataset, rows, m.sessionId, part.key, now(), skip);
         if (advance) stmts.advance[dataset].run({ id: m.sessionId, through: part.last });
         return inserted;
@@ -762,7 +768,9 @@ async function pullSession(
     }
   }
   // Usage, token totals and counts, once the rows are in: one transaction.
+  if (!ready && failed) return;
   const final = db.transaction(() => {
+    ensureSession();
     const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
     const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
     return { usage: usage.rows, changed };
