@@ -189,6 +189,9 @@ export const configSchema = z
     // The central copy's uploader (daemon/sync): when it runs and how it backs off.
     sync: z
       .object({
+        // Upload on Stop/SessionEnd, on idle sessions and on retry timers; false leaves only the
+        // cron job (jobs.sync) and `rbk sync`.
+        automatic: z.boolean().default(true),
         // Wait this long after Stop/SessionEnd so that the transcript's last lines are in first.
         debounceMs: z.number().int().min(0).max(3_600_000).default(5000),
         // A session with new rows and no activity for this long is uploaded without waiting for cron.
@@ -202,7 +205,7 @@ export const configSchema = z
         maxPartRows: z.number().int().min(1).max(1_000_000).default(50_000),
       })
       .strict()
-      .default({ debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000 }),
+      .default({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000 }),
     integrations: z
       .object({
         claude: z

@@ -70,10 +70,12 @@ export function createSyncService(deps: {
     }
   }
   const engine = new SyncEngine(db, backend, backendError, deps.redaction, config.sync, log.child({ mod: 'sync' }), deps.metrics ?? null);
-  const triggers = new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }));
-  deps.hookWriter.onStored((event, result) => {
-    if (result.stored) triggers.onHookEvent(result.eventName, result.sessionId);
-  });
+  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' })) : null;
+  if (triggers) {
+    deps.hookWriter.onStored((_event, result) => {
+      if (result.stored) triggers.onHookEvent(result.eventName, result.sessionId);
+    });
+  }
 
   const status = (): SyncStatus => {
     const now = Date.now();
@@ -123,7 +125,7 @@ export function createSyncService(deps: {
       };
     },
     close: async () => {
-      triggers.stop();
+      triggers?.stop();
       await engine.close();
     },
   };
