@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import { SyncUnavailableError, type SyncService, type SyncSummary } from '../sync/index.js';
 import { toServiceError, unary, UserError } from './errors.js';
+import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
 
 const syncRequest = z.object({ now: z.boolean(), force: z.boolean() });
 
@@ -79,6 +80,28 @@ export function syncHandlers(ctx: DaemonContext) {
             if (!call.cancelled) call.emit('error', toServiceError(syncError(err)));
           },
         );
+    },
+
+    Pull: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let req: z.infer<typeof pullRequestSchema>;
+      try {
+        req = pullRequestSchema.parse(call.request);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      pullForDaemon(ctx, req, (p) => {
+        if (!call.cancelled) call.write(p);
+      }).then(
+        (final) => {
+          if (call.cancelled) return;
+          call.write(final);
+          call.end();
+        },
+        (err) => {
+          if (!call.cancelled) call.emit('error', toServiceError(err));
+        },
+      );
     },
 
     Status: unary(z.object({}), () => {

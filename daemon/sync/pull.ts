@@ -20,11 +20,14 @@
 // SQL as a bound parameter, and a bad object is a counted skip with its reason, never a crash.
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
+import { localHostname } from '../../common/host.js';
+import { UserError } from '../rpc/errors.js';
 import type { Db } from '../store/db.js';
 import type { Logger } from '../log.js';
 import type { StorageBackend } from './backend.js';
-import { DATASETS, LAYOUT_VERSION, parseKey, type Dataset, type ManifestPart, type SessionManifest } from './layout.js';
+import { DATASETS, hostPartition, LAYOUT_VERSION, parseKey, type Dataset, type ManifestPart, type SessionManifest } from './layout.js';
 
 /** Largest manifest and largest (gunzipped) part accepted: anything bigger is a skip, not an OOM. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -782,4 +785,58 @@ async function pullSession(
   if (added) progress.sessionsAdded += 1;
   else if (updated || rowsAdded > 0) progress.sessionsUpdated += 1;
   else progress.sessionsUnchanged += 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// In the daemon (the Pull RPC)
+// ---------------------------------------------------------------------------------------------
+
+export const pullRequestSchema = z.object({
+  sinceUnixMs: z.number().int().min(0).default(0),
+  host: z.string().max(253).default(''),
+});
+
+/** This machine's host partition: the value its own uploads carry, never pulled back. */
+export function selfHostPartition(): string {
+  return hostPartition(localHostname());
+}
+
+/** How often progress goes out, at most (the final message always does). */
+const PROGRESS_EVERY_MS = 100;
+
+export interface PullDaemonContext {
+  db: Db;
+  log: Logger;
+  sync?: { engine: { backend: StorageBackend | null; backendError: string | null } };
+}
+
+/** Runs a pull with the daemon's backend; resolves with the final message (phase "done"). */
+export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof pullRequestSchema>, send: (p: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+  const engine = ctx.sync?.engine;
+  if (!engine?.backend) {
+    throw new UserError(
+      `${engine?.backendError ?? 'sync is not running in this daemon'}; set integrations.claude.sessionStorage (backend and s3.bucket) to the central copy's bucket and restart rbkd`,
+      grpc.status.FAILED_PRECONDITION,
+    );
+  }
+  const backend = engine.backend;
+  const toProto = (p: PullProgress) => ({ ...p, startedUnixMs: p.startedAt, backend: backend.name, location: backend.location });
+  let last = 0;
+  try {
+    const final = await pullCentralCopy(
+      { db: ctx.db, backend, selfHost: selfHostPartition(), log: ctx.log.child({ mod: 'pull' }) },
+      { sinceMs: req.sinceUnixMs > 0 ? req.sinceUnixMs : undefined, host: req.host || undefined },
+      (p) => {
+        const t = Date.now();
+        if (p.phase === 'done' || t - last < PROGRESS_EVERY_MS) return;
+        last = t;
+        send(toProto(p));
+      },
+    );
+    ctx.log.info('pull done', { manifests: final.manifestsTotal, added: final.sessionsAdded, updated: final.sessionsUpdated, skipped: final.skipped });
+    return toProto(final);
+  } catch (err) {
+    if (err instanceof PullRequestError) throw new UserError(err.message);
+    throw err;
+  }
 }
