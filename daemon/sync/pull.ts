@@ -452,6 +452,24 @@ function statements(db: Db) {
       VALUES (@usage_key, @message_id, @request_id, @session_id, @agent_id, @is_sidechain, @model, @ts,
         @input_tokens, @output_tokens, @cache_creation_tokens, @cache_creation_5m_tokens, @cache_creation_1h_tokens,
         @cache_read_tokens, @cost_usd, 'pulled')`),
+    // Subagent runs are not in the central copy as such: rebuilt from the pulled interactions (the
+    // sidechain rows of each agent, the Agent/Task call that spawned it and its input).
+    subagents: db.prepare(`
+      INSERT INTO subagents (session_id, agent_id, kind, agent_type, description, tool_use_id, first_ts, last_ts)
+      SELECT i.session_id, i.agent_id, CASE WHEN MAX(i.hidden) = 1 THEN 'warmup' ELSE 'conversation' END,
+             json_extract(u.tool_input, '$.subagent_type'), json_extract(u.tool_input, '$.description'), r.tool_use_id,
+             MIN(i.ts), MAX(i.ts)
+      FROM interactions i
+      LEFT JOIN interactions r ON r.session_id = i.session_id AND r.spawned_agent_id = i.agent_id AND r.kind = 'tool_result'
+      LEFT JOIN interactions u ON u.session_id = i.session_id AND u.tool_use_id = r.tool_use_id AND u.kind = 'tool_use'
+        AND json_valid(u.tool_input)
+      WHERE i.session_id = @id AND i.agent_id IS NOT NULL AND i.is_sidechain = 1
+      GROUP BY i.agent_id
+      ON CONFLICT (session_id, agent_id) DO UPDATE SET
+        first_ts = excluded.first_ts, last_ts = excluded.last_ts,
+        agent_type = COALESCE(subagents.agent_type, excluded.agent_type),
+        description = COALESCE(subagents.description, excluded.description),
+        tool_use_id = COALESCE(subagents.tool_use_id, excluded.tool_use_id)`),
     recount: db.prepare(`
       UPDATE sessions SET
         interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
@@ -775,6 +793,7 @@ async function pullSession(
   const final = db.transaction(() => {
     ensureSession();
     const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
+    stmts.subagents.run({ id: m.sessionId });
     const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
     return { usage: usage.rows, changed };
   }).immediate();

@@ -74,9 +74,11 @@ describe('pull', () => {
 
     expect(sessionsOf(b)).toEqual(sessionsOf(a));
     for (const id of ids) {
-      expect(buildTimeline(b.db, id).filter((e) => e.kind !== 'subagent')).toEqual(buildTimeline(a.db, id).filter((e) => e.kind !== 'subagent'));
+      expect(buildTimeline(b.db, id)).toEqual(buildTimeline(a.db, id));
       expect(b.db.prepare('SELECT pulled_from, origin FROM sessions WHERE id = ?').get(id)).toEqual({ pulled_from: 'laptop-a', origin: 'pull' });
     }
+    // Subagent spans too (rebuilt from the pulled sidechain rows and the Agent call that spawned them).
+    expect(ids.some((id) => buildTimeline(b.db, id).some((e) => e.kind === 'subagent' && e.text.startsWith('general-purpose: ')))).toBe(true);
     const ua = usageOf(a);
     const ub = usageOf(b);
     expect(ub.totals).toEqual(ua.totals);
