@@ -132,9 +132,12 @@ export const configSchema = z
     compaction: z
       .object({
         keepRawDays: z.number().int().min(0).default(30),
+        // S3 compaction (daemon/sync/s3-compaction.ts): a session's parts are merged into one
+        // object per dataset once it has been closed (ended or idle) this long.
+        s3: z.object({ closedHours: z.number().int().min(0).max(87_600).default(24) }).strict().default({ closedHours: 24 }),
       })
       .strict()
-      .default({ keepRawDays: 30 }),
+      .default({ keepRawDays: 30, s3: { closedHours: 24 } }),
     pricing: z
       .object({
         // Per-model overrides in USD per million tokens, merged over the embedded table.
