@@ -359,7 +359,7 @@ export class RbkMetrics {
     gauge('rbk_sync_backlog_bytes', 'Size of the rows not yet uploaded, as stored (before gzip).', (s) => s.backlogBytes);
     gauge('rbk_sync_sessions_in_backoff', 'Pending sessions waiting out a backoff after a failed upload.', (s) => s.sessionsInBackoff);
     gauge('rbk_sync_lag_seconds', 'Age of the oldest pending upload (0 when nothing is pending).', (s) => s.lagMs / 1000);
-    gauge('rbk_sync_last_success_timestamp_seconds', 'Unix time of the last successful session upload (absent before the first).', (s) => (s.lastSuccessAt === null ? null : s.lastSuccessAt / 1000));
+    gauge('rbk_sync_last_success_timestamp_seconds', 'Unix time of the last successful session upload; 0 before the first.', (s) => (s.lastSuccessAt ?? 0) / 1000);
     return {
       put: (backend, kind, outcome, n) => {
         puts.inc({ backend, kind, outcome });
