@@ -135,9 +135,9 @@ export class ManifestBuilder {
   }
 }
 
-/** Stable bytes for a manifest, so an unchanged one can be recognized by its hash. */
+/** One line of JSON: line-oriented readers (Athena's JSON SerDe) take each manifest as one row. */
 export function encodeManifest(m: SessionManifest): Buffer {
-  return Buffer.from(`${JSON.stringify(m, null, 2)}\n`, 'utf8');
+  return Buffer.from(`${JSON.stringify(m)}\n`, 'utf8');
 }
 
 /** The manifest without updatedAt, hashed to decide whether it changed since the last upload. */
