@@ -214,6 +214,7 @@ export interface ProxyRequest {
   path: string;
   status: number;
   injected: boolean;
+  headers: http.IncomingHttpHeaders;
 }
 
 export interface FaultProxy {
@@ -224,13 +225,14 @@ export interface FaultProxy {
   forwarded(method?: string): ProxyRequest[];
   /**
    * Faults, decided per request: return a status (503 SlowDown, 500 InternalError), 'drop' to
-   * destroy the connection, a number of ms of latency before forwarding ({ delayMs }), or null.
+   * destroy the connection, latency before forwarding ({ delayMs }), response headers to replace
+   * ({ rewriteHeaders }, e.g. a wrong ETag: a store that corrupted the object), or null.
    */
   setFault(fn: ((req: { method: string; path: string; index: number }) => FaultDecision) | null): void;
   close(): Promise<void>;
 }
 
-export type FaultDecision = null | 'drop' | 503 | 500 | { delayMs: number };
+export type FaultDecision = null | 'drop' | 503 | 500 | { delayMs: number } | { rewriteHeaders: Record<string, string> };
 
 const S3_ERRORS: Record<number, [string, string]> = {
   503: ['SlowDown', 'Please reduce your request rate.'],
@@ -245,15 +247,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
     const index = requests.length;
-    const entry: ProxyRequest = { method: req.method ?? 'GET', path: req.url ?? '/', status: 0, injected: false };
+    const entry: ProxyRequest = { method: req.method ?? 'GET', path: req.url ?? '/', status: 0, injected: false, headers: req.headers };
     requests.push(entry);
     const decision = fault ? fault({ method: entry.method, path: entry.path, index }) : null;
-    const forward = () => {
+    const forward = (rewrite: Record<string, string> = {}) => {
       const up = http.request(
         { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
         (upRes) => {
           entry.status = upRes.statusCode ?? 0;
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...rewrite });
           upRes.pipe(res);
         },
       );
@@ -269,8 +271,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
+    if (typeof decision === 'object' && 'rewriteHeaders' in decision) {
+      forward(decision.rewriteHeaders);
+      return;
+    }
     if (typeof decision === 'object') {
-      setTimeout(forward, decision.delayMs);
+      setTimeout(() => forward(), decision.delayMs);
       return;
     }
     entry.injected = true;
