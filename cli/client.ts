@@ -5,7 +5,7 @@ import { resolvePaths } from '../common/paths.js';
 import { loadServices } from '../daemon/rpc/protos.js';
 import { CliError, EXIT } from './errors.js';
 
-export type Service = 'Ingest' | 'Query' | 'Admin' | 'Jobs' | 'Learn' | 'Health';
+export type Service = 'Ingest' | 'Query' | 'Admin' | 'Jobs' | 'Sync' | 'Learn' | 'Health';
 
 const clients = new Map<Service, grpc.Client>();
 

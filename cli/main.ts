@@ -31,7 +31,12 @@ Usage:
   rbk redact --dry-run [--session ID] [--json]
                                      matches per redaction rule in stored rows (without --dry-run: run the redact job)
   rbk retention --dry-run [--json]   which sessions retention would delete now (without --dry-run: delete them)
+  rbk pull [--since T] [--host H] [--json]
+                                     copy other machines' sessions from the central copy (read-only here)
   rbk import [PATH...] [--json]      backfill transcripts (default ~/.claude/projects, $CLAUDE_CONFIG_DIR)
+  rbk sync [--now] [--force] [--json]
+                                     upload pending sessions to the central copy (--now: retry failed ones at once)
+  rbk sync status [--json]           central copy: backlog, last success, last error, lag, where it goes
   rbk install [--dry-run] [--no-service] [--project DIR [--local]] [--async] [--json]
                                      register the hook in Claude Code's settings and run rbkd as a
                                      user service (systemd/launchd); idempotent
@@ -132,6 +137,28 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
       if (values.session) throw new CliError('--session goes with --dry-run; the redact job always covers every row', EXIT.usage);
       const { jobsRunCommand } = await import('./commands/jobs.js');
       return jobsRunCommand(io, { name: 'redact', json: Boolean(values.json), progress: !values.json });
+    }
+    case 'sync': {
+      const { values, positionals } = parse(rest, { now: { type: 'boolean', default: false }, force: { type: 'boolean', default: false }, progress: { type: 'boolean', default: true } });
+      const [sub, ...extra] = positionals;
+      if (sub === 'status' && extra.length === 0) {
+        const { syncStatusCommand } = await import('./commands/sync.js');
+        return syncStatusCommand(io, { json: Boolean(values.json) });
+      }
+      if (sub !== undefined) throw new CliError('usage: rbk sync [--now] [--force] [--json]   or   rbk sync status [--json]', EXIT.usage);
+      const { syncCommand } = await import('./commands/sync.js');
+      return syncCommand(io, { json: Boolean(values.json), now: Boolean(values.now), force: Boolean(values.force), progress: !values.json && values.progress !== false });
+    }
+    case 'pull': {
+      const { values, positionals } = parse(rest, { since: { type: 'string' }, host: { type: 'string' }, progress: { type: 'boolean', default: true } });
+      if (positionals.length > 0) throw new CliError('usage: rbk pull [--since T] [--host H] [--json]', EXIT.usage);
+      const { pullCommand } = await import('./commands/pull.js');
+      return pullCommand(io, {
+        since: typeof values.since === 'string' ? values.since : undefined,
+        host: typeof values.host === 'string' ? values.host : undefined,
+        json: Boolean(values.json),
+        progress: !values.json && values.progress !== false,
+      });
     }
     case 'import': {
       const { values, positionals } = parse(rest, { progress: { type: 'boolean', default: true } });

@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import type { RedactionService } from './redact/service.js';
 import type { Db } from './store/db.js';
 import type { SessionQueries } from './store/sessions.js';
+import type { SyncService } from './sync/index.js';
 
 /** What every RPC handler and job may use: built once in daemon/main.ts. */
 export interface DaemonContext {
@@ -23,4 +24,6 @@ export interface DaemonContext {
   redaction: RedactionService;
   watcher: TranscriptWatcher;
   startedAt: number;
+  /** The central copy (daemon/sync); set once the daemon has built it. */
+  sync?: SyncService;
 }

@@ -19,6 +19,7 @@ import { WebhookNotifier } from './notify/webhooks.js';
 import { createLiveEvents } from './query/live.js';
 import { acquireInstanceLock, openDatabase } from './store/db.js';
 import { SessionQueries } from './store/sessions.js';
+import { createSyncService } from './sync/index.js';
 import { AlreadyRunningError, startServer } from './server.js';
 
 export interface Daemon {
@@ -75,6 +76,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   // Observers first, so that events drained from the spool below are counted and notified too.
   const metrics = config.metrics.enabled ? new RbkMetrics(ctx) : null;
   const notifier = new WebhookNotifier(ctx, metrics?.webhookMetrics());
+  // The central copy: uploads redacted sessions to the storage backend (local by default).
+  ctx.sync = createSyncService({ db, config, paths, redaction, hookWriter, log, metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null) });
 
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();
@@ -83,10 +86,12 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   jobRegistry.register('redact', redactionJob(redaction), {
     description: 're-redact rows stored before the current rule set (or all rows in redaction.mode: cron)',
   });
+  jobRegistry.register('sync', ctx.sync.job(), { description: 'upload pending sessions to the central copy (integrations.claude.sessionStorage)' });
   const scheduler = createScheduler(ctx);
   scheduler.start();
   const server = await startServer(ctx).catch(async (err: unknown) => {
     await scheduler.stop();
+    await ctx.sync?.close();
     throw err;
   });
   // A taken port is logged, not fatal: capture matters more than metrics.
@@ -119,6 +124,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
         await scheduler.stop();
         await server.close();
         await notifier.close();
+        await ctx.sync?.close();
         await watcher.close();
         await ingester.idle();
         await metrics?.close();

@@ -14,6 +14,7 @@ import { jobsHandlers } from './rpc/jobs.js';
 import { learnHandlers } from './rpc/learn.js';
 import { loadServices } from './rpc/protos.js';
 import { queryHandlers } from './rpc/query.js';
+import { syncHandlers } from './rpc/sync.js';
 
 // A 20 MB hook payload must fit; anything beyond this is refused with RESOURCE_EXHAUSTED and
 // the hook spools it instead, so it is still stored.
@@ -63,11 +64,12 @@ export async function startServer(ctx: DaemonContext): Promise<RunningServer> {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  const health = new HealthService(['rbk.v1.Ingest', 'rbk.v1.Query', 'rbk.v1.Admin', 'rbk.v1.Jobs', 'rbk.v1.Learn']);
+  const health = new HealthService(['rbk.v1.Ingest', 'rbk.v1.Query', 'rbk.v1.Admin', 'rbk.v1.Jobs', 'rbk.v1.Sync', 'rbk.v1.Learn']);
   server.addService(services.Ingest.service, ingestHandlers(ctx));
   server.addService(services.Query.service, queryHandlers(ctx) as grpc.UntypedServiceImplementation);
   server.addService(services.Admin.service, adminHandlers(ctx));
   server.addService(services.Jobs.service, jobsHandlers(ctx) as grpc.UntypedServiceImplementation);
+  server.addService(services.Sync.service, syncHandlers(ctx) as grpc.UntypedServiceImplementation);
   server.addService(services.Learn.service, learnHandlers(ctx) as grpc.UntypedServiceImplementation);
   server.addService(services.Health.service, health.handlers() as unknown as grpc.UntypedServiceImplementation);
 

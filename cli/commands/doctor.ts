@@ -332,18 +332,39 @@ function checkDisk(paths: RbkPaths): Check {
   return { id: 'disk', status: 'pass', summary, details: { free } };
 }
 
-function checkStorage(config: RbkConfig | null): Check {
-  if (!config) return { id: 'storage', status: 'skip', summary: 'config invalid; see the config check' };
-  const s = config.integrations.claude.sessionStorage;
-  if (s.backend === 's3') {
+/** The central copy: asks the running daemon's sync status (backend, backlog, last error). */
+async function checkStorage(e: Env): Promise<Check> {
+  if (!e.config) return { id: 'storage', status: 'skip', summary: 'config invalid; see the config check' };
+  const s = e.config.integrations.claude.sessionStorage;
+  const where = s.backend === 's3' ? `s3://${s.s3.bucket}/${s.s3.prefix}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}` : `local (${s.localBaseDir} in the data dir)`;
+  if (!e.daemon.running) return { id: 'storage', status: 'skip', summary: `central copy: ${where}; rbkd is not running, so its uploads cannot be checked` };
+  let st: { backend: string; location: string; backendError: string; backlogSessions: number; sessionsInBackoff: number; lastError: string; lastErrorUnixMs: number; lastSuccessUnixMs: number; lagMs: number; sessionsSynced: number };
+  try {
+    const { call } = await import('../client.js');
+    st = await call('Sync', 'Status', {}, 5000);
+  } catch (err) {
+    return { id: 'storage', status: 'warn', summary: `central copy: ${where}; rbkd did not report its sync status: ${(err as Error).message.split('\n')[0]}`, fix: 'restart rbkd so that it runs this version (it predates sync)' };
+  }
+  const backlog = Number(st.backlogSessions);
+  const details = { backend: st.backend, location: st.location, backlogSessions: backlog, lagMs: Number(st.lagMs), lastError: st.lastError || null, lastSuccessUnixMs: Number(st.lastSuccessUnixMs) || null };
+  if (st.backendError) {
+    return { id: 'storage', status: 'fail', summary: `central copy: nothing is uploaded: ${st.backendError}`, fix: `fix integrations.claude.sessionStorage in ${e.paths.config}, then restart rbkd`, details };
+  }
+  const credentials = st.backend === 's3' ? 'check the AWS credentials the daemon sees (default chain: env, profile, SSO, instance role), the bucket policy and the endpoint; ' : '';
+  if (st.lastError && (Number(st.sessionsInBackoff) > 0 || backlog > 0)) {
     return {
       id: 'storage',
       status: 'warn',
-      summary: `S3 storage is configured (bucket ${s.s3.bucket}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}) but sync is not implemented in this version: nothing is uploaded, everything stays local`,
-      fix: 'nothing to do yet; keep backups of the data dir yourself',
+      summary: `central copy ${st.location}: uploads failing, ${backlog} session(s) waiting; last error: ${st.lastError}`,
+      fix: `${credentials}then run rbk sync --now (rbk sync status shows the backlog); nothing is lost meanwhile`,
+      details,
     };
   }
-  return { id: 'storage', status: 'pass', summary: 'local storage only (no S3 sync configured)' };
+  if (backlog > 0 && Number(st.lagMs) > DAY) {
+    return { id: 'storage', status: 'warn', summary: `central copy ${st.location}: ${backlog} session(s) not uploaded for ${Math.round(Number(st.lagMs) / 3600_000)} h`, fix: 'run rbk sync, and check that the sync job runs (rbk jobs)', details };
+  }
+  const last = Number(st.lastSuccessUnixMs) > 0 ? `, last upload ${new Date(Number(st.lastSuccessUnixMs)).toISOString()}` : '';
+  return { id: 'storage', status: 'pass', summary: `central copy ${st.location}: ${Number(st.sessionsSynced)} session(s) uploaded, ${backlog} pending${last}`, details };
 }
 
 function cleanupDays(files: SettingsFileInfo[]): { days: number; source: string } {
@@ -488,7 +509,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(checkSpool(e));
   checks.push(checkDatabase(e));
   checks.push(checkDisk(paths));
-  checks.push(checkStorage(config));
+  checks.push(await checkStorage(e));
   checks.push(checkRetention(e, files));
   checks.push(await checkMetrics(e));
   checks.push(checkService(manifest, daemon.running));

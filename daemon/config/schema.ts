@@ -15,12 +15,25 @@ const sessionStorage = z
     s3: z
       .object({
         bucket: z.string().min(3, 'must be an S3 bucket name (3-63 characters)').max(63).optional(),
-        prefix: z.string().default('rbk'),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9=._/-]*$/, 'must be a key prefix of letters, digits and "=._-/", e.g. rbk or teams/platform/rbk')
+          .refine((v) => !v.split('/').includes('..'), 'must not contain ".."')
+          .default('rbk'),
         region: z.string().optional(),
         endpoint: z.url({ message: 'must be a URL such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:4568' }).optional(),
         forcePathStyle: z.boolean().default(false),
+        // Server-side encryption of uploaded objects; omitted = the bucket's default encryption.
+        sse: z.enum(['AES256', 'aws:kms']).optional(),
+        // KMS key id or ARN, with sse: aws:kms (omitted = the account's aws/s3 key).
+        kmsKeyId: z.string().min(1).max(2048).optional(),
       })
       .strict()
+      .superRefine((value, ctx) => {
+        if (value.kmsKeyId !== undefined && value.sse !== 'aws:kms') {
+          ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'goes with sse: aws:kms; set integrations.claude.sessionStorage.s3.sse: aws:kms, or remove kmsKeyId' });
+        }
+      })
       .default({ prefix: 'rbk', forcePathStyle: false }),
   })
   .strict()
@@ -144,9 +157,12 @@ export const configSchema = z
     compaction: z
       .object({
         keepRawDays: z.number().int().min(0).default(30),
+        // S3 compaction (daemon/sync/s3-compaction.ts): a session's parts are merged into one
+        // object per dataset once it has been closed (ended or idle) this long.
+        s3: z.object({ closedHours: z.number().int().min(0).max(87_600).default(24) }).strict().default({ closedHours: 24 }),
       })
       .strict()
-      .default({ keepRawDays: 30 }),
+      .default({ keepRawDays: 30, s3: { closedHours: 24 } }),
     pricing: z
       .object({
         // Per-model overrides in USD per million tokens, merged over the embedded table.
@@ -200,6 +216,26 @@ export const configSchema = z
       .default({ debounceMs: 3000, queueLimit: 1000, retry: { maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }, webhooks: [] }),
     // rbk learn (daemon/learn, docs/learn.md). The Anthropic API key comes from ANTHROPIC_API_KEY only.
     learning: learningSchema,
+    // The central copy's uploader (daemon/sync): when it runs and how it backs off.
+    sync: z
+      .object({
+        // Upload on Stop/SessionEnd, on idle sessions and on retry timers; false leaves only the
+        // cron job (jobs.sync) and `rbk sync`.
+        automatic: z.boolean().default(true),
+        // Wait this long after Stop/SessionEnd so that the transcript's last lines are in first.
+        debounceMs: z.number().int().min(0).max(3_600_000).default(5000),
+        // A session with new rows and no activity for this long is uploaded without waiting for cron.
+        idleMinutes: z.number().int().min(1).max(1440).default(10),
+        // Stop fires after every turn: a session is uploaded on it at most once per this interval.
+        minIntervalMs: z.number().int().min(0).max(86_400_000).default(300_000),
+        // Exponential backoff with full jitter after a failed upload, per session.
+        backoffBaseMs: z.number().int().min(10).max(3_600_000).default(1000),
+        backoffCapMs: z.number().int().min(10).max(86_400_000).default(60_000),
+        // Bounds one part object; a session with more new rows uploads the rest in the next pass.
+        maxPartRows: z.number().int().min(1).max(1_000_000).default(50_000),
+      })
+      .strict()
+      .default({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000 }),
     integrations: z
       .object({
         claude: z

@@ -1,8 +1,8 @@
 // Turns one raw hook invocation into a stored hook_events row and an up-to-date session.
 // Nothing is rejected here: whatever Claude Code (or a hostile caller) sends is stored once,
 // and anything odd about it is written to `problem` instead of being trusted.
-import os from 'node:os';
 import path from 'node:path';
+import { localHostname } from '../../common/host.js';
 import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../common/ids.js';
 import type { Db } from '../store/db.js';
 
@@ -34,7 +34,7 @@ export interface HookRedaction {
 
 const TOOL_EVENTS = new Set(['PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'PermissionRequest', 'PermissionDenied']);
 const SUBAGENT_EVENTS = new Set(['SubagentStart', 'SubagentStop']);
-const HOST = os.hostname();
+const HOST = localHostname();
 
 function str(value: unknown, max = 512): string | null {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, max) : null;
@@ -83,6 +83,7 @@ export class HookEventStore {
   private readonly otherFailure;
   private readonly otherSubagentEvent;
   private readonly registerTranscript;
+  private readonly pulledFrom;
 
   constructor(
     db: Db,
@@ -95,6 +96,7 @@ export class HookEventStore {
       VALUES (@eventId, @sessionId, @eventName, @toolName, @toolUseId, @promptId, @agentId,
               @hookStartedAt, @sentAt, @receivedAt, @via, @payload, @payloadBytes, @problem, @redactionVersion)`);
     this.findSession = db.prepare('SELECT id, started_at, status FROM sessions WHERE id = ?');
+    this.pulledFrom = db.prepare('SELECT pulled_from FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck();
     this.insertSession = db.prepare(`
       INSERT INTO sessions (id, cwd, project, transcript_path, model, permission_mode, started_at, last_activity_at, host, created_at, updated_at)
       VALUES (@id, @cwd, @project, @transcriptPath, @model, @permissionMode, @at, @at, @host, @now, @now)`);
@@ -162,6 +164,13 @@ export class HookEventStore {
       else problems.push(`${describeUnsafeId('session_id', p.session_id)}; stored without a session`);
     } else if (p) {
       problems.push('payload has no session_id; stored without a session');
+    }
+    // A session pulled from another machine (rbk pull) is read-only here: the event is still
+    // stored, once, but filed under no session.
+    const pulledFrom = sessionId ? (this.pulledFrom.get(sessionId) as string | undefined) : undefined;
+    if (sessionId && pulledFrom !== undefined) {
+      problems.push(`session ${sessionId} was pulled from host ${pulledFrom} and is read-only here; stored without a session`);
+      sessionId = null;
     }
     const agentId = p && isSafeId(p.agent_id) ? p.agent_id : null;
     const toolUseId = p ? str(p.tool_use_id, 256) : null;

@@ -4,8 +4,8 @@
 // a replaced file) a no-op. One ingest per file runs at a time; a request that arrives meanwhile
 // is folded into one more pass.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { localHostname } from '../../common/host.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
@@ -42,7 +42,7 @@ interface TranscriptRow {
   layout: string | null;
 }
 
-const HOST = os.hostname();
+const HOST = localHostname();
 
 /**
  * Redaction at ingest. With `settings` an import's worker thread builds the same redactor; its
@@ -94,6 +94,7 @@ export class TranscriptIngester {
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
           @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion)`),
       isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
+      isPulled: db.prepare('SELECT 1 FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck(),
       getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
       upsertUsage: db.prepare(`
         INSERT INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
@@ -239,6 +240,12 @@ export class TranscriptIngester {
 
     const touched = new Set<string>();
     const state = new FileState(layout, row, file, this);
+    const pulled = new Map<string, boolean>();
+    const isPulled = (id: string): boolean => {
+      let v = pulled.get(id);
+      if (v === undefined) pulled.set(id, (v = this.stmts.isPulled.get(id) === 1));
+      return v;
+    };
     try {
       const opts = { untilOffset: st.size, sessionIdHint, agentIdHint: layout.agentId };
       // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
@@ -252,7 +259,13 @@ export class TranscriptIngester {
         result.bytes += batch.bytes;
         for (const [k, v] of Object.entries(batch.skipped)) result.skipped[k] = (result.skipped[k] ?? 0) + v;
         offset = batch.end;
-        result.interactionsAdded += this.commit(state, batch.lines, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
+        // A session pulled from another machine (rbk pull) is read-only here.
+        const lines = batch.lines.filter((l) => {
+          if (!l.parsed.sessionId || !isPulled(l.parsed.sessionId)) return true;
+          result.skipped['pulled-session-read-only'] = (result.skipped['pulled-session-read-only'] ?? 0) + 1;
+          return false;
+        });
+        result.interactionsAdded += this.commit(state, lines, { offset, st, file, lines: result.lines, skipped: result.skipped }, touched);
       }
     } catch (err) {
       result.error = (err as Error).message;

@@ -7,12 +7,13 @@
 // was fixed has auto_vacuum = NONE, where freed pages are only reused, never returned: the first
 // compaction converts it with one VACUUM when the disk has room for it (about twice the file).
 //
-// S3 compaction will join this job later.
+// S3 compaction of the central copy is step 4 (daemon/sync/s3-compaction.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAY_MS } from './clock.js';
 import { checkpoint, type JobContext } from './registry.js';
 import type { JobCounts } from './runs.js';
+import { compactCentralCopy } from '../sync/s3-compaction.js';
 
 /** Rows of interactions (by id) looked at per batch: each batch is one short write. */
 const ID_WINDOW = 5000;
@@ -101,6 +102,13 @@ export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
   await checkpoint(signal);
   const cp = (db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[])[0];
   const bytesAfter = onDisk();
+
+  // 4. The central copy: merge closed sessions' parts (daemon/sync/s3-compaction.ts).
+  await checkpoint(signal);
+  const s3 = await compactCentralCopy({
+    ...ctx,
+    progress: (done, total, c) => ctx.progress({ done, total, message: `compacting the central copy: ${done} of ${total} sessions`, counts: { rawDropped, ...c } }),
+  });
   const counts: JobCounts = {
     rawDropped,
     bytesBefore,
@@ -113,6 +121,7 @@ export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
     vacuumSkippedNoSpace,
     // 1 when a reader kept the checkpoint from finishing; the WAL is truncated on a later one.
     walCheckpointBusy: cp?.busy ?? 0,
+    ...s3,
   };
   ctx.progress({ done: 1, total: 1, message: 'compacted', counts });
   return counts;

@@ -26,6 +26,7 @@ import type { Db } from '../store/db.js';
 import { DAY_MS, type Clock } from './clock.js';
 import { checkpoint, type JobContext } from './registry.js';
 import type { JobCounts } from './runs.js';
+import { expireCentralCopy } from '../sync/s3-retention.js';
 
 export interface RetentionEnv {
   db: Db;
@@ -187,8 +188,11 @@ export async function runRetention(ctx: JobContext): Promise<JobCounts> {
     fs.rmSync(file, { force: true });
     counts.spoolRejected += 1;
   }
-  ctx.progress({ done: total, total, message: `expired ${counts.sessions} sessions`, counts });
-  return counts;
+  // The central copy's expired date partitions (retention.s3.days; daemon/sync/s3-retention.ts).
+  await checkpoint(signal);
+  const all = { ...counts, ...(await expireCentralCopy(ctx)) };
+  ctx.progress({ done: total, total, message: `expired ${counts.sessions} sessions`, counts: all });
+  return all;
 }
 
 /** Returns a function that expires one session in one transaction, or returns null if it should stay. */

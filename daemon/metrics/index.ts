@@ -4,7 +4,7 @@
 // - totals read from SQLite at scrape time (sessions, tokens, cost), cached for a few seconds;
 // - counters over interactions, advanced incrementally by row id, so a scrape reads only the rows
 //   added since the last one (the first scrape after a start catches up in chunks, yielding).
-// Series for features that do not exist yet (S3 sync, redaction counts, jobs) are left out rather
+// Series for features that do not exist yet (redaction counts, jobs) are left out rather
 // than exported as zeros: see docs/operations.md.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,6 +14,7 @@ import { RBK_VERSION } from '../../common/version.js';
 import type { DaemonContext } from '../context.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import type { SyncMetricsSink, SyncStatus } from '../sync/index.js';
 
 /** Claude Code's hook events; anything else is counted as "other" (label values stay bounded). */
 const KNOWN_EVENTS = new Set([
@@ -326,6 +327,46 @@ export class RbkMetrics {
       const source = row.source === 'import' ? 'import' : row.source === 'hook' ? 'hook' : 'watch';
       this.ingestLag.observe({ source }, Math.max(0, row.ingested_at - row.ts) / 1000);
     }
+  }
+
+  /**
+   * The central copy (daemon/sync): PUTs and failures counted as they happen, backlog, lag and
+   * last success read from `status` at scrape time (cached for 5 s: it sums the pending rows).
+   */
+  syncMetrics(status: () => SyncStatus | null): SyncMetricsSink {
+    const r = [this.registry];
+    const puts = new Counter({ name: 'rbk_sync_puts_total', help: 'PUT requests to the storage backend, by backend, object kind (part, manifest) and outcome (ok, error).', labelNames: ['backend', 'kind', 'outcome'], registers: r });
+    const bytes = new Counter({ name: 'rbk_sync_uploaded_bytes_total', help: 'Bytes of objects stored by successful PUTs (gzip parts and manifests), by backend.', labelNames: ['backend'], registers: r });
+    const failures = new Counter({ name: 'rbk_sync_session_failures_total', help: 'Session uploads that failed and were left to retry with backoff, by backend.', labelNames: ['backend'], registers: r });
+    let cache: { at: number; value: SyncStatus | null } | undefined;
+    const read = (): SyncStatus | null => {
+      const now = Date.now();
+      if (!cache || now - cache.at > 5000) cache = { at: now, value: status() };
+      return cache.value;
+    };
+    const gauge = (name: string, help: string, pick: (s: SyncStatus) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        registers: r,
+        collect() {
+          const s = read();
+          const v = s ? pick(s) : null;
+          if (v !== null) this.set(v);
+        },
+      });
+    gauge('rbk_sync_backlog_sessions', 'Sessions with rows not yet uploaded to the central copy.', (s) => s.backlogSessions);
+    gauge('rbk_sync_backlog_bytes', 'Size of the rows not yet uploaded, as stored (before gzip).', (s) => s.backlogBytes);
+    gauge('rbk_sync_sessions_in_backoff', 'Pending sessions waiting out a backoff after a failed upload.', (s) => s.sessionsInBackoff);
+    gauge('rbk_sync_lag_seconds', 'Age of the oldest pending upload (0 when nothing is pending).', (s) => s.lagMs / 1000);
+    gauge('rbk_sync_last_success_timestamp_seconds', 'Unix time of the last successful session upload; 0 before the first.', (s) => (s.lastSuccessAt ?? 0) / 1000);
+    return {
+      put: (backend, kind, outcome, n) => {
+        puts.inc({ backend, kind, outcome });
+        if (n > 0) bytes.inc({ backend }, n);
+      },
+      sessionFailed: (backend) => failures.inc({ backend }),
+    };
   }
 
   /** Serves GET /metrics; resolves with the bound address, or null when the port is unavailable. */

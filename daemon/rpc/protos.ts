@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../common/root.js';
 
 export const PROTO_ROOT = path.join(packageRoot(), 'proto');
-export const PROTO_FILES = ['rbk/v1/ingest.proto', 'rbk/v1/query.proto', 'rbk/v1/admin.proto', 'rbk/v1/jobs.proto', 'rbk/v1/learn.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = ['rbk/v1/ingest.proto', 'rbk/v1/query.proto', 'rbk/v1/admin.proto', 'rbk/v1/jobs.proto', 'rbk/v1/sync.proto', 'rbk/v1/learn.proto', 'grpc/health/v1/health.proto'];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
@@ -23,6 +23,7 @@ export interface RbkServices {
   Query: AnyService;
   Admin: AnyService;
   Jobs: AnyService;
+  Sync: AnyService;
   Learn: AnyService;
   Health: AnyService;
 }
@@ -33,7 +34,7 @@ export function loadServices(): RbkServices {
   if (cached) return cached;
   const def = protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    rbk: { v1: { Ingest: AnyService; Query: AnyService; Admin: AnyService; Jobs: AnyService; Learn: AnyService } };
+    rbk: { v1: { Ingest: AnyService; Query: AnyService; Admin: AnyService; Jobs: AnyService; Sync: AnyService; Learn: AnyService } };
     grpc: { health: { v1: { Health: AnyService } } };
   };
   cached = { ...pkg.rbk.v1, Health: pkg.grpc.health.v1.Health };

@@ -108,5 +108,21 @@ export interface SessionManifest {
   updatedAt: string;
   session: Record<string, unknown>;
   totals: Record<string, number | null>;
+  /** Tokens and cost per model (added by the sync engine; absent in manifests written before it). */
+  usage?: ModelUsage[];
   parts: Record<Dataset, ManifestPart[]>;
+}
+
+/** One model's deduplicated API usage in a session, as `rbk usage session --breakdown` counts it. */
+export interface ModelUsage {
+  model: string;
+  messages: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_tokens: number;
+  cache_creation_5m_tokens: number;
+  cache_creation_1h_tokens: number;
+  cache_read_tokens: number;
+  /** null when a response of this model has no known price. */
+  cost_usd: number | null;
 }

@@ -185,10 +185,10 @@ describe('rbk doctor', () => {
     expect(check('config').summary).not.toContain('hunter2');
   });
 
-  it('S3 configured: warn, honestly, that sync is not implemented', async () => {
+  it('S3 configured but the daemon down: the central copy cannot be checked, and says where it goes', async () => {
     const s = await setup({ daemon: false, install: true, config: 'integrations:\n  claude:\n    sessionStorage:\n      backend: s3\n      s3:\n        bucket: my-bucket\n' });
     const { check } = await s.doctor();
-    expect(check('storage')).toMatchObject({ status: 'warn', summary: expect.stringContaining('sync is not implemented in this version') });
+    expect(check('storage')).toMatchObject({ status: 'skip', summary: expect.stringContaining('s3://my-bucket/rbk') });
   });
 
   it('low cleanupPeriodDays with transcripts rbk has not imported: warn, fix is rbk import', async () => {

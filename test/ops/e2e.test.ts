@@ -127,8 +127,10 @@ describe('rbk install + a real Claude Code session', () => {
     expect(sample(text, 'rbk_spool_backlog_events')).toBe(0);
     expect(sample(text, 'rbk_db_size_bytes')).toBeGreaterThan(0);
     expect(sample(text, 'rbk_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // The central copy (local backend by default) reports its backlog.
+    expect(sample(text, 'rbk_sync_backlog_sessions')).toBeGreaterThanOrEqual(0);
     // Things that do not exist yet are not exported as fake zeros.
-    expect(text).not.toMatch(/rbk_(sync|s3|redaction|job)/);
+    expect(text).not.toMatch(/rbk_(s3|redaction|job)/);
   });
 
   it('the Grafana dashboard’s queries are valid PromQL over metrics the daemon exports', () => {

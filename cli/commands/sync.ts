@@ -1,0 +1,169 @@
+// `rbk sync [--now] [--force]` (upload what is pending now) and `rbk sync status` (backlog, last
+// success, last error, lag, where the copy goes). The work is in the daemon (daemon/sync).
+import { call, stream } from '../client.js';
+import { CliError, EXIT } from '../errors.js';
+import { duration, iso, shortTime } from '../format.js';
+import type { Io } from '../io.js';
+
+interface ProtoSummary {
+  backend: string;
+  location: string;
+  startedUnixMs: number;
+  endedUnixMs: number;
+  sessionsChecked: number;
+  sessionsUploaded: number;
+  sessionsUnchanged: number;
+  sessionsFailed: number;
+  sessionsDeferred: number;
+  parts: number;
+  manifests: number;
+  puts: number;
+  bytes: number;
+  interactions: number;
+  hookEvents: number;
+  backlogSessions: number;
+  errors: { sessionId: string; error: string }[];
+}
+
+interface ProtoProgress {
+  done: number;
+  total: number;
+  sessionId: string;
+  message: string;
+  final: boolean;
+  summary?: ProtoSummary | null;
+}
+
+interface ProtoStatus {
+  backend: string;
+  location: string;
+  mirrorLocal: boolean;
+  backlogSessions: number;
+  backlogBytes: number;
+  backlogRows: number;
+  sessionsInBackoff: number;
+  lastSuccessUnixMs: number;
+  lastError: string;
+  lastErrorUnixMs: number;
+  lastErrorSessionId: string;
+  lagMs: number;
+  sessionsSynced: number;
+  parts: number;
+  bytes: number;
+  running: boolean;
+  backendError: string;
+  nextAttemptUnixMs: number;
+}
+
+function bytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / 1024 / 1024 / 1024).toFixed(1)} GB`;
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
+/** `rbk sync --json` (docs/cli-json.md). */
+export function summaryView(s: ProtoSummary) {
+  return {
+    backend: s.backend,
+    location: s.location,
+    startedAt: iso(s.startedUnixMs),
+    endedAt: iso(s.endedUnixMs),
+    durationMs: s.endedUnixMs - s.startedUnixMs,
+    sessions: {
+      checked: Number(s.sessionsChecked),
+      uploaded: Number(s.sessionsUploaded),
+      unchanged: Number(s.sessionsUnchanged),
+      failed: Number(s.sessionsFailed),
+      deferred: Number(s.sessionsDeferred),
+    },
+    parts: Number(s.parts),
+    manifests: Number(s.manifests),
+    puts: Number(s.puts),
+    bytes: Number(s.bytes),
+    rows: { interactions: Number(s.interactions), hookEvents: Number(s.hookEvents) },
+    backlogSessions: Number(s.backlogSessions),
+    errors: (s.errors ?? []).map((e) => ({ sessionId: e.sessionId, error: e.error })),
+  };
+}
+
+/** `rbk sync status --json` (docs/cli-json.md). */
+export function statusView(s: ProtoStatus) {
+  return {
+    backend: s.backend,
+    location: s.location,
+    mirrorLocal: s.mirrorLocal,
+    backendError: s.backendError || null,
+    backlog: { sessions: Number(s.backlogSessions), rows: Number(s.backlogRows), bytes: Number(s.backlogBytes), inBackoff: Number(s.sessionsInBackoff) },
+    lastSuccessAt: iso(s.lastSuccessUnixMs),
+    lastError: s.lastError ? { message: s.lastError, at: iso(s.lastErrorUnixMs), sessionId: s.lastErrorSessionId || null } : null,
+    nextAttemptAt: iso(s.nextAttemptUnixMs),
+    lagMs: Number(s.lagMs),
+    synced: { sessions: Number(s.sessionsSynced), parts: Number(s.parts), bytes: Number(s.bytes) },
+    running: s.running,
+  };
+}
+
+export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promise<number> {
+  const view = statusView(await call<ProtoStatus>('Sync', 'Status', {}));
+  if (opts.json) {
+    io.json(view);
+    return view.backendError ? EXIT.failure : EXIT.ok;
+  }
+  const lines = [
+    `backend      ${view.backend}${view.location ? `  ${view.location}` : ''}`,
+    `backlog      ${view.backlog.sessions} session${view.backlog.sessions === 1 ? '' : 's'}, ${view.backlog.rows} rows, ${bytes(view.backlog.bytes)}${view.backlog.inBackoff > 0 ? ` (${view.backlog.inBackoff} waiting to retry${view.nextAttemptAt ? ` from ${shortTime(Date.parse(view.nextAttemptAt))}` : ''})` : ''}`,
+    `lag          ${view.lagMs > 0 ? duration(view.lagMs) : 'none'}`,
+    `last success ${view.lastSuccessAt ? shortTime(Date.parse(view.lastSuccessAt)) : 'never'}`,
+    `last error   ${view.lastError ? `${shortTime(Date.parse(view.lastError.at ?? ''))} ${view.lastError.sessionId ? `(session ${view.lastError.sessionId}) ` : ''}${view.lastError.message}` : 'none'}`,
+    `uploaded     ${view.synced.sessions} sessions, ${view.synced.parts} parts, ${bytes(view.synced.bytes)}${view.running ? '  (uploading now)' : ''}`,
+  ];
+  if (view.backendError) lines.push(`\nrbk cannot upload: ${view.backendError}\nFix integrations.claude.sessionStorage in the config, then restart rbkd (rbk doctor checks the config).`);
+  else if (view.lastError && view.backlog.inBackoff > 0) lines.push('\nUploads are retried with backoff; `rbk sync --now` retries right away.');
+  io.out(lines.join('\n'));
+  return view.backendError ? EXIT.failure : EXIT.ok;
+}
+
+export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; force: boolean; progress: boolean }): Promise<number> {
+  let final: ProtoSummary | undefined;
+  const tty = opts.progress && Boolean(process.stderr.isTTY);
+  const handle = stream<ProtoProgress>('Sync', 'Sync', { now: opts.now, force: opts.force }, (p) => {
+    if (p.final && p.summary) final = p.summary;
+    else if (tty) process.stderr.write(`\r\x1b[2Ksync ${p.done}/${p.total} ${p.sessionId} ${p.message}`.slice(0, (process.stderr.columns || 100) - 1));
+  });
+  // Ctrl-C detaches: what has been uploaded stays uploaded; the rest stays in the backlog.
+  const detach = () => {
+    if (tty) process.stderr.write('\r\x1b[2K');
+    process.stderr.write('rbk: detached; the sync run goes on in the daemon (see: rbk sync status)\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', detach);
+  try {
+    await handle.done;
+  } catch (err) {
+    if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: ')) throw new CliError(err.message.slice('FAILED_PRECONDITION: '.length), EXIT.failure);
+    throw err;
+  } finally {
+    process.off('SIGINT', detach);
+    if (tty) process.stderr.write('\r\x1b[2K');
+  }
+  if (!final) throw new CliError('the daemon ended the sync run without a summary; see: rbk sync status', EXIT.failure);
+  const view = summaryView(final);
+  const failed = view.sessions.failed > 0;
+  if (opts.json) {
+    io.json(view);
+    return failed ? EXIT.failure : EXIT.ok;
+  }
+  const lines = [
+    `sync to ${view.location}: ${view.sessions.uploaded} session${view.sessions.uploaded === 1 ? '' : 's'} uploaded (${view.parts} parts, ${view.manifests} manifests, ${bytes(view.bytes)}; ${view.rows.interactions} interactions, ${view.rows.hookEvents} hook events) in ${duration(view.durationMs)}`,
+  ];
+  if (view.sessions.unchanged > 0) lines.push(`  ${view.sessions.unchanged} already up to date`);
+  if (view.sessions.deferred > 0) lines.push(`  ${view.sessions.deferred} waiting to retry after a failure (rbk sync --now retries them now)`);
+  if (failed) {
+    lines.push(`  ${view.sessions.failed} failed; they stay in the backlog and are retried with backoff:`);
+    for (const e of view.errors.slice(0, 5)) lines.push(`    ${e.sessionId}: ${e.error}`);
+  }
+  lines.push(`  backlog now: ${view.backlogSessions} session${view.backlogSessions === 1 ? '' : 's'}`);
+  io.out(lines.join('\n'));
+  return failed ? EXIT.failure : EXIT.ok;
+}

@@ -1,0 +1,131 @@
+// rbk.v1.Sync: upload now with progress, and the central copy's status. The work is in daemon/sync.
+import * as grpc from '@grpc/grpc-js';
+import { z } from 'zod';
+import type { DaemonContext } from '../context.js';
+import { SyncUnavailableError, type SyncService, type SyncSummary } from '../sync/index.js';
+import { toServiceError, unary, UserError } from './errors.js';
+import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
+
+const syncRequest = z.object({ now: z.boolean(), force: z.boolean() });
+
+/** How often progress is sent, at most. */
+const PROGRESS_EVERY_MS = 100;
+
+function service(ctx: DaemonContext): SyncService {
+  if (!ctx.sync) throw new UserError('sync is not running in this daemon', grpc.status.UNAVAILABLE);
+  return ctx.sync;
+}
+
+function syncError(err: unknown): unknown {
+  if (err instanceof SyncUnavailableError) {
+    return new UserError(`${err.message}; fix integrations.claude.sessionStorage in the config and restart rbkd (rbk doctor checks it)`, grpc.status.FAILED_PRECONDITION);
+  }
+  return err;
+}
+
+export function summaryToProto(s: SyncSummary) {
+  return {
+    backend: s.backend,
+    location: s.location,
+    startedUnixMs: s.startedAt,
+    endedUnixMs: s.endedAt,
+    sessionsChecked: s.sessionsChecked,
+    sessionsUploaded: s.sessionsUploaded,
+    sessionsUnchanged: s.sessionsUnchanged,
+    sessionsFailed: s.sessionsFailed,
+    sessionsDeferred: s.sessionsDeferred,
+    parts: s.parts,
+    manifests: s.manifests,
+    puts: s.puts,
+    bytes: s.bytes,
+    interactions: s.interactions,
+    hookEvents: s.hookEvents,
+    backlogSessions: s.backlogSessions,
+    errors: s.errors,
+  };
+}
+
+export function syncHandlers(ctx: DaemonContext) {
+  return {
+    Sync: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let sync: SyncService;
+      let req: z.infer<typeof syncRequest>;
+      try {
+        req = syncRequest.parse(call.request);
+        sync = service(ctx);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      let lastSent = 0;
+      // A client that goes away does not stop the run: what it uploads stays uploaded.
+      sync
+        .run({
+          now: req.now,
+          force: req.force,
+          onProgress: (p) => {
+            const t = Date.now();
+            if (call.cancelled || (t - lastSent < PROGRESS_EVERY_MS && p.done < p.total)) return;
+            lastSent = t;
+            call.write({ done: p.done, total: p.total, sessionId: p.sessionId, message: p.message });
+          },
+        })
+        .then(
+          (summary) => {
+            if (call.cancelled) return;
+            call.write({ final: true, done: summary.sessionsChecked, total: summary.sessionsChecked, summary: summaryToProto(summary) });
+            call.end();
+          },
+          (err) => {
+            if (!call.cancelled) call.emit('error', toServiceError(syncError(err)));
+          },
+        );
+    },
+
+    Pull: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let req: z.infer<typeof pullRequestSchema>;
+      try {
+        req = pullRequestSchema.parse(call.request);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      pullForDaemon(ctx, req, (p) => {
+        if (!call.cancelled) call.write(p);
+      }).then(
+        (final) => {
+          if (call.cancelled) return;
+          call.write(final);
+          call.end();
+        },
+        (err) => {
+          if (!call.cancelled) call.emit('error', toServiceError(err));
+        },
+      );
+    },
+
+    Status: unary(z.object({}), () => {
+      const s = service(ctx).status();
+      return {
+        backend: s.backend,
+        location: s.location,
+        mirrorLocal: s.mirrorLocal,
+        backlogSessions: s.backlogSessions,
+        backlogBytes: s.backlogBytes,
+        backlogRows: s.backlogRows,
+        sessionsInBackoff: s.sessionsInBackoff,
+        lastSuccessUnixMs: s.lastSuccessAt ?? 0,
+        lastError: s.lastError ?? '',
+        lastErrorUnixMs: s.lastErrorAt ?? 0,
+        lastErrorSessionId: s.lastErrorSessionId ?? '',
+        lagMs: s.lagMs,
+        sessionsSynced: s.sessionsSynced,
+        parts: s.parts,
+        bytes: s.bytes,
+        running: s.running,
+        backendError: s.backendError ?? '',
+        nextAttemptUnixMs: s.nextAttemptAt ?? 0,
+      };
+    }),
+  };
+}

@@ -1,0 +1,114 @@
+// S3 retention, a step of the `retention` job: with retention.s3.days set, every `date=` partition
+// of every dataset older than that many days is deleted from the central copy (unset: never).
+// `date` is the UTC day a session started, so a partition expires as a whole.
+//
+// Pinned sessions stay: a partition that holds a session pinned here (`rbk sessions pin`, a
+// session captured here or pulled) keeps that session's prefixes and loses the others. Only pins
+// this machine knows count: a teammate's pin on their machine is invisible here.
+//
+// Order: the manifests (v1/sessions/) of a partition go first, then the data prefixes, so that a
+// reader following manifests never meets a manifest whose parts are gone; an interrupted run
+// leaves data without a manifest (which the next run deletes), never the reverse. The sync
+// engine's record of the deleted objects (sync_parts) goes with them, so a later upload of the
+// same session writes a manifest naming only what exists.
+import type { RbkPaths } from '../../common/paths.js';
+import type { RbkConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import type { StorageBackend } from './backend.js';
+import { createBackend } from './backends/index.js';
+import { LAYOUT_VERSION, parseKey } from './layout.js';
+
+const DAY_MS = 86_400_000;
+const DELETE_BATCH = 1000;
+/** Manifests first: see the header. */
+const ORDER = ['sessions', 'interactions', 'hook_events'] as const;
+const DATE_IN_KEY = /^v1\/(?:sessions|interactions|hook_events)\/date=(\d{4}-\d{2}-\d{2})\//;
+
+export interface S3RetentionCounts {
+  s3Partitions: number;
+  s3ObjectsDeleted: number;
+  s3BytesDeleted: number;
+  s3SessionsDeleted: number;
+  s3PinnedKept: number;
+}
+
+export interface S3RetentionPlan extends S3RetentionCounts {
+  days: number;
+  /** Partitions before this UTC day expire. */
+  cutoffDay: string;
+  partitions: string[];
+  keys: { key: string; bytes: number; dataset: (typeof ORDER)[number] }[];
+}
+
+export function emptyRetentionCounts(): S3RetentionCounts {
+  return { s3Partitions: 0, s3ObjectsDeleted: 0, s3BytesDeleted: 0, s3SessionsDeleted: 0, s3PinnedKept: 0 };
+}
+
+/** What would go now: lists each dataset once, changes nothing. */
+export async function planS3Retention(db: Db, backend: StorageBackend, days: number, now: number): Promise<S3RetentionPlan> {
+  const cutoffDay = new Date(now - days * DAY_MS).toISOString().slice(0, 10);
+  const pinned = new Set(db.prepare('SELECT id FROM sessions WHERE pinned = 1').pluck().all() as string[]);
+  const keys: S3RetentionPlan['keys'] = [];
+  const partitions = new Set<string>();
+  const sessions = new Set<string>();
+  const pinnedKept = new Set<string>();
+  for (const dataset of ORDER) {
+    for (const o of await backend.list(`${LAYOUT_VERSION}/${dataset}/`)) {
+      const date = DATE_IN_KEY.exec(o.key)?.[1];
+      if (!date || date >= cutoffDay) continue;
+      const at = parseKey(o.key);
+      if (at && pinned.has(at.sessionId)) {
+        pinnedKept.add(at.sessionId);
+        continue;
+      }
+      // Anything else under an expired partition goes, also keys that are not layout keys.
+      partitions.add(date);
+      if (at) sessions.add(at.sessionId);
+      keys.push({ key: o.key, bytes: o.bytes, dataset });
+    }
+  }
+  return {
+    days,
+    cutoffDay,
+    partitions: [...partitions].sort(),
+    keys,
+    s3Partitions: partitions.size,
+    s3ObjectsDeleted: keys.length,
+    s3BytesDeleted: keys.reduce((a, k) => a + k.bytes, 0),
+    s3SessionsDeleted: sessions.size,
+    s3PinnedKept: pinnedKept.size,
+  };
+}
+
+/** Deletes what planS3Retention finds, manifests first, and forgets the deleted parts in sync_parts. */
+export async function runS3Retention(env: { db: Db; backend: StorageBackend; log: Logger; now: number; signal?: AbortSignal }, days: number): Promise<S3RetentionCounts> {
+  const plan = await planS3Retention(env.db, env.backend, days, env.now);
+  const forget = env.db.prepare('DELETE FROM sync_parts WHERE key = ?');
+  let deleted = 0;
+  for (const dataset of ORDER) {
+    const keys = plan.keys.filter((k) => k.dataset === dataset).map((k) => k.key);
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      env.signal?.throwIfAborted();
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      await env.backend.delete(batch);
+      env.db.transaction(() => batch.forEach((k) => forget.run(k)))();
+      deleted += batch.length;
+    }
+  }
+  env.log.info('S3 retention done', { days, cutoffDay: plan.cutoffDay, partitions: plan.s3Partitions, objects: deleted, pinnedKept: plan.s3PinnedKept });
+  const { s3Partitions, s3BytesDeleted, s3SessionsDeleted, s3PinnedKept } = plan;
+  return { s3Partitions, s3ObjectsDeleted: deleted, s3BytesDeleted, s3SessionsDeleted, s3PinnedKept };
+}
+
+/** The step the `retention` job runs: nothing unless retention.s3.days is set and the backend is s3. */
+export async function expireCentralCopy(ctx: { db: Db; config: RbkConfig; paths: RbkPaths; log: Logger; clock: { now(): number }; signal: AbortSignal }): Promise<S3RetentionCounts> {
+  const days = ctx.config.retention.s3.days;
+  if (days === undefined || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return emptyRetentionCounts();
+  const backend = createBackend(ctx.config, ctx.paths);
+  try {
+    return await runS3Retention({ db: ctx.db, backend, log: ctx.log, now: ctx.clock.now(), signal: ctx.signal }, days);
+  } finally {
+    await backend.close();
+  }
+}

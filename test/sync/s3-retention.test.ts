@@ -1,0 +1,97 @@
+// S3 retention over a real S3 wire protocol (s3rver): with retention.s3.days set, expired date=
+// partitions go (manifests first), a pinned session in an expired partition stays with all its
+// prefixes, fresh partitions stay, and the sync engine forgets the deleted parts. Unset: nothing.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../daemon/log.js';
+import { S3Backend } from '../../daemon/sync/backends/s3.js';
+import { parseKey } from '../../daemon/sync/layout.js';
+import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/s3-retention.js';
+import { captureScenario, engineFor, makeMachine, type Machine } from './pull-world.js';
+import { emptyBucket, S3_ENV, startS3rver, type S3Server } from './support.js';
+
+const DAY = 86_400_000;
+let s3: S3Server;
+let a: Machine;
+let bucket: S3Backend;
+let ids: { failing: string; agent: string; resume: string };
+
+beforeAll(async () => {
+  Object.assign(process.env, S3_ENV);
+  s3 = await startS3rver({ bucket: 'rbk-retention' });
+});
+afterAll(async () => {
+  await s3.dispose();
+});
+beforeEach(async () => {
+  a = makeMachine();
+  bucket = new S3Backend({ bucket: s3.bucket, prefix: 'rbk', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true });
+  const [failing] = await captureScenario(a, 'failing-build', 'laptop-a');
+  const [agent] = await captureScenario(a, 'agent-investigation', 'laptop-a');
+  const [resume] = await captureScenario(a, 'resume', 'laptop-a');
+  ids = { failing: failing!, agent: agent!, resume: resume! };
+  // Three start days: two sessions 40 days ago (one pinned), one fresh (yesterday).
+  const start = (id: string, ms: number) => a.db.prepare('UPDATE sessions SET started_at = ? WHERE id = ?').run(ms, id);
+  start(ids.failing, Date.now() - 40 * DAY);
+  start(ids.agent, Date.now() - 40 * DAY);
+  start(ids.resume, Date.now() - DAY);
+  a.db.prepare('UPDATE sessions SET pinned = 1 WHERE id = ?').run(ids.agent);
+  expect((await engineFor(a, bucket).run({ now: true })).sessionsFailed).toBe(0);
+});
+afterEach(async () => {
+  await bucket.close();
+  await emptyBucket(s3.endpoint, s3.bucket);
+  a.cleanup();
+});
+
+const sessionsIn = async () => new Set((await bucket.list('v1/')).map((o) => parseKey(o.key)!.sessionId));
+
+describe('S3 retention', () => {
+  it('deletes expired partitions, keeps the pinned session and fresh partitions', async () => {
+    const all = await bucket.list('v1/');
+    const expiredKeys = all.filter((o) => parseKey(o.key)!.sessionId === ids.failing);
+    expect(expiredKeys.length).toBeGreaterThanOrEqual(3);
+
+    const plan = await planS3Retention(a.db, bucket, 30, Date.now());
+    expect(plan).toMatchObject({ s3Partitions: 1, s3SessionsDeleted: 1, s3PinnedKept: 1, s3ObjectsDeleted: expiredKeys.length });
+    expect(plan.keys[0]!.key).toMatch(/^v1\/sessions\//);
+    expect(await sessionsIn()).toEqual(new Set(Object.values(ids)));
+
+    const counts = await runS3Retention({ db: a.db, backend: bucket, log: silentLogger, now: Date.now() }, 30);
+    expect(counts).toEqual({
+      s3Partitions: 1,
+      s3ObjectsDeleted: expiredKeys.length,
+      s3BytesDeleted: expiredKeys.reduce((n, o) => n + o.bytes, 0),
+      s3SessionsDeleted: 1,
+      s3PinnedKept: 1,
+    });
+    expect(await sessionsIn()).toEqual(new Set([ids.agent, ids.resume]));
+    // The pinned session keeps every prefix: its manifest and both datasets.
+    const pinnedDatasets = new Set((await bucket.list('v1/')).filter((o) => parseKey(o.key)!.sessionId === ids.agent).map((o) => parseKey(o.key)!.dataset));
+    expect(pinnedDatasets).toEqual(new Set(['sessions', 'interactions', 'hook_events']));
+    expect(a.db.prepare('SELECT count(*) FROM sync_parts WHERE session_id = ?').pluck().get(ids.failing)).toBe(0);
+    // Running again deletes nothing more.
+    expect((await runS3Retention({ db: a.db, backend: bucket, log: silentLogger, now: Date.now() }, 30)).s3ObjectsDeleted).toBe(0);
+
+    // Unpinned, it goes too; with a longer window, nothing goes.
+    a.db.prepare('UPDATE sessions SET pinned = 0 WHERE id = ?').run(ids.agent);
+    expect((await runS3Retention({ db: a.db, backend: bucket, log: silentLogger, now: Date.now() }, 60)).s3ObjectsDeleted).toBe(0);
+    await runS3Retention({ db: a.db, backend: bucket, log: silentLogger, now: Date.now() }, 30);
+    expect(await sessionsIn()).toEqual(new Set([ids.resume]));
+  });
+
+  it('the retention job step does nothing when retention.s3.days is unset, and expires when set', async () => {
+    const s3Storage = { backend: 's3', s3: { bucket: s3.bucket, prefix: 'rbk', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true } };
+    const unset = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } } });
+    const set = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } }, retention: { s3: { days: 30 } } });
+    try {
+      const ctx = (config: Machine['config']) => ({ db: a.db, config, paths: a.paths, log: silentLogger, clock: { now: () => Date.now() }, signal: new AbortController().signal });
+      expect((await expireCentralCopy(ctx(unset.config))).s3ObjectsDeleted).toBe(0);
+      expect((await sessionsIn()).size).toBe(3);
+      expect((await expireCentralCopy(ctx(set.config))).s3SessionsDeleted).toBe(1);
+      expect(await sessionsIn()).toEqual(new Set([ids.agent, ids.resume]));
+    } finally {
+      unset.cleanup();
+      set.cleanup();
+    }
+  });
+});
