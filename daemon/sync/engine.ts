@@ -167,7 +167,7 @@ export class SyncEngine {
     const s = this.state.session(sessionId);
     if (!s || s.expired_at !== null || s.pulled_from !== null) {
       // Gone, expired by retention, or pulled from another host (read-only here): nothing to upload.
-      if (s?.session_id) this.state.clearDirty(sessionId);
+      this.state.clearDirty(sessionId);
       return { ...result, outcome: 'skipped' };
     }
     if (s.session_id === null) this.state.ensureSession(sessionId);

@@ -88,12 +88,17 @@ export class SyncTriggers {
 
   private fire(sessions: string[], trigger: string): void {
     if (this.stopped) return;
+    // Re-arm after every run, failed or not: other sessions may still be waiting out a later
+    // backoff, and the timer that fired this run was theirs too.
     this.engine.run({ sessions }).then(
       (s) => {
-        if (s.sessionsFailed > 0) this.armRetry();
+        this.armRetry();
         this.log.debug('sync triggered', { trigger, sessions: sessions.length, puts: s.puts });
       },
-      (err) => this.log.warn('sync run failed', { trigger, error: err }),
+      (err) => {
+        this.armRetry();
+        this.log.warn('sync run failed', { trigger, error: err });
+      },
     );
   }
 

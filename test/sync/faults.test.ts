@@ -200,12 +200,19 @@ describe('sync under faults', () => {
     const first = await syncJson(w.t);
     // However the first run went, the daemon keeps retrying on its own until the backlog is empty.
     expect([0, 1]).toContain(first.code);
+    let last: unknown;
     await waitFor(
       'backlog empty through the retry timers',
-      async () => JSON.parse((await runCli(w.t, ['sync', 'status', '--json'], { env: S3_ENV })).stdout).backlog.sessions === 0,
-      60_000,
+      async () => {
+        last = JSON.parse((await runCli(w.t, ['sync', 'status', '--json'], { env: S3_ENV })).stdout);
+        return (last as { backlog: { sessions: number } }).backlog.sessions === 0;
+      },
+      // Under the 60 s idle check, which would otherwise hide a retry timer that never fired.
+      45_000,
       250,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nstatus: ${JSON.stringify(last)}\nrequests: ${JSON.stringify(w.proxy.requests.slice(-12).map((r) => [r.method, r.status, r.injected]))}\nlog: ${w.d.log().slice(-3000)}`);
+    });
     const injected = w.proxy.requests.filter((r) => r.injected).length;
     expect(injected).toBeGreaterThan(5);
     const done = await expectComplete(w);
@@ -213,5 +220,5 @@ describe('sync under faults', () => {
     // Every object was stored by exactly one forwarded PUT per key, or by a retry of the same bytes.
     const forwardedKeys = w.proxy.forwarded('PUT').filter((r) => r.status === 200).map((r) => decodeURIComponent(r.path.split('?')[0]!));
     expect(new Set(forwardedKeys).size).toBe(12 * 2);
-  });
+  }, 120_000);
 });
