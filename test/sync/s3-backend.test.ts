@@ -3,7 +3,8 @@
 // confirms other bytes is refused, listings stay under their prefix, deletes go 1,000 per request.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChecksumMismatchError, S3Backend, sha256Hex } from '../../daemon/sync/backends/index.js';
+import { ChecksumMismatchError, sha256Hex } from '../../daemon/sync/backends/index.js';
+import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { startFaultProxy, startS3rver, testS3Client, type FaultProxy, type S3Server } from './support.js';
 
 let s3: S3Server;

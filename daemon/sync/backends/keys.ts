@@ -20,3 +20,10 @@ export function checkPrefix(prefix: string): string {
   checkKey(body);
   return prefix;
 }
+
+/** The bucket prefix without leading or trailing "/" ("" = bucket root); refused if unsafe. */
+export function normalizePrefix(prefix: string): string {
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  if (p !== '') checkKey(p);
+  return p;
+}

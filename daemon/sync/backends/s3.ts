@@ -14,7 +14,9 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import type { ObjectInfo, PutResult, StorageBackend } from '../backend.js';
-import { checkKey, checkPrefix } from './keys.js';
+import { checkKey, checkPrefix, normalizePrefix } from './keys.js';
+
+export { normalizePrefix };
 import { ChecksumMismatchError, sha256Hex } from './local.js';
 
 export interface S3BackendOptions {
@@ -33,11 +35,6 @@ export interface S3BackendOptions {
 // DeleteObjects takes at most 1000 keys per request.
 const DELETE_BATCH = 1000;
 
-export function normalizePrefix(prefix: string): string {
-  const p = prefix.replace(/^\/+|\/+$/g, '');
-  if (p !== '') checkKey(p);
-  return p;
-}
 
 export class S3Backend implements StorageBackend {
   readonly name = 's3';
