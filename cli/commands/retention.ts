@@ -10,6 +10,7 @@ interface ProtoRows {
   interactions: number;
   messageUsage: number;
   subagents: number;
+  learnRows?: number;
 }
 
 interface ProtoRetention {
@@ -29,8 +30,9 @@ const rowsView = (r: ProtoRows) => ({
   interactions: Number(r?.interactions ?? 0),
   messageUsage: Number(r?.messageUsage ?? 0),
   subagents: Number(r?.subagents ?? 0),
+  learnRows: Number(r?.learnRows ?? 0),
 });
-const sum = (r: ReturnType<typeof rowsView>) => r.hookEvents + r.interactions + r.messageUsage + r.subagents;
+const sum = (r: ReturnType<typeof rowsView>) => r.hookEvents + r.interactions + r.messageUsage + r.subagents + r.learnRows;
 
 export async function retentionCommand(io: Io, opts: { dryRun: boolean; json: boolean }): Promise<number> {
   let res: ProtoRetention;

@@ -32,7 +32,7 @@ function runToProto(r: JobRun) {
 }
 
 function rowsToProto(r: RetentionRows) {
-  return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents };
+  return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents, learnRows: r.learnRows };
 }
 
 /** Scheduler errors are the person's to act on. */
@@ -110,7 +110,7 @@ export function jobsHandlers(ctx: DaemonContext) {
         days: plan.days,
         cutoffUnixMs: plan.cutoff,
         pinnedKept: plan.pinnedKept,
-        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0 },
+        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0, learnRows: 0 },
         spoolRejected: plan.spoolRejected,
         artifactDirs: plan.artifactDirs,
       };
