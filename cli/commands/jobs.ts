@@ -56,7 +56,7 @@ export function runView(r: ProtoJobRun) {
   };
 }
 
-function bytes(n: number): string {
+export function bytes(n: number): string {
   const abs = Math.abs(n);
   if (abs >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)}MB`;
   if (abs >= 1024) return `${(n / 1024).toFixed(1)}kB`;

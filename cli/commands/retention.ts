@@ -3,13 +3,14 @@ import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, shortTime, table } from '../format.js';
 import type { Io } from '../io.js';
-import { countsText, runView, type ProtoJobRun } from './jobs.js';
+import { bytes, countsText, runView, type ProtoJobRun } from './jobs.js';
 
 interface ProtoRows {
   hookEvents: number;
   interactions: number;
   messageUsage: number;
   subagents: number;
+  learnRows?: number;
 }
 
 interface ProtoRetention {
@@ -22,15 +23,45 @@ interface ProtoRetention {
   spoolRejected: string[];
   artifactDirs: string[];
   run?: ProtoJobRun | null;
+  s3?: ProtoRetentionS3 | null;
 }
+
+interface ProtoRetentionS3 {
+  days: number;
+  cutoffDay: string;
+  location: string;
+  partitions: string[];
+  objects: number;
+  bytes: number;
+  sessions: number;
+  pinnedKept: number;
+  error: string;
+}
+
+/** The central copy's part: null when the retention job has no S3 step (retention.s3.days unset, or not s3). */
+const s3View = (s: ProtoRetentionS3 | null | undefined) =>
+  s
+    ? {
+        days: s.days,
+        cutoffDay: s.cutoffDay,
+        location: s.location,
+        partitions: s.partitions ?? [],
+        objects: Number(s.objects),
+        bytes: Number(s.bytes),
+        sessions: Number(s.sessions),
+        pinnedKept: Number(s.pinnedKept),
+        error: s.error || null,
+      }
+    : null;
 
 const rowsView = (r: ProtoRows) => ({
   hookEvents: Number(r?.hookEvents ?? 0),
   interactions: Number(r?.interactions ?? 0),
   messageUsage: Number(r?.messageUsage ?? 0),
   subagents: Number(r?.subagents ?? 0),
+  learnRows: Number(r?.learnRows ?? 0),
 });
-const sum = (r: ReturnType<typeof rowsView>) => r.hookEvents + r.interactions + r.messageUsage + r.subagents;
+const sum = (r: ReturnType<typeof rowsView>) => r.hookEvents + r.interactions + r.messageUsage + r.subagents + r.learnRows;
 
 export async function retentionCommand(io: Io, opts: { dryRun: boolean; json: boolean }): Promise<number> {
   let res: ProtoRetention;
@@ -52,8 +83,10 @@ export async function retentionCommand(io: Io, opts: { dryRun: boolean; json: bo
     spoolRejected: res.spoolRejected,
     artifactDirs: res.artifactDirs,
     run: res.run ? runView(res.run) : null,
+    s3: s3View(res.s3),
   };
-  const failed = view.run !== null && view.run.status !== 'ok';
+  // A preview that could not list the bucket is incomplete: exit 1 (the local part is still shown).
+  const failed = (view.run !== null && view.run.status !== 'ok') || (view.s3?.error ?? null) !== null;
   if (opts.json) {
     io.json(view);
     return failed ? EXIT.failure : EXIT.ok;
@@ -80,6 +113,18 @@ export async function retentionCommand(io: Io, opts: { dryRun: boolean; json: bo
   if (view.artifactDirs.length > 0) extra.push(`${view.artifactDirs.length} artifact director${view.artifactDirs.length === 1 ? 'y' : 'ies'}`);
   if (view.spoolRejected.length > 0) extra.push(`${view.spoolRejected.length} rejected spool file${view.spoolRejected.length === 1 ? '' : 's'}`);
   if (extra.length > 0) out.push(`Also: ${extra.join('; ')}.`);
+  const s3 = view.s3;
+  if (s3) {
+    const where = `Central copy ${s3.location} (keeps ${s3.days} days: partitions before ${s3.cutoffDay})`;
+    if (s3.error) out.push(`${where}: ${s3.error}`);
+    else if (s3.objects === 0) out.push(`${where}: no objects ${verb}${s3.pinnedKept > 0 ? ` (${s3.pinnedKept} pinned session${s3.pinnedKept === 1 ? '' : 's'} kept)` : ''}.`);
+    else {
+      const pinned = s3.pinnedKept > 0 ? `; ${s3.pinnedKept} pinned session${s3.pinnedKept === 1 ? '' : 's'} kept` : '';
+      out.push(
+        `${where}: ${s3.objects} object${s3.objects === 1 ? '' : 's'} (${bytes(s3.bytes)}) of ${s3.sessions} session${s3.sessions === 1 ? '' : 's'} in ${s3.partitions.length} partition${s3.partitions.length === 1 ? '' : 's'} ${verb} (${s3.partitions.length <= 4 ? s3.partitions.join(', ') : `${s3.partitions[0]} … ${s3.partitions.at(-1)}`})${pinned}.`,
+      );
+    }
+  }
   if (view.run) {
     out.push(
       view.run.status === 'ok'

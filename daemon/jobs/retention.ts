@@ -13,6 +13,12 @@
 // - the transcripts rows with their byte offsets: the watcher and `rbk import` resume each file
 //   where they stopped, so expired history is not read back in. (A transcript file that was
 //   truncated or replaced since is read again from the start: that does re-import it.)
+// - learnings and their learning_sources rows (migrations/0006_learn.sql): a learning is the
+//   distilled, redacted fact (signature, fix, verification) that outlives transcripts by design,
+//   and its provenance names the session by id and interaction ids only (the id resolves to the
+//   tombstone). The session's own learn rows go with it, in the same transaction:
+//   error_signatures (its failures, with example output lines), signature_scans and learn_runs
+//   (its --query text and output files).
 //
 // Also removed: local artifacts under <dataDir>/<localBaseDir>/**/session=<id>/ of expired
 // sessions, rows of no session (hook events without a session id, lines without one) older than
@@ -40,6 +46,8 @@ export interface RetentionRows {
   interactions: number;
   messageUsage: number;
   subagents: number;
+  /** error_signatures + signature_scans + learn_runs rows of the session. */
+  learnRows: number;
 }
 
 export interface RetentionSession {
@@ -88,6 +96,12 @@ export function planRetention(env: RetentionEnv): RetentionPlan {
     interactions: db.prepare('SELECT count(*) FROM interactions WHERE session_id = ?').pluck(),
     messageUsage: db.prepare('SELECT count(*) FROM message_usage WHERE session_id = ?').pluck(),
     subagents: db.prepare('SELECT count(*) FROM subagents WHERE session_id = ?').pluck(),
+    learnRows: db
+      .prepare(
+        `SELECT (SELECT count(*) FROM error_signatures WHERE session_id = @id) + (SELECT count(*) FROM signature_scans WHERE session_id = @id)
+              + (SELECT count(*) FROM learn_runs WHERE session_id = @id)`,
+      )
+      .pluck(),
   };
   const sessions = (db.prepare(CANDIDATES).all({ cutoff }) as { id: string; project: string | null; last: number }[]).map((r) => ({
     id: r.id,
@@ -98,6 +112,7 @@ export function planRetention(env: RetentionEnv): RetentionPlan {
       interactions: count.interactions.get(r.id) as number,
       messageUsage: count.messageUsage.get(r.id) as number,
       subagents: count.subagents.get(r.id) as number,
+      learnRows: count.learnRows.get({ id: r.id }) as number,
     },
   }));
   const one = (sql: string) => db.prepare(sql).pluck().get({ cutoff }) as number;
@@ -127,6 +142,7 @@ export async function runRetention(ctx: JobContext): Promise<JobCounts> {
     interactions: 0,
     messageUsage: 0,
     subagents: 0,
+    learnRows: 0,
     skipped: 0,
     pinnedKept: 0,
     orphanHookEvents: 0,
@@ -151,6 +167,7 @@ export async function runRetention(ctx: JobContext): Promise<JobCounts> {
       counts.interactions += r.interactions;
       counts.messageUsage += r.messageUsage;
       counts.subagents += r.subagents;
+      counts.learnRows += r.learnRows;
     } else {
       // Pinned, or active again, since the list was made.
       counts.skipped += 1;
@@ -203,6 +220,9 @@ export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number
     interactions: db.prepare('DELETE FROM interactions WHERE session_id = ?'),
     messageUsage: db.prepare('DELETE FROM message_usage WHERE session_id = ?'),
     subagents: db.prepare('DELETE FROM subagents WHERE session_id = ?'),
+    errorSignatures: db.prepare('DELETE FROM error_signatures WHERE session_id = ?'),
+    signatureScans: db.prepare('DELETE FROM signature_scans WHERE session_id = ?'),
+    learnRuns: db.prepare('DELETE FROM learn_runs WHERE session_id = ?'),
     tombstone: db.prepare(`
       UPDATE sessions SET
         expired_at = @now, updated_at = @now,
@@ -221,6 +241,7 @@ export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number
       interactions: stmts.interactions.run(id).changes,
       messageUsage: stmts.messageUsage.run(id).changes,
       subagents: stmts.subagents.run(id).changes,
+      learnRows: stmts.errorSignatures.run(id).changes + stmts.signatureScans.run(id).changes + stmts.learnRuns.run(id).changes,
     };
     stmts.tombstone.run({ id, now });
     return rows;

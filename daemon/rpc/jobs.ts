@@ -5,6 +5,7 @@ import type { DaemonContext } from '../context.js';
 import { setPinned } from '../jobs/pin.js';
 import { scanStored } from '../redact/job.js';
 import { planRetention, type RetentionRows } from '../jobs/retention.js';
+import { previewCentralCopyRetention } from '../sync/s3-retention.js';
 import type { JobRun } from '../jobs/runs.js';
 import { JobBusyError, SchedulerStoppedError, schedulerFor, UnknownJobError, type Scheduler } from '../jobs/scheduler.js';
 import { toServiceError, unary, UserError } from './errors.js';
@@ -32,7 +33,7 @@ function runToProto(r: JobRun) {
 }
 
 function rowsToProto(r: RetentionRows) {
-  return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents };
+  return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents, learnRows: r.learnRows };
 }
 
 /** Scheduler errors are the person's to act on. */
@@ -105,14 +106,16 @@ export function jobsHandlers(ctx: DaemonContext) {
     Retention: unary(retention, async (req) => {
       const s = scheduler(ctx);
       const plan = planRetention({ db: ctx.db, config: ctx.config, paths: ctx.paths, clock: s.clock });
+      const s3 = await previewCentralCopyRetention({ db: ctx.db, config: ctx.config, paths: ctx.paths, now: s.clock.now() });
       const response = {
         dryRun: req.dryRun,
         days: plan.days,
         cutoffUnixMs: plan.cutoff,
         pinnedKept: plan.pinnedKept,
-        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0 },
+        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0, learnRows: 0 },
         spoolRejected: plan.spoolRejected,
         artifactDirs: plan.artifactDirs,
+        s3: s3 && { ...s3, error: s3.error ?? '' },
       };
       const toProto = (list: typeof plan.sessions) =>
         list.map((x) => ({ id: x.id, project: x.project ?? '', lastActivityUnixMs: x.lastActivityAt, rows: rowsToProto(x.rows) }));
@@ -129,7 +132,18 @@ export function jobsHandlers(ctx: DaemonContext) {
         const at = expiredAt.get(x.id) as number | null | undefined;
         return typeof at === 'number' && at >= run.startedAt;
       });
-      return { ...response, sessions: toProto(went), run: runToProto(run) };
+      // What the run's S3 step deleted: its counts (the listing above was before the run).
+      const c = run.counts;
+      const s3Went = s3 && {
+        ...s3,
+        error: s3.error ?? '',
+        objects: c.s3ObjectsDeleted ?? 0,
+        bytes: c.s3BytesDeleted ?? 0,
+        sessions: c.s3SessionsDeleted ?? 0,
+        pinnedKept: c.s3PinnedKept ?? 0,
+        partitions: (c.s3Partitions ?? 0) > 0 ? s3.partitions : [],
+      };
+      return { ...response, s3: s3Went, sessions: toProto(went), run: runToProto(run) };
     }),
 
     Pin: unary(pin, (req) => {

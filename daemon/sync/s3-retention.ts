@@ -101,6 +101,56 @@ export async function runS3Retention(env: { db: Db; backend: StorageBackend; log
   return { s3Partitions, s3ObjectsDeleted: deleted, s3BytesDeleted, s3SessionsDeleted, s3PinnedKept };
 }
 
+export interface S3RetentionPreview {
+  days: number;
+  cutoffDay: string;
+  /** The backend's location (s3://bucket/prefix). */
+  location: string;
+  partitions: string[];
+  objects: number;
+  bytes: number;
+  sessions: number;
+  pinnedKept: number;
+  /** Listing the bucket failed: the rest is empty. */
+  error: string | null;
+}
+
+/**
+ * The S3 part of `rbk retention --dry-run`: what the job's S3 step would delete now, or null when
+ * it would not run (retention.s3.days unset, or the backend is not s3). A bucket that cannot be
+ * listed is reported in `error`, not thrown: the local part of the preview still stands.
+ */
+export async function previewCentralCopyRetention(ctx: { db: Db; config: RbkConfig; paths: RbkPaths; now: number }): Promise<S3RetentionPreview | null> {
+  const days = ctx.config.retention.s3.days;
+  if (days === undefined || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return null;
+  const cutoffDay = new Date(ctx.now - days * DAY_MS).toISOString().slice(0, 10);
+  const empty = { days, cutoffDay, partitions: [], objects: 0, bytes: 0, sessions: 0, pinnedKept: 0 };
+  let backend: StorageBackend;
+  try {
+    backend = createBackend(ctx.config, ctx.paths);
+  } catch (err) {
+    return { ...empty, location: '', error: (err as Error).message };
+  }
+  try {
+    const plan = await planS3Retention(ctx.db, backend, days, ctx.now);
+    return {
+      days,
+      cutoffDay: plan.cutoffDay,
+      location: backend.location,
+      partitions: plan.partitions,
+      objects: plan.s3ObjectsDeleted,
+      bytes: plan.s3BytesDeleted,
+      sessions: plan.s3SessionsDeleted,
+      pinnedKept: plan.s3PinnedKept,
+      error: null,
+    };
+  } catch (err) {
+    return { ...empty, location: backend.location, error: `listing ${backend.location} failed: ${(err as Error).message}; check the bucket, endpoint and credentials (rbk doctor)` };
+  } finally {
+    await backend.close();
+  }
+}
+
 /** The step the `retention` job runs: nothing unless retention.s3.days is set and the backend is s3. */
 export async function expireCentralCopy(ctx: { db: Db; config: RbkConfig; paths: RbkPaths; log: Logger; clock: { now(): number }; signal: AbortSignal }): Promise<S3RetentionCounts> {
   const days = ctx.config.retention.s3.days;

@@ -35,6 +35,7 @@ interface RetentionJson {
   spoolRejected: string[];
   artifactDirs: string[];
   run: RunJson | null;
+  s3: unknown;
 }
 
 const WORLD: SeedSession[] = [
@@ -77,6 +78,8 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
   it('retention --dry-run --json lists the old sessions with their rows and changes nothing', async () => {
     const r = await cliJson<RetentionJson>(t, ['retention', '--dry-run']);
     expect(r).toMatchObject({ dryRun: true, days: 365, pinnedKept: 0, run: null, spoolRejected: [], artifactDirs: [] });
+    // No retention.s3.days (and the local backend): the retention job has no S3 step.
+    expect(r.s3).toBeNull();
     expect(r.sessions.map((s) => s.id)).toEqual(['aaaa1111-old', 'bbbb2222-old', 'cccc3333-old']);
     expect(r.sessions[0]).toMatchObject({ project: 'alpha', rows: { hookEvents: 4, interactions: 5, messageUsage: 2, subagents: 1 } });
     expect(Date.parse(r.sessions[0]!.lastActivityAt)).toBeLessThan(Date.parse(r.cutoff));

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setPinned } from '../../daemon/jobs/pin.js';
+import { recordRun, saveSignatures, upsertLearning } from '../../daemon/learn/store.js';
 import { JobRegistry } from '../../daemon/jobs/registry.js';
 import { planRetention, runRetention } from '../../daemon/jobs/retention.js';
 import { Scheduler } from '../../daemon/jobs/scheduler.js';
@@ -20,6 +21,7 @@ import {
   makeTestDb,
   seedSession,
   sessionState,
+  tokenOf,
   tableCounts,
   type SeedSession,
   type TestDb,
@@ -46,12 +48,46 @@ function seed(list = WORLD): void {
   for (const s of list) seedSession(t.db, NOW, s);
 }
 
+/**
+ * What `rbk learn <id>` stores for a session, through learn's own store: a signature scan, two
+ * error signatures, a learn run, and its share of one learning that every seeded session taught.
+ */
+function seedLearn(id: string): void {
+  const at = NOW - 400 * DAY_MS;
+  saveSignatures(t.db, id, [], at);
+  const sig = t.db.prepare(`INSERT INTO error_signatures (session_id, signature_id, signature, occurrences, example) VALUES (?, ?, 'Bash: build error', 1, ?)`);
+  sig.run(id, 'sig_000000000001', `build error in ${tokenOf(id)}`);
+  sig.run(id, 'sig_000000000002', 'other');
+  const runId = `lrun_${id}`;
+  recordRun(t.db, { id: runId, sessionId: id, incidentId: null, query: `why did ${id} fail`, synthesizer: 'extractive', fallbackReason: null, outputDir: '/out', files: ['/out/pm.md'] }, at);
+  upsertLearning(
+    t.db,
+    { id: 'lrn_000000000001', kind: 'fix', signatureId: 'sig_000000000001', signature: 'Bash: build error', title: 't', fix: 'mkdir -p generated', verification: 'v', firstSeen: at, lastSeen: at, docPath: '/out/k.md', sessionId: id, refs: [`u-${id}-1`] },
+    runId,
+    at,
+  );
+}
+
+/** The session's rows in learn's tables (learnings themselves are shared, counted apart). */
+function learnState(id: string): Record<string, number> {
+  const n = (table: string) => t.db.prepare(`SELECT count(*) FROM ${table} WHERE session_id = ?`).pluck().get(id) as number;
+  return { error_signatures: n('error_signatures'), signature_scans: n('signature_scans'), learn_runs: n('learn_runs'), learning_sources: n('learning_sources') };
+}
+const LEARNED = { error_signatures: 2, signature_scans: 1, learn_runs: 1, learning_sources: 1 };
+
 describe('retention', () => {
   it('expires old unpinned sessions completely (FTS included) and leaves everything else untouched', async () => {
     seed();
+    for (const id of ['old-a', 'old-b', 'old-pinned', 'new-a']) seedLearn(id);
     const beforeKept = Object.fromEntries(['old-pinned', 'edge-young', 'new-a', 'new-b'].map((id) => [id, sessionState(t.db, id)]));
     const counts = await runRetention(jobContext(t));
-    expect(counts).toMatchObject({ sessions: 3, hookEvents: 3 + 5 + 3, interactions: 4 + 6 + 4, messageUsage: 6, subagents: 3, pinnedKept: 1, skipped: 0 });
+    expect(counts).toMatchObject({ sessions: 3, hookEvents: 3 + 5 + 3, interactions: 4 + 6 + 4, messageUsage: 6, subagents: 3, learnRows: 2 * 4, pinnedKept: 1, skipped: 0 });
+    // Learn rows: the expired sessions' signatures, scans and runs are gone; the learning (the
+    // distilled fact) and its provenance by id stay on purpose (docs/jobs.md).
+    for (const id of ['old-a', 'old-b']) expect(learnState(id), id).toEqual({ error_signatures: 0, signature_scans: 0, learn_runs: 0, learning_sources: 1 });
+    for (const id of ['old-pinned', 'new-a']) expect(learnState(id), id).toEqual(LEARNED);
+    expect(t.db.prepare(`SELECT id, fix FROM learnings`).all()).toEqual([{ id: 'lrn_000000000001', fix: 'mkdir -p generated' }]);
+    expect(t.db.prepare(`SELECT count(*) FROM error_signatures WHERE example LIKE 'build error in tokolda%' OR example LIKE 'build error in tokoldb%'`).pluck().get()).toBe(0);
     for (const id of ['old-a', 'old-b', 'old-nulllast']) {
       const s = sessionState(t.db, id);
       expect(isFullyGone(s), `${id}: ${JSON.stringify(s)}`).toBe(true);
@@ -77,6 +113,7 @@ describe('retention', () => {
 
   it('the dry run lists exactly what a run deletes, with row counts, and changes nothing', async () => {
     seed();
+    seedLearn('old-b');
     const before = tableCounts(t.db);
     const plan = planRetention(t);
     expect(tableCounts(t.db)).toEqual(before);
@@ -88,11 +125,29 @@ describe('retention', () => {
       id: 'old-b',
       project: 'beta',
       lastActivityAt: NOW - 366 * DAY_MS,
-      rows: { hookEvents: 5, interactions: 6, messageUsage: 2, subagents: 1 },
+      rows: { hookEvents: 5, interactions: 6, messageUsage: 2, subagents: 1, learnRows: 4 },
     });
+    expect(learnState('old-b')).toEqual(LEARNED);
     const counts = await runRetention(jobContext(t));
     expect(counts.sessions).toBe(plan.sessions.length);
+    expect(counts.learnRows).toBe(4);
     expect(counts.interactions).toBe(plan.sessions.reduce((n, s) => n + s.rows.interactions, 0));
+  });
+
+  it("a session's learn rows go in its own transaction: a failure there keeps the whole session", async () => {
+    seed([WORLD[0]!, WORLD[1]!]);
+    seedLearn('old-a');
+    seedLearn('old-b');
+    t.db.exec(`CREATE TEMP TRIGGER boom BEFORE DELETE ON learn_runs WHEN old.session_id = 'old-b' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`);
+    await expect(runRetention(jobContext(t))).rejects.toThrow('injected failure');
+    // old-a (older, first) went whole; old-b is whole: hook events, interactions, FTS and learn rows.
+    expect(isFullyGone(sessionState(t.db, 'old-a'))).toBe(true);
+    expect(learnState('old-a')).toMatchObject({ error_signatures: 0, signature_scans: 0, learn_runs: 0 });
+    expect(isFullyPresent(sessionState(t.db, 'old-b'), WORLD[1]!)).toBe(true);
+    expect(learnState('old-b')).toEqual(LEARNED);
+    t.db.exec('DROP TRIGGER temp.boom');
+    expect(await runRetention(jobContext(t))).toMatchObject({ sessions: 1, learnRows: 4 });
+    expect(learnState('old-b')).toEqual({ error_signatures: 0, signature_scans: 0, learn_runs: 0, learning_sources: 1 });
   });
 
   it('moves through days: sessions expire as they age, pinned ones never, until unpinned', async () => {

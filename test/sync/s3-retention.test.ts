@@ -1,13 +1,16 @@
 // S3 retention over a real S3 wire protocol (s3rver): with retention.s3.days set, expired date=
 // partitions go (manifests first), a pinned session in an expired partition stays with all its
 // prefixes, fresh partitions stay, and the sync engine forgets the deleted parts. Unset: nothing.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { parseKey } from '../../daemon/sync/layout.js';
 import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/s3-retention.js';
 import { captureScenario, engineFor, makeMachine, type Machine } from './pull-world.js';
-import { emptyBucket, S3_ENV, startS3rver, type S3Server } from './support.js';
+import { assertBuilt, makeDataDir, runCli, startDaemon } from '../support/rbk.js';
+import { emptyBucket, MANUAL_ONLY, S3_ENV, s3ConfigYaml, startS3rver, type S3Server } from './support.js';
 
 const DAY = 86_400_000;
 let s3: S3Server;
@@ -94,4 +97,67 @@ describe('S3 retention', () => {
       set.cleanup();
     }
   });
+
+  it('rbk retention --dry-run shows the S3 part (--json and text); the run deletes it and reports what went', async () => {
+    assertBuilt();
+    const expiredKeys = (await bucket.list('v1/')).filter((o) => parseKey(o.key)!.sessionId === ids.failing);
+    const expiredDay = new Date(Date.now() - 40 * DAY).toISOString().slice(0, 10);
+    // The daemon gets machine A's database (its sessions, the pin, the sync bookkeeping).
+    const t = makeDataDir({ config: s3ConfigYaml(s3, { prefix: 'rbk', extra: `${MANUAL_ONLY}\nretention:\n  s3:\n    days: 30` }) });
+    fs.mkdirSync(t.dataDir, { recursive: true, mode: 0o700 });
+    await a.db.backup(path.join(t.dataDir, 'rbk.db'));
+    fs.chmodSync(path.join(t.dataDir, 'rbk.db'), 0o600);
+    const d = await startDaemon(t, { env: S3_ENV });
+    try {
+      const before = (await bucket.list('v1/')).length;
+      const dry = await runCli(t, ['retention', '--dry-run', '--json'], { env: S3_ENV, timeoutMs: 60_000 });
+      expect(dry.code, dry.stderr).toBe(0);
+      const s3Part = {
+        days: 30,
+        cutoffDay: new Date(Date.now() - 30 * DAY).toISOString().slice(0, 10),
+        location: 's3://rbk-retention/rbk/',
+        partitions: [expiredDay],
+        objects: expiredKeys.length,
+        bytes: expiredKeys.reduce((n, o) => n + o.bytes, 0),
+        sessions: 1,
+        pinnedKept: 1,
+        error: null,
+      };
+      expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, run: null, s3: s3Part });
+      expect((await bucket.list('v1/')).length).toBe(before);
+
+      const text = await runCli(t, ['retention', '--dry-run'], { env: S3_ENV, timeoutMs: 60_000 });
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain(
+        `Central copy s3://rbk-retention/rbk/ (keeps 30 days: partitions before ${s3Part.cutoffDay}): ${expiredKeys.length} objects (`,
+      );
+      expect(text.stdout).toContain(`of 1 session in 1 partition would be deleted (${expiredDay}); 1 pinned session kept.`);
+
+      const run = await runCli(t, ['retention', '--json'], { env: S3_ENV, timeoutMs: 120_000 });
+      expect(run.code, run.stderr).toBe(0);
+      const went = JSON.parse(run.stdout);
+      expect(went).toMatchObject({ dryRun: false, run: { status: 'ok', counts: { s3ObjectsDeleted: expiredKeys.length } }, s3: s3Part });
+      expect(await sessionsIn()).toEqual(new Set([ids.agent, ids.resume]));
+      const again = JSON.parse((await runCli(t, ['retention', '--dry-run', '--json'], { env: S3_ENV, timeoutMs: 60_000 })).stdout);
+      expect(again.s3).toMatchObject({ partitions: [], objects: 0, sessions: 0, pinnedKept: 1 });
+    } finally {
+      await d.stop();
+      t.cleanup();
+    }
+  }, 120_000);
+
+  it('a bucket that cannot be listed: the dry run still shows the local part, names the error, exits 1', async () => {
+    const t = makeDataDir({ config: s3ConfigYaml({ endpoint: 'http://127.0.0.1:9', bucket: 'rbk-nowhere' }, { extra: `${MANUAL_ONLY}\nretention:\n  s3:\n    days: 30` }) });
+    const d = await startDaemon(t, { env: S3_ENV });
+    try {
+      const dry = await runCli(t, ['retention', '--dry-run', '--json'], { env: S3_ENV, timeoutMs: 60_000 });
+      expect(dry.code, dry.stderr).toBe(1);
+      const j = JSON.parse(dry.stdout);
+      expect(j).toMatchObject({ dryRun: true, days: 365, sessions: [], s3: { location: 's3://rbk-nowhere/rbk/', objects: 0 } });
+      expect(j.s3.error).toMatch(/^listing s3:\/\/rbk-nowhere\/rbk\/ failed: .*rbk doctor\)$/);
+    } finally {
+      await d.stop();
+      t.cleanup();
+    }
+  }, 60_000);
 });
