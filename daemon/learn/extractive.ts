@@ -191,6 +191,11 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
     const priors = input.priors.get(g.signature.id) ?? [];
     if (priors.length > 0) wentPoorly.push(c(`This failure is a repeat: ${priorText(priors)}.`, [g.failures[0]!.call.ref]));
   }
+  if (wentPoorly.length === 0 && groups.length > 0) {
+    // Every failure was fixed on the first try: say so rather than claim nothing failed.
+    const sigs = groups.map((g) => `\`${g.signature.text}\``).join(', ');
+    wentPoorly.push(c(`Only the failure itself: ${sigs} failed once and was fixed in this session; no tool call was rejected or interrupted.`, groups.flatMap((g) => failureRefs(g).slice(0, 2))));
+  }
   if (wentPoorly.length === 0) wentPoorly.push(c('Nothing went poorly in the evidence: no failed, rejected or interrupted tool call.'));
 
   // Action items

@@ -89,6 +89,10 @@ describe('rbk learn on a pulled session', () => {
     expect(pm).toContain('build error: generated/ directory is missing (run codegen first)');
     expect(pm).toContain('running `mkdir -p generated` before the check');
     expect(pm).toMatch(/Verified: `mkdir -p generated && sh scripts\/build\.sh` passed after the fix/);
+    // One failure, fixed on the first try: "what went poorly" names it instead of claiming none.
+    const poorly = pm.slice(pm.indexOf('## What went poorly'), pm.indexOf('## Action items'));
+    expect(poorly).toContain('failed once and was fixed in this session');
+    expect(poorly).not.toContain('no failed');
     const tl = rb.postmortem.sections.timeline;
     expect(tl.map((x) => x.text.slice(0, 20))).toEqual(['Prompt: "The build i', '`cat config/build.en', '`mkdir -p generated ', 'Final answer: "Root ']);
     const times = tl.map((x) => Date.parse(x.at));
