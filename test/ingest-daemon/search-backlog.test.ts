@@ -340,7 +340,7 @@ describe('deferred full-text indexing (search backlog)', () => {
     // Restart, no import: the daemon catches up on its own.
     const d2 = await startDaemon(t);
     daemons.push(d2);
-    await waitFor('the search backlog to be indexed', () => indexState(t).backlogFromId === null, 60_000, 100).catch((err) => {
+    await waitFor('the search backlog to be indexed', () => indexState(t).backlogFromId === null, 30_000, 100).catch((err) => {
       throw new Error(`${(err as Error).message}\n${d2.log().slice(-3000)}`);
     });
     expect(queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')!.n).toBe(storedAtKill);
