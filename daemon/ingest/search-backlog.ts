@@ -43,10 +43,15 @@ export class SearchBacklog {
     this.stmts.open.run();
   }
 
-  /** Ends one begin(); the last one indexes the backlog before it resolves. */
+  /**
+   * Ends one begin() and indexes the backlog before it resolves, so that an import reports done
+   * only once its rows are searchable. While another import still runs, only the rows stored so
+   * far are indexed: chasing that import's inserts would keep this one from finishing.
+   */
   async end(): Promise<void> {
     this.deferrals = Math.max(0, this.deferrals - 1);
-    if (this.deferrals === 0) await this.drain();
+    if (this.deferrals === 0) return this.drain();
+    await this.drainChunks(this.stmts.maxId.get() as number);
   }
 
   /** Whether some interactions are not searchable yet. */
@@ -67,7 +72,8 @@ export class SearchBacklog {
     return this.draining;
   }
 
-  private async drainChunks(): Promise<void> {
+  /** Indexes from the watermark up to the newest row, or up to `limit` when given. */
+  private async drainChunks(limit?: number): Promise<void> {
     const started = Date.now();
     let rows = 0;
     for (;;) {
@@ -76,7 +82,8 @@ export class SearchBacklog {
       const done = this.db.transaction((): boolean => {
         const from = this.stmts.fromId.get() as number | undefined;
         if (from === undefined) return true;
-        const max = this.stmts.maxId.get() as number;
+        const newest = this.stmts.maxId.get() as number;
+        const max = limit === undefined ? newest : Math.min(newest, limit);
         const to = Math.min(from + CHUNK_ROWS, max + 1);
         if (to > from) rows += this.stmts.index.run(from, to).changes;
         if (to <= max) {
@@ -85,8 +92,8 @@ export class SearchBacklog {
         }
         // Everything up to the newest row is indexed, and the triggers take over for what comes
         // next, in this same transaction, so no row falls between the two.
-        if (this.deferrals === 0) this.stmts.close.run();
-        else this.stmts.raise.run(to);
+        if (this.deferrals === 0 && max === newest) this.stmts.close.run();
+        else this.stmts.raise.run(Math.max(to, from));
         return true;
       })();
       if (done) break;

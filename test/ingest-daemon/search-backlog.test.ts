@@ -253,7 +253,12 @@ describe('deferred full-text indexing (search backlog)', () => {
     // The second starts once the first is visibly storing rows, so the two really overlap.
     await waitFor('the corpus import to store rows', () => (queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')?.n ?? 0) > 0, 30_000, 5);
     const small = runCli(t, ['import', FIXTURES, '--json'], { timeoutMs: 120_000 });
-    const [rb, rs] = await Promise.all([big, small]);
+    const rs = await small;
+    // The small import reports done while the big one still runs: its rows are searchable now.
+    const bigStillRunning = (queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')!.n) < CORPUS_ROWS + JSON.parse(rs.stdout).interactionsAdded;
+    expect(bigStillRunning, 'the corpus import should still be running when the fixture import returns').toBe(true);
+    for (const { word, uuids } of terms) expect((await search(t, word)).some((h) => uuids.has(h.interactionUuid)), `${word} right after the small import`).toBe(true);
+    const rb = await big;
     expect(rb.code, rb.stderr).toBe(0);
     expect(rs.code, rs.stderr).toBe(0);
     const sb = JSON.parse(rb.stdout) as { interactionsAdded: number; bytes: number };
