@@ -17,14 +17,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { median, startDaemon, tempDataDir, writeResult } from './lib.mjs';
+import { median, numArg, startDaemon, tempDataDir, writeResult } from './lib.mjs';
 import { procMemory, rssSampler, runStorm, startEchoServer } from './storm.mjs';
 
 const argv = process.argv.slice(2);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const CLIENTS = 8;
 const PER_CLIENT = num('events-per-client', 400);
 const SINGLE_EVENTS = num('single-events', 800);

@@ -59,3 +59,9 @@ export function writeResult(name, data) {
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
   return out;
 }
+
+/** `--name N` from argv as a number, or `dflt` when absent. */
+export function numArg(argv, name, dflt) {
+  const i = argv.indexOf(`--${name}`);
+  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
+}

@@ -10,16 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { DEFAULTS, ensureCorpus, listCases as listCasesFor, RARE_TERMS, ROOT, searchCases as searchCasesFor, startCorpusDaemon } from './query-corpus.mjs';
+import { numArg } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const grpc = require('@grpc/grpc-js');
 const { loadServices } = await import(path.join(ROOT, 'dist', 'daemon', 'rpc', 'protos.js'));
 
 const argv = process.argv.slice(2);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const ITER = num('iterations', 200);
 const log = (m) => console.error(`[query-bench] ${m}`);
 

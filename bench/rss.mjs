@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { generateCorpus } from './corpus.mjs';
-import { ROOT, startDaemon, tempDataDir, writeResult } from './lib.mjs';
+import { ROOT, numArg, startDaemon, tempDataDir, writeResult } from './lib.mjs';
 import { DEFAULTS, ensureCorpus, startCorpusDaemon } from './query-corpus.mjs';
 import { procMemory, rssSampler, runStorm } from './storm.mjs';
 
@@ -24,10 +24,7 @@ const grpc = require('@grpc/grpc-js');
 const { loadServices } = await import(path.join(ROOT, 'dist', 'daemon', 'rpc', 'protos.js'));
 
 const argv = process.argv.slice(2);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const PER_CLIENT = num('events-per-client', 400);
 const FLOOR_IDLE_MB = 100;
 const FLOOR_LOAD_MB = 300;

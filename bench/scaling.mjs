@@ -21,16 +21,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { benchEnv, CORPUS_DIR, DEFAULTS, ensureCorpus, listCases, ROOT, searchCases, startCorpusDaemon } from './query-corpus.mjs';
+import { numArg } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const grpc = require('@grpc/grpc-js');
 const { loadServices } = await import(path.join(ROOT, 'dist', 'daemon', 'rpc', 'protos.js'));
 
 const argv = process.argv.slice(2);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const ITER = num('iterations', 100);
 const SCALES = [0.1, 0.3, 1];
 const FLOORS = { importMBps: { min: 0.5 }, usageMs: { max: 10 }, listP95Ms: { max: Math.sqrt(10) }, searchP95Ms: { max: Math.sqrt(10) } };

@@ -14,13 +14,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import S3rver from 's3rver';
-import { ROOT, startDaemon, tempDataDir, writeResult } from './lib.mjs';
+import { ROOT, numArg, startDaemon, tempDataDir, writeResult } from './lib.mjs';
 
 const argv = process.argv.slice(2);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const SESSIONS = num('sessions', 6);
 const TURNS = num('turns', 8);
 const BACKFILL = num('backfill', 200);

@@ -11,13 +11,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchEnv, DEFAULTS, ensureCorpus, ROOT, startCorpusDaemon } from './query-corpus.mjs';
+import { numArg } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
-const num = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i !== -1 && argv[i + 1] ? Number(argv[i + 1]) : dflt;
-};
+const num = (name, dflt) => numArg(argv, name, dflt);
 const RUNS = num('runs', 5);
 const log = (m) => console.error(`[usage-bench] ${m}`);
 
