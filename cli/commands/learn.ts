@@ -4,47 +4,14 @@ import path from 'node:path';
 import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, table } from '../format.js';
+import type { LearnResult } from '../../daemon/learn/index.js';
+import type { Incident } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
-
-interface Prior {
-  sessionId: string;
-  project: string;
-  firstSeenUnixMs: number;
-  lastSeenUnixMs: number;
-  occurrences: number;
-  resolved: boolean;
-  fix: string;
-  fixRefs: string[];
-  failureRefs: string[];
-}
-
-interface Claim {
-  text: string;
-  refs: string[];
-}
-
-interface LearnResult {
-  runId: string;
-  sessionId: string;
-  incidentId: string | null;
-  query: string | null;
-  focus: { entries: number; totalEntries: number; fromUnixMs: number; toUnixMs: number; matchedRefs: string[] };
-  synthesizer: { requested: string; used: string; fallbackReason: string | null };
-  outputDir: string;
-  outputDirReason: string;
-  runbookDir: string;
-  postmortem: { path: string; title: string; postmortem: Record<string, Claim[] | string | { unixMs: number; text: string; refs: string[] }[]> };
-  proposals: { path: string; runbook: string; kind: string; signatureIds: string[] }[];
-  alreadyInRunbooks: { signatureId: string; runbook: string }[];
-  knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
-  signatures: { id: string; text: string; occurrences: number; resolved: boolean; fix: string; failureRefs: string[]; fixRefs: string[]; seenBefore: Prior[] }[];
-  applied: { changed: { file: string; kind: string }[]; conflicts: { file: string; reason: string }[] } | null;
-}
 
 /** `rbk learn --json` (docs/cli-json.md): the daemon's result with times as ISO strings. */
 export function learnView(r: LearnResult) {
   const pm = r.postmortem.postmortem;
-  const timeline = (pm.timeline as { unixMs: number; text: string; refs: string[] }[]).map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs }));
+  const timeline = pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs }));
   return {
     runId: r.runId,
     sessionId: r.sessionId,
@@ -194,22 +161,9 @@ export async function learningsShowCommand(io: Io, opts: { id: string; json: boo
   return EXIT.ok;
 }
 
-interface ProtoIncident {
-  signatureId: string;
-  signature: string;
-  toolName: string;
-  example: string;
-  occurrences: number;
-  sessions: string[];
-  firstSeenUnixMs: number;
-  lastSeenUnixMs: number;
-  resolvedSessions: number;
-  fixes: { fix: string; sessions: number }[];
-}
-
 export async function incidentsCommand(io: Io, opts: { json: boolean; minSessions: number; limit: number; progress: boolean }): Promise<number> {
   if (opts.progress && io.isTTY) io.err('clustering error signatures across sessions…');
-  const r = await call<{ incidents: ProtoIncident[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
+  const r = await call<{ incidents: Incident[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
   const incidents = r.incidents.map((i) => ({
     signatureId: i.signatureId,
     signature: i.signature,
