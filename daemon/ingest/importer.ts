@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IngestFileResult, TranscriptIngester } from './transcript-ingester.js';
 
+/** Files in flight at once: one committing, the next being read by the parse worker. */
+const PIPELINE_FILES = 2;
+
 export interface ImportProgress {
   filesTotal: number;
   filesDone: number;
@@ -85,11 +88,21 @@ export async function importTranscripts(
   // Files are parsed in a worker thread, and rows are searchable once the import is done, not
   // while it runs (see search-backlog.ts).
   ingester.beginImport();
+  // The next file is started while this one commits, so that the worker reads it meanwhile
+  // (see parse-worker.ts), but never across the main/subagent boundary: parents first.
+  const started: { file: { path: string; size: number }; result: Promise<IngestFileResult> }[] = [];
+  let next = 0;
+  const isSubagentFile = (p: string): boolean => p.includes(`${path.sep}subagents${path.sep}`);
   try {
-    for (const f of files) {
-      if (isCancelled()) break;
+    // Once cancelled, no file is started, and the ones already started are finished and counted.
+    while (started.length > 0 || (next < files.length && !isCancelled())) {
+      while (started.length < PIPELINE_FILES && next < files.length && !isCancelled() && (started.length === 0 || isSubagentFile(files[next]!.path) === isSubagentFile(started[0]!.file.path))) {
+        const file = files[next++]!;
+        started.push({ file, result: ingester.ingestFile(file.path, 'import') });
+      }
+      const { file: f, result } = started.shift()!;
       progress.currentFile = f.path;
-      const r: IngestFileResult = await ingester.ingestFile(f.path, 'import');
+      const r: IngestFileResult = await result;
       progress.filesDone += 1;
       progress.bytesDone += f.size;
       progress.linesRead += r.lines;
@@ -104,6 +117,9 @@ export async function importTranscripts(
       }
     }
   } finally {
+    // After a failure, files already started finish first: the worker they read through stops
+    // at endImport().
+    await Promise.allSettled(started.map((s) => s.result));
     progress.currentFile = '';
     await ingester.endImport();
   }

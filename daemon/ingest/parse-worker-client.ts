@@ -1,5 +1,6 @@
-// The main thread's side of parse-worker.ts: one worker thread, scans run one after another, each
-// one an async iterable of batches that acknowledges a batch when the consumer asks for the next.
+// The main thread's side of parse-worker.ts: one worker thread that prepares scans in the order
+// they were started, each one an async iterable of batches that acknowledges a batch when the
+// consumer asks for the next.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -13,12 +14,22 @@ export interface WorkerRedaction {
   readonly settings: { config: RbkConfig; dataDir: string };
 }
 
+export interface ScanHooks {
+  /** Redaction matches by rule, as each batch arrives (for the daemon's metrics). */
+  onRedactions: (byRule: Record<string, number>) => void;
+}
+
+interface ScanState {
+  pending: FromWorker[];
+  wake: (() => void) | null;
+  failed: Error | null;
+}
+
 export class ParseWorker {
   private worker: Worker | null = null;
   private nextId = 1;
-  private queue: Promise<void> = Promise.resolve();
-  private listener: ((msg: FromWorker) => void) | null = null;
-  private failure: ((err: Error) => void) | null = null;
+  /** Open scans by id: their messages, and how to wake their consumer. */
+  private readonly scans = new Map<number, ScanState>();
 
   private constructor(
     private readonly script: string,
@@ -42,10 +53,20 @@ export class ParseWorker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.script, { workerData: this.data });
     worker.unref();
-    worker.on('message', (msg: FromWorker) => this.listener?.(msg));
+    worker.on('message', (msg: FromWorker) => {
+      const scan = this.scans.get(msg.id);
+      if (!scan) return;
+      scan.pending.push(msg);
+      scan.wake?.();
+    });
     const fail = (err: Error) => {
-      if (this.worker === worker) this.worker = null;
-      this.failure?.(err);
+      if (this.worker !== worker) return;
+      this.worker = null;
+      // Every scan the dead worker held fails; the next scan starts a new worker.
+      for (const scan of this.scans.values()) {
+        scan.failed ??= err;
+        scan.wake?.();
+      }
     };
     worker.on('error', (err) => {
       this.log.warn('import parse worker failed; starting a new one for the next file', { error: err });
@@ -56,49 +77,45 @@ export class ParseWorker {
     return worker;
   }
 
-  /** The batches of `file` from `offset`, prepared in the worker. Scans queue behind each other. */
-  async *scan(file: string, offset: number, opts: Omit<BatchOptions, 'redact'>, onRedactions: (byRule: Record<string, number>) => void): AsyncGenerator<PreparedBatch> {
-    let release!: () => void;
-    const turn = this.queue;
-    this.queue = new Promise<void>((resolve) => (release = resolve));
-    await turn;
+  /**
+   * The batches of `file` from `offset`, prepared in the worker. The worker is asked at once, so
+   * a scan started while another is being consumed is read meanwhile; scans are prepared in the
+   * order they were started.
+   */
+  scan(file: string, offset: number, opts: Omit<BatchOptions, 'redact'>, hooks: ScanHooks): AsyncGenerator<PreparedBatch> {
     const id = this.nextId++;
-    const pending: FromWorker[] = [];
-    let wake: (() => void) | null = null;
-    let failed: Error | null = null;
+    const state: ScanState = { pending: [], wake: null, failed: null };
+    this.scans.set(id, state);
+    const worker = this.ensureWorker();
+    worker.postMessage({ type: 'scan', id, file, offset, opts } satisfies ToWorker);
+    return this.consume(worker, id, state, hooks);
+  }
+
+  private async *consume(worker: Worker, id: number, state: ScanState, hooks: ScanHooks): AsyncGenerator<PreparedBatch> {
     let finished = false;
-    this.listener = (msg) => {
-      if (msg.id !== id) return;
-      pending.push(msg);
-      wake?.();
-    };
-    this.failure = (err) => {
-      failed = err;
-      wake?.();
-    };
     try {
-      const worker = this.ensureWorker();
-      worker.postMessage({ type: 'scan', id, file, offset, opts } satisfies ToWorker);
       for (;;) {
-        while (pending.length === 0 && failed === null) await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-        const msg = pending.shift();
-        if (!msg) throw failed ?? new Error('import parse worker stopped');
-        if (msg.type === 'error') throw new Error(msg.message);
+        while (state.pending.length === 0 && state.failed === null) await new Promise<void>((resolve) => (state.wake = resolve));
+        state.wake = null;
+        const msg = state.pending.shift();
+        if (!msg) throw state.failed ?? new Error('import parse worker stopped');
+        if (msg.type === 'error') {
+          finished = true;
+          throw new Error(msg.message);
+        }
         if (msg.type === 'done') {
           finished = true;
           return;
         }
-        if (Object.keys(msg.redactions).length > 0) onRedactions(msg.redactions);
+        if (Object.keys(msg.redactions).length > 0) hooks.onRedactions(msg.redactions);
         yield msg.batch;
-        this.worker?.postMessage({ type: 'ack', id } satisfies ToWorker);
+        if (this.worker === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
       }
     } finally {
-      // The consumer stopped early (an error while committing): stop the worker's scan too.
-      if (!finished && failed === null) this.worker?.postMessage({ type: 'cancel', id } satisfies ToWorker);
-      this.listener = null;
-      this.failure = null;
-      release();
+      this.scans.delete(id);
+      // The consumer stopped early (an error while committing), or never started: stop the
+      // worker's scan too and give back the credit of batches it will not ack.
+      if (!finished && state.failed === null && this.worker === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
     }
   }
 

@@ -1,14 +1,19 @@
 // Worker thread for `rbk import`: reads, redacts and parses transcript batches (see
-// transcript-batches.ts) while the main thread commits the previous batch to SQLite. Reading,
+// transcript-batches.ts) while the main thread commits earlier ones to SQLite. Reading,
 // redaction and parsing are most of an import's CPU, so on two cores this nearly halves it.
 //
-// Protocol (one scan at a time): the main thread posts {type:'scan'}; the worker answers with
-// 'batch' messages and then 'done' (or 'error'). It runs at most one batch ahead of the main
-// thread, which posts 'ack' after committing each batch, so memory stays bounded.
+// Protocol: the main thread posts {type:'scan'} for each file as soon as it knows the file's
+// offset, before the previous file is committed; the worker queues the scans and runs them in
+// order, answering each with 'batch' messages and then 'done' (or 'error'). That way the next
+// file is being read while the last batch of this one commits: most transcripts are one batch,
+// so without it reading and writing took turns. Batches not yet acknowledged ('ack', posted
+// after each commit) are bounded across all scans, so memory stays flat; 'cancel' drops a scan
+// (queued or running) and returns the credit of its unacknowledged batches.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RbkConfig } from '../config/schema.js';
 import { createRedactionService } from '../redact/service.js';
-import { prepareBatches, type BatchOptions, type PreparedBatch } from './transcript-batches.js';
+import { prepareBatches, type BatchOptions } from './transcript-batches.js';
+import type { PreparedBatch } from './transcript-batches.js';
 
 export interface ParseWorkerData {
   /** Redaction at ingest, rebuilt here from the daemon's config and key; null when off. */
@@ -25,7 +30,12 @@ export type FromWorker =
   | { type: 'done'; id: number }
   | { type: 'error'; id: number; message: string };
 
-const MAX_AHEAD = 0;
+/**
+ * Batches posted and not yet committed, across all scans. Two: one committing, one waiting, so
+ * the main thread never waits for a batch the worker could have had ready; the worker prepares a
+ * third meanwhile. Each is at most BATCH_BYTES of lines (several times that once parsed).
+ */
+const MAX_UNACKED = 2;
 
 const data = workerData as ParseWorkerData;
 const service = data.redaction ? createRedactionService(data.redaction.config, data.redaction.dataDir) : null;
@@ -34,31 +44,75 @@ if (service && service.version !== data.redaction!.version) {
   throw new Error(`parse worker redaction version ${service.version} differs from the daemon's ${data.redaction!.version}`);
 }
 const port = parentPort!;
-let current: { id: number; unacked: number; cancelled: boolean; wake: (() => void) | null } | null = null;
+
+interface ScanRequest {
+  id: number;
+  file: string;
+  offset: number;
+  opts: Omit<BatchOptions, 'redact'>;
+  unacked: number;
+  cancelled: boolean;
+  finished: boolean;
+}
+
+const queue: ScanRequest[] = [];
+const scans = new Map<number, ScanRequest>();
+let unacked = 0;
+let wake: (() => void) | null = null;
+let running = false;
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'scan') {
-    current = { id: msg.id, unacked: 0, cancelled: false, wake: null };
-    void scan(current, msg.file, msg.offset, msg.opts);
-  } else if (current && msg.id === current.id) {
-    if (msg.type === 'ack') current.unacked -= 1;
-    else current.cancelled = true;
-    current.wake?.();
+    const req: ScanRequest = { id: msg.id, file: msg.file, offset: msg.offset, opts: msg.opts, unacked: 0, cancelled: false, finished: false };
+    scans.set(req.id, req);
+    queue.push(req);
+    if (!running) void runQueue();
+    return;
   }
+  const req = scans.get(msg.id);
+  if (!req) return;
+  if (msg.type === 'ack') {
+    req.unacked -= 1;
+    unacked -= 1;
+    if (req.finished && req.unacked === 0) scans.delete(req.id);
+  } else {
+    // The consumer is gone: its unacknowledged batches will never be acked.
+    req.cancelled = true;
+    unacked -= req.unacked;
+    req.unacked = 0;
+    scans.delete(req.id);
+  }
+  wake?.();
 });
 
-async function scan(run: NonNullable<typeof current>, file: string, offset: number, opts: Omit<BatchOptions, 'redact'>): Promise<void> {
+async function runQueue(): Promise<void> {
+  running = true;
   try {
-    for await (const batch of prepareBatches(file, offset, { ...opts, redact: service ? (e) => service.redactValue(e) : null })) {
-      while (run.unacked > MAX_AHEAD && !run.cancelled) await new Promise<void>((resolve) => (run.wake = resolve));
-      run.wake = null;
-      if (run.cancelled) return;
-      run.unacked += 1;
-      port.postMessage({ type: 'batch', id: run.id, batch, redactions: takeTotals() } satisfies FromWorker);
+    for (let req = queue.shift(); req; req = queue.shift()) {
+      if (!req.cancelled) await scan(req);
     }
-    port.postMessage({ type: 'done', id: run.id } satisfies FromWorker);
+  } finally {
+    running = false;
+  }
+}
+
+async function scan(req: ScanRequest): Promise<void> {
+  try {
+    for await (const batch of prepareBatches(req.file, req.offset, { ...req.opts, redact: service ? (e) => service.redactValue(e) : null })) {
+      while (unacked >= MAX_UNACKED && !req.cancelled) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      if (req.cancelled) return;
+      req.unacked += 1;
+      unacked += 1;
+      port.postMessage({ type: 'batch', id: req.id, batch, redactions: takeTotals() } satisfies FromWorker);
+    }
+    if (!req.cancelled) port.postMessage({ type: 'done', id: req.id } satisfies FromWorker);
   } catch (err) {
-    port.postMessage({ type: 'error', id: run.id, message: (err as Error).message } satisfies FromWorker);
+    if (!req.cancelled) port.postMessage({ type: 'error', id: req.id, message: (err as Error).message } satisfies FromWorker);
+  } finally {
+    // Acks of a finished scan still arrive and return credit: it stays known until the last one.
+    req.finished = true;
+    if (req.cancelled || req.unacked === 0) scans.delete(req.id);
   }
 }
 
