@@ -233,9 +233,11 @@ export const configSchema = z
         backoffCapMs: z.number().int().min(10).max(86_400_000).default(60_000),
         // Bounds one part object; a session with more new rows uploads the rest in the next pass.
         maxPartRows: z.number().int().min(1).max(1_000_000).default(50_000),
+        // …and its text (before gzip): four sessions upload at once, each part held in memory.
+        maxPartBytes: z.number().int().min(1024).max(1_073_741_824).default(4_194_304),
       })
       .strict()
-      .default({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000 }),
+      .default({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000, maxPartBytes: 4_194_304 }),
     integrations: z
       .object({
         claude: z

@@ -24,6 +24,7 @@ export interface SyncTuning {
   backoffBaseMs: number;
   backoffCapMs: number;
   maxPartRows: number;
+  maxPartBytes: number;
 }
 
 /** What the engine reports to metrics; see daemon/metrics. */
@@ -44,7 +45,7 @@ export interface SessionResult {
   rows: Record<Dataset, number>;
   /** More rows are waiting (the part was full, or rows arrived meanwhile). */
   pending: boolean;
-  /** A part held maxPartRows rows: the session has a backlog beyond it. */
+  /** A part reached maxPartRows or maxPartBytes: the session may have a backlog beyond it. */
   full: boolean;
   error?: string;
 }
@@ -190,7 +191,7 @@ export class SyncEngine {
         result.puts += 1;
         result.bytes += part.bytes;
         result.rows[dataset] += part.rows;
-        if (part.rows >= this.tuning.maxPartRows) result.full = true;
+        if (part.full) result.full = true;
       }
       const parts = [...this.state.parts(sessionId), ...uploaded];
       const now = this.clock();
@@ -220,11 +221,13 @@ export class SyncEngine {
   }
 
   /** Plans (or reuses the plan of) the next part of one dataset and uploads it; null = nothing new. */
-  private async uploadPart(backend: StorageBackend, partition: SessionPartition, dataset: Dataset): Promise<ConfirmedPart | null> {
+  private async uploadPart(backend: StorageBackend, partition: SessionPartition, dataset: Dataset): Promise<(ConfirmedPart & { full: boolean }) | null> {
     const sessionId = partition.sessionId;
     const stream = this.state.stream(sessionId, dataset);
     let seq: number;
     let rows;
+    // A re-sent plan is not known to be full; the next pass finds out.
+    let full = false;
     if (stream.planned_seq !== null && stream.planned_first_row !== null && stream.planned_last_row !== null) {
       seq = stream.planned_seq;
       rows = this.reader.range(dataset, sessionId, stream.planned_first_row, stream.planned_last_row);
@@ -234,7 +237,9 @@ export class SyncEngine {
         return null;
       }
     } else {
-      rows = this.reader.after(dataset, sessionId, stream.uploaded_through, this.tuning.maxPartRows);
+      const next = this.reader.after(dataset, sessionId, stream.uploaded_through, this.tuning.maxPartRows, this.tuning.maxPartBytes);
+      rows = next.rows;
+      full = next.full;
       if (rows.length === 0) return null;
       seq = stream.last_seq + 1;
       this.state.savePlan(sessionId, dataset, seq, rowIdOf(dataset, rows[0]!), rowIdOf(dataset, rows.at(-1)!));
@@ -244,7 +249,7 @@ export class SyncEngine {
     const encoded = encodePart(dataset, rows, this.redaction);
     const key = partKey(dataset, partition, seq);
     const sha256 = await this.put(backend, key, encoded.body, 'application/gzip', 'part');
-    return { dataset, key, first: seq, last: seq, rows: encoded.rows, bytes: encoded.body.length, sha256, firstRow, lastRow };
+    return { dataset, key, first: seq, last: seq, rows: encoded.rows, bytes: encoded.body.length, sha256, firstRow, lastRow, full };
   }
 
   private async put(backend: StorageBackend, key: string, body: Buffer, contentType: string, kind: 'part' | 'manifest'): Promise<string> {

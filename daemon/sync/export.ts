@@ -63,6 +63,12 @@ export interface HookEventRow {
   redaction_version: string | null;
 }
 
+/** Characters of a row's variable-size columns plus a fixed allowance for the rest. */
+function rowTextBytes(row: InteractionRow | HookEventRow): number {
+  if ('payload' in row) return row.payload.length + 256;
+  return row.text.length + (row.tool_input?.length ?? 0) + (row.tool_use_result?.length ?? 0) + (row.data?.length ?? 0) + 512;
+}
+
 /** Reads one dataset's rows of a session by row id (interactions.id, hook_events.seq). */
 export class RowReader {
   private readonly stmts;
@@ -83,10 +89,22 @@ export class RowReader {
     };
   }
 
-  /** The next rows after the watermark, at most `limit`. */
-  after(dataset: Dataset, sessionId: string, afterRow: number, limit: number): (InteractionRow | HookEventRow)[] {
+  /**
+   * The next rows after the watermark: at most `limit` rows, and no more once they hold
+   * `maxBytes` of text (always at least one row). `full` says a bound was reached, so more rows
+   * may follow. The byte bound is what keeps a sync's memory flat: four sessions are uploaded at
+   * once, and 50,000 rows of tool output can be hundreds of MB.
+   */
+  after(dataset: Dataset, sessionId: string, afterRow: number, limit: number, maxBytes: number): { rows: (InteractionRow | HookEventRow)[]; full: boolean } {
     const stmt = dataset === 'interactions' ? this.stmts.interactionsAfter : this.stmts.hooksAfter;
-    return stmt.all(sessionId, afterRow, limit) as (InteractionRow | HookEventRow)[];
+    const rows: (InteractionRow | HookEventRow)[] = [];
+    let bytes = 0;
+    for (const row of stmt.iterate(sessionId, afterRow, limit) as Iterable<InteractionRow | HookEventRow>) {
+      rows.push(row);
+      bytes += rowTextBytes(row);
+      if (bytes >= maxBytes) return { rows, full: true };
+    }
+    return { rows, full: rows.length >= limit };
   }
 
   /** Exactly the rows of a planned part (first..last inclusive). */

@@ -60,7 +60,9 @@ const opts = (file: string) => ({ untilOffset: fs.statSync(file).size, sessionId
 
 beforeAll(async () => {
   assertBuilt();
-  ({ ParseWorker } = (await import('../../dist/daemon/ingest/parse-worker-client.js')) as { ParseWorker: typeof ParseWorkerType });
+  // The built module: only dist/ has the worker script (parse-worker.js) beside it.
+  const built = new URL('../../dist/daemon/ingest/parse-worker-client.js', import.meta.url).href;
+  ({ ParseWorker } = (await import(/* @vite-ignore */ built)) as { ParseWorker: typeof ParseWorkerType });
   t = makeDataDir();
   const dir = path.join(t.root, 'projects', '-home-dev-app');
   fs.mkdirSync(dir, { recursive: true });

@@ -52,7 +52,7 @@ describe('central copy config keys', () => {
     const c = parseConfigText('');
     expect(c.integrations.claude.sessionStorage.backend).toBe('local');
     expect(c.integrations.claude.sessionStorage.s3.sse).toBeUndefined();
-    expect(c.sync).toEqual({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000 });
+    expect(c.sync).toEqual({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000, maxPartBytes: 4_194_304 });
   });
 
   it('SSE: AES256 or aws:kms with a key id; a key id needs aws:kms; anything else names the key', () => {
