@@ -93,10 +93,15 @@ export async function importTranscripts(
   const started: { file: { path: string; size: number }; result: Promise<IngestFileResult> }[] = [];
   let next = 0;
   const isSubagentFile = (p: string): boolean => p.includes(`${path.sep}subagents${path.sep}`);
+  // Once cancelled, no file is started, and the ones already started are finished and counted.
+  const mayStartNext = (): boolean =>
+    started.length < PIPELINE_FILES &&
+    next < files.length &&
+    !isCancelled() &&
+    (started.length === 0 || isSubagentFile(files[next]!.path) === isSubagentFile(started[0]!.file.path));
   try {
-    // Once cancelled, no file is started, and the ones already started are finished and counted.
-    while (started.length > 0 || (next < files.length && !isCancelled())) {
-      while (started.length < PIPELINE_FILES && next < files.length && !isCancelled() && (started.length === 0 || isSubagentFile(files[next]!.path) === isSubagentFile(started[0]!.file.path))) {
+    while (started.length > 0 || mayStartNext()) {
+      while (mayStartNext()) {
         const file = files[next++]!;
         started.push({ file, result: ingester.ingestFile(file.path, 'import') });
       }

@@ -16,11 +16,6 @@ export interface WorkerRedaction {
 
 const WORKER_YOUNG_GENERATION_MB = 8;
 
-export interface ScanHooks {
-  /** Redaction matches by rule, as each batch arrives (for the daemon's metrics). */
-  onRedactions: (byRule: Record<string, number>) => void;
-}
-
 interface ScanState {
   pending: FromWorker[];
   wake: (() => void) | null;
@@ -83,20 +78,22 @@ export class ParseWorker {
   }
 
   /**
-   * The batches of `file` from `offset`, prepared in the worker. The worker is asked at once, so
-   * a scan started while another is being consumed is read meanwhile; scans are prepared in the
-   * order they were started.
+   * The batches of `file` from `offset`, prepared in the worker; `onRedactions` gets the matches
+   * by rule as each batch arrives. The worker is asked at once, so a scan started while another
+   * is being consumed is read meanwhile; scans are prepared in the order they were started. The
+   * caller must iterate what this returns (to its end or until it breaks out): a scan nobody
+   * consumes keeps the worker's credit and stalls the scans behind it.
    */
-  scan(file: string, offset: number, opts: Omit<BatchOptions, 'redact'>, hooks: ScanHooks): AsyncGenerator<PreparedBatch> {
+  scan(file: string, offset: number, opts: Omit<BatchOptions, 'redact'>, onRedactions: (byRule: Record<string, number>) => void): AsyncGenerator<PreparedBatch> {
     const id = this.nextId++;
     const state: ScanState = { pending: [], wake: null, failed: null };
     this.scans.set(id, state);
     const worker = this.ensureWorker();
     worker.postMessage({ type: 'scan', id, file, offset, opts } satisfies ToWorker);
-    return this.consume(worker, id, state, hooks);
+    return this.consume(worker, id, state, onRedactions);
   }
 
-  private async *consume(worker: Worker, id: number, state: ScanState, hooks: ScanHooks): AsyncGenerator<PreparedBatch> {
+  private async *consume(worker: Worker, id: number, state: ScanState, onRedactions: (byRule: Record<string, number>) => void): AsyncGenerator<PreparedBatch> {
     let finished = false;
     try {
       for (;;) {
@@ -112,14 +109,14 @@ export class ParseWorker {
           finished = true;
           return;
         }
-        if (Object.keys(msg.redactions).length > 0) hooks.onRedactions(msg.redactions);
+        if (Object.keys(msg.redactions).length > 0) onRedactions(msg.redactions);
         yield msg.batch;
         if (this.worker === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
       }
     } finally {
       this.scans.delete(id);
-      // The consumer stopped early (an error while committing), or never started: stop the
-      // worker's scan too and give back the credit of batches it will not ack.
+      // The consumer stopped early (an error while committing): stop the worker's scan too and
+      // give back the credit of the batches it will not ack.
       if (!finished && state.failed === null && this.worker === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
     }
   }

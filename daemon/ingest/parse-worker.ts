@@ -12,8 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RbkConfig } from '../config/schema.js';
 import { createRedactionService } from '../redact/service.js';
-import { prepareBatches, type BatchOptions } from './transcript-batches.js';
-import type { PreparedBatch } from './transcript-batches.js';
+import { prepareBatches, type BatchOptions, type PreparedBatch } from './transcript-batches.js';
 
 export interface ParseWorkerData {
   /** Redaction at ingest, rebuilt here from the daemon's config and key; null when off. */

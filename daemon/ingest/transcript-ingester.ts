@@ -252,7 +252,7 @@ export class TranscriptIngester {
       const redaction = this.opts.redaction ?? null;
       const worker = source === 'import' ? this.parseWorker : null;
       const batches: AsyncIterable<PreparedBatch> = worker
-        ? worker.scan(file, offset, opts, { onRedactions: (byRule) => addTotals(redaction?.totals, byRule) })
+        ? worker.scan(file, offset, opts, (byRule) => addTotals(redaction?.totals, byRule))
         : prepareBatches(file, offset, { ...opts, redact: redaction ? (e) => redaction.redactValue(e) : null });
       for await (const batch of batches) {
         result.lines += batch.count;

@@ -1,20 +1,20 @@
 // The import parse worker (daemon/ingest/parse-worker.ts and parse-worker-client.ts), built, in a
 // real worker thread. Scans are posted as soon as they are started and prepared in that order, so
 // the next file is read while this one commits; batches not yet acknowledged are bounded across
-// all scans. These tests hold the contract the importer relies on: each scan yields exactly what
-// an in-thread read of its file yields, whatever the interleaving of consumers; a consumer that
-// stops early gives its credit back, so later scans still run; a worker that dies fails every scan
-// it held, and the next scan gets a new worker.
+// all scans. These tests hold that read-ahead, and the contract the importer relies on: each scan
+// yields exactly what an in-thread read of its file yields, whatever the interleaving of
+// consumers; a consumer that stops early gives its credit back, so later scans still run; a
+// worker that dies fails every scan it held, and the next scan gets a new worker.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepareBatches, type PreparedBatch } from '../../daemon/ingest/transcript-batches.js';
 import type { ParseWorker as ParseWorkerType } from '../../daemon/ingest/parse-worker-client.js';
 import { assertBuilt, makeDataDir, type TempRbk } from '../support/rbk.js';
 import { uuidFor } from './support.js';
 
 const quiet = { info() {}, warn() {}, debug() {}, error() {} } as never;
-const noRedaction = { onRedactions: () => {} };
+const noRedaction = (): void => {};
 let ParseWorker: typeof ParseWorkerType;
 let t: TempRbk;
 const files: string[] = [];
@@ -87,6 +87,27 @@ describe('import parse worker', () => {
       for (let i = 0; i < files.length; i++) {
         expect(summary(await collect(scans[i]!))).toEqual(await inThread(files[i]!));
       }
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('reads ahead: the next scan is read while this one is consumed, before its consumer asks', async () => {
+    const worker = newWorker();
+    try {
+      const dir = path.join(t.root, 'read-ahead', '-home-dev-app');
+      fs.mkdirSync(dir, { recursive: true });
+      const second = writeTranscript(dir, 9, 50);
+      const expected = await inThread(second);
+      const first = worker.scan(files[1]!, 0, opts(files[1]!), noRedaction);
+      const ahead = worker.scan(second, 0, opts(second), noRedaction);
+      await collect(first);
+      // Nobody has asked `ahead` for anything yet; its batch still arrives.
+      const open = (worker as unknown as { scans: Map<number, { pending: unknown[] }> }).scans;
+      await vi.waitFor(() => expect([...open.values()].some((s) => s.pending.length > 0)).toBe(true), { timeout: 5000, interval: 10 });
+      // The file is gone before the consumer starts: only a read that already happened can yield it.
+      fs.rmSync(second);
+      expect(summary(await collect(ahead))).toEqual(expected);
     } finally {
       await worker.close();
     }
