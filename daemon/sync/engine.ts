@@ -226,8 +226,8 @@ export class SyncEngine {
     const stream = this.state.stream(sessionId, dataset);
     let seq: number;
     let rows;
-    // A re-sent plan is not known to be full; the next pass finds out.
-    let full = false;
+    // More rows wait behind this part, so the run should go on with the session.
+    let full: boolean;
     if (stream.planned_seq !== null && stream.planned_first_row !== null && stream.planned_last_row !== null) {
       seq = stream.planned_seq;
       rows = this.reader.range(dataset, sessionId, stream.planned_first_row, stream.planned_last_row);
@@ -236,6 +236,7 @@ export class SyncEngine {
         this.state.dropPlan(sessionId, dataset);
         return null;
       }
+      full = this.reader.hasRowsAfter(dataset, sessionId, stream.planned_last_row);
     } else {
       const next = this.reader.after(dataset, sessionId, stream.uploaded_through, this.tuning.maxPartRows, this.tuning.maxPartBytes);
       rows = next.rows;
