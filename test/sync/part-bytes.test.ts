@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StorageBackend } from '../../daemon/sync/backend.js';
 import { LocalBackend } from '../../daemon/sync/backends/index.js';
 import { captureScenario, engineFor, makeMachine, snapshot, type Machine } from './pull-world.js';
 
@@ -53,5 +54,47 @@ describe('sync.maxPartBytes', () => {
     // Nothing is left for a second run.
     const again = await engineFor(m, backend).run({ now: true });
     expect(again.puts).toBe(0);
+  });
+
+  it('a run that re-sends a part planned before a failure keeps going until the backlog is gone', async () => {
+    const m = makeMachine({ sync: { maxPartBytes: BOUND } });
+    machines.push(m);
+    const [id] = await captureScenario(m, 'failing-build', 'laptop-a');
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-partbytes-'));
+    dirs.push(base);
+    const local = new LocalBackend(base);
+    // Interactions only: a hook_events part that is full would keep the run going by itself.
+    m.db.exec('DELETE FROM hook_events');
+    // The first PUT fails after the first part was planned (a dropped connection, a crash).
+    let failNext = true;
+    const flaky: StorageBackend = {
+      name: local.name,
+      location: local.location,
+      put: (key, body, opts) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('connection reset'));
+        }
+        return local.put(key, body, opts);
+      },
+      get: (key) => local.get(key),
+      list: (prefix) => local.list(prefix),
+      delete: (keys) => local.delete(keys),
+      close: () => local.close(),
+    };
+    const failed = await engineFor(m, flaky).run({ now: true });
+    expect(failed.sessionsFailed).toBe(1);
+    // The retry starts with the planned part, then goes on through the rest in the same run.
+    const retried = await engineFor(m, flaky).run({ now: true });
+    expect(retried.sessionsFailed).toBe(0);
+    expect(retried.backlogSessions).toBe(0);
+    expect(retried.parts).toBeGreaterThan(1);
+    const objects = await snapshot(local);
+    const seen = [...objects.keys()]
+      .filter((k) => k.startsWith('v1/interactions/'))
+      .sort()
+      .flatMap((k) => zlib.gunzipSync(objects.get(k)!).toString('utf8').trim().split('\n').map((l) => { const r = JSON.parse(l); return `${r.uuid}:${r.block_index}`; }));
+    const stored = m.db.prepare("SELECT uuid || ':' || block_index FROM interactions WHERE session_id = ? ORDER BY id").pluck().all(id) as string[];
+    expect(seen).toEqual(stored);
   });
 });
