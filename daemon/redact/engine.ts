@@ -59,7 +59,7 @@ export interface Redactor {
 }
 
 /** Bump when engine behaviour (merging, tokens, JSON handling) changes; rule changes bump their own revision. */
-const ENGINE_REVISION = 2; // 2: object keys are redacted too
+const ENGINE_REVISION = 3; // 2: object keys are redacted too; 3: one run of equal characters no longer makes a vendor token a placeholder
 const CUSTOM_RULE_PRIORITY = 70;
 /** A replacement can only change its neighbours' context a few times before nothing is left to change. */
 const MAX_PASSES = 4;

@@ -216,7 +216,20 @@ interface RegexRuleSpec {
 // Masked or x-ed out tokens: real tokens never look like this. Documentation keys such as
 // AKIAIOSFODNN7EXAMPLE are redacted all the same: they have the exact shape of a live key, sessions
 // use them as stand-ins for real ones, and hiding a harmless example costs nothing.
-const VENDOR_PLACEHOLDER = /(.)\1{5,}|x{5}|X{5}|[<>]|\*\*\*/;
+const VENDOR_MASK = /x{5}|X{5}|[<>]|\*\*\*/;
+const REPEATED_RUN = /(.)\1{3,}/g;
+
+/**
+ * A masked token, or one made mostly of repeated characters (AKIA0000000000000000). A single run
+ * is not enough: a live Slack token's numeric ids can hold six equal digits in a row
+ * (xoxb-…-2688888852596-…), and fuzzing found exactly such a token left in the clear.
+ */
+function isPlaceholderToken(secret: string): boolean {
+  if (VENDOR_MASK.test(secret)) return true;
+  let repeated = 0;
+  for (const m of secret.matchAll(REPEATED_RUN)) repeated += m[0].length;
+  return repeated * 2 >= secret.length;
+}
 
 function regexDetector(spec: RegexRuleSpec): Detector {
   const rule: RuleInfo = { id: spec.id, kind: spec.kind, priority: spec.priority, description: spec.description };
@@ -243,7 +256,7 @@ function regexDetector(spec: RegexRuleSpec): Detector {
         }
         if (end <= start) continue;
         const secret = text.slice(start, end);
-        if (VENDOR_PLACEHOLDER.test(secret)) continue;
+        if (isPlaceholderToken(secret)) continue;
         if (accept && !accept(secret, text, start)) continue;
         emit(spec.id, start, end);
       }

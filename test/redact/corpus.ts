@@ -121,6 +121,9 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [t], `client = WebClient(token="${t}")`);
   t = f.slack('b');
   pos(rule, [t], `slack:\n  token: ${t}\n  channel: "#deploys"`);
+  // Found by fuzzing: six equal digits in a row in a numeric id is still a live token.
+  t = 'xoxb-986274139936-2688888852596-RV7fX13fGIl7PMJJIMPC7A1h';
+  pos(rule, [t], `export SLACK_BOT_TOKEN=${t}`);
   t = f.slack('a');
   pos(rule, [t], J({ ok: true, access_token: t, scope: 'chat:write' }));
   t = f.slack('b');
