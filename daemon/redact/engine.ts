@@ -18,6 +18,7 @@ import {
   type RedactionKind,
   type RuleInfo,
 } from './rules.js';
+import { LiteralAutomaton, type LiteralPattern } from './literal-scan.js';
 
 export type { RedactionKind, RuleInfo } from './rules.js';
 
@@ -63,6 +64,9 @@ const ENGINE_REVISION = 3; // 2: object keys are redacted too; 3: one run of equ
 const CUSTOM_RULE_PRIORITY = 70;
 /** A replacement can only change its neighbours' context a few times before nothing is left to change. */
 const MAX_PASSES = 4;
+/** Texts up to this long that had nothing to redact are remembered (at most CLEAN_CACHE_ENTRIES). */
+const CLEAN_CACHE_MAX_CHARS = 64;
+const CLEAN_CACHE_ENTRIES = 8192;
 /** Strings at least this long are scanned once per JSON value however often they repeat in it. */
 const REPEAT_MIN_CHARS = 512;
 
@@ -144,41 +148,82 @@ function hasAnyAnchor(text: string, anchors: readonly string[]): boolean {
   return false;
 }
 
+interface Selection {
+  /** For each detector, whether it can match the text at all. */
+  run: boolean[];
+  /** For detectors with start literals: where those occur, ascending. */
+  starts: (number[] | undefined)[];
+}
+
 /**
- * Decides which detectors can possibly match a text with one regex pass over all rare anchors,
- * instead of one includes() per anchor (dozens of passes over every text).
+ * Decides which detectors can possibly match a text, and where keyword-led detectors may start,
+ * in one pass over it (literal-scan.ts) instead of one includes() per anchor or a regex each.
  */
 class AnchorGate {
-  private readonly gate: RegExp | null;
-  /** For each anchor the gate can report: the detectors it enables (an anchor inside it also occurs). */
-  private readonly enables = new Map<string, number[]>();
+  private readonly automaton: LiteralAutomaton | null;
+  /** Per literal of the automaton: the detectors whose rare anchor it is. */
+  private readonly anchorOf: number[][] = [];
+  /** Per literal of the automaton: the detector whose start literal it is, or -1. */
+  private readonly startOf: number[] = [];
 
   constructor(private readonly detectors: readonly Detector[]) {
-    const gated = detectors.map((d, i) => [d, i] as const).filter(([d]) => d.anchors.length > 0 && !d.frequentAnchors);
-    const anchors = [...new Set(gated.flatMap(([d]) => d.anchors))].sort((a, b) => b.length - a.length);
-    for (const anchor of anchors) {
-      this.enables.set(
-        anchor,
-        gated.filter(([d]) => d.anchors.some((inner) => anchor.includes(inner))).map(([, i]) => i),
-      );
-    }
-    this.gate = anchors.length ? new RegExp(anchors.map((a) => a.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'g') : null;
+    const patterns: LiteralPattern[] = [];
+    const anchorIds = new Map<string, number>();
+    detectors.forEach((d, i) => {
+      if (d.anchors.length === 0 || d.frequentAnchors) return;
+      for (const anchor of d.anchors) {
+        let id = anchorIds.get(anchor);
+        if (id === undefined) {
+          id = patterns.push({ literal: anchor }) - 1;
+          anchorIds.set(anchor, id);
+          this.anchorOf[id] = [];
+          this.startOf[id] = -1;
+        }
+        if (!this.anchorOf[id]!.includes(i)) this.anchorOf[id]!.push(i);
+      }
+    });
+    detectors.forEach((d, i) => {
+      for (const literal of d.startLiterals ?? []) {
+        const id = patterns.push({ literal, ignoreCase: true }) - 1;
+        this.anchorOf[id] = [];
+        this.startOf[id] = i;
+      }
+    });
+    this.automaton = patterns.length > 0 ? new LiteralAutomaton(patterns) : null;
   }
 
-  /** Indexes into `detectors`, in order, of those worth running on `text`. */
-  select(text: string): boolean[] {
-    const run = this.detectors.map((d) => d.anchors.length === 0 || (d.frequentAnchors === true && hasAnyAnchor(text, d.anchors)));
-    const gate = this.gate;
-    if (gate) {
-      gate.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = gate.exec(text)) !== null) {
-        for (const i of this.enables.get(m[0]) ?? []) run[i] = true;
-        gate.lastIndex = m.index + 1; // anchors may overlap ("sk-ant-" contains "sk-")
-      }
+  select(text: string): Selection {
+    const run = this.detectors.map((d) => (d.anchors.length === 0 && !d.startLiterals) || (d.frequentAnchors === true && hasAnyAnchor(text, d.anchors)));
+    const starts: (number[] | undefined)[] = this.detectors.map((d) => (d.startLiterals ? [] : undefined));
+    const automaton = this.automaton;
+    if (automaton) {
+      const { anchorOf, startOf } = this;
+      const lengths = automaton.lengths;
+      let unsorted = false;
+      automaton.scan(text, (id, end) => {
+        const owner = startOf[id]!;
+        if (owner < 0) {
+          for (const i of anchorOf[id]!) run[i] = true;
+          return;
+        }
+        run[owner] = true;
+        const list = starts[owner]!;
+        const start = end - lengths[id]!;
+        if (list.length > 0 && start <= list[list.length - 1]!) unsorted = true;
+        list.push(start);
+      });
+      if (unsorted) for (const list of starts) if (list) sortUnique(list);
     }
-    return run;
+    return { run, starts };
   }
+}
+
+/** Sorts ascending and drops repeats, in place. */
+function sortUnique(list: number[]): void {
+  list.sort((a, b) => a - b);
+  let w = 0;
+  for (let r = 0; r < list.length; r++) if (r === 0 || list[r] !== list[w - 1]) list[w++] = list[r]!;
+  list.length = w;
 }
 
 /** Index of the first of the sorted, disjoint `ranges` whose end lies after `position`. */
@@ -239,6 +284,11 @@ interface Rendered {
 
 class Engine {
   private readonly tokenCache = new Map<string, string>();
+  /**
+   * Short texts found clean. A transcript line is mostly short strings that recur on every line
+   * (JSON keys, types, tool and model names): a lookup here costs a fraction of a scan.
+   */
+  private readonly cleanShortTexts = new Set<string>();
   private readonly gate: AnchorGate;
 
   constructor(
@@ -291,8 +341,8 @@ class Engine {
       }
       if (pieceStart < end) found.push({ start: pieceStart, end, rule });
     };
-    const run = this.gate.select(text);
-    for (let i = 0; i < this.detectors.length; i++) if (run[i]) this.detectors[i]!.detect(text, emit);
+    const { run, starts } = this.gate.select(text);
+    for (let i = 0; i < this.detectors.length; i++) if (run[i]) this.detectors[i]!.detect(text, emit, starts[i]);
     return resolveSpans(found);
   }
 
@@ -318,8 +368,16 @@ class Engine {
   }
 
   redact(text: string): { text: string; spans: Span[] } {
+    const short = text.length <= CLEAN_CACHE_MAX_CHARS;
+    if (short && this.cleanShortTexts.has(text)) return { text, spans: [] };
     let spans = this.detect(text);
-    if (spans.length === 0) return { text, spans };
+    if (spans.length === 0) {
+      if (short) {
+        if (this.cleanShortTexts.size >= CLEAN_CACHE_ENTRIES) this.cleanShortTexts.clear();
+        this.cleanShortTexts.add(text);
+      }
+      return { text, spans };
+    }
     let rendered = this.render(text, spans);
     for (let pass = 1; pass < MAX_PASSES; pass++) {
       const extra = this.detect(rendered.text);

@@ -12,6 +12,7 @@
 // `revision`: bump it with any behavioural change and Redactor.version changes with it, which
 // makes stored rows eligible for re-redaction.
 import { isIPv4, isIPv6 } from 'node:net';
+import { LiteralAutomaton } from './literal-scan.js';
 
 export type RedactionKind = 'secret' | 'pii';
 
@@ -38,7 +39,14 @@ export interface Detector {
   readonly frequentAnchors?: boolean;
   /** Detectors that only run when the named option is on. */
   readonly optIn?: 'ipAddresses';
-  detect(text: string, emit: Emit): void;
+  /**
+   * ASCII literals, matched ignoring case, at one of which every match of the detector starts.
+   * The engine finds them in its combined scan, runs the detector only where one occurs, and
+   * passes their start offsets (ascending) to detect(); called without them, the detector finds
+   * them itself.
+   */
+  readonly startLiterals?: readonly string[];
+  detect(text: string, emit: Emit, starts?: readonly number[]): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -804,7 +812,7 @@ const ASSIGNMENT_RULES: Record<AssignmentClass, RuleInfo> = {
   'api-key': { id: 'api-key-assignment', kind: 'secret', priority: 50, description: 'api_key/apikey/access_key = value' },
 };
 
-const ASSIGNMENT_KEYWORD =
+export const ASSIGNMENT_KEYWORD =
   /passw(?:or)?d|passphrase|pass|pwd|auth(?![_.-]?key)|secret(?:[_.-]?key(?:[_.-]?base)?)?|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|(?:signing|encryption|master)[_.-]?key|key/gi;
 
 function classifyKeyword(keyword: string): AssignmentClass {
@@ -914,7 +922,7 @@ function isNetrcLine(line: string): boolean {
   return login > 0 && /\b(?:machine|default)\b/.test(line.slice(0, login)) && NETRC_TAIL.test(line.slice(login));
 }
 // CREATE USER … PASSWORD '…', ALTER ROLE … WITH PASSWORD '…', IDENTIFIED BY '…'
-const SQL_PASSWORD = /\b(?:PASSWORD|IDENTIFIED\s+BY)\s+(\\?')([^'\\\n]+)\1/dgi;
+export const SQL_PASSWORD = /\b(?:PASSWORD|IDENTIFIED\s+BY)\s+(\\?')([^'\\\n]+)\1/dgi;
 const SQL_CONTEXT = /\b(?:USER|ROLE|LOGIN)\b/i;
 
 function endsUnquotedValue(ch: number): boolean {
@@ -932,12 +940,33 @@ const PROSE_SEPARATOR = /[ \t]+(?:is|was|set to|changed to)[ \t]*:?[ \t]*(?=\S)/
 
 const DECLARATION_BEFORE = /\b(?:const|let|var|val|auto|my|local|final|readonly|private|public|protected|static)\s+$/;
 
-function assignmentDetect(text: string, emit: Emit): void {
-  ASSIGNMENT_KEYWORD.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = ASSIGNMENT_KEYWORD.exec(text)) !== null) {
-    const kwStart = m.index;
+// Every keyword above, and the SQL forms below (PASSWORD, IDENTIFIED BY), begins with one of these.
+const ASSIGNMENT_START_LITERALS = ['pas', 'pwd', 'aut', 'sec', 'tok', 'api', 'acc', 'pri', 'sig', 'enc', 'mas', 'key', 'ide'];
+const ASSIGNMENT_KEYWORD_AT = new RegExp(ASSIGNMENT_KEYWORD.source, 'iy');
+let assignmentStartScanner: LiteralAutomaton | null = null;
+
+function assignmentStarts(text: string): number[] {
+  assignmentStartScanner ??= new LiteralAutomaton(ASSIGNMENT_START_LITERALS.map((literal) => ({ literal, ignoreCase: true })));
+  const starts: number[] = [];
+  assignmentStartScanner.scan(text, (_, end) => starts.push(end - 3));
+  return starts;
+}
+
+/**
+ * `starts`: where a keyword may begin (see ASSIGNMENT_START_LITERALS). Trying the keyword regex
+ * at each of them, in order, finds exactly the matches a global search would.
+ */
+function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = assignmentStarts(text)): void {
+  // Where the search goes on: after the last keyword, or past a long rejected value.
+  let resumeAt = 0;
+  for (const start of starts) {
+    if (start < resumeAt) continue;
+    ASSIGNMENT_KEYWORD_AT.lastIndex = start;
+    const m = ASSIGNMENT_KEYWORD_AT.exec(text);
+    if (m === null) continue;
+    const kwStart = start;
     const kwEnd = kwStart + m[0].length;
+    resumeAt = kwEnd;
     // The keyword must end the key: "tokens", "passwordHash", "token_type" are other things.
     const next = text.charCodeAt(kwEnd);
     if (isWordCode(next)) continue;
@@ -1076,16 +1105,17 @@ function assignmentDetect(text: string, emit: Emit): void {
     if (!accepted) {
       // Keywords inside a long rejected run (minified code, blobs) would each re-read the same run:
       // skip it to stay linear.
-      if (valueEnd - valueStart > 256) ASSIGNMENT_KEYWORD.lastIndex = Math.max(ASSIGNMENT_KEYWORD.lastIndex, valueEnd);
+      if (valueEnd - valueStart > 256) resumeAt = Math.max(resumeAt, valueEnd);
       continue;
     }
     // The value was judged on its first 4096 characters; all of it goes.
     if (unquotedStop && valueEnd - valueStart === 4096) valueEnd = readTo(text, valueEnd, unquotedStop, Number.MAX_SAFE_INTEGER);
     emit(ASSIGNMENT_RULES[cls].id, valueStart, valueEnd);
-    ASSIGNMENT_KEYWORD.lastIndex = Math.max(ASSIGNMENT_KEYWORD.lastIndex, valueEnd);
+    resumeAt = Math.max(resumeAt, valueEnd);
   }
   if (text.includes("'")) {
     SQL_PASSWORD.lastIndex = 0;
+    let m: RegExpExecArray | null;
     while ((m = SQL_PASSWORD.exec(text)) !== null) {
       const span = m.indices?.[2];
       const value = m[2] ?? '';
@@ -1101,6 +1131,7 @@ const assignments: Detector = {
   revision: 1,
   rules: Object.values(ASSIGNMENT_RULES),
   anchors: [],
+  startLiterals: ASSIGNMENT_START_LITERALS,
   detect: assignmentDetect,
 };
 
