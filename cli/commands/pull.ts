@@ -3,27 +3,10 @@
 import { localTimeZone, parseTimeArg, TimeArgError } from '../../daemon/query/time.js';
 import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
+import type { PullProgressWire } from '../../daemon/sync/pull.js';
 import type { Io } from '../io.js';
 
-interface ProtoPullProgress {
-  phase: string;
-  manifestsTotal: number;
-  manifestsDone: number;
-  sessionsAdded: number;
-  sessionsUpdated: number;
-  sessionsUnchanged: number;
-  partsFetched: number;
-  bytesFetched: number;
-  interactionsAdded: number;
-  hookEventsAdded: number;
-  usageRows: number;
-  hosts: string[];
-  skipped: Record<string, number>;
-  problems: { key: string; reason: string; detail: string }[];
-  startedUnixMs: number;
-  backend: string;
-  location: string;
-}
+type ProtoPullProgress = PullProgressWire;
 
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 

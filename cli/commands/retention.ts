@@ -2,6 +2,7 @@
 import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, shortTime, table } from '../format.js';
+import type { S3RetentionPreview } from '../../daemon/sync/s3-retention.js';
 import type { Io } from '../io.js';
 import { bytes, countsText, runView, type ProtoJobRun } from './jobs.js';
 
@@ -26,17 +27,8 @@ interface ProtoRetention {
   s3?: ProtoRetentionS3 | null;
 }
 
-interface ProtoRetentionS3 {
-  days: number;
-  cutoffDay: string;
-  location: string;
-  partitions: string[];
-  objects: number;
-  bytes: number;
-  sessions: number;
-  pinnedKept: number;
-  error: string;
-}
+/** On the wire a missing error is '' rather than null. */
+type ProtoRetentionS3 = Omit<S3RetentionPreview, 'error'> & { error: string };
 
 /** The central copy's part: null when the retention job has no S3 step (retention.s3.days unset, or not s3). */
 const s3View = (s: ProtoRetentionS3 | null | undefined) =>

@@ -3,27 +3,10 @@
 import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { duration, iso, shortTime } from '../format.js';
+import type { SyncSummaryWire } from '../../daemon/rpc/sync.js';
 import type { Io } from '../io.js';
 
-interface ProtoSummary {
-  backend: string;
-  location: string;
-  startedUnixMs: number;
-  endedUnixMs: number;
-  sessionsChecked: number;
-  sessionsUploaded: number;
-  sessionsUnchanged: number;
-  sessionsFailed: number;
-  sessionsDeferred: number;
-  parts: number;
-  manifests: number;
-  puts: number;
-  bytes: number;
-  interactions: number;
-  hookEvents: number;
-  backlogSessions: number;
-  errors: { sessionId: string; error: string }[];
-}
+type ProtoSummary = SyncSummaryWire;
 
 interface ProtoProgress {
   done: number;

@@ -18,7 +18,7 @@ import {
   type RedactionKind,
   type RuleInfo,
 } from './rules.js';
-import { LiteralAutomaton, type LiteralPattern } from './literal-scan.js';
+import { ascendingUnique, LiteralAutomaton, type LiteralPattern } from './literal-scan.js';
 
 export type { RedactionKind, RuleInfo } from './rules.js';
 
@@ -212,18 +212,10 @@ class AnchorGate {
         if (list.length > 0 && start <= list[list.length - 1]!) unsorted = true;
         list.push(start);
       });
-      if (unsorted) for (const list of starts) if (list) sortUnique(list);
+      if (unsorted) for (const list of starts) if (list) ascendingUnique(list);
     }
     return { run, starts };
   }
-}
-
-/** Sorts ascending and drops repeats, in place. */
-function sortUnique(list: number[]): void {
-  list.sort((a, b) => a - b);
-  let w = 0;
-  for (let r = 0; r < list.length; r++) if (r === 0 || list[r] !== list[w - 1]) list[w++] = list[r]!;
-  list.length = w;
 }
 
 /** Index of the first of the sorted, disjoint `ranges` whose end lies after `position`. */

@@ -98,6 +98,18 @@ export class LiteralAutomaton {
   }
 }
 
+/**
+ * Start offsets gathered from scan() (end minus the literal's length) are ascending only when the
+ * literals have one length; this sorts them and drops repeats, in place.
+ */
+export function ascendingUnique(list: number[]): number[] {
+  list.sort((a, b) => a - b);
+  let w = 0;
+  for (let r = 0; r < list.length; r++) if (r === 0 || list[r] !== list[w - 1]) list[w++] = list[r]!;
+  list.length = w;
+  return list;
+}
+
 function caseVariants(literal: string): string[] {
   const letters = [...literal].filter((ch) => ch.toLowerCase() !== ch.toUpperCase()).length;
   if (letters > MAX_CASE_FOLDED_LETTERS) throw new Error(`LiteralAutomaton: ${JSON.stringify(literal)} is too long to match ignoring case`);

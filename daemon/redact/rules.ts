@@ -12,7 +12,7 @@
 // `revision`: bump it with any behavioural change and Redactor.version changes with it, which
 // makes stored rows eligible for re-redaction.
 import { isIPv4, isIPv6 } from 'node:net';
-import { LiteralAutomaton } from './literal-scan.js';
+import { ascendingUnique, LiteralAutomaton } from './literal-scan.js';
 
 export type RedactionKind = 'secret' | 'pii';
 
@@ -946,10 +946,10 @@ const ASSIGNMENT_KEYWORD_AT = new RegExp(ASSIGNMENT_KEYWORD.source, 'iy');
 let assignmentStartScanner: LiteralAutomaton | null = null;
 
 function assignmentStarts(text: string): number[] {
-  assignmentStartScanner ??= new LiteralAutomaton(ASSIGNMENT_START_LITERALS.map((literal) => ({ literal, ignoreCase: true })));
+  const scanner = (assignmentStartScanner ??= new LiteralAutomaton(ASSIGNMENT_START_LITERALS.map((literal) => ({ literal, ignoreCase: true }))));
   const starts: number[] = [];
-  assignmentStartScanner.scan(text, (_, end) => starts.push(end - 3));
-  return starts;
+  scanner.scan(text, (id, end) => starts.push(end - scanner.lengths[id]!));
+  return ascendingUnique(starts);
 }
 
 /**

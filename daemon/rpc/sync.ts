@@ -23,6 +23,9 @@ function syncError(err: unknown): unknown {
   return err;
 }
 
+/** SyncSummary as the Sync RPC sends it (what `rbk sync` reads). */
+export type SyncSummaryWire = ReturnType<typeof summaryToProto>;
+
 export function summaryToProto(s: SyncSummary) {
   return {
     backend: s.backend,

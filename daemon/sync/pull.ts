@@ -57,6 +57,9 @@ export interface PullProblem {
   detail: string;
 }
 
+/** PullProgress as the Pull RPC streams it (what `rbk pull` reads). */
+export type PullProgressWire = PullProgress & { startedUnixMs: number; backend: string; location: string };
+
 export interface PullProgress {
   phase: 'listing' | 'pulling' | 'done';
   manifestsTotal: number;
@@ -509,20 +512,32 @@ function updateSession(db: Db, id: string, host: string, fields: Record<string, 
   return db.prepare(sql).run({ ...fields, id, host, now }).changes > 0;
 }
 
+/** A part's row, validated and belonging to the part's session; null (and counted) otherwise. */
+function sessionRow<S extends z.ZodType<{ session_id?: string | null }>>(
+  schema: S,
+  columns: string[],
+  raw: Record<string, unknown>,
+  sessionId: string,
+  skipped: (reason: string, n?: number) => void,
+): z.output<S> | null {
+  const r = schema.safeParse(normalizeKeys(raw, columns));
+  if (!r.success) {
+    skipped('row-invalid');
+    return null;
+  }
+  if (r.data.session_id !== undefined && r.data.session_id !== null && r.data.session_id !== sessionId) {
+    skipped('row-other-session');
+    return null;
+  }
+  return r.data;
+}
+
 function insertRows(stmts: Stmts, dataset: Dataset, rows: Record<string, unknown>[], sessionId: string, partKey: string, now: number, skipped: (reason: string, n?: number) => void): number {
   let added = 0;
   for (const raw of rows) {
     if (dataset === 'interactions') {
-      const r = interactionRow.safeParse(normalizeKeys(raw, INTERACTION_COLUMNS));
-      if (!r.success) {
-        skipped('row-invalid');
-        continue;
-      }
-      const v = r.data;
-      if (v.session_id !== undefined && v.session_id !== null && v.session_id !== sessionId) {
-        skipped('row-other-session');
-        continue;
-      }
+      const v = sessionRow(interactionRow, INTERACTION_COLUMNS, raw, sessionId, skipped);
+      if (!v) continue;
       const body = v.text ?? '';
       added += stmts.insertInteraction.run({
         ...Object.fromEntries(INTERACTION_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
@@ -537,16 +552,8 @@ function insertRows(stmts: Stmts, dataset: Dataset, rows: Record<string, unknown
         now,
       }).changes;
     } else {
-      const r = hookEventRow.safeParse(normalizeKeys(raw, HOOK_EVENT_COLUMNS));
-      if (!r.success) {
-        skipped('row-invalid');
-        continue;
-      }
-      const v = r.data;
-      if (v.session_id !== undefined && v.session_id !== null && v.session_id !== sessionId) {
-        skipped('row-other-session');
-        continue;
-      }
+      const v = sessionRow(hookEventRow, HOOK_EVENT_COLUMNS, raw, sessionId, skipped);
+      if (!v) continue;
       added += stmts.insertHookEvent.run({
         ...Object.fromEntries(HOOK_EVENT_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
         session_id: sessionId,
@@ -830,7 +837,7 @@ export interface PullDaemonContext {
 }
 
 /** Runs a pull with the daemon's backend; resolves with the final message (phase "done"). */
-export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof pullRequestSchema>, send: (p: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof pullRequestSchema>, send: (p: PullProgressWire) => void): Promise<PullProgressWire> {
   const engine = ctx.sync?.engine;
   if (!engine?.backend) {
     throw new UserError(
@@ -839,7 +846,7 @@ export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof 
     );
   }
   const backend = engine.backend;
-  const toProto = (p: PullProgress) => ({ ...p, startedUnixMs: p.startedAt, backend: backend.name, location: backend.location });
+  const toProto = (p: PullProgress): PullProgressWire => ({ ...p, startedUnixMs: p.startedAt, backend: backend.name, location: backend.location });
   let last = 0;
   try {
     const final = await pullCentralCopy(

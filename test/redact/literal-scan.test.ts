@@ -3,7 +3,7 @@
 // indexOf search over random texts built to contain overlapping and nested literals.
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../../daemon/redact/index.js';
-import { LiteralAutomaton, type LiteralPattern } from '../../daemon/redact/literal-scan.js';
+import { ascendingUnique, LiteralAutomaton, type LiteralPattern } from '../../daemon/redact/literal-scan.js';
 import { ASSIGNMENT_KEYWORD, BUILTIN_DETECTORS, SQL_PASSWORD } from '../../daemon/redact/rules.js';
 import { Fake } from './fakes.js';
 
@@ -74,6 +74,15 @@ describe('LiteralAutomaton', () => {
     // The Kelvin sign and the long s do not fold to k and s without the regex `u` flag.
     expect(scanned(automaton, 'KEY kEy \u212aey pa\u017f PAS')).toEqual(naive(patterns, 'KEY kEy \u212aey pa\u017f PAS'));
     expect(scanned(automaton, '\u212aey pa\u017f')).toEqual([]);
+  });
+
+  it('gives the start offsets of literals of different lengths ascending and once each', () => {
+    const mixed = new LiteralAutomaton([{ literal: 'sk-ant-' }, { literal: 'ant' }, { literal: 'sk-' }]);
+    const starts: number[] = [];
+    mixed.scan('xsk-ant-y ant', (id, end) => starts.push(end - mixed.lengths[id]!));
+    // By end: 'sk-' (1), 'ant' (4), 'sk-ant-' (1, again), 'ant' (10).
+    expect(starts).toEqual([1, 4, 1, 10]);
+    expect(ascendingUnique(starts)).toEqual([1, 4, 10]);
   });
 
   it('rejects literals it cannot match as asked', () => {
