@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { resolvePaths } from '../common/paths.js';
-import { loadServices } from '../daemon/rpc/protos.js';
+import { DAEMON_ERROR_TRAILER, loadServices } from '../daemon/rpc/protos.js';
 import { CliError, EXIT } from './errors.js';
 
 export type Service = 'Ingest' | 'Query' | 'Admin' | 'Jobs' | 'Sync' | 'Learn' | 'Health';
@@ -40,7 +40,13 @@ function daemonDown(): CliError {
   );
 }
 
+/** Whether the daemon itself sent this error (see DAEMON_ERROR_TRAILER), not the transport. */
+function fromDaemon(err: grpc.ServiceError): boolean {
+  return (err.metadata?.get(DAEMON_ERROR_TRAILER).length ?? 0) > 0;
+}
+
 export function toCliError(err: grpc.ServiceError): CliError {
+  if (err.code === grpc.status.UNAVAILABLE && fromDaemon(err)) return new CliError(err.details, EXIT.failure);
   if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED && /connect/i.test(err.details)) return daemonDown();
   if (err.code === grpc.status.NOT_FOUND) return new CliError(err.details, EXIT.notFound);
   if (err.code === grpc.status.INVALID_ARGUMENT) return new CliError(err.details, EXIT.usage);

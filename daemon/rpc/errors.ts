@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
+import { DAEMON_ERROR_TRAILER } from './protos.js';
 import { AmbiguousIdError, NotFoundError } from '../store/sessions.js';
 
 /** An error whose message already says what the person should do. */
@@ -13,6 +14,12 @@ export class UserError extends Error {
 }
 
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  const metadata = new grpc.Metadata();
+  metadata.set(DAEMON_ERROR_TRAILER, '1');
+  return { ...describeError(err), metadata };
+}
+
+function describeError(err: unknown): { code: grpc.status; details: string } {
   if (err instanceof z.ZodError) {
     const detail = err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
     return { code: grpc.status.INVALID_ARGUMENT, details: `invalid request: ${detail}` };
@@ -24,7 +31,7 @@ export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
     return { code: grpc.status.RESOURCE_EXHAUSTED, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };
   }
-  if (code === 'SQLITE_BUSY') return { code: grpc.status.UNAVAILABLE, details: 'the database is busy; retry' };
+  if (code === 'SQLITE_BUSY') return { code: grpc.status.UNAVAILABLE, details: 'the database is busy (another writer held it for more than 5 s); retry in a moment' };
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}; see the daemon log` };
 }
 

@@ -2,6 +2,7 @@
 // modes, single instance, crash and clean shutdown, the health service, and start-up errors.
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import {
@@ -190,6 +191,30 @@ describe('rbkd and a socket directory it did not create', () => {
     expect(mode(path.dirname(t.socket))).toBe(0o700);
     expect(mode(t.socket)).toBe(0o600);
   });
+});
+
+describe('a daemon that answers with an error of its own', () => {
+  it('a busy database is reported as busy, with what to do, not as "rbkd is not running"', async () => {
+    const t = tempRbk();
+    await daemon(t);
+    expect((await runHook(t, hookPayload('SessionStart', 'busy-session'))).code).toBe(0);
+    // Someone holds the write lock longer than the daemon's 5 s busy timeout (an open
+    // `sqlite3 rbk.db` with a write transaction, say).
+    const other = new Database(t.db);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const r = await runCli(t, ['sessions', 'pin', 'busy-session']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('the database is busy');
+      expect(r.stderr).toContain('retry in a moment');
+      expect(r.stderr).not.toContain('not running');
+      other.exec('ROLLBACK');
+      expect((await runCli(t, ['sessions', 'pin', 'busy-session'])).code).toBe(0);
+    } finally {
+      other.close();
+    }
+  }, 30_000);
 });
 
 describe('without a daemon', () => {
