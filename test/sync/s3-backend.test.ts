@@ -1,11 +1,12 @@
 // The s3 backend against s3rver, through the loopback proxy so that the requests themselves can
 // be checked: each PUT carries the body's sha256 and the configured SSE headers, a store that
-// confirms other bytes is refused, listings stay under their prefix, deletes go 1,000 per request.
+// confirms other bytes is refused, listings stay under their prefix and follow continuation tokens
+// past 1,000 keys, deletes go 1,000 per request.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, sha256Hex } from '../../daemon/sync/backends/index.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
-import { startFaultProxy, startS3rver, testS3Client, type FaultProxy, type S3Server } from './support.js';
+import { startFaultProxy, startS3rver, startS3rverProcess, testS3Client, type FaultProxy, type S3Server } from './support.js';
 
 let s3: S3Server;
 let proxy: FaultProxy;
@@ -71,9 +72,6 @@ describe('S3Backend over s3rver', () => {
     await b.close();
   });
 
-  // Paging past 1,000 keys is not testable here: s3rver 3.7 builds its continuation token with a
-  // cipher that OpenSSL 3 (Node >= 17) no longer offers, so any truncated listing fails with
-  // InternalError. list() follows NextContinuationToken as S3 documents it.
   it('lists in key order under the prefix only, and deletes 1,000 keys per request', async () => {
     const b = backend({ prefix: 'batches' });
     const keys = Array.from({ length: 1003 }, (_, i) => `v1/p/k-${String(i).padStart(5, '0')}`);
@@ -95,4 +93,36 @@ describe('S3Backend over s3rver', () => {
     expect((await b.list('v1/')).map((o) => o.key)).toEqual(['v1/q/other']);
     await b.close();
   }, 60_000);
+
+  it('follows continuation tokens past 1,000 keys: every key once, in order, under the prefix only', async () => {
+    // A separate s3rver whose truncated listings work (see startS3rverProcess), behind its own proxy
+    // so that the LIST requests can be counted.
+    const paged = await startS3rverProcess({ bucket: 'rbk-paging' });
+    const pagedProxy = await startFaultProxy(paged.endpoint);
+    try {
+      const b = new S3Backend({ bucket: paged.bucket, prefix: 'team', client: testS3Client(pagedProxy.endpoint) });
+      const keys = Array.from({ length: 2101 }, (_, i) => `v1/interactions/date=2026-11-0${1 + (i % 3)}/host=h/session=s${String(i).padStart(5, '0')}/part-000001.ndjson.gz`);
+      const body = Buffer.from('..');
+      // One at a time: s3rver's file store races on a shared directory under concurrent PUTs.
+      for (const k of keys) await b.put(k, body, { sha256: sha256Hex(body), contentType: 'application/gzip' });
+      // Keys beside the prefix, which a listing must not return.
+      await b.put('v1/hook_events/x', body, { sha256: sha256Hex(body), contentType: 'text/plain' });
+      pagedProxy.requests.length = 0;
+      const listed = await b.list('v1/interactions/');
+      expect(listed.map((o) => o.key)).toEqual([...keys].sort());
+      expect(listed.every((o) => o.bytes === 2)).toBe(true);
+      // Three pages: 1,000 + 1,000 + 101, the later two asked for with the token of the one before.
+      const lists = pagedProxy.requests.filter((r) => r.method === 'GET');
+      expect(lists).toHaveLength(3);
+      expect(lists.map((r) => new URL(r.path, 'http://x').searchParams.has('continuation-token'))).toEqual([false, true, true]);
+      // And deleting all of them empties the prefix, listed again over several pages.
+      await b.delete(listed.map((o) => o.key));
+      expect(await b.list('v1/interactions/')).toEqual([]);
+      expect((await b.list('v1/')).map((o) => o.key)).toEqual(['v1/hook_events/x']);
+      await b.close();
+    } finally {
+      await pagedProxy.close();
+      await paged.dispose();
+    }
+  }, 120_000);
 });

@@ -373,3 +373,42 @@ export function writeSyntheticTranscript(dir: string, sessionId: string, turns: 
 export function sessionIdFor(n: number): string {
   return `5e55${String(n).padStart(4, '0')}-aaaa-4bbb-8ccc-${String(n).padStart(12, '0')}`;
 }
+
+/**
+ * s3rver in a child process started with --openssl-legacy-provider, for listings longer than one
+ * page: s3rver 3.7 encrypts its ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (the
+ * test runner's Node) offers only through its legacy provider, so in-process any truncated listing
+ * fails with InternalError. Real S3 is what the flag stands in for; nothing of rbk runs in it.
+ */
+export async function startS3rverProcess(opts: { bucket: string }): Promise<{ endpoint: string; bucket: string; dispose(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-s3rver-legacy-'));
+  const script = `
+    const S3rver = require('s3rver');
+    const s = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[1], configureBuckets: [{ name: process.argv[2], configs: [] }] });
+    s.run().then((addr) => process.stdout.write(JSON.stringify({ port: addr.port }) + '\\n'));
+    process.stdin.on('end', () => s.close().then(() => process.exit(0)));
+    process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script, dir, opts.bucket], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
+    });
+    child.on('exit', (code) => reject(new Error(`s3rver child exited early (code ${code})`)));
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket: opts.bucket,
+    dispose: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
