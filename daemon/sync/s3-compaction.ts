@@ -19,6 +19,7 @@
 // session with merged parts recorded in the last RECHECK_MS is checked again (one GET of its
 // manifest, one LIST per dataset) until nothing is left to delete. The merge is deterministic
 // (same parts, same bytes), so compacting twice changes nothing.
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
@@ -35,6 +36,7 @@ import { SyncState, type ConfirmedPart } from './state.js';
 const HOUR_MS = 3600_000;
 /** How long after a merge a session is checked again for parts left by an interrupted cleanup. */
 export const RECHECK_MS = 3 * 24 * HOUR_MS;
+const NEWLINE = Buffer.from('\n');
 const PART_FILE = /^part-(\d{6})(?:-(\d{6}))?\.ndjson\.gz$/;
 
 export interface S3CompactionEnv {
@@ -112,19 +114,36 @@ export class SessionCompactor {
     for (const dataset of DATASETS) {
       const parts = all.filter((x) => x.dataset === dataset).sort((a, b) => a.first - b.first);
       if (parts.length < 2) continue;
-      const chunks: Buffer[] = [];
-      for (const part of parts) {
-        this.env.signal?.throwIfAborted();
-        const body = await this.env.backend.get(part.key);
-        if (body === null) throw new S3CompactionError(`${part.key} is missing from the bucket; run \`rbk sync --force\` to check the session`);
-        if (sha256Hex(body) !== part.sha256) throw new S3CompactionError(`${part.key} does not match its recorded sha256; left as it is`);
-        const raw = gunzipBounded(body);
-        if (raw.length > 0) chunks.push(raw.at(-1) === 0x0a ? raw : Buffer.concat([raw, Buffer.from('\n')]));
-      }
+      // One part gunzipped at a time into one gzip stream, keeping only the compressed output: a
+      // session of hundreds of MB would otherwise be held whole, twice (the parts, then their
+      // concatenation), before compressing. Without flushes zlib's output depends only on the bytes
+      // fed, not on how they were split, so this is what gzipSync of the concatenation gives (and
+      // zlib writes no timestamp): merging twice gives the same object.
+      const backend = this.env.backend;
+      const signal = this.env.signal;
+      const compressed: Buffer[] = [];
+      await pipeline(
+        async function* () {
+          for (const part of parts) {
+            signal?.throwIfAborted();
+            const body = await backend.get(part.key);
+            if (body === null) throw new S3CompactionError(`${part.key} is missing from the bucket; run \`rbk sync --force\` to check the session`);
+            if (sha256Hex(body) !== part.sha256) throw new S3CompactionError(`${part.key} does not match its recorded sha256; left as it is`);
+            const raw = gunzipBounded(body);
+            if (raw.length === 0) continue;
+            yield raw;
+            if (raw.at(-1) !== 0x0a) yield NEWLINE;
+          }
+        },
+        // Same level as the engine's parts.
+        zlib.createGzip({ level: 6 }),
+        async function (gzipped: AsyncIterable<Buffer>) {
+          for await (const chunk of gzipped) compressed.push(chunk);
+        },
+      );
       const first = parts[0]!.first;
       const last = parts.at(-1)!.last;
-      // Same level as the engine's parts; zlib writes no timestamp, so the bytes are deterministic.
-      const body = zlib.gzipSync(Buffer.concat(chunks), { level: 6 });
+      const body = Buffer.concat(compressed);
       const key = compactedPartKey(dataset, p, first, last);
       const sha256 = sha256Hex(body);
       await this.env.backend.put(key, body, { sha256, contentType: 'application/gzip' });
@@ -293,3 +312,4 @@ export async function compactCentralCopy(ctx: {
     await backend.close();
   }
 }
+

@@ -3,6 +3,7 @@
 // a pull afterwards gives exactly the rows a pull before gave. Each crash point (after merge,
 // after record, after the manifest PUT) leaves a state a pull reads in full, and the next run
 // finishes the job. Compacting twice changes nothing; later uploads continue after `last`.
+import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import { listSessions } from '../../daemon/query/sessions.js';
@@ -74,6 +75,10 @@ describe('S3 compaction', () => {
     expect(partsBefore.i.length).toBeGreaterThan(1);
     expect(partsBefore.h.length).toBeGreaterThan(1);
     const before = await pulledView();
+    // What the merged object must hold, byte for byte: the parts' NDJSON, in order, gzipped as one.
+    const partBodies = [];
+    for (const o of await bucket.list('v1/interactions/')) partBodies.push(zlib.gunzipSync((await bucket.get(o.key))!));
+    const expectedMerged = zlib.gzipSync(Buffer.concat(partBodies), { level: 6 });
 
     // Not yet closed long enough: nothing happens.
     expect(await runS3Compaction({ ...env(), now: () => Date.now() }, 24 * 365 * 10)).toEqual(emptyCounts());
@@ -85,6 +90,9 @@ describe('S3 compaction', () => {
     const pad = (n: number) => String(n).padStart(6, '0');
     expect(await keysOf('interactions')).toEqual([`part-000001-${pad(partsBefore.i.length)}.ndjson.gz`]);
     expect(await keysOf('hook_events')).toEqual([`part-000001-${pad(partsBefore.h.length)}.ndjson.gz`]);
+    // The parts were streamed through one gzip, one at a time, and give the same bytes.
+    const mergedKey = (await bucket.list('v1/interactions/'))[0]!.key;
+    expect(Buffer.from((await bucket.get(mergedKey))!).equals(expectedMerged)).toBe(true);
     const manifest = JSON.parse(Buffer.from((await bucket.get((await bucket.list('v1/sessions/'))[0]!.key))!).toString('utf8'));
     expect(manifest.parts.interactions).toEqual([expect.objectContaining({ first: 1, last: partsBefore.i.length })]);
     expect(a.db.prepare('SELECT dataset, first_seq, last_seq FROM sync_parts WHERE session_id = ? ORDER BY dataset').all(id)).toEqual([
