@@ -12,6 +12,12 @@ export interface PutResult {
 export interface ObjectInfo {
   key: string;
   bytes: number;
+  /**
+   * Changes whenever the object is replaced (S3: the ETag; local: inode, size and mtime), so a
+   * reader can tell an object it has already read from a new one without reading it. Absent when
+   * the backend cannot tell.
+   */
+  version?: string;
 }
 
 export interface StorageBackend {

@@ -3,7 +3,9 @@
 //
 //   1. LIST the manifests under v1/sessions/ (one prefix per UTC day for --since, narrowed to
 //      host=<H>/ for --host), skipping this machine's own host;
-//   2. GET each session.json, validate it, and refuse one whose ids disagree with its key;
+//   2. GET each session.json, validate it, and refuse one whose ids disagree with its key; a
+//      manifest listed with the version (ETag) it had when a pull last stored it in full is not
+//      read again, so a pull that finds nothing new sends only LIST requests;
 //   3. GET each part it lists that is newer than what was pulled before (pull_sessions holds a
 //      contiguous per-dataset watermark of part sequence numbers), verify its sha256 against the
 //      manifest, gunzip it with a size bound, and insert its rows in one transaction with the new
@@ -409,6 +411,7 @@ interface PullState {
   session_id: string;
   host: string;
   manifest_sha256: string | null;
+  manifest_version: string | null;
   interactions_through: number;
   hook_events_through: number;
 }
@@ -416,7 +419,7 @@ interface PullState {
 function statements(db: Db) {
   return {
     local: db.prepare('SELECT pulled_from, expired_at FROM sessions WHERE id = ?'),
-    state: db.prepare('SELECT session_id, host, manifest_sha256, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?'),
+    state: db.prepare('SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?'),
     insertSession: db.prepare(`
       INSERT INTO sessions (id, host, origin, pulled_from, status, created_at, updated_at)
       VALUES (@id, @host, 'pull', @host, 'ended', @now, @now)`),
@@ -424,7 +427,8 @@ function statements(db: Db) {
       INSERT INTO pull_sessions (session_id, host, manifest_key, manifest_sha256, pulled_at)
       VALUES (@id, @host, @key, NULL, @now)
       ON CONFLICT (session_id) DO UPDATE SET manifest_key = excluded.manifest_key`),
-    manifestDone: db.prepare('UPDATE pull_sessions SET manifest_sha256 = @sha, pulled_at = @now WHERE session_id = @id'),
+    manifestDone: db.prepare('UPDATE pull_sessions SET manifest_sha256 = @sha, manifest_version = @version, pulled_at = @now WHERE session_id = @id'),
+    sameManifest: db.prepare('UPDATE pull_sessions SET manifest_version = @version WHERE session_id = @id AND manifest_version IS NOT @version'),
     advance: {
       interactions: db.prepare('UPDATE pull_sessions SET interactions_through = @through WHERE session_id = @id AND interactions_through < @through'),
       hook_events: db.prepare('UPDATE pull_sessions SET hook_events_through = @through WHERE session_id = @id AND hook_events_through < @through'),
@@ -652,7 +656,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
 
   const { prefixes, sinceDay } = manifestPrefixes(req, now());
   onProgress({ ...progress });
-  const manifests: string[] = [];
+  const manifests: { key: string; version: string | null }[] = [];
   for (const prefix of prefixes) {
     env.signal?.throwIfAborted();
     for (const o of await backend.list(prefix)) {
@@ -668,7 +672,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
         skip('own-host');
         continue;
       }
-      manifests.push(o.key);
+      manifests.push({ key: o.key, version: o.version ?? null });
     }
   }
   progress.phase = 'pulling';
@@ -676,10 +680,11 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
   onProgress({ ...progress });
 
   const stmts = statements(db);
-  for (const key of manifests) {
+  for (const { key, version } of manifests) {
     env.signal?.throwIfAborted();
     try {
-      await pullSession(env, stmts, key, progress, skip, problem, now, hosts);
+      if (unchangedSinceLastPull(stmts, key, version, hosts)) progress.sessionsUnchanged += 1;
+      else await pullSession(env, stmts, key, version, progress, skip, problem, now, hosts);
     } catch (err) {
       if (err instanceof Skip) problem(key, err.reason, err.message);
       else if (env.signal?.aborted) throw err;
@@ -698,10 +703,27 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
   return progress;
 }
 
+/**
+ * A manifest listed with the version it had when a pull last stored it in full, for a session
+ * still pulled here from that host: nothing to read. Without this every pull would GET every
+ * manifest of the bucket, one request per session of the whole team, to find most unchanged.
+ */
+function unchangedSinceLastPull(stmts: Stmts, key: string, version: string | null, hosts: Set<string>): boolean {
+  if (version === null) return false;
+  const at = parseKey(key)!;
+  const state = stmts.state.get(at.sessionId) as PullState | undefined;
+  if (!state || state.manifest_sha256 === null || state.manifest_version !== version || state.host !== at.host) return false;
+  const local = stmts.local.get(at.sessionId) as { pulled_from: string | null; expired_at: number | null } | undefined;
+  if (!local || local.pulled_from !== at.host || local.expired_at !== null) return false;
+  hosts.add(at.host);
+  return true;
+}
+
 async function pullSession(
   env: PullEnv,
   stmts: Stmts,
   key: string,
+  version: string | null,
   progress: PullProgress,
   skip: (reason: string, n?: number) => void,
   problem: (key: string, reason: string, detail: string) => void,
@@ -728,6 +750,8 @@ async function pullSession(
   }
   const state = stmts.state.get(m.sessionId) as PullState | undefined;
   if (state && state.manifest_sha256 === v.sha256) {
+    // Replaced by identical bytes (or first seen since versions were kept): the next pull skips it.
+    if (version !== null) stmts.sameManifest.run({ id: m.sessionId, version });
     progress.sessionsUnchanged += 1;
     return;
   }
@@ -807,7 +831,9 @@ async function pullSession(
   progress.usageRows += final.usage;
   if (final.changed) updated = true;
   // Only a manifest pulled in full is remembered as done; otherwise the next pull tries again.
-  if (!failed) stmts.manifestDone.run({ id: m.sessionId, sha: v.sha256, now: now() });
+  // Its listed version too, which may be older than what was read (replaced between the LIST and
+  // the GET): then the next pull reads it again, and never skips a manifest it has not stored.
+  if (!failed) stmts.manifestDone.run({ id: m.sessionId, sha: v.sha256, version, now: now() });
   if (added) progress.sessionsAdded += 1;
   else if (updated || rowsAdded > 0) progress.sessionsUpdated += 1;
   else progress.sessionsUnchanged += 1;

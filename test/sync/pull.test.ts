@@ -99,6 +99,20 @@ describe('pull', () => {
     expect(again).toMatchObject({ sessionsAdded: 0, sessionsUpdated: 0, partsFetched: 0, interactionsAdded: 0, hookEventsAdded: 0, usageRows: 0 });
     expect(again.sessionsUnchanged).toBe(before.s);
     expect({ s: count(b, 'sessions'), i: count(b, 'interactions'), h: count(b, 'hook_events'), u: count(b, 'message_usage') }).toEqual(before);
+    // Not even the manifests were read: each was listed with the version it had when stored.
+    expect(again.bytesFetched).toBe(0);
+
+    // A manifest replaced by the same bytes has a new version: read once, found the same, then
+    // skipped again. Without versions (NULL, as rows from before they were kept) it is read too.
+    const [manifest] = (await bucket.list('v1/sessions/')).map((o) => o.key);
+    const bytes = (await bucket.get(manifest!))!;
+    await bucket.put(manifest!, bytes, { sha256: sha256Hex(bytes), contentType: 'application/json' });
+    const reread = await pull(b);
+    expect(reread).toMatchObject({ sessionsUnchanged: before.s, partsFetched: 0, bytesFetched: bytes.length });
+    expect((await pull(b)).bytesFetched).toBe(0);
+    b.db.prepare('UPDATE pull_sessions SET manifest_version = NULL').run();
+    expect((await pull(b)).bytesFetched).toBeGreaterThan(0);
+    expect(await pull(b)).toMatchObject({ bytesFetched: 0, sessionsUnchanged: before.s });
   });
 
   it('a newer manifest adds only the new rows, fetching only the new parts', async () => {

@@ -37,8 +37,13 @@ describe('LocalBackend', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(fs.statSync(base).mode & 0o777).toBe(0o700);
-    expect(await b.list('v1/')).toEqual([{ key, bytes: 5 }]);
-    expect(await b.list('v1/interactions/date=2026-03-02/')).toEqual([{ key, bytes: 5 }]);
+    const [listed] = await b.list('v1/');
+    expect(listed).toEqual({ key, bytes: 5, version: expect.any(String) });
+    expect(await b.list('v1/interactions/date=2026-03-02/')).toEqual([listed]);
+    // Replacing the object, even by the same bytes, gives it a new version.
+    await b.put(key, body, { sha256: sha256Hex(body), contentType: 'application/gzip' });
+    const [again] = await b.list('v1/');
+    expect(again!.version).not.toBe(listed!.version);
     expect(await b.list('v1/hook_events/')).toEqual([]);
     await b.delete([key, 'v1/not/there']);
     expect(await b.get(key)).toBeNull();

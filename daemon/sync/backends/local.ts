@@ -86,7 +86,9 @@ export class LocalBackend implements StorageBackend {
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) walk(path.join(dir, e.name), key);
         else if (e.isFile() && !e.name.includes(TMP_MARK) && key.startsWith(prefix)) {
-          out.push({ key, bytes: fs.statSync(path.join(dir, e.name)).size });
+          // put() renames a new file into place, so a replaced object has a new inode.
+          const st = fs.statSync(path.join(dir, e.name), { bigint: true });
+          out.push({ key, bytes: Number(st.size), version: `${st.ino}-${st.size}-${st.mtimeNs}` });
         }
       }
     };

@@ -112,7 +112,7 @@ export class S3Backend implements StorageBackend {
       );
       for (const o of res.Contents ?? []) {
         if (!o.Key || !o.Key.startsWith(this.root)) continue;
-        out.push({ key: o.Key.slice(this.root.length), bytes: o.Size ?? 0 });
+        out.push({ key: o.Key.slice(this.root.length), bytes: o.Size ?? 0, ...(o.ETag ? { version: o.ETag } : {}) });
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
