@@ -5,8 +5,10 @@
 //             with automatic uploads on; time is compressed (minIntervalMs scaled down), so each
 //             session spans several upload intervals;
 //   backfill: transcripts imported after the fact, then one `rbk sync`.
+//   pull:     another host runs `rbk pull` twice over what both uploaded.
 // Floor: live PUTs per session <= 3 per pass x (intervals spanned + 2); backfill exactly 2 per
-// session (one part, one manifest); no LIST, no GET in either. Writes bench/results/sync.json.
+// session (one part, one manifest); no LIST, no GET in either; the second pull sends LISTs only.
+// Writes bench/results/sync.json.
 //
 // Usage: npm run build && node bench/sync.mjs [--sessions 6] [--turns 8] [--backfill 200]
 import { spawn } from 'node:child_process';
@@ -181,6 +183,33 @@ async function backfill(s3Port) {
   }
 }
 
+// Another host pulls everything the two workloads uploaded, twice. The first pull GETs each
+// manifest and part; the second must find nothing new with LIST requests alone.
+async function pullTwice(s3Port) {
+  const proxy = await countingProxy(s3Port);
+  const dir = tempDataDir('sync-pull');
+  fs.writeFileSync(path.join(dir, 'config.yaml'), config(proxy.port, ['sync:', '  automatic: false'].join('\n')));
+  const d = await startDaemon(dir, { ...S3_ENV, RBK_CONFIG: path.join(dir, 'config.yaml'), RBK_HOSTNAME: 'bench-puller' });
+  const env = { ...d.env, RBK_CONFIG: path.join(dir, 'config.yaml') };
+  const run = async () => {
+    const from = proxy.requests.length;
+    const t0 = performance.now();
+    const res = await cli(env, ['pull', '--json']);
+    const requests = proxy.requests.slice(from);
+    const lists = requests.filter((r) => r.method === 'GET' && /[?&]list-type=2/.test(r.path)).length;
+    return { sessions: res.manifests, added: res.sessionsAdded, unchanged: res.sessionsUnchanged, lists, objectGets: requests.filter((r) => r.method === 'GET').length - lists, other: requests.filter((r) => r.method !== 'GET').length, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) };
+  };
+  try {
+    const first = await run();
+    const second = await run();
+    return { first, second };
+  } finally {
+    await d.stop();
+    await proxy.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const s3dir = tempDataDir('s3rver');
 const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: 'rbk-bench', configs: [] }] });
 const { port } = await s3.run();
@@ -191,14 +220,20 @@ try {
   log(`backfill: ${BACKFILL} imported sessions, one rbk sync`);
   const backfillResult = await backfill(port);
   log(`backfill: ${backfillResult.puts} PUTs (${backfillResult.putsPerSession}/session) in ${backfillResult.seconds}s; a second sync sent ${backfillResult.secondRunRequests} requests`);
+  const pullResult = await pullTwice(port);
+  log(`pull: first ${pullResult.first.sessions} sessions, ${pullResult.first.objectGets} GETs + ${pullResult.first.lists} LISTs in ${pullResult.first.seconds}s; again: ${pullResult.second.objectGets} GETs + ${pullResult.second.lists} LISTs in ${pullResult.second.seconds}s`);
   const pass =
+    pullResult.first.added === liveResult.sessions + BACKFILL &&
+    pullResult.second.unchanged === pullResult.first.added &&
+    pullResult.second.objectGets === 0 &&
+    pullResult.second.other === 0 &&
     liveResult.other === 0 &&
     liveResult.backlogAfter === 0 &&
     liveResult.putsPerSession <= liveResult.boundPerSession &&
     backfillResult.other === 0 &&
     backfillResult.putsPerSession === 2 &&
     backfillResult.secondRunRequests === 0;
-  const out = writeResult('sync', { live: liveResult, backfill: backfillResult, pass });
+  const out = writeResult('sync', { live: liveResult, backfill: backfillResult, pull: pullResult, pass });
   console.log(JSON.stringify(out, null, 2));
   process.exitCode = pass ? 0 : 1;
 } finally {
