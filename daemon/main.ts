@@ -77,7 +77,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   const metrics = config.metrics.enabled ? new RbkMetrics(ctx) : null;
   const notifier = new WebhookNotifier(ctx, metrics?.webhookMetrics());
   // The central copy: uploads redacted sessions to the storage backend (local by default).
-  ctx.sync = createSyncService({ db, config, paths, redaction, hookWriter, log, metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null) });
+  ctx.sync = createSyncService({ db, config, paths, redaction, hookWriter, log, importing: () => ingester.importing(), metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null) });
 
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();

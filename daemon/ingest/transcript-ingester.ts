@@ -176,6 +176,11 @@ export class TranscriptIngester {
     await this.searchBacklog.end();
   }
 
+  /** Whether an `rbk import` is running (the sync waits for it: see sync/triggers.ts). */
+  importing(): boolean {
+    return this.imports > 0;
+  }
+
   /** Resolves when no file is being read (used at shutdown, before the database closes). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);

@@ -4,6 +4,7 @@ import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
 import type { HookWriter } from '../ingest/hook-writer.js';
 import type { JobFn } from '../jobs/registry.js';
+import type { JobCounts } from '../jobs/runs.js';
 import type { Logger } from '../log.js';
 import type { RedactionService } from '../redact/service.js';
 import type { Db } from '../store/db.js';
@@ -53,6 +54,8 @@ export function createSyncService(deps: {
   hookWriter: HookWriter;
   log: Logger;
   metrics?: SyncMetricsSink | null;
+  /** Whether `rbk import` runs: the idle uploads and the cron job wait for it to end. */
+  importing?: () => boolean;
   /** Tests inject a backend; the daemon builds it from config. */
   backend?: StorageBackend;
 }): SyncService {
@@ -70,7 +73,8 @@ export function createSyncService(deps: {
     }
   }
   const engine = new SyncEngine(db, backend, backendError, deps.redaction, config.sync, log.child({ mod: 'sync' }), deps.metrics ?? null);
-  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' })) : null;
+  const importing = deps.importing ?? (() => false);
+  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing) : null;
   if (triggers) {
     deps.hookWriter.onStored((_event, result) => {
       if (result.stored) triggers.onHookEvent(result.eventName, result.sessionId);
@@ -106,7 +110,13 @@ export function createSyncService(deps: {
     engine,
     run: (opts) => engine.run(opts),
     status,
-    job: () => async (ctx) => {
+    job: () => async (ctx): Promise<JobCounts> => {
+      // A scheduled run during an import would upload its sessions half read; the next run (or,
+      // with sync.automatic, the first idle check after the import) uploads them whole.
+      if (ctx.trigger === 'cron' && importing()) {
+        ctx.log.info('scheduled sync deferred: an import is running', { job: ctx.job });
+        return { sessions: 0, uploaded: 0, failed: 0, deferred: 0, puts: 0, bytes: 0, backlog: engine.state.status(Date.now()).backlogSessions, deferredForImport: 1 };
+      }
       const summary = await engine.run({
         signal: ctx.signal,
         onProgress: (p) => ctx.progress({ done: p.done, total: p.total, message: p.sessionId }),

@@ -2,7 +2,10 @@
 // - Stop / SessionEnd: after sync.debounceMs (so that the transcript's last lines are in), but not
 //   sooner than sync.minIntervalMs after the session's last upload: Stop fires after every turn,
 //   and PUTs are what an S3 bill is made of;
-// - a pending session idle for sync.idleMinutes (crashed sessions never send SessionEnd);
+// - a pending session idle for sync.idleMinutes (crashed sessions never send SessionEnd), but not
+//   while `rbk import` runs: every imported session looks idle, and uploading them as the import
+//   goes would split each one still being read into extra parts and take CPU from the import. The
+//   first check after it ends picks them up;
 // - a failed session, when its backoff expires.
 import type { Logger } from '../log.js';
 import type { SyncEngine } from './engine.js';
@@ -28,6 +31,7 @@ export class SyncTriggers {
     private readonly tuning: TriggerTuning,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
+    private readonly importing: () => boolean = () => false,
   ) {
     const every = Math.min(MAX_IDLE_CHECK_MS, Math.max(1000, (tuning.idleMinutes * 60_000) / 2));
     this.idleTimer = setInterval(() => this.syncIdle(), every);
@@ -56,7 +60,7 @@ export class SyncTriggers {
   }
 
   private syncIdle(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.importing()) return;
     const now = this.clock();
     let ids: string[];
     try {
