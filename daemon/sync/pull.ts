@@ -407,6 +407,20 @@ export function manifestPrefixes(req: PullRequest, now: number): { prefixes: str
 // Storing
 // ---------------------------------------------------------------------------------------------
 
+/** A session.json found by the listing, with its version and the ids its key names. */
+interface ListedManifest {
+  key: string;
+  version: string | null;
+  sessionId: string;
+  host: string;
+}
+
+/** What this machine's sessions table says of a session a manifest names. */
+interface LocalSession {
+  pulled_from: string | null;
+  expired_at: number | null;
+}
+
 interface PullState {
   session_id: string;
   host: string;
@@ -656,7 +670,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
 
   const { prefixes, sinceDay } = manifestPrefixes(req, now());
   onProgress({ ...progress });
-  const manifests: { key: string; version: string | null }[] = [];
+  const manifests: ListedManifest[] = [];
   for (const prefix of prefixes) {
     env.signal?.throwIfAborted();
     for (const o of await backend.list(prefix)) {
@@ -672,7 +686,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
         skip('own-host');
         continue;
       }
-      manifests.push({ key: o.key, version: o.version ?? null });
+      manifests.push({ key: o.key, version: o.version ?? null, sessionId: at.sessionId, host: at.host });
     }
   }
   progress.phase = 'pulling';
@@ -680,10 +694,11 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
   onProgress({ ...progress });
 
   const stmts = statements(db);
-  for (const { key, version } of manifests) {
+  for (const listed of manifests) {
+    const { key, version } = listed;
     env.signal?.throwIfAborted();
     try {
-      if (unchangedSinceLastPull(stmts, key, version, hosts)) progress.sessionsUnchanged += 1;
+      if (unchangedSinceLastPull(stmts, listed, hosts)) progress.sessionsUnchanged += 1;
       else await pullSession(env, stmts, key, version, progress, skip, problem, now, hosts);
     } catch (err) {
       if (err instanceof Skip) problem(key, err.reason, err.message);
@@ -708,14 +723,13 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
  * still pulled here from that host: nothing to read. Without this every pull would GET every
  * manifest of the bucket, one request per session of the whole team, to find most unchanged.
  */
-function unchangedSinceLastPull(stmts: Stmts, key: string, version: string | null, hosts: Set<string>): boolean {
-  if (version === null) return false;
-  const at = parseKey(key)!;
-  const state = stmts.state.get(at.sessionId) as PullState | undefined;
-  if (!state || state.manifest_sha256 === null || state.manifest_version !== version || state.host !== at.host) return false;
-  const local = stmts.local.get(at.sessionId) as { pulled_from: string | null; expired_at: number | null } | undefined;
-  if (!local || local.pulled_from !== at.host || local.expired_at !== null) return false;
-  hosts.add(at.host);
+function unchangedSinceLastPull(stmts: Stmts, listed: ListedManifest, hosts: Set<string>): boolean {
+  if (listed.version === null) return false;
+  const state = stmts.state.get(listed.sessionId) as PullState | undefined;
+  if (!state || state.manifest_sha256 === null || state.manifest_version !== listed.version || state.host !== listed.host) return false;
+  const local = stmts.local.get(listed.sessionId) as LocalSession | undefined;
+  if (!local || local.pulled_from !== listed.host || local.expired_at !== null) return false;
+  hosts.add(listed.host);
   return true;
 }
 
@@ -738,7 +752,7 @@ async function pullSession(
   const m = v.manifest;
   hosts.add(m.host);
 
-  const local = stmts.local.get(m.sessionId) as { pulled_from: string | null; expired_at: number | null } | undefined;
+  const local = stmts.local.get(m.sessionId) as LocalSession | undefined;
   if (local && local.pulled_from === null) {
     skip('local-session');
     return;
