@@ -198,7 +198,9 @@ export interface QueryRig {
 /** A daemon with the fixture transcripts and the custom session imported. */
 export async function startQueryRig(): Promise<QueryRig> {
   assertBuilt();
-  const t = makeDataDir();
+  // No job on its cron schedule: `rbk stats` reports job health from the run history, and a
+  // redact or sync run at a quarter past the hour would land in it mid-test.
+  const t = makeDataDir({ config: ['jobs:', ...['redact', 'retention', 'compact', 'sync'].map((job) => `  ${job}: "0 0 1 1 *"`)].join('\n') });
   const transcripts = path.join(t.root, 'projects');
   fs.cpSync(FIXTURES, transcripts, { recursive: true, filter: (src) => !src.endsWith('README.txt') });
   writeCustomTranscript(transcripts);
