@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { resolvePaths } from '../common/paths.js';
 import { DAEMON_ERROR_TRAILER, loadServices } from '../daemon/rpc/protos.js';
+import { rbkCommand } from './daemon-control.js';
 import { CliError, EXIT } from './errors.js';
 
 export type Service = 'Ingest' | 'Query' | 'Admin' | 'Jobs' | 'Sync' | 'Learn' | 'Health';
@@ -34,10 +35,8 @@ export function closeClients(): void {
 function daemonDown(): CliError {
   const socket = socketPath();
   const why = fs.existsSync(socket) ? `nothing answers on ${socket}` : `no socket at ${socket}`;
-  return new CliError(
-    `rbkd is not running (${why}).\nStart it with \`rbk daemon\` (foreground), \`npm start\` in the rbk checkout, or your service manager (systemctl --user start rbk).`,
-    EXIT.unavailable,
-  );
+  const rbk = rbkCommand();
+  return new CliError(`rbkd is not running (${why}).\nStart it with: ${rbk} start   (or ${rbk} daemon to run it in this terminal)`, EXIT.unavailable);
 }
 
 /** Whether the daemon itself sent this error (see DAEMON_ERROR_TRAILER), not the transport. */

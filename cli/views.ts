@@ -20,6 +20,7 @@ export interface ProtoSession {
   origin: string;
   endReason: string;
   title: string;
+  expiredUnixMs?: number;
 }
 
 export interface ProtoHookEvent {
@@ -59,6 +60,7 @@ export function sessionView(s: ProtoSession) {
     counts: { ...s.counts },
     tokens: { ...s.tokens },
     costUsd: s.costUsd ?? null,
+    expiredAt: iso(Number(s.expiredUnixMs ?? 0)),
   };
 }
 
@@ -99,6 +101,8 @@ export interface ProtoTimelineEntry {
   ref: string;
   source: string;
   detail: string;
+  input?: string;
+  output?: string;
 }
 
 export function timelineView(e: ProtoTimelineEntry) {
@@ -114,6 +118,7 @@ export function timelineView(e: ProtoTimelineEntry) {
     ref: e.ref,
     source: e.source,
     detail: orNull(e.detail),
+    ...(e.input || e.output ? { input: e.input ?? '', output: e.output ?? '' } : {}),
   };
 }
 
@@ -130,10 +135,33 @@ export function terminalSafe(s: string): string {
   return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
 }
 
-/** One line per entry; failures stand out (red on a TTY, a "!" marker always). */
-export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean): string {
+/** Each line of `text` made terminal-safe and indented by `pad`. */
+function block(text: string, pad: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((l) => `${pad}${terminalSafe(l)}`.trimEnd())
+    .join('\n');
+}
+
+/** A tool's JSON input shown as readable text: pretty-printed when it parses. */
+function prettyInput(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
+}
+
+/**
+ * One line per entry; failures stand out (red on a TTY, a "!" marker always) and show their
+ * error lines (the head and tail of the output, where errors are). With payloads, every tool
+ * call shows its whole input and output under it.
+ */
+export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean, opts: { payloads?: boolean } = {}): string {
   if (entries.length === 0) return '(no timeline yet: the transcript has not been read and no hook events arrived)';
   const paint = (code: string, s: string) => (color ? `${code}${s}${RESET}` : s);
+  const indent = '             ';
   return entries
     .map((e) => {
       const time = e.unixMs ? new Date(e.unixMs).toISOString().slice(11, 19) : '--:--:--';
@@ -142,8 +170,13 @@ export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean): s
       switch (e.kind) {
         case 'tool': {
           const failed = e.status === 'error';
-          const head = `${time}${agent} ${failed ? '!' : ' '} ${e.toolName.padEnd(6)} ${oneLine(e.text, 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}`;
-          return failed ? paint(RED, `${head}\n             ${oneLine(e.detail, 160)}`) : head;
+          const head = `${time}${agent} ${failed ? '!' : ' '} ${e.toolName.padEnd(6)} ${oneLine(e.text, opts.payloads ? 400 : 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}`;
+          const parts = [failed ? paint(RED, head) : head];
+          if (opts.payloads && (e.input || e.output)) {
+            if (e.input) parts.push(paint(DIM, `${indent}input:`), block(prettyInput(e.input), `${indent}  `));
+            if (e.output !== undefined) parts.push(paint(DIM, `${indent}output:`), e.output ? block(e.output, `${indent}  `) : `${indent}  (empty)`);
+          } else if (failed && e.detail) parts.push(paint(RED, block(e.detail, indent)));
+          return parts.join('\n');
         }
         case 'prompt':
           return `${time}${agent} > ${oneLine(e.text, 160)}`;

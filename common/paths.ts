@@ -21,6 +21,8 @@ export interface RbkPaths {
   /** Kernel-held lock that makes the daemon single-instance per data dir. */
   lockFile: string;
   pidFile: string;
+  /** Where `rbk start` sends a background daemon's output (JSON log lines). */
+  logFile: string;
 }
 
 // sun_path is 104 bytes on macOS and 108 on Linux, including the trailing NUL.
@@ -71,6 +73,7 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
     fallbackSpoolDir: path.resolve(nonEmpty(env.RBK_FALLBACK_SPOOL_DIR) ?? fallbackSpoolDefault(dataDir, env, platform)),
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
+    logFile: path.join(dataDir, 'rbkd.log'),
   };
 }
 

@@ -24,6 +24,8 @@ export interface DaemonContext {
   redaction: RedactionService;
   watcher: TranscriptWatcher;
   startedAt: number;
+  /** How this process was started (RBK_STARTED_BY, or what the service manager set). */
+  startedBy: 'systemd' | 'launchd' | 'background' | 'foreground';
   /** The central copy (daemon/sync); set once the daemon has built it. */
   sync?: SyncService;
 }

@@ -1,6 +1,9 @@
 // rbkd: the per-user daemon. Start order matters: config → instance lock → database → socket,
 // so that a second daemon is refused before it can touch the database or the socket.
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDataDir } from '../common/data-dir.js';
 import { resolvePaths, type RbkPaths } from '../common/paths.js';
 import { RBK_VERSION } from '../common/version.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -27,13 +30,53 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+export type StartedBy = DaemonContext['startedBy'];
+
+/**
+ * How this process was started, for `rbk status` and `rbk stop`: the service templates and `rbk
+ * start` set RBK_STARTED_BY; units written by older installs are recognised by what their
+ * manager sets (INVOCATION_ID under systemd, XPC_SERVICE_NAME under launchd).
+ */
+export function howStarted(env: NodeJS.ProcessEnv = process.env): StartedBy {
+  const said = env.RBK_STARTED_BY;
+  if (said === 'systemd' || said === 'launchd' || said === 'background') return said;
+  if (env.INVOCATION_ID && env.SYSTEMD_EXEC_PID) return 'systemd';
+  if (env.XPC_SERVICE_NAME === 'dev.rbk.rbkd') return 'launchd';
+  return 'foreground';
+}
+
+export class DataDirError extends Error {}
+
+/**
+ * The data dir holds every captured session: it must be a directory of this user's, closed to
+ * everyone else. A folder someone made with the wrong mode (0755) is closed at start; one that
+ * cannot be closed, or belongs to someone else, stops the daemon with what to do.
+ */
+export function secureDataDir(dir: string, log?: Logger): void {
+  ensureDataDir(dir);
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory()) throw new DataDirError(`the data dir ${dir} is not a directory; move it away or set RBK_DATA_DIR to another place`);
+  const me = process.getuid?.();
+  if (me !== undefined && st.uid !== me) {
+    throw new DataDirError(`the data dir ${dir} belongs to uid ${st.uid}, not to you (uid ${me}); rbk keeps sessions only in a folder of your own. Set RBK_DATA_DIR to one, or chown it`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    try {
+      fs.chmodSync(dir, 0o700);
+    } catch (err) {
+      throw new DataDirError(`the data dir ${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}) and could not be closed: ${(err as Error).message}. Run: chmod 700 ${dir}`);
+    }
+    log?.warn('the data dir was open to other users; closed it (mode 700)', { dataDir: dir, was: (st.mode & 0o777).toString(8) });
+  }
+}
+
 export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {}): Promise<Daemon> {
   process.umask(0o077);
   const paths = opts.paths ?? resolvePaths();
   const { config, source } = loadConfig(paths.config);
   const log = opts.log ?? createLogger({ level: config.log.level, base: { svc: 'rbkd' } });
 
-  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  secureDataDir(paths.dataDir, log);
   const lock = acquireInstanceLock(paths.lockFile);
   if (!lock) {
     let pid = 'unknown';
@@ -70,6 +113,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     ingester,
     watcher,
     startedAt: Date.now(),
+    startedBy: howStarted(),
   };
 
   createLiveEvents(ctx); // `rbk sessions tail`: new hook events and interactions, pushed as they are stored
@@ -136,12 +180,48 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   };
 }
 
+/**
+ * Node prints process warnings (a library's deprecation notice, the AWS SDK's Node-version
+ * warning) as plain lines on stderr, which would break the JSON log. They go through the logger
+ * instead, once per distinct warning.
+ */
+function logProcessWarnings(log: Logger): void {
+  const seen = new Set<string>();
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const opts = rest[0];
+    const type = warning instanceof Error ? warning.name : typeof opts === 'string' ? opts : ((opts as { type?: string } | undefined)?.type ?? 'Warning');
+    const code = warning instanceof Error ? (warning as NodeJS.ErrnoException).code : typeof opts === 'object' && opts ? (opts as { code?: string }).code : typeof rest[1] === 'string' ? rest[1] : undefined;
+    const message = (warning instanceof Error ? warning.message : String(warning)).replace(/\s+/g, ' ').trim();
+    const key = `${type}|${code ?? ''}|${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    log.warn('process warning', { type, ...(code ? { code } : {}), warning: message });
+  }) as typeof process.emitWarning;
+}
+
+/** What a person who ran `npm start` or `rbkd` in a terminal needs to know next. */
+function foregroundHint(ctx: DaemonContext): string {
+  const rbk = `node ${path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'rbk.js')}`;
+  return [
+    `rbkd is running in this terminal (pid ${process.pid}; socket ${ctx.paths.socket}). Ctrl-C stops it; nothing is lost.`,
+    'Next, in another terminal:',
+    `  ${rbk} install    register the hooks, put rbk on your PATH, and run rbkd as a service (this one stops)`,
+    `  ${rbk} start      or: run it in the background instead of this terminal`,
+  ].join('\n');
+}
+
 /** Entry point of `rbkd` and `rbk daemon`. */
 export async function main(): Promise<void> {
   let daemon: Daemon;
+  const bootLog = createLogger({ base: { svc: 'rbkd' } });
+  logProcessWarnings(bootLog);
   try {
     daemon = await startDaemon();
   } catch (err) {
+    if (err instanceof DataDirError) {
+      process.stderr.write(`rbkd: ${err.message}\n`);
+      process.exit(1);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`rbkd: ${err.message}\n`);
       process.exit(2);
@@ -165,4 +245,5 @@ export async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  if (daemon.ctx.startedBy === 'foreground' && process.stderr.isTTY) process.stderr.write(`${foregroundHint(daemon.ctx)}\n`);
 }

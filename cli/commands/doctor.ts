@@ -5,14 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { listSpooled } from '../../common/spool.js';
+import { syncFailureCause } from '../../common/sync-failure.js';
 import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import type { RbkConfig } from '../../daemon/config/schema.js';
+import { launchdState, rbkCommand, STARTED_BY_TEXT, systemdState, type StartedBy } from '../daemon-control.js';
 import { EXIT } from '../errors.js';
+import { plural } from '../format.js';
 import type { Io } from '../io.js';
 import { HOOK_EVENTS, isRbkHook } from '../install/hooks.js';
-import { claudeConfigDir, LAUNCHD_LABEL, managedSettingsFile, projectSettingsFiles, tildify, userSettingsFile } from '../install/locate.js';
+import { claudeConfigDir, managedSettingsFile, projectSettingsFiles, tildify, userSettingsFile } from '../install/locate.js';
 import { readManifest, type InstallManifest } from '../install/manifest.js';
 import { socketAnswers } from '../install/run.js';
 import { shellWords, splitAssignments } from '../install/shell.js';
@@ -45,9 +48,10 @@ function fmtBytes(n: number): string {
 }
 
 function startFix(manifest: InstallManifest | null): string {
-  if (manifest?.service?.kind === 'systemd') return 'systemctl --user start rbk (logs: journalctl --user -u rbk)';
-  if (manifest?.service?.kind === 'launchd') return `launchctl kickstart gui/$(id -u)/${LAUNCHD_LABEL} (logs: ~/Library/Logs/rbk/rbkd.log)`;
-  return 'rbk install (runs rbkd as a user service), or start it in the foreground with: rbk daemon';
+  const rbk = rbkCommand();
+  if (manifest?.service?.kind === 'systemd') return `${rbk} start (the user service; logs: journalctl --user -u rbk)`;
+  if (manifest?.service?.kind === 'launchd') return `${rbk} start (the launchd agent; logs: ~/Library/Logs/rbk/rbkd.log)`;
+  return `${rbk} start (in the background), or ${rbk} install (runs rbkd as a user service)`;
 }
 
 // --- checks -----------------------------------------------------------------------------------
@@ -86,15 +90,16 @@ async function checkDaemon(e: Omit<Env, 'daemon'>): Promise<{ check: Check; daem
   }
   try {
     const { call } = await import('../client.js');
-    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number } }>('Admin', 'Status', {}, 3000);
+    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number }; startedBy: string }>('Admin', 'Status', {}, 3000);
     const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog) };
     if (s.protocolVersion !== PROTOCOL_VERSION || s.daemonVersion !== RBK_VERSION) {
       return {
-        check: { id: 'daemon', status: 'warn', summary: `rbkd ${s.daemonVersion} (protocol ${s.protocolVersion}) is running, but this rbk is ${RBK_VERSION} (protocol ${PROTOCOL_VERSION})`, fix: 'restart the daemon so that it runs the installed version (systemctl --user restart rbk)' },
+        check: { id: 'daemon', status: 'warn', summary: `rbkd ${s.daemonVersion} (protocol ${s.protocolVersion}) is running, but this rbk is ${RBK_VERSION} (protocol ${PROTOCOL_VERSION})`, fix: `restart the daemon so that it runs the installed version: ${rbkCommand()} restart` },
         daemon,
       };
     }
-    return { check: { id: 'daemon', status: 'pass', summary: `rbkd ${s.daemonVersion} running (pid ${s.pid}) on ${socket}` }, daemon };
+    const how = STARTED_BY_TEXT[(s.startedBy || 'foreground') as StartedBy] ?? s.startedBy;
+    return { check: { id: 'daemon', status: 'pass', summary: `rbkd ${s.daemonVersion} running (pid ${s.pid}, started ${how}) on ${socket}`, details: { startedBy: s.startedBy || 'foreground' } }, daemon };
   } catch (err) {
     return { check: { id: 'daemon', status: 'fail', summary: `the socket ${socket} accepts connections but rbkd does not answer: ${(err as Error).message.split('\n')[0]}`, fix: `restart rbkd (${startFix(e.manifest)})` }, daemon: { running: false } };
   }
@@ -260,7 +265,7 @@ function checkSpool(e: Env): Check {
   } catch {
     /* none */
   }
-  const rejectedNote = rejected > 0 ? `; ${rejected} unreadable event file(s) were set aside in ${path.join(e.paths.spoolDir, 'rejected')}` : '';
+  const rejectedNote = rejected > 0 ? `; ${plural(rejected, 'unreadable event file')} ${rejected === 1 ? 'was' : 'were'} set aside in ${path.join(e.paths.spoolDir, 'rejected')}` : '';
   if (ids.length === 0) return { id: 'spool', status: rejected > 0 ? 'warn' : 'pass', summary: `spool empty${rejectedNote}`, fix: rejected > 0 ? `look at the files in ${path.join(e.paths.spoolDir, 'rejected')}, then delete them` : undefined };
   let oldest = Date.now();
   for (const id of ids) {
@@ -273,7 +278,7 @@ function checkSpool(e: Env): Check {
   const ageMin = Math.round((Date.now() - oldest) / 60_000);
   const drainEvery = e.config?.ingest.spoolDrainIntervalMs ?? 5000;
   const stuck = e.daemon.running && Date.now() - oldest > Math.max(5 * 60_000, 3 * drainEvery);
-  const summary = `${ids.length} hook event(s) waiting in the spool, oldest ${ageMin} min old${rejectedNote}`;
+  const summary = `${plural(ids.length, 'hook event')} waiting in the spool, oldest ${ageMin} min old${rejectedNote}`;
   if (stuck) return { id: 'spool', status: 'fail', summary: `${summary}; rbkd is running but is not draining them`, fix: 'look for "spool drain failed" in the daemon log (journalctl --user -u rbk), fix the cause and restart rbkd', details: { backlog: ids.length } };
   return {
     id: 'spool',
@@ -350,21 +355,20 @@ async function checkStorage(e: Env): Promise<Check> {
   if (st.backendError) {
     return { id: 'storage', status: 'fail', summary: `central copy: nothing is uploaded: ${st.backendError}`, fix: `fix integrations.claude.sessionStorage in ${e.paths.config}, then restart rbkd`, details };
   }
-  const credentials = st.backend === 's3' ? 'check the AWS credentials the daemon sees (default chain: env, profile, SSO, instance role), the bucket policy and the endpoint; ' : '';
   if (st.lastError && (Number(st.sessionsInBackoff) > 0 || backlog > 0)) {
     return {
       id: 'storage',
       status: 'warn',
-      summary: `central copy ${st.location}: uploads failing, ${backlog} session(s) waiting; last error: ${st.lastError}`,
-      fix: `${credentials}then run rbk sync --now (rbk sync status shows the backlog); nothing is lost meanwhile`,
+      summary: `central copy ${st.location}: uploads failing, ${plural(backlog, 'session')} waiting; last error: ${st.lastError}`,
+      fix: `${syncFailureCause(st.lastError).cause}: ${syncFailureCause(st.lastError).fix}; then run rbk sync --now (rbk sync status shows the backlog). Nothing is lost meanwhile`,
       details,
     };
   }
   if (backlog > 0 && Number(st.lagMs) > DAY) {
-    return { id: 'storage', status: 'warn', summary: `central copy ${st.location}: ${backlog} session(s) not uploaded for ${Math.round(Number(st.lagMs) / 3600_000)} h`, fix: 'run rbk sync, and check that the sync job runs (rbk jobs)', details };
+    return { id: 'storage', status: 'warn', summary: `central copy ${st.location}: ${plural(backlog, 'session')} not uploaded for ${Math.round(Number(st.lagMs) / 3600_000)} h`, fix: 'run rbk sync, and check that the sync job runs (rbk jobs)', details };
   }
   const last = Number(st.lastSuccessUnixMs) > 0 ? `, last upload ${new Date(Number(st.lastSuccessUnixMs)).toISOString()}` : '';
-  return { id: 'storage', status: 'pass', summary: `central copy ${st.location}: ${Number(st.sessionsSynced)} session(s) uploaded, ${backlog} pending${last}`, details };
+  return { id: 'storage', status: 'pass', summary: `central copy ${st.location}: ${plural(Number(st.sessionsSynced), 'session')} uploaded, ${backlog} pending${last}`, details };
 }
 
 function cleanupDays(files: SettingsFileInfo[]): { days: number; source: string } {
@@ -434,14 +438,14 @@ function checkRetention(e: Env, files: SettingsFileInfo[]): Check {
   const atRisk = pending.filter((t) => Date.now() - t.mtimeMs > days * DAY - margin);
   const setting = `cleanupPeriodDays=${days} (${source})`;
   const problems: string[] = [];
-  if (days < 7) problems.push(`Claude Code deletes transcripts after only ${days} day(s); anything rbk has not imported by then is lost`);
+  if (days < 7) problems.push(`Claude Code deletes transcripts after only ${plural(days, 'day')}; anything rbk has not imported by then is lost`);
   if (atRisk.length > 0) {
     const oldest = Math.max(...atRisk.map((t) => Date.now() - t.mtimeMs));
     problems.push(
-      `${atRisk.length} transcript(s) on disk are not fully imported and Claude Code will delete them within ${Math.ceil(margin / DAY)} day(s) (oldest last written ${Math.floor(oldest / DAY)} days ago)`,
+      `${plural(atRisk.length, 'transcript')} on disk ${atRisk.length === 1 ? 'is' : 'are'} not fully imported and Claude Code will delete ${atRisk.length === 1 ? 'it' : 'them'} within ${plural(Math.ceil(margin / DAY), 'day')} (oldest last written ${plural(Math.floor(oldest / DAY), 'day')} ago)`,
     );
   }
-  if (onDisk.length > 0 && imported === 0) problems.push(`${onDisk.length} transcript(s) on disk but rbk has never imported any`);
+  if (onDisk.length > 0 && imported === 0) problems.push(`${plural(onDisk.length, 'transcript')} on disk but rbk has never imported any`);
   const details = { cleanupPeriodDays: days, onDisk: onDisk.length, pending: pending.length, atRisk: atRisk.length };
   if (problems.length > 0) {
     return {
@@ -455,7 +459,7 @@ function checkRetention(e: Env, files: SettingsFileInfo[]): Check {
   return {
     id: 'transcripts',
     status: 'pass',
-    summary: `${setting}; ${onDisk.length} transcript(s) on disk${pending.length ? `, ${pending.length} not fully imported yet (none near deletion)` : ', all imported'}`,
+    summary: `${setting}; ${plural(onDisk.length, 'transcript')} on disk${pending.length ? `, ${pending.length} not fully imported yet (none near deletion)` : onDisk.length > 0 ? ', all imported' : ''}`,
     details,
   };
 }
@@ -477,13 +481,38 @@ async function checkMetrics(e: Env): Promise<Check> {
 
 function checkService(manifest: InstallManifest | null, daemonRunning: boolean): Check {
   const svc = manifest?.service;
+  const rbk = rbkCommand();
   if (!svc) {
+    if (manifest?.daemon === 'background') {
+      return {
+        id: 'service',
+        status: 'warn',
+        summary: `no service: rbk install found no user service manager, so rbkd runs in the background${daemonRunning ? '' : ' (not now)'} and nothing starts it after a reboot or logout`,
+        fix: `${rbk} install again where a user service manager runs (systemd over ssh: loginctl enable-linger $USER); until then ${rbk} start after each reboot`,
+      };
+    }
     return daemonRunning
-      ? { id: 'service', status: 'pass', summary: 'no service installed by rbk (the daemon was started another way)' }
-      : { id: 'service', status: 'warn', summary: 'no service installed: nothing starts rbkd at login', fix: 'rbk install' };
+      ? { id: 'service', status: 'pass', summary: 'no service installed by rbk (the daemon was started another way, so it will not start at login)' }
+      : { id: 'service', status: 'warn', summary: 'no service installed: nothing starts rbkd at login', fix: `${rbk} install (or ${rbk} start for now)` };
   }
-  if (!fs.existsSync(svc.file)) return { id: 'service', status: 'warn', summary: `the ${svc.kind} service file ${svc.file} that rbk install wrote is gone`, fix: 'rbk install' };
-  return { id: 'service', status: 'pass', summary: `${svc.kind === 'systemd' ? 'systemd user unit' : 'launchd agent'} ${tildify(svc.file)}` };
+  const unit = svc.kind === 'systemd' ? 'systemd user unit' : 'launchd agent';
+  if (!fs.existsSync(svc.file)) return { id: 'service', status: 'warn', summary: `the ${unit} file ${svc.file} that rbk install wrote is gone`, fix: `${rbk} install` };
+  // The file alone proves nothing: the manager must have loaded (and enabled) it.
+  const st = svc.kind === 'systemd' ? systemdState(svc.file) : launchdState(svc.file);
+  const details = { kind: svc.kind, file: svc.file, reachable: st.reachable, loaded: st.loaded, enabled: st.enabled, active: st.active };
+  if (!st.reachable) {
+    return { id: 'service', status: 'warn', summary: `${unit} ${tildify(svc.file)} is written, but its manager cannot be reached (${st.problem ?? 'no answer'}), so it is not loaded`, fix: `${rbk} install again in a session with a user service manager, or run the daemon with ${rbk} start`, details };
+  }
+  if (!st.loaded) return { id: 'service', status: 'fail', summary: `${unit} ${tildify(svc.file)} exists but ${svc.kind} has not loaded it`, fix: `${rbk} install (reloads and enables it)`, details };
+  if (!st.enabled) return { id: 'service', status: 'warn', summary: `${unit} ${tildify(svc.file)} is loaded but not enabled: it will not start at login`, fix: `${rbk} install`, details };
+  return { id: 'service', status: 'pass', summary: `${unit} ${tildify(svc.file)} is loaded and enabled${st.active ? ' and running' : ', not running now'}`, details };
+}
+
+/** rbk is on PATH (as rbk install's shim or a link to this checkout), so that messages saying "rbk …" work. */
+function checkPath(): Check {
+  const rbk = rbkCommand();
+  if (rbk === 'rbk') return { id: 'path', status: 'pass', summary: 'rbk on PATH is this rbk' };
+  return { id: 'path', status: 'warn', summary: `rbk is not on your PATH (or the rbk on it is another program); use ${rbk}`, fix: `${rbk} install puts rbk and rbkd in ~/.local/bin; add that folder to PATH if your shell does not have it` };
 }
 
 // --- command -----------------------------------------------------------------------------------
@@ -513,6 +542,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(checkRetention(e, files));
   checks.push(await checkMetrics(e));
   checks.push(checkService(manifest, daemon.running));
+  checks.push(checkPath());
   return checks;
 }
 
@@ -528,7 +558,7 @@ export async function doctorCommand(io: Io, opts: { json: boolean }): Promise<nu
       io.out(`${c.status.toUpperCase().padEnd(4)}  ${c.id.padEnd(width)}  ${c.summary}`);
       if (c.fix && c.status !== 'pass') io.out(`${' '.repeat(6 + width)}  fix: ${c.fix}`);
     }
-    io.out(failed ? `\n${failed} failed, ${warned} warning(s)` : warned ? `\nall required checks pass; ${warned} warning(s)` : '\nall checks pass');
+    io.out(failed ? `\n${failed} failed, ${plural(warned, 'warning')}` : warned ? `\nall required checks pass; ${plural(warned, 'warning')}` : '\nall checks pass');
   }
   return failed > 0 ? EXIT.failure : EXIT.ok;
 }

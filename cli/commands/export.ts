@@ -70,12 +70,21 @@ function interactionView(i: ProtoInteraction) {
   };
 }
 
-export async function fetchSessionExport(id: string): Promise<SessionExport> {
+/** A successful tool's output in Markdown and HTML is cut here; the JSON formats keep all of it. */
+export const OUTPUT_EXPORT_MAX = 8000;
+
+/** `text` cut to OUTPUT_EXPORT_MAX characters, saying how much was left out and where it is. */
+function capped(text: string): string {
+  if (text.length <= OUTPUT_EXPORT_MAX) return text;
+  return `${text.slice(0, OUTPUT_EXPORT_MAX)}\n[… ${text.length - OUTPUT_EXPORT_MAX} more characters; --format json has the whole output]`;
+}
+
+export async function fetchSessionExport(id: string, opts: { outputs?: boolean } = {}): Promise<SessionExport> {
   const res = await call<{ session: ProtoSession; hookEvents: ProtoHookEvent[] }>('Query', 'GetSession', { id, includePayloads: false });
   const timeline: ProtoTimelineEntry[] = [];
   const interactions: ProtoInteraction[] = [];
   await Promise.all([
-    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: false }, (p) => timeline.push(...p.entries)).done,
+    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.outputs === true }, (p) => timeline.push(...p.entries)).done,
     stream<ProtoInteraction>('Query', 'ListInteractions', { sessionId: res.session.id, includeHidden: false }, (i) => interactions.push(i)).done,
   ]);
   return { session: res.session, hookEvents: res.hookEvents, timeline, interactions };
@@ -86,7 +95,7 @@ export function exportJson(x: SessionExport, now = Date.now()) {
     exportVersion: 1,
     exportedAt: iso(now),
     session: sessionView(x.session),
-    timeline: x.timeline.map(timelineView),
+    timeline: x.timeline.map((e) => timelineView({ ...e, input: undefined, output: undefined })),
     interactions: x.interactions.map(interactionView),
     hookEvents: x.hookEvents.map((e) => hookEventView(e, false)),
   };
@@ -94,7 +103,7 @@ export function exportJson(x: SessionExport, now = Date.now()) {
 
 export function renderJsonl(x: SessionExport, now = Date.now()): string {
   const lines = [JSON.stringify({ type: 'session', exportVersion: 1, exportedAt: iso(now), ...sessionView(x.session) })];
-  for (const e of x.timeline) lines.push(JSON.stringify({ type: 'timeline', ...timelineView(e) }));
+  for (const e of x.timeline) lines.push(JSON.stringify({ type: 'timeline', ...timelineView({ ...e, input: undefined, output: undefined }) }));
   for (const i of x.interactions) lines.push(JSON.stringify({ type: 'interaction', ...interactionView(i) }));
   for (const e of x.hookEvents) lines.push(JSON.stringify({ type: 'hookEvent', ...hookEventView(e, false) }));
   return `${lines.join('\n')}\n`;
@@ -186,6 +195,7 @@ export function renderMarkdown(x: SessionExport): string {
         const head = `- ${t} ${mark} **${mdText(e.toolName || 'tool')}**${agent} ${e.text ? mdCode(e.text) : ''}${dur}${e.status === 'error' ? ' — **FAILED**' : ''}`;
         out.push(head);
         if (e.status === 'error' && e.detail) out.push('', indent(mdFence(e.detail)), '');
+        else if (e.output) out.push('', indent(mdFence(capped(e.output))), '');
         break;
       }
       case 'error':
@@ -226,6 +236,7 @@ li.tool code{background:#f6f8fa;padding:1px 4px;border-radius:4px;font:12px ui-m
 li.fail{border-color:#cf222e;background:#ffebe9}li.fail .kind{color:#cf222e}
 li.subagent{border-color:#8250df}li.compaction{color:#57606a;border-style:dashed}
 .status{font-size:12px;margin-left:6px}.ok{color:#1a7f37}.err{color:#cf222e;font-weight:600}.pending{color:#9a6700}
+details summary{cursor:pointer;color:#57606a;font-size:12px;margin-top:2px}pre.out{background:#f6f8fa;border-color:#d0d7de}
 pre{background:#fff8f8;border:1px solid #ffcecb;padding:8px;margin:6px 0 2px;white-space:pre-wrap;word-break:break-word;font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 .text{white-space:pre-wrap;word-break:break-word}
 footer{margin-top:24px;color:#57606a;font-size:12px}
@@ -249,6 +260,10 @@ export function renderHtml(x: SessionExport, now = Date.now()): string {
         const st = t.status === 'error' ? '<span class="status err">FAILED</span>' : t.status === 'ok' ? '<span class="status ok">ok</span>' : t.status ? `<span class="status pending">${e(t.status)}</span>` : '';
         body = `<span class="kind">${e(t.toolName || 'tool')}</span><code>${e(t.text)}</code>${st}${t.durationMs ? ` <span class="t">${e(duration(t.durationMs))}</span>` : ''}`;
         if (t.status === 'error' && t.detail) body += `<pre>${e(t.detail)}</pre>`;
+        else if (t.output) {
+          const lines = t.output.split('\n').length;
+          body += `<details><summary>output (${lines} line${lines === 1 ? '' : 's'})</summary><pre class="out">${e(capped(t.output))}</pre></details>`;
+        }
         break;
       }
       case 'prompt':
@@ -303,8 +318,9 @@ export async function exportCommand(io: Io, opts: { id: string; format: string; 
   if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) {
     throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}; got "${opts.format}"`, EXIT.usage);
   }
-  const x = await fetchSessionExport(opts.id);
   const format = opts.format as ExportFormat;
+  // Markdown and HTML show what each tool printed; the JSON formats carry it in their interactions.
+  const x = await fetchSessionExport(opts.id, { outputs: format === 'md' || format === 'html' });
   const text =
     format === 'json' ? `${JSON.stringify(exportJson(x), null, 2)}\n` : format === 'jsonl' ? renderJsonl(x) : format === 'html' ? renderHtml(x) : `${renderMarkdown(x)}`;
   if (opts.out) {

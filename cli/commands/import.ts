@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
+import { iso, plural } from '../format.js';
 import type { Io } from '../io.js';
 
 interface ProtoImportProgress {
@@ -17,6 +18,9 @@ interface ProtoImportProgress {
   done: boolean;
   startedUnixMs: number;
   roots: string[];
+  pastRetentionSessions?: number;
+  pastRetentionOldestUnixMs?: number;
+  retentionDays?: number;
 }
 
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
@@ -56,6 +60,11 @@ export async function importCommand(io: Io, opts: { paths: string[]; json: boole
     skipped: Object.fromEntries(Object.entries(last.skipped).map(([k, v]) => [k, Number(v)])),
     errors: last.errors,
     seconds: Number(secs.toFixed(2)),
+    // Imported sessions the next retention run will delete (old backlogs); null when none.
+    pastRetention:
+      Number(last.pastRetentionSessions ?? 0) > 0
+        ? { sessions: Number(last.pastRetentionSessions), oldestLastActivityAt: iso(Number(last.pastRetentionOldestUnixMs ?? 0)), retentionDays: Number(last.retentionDays ?? 0) }
+        : null,
   };
   if (opts.json) {
     io.json(summary);
@@ -64,12 +73,19 @@ export async function importCommand(io: Io, opts: { paths: string[]; json: boole
   const skipped = Object.entries(summary.skipped);
   io.out(
     [
-      `Imported ${summary.files} files (${mb(summary.bytes)} MB) from ${summary.roots.join(', ')} in ${summary.seconds}s`,
+      `Imported ${plural(summary.files, 'file')} (${mb(summary.bytes)} MB) from ${summary.roots.join(', ')} in ${summary.seconds}s`,
       `  sessions touched   ${summary.sessions}`,
       `  interactions added ${summary.interactionsAdded} (from ${summary.linesRead} new lines)`,
       `  skipped lines      ${skipped.length === 0 ? 'none' : skipped.map(([k, v]) => `${k} ${v}`).join(', ')}`,
       ...summary.errors.map((e) => `  error  ${e.path}: ${e.error}`),
     ].join('\n'),
   );
+  const past = summary.pastRetention;
+  if (past) {
+    io.err(
+      `warning: ${plural(past.sessions, 'imported session')} ${past.sessions === 1 ? 'is' : 'are'} older than retention.local.days (${plural(past.retentionDays, 'day')}; the oldest was last active ${(past.oldestLastActivityAt ?? '').slice(0, 10)}), ` +
+        'so the next retention run (rbk jobs shows when) deletes them. To keep them, raise retention.local.days in the config before then, or pin them: rbk sessions pin <id>.',
+    );
+  }
   return summary.errors.length > 0 ? EXIT.failure : EXIT.ok;
 }

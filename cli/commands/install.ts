@@ -1,13 +1,17 @@
-// `rbk install`: registers rbk's hook in Claude Code's settings and (unless --no-service) runs
-// rbkd under the user's service manager. Idempotent; --dry-run shows everything and changes
+// `rbk install`: registers rbk's hook in Claude Code's settings, puts `rbk` and `rbkd` on PATH
+// (shims in ~/.local/bin) and, unless --no-service, runs rbkd under the user's service manager.
+// Without a reachable manager (no systemd user bus in a container or an ssh session) it writes no
+// unit and runs rbkd in the background instead, and says so. A daemon already started by hand is
+// stopped and handed over to the service. Idempotent; --dry-run shows everything and changes
 // nothing; what it adds is recorded in the data dir's install-manifest.json for `rbk uninstall`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureDataDir } from '../../common/data-dir.js';
 import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Io } from '../io.js';
-import { backup, readIfExists, unifiedDiff, writeAtomic } from '../install/files.js';
+import { backup, mkdirRecorded, readIfExists, unifiedDiff, writeAtomic } from '../install/files.js';
 import { desiredHooks, HOOK_EVENTS, isInstalled, planInstall, SettingsError, type DesiredHooks, type SettingsPlan } from '../install/hooks.js';
 import {
   daemonScriptPath,
@@ -23,8 +27,10 @@ import {
   userSettingsFile,
 } from '../install/locate.js';
 import { emptyManifest, readManifest, writeManifest, type InstallManifest } from '../install/manifest.js';
-import { onPath, runCommand, shellLine, socketAnswers, waitForSocket, type CommandResult } from '../install/run.js';
-import { forwardedEnv, loadCommands, readTemplate, renderLaunchdPlist, renderSystemdUnit, type Command, type ServiceKind } from '../install/service.js';
+import { onPath, runCommand, shellLine, waitForSocket, type CommandResult } from '../install/run.js';
+import { afterUnloadCommands, forwardedEnv, loadCommands, readTemplate, renderLaunchdPlist, renderSystemdUnit, unloadCommands, type Command, type ServiceKind } from '../install/service.js';
+import { onPathDirs, pathHint, planShims, shimDir, type ShimPlan } from '../install/shims.js';
+import { rbkCommand, runningDaemon, startInBackground, STARTED_BY_TEXT, stopDaemon, systemdUserBus, type StartedBy } from '../daemon-control.js';
 
 export interface InstallOptions {
   dryRun: boolean;
@@ -34,6 +40,8 @@ export interface InstallOptions {
   local: boolean;
   /** false: every hook blocks Claude Code (no "async": true on tool events). */
   async: boolean;
+  /** Put rbk and rbkd shims in ~/.local/bin. */
+  shims: boolean;
   json: boolean;
 }
 
@@ -53,6 +61,13 @@ export interface InstallPlan {
   desired: DesiredHooks;
   settings: FileAction & { plan: SettingsPlan };
   service?: FileAction & { serviceKind: ServiceKind; commands: Command[] };
+  /**
+   * Set when a service was asked for but cannot be installed here (no systemd user bus, no
+   * systemctl): why. rbkd then runs in the background instead.
+   */
+  serviceFallback?: string;
+  shims: ShimPlan[];
+  shimDir: string;
   dirs: string[];
   warnings: string[];
 }
@@ -65,6 +80,17 @@ function hookEnv(env: NodeJS.ProcessEnv): Record<string, string> {
     if (v && v.length > 0) out[k] = path.resolve(v);
   }
   return out;
+}
+
+/** Why no service can be installed on this machine now, or undefined when one can. */
+function serviceUnavailable(kind: ServiceKind | null, env: NodeJS.ProcessEnv): string | undefined {
+  if (!kind) return `rbk has no service manager support on ${process.platform}`;
+  if (kind === 'systemd') {
+    if (!onPath('systemctl', env)) return 'systemctl is not on PATH';
+    const bus = systemdUserBus();
+    if (!bus.ok) return `the systemd user manager cannot be reached (${bus.problem})`;
+  }
+  return undefined;
 }
 
 export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = process.env): InstallPlan {
@@ -117,45 +143,51 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
     plan,
   };
 
+  const dir = shimDir(env);
+  const shims = opts.shims ? planShims({ dir, nodePath: process.execPath, rbkScript: path.join(root, 'bin', 'rbk.js'), rbkdScript: daemonScriptPath(root) }) : [];
+  for (const sh of shims) {
+    if (sh.state === 'foreign') warnings.push(`${sh.file} exists and is not rbk's; left alone, so \`${sh.name}\` may not run this rbk`);
+  }
+
   const dirs: string[] = [];
   let service: InstallPlan['service'];
+  let serviceFallback: string | undefined;
   if (opts.service) {
     const kind: ServiceKind | null = process.platform === 'linux' ? 'systemd' : process.platform === 'darwin' ? 'launchd' : null;
-    if (!kind) throw new CliError(`no service manager support on ${process.platform}; run rbk install --no-service and start rbkd yourself (rbk daemon).`, EXIT.usage);
-    let extraWritable: string[] = [];
-    try {
-      const { config } = loadConfig(paths.config);
-      const base = config.integrations.claude.sessionStorage.localBaseDir;
-      if (path.isAbsolute(base) && !base.startsWith(paths.dataDir + path.sep)) extraWritable = [base];
-    } catch (err) {
-      warnings.push(`config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`);
-    }
-    const inputs = {
-      nodePath: process.execPath,
-      rbkdPath: daemonScriptPath(root),
-      paths,
-      env: forwardedEnv(env),
-      extraWritable,
-      docsPath: path.join(root, 'docs', 'operations.md'),
-    };
-    const file = kind === 'systemd' ? systemdUnitPath(env) : launchdPlistPath();
-    const after =
-      kind === 'systemd'
-        ? renderSystemdUnit(readTemplate(root, kind), inputs)
-        : renderLaunchdPlist(readTemplate(root, kind), { ...inputs, logFile: path.join(launchdLogDir(), 'rbkd.log') });
-    const prev = readIfExists(file);
-    const changed = prev !== after;
-    service = { file, kind: 'service', serviceKind: kind, changed, created: prev === null, before: prev, after, mode: 0o644, commands: loadCommands(kind, file, changed) };
-    // The sandbox's ReadWritePaths must exist before the unit starts (the daemon cannot create
-    // them under a read-only home); the default socket dir is systemd's RuntimeDirectory.
-    dirs.push(paths.dataDir);
-    if (kind === 'systemd' && env.RBK_SOCKET) dirs.push(path.dirname(paths.socket));
-    if (kind === 'launchd') dirs.push(launchdLogDir());
-    if (kind === 'systemd' && !opts.dryRun && !onPath('systemctl', env)) {
-      throw new CliError('systemctl is not on PATH, so the user service cannot be installed. Run rbk install --no-service and start rbkd another way (rbk daemon).', EXIT.failure);
+    serviceFallback = serviceUnavailable(kind, env);
+    if (kind && !serviceFallback) {
+      let extraWritable: string[] = [];
+      try {
+        const { config } = loadConfig(paths.config);
+        const base = config.integrations.claude.sessionStorage.localBaseDir;
+        if (path.isAbsolute(base) && !base.startsWith(paths.dataDir + path.sep)) extraWritable = [base];
+      } catch (err) {
+        warnings.push(`config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`);
+      }
+      const inputs = {
+        nodePath: process.execPath,
+        rbkdPath: daemonScriptPath(root),
+        paths,
+        env: forwardedEnv(env),
+        extraWritable,
+        docsPath: path.join(root, 'docs', 'operations.md'),
+      };
+      const file = kind === 'systemd' ? systemdUnitPath(env) : launchdPlistPath();
+      const after =
+        kind === 'systemd'
+          ? renderSystemdUnit(readTemplate(root, kind), inputs)
+          : renderLaunchdPlist(readTemplate(root, kind), { ...inputs, logFile: path.join(launchdLogDir(), 'rbkd.log') });
+      const prev = readIfExists(file);
+      const changed = prev !== after;
+      service = { file, kind: 'service', serviceKind: kind, changed, created: prev === null, before: prev, after, mode: 0o644, commands: loadCommands(kind, file, changed) };
+      // The sandbox's ReadWritePaths must exist before the unit starts (the daemon cannot create
+      // them under a read-only home); the default socket dir is systemd's RuntimeDirectory.
+      dirs.push(paths.dataDir);
+      if (kind === 'systemd' && env.RBK_SOCKET) dirs.push(path.dirname(paths.socket));
+      if (kind === 'launchd') dirs.push(launchdLogDir());
     }
   }
-  return { paths, desired, settings, service, dirs: [...new Set(dirs)].filter((d) => !fs.existsSync(d)), warnings };
+  return { paths, desired, settings, service, serviceFallback, shims, shimDir: dir, dirs: [...new Set(dirs)].filter((d) => !fs.existsSync(d)), warnings };
 }
 
 function describeWrite(a: FileAction, io: Io): void {
@@ -172,18 +204,51 @@ function describeWrite(a: FileAction, io: Io): void {
   }
 }
 
+/**
+ * A daemon started by hand that must make way: for the service, any (a terminal's or rbk start's);
+ * without a service, only one in a terminal, which would end with that terminal (a background one
+ * is already what the fallback would start).
+ */
+async function handStarted(paths: RbkPaths, forService: boolean): Promise<{ pid: number; startedBy: StartedBy } | null> {
+  try {
+    const d = await runningDaemon(paths);
+    if (!d) return null;
+    if (d.startedBy === 'foreground' || (forService && d.startedBy === 'background')) return { pid: d.pid, startedBy: d.startedBy };
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/** Takes a service back out after its manager refused it: no half-installed unit stays behind. */
+function rollBackService(svc: NonNullable<InstallPlan['service']>, manifest: InstallManifest): CommandResult[] {
+  const results = unloadCommands(svc.serviceKind).map((c) => runCommand({ ...c, mayFail: true }));
+  if (svc.before !== null) writeAtomic(svc.file, svc.before, svc.mode);
+  else fs.rmSync(svc.file, { force: true });
+  results.push(...afterUnloadCommands(svc.serviceKind).map((c) => runCommand(c)));
+  delete manifest.service;
+  return results;
+}
+
 export async function installCommand(io: Io, opts: InstallOptions): Promise<number> {
   const plan = buildInstallPlan(opts);
   const { paths, settings, service } = plan;
   const commands = service?.commands ?? [];
+  const shimWrites = plan.shims.filter((s) => s.state === 'absent' || s.state === 'outdated');
+  const shimDirOnPath = onPathDirs(plan.shimDir);
+  const handover = service || plan.serviceFallback ? await handStarted(paths, service !== undefined) : null;
 
   if (opts.dryRun) {
     if (opts.json) {
       io.json({
         dryRun: true,
-        changed: settings.changed || Boolean(service?.changed),
+        changed: settings.changed || Boolean(service?.changed) || shimWrites.length > 0,
         settings: { file: settings.file, changed: settings.changed, create: settings.before === null, after: settings.after, diff: settings.before !== null && settings.changed ? unifiedDiff(settings.before, settings.after, settings.file) : null },
         service: service ? { kind: service.serviceKind, file: service.file, changed: service.changed, content: service.after } : null,
+        serviceFallback: plan.serviceFallback ?? null,
+        shims: plan.shims.map((s) => ({ file: s.file, state: s.state, write: s.state === 'absent' || s.state === 'outdated' })),
+        shimDirOnPath,
+        stopsDaemon: handover,
         mkdirs: plan.dirs,
         manifest: manifestPath(paths),
         commands: commands.map((c) => c.argv),
@@ -194,31 +259,38 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     io.out('rbk install --dry-run: showing what would happen; nothing is changed.');
     for (const w of plan.warnings) io.out(`warning: ${w}`);
     describeWrite(settings, io);
+    for (const s of shimWrites) io.out(`would ${s.state === 'absent' ? 'create' : 'update'} ${s.file} (runs ${s.name} from this checkout)`);
+    if (plan.shims.length > 0 && !shimDirOnPath) io.out(`note: ${plan.shimDir} is not on your PATH; add it with: ${pathHint(plan.shimDir)}`);
     if (service) describeWrite(service, io);
     for (const d of plan.dirs) io.out(`would mkdir -m 0700 ${d}`);
-    if (settings.changed || service?.changed) io.out(`would record what was added in ${manifestPath(paths)}`);
+    if (handover) io.out(`would stop the rbkd started ${STARTED_BY_TEXT[handover.startedBy]} (pid ${handover.pid}) so that ${service ? 'the service runs it' : 'it runs in the background'}`);
+    if (settings.changed || service?.changed || shimWrites.length > 0) io.out(`would record what was added in ${manifestPath(paths)}`);
     for (const c of commands) io.out(`would run: ${shellLine(c.argv)}`);
+    if (plan.serviceFallback) io.out(`no service: ${plan.serviceFallback}; would run rbkd in the background instead (rbk start)`);
     return EXIT.ok;
   }
 
-  if (service?.created && (await socketAnswers(paths.socket))) {
-    plan.warnings.push(
-      `an rbkd is already running on ${paths.socket} outside the service manager; the service's own rbkd cannot start until it stops (stop the foreground one, then: ${service.serviceKind === 'systemd' ? 'systemctl --user restart rbk' : `launchctl kickstart -k gui/$(id -u)/${LAUNCHD_LABEL}`})`,
-    );
-  }
-  for (const d of plan.dirs) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   let manifest: InstallManifest;
   try {
     manifest = readManifest(paths) ?? emptyManifest();
   } catch {
     manifest = emptyManifest();
   }
+  const created = manifest.createdDirs ?? [];
+  manifest.createdDirs = created;
+  // The data dir records its own new parents (for uninstall --purge); the others go in the manifest.
+  for (const d of plan.dirs) {
+    if (d === paths.dataDir) ensureDataDir(d);
+    else mkdirRecorded(d, created, 0o700);
+  }
   const now = new Date();
 
   // 1. Claude Code settings: backup, atomic write, read back and check.
   if (settings.changed) {
-    if (settings.before !== null) settings.backup = backup(settings.file, now);
-    else fs.mkdirSync(path.dirname(settings.file), { recursive: true });
+    // A file rbk created itself (and changes again) needs no backup: uninstall deletes it.
+    const ours = manifest.settings[settings.file]?.createdFile === true;
+    if (settings.before !== null && !ours) settings.backup = backup(settings.file, now);
+    else if (settings.before === null) mkdirRecorded(path.dirname(settings.file), created);
     writeAtomic(settings.file, settings.after, settings.mode);
     const written = fs.readFileSync(settings.file, 'utf8');
     let ok = written === settings.after;
@@ -237,6 +309,7 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
   if (settings.changed || !prevRecord) {
     manifest.settings[settings.file] = {
       ...settings.plan.footprint,
+      createdFile: settings.plan.footprint.createdFile || prevRecord?.createdFile === true,
       backups: [...(prevRecord?.backups ?? []), ...(settings.backup ? [settings.backup] : [])],
       installedAt: now.toISOString(),
     };
@@ -244,34 +317,82 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     manifest.settings[settings.file] = { ...prevRecord, commands: settings.plan.footprint.commands };
   }
 
-  // 2. The service file, recorded before it is loaded so that uninstall can undo a half-done start.
+  // 2. rbk and rbkd on PATH.
+  if (plan.shims.length > 0) {
+    if (shimWrites.length > 0) mkdirRecorded(plan.shimDir, created);
+    for (const s of shimWrites) writeAtomic(s.file, s.content, 0o755);
+    manifest.shims = [...new Set([...(manifest.shims ?? []), ...plan.shims.filter((s) => s.state !== 'foreign').map((s) => s.file)])];
+  }
+
+  // 3. The daemon: a hand-started one makes way for the service (or the background one).
+  let stopped: { pid: number; startedBy: StartedBy } | null = null;
+  if (handover) {
+    const r = await stopDaemon(paths, 30_000);
+    if (r.wasRunning) stopped = handover;
+  }
   const results: CommandResult[] = [];
+  let fallback = plan.serviceFallback;
+  let rolledBack: CommandResult | undefined;
   if (service) {
+    // Recorded before it is loaded, so that uninstall can undo a half-done start.
     if (service.changed) {
       if (service.before !== null) service.backup = backup(service.file, now);
+      mkdirRecorded(path.dirname(service.file), created);
       writeAtomic(service.file, service.after, service.mode);
     }
     manifest.service = { kind: service.serviceKind, file: service.file, installedAt: manifest.service?.installedAt ?? now.toISOString() };
+    writeManifest(paths, manifest);
+    for (const c of commands) {
+      const r = runCommand(c);
+      results.push(r);
+      if (!r.ok && !c.mayFail) break;
+    }
+    rolledBack = results.find((r, i) => !r.ok && !commands[i]!.mayFail);
+    if (rolledBack) {
+      results.push(...rollBackService(service, manifest));
+      if (service.backup) fs.rmSync(service.backup, { force: true });
+      fallback = `${shellLine(rolledBack.argv)} failed (${rolledBack.output.split('\n')[0] || `exit ${rolledBack.code}`}); the unit was taken out again`;
+    }
+  }
+  let running: boolean | undefined;
+  let background: { pid: number; logFile: string } | undefined;
+  let backgroundError: string | undefined;
+  if (service && !rolledBack) {
+    running = await waitForSocket(paths.socket, 10_000);
+    manifest.daemon = 'service';
+  } else if (fallback) {
+    const already = await runningDaemon(paths).catch(() => null);
+    if (already) running = true;
+    else {
+      try {
+        background = await startInBackground(paths, 15_000);
+        running = true;
+      } catch (err) {
+        backgroundError = (err as Error).message;
+        running = false;
+      }
+    }
+    manifest.daemon = 'background';
+  } else {
+    manifest.daemon = manifest.daemon === 'service' ? 'service' : 'none';
   }
   writeManifest(paths, manifest);
-  for (const c of commands) {
-    const r = runCommand(c);
-    results.push(r);
-    if (!r.ok && !c.mayFail) break;
-  }
-  const failed = results.find((r, i) => !r.ok && !commands[i]!.mayFail);
-  const running = service && !failed ? await waitForSocket(paths.socket, 10_000) : undefined;
 
   if (opts.json) {
     io.json({
       dryRun: false,
-      changed: settings.changed || Boolean(service?.changed),
+      changed: settings.changed || Boolean(service?.changed) || shimWrites.length > 0,
       settings: { file: settings.file, changed: settings.changed, backup: settings.backup ?? null, events: HOOK_EVENTS },
-      service: service ? { kind: service.serviceKind, file: service.file, changed: service.changed, backup: service.backup ?? null } : null,
+      service: service && !rolledBack ? { kind: service.serviceKind, file: service.file, changed: service.changed, backup: service.backup ?? null } : null,
+      serviceFallback: fallback ?? null,
+      shims: plan.shims.map((s) => ({ file: s.file, state: s.state })),
+      shimDirOnPath,
+      stoppedDaemon: stopped,
+      background: background ?? null,
       manifest: manifestPath(paths),
       commands: results.map((r) => ({ argv: r.argv, ok: r.ok, code: r.code, output: r.output })),
       daemonRunning: running ?? null,
-      warnings: plan.warnings,
+      warnings: [...plan.warnings, ...(backgroundError ? [backgroundError] : [])],
     });
   } else {
     for (const w of plan.warnings) io.err(`warning: ${w}`);
@@ -280,22 +401,33 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
         ? `hooks     ${tildify(settings.file)}: rbk's hook registered for ${HOOK_EVENTS.length} events${settings.backup ? ` (backup: ${tildify(settings.backup)})` : ''}`
         : `hooks     ${tildify(settings.file)}: already up to date`,
     );
+    if (plan.shims.length > 0) {
+      const ours = plan.shims.filter((s) => s.state !== 'foreign');
+      io.out(`path      ${ours.map((s) => tildify(s.file)).join(', ')}: ${shimWrites.length > 0 ? 'written' : 'already up to date'}`);
+      if (!shimDirOnPath) io.out(`          ${tildify(plan.shimDir)} is not on your PATH yet; add this line to your shell profile (~/.bashrc, ~/.zshrc):\n            ${pathHint(plan.shimDir)}`);
+    }
+    if (stopped) io.out(`daemon    stopped the rbkd started ${STARTED_BY_TEXT[stopped.startedBy]} (pid ${stopped.pid}); ${service && !rolledBack ? 'the service runs it from now on' : 'it runs in the background now'}`);
     if (service) io.out(`service   ${tildify(service.file)}: ${service.changed ? (service.created ? 'written' : 'updated') : 'already up to date'}`);
     for (const r of results) io.out(`${r.ok ? 'ran' : 'FAILED'}       ${shellLine(r.argv)}${r.ok || !r.output ? '' : `\n          ${r.output.replace(/\n/g, '\n          ')}`}`);
-    if (service && running) io.out(`daemon    running (socket ${paths.socket}); check with: rbk status`);
-    if (service && running === false) {
+    if (fallback) {
+      io.out(`service   not installed: ${fallback}.`);
+      io.out(
+        running
+          ? `daemon    running in the background instead${background ? ` (pid ${background.pid}, log ${tildify(background.logFile)})` : ''}; it will not start by itself after a reboot or logout. Run rbk install again where a user service manager runs (for systemd over ssh: loginctl enable-linger).`
+          : `daemon    could not be started in the background: ${backgroundError ?? 'unknown error'}`,
+      );
+    } else if (service && running) io.out(`daemon    running (socket ${paths.socket}); check with: rbk status`);
+    if (service && !rolledBack && running === false) {
       io.err(
         service.serviceKind === 'systemd'
           ? 'warning: the service did not open its socket within 10 s; see: systemctl --user status rbk; journalctl --user -u rbk'
           : `warning: the agent did not open its socket within 10 s; see: launchctl print gui/$(id -u)/${LAUNCHD_LABEL}; ${path.join(launchdLogDir(), 'rbkd.log')}`,
       );
     }
-    if (!service) io.out('service   not installed (--no-service): start the daemon yourself with `rbk daemon`');
-    io.out('next      rbk doctor');
+    const rbk = rbkCommand();
+    if (!opts.service) io.out(`service   not installed (--no-service)${(await runningDaemon(paths).catch(() => null)) ? '' : `; start the daemon with: ${rbk} start`}`);
+    io.out(`next      ${rbk} doctor`);
   }
-  if (failed) {
-    if (!opts.json) io.err(`rbk: ${shellLine(failed.argv)} failed (exit ${failed.code}). The files above were written; fix the cause and run rbk install again, or rbk uninstall.`);
-    return EXIT.failure;
-  }
-  return EXIT.ok;
+  // The install itself is done either way; a daemon that could not be started is a failure to report.
+  return backgroundError ? EXIT.failure : EXIT.ok;
 }

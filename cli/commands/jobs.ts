@@ -97,6 +97,7 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
     table(
       ['JOB', 'SCHEDULE', 'NEXT RUN', 'NOW', 'WHAT'],
       jobs.map((j) => [j.name, j.schedule ?? 'on request', j.nextRunAt ? shortTime(Date.parse(j.nextRunAt)) : '-', j.running ? `running (run ${j.runningRunId})` : '-', j.description ?? '']),
+      { keep: [0, 1, 2], width: io.columns },
     ),
   );
   out.push('');
@@ -116,7 +117,7 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
           countsText(numbers(r.counts)),
           r.error,
         ]),
-        { rightAlign: [0] },
+        { rightAlign: [0], keep: [1, 3], width: io.columns },
       ),
     );
   }

@@ -3,10 +3,11 @@
 import path from 'node:path';
 import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
-import { iso, table } from '../format.js';
+import { iso, plural, table } from '../format.js';
 import type { LearnResult } from '../../daemon/learn/index.js';
 import type { Incident } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
+import { terminalSafe } from '../views.js';
 
 /** `rbk learn --json` (docs/cli-json.md): the daemon's result with times as ISO strings. */
 export function learnView(r: LearnResult) {
@@ -79,7 +80,7 @@ export async function learnCommand(
       io.out(`  ${s.id}  ${s.text}  ×${s.occurrences}  ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
       if (s.seenBefore.length > 0) {
         const fixed = s.seenBefore.filter((p) => p.resolved);
-        io.out(`    seen before in ${s.seenBefore.length} session${s.seenBefore.length === 1 ? '' : 's'} (${s.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
+        io.out(`    seen before in ${plural(s.seenBefore.length, 'session')} (${s.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
       }
     }
   }
@@ -138,7 +139,13 @@ export async function learningsListCommand(io: Io, opts: { json: boolean; limit:
     io.out('no learnings yet; learn from a session with: rbk learn <session-id>');
     return EXIT.ok;
   }
-  io.out(table(['ID', 'KIND', 'SESSIONS', 'LAST SEEN', 'TITLE'], r.learnings.map((l) => [l.id, l.kind, String(l.sessions), (iso(l.lastSeenUnixMs) ?? '-').slice(0, 16).replace('T', ' '), l.title.slice(0, 90)])));
+  io.out(
+    table(
+      ['ID', 'KIND', 'SESSIONS', 'LAST SEEN', 'TITLE'],
+      r.learnings.map((l) => [l.id, l.kind, String(l.sessions), (iso(l.lastSeenUnixMs) ?? '-').slice(0, 16).replace('T', ' '), terminalSafe(l.title)]),
+      { rightAlign: [2], keep: [0, 3], width: io.columns },
+    ),
+  );
   return EXIT.ok;
 }
 
@@ -154,7 +161,7 @@ export async function learningsShowCommand(io: Io, opts: { id: string; json: boo
   io.out(`  signature     ${l.signature} (${l.signatureId})`);
   io.out(`  fix           ${l.fix}`);
   io.out(`  verification  ${l.verification}`);
-  io.out(`  seen          ${iso(l.firstSeenUnixMs) ?? '-'} to ${iso(l.lastSeenUnixMs) ?? '-'} in ${l.sessions} session(s)`);
+  io.out(`  seen          ${iso(l.firstSeenUnixMs) ?? '-'} to ${iso(l.lastSeenUnixMs) ?? '-'} in ${plural(l.sessions, 'session')}`);
   if (l.docPath) io.out(`  doc           ${l.docPath}`);
   io.out('  provenance:');
   for (const s of sources) io.out(`    session ${s.sessionId} (run ${s.runId}, ${s.learnedAt}): interactions ${s.refs.join(', ')}`);
@@ -182,7 +189,11 @@ export async function incidentsCommand(io: Io, opts: { json: boolean; minSession
     return EXIT.ok;
   }
   if (incidents.length === 0) {
-    io.out('no failed tool calls in any stored session');
+    io.out(
+      opts.minSessions > 1
+        ? `No failure was seen in ${opts.minSessions} or more sessions. \`rbk incidents --min-sessions 1\` lists one-off failures too.`
+        : 'No failed tool calls in any stored session.',
+    );
     return EXIT.ok;
   }
   io.out(
@@ -194,10 +205,10 @@ export async function incidentsCommand(io: Io, opts: { json: boolean; minSession
         String(i.sessions.length),
         (i.firstSeenAt ?? '-').slice(0, 16).replace('T', ' '),
         (i.lastSeenAt ?? '-').slice(0, 16).replace('T', ' '),
-        i.resolved ? `${i.resolvedSessions}/${i.sessions.length}: ${(i.fixes[0]?.fix ?? '').slice(0, 50)}` : 'no',
-        i.signature.slice(0, 80),
+        i.resolved ? `${i.resolvedSessions}/${i.sessions.length}: ${terminalSafe(i.fixes[0]?.fix ?? '')}` : 'no',
+        terminalSafe(i.signature),
       ]),
-      { rightAlign: [1, 2] },
+      { rightAlign: [1, 2], keep: [0, 3, 4], width: io.columns },
     ),
   );
   return EXIT.ok;

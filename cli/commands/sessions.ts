@@ -1,6 +1,6 @@
 import { call, stream } from '../client.js';
 import { EXIT } from '../errors.js';
-import { compactNumber, duration, shortTime, table, usd } from '../format.js';
+import { duration, numberColumn, plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
 import { hookEventView, renderTimeline, terminalSafe, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
 
@@ -36,9 +36,10 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
     io.out(filtered ? 'No sessions match these filters.' : 'No sessions yet. Register `rbk hook` in ~/.claude/settings.json (see README) and use Claude Code.');
     return EXIT.ok;
   }
-  const rows = res.sessions.map((s) => {
+  const tokens = numberColumn(res.sessions.map((s) => s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead));
+  const costs = usdColumn(res.sessions.map((s) => s.costUsd));
+  const rows = res.sessions.map((s, i) => {
     const end = s.endedUnixMs || s.lastActivityUnixMs;
-    const tokens = s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead;
     return [
       s.id.slice(0, 8),
       terminalSafe(s.project || '-'),
@@ -49,11 +50,11 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
       String(s.counts.toolCalls),
       String(s.counts.toolFailures),
       String(s.counts.subagents),
-      compactNumber(tokens),
-      usd(s.costUsd),
+      tokens[i]!,
+      costs[i]!,
     ];
   });
-  io.out(table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, { rightAlign: [5, 6, 7, 8, 9, 10] }));
+  io.out(table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, { rightAlign: [5, 6, 7, 8, 9, 10], keep: [0, 2], width: io.columns }));
   return EXIT.ok;
 }
 
@@ -62,12 +63,19 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
   const timeline: ProtoTimelineEntry[] = [];
-  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: false }, (p) => timeline.push(...p.entries)).done;
+  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.payloads }, (p) => timeline.push(...p.entries)).done;
   if (opts.json) {
     io.json({ session, hookEvents, timeline: timeline.map(timelineView) });
     return EXIT.ok;
   }
   const s = res.session;
+  if (Number(s.expiredUnixMs ?? 0) > 0) {
+    io.out(
+      `Session ${s.id} expired: retention deleted its history on ${shortTime(Number(s.expiredUnixMs))} (last activity ${shortTime(s.lastActivityUnixMs)}).\n` +
+        'Only its id is kept. To keep sessions longer, raise retention.local.days in the config, or pin them: rbk sessions pin <id>.',
+    );
+    return EXIT.ok;
+  }
   const lines: string[] = [];
   const print = (t: string) => lines.push(t);
   print(
@@ -76,18 +84,18 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
       `  project   ${s.project || '-'}   cwd ${s.cwd || '-'}`,
       `  started   ${shortTime(s.startedUnixMs)}   ended ${shortTime(s.endedUnixMs)}   last activity ${shortTime(s.lastActivityUnixMs)}`,
       `  model     ${s.model || '-'}   claude code ${s.ccVersion || '-'}   branch ${s.gitBranch || '-'}   host ${s.host}`,
-      `  counts    ${s.counts.prompts} prompts, ${s.counts.toolCalls} tool calls (${s.counts.toolFailures} failed), ${s.counts.subagents} subagents, ${s.counts.hookEvents} hook events`,
+      `  counts    ${plural(s.counts.prompts, 'prompt')}, ${plural(s.counts.toolCalls, 'tool call')} (${s.counts.toolFailures} failed), ${plural(s.counts.subagents, 'subagent')}, ${plural(s.counts.hookEvents, 'hook event')}`,
       `  tokens    in ${s.tokens.input}  out ${s.tokens.output}  cache write ${s.tokens.cacheCreation}  cache read ${s.tokens.cacheRead}   cost ${usd(s.costUsd)}`,
       `  transcript ${s.transcriptPath || '-'}`,
       '',
     ].join('\n'),
   );
-  print(renderTimeline(timeline, io.isTTY));
+  print(renderTimeline(timeline, io.isTTY, { payloads: opts.payloads }));
   const spooled = res.hookEvents.filter((e) => e.via === 'spool').length;
   const problems = res.hookEvents.filter((e) => e.problem);
   const failed = timeline.filter((e) => e.status === 'error' || e.kind === 'error').length;
   print(
-    `\n${res.hookEvents.length} hook events (${spooled} delivered via the spool)${problems.length ? `, ${problems.length} with problems: ${problems[0]!.problem}` : ''}` +
+    `\n${plural(res.hookEvents.length, 'hook event')} (${spooled} delivered via the spool)${problems.length ? `, ${problems.length} with problems: ${problems[0]!.problem}` : ''}` +
       (failed ? `; ${failed} failure${failed === 1 ? '' : 's'} marked "!"` : ''),
   );
   await page(io, lines.join('\n'), opts.pager !== false);

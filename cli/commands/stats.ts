@@ -1,9 +1,9 @@
 // `rbk stats`: totals, top tools with failure rates, busiest projects, capture health.
 import { call } from '../client.js';
 import { EXIT } from '../errors.js';
-import { compactNumber, shortTime, table, usd } from '../format.js';
+import { compactNumber, numberColumn, plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
-import { statsView, type ProtoStats } from '../views.js';
+import { statsView, terminalSafe, type ProtoStats } from '../views.js';
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
@@ -16,24 +16,26 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
   }
   const t = v.totals;
   const out: string[] = [
-    `Captured ${t.sessions} sessions (${t.activeSessions} active) from ${shortTime(res.totals.firstUnixMs)} to ${shortTime(res.totals.lastUnixMs)}`,
+    `Captured ${plural(t.sessions, 'session')} (${t.activeSessions} active) from ${shortTime(res.totals.firstUnixMs)} to ${shortTime(res.totals.lastUnixMs)}`,
     `  prompts ${t.prompts}   tool calls ${t.toolCalls} (${t.toolFailures} failed, ${pct(t.toolFailureRate)})   subagents ${t.subagents}`,
     `  interactions ${t.interactions}   hook events ${t.hookEvents}`,
-    `  tokens ${compactNumber(t.tokens.total)} (in ${compactNumber(t.tokens.input)}, out ${compactNumber(t.tokens.output)}, cache write ${compactNumber(t.tokens.cacheCreation)}, cache read ${compactNumber(t.tokens.cacheRead)})   cost ${usd(t.costUsd)}${t.unpricedSessions ? ` (${t.unpricedSessions} sessions with unpriced models: cost unknown)` : ''}`,
+    `  tokens ${compactNumber(t.tokens.total)} (in ${compactNumber(t.tokens.input)}, out ${compactNumber(t.tokens.output)}, cache write ${compactNumber(t.tokens.cacheCreation)}, cache read ${compactNumber(t.tokens.cacheRead)})   cost ${usd(t.costUsd)}${t.unpricedSessions ? ` (${plural(t.unpricedSessions, 'session')} with unpriced models: cost unknown)` : ''}`,
     '',
   ];
   if (v.tools.length > 0) {
     out.push('Top tools');
-    out.push(table(['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'], v.tools.map((x) => [x.toolName, String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]), { rightAlign: [1, 2, 3, 4] }));
+    out.push(table(['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'], v.tools.map((x) => [terminalSafe(x.toolName), String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]), { rightAlign: [1, 2, 3, 4], width: io.columns }));
     out.push('');
   }
   if (v.projects.length > 0) {
+    const tokens = numberColumn(res.projects.map((p) => p.tokens));
+    const costs = usdColumn(res.projects.map((p) => p.costUsd));
     out.push('Busiest projects');
     out.push(
       table(
         ['PROJECT', 'SESSIONS', 'PROMPTS', 'TOOLS', 'FAILED', 'TOKENS', 'COST', 'LAST ACTIVE'],
-        res.projects.map((p) => [p.project || '(unknown)', String(p.sessions), String(p.prompts), String(p.toolCalls), String(p.toolFailures), compactNumber(p.tokens), usd(p.costUsd), shortTime(p.lastActivityUnixMs)]),
-        { rightAlign: [1, 2, 3, 4, 5, 6] },
+        res.projects.map((p, i) => [terminalSafe(p.project || '(unknown)'), String(p.sessions), String(p.prompts), String(p.toolCalls), String(p.toolFailures), tokens[i]!, costs[i]!, shortTime(p.lastActivityUnixMs)]),
+        { rightAlign: [1, 2, 3, 4, 5, 6], keep: [7], width: io.columns },
       ),
     );
     out.push('');
@@ -49,7 +51,7 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
   for (const j of res.health.jobs) {
     const bad = j.lastStatus === 'failed' || j.lastStatus === 'interrupted';
     out.push(
-      `  job ${j.job.padEnd(16)} ${bad ? '! ' : ''}${j.lastStatus} at ${shortTime(j.lastStartedUnixMs)}${j.failedRuns ? ` (${j.failedRuns} of ${j.runs} runs failed)` : ''}${j.lastError ? `: ${j.lastError.slice(0, 120)}` : ''}`,
+      `  job ${j.job.padEnd(16)} ${bad ? '! ' : ''}${j.lastStatus} at ${shortTime(j.lastStartedUnixMs)}${j.failedRuns ? ` (${j.failedRuns} of ${plural(j.runs, 'run')} failed)` : ''}${j.lastError ? `: ${j.lastError.slice(0, 120)}` : ''}`,
     );
   }
   io.out(out.join('\n'));

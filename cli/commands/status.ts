@@ -1,7 +1,8 @@
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
-import { duration, iso } from '../format.js';
+import { STARTED_BY_TEXT, type StartedBy } from '../daemon-control.js';
+import { duration, iso, plural } from '../format.js';
 import type { Io } from '../io.js';
 
 interface StatusResponse {
@@ -15,6 +16,8 @@ interface StatusResponse {
   configSource: string;
   writeError: string;
   writeErrorSinceUnixMs: number;
+  startedBy: string;
+  logFile: string;
 }
 
 export async function statusCommand(io: Io, opts: { json: boolean }): Promise<number> {
@@ -30,6 +33,8 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       protocolVersion: s.protocolVersion,
       pid: s.pid,
       startedAt: iso(s.startedUnixMs),
+      startedBy: s.startedBy || 'foreground',
+      logFile: s.logFile || null,
       paths: s.paths,
       config: s.configSource,
       counts: s.counts,
@@ -41,12 +46,13 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
   io.out(
     [
       `rbkd ${s.daemonVersion} running (pid ${s.pid}, up ${duration(Date.now() - s.startedUnixMs)}, protocol ${s.protocolVersion})`,
+      `  started    ${STARTED_BY_TEXT[(s.startedBy || 'foreground') as StartedBy] ?? s.startedBy}${s.logFile ? `; log ${s.logFile}` : ''}`,
       `  socket     ${s.paths.socket}`,
       `  database   ${s.paths.db} (${(s.dbBytes / 1024 / 1024).toFixed(1)} MB)`,
       `  config     ${s.configSource}`,
       `  sessions   ${s.counts.sessions}`,
-      `  hook events ${s.counts.hookEvents}   interactions ${s.counts.interactions}   transcripts ${s.counts.transcripts}`,
-      `  spool backlog ${s.counts.spoolBacklog}`,
+      `  stored     ${plural(Number(s.counts.hookEvents), 'hook event')}, ${plural(Number(s.counts.interactions), 'interaction')}, ${plural(Number(s.counts.transcripts), 'transcript')}`,
+      `  spool      ${Number(s.counts.spoolBacklog) === 0 ? 'empty' : `${plural(Number(s.counts.spoolBacklog), 'event')} waiting`}`,
       ...(s.writeError ? [`  WRITES FAILING since ${iso(Number(s.writeErrorSinceUnixMs))}: ${s.writeError}`] : []),
     ].join('\n'),
   );

@@ -2,7 +2,8 @@
 // success, last error, lag, where the copy goes). The work is in the daemon (daemon/sync).
 import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
-import { duration, iso, shortTime } from '../format.js';
+import { syncFailureCause } from '../../common/sync-failure.js';
+import { duration, iso, plural, shortTime } from '../format.js';
 import type { SyncSummaryWire } from '../../daemon/rpc/sync.js';
 import type { Io } from '../io.js';
 
@@ -101,6 +102,7 @@ export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promis
     `last error   ${view.lastError ? `${shortTime(Date.parse(view.lastError.at ?? ''))} ${view.lastError.sessionId ? `(session ${view.lastError.sessionId}) ` : ''}${view.lastError.message}` : 'none'}`,
     `uploaded     ${view.synced.sessions} sessions, ${view.synced.parts} parts, ${bytes(view.synced.bytes)}${view.running ? '  (uploading now)' : ''}`,
   ];
+  if (view.lastError && !view.backendError) lines.push(`fix          ${syncFailureCause(view.lastError.message).fix}`);
   if (view.backendError) lines.push(`\nrbk cannot upload: ${view.backendError}\nFix integrations.claude.sessionStorage in the config, then restart rbkd (rbk doctor checks the config).`);
   else if (view.lastError && view.backlog.inBackoff > 0) lines.push('\nUploads are retried with backoff; `rbk sync --now` retries right away.');
   io.out(lines.join('\n'));
@@ -138,15 +140,26 @@ export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; f
     return failed ? EXIT.failure : EXIT.ok;
   }
   const lines = [
-    `sync to ${view.location}: ${view.sessions.uploaded} session${view.sessions.uploaded === 1 ? '' : 's'} uploaded (${view.parts} parts, ${view.manifests} manifests, ${bytes(view.bytes)}; ${view.rows.interactions} interactions, ${view.rows.hookEvents} hook events) in ${duration(view.durationMs)}`,
+    `sync to ${view.location}: ${plural(view.sessions.uploaded, 'session')} uploaded (${plural(view.parts, 'part')}, ${plural(view.manifests, 'manifest')}, ${bytes(view.bytes)}; ${view.rows.interactions} interactions, ${view.rows.hookEvents} hook events) in ${duration(view.durationMs)}`,
   ];
   if (view.sessions.unchanged > 0) lines.push(`  ${view.sessions.unchanged} already up to date`);
   if (view.sessions.deferred > 0) lines.push(`  ${view.sessions.deferred} waiting to retry after a failure (rbk sync --now retries them now)`);
   if (failed) {
-    lines.push(`  ${view.sessions.failed} failed; they stay in the backlog and are retried with backoff:`);
-    for (const e of view.errors.slice(0, 5)) lines.push(`    ${e.sessionId}: ${e.error}`);
+    lines.push(`  ${plural(view.sessions.failed, 'session')} failed; ${view.sessions.failed === 1 ? 'it stays' : 'they stay'} in the backlog and ${view.sessions.failed === 1 ? 'is' : 'are'} retried with backoff:`);
+    // One line per distinct error, with how many sessions hit it: the counts add up to the total.
+    const groups = new Map<string, string[]>();
+    for (const e of view.errors) groups.set(e.error, [...(groups.get(e.error) ?? []), e.sessionId]);
+    const fixes = new Set<string>();
+    for (const [error, ids] of groups) {
+      const { cause, fix } = syncFailureCause(error);
+      fixes.add(fix);
+      lines.push(`    ${cause}: ${error} (${plural(ids.length, 'session')}: ${ids.slice(0, 3).map((id) => id.slice(0, 8)).join(', ')}${ids.length > 3 ? ', …' : ''})`);
+    }
+    const unlisted = view.sessions.failed - view.errors.length;
+    if (unlisted > 0) lines.push(`    and ${plural(unlisted, 'more session')} (the daemon reports the first ${view.errors.length}; see its log)`);
+    for (const f of fixes) lines.push(`  fix: ${f}`);
   }
-  lines.push(`  backlog now: ${view.backlogSessions} session${view.backlogSessions === 1 ? '' : 's'}`);
+  lines.push(`  backlog now: ${plural(view.backlogSessions, 'session')}`);
   io.out(lines.join('\n'));
   return failed ? EXIT.failure : EXIT.ok;
 }

@@ -2,7 +2,7 @@
 // with a per-model breakdown (the same reports as ccusage, from the deduplicated store).
 import { call } from '../client.js';
 import { EXIT } from '../errors.js';
-import { compactNumber, shortTime, table, usd } from '../format.js';
+import { plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
 import { usageView, type ProtoUsageResponse, type ProtoUsageTotals } from '../views.js';
 
@@ -47,7 +47,11 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
   const lead = opts.report === 'session' ? 3 : 1;
   const rows: string[][] = [];
   const shortModel = (m: string) => m.replace(/^claude-/, '').replace(/-\d{8}$/, '');
-  const nums = (t: ProtoUsageTotals) => [n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), cost(t)];
+  // Costs are formatted as one column (four decimals for all, when any is under a cent).
+  const allTotals = [...res.rows.flatMap((r) => [r.totals, ...(opts.breakdown ? r.models.map((m) => m.totals) : [])]), res.totals];
+  const costCells = usdColumn(allTotals.map((x) => x.costUsd));
+  const costText = new Map(allTotals.map((t, i) => [t, costCells[i]!]));
+  const nums = (t: ProtoUsageTotals) => [n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), costText.get(t) ?? cost(t)];
   for (const r of res.rows) {
     const head = opts.report === 'session' ? [r.period.slice(0, 8), r.project || '-', shortTime(r.lastUnixMs)] : [r.period];
     rows.push([...head, r.models.map((m) => shortModel(m.model)).join(', '), ...nums(r.totals)]);
@@ -59,13 +63,13 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
   rows.push(['Total', ...Array<string>(lead - 1).fill(''), '', ...nums(res.totals)]);
   const right = headers.map((_, i) => i).filter((i) => i > lead);
   io.out(`Usage by ${{ daily: 'day', weekly: 'week', monthly: 'month', session: 'session' }[opts.report]} (time zone ${res.timeZone})`);
-  io.out(table(headers, rows, { rightAlign: right }));
+  io.out(table(headers, rows, { rightAlign: right, keep: [0], width: io.columns }));
   if (res.unpricedModels.length > 0) {
     io.out(
-      `\nCost "?" = unknown: ${compactNumber(res.totals.unpricedMessages)} responses are from models without a known price (${res.unpricedModels.join(', ')}).` +
+      `\nCost "?" = unknown: ${plural(res.totals.unpricedMessages, 'response')} ${res.totals.unpricedMessages === 1 ? 'is' : 'are'} from models without a known price (${res.unpricedModels.join(', ')}).` +
         ' Add them under pricing.overrides in the config to price them.',
     );
   }
-  if (res.undatedMessages > 0) io.out(`${res.undatedMessages} responses have no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`);
+  if (res.undatedMessages > 0) io.out(`${plural(res.undatedMessages, 'response')} ${res.undatedMessages === 1 ? 'has' : 'have'} no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`);
   return EXIT.ok;
 }

@@ -104,3 +104,31 @@ export function unifiedDiff(before: string, after: string, label: string, contex
   }
   return out.join('\n');
 }
+
+/**
+ * mkdir -p that remembers which folders it made (parents first), so that uninstall can remove
+ * exactly those when they are empty again.
+ */
+export function mkdirRecorded(dir: string, created: string[], mode = 0o755): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  fs.mkdirSync(dir, { recursive: true, mode });
+  for (const d of missing) if (!created.includes(d)) created.push(d);
+}
+
+/** Removes each of `dirs` that is empty, deepest first; returns the ones removed. */
+export function removeEmptyDirs(dirs: string[]): string[] {
+  const removed: string[] = [];
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+    try {
+      fs.rmdirSync(d);
+      removed.push(d);
+    } catch {
+      /* not empty, or already gone */
+    }
+  }
+  return removed;
+}

@@ -1,6 +1,7 @@
 // install-manifest.json in the data dir: what `rbk install` added, so that `rbk uninstall`
 // removes exactly that and nothing else.
 import fs from 'node:fs';
+import { ensureDataDir } from '../../common/data-dir.js';
 import type { RbkPaths } from '../../common/paths.js';
 import { RBK_VERSION } from '../../common/version.js';
 import type { SettingsFootprint } from './hooks.js';
@@ -26,6 +27,12 @@ export interface InstallManifest {
   updatedAt: string;
   settings: Record<string, SettingsRecord>;
   service?: ServiceRecord;
+  /** The rbk and rbkd shims put on PATH (removed by uninstall while they are still rbk's). */
+  shims?: string[];
+  /** Folders install created, parents first; uninstall removes the ones left empty. */
+  createdDirs?: string[];
+  /** How install left the daemon running: under the service, in the background (no service manager reachable), or not at all. */
+  daemon?: 'service' | 'background' | 'none';
 }
 
 export function emptyManifest(): InstallManifest {
@@ -46,7 +53,7 @@ export function readManifest(paths: RbkPaths): InstallManifest | null {
 }
 
 export function writeManifest(paths: RbkPaths, m: InstallManifest): void {
-  fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  ensureDataDir(paths.dataDir);
   m.updatedAt = new Date().toISOString();
   m.rbkVersion = RBK_VERSION;
   writeAtomic(manifestPath(paths), `${JSON.stringify(m, null, 2)}\n`, 0o600);

@@ -22,6 +22,8 @@ export interface ImportProgress {
   currentFile: string;
   done: boolean;
   startedAt: number;
+  /** On the last report: imported sessions that retention will delete on its next run. */
+  pastRetention?: { sessions: number; oldestUnixMs: number; days: number };
 }
 
 /** ~/.claude/projects, ~/.config/claude/projects and $CLAUDE_CONFIG_DIR/projects, where they exist. */
@@ -66,6 +68,8 @@ export async function importTranscripts(
   roots: string[],
   onProgress: (p: ImportProgress) => void,
   isCancelled: () => boolean = () => false,
+  /** Fills in the last report from the sessions the import touched (pastRetention). */
+  summarize: (sessionIds: string[]) => Partial<ImportProgress> = () => ({}),
 ): Promise<ImportProgress> {
   const files: { path: string; size: number }[] = [];
   for (const root of roots) files.push(...(await findTranscripts(path.resolve(root))));
@@ -130,6 +134,7 @@ export async function importTranscripts(
   }
   progress.done = true;
   progress.currentFile = '';
+  Object.assign(progress, summarize([...sessions]));
   onProgress({ ...progress });
   return progress;
 }

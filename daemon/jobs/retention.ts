@@ -87,6 +87,25 @@ export function retentionCutoff(config: RbkConfig, clock: Clock): { days: number
   return { days, cutoff: clock.now() - days * DAY_MS };
 }
 
+/**
+ * Of `sessionIds` (what an import just stored), the unpinned ones already older than the
+ * retention cutoff: the next retention run deletes them. Import warns about them.
+ */
+export function pastRetention(db: Db, config: RbkConfig, clock: Clock, sessionIds: string[]): { sessions: number; oldestUnixMs: number; days: number } {
+  const { days, cutoff } = retentionCutoff(config, clock);
+  let sessions = 0;
+  let oldest = 0;
+  for (let i = 0; i < sessionIds.length; i += 500) {
+    const chunk = sessionIds.slice(i, i + 500);
+    const r = db
+      .prepare(`SELECT count(*) AS n, MIN(${LAST}) AS oldest FROM sessions s WHERE s.id IN (${chunk.map(() => '?').join(',')}) AND s.pinned = 0 AND ${LAST} < ?`)
+      .get(...chunk, cutoff) as { n: number; oldest: number | null };
+    sessions += r.n;
+    if (r.oldest !== null && (oldest === 0 || r.oldest < oldest)) oldest = r.oldest;
+  }
+  return { sessions, oldestUnixMs: oldest, days };
+}
+
 /** What a run would do now; changes nothing. */
 export function planRetention(env: RetentionEnv): RetentionPlan {
   const { db } = env;

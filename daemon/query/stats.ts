@@ -91,7 +91,7 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
               COALESCE(SUM(cost_usd), 0) AS cost,
               COALESCE(SUM(cost_complete = 0 OR cost_usd IS NULL AND input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens > 0), 0) AS unpriced,
               COALESCE(MIN(started_at), 0) AS first, COALESCE(MAX(last_activity_at), 0) AS last
-       FROM sessions`,
+       FROM sessions WHERE expired_at IS NULL`,
     )
     .get() as Record<string, number>;
 
@@ -148,7 +148,7 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
               SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens,
               CASE WHEN SUM(cost_complete = 0 OR cost_usd IS NULL AND input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens > 0) > 0 THEN NULL ELSE COALESCE(SUM(cost_usd), 0) END AS costUsd,
               COALESCE(MAX(last_activity_at), 0) AS lastActivityUnixMs
-       FROM sessions GROUP BY COALESCE(project, '')
+       FROM sessions WHERE expired_at IS NULL GROUP BY COALESCE(project, '')
        ORDER BY sessions DESC, tokens DESC, project LIMIT ?`,
     )
     .all(top) as ProjectStat[];

@@ -14,7 +14,11 @@ export interface TimelineEntry {
   agentId: string;
   ref: string;
   source: 'transcript' | 'hook';
+  /** Failed tools: what a person needs to see of the output (its head and its tail, where errors are). */
   detail: string;
+  /** With payloads: the tool's whole input (JSON) and whole output. */
+  input?: string;
+  output?: string;
 }
 
 interface InteractionRow {
@@ -30,6 +34,9 @@ interface InteractionRow {
   agent_id: string | null;
   is_sidechain: number;
   spawned_agent_id: string | null;
+  /** Failed tool results longer than the head: their last characters. */
+  tail: string | null;
+  full_length: number;
 }
 
 interface HookRow {
@@ -68,7 +75,30 @@ export function summarizeToolInput(inputJson: string | null): string {
   return clip(JSON.stringify(input), 300);
 }
 
-export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
+/** Lines kept from each end of a failed tool's output. */
+const ERROR_HEAD_LINES = 3;
+const ERROR_TAIL_LINES = 20;
+const ERROR_EXCERPT_MAX = 2400;
+
+/**
+ * What to show of a failed tool's output: all of it when short; else its first lines (the
+ * command's own echo, the test's name) and its last ones, where compilers, test runners and
+ * shells print the error, with how much was cut between them.
+ */
+export function errorExcerpt(head: string, tail: string | null, fullLength: number): string {
+  const whole = tail === null || fullLength <= head.length;
+  if (whole && head.length <= ERROR_EXCERPT_MAX) return head.trimEnd();
+  const first = head.split('\n').slice(0, ERROR_HEAD_LINES);
+  const lastLines = (tail ?? head).trimEnd().split('\n');
+  let last = lastLines.slice(-ERROR_TAIL_LINES);
+  while (last.join('\n').length > ERROR_EXCERPT_MAX - 400 && last.length > 1) last = last.slice(1);
+  if (last.length === 1 && last[0]!.length > ERROR_EXCERPT_MAX - 400) last = [`…${last[0]!.slice(-(ERROR_EXCERPT_MAX - 400))}`];
+  const firstText = first.map((l) => (l.length > 200 ? `${l.slice(0, 200)}…` : l)).join('\n');
+  const cut = Math.max(0, fullLength - firstText.length - last.join('\n').length);
+  return `${firstText}\n[… ${cut} characters cut …]\n${last.join('\n')}`;
+}
+
+export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: boolean } = {}): TimelineEntry[] {
   const hooks = db
     .prepare(
       `SELECT event_id, event_name, tool_name, tool_use_id, agent_id, COALESCE(hook_started_at, received_at) AS at,
@@ -82,7 +112,9 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
   const interactions = db
     .prepare(
       // Entries show at most TEXT_MAX characters: never load a 64 KB tool output to clip it.
-      `SELECT uuid, kind, subtype, ts, substr(text, 1, ${TEXT_MAX + 1}) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id
+      `SELECT uuid, kind, subtype, ts, substr(text, 1, ${TEXT_MAX + 1}) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id,
+              CASE WHEN kind = 'tool_result' AND is_error = 1 AND length(text) > ${TEXT_MAX + 1} THEN substr(text, -${ERROR_EXCERPT_MAX}) END AS tail,
+              CASE WHEN kind = 'tool_result' AND is_error = 1 THEN length(text) ELSE 0 END AS full_length
        FROM interactions WHERE session_id = ? AND hidden = 0 ORDER BY ts, id`,
     )
     .all(sessionId) as InteractionRow[];
@@ -91,6 +123,7 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
   for (const h of hooks) if (h.tool_use_id && typeof h.duration_ms === 'number') hookDuration.set(h.tool_use_id, h.duration_ms);
 
   const entries = interactions.length > 0 ? fromTranscript(interactions, hookDuration) : fromHooks(hooks);
+  if (opts.payloads) addPayloads(db, sessionId, entries, interactions.length > 0);
   if (interactions.length > 0) {
     // StopFailure (rate limits, overload) is only in hooks.
     for (const h of hooks) if (h.event_name === 'StopFailure') entries.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
@@ -125,6 +158,43 @@ export function buildTimeline(db: Db, sessionId: string): TimelineEntry[] {
   }
   // Stable sort keeps the transcript's own order for equal timestamps.
   return entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.unixMs - b.e.unixMs || a.i - b.i).map((x) => x.e);
+}
+
+/** Full inputs and outputs for `sessions show --payloads`: read only when asked for. */
+function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTranscriptRows: boolean): void {
+  const tools = entries.filter((e) => e.kind === 'tool' && e.toolUseId);
+  if (tools.length === 0) return;
+  if (fromTranscriptRows) {
+    const rows = db
+      .prepare(`SELECT kind, tool_use_id, tool_input, text FROM interactions WHERE session_id = ? AND kind IN ('tool_use', 'tool_result') AND tool_use_id IS NOT NULL ORDER BY ts, id`)
+      .all(sessionId) as { kind: string; tool_use_id: string; tool_input: string | null; text: string }[];
+    const input = new Map<string, string>();
+    const output = new Map<string, string>();
+    for (const r of rows) {
+      if (r.kind === 'tool_use' && !input.has(r.tool_use_id)) input.set(r.tool_use_id, r.tool_input ?? '');
+      if (r.kind === 'tool_result' && !output.has(r.tool_use_id)) output.set(r.tool_use_id, r.text);
+    }
+    for (const e of tools) {
+      e.input = input.get(e.toolUseId) ?? '';
+      e.output = output.get(e.toolUseId) ?? '';
+    }
+    return;
+  }
+  const rows = db
+    .prepare(
+      `SELECT tool_use_id, event_name,
+              CASE WHEN json_valid(payload) THEN json_extract(payload, '$.tool_input') END AS input,
+              CASE WHEN json_valid(payload) THEN COALESCE(json_extract(payload, '$.tool_response'), json_extract(payload, '$.error')) END AS output
+       FROM hook_events WHERE session_id = ? AND tool_use_id IS NOT NULL`,
+    )
+    .all(sessionId) as { tool_use_id: string; event_name: string; input: unknown; output: unknown }[];
+  const asText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  for (const e of tools) {
+    const pre = rows.find((r) => r.tool_use_id === e.toolUseId && r.event_name === 'PreToolUse');
+    const post = rows.find((r) => r.tool_use_id === e.toolUseId && (r.event_name === 'PostToolUse' || r.event_name === 'PostToolUseFailure'));
+    e.input = asText(pre?.input ?? post?.input);
+    e.output = asText(post?.output);
+  }
 }
 
 function toolInputFields(json: string | null): { subagent_type?: string; description?: string } {
@@ -177,7 +247,7 @@ function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number
           toolUseId: r.tool_use_id ?? '',
           status,
           durationMs: duration,
-          detail: status === 'error' ? clip(result?.text, 1000) : '',
+          detail: status === 'error' && result ? errorExcerpt(result.text, result.tail, result.full_length) : '',
         });
         break;
       }
@@ -231,7 +301,7 @@ function fromHooks(hooks: HookRow[]): TimelineEntry[] {
       }
       e.status = h.event_name === 'PostToolUse' ? 'ok' : 'error';
       e.durationMs = typeof h.duration_ms === 'number' ? h.duration_ms : Math.max(0, h.at - e.unixMs);
-      if (h.error) e.detail = clip(h.error, 1000);
+      if (h.error) e.detail = errorExcerpt(h.error, null, h.error.length);
     } else if (h.event_name === 'PreCompact') out.push(hookEntry(h, 'compaction', 'conversation compacted'));
     else if (h.event_name === 'SubagentStart') out.push(hookEntry(h, 'subagent', `subagent ${h.agent_id ?? ''} started`));
     else if (h.event_name === 'StopFailure') out.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));

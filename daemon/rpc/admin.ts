@@ -39,6 +39,8 @@ export function adminHandlers(ctx: DaemonContext) {
         configSource: ctx.configSource,
         writeError: ctx.hookWriter.writeFailure?.message ?? '',
         writeErrorSinceUnixMs: ctx.hookWriter.writeFailure?.sinceUnixMs ?? 0,
+        startedBy: ctx.startedBy,
+        logFile: ctx.startedBy === 'background' ? ctx.paths.logFile : '',
       };
     }),
   };

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { defaultTranscriptRoots, importTranscripts, type ImportProgress } from '../ingest/importer.js';
 import { isSafeId } from '../../common/ids.js';
 import type { DaemonContext } from '../context.js';
+import { systemClock } from '../jobs/clock.js';
+import { pastRetention } from '../jobs/retention.js';
 import { toServiceError, UserError } from './errors.js';
 import { unary } from './errors.js';
 
@@ -26,6 +28,9 @@ function progressToProto(p: ImportProgress, roots: string[]) {
     done: p.done,
     startedUnixMs: p.startedAt,
     roots,
+    pastRetentionSessions: p.pastRetention?.sessions ?? 0,
+    pastRetentionOldestUnixMs: p.pastRetention?.oldestUnixMs ?? 0,
+    retentionDays: p.pastRetention?.days ?? 0,
   };
 }
 
@@ -63,7 +68,13 @@ export function ingestHandlers(ctx: DaemonContext) {
         const roots = req.paths.length > 0 ? req.paths.map((p) => path.normalize(p)) : defaultTranscriptRoots();
         if (roots.length === 0) throw new UserError('found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects); pass the folder to import');
         ctx.log.info('import started', { roots });
-        const final = await importTranscripts(ctx.ingester, roots, (p) => call.write(progressToProto(p, roots)), () => cancelled);
+        const final = await importTranscripts(
+          ctx.ingester,
+          roots,
+          (p) => call.write(progressToProto(p, roots)),
+          () => cancelled,
+          (ids) => ({ pastRetention: pastRetention(ctx.db, ctx.config, systemClock, ids) }),
+        );
         ctx.log.info('import finished', { files: final.filesDone, sessions: final.sessions, interactions: final.interactionsAdded, skipped: final.skipped });
       })().then(
         () => call.end(),

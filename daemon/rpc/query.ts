@@ -40,6 +40,7 @@ export function sessionToProto(row: SessionRow) {
     host: row.host,
     origin: row.origin,
     endReason: row.end_reason ?? '',
+    expiredUnixMs: row.expired_at ?? 0,
   };
 }
 
@@ -242,7 +243,7 @@ export function queryHandlers(ctx: DaemonContext) {
       };
     }),
     GetTimelinePages: streaming(getSession, (req, write) => {
-      const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id));
+      const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id), { payloads: req.includePayloads });
       for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE) });
     }),
     ListInteractions: streaming(listInteractions, (req, write) => {

@@ -33,6 +33,8 @@ export interface SessionRow {
   cost_usd: number | null;
   cost_complete: number;
   title: string | null;
+  /** Set when retention deleted the session's history; the row stays so the id still resolves. */
+  expired_at: number | null;
 }
 
 export interface HookEventRow {

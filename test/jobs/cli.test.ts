@@ -104,7 +104,7 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
   });
 
   it('jobs run retention expires them (progress, counts, exit 0), and rbk jobs --json shows the run', async () => {
-    const run = await cliJson<RunJson>(t, ['jobs', 'run', 'retention']);
+    const run = await cliJson<RunJson>(t, ['jobs', 'run', 'retention', '--yes']);
     expect(run).toMatchObject({ job: 'retention', trigger: 'manual', status: 'ok', error: null });
     expect(run.counts).toMatchObject({ sessions: 2, hookEvents: 4 + 3, interactions: 5 + 4, messageUsage: 4, subagents: 2, pinnedKept: 1 });
     expect(run.durationMs).toBeGreaterThanOrEqual(0);
@@ -132,7 +132,7 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
 
     // Unpinned, it goes on the next run; the plain `rbk retention` runs it and says what went.
     await cliJson(t, ['sessions', 'unpin', 'bbbb2222-old']);
-    const went = await cliJson<RetentionJson>(t, ['retention']);
+    const went = await cliJson<RetentionJson>(t, ['retention', '--yes']);
     expect(went).toMatchObject({ dryRun: false, pinnedKept: 0, run: { job: 'retention', status: 'ok', counts: { sessions: 1 } } });
     expect(went.sessions.map((s) => s.id)).toEqual(['bbbb2222-old']);
     expect(withState(t, 'bbbb2222-old')).toMatchObject({ hookEvents: 0, interactions: 0, fts: 0 });

@@ -37,6 +37,7 @@ export function pathsFor(dataDir: string): RbkPaths {
     fallbackSpoolDir: path.join(dataDir, 'spool-fallback'),
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
+    logFile: path.join(dataDir, 'rbkd.log'),
   };
 }
 

@@ -162,7 +162,7 @@ describe('rbk install + a real Claude Code session', () => {
     const settings = path.join(home, '.claude', 'settings.json');
     const before = JSON.parse(fs.readFileSync(settings, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(before)).toContain('hooks');
-    const un = await runCli(t, ['uninstall'], { env: { HOME: home } });
+    const un = await runCli(t, ['uninstall', '--yes'], { env: { HOME: home } });
     expect(un.code, un.stderr).toBe(0);
     // install created the file (the temp HOME had none), so uninstall removes it, unless Claude
     // Code wrote its own keys there meanwhile: then only rbk's part goes.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HOOK_EVENTS, isRbkHook } from '../../cli/install/hooks.js';
 import { assertBuilt, hookEventRows, hookPayload, makeDataDir, REPO_ROOT, runCli, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
-import { snapshotTree } from './support.js';
+import { fakeSystemd, snapshotTree, type FakeSystemd } from './support.js';
 
 beforeAll(() => assertBuilt());
 
@@ -106,12 +106,12 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     const after = snapshotTree(s.t.root);
     expect([...after.entries()].filter(([k]) => !k.endsWith('install-manifest.json'))).toEqual([...before.entries()].filter(([k]) => !k.endsWith('install-manifest.json')));
 
-    const un = await cli(s, ['uninstall']);
+    const un = await cli(s, ['uninstall', '--yes']);
     expect(un.code, un.stderr).toBe(0);
     expect(fs.readFileSync(s.settings, 'utf8')).toBe(USER_SETTINGS);
     expect(fs.existsSync(path.join(s.t.dataDir, 'install-manifest.json'))).toBe(false);
     // Uninstalling again finds nothing to do.
-    const again = await cli(s, ['uninstall', '--json']);
+    const again = await cli(s, ['uninstall', '--json', '--yes']);
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(s.settings, 'utf8')).toBe(USER_SETTINGS);
   });
@@ -129,7 +129,7 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     v.theme = 'dark';
     fs.writeFileSync(s.settings, JSON.stringify(v, null, '\t'));
 
-    expect((await cli(s, ['uninstall'])).code).toBe(0);
+    expect((await cli(s, ['uninstall', '--yes'])).code).toBe(0);
     const after = JSON.parse(fs.readFileSync(s.settings, 'utf8')) as Record<string, any>;
     expect(rbkCommands(fs.readFileSync(s.settings, 'utf8')).size).toBe(0);
     expect(after).toEqual({ model: 'sonnet', hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: 'notify-send bye' }] }] }, theme: 'dark' });
@@ -152,7 +152,7 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     const r = await cli(s, ['install', '--no-service']);
     expect(r.code, r.stderr).toBe(0);
     expect(rbkCommands(fs.readFileSync(s.settings, 'utf8')).size).toBe(HOOK_EVENTS.length);
-    expect((await cli(s, ['uninstall'])).code).toBe(0);
+    expect((await cli(s, ['uninstall', '--yes'])).code).toBe(0);
     expect(fs.existsSync(s.settings)).toBe(false);
   });
 
@@ -200,7 +200,7 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     expect(r.code, r.stderr).toBe(0);
     expect(rbkCommands(fs.readFileSync(path.join(project, '.claude', 'settings.local.json'), 'utf8')).size).toBe(HOOK_EVENTS.length);
     expect(fs.existsSync(s.settings)).toBe(false);
-    expect((await cli(s, ['uninstall'])).code).toBe(0);
+    expect((await cli(s, ['uninstall', '--yes'])).code).toBe(0);
     expect(fs.existsSync(path.join(project, '.claude', 'settings.local.json'))).toBe(false);
   });
 });
@@ -234,68 +234,150 @@ describe('the installed hook command', () => {
   });
 });
 
-describe('rbk install with the systemd user service (stand-in systemctl)', () => {
-  it('writes the unit, runs daemon-reload/enable/restart, is idempotent, and uninstall disables and removes it', async () => {
+describe('rbk install with the systemd user service (stand-in systemd user manager)', () => {
+  /** PATH with the stand-in systemctl first, XDG_CONFIG_HOME inside the sandbox's home. */
+  function systemdEnv(s: Sandbox, sd: FakeSystemd) {
+    return { PATH: `${sd.bin}${path.delimiter}${process.env.PATH}`, XDG_CONFIG_HOME: path.join(s.home, '.config') };
+  }
+  const statusOf = async (s: Sandbox, env: Record<string, string>) => JSON.parse((await cli(s, ['status', '--json'], env)).stdout) as { pid: number; startedBy: string };
+
+  it('writes the unit, hands a hand-started daemon over to the service, is idempotent, and uninstall disables and removes it', async () => {
     const s = sandbox();
-    const bin = path.join(s.t.root, 'bin');
-    const log = path.join(s.t.root, 'systemctl.log');
-    fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${log}'\n`, { mode: 0o755 });
-    const xdgConfig = path.join(s.home, '.config');
-    const env = { PATH: `${bin}${path.delimiter}${process.env.PATH}`, XDG_CONFIG_HOME: xdgConfig };
-    // A daemon is already up, so install's wait for the socket succeeds at once.
+    const sd = fakeSystemd(s.t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js') });
+    cleanups.push(() => sd.cleanup());
+    const env = systemdEnv(s, sd);
+    // Following the README: the daemon is already running in a terminal (npm start) when install runs.
     const d = await startDaemon(s.t);
     cleanups.push(() => d.stop().then(() => undefined));
 
     const r = await cli(s, ['install', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    const unitFile = path.join(xdgConfig, 'systemd', 'user', 'rbk.service');
+    const unitFile = path.join(s.home, '.config', 'systemd', 'user', 'rbk.service');
     const unit = fs.readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} ${path.join(REPO_ROOT, 'bin', 'rbkd.js')}`);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
     expect(unit).toMatch(/^ProtectSystem=strict$/m);
     expect(unit).toMatch(/^ProtectHome=read-only$/m);
+    expect(unit).toMatch(/^Environment=RBK_STARTED_BY=systemd$/m);
     expect(unit).toContain(`ReadWritePaths=-${s.t.dataDir}`);
     expect(unit).toContain(`Environment=RBK_DATA_DIR=${s.t.dataDir}`);
     expect(unit).toContain(`Environment=RBK_CONFIG=${s.t.config}`);
     // The temp data dir is under /tmp, which PrivateTmp would hide from the CLI: it is left off.
     expect(unit).toMatch(/^# PrivateTmp=yes is off/m);
     expect(unit).not.toContain('{{');
-    expect(fs.readFileSync(log, 'utf8')).toBe('--user daemon-reload\n--user enable rbk.service\n--user restart rbk.service\n');
-    const json = JSON.parse(r.stdout) as { daemonRunning: boolean; service: { kind: string }; warnings: string[] };
+    // The bus is checked before anything is written; then reload, enable, restart.
+    expect(sd.log()).toBe('--user show-environment\n--user daemon-reload\n--user enable rbk.service\n--user restart rbk.service\n');
+    const json = JSON.parse(r.stdout) as { daemonRunning: boolean; service: { kind: string }; stoppedDaemon: { pid: number; startedBy: string } | null; warnings: string[] };
     expect(json.service.kind).toBe('systemd');
-    // The test's daemon is not the service's: install says the service's own cannot start beside it.
-    expect(json.warnings.join('\n')).toContain('already running');
+    // The daemon started by hand was stopped, and the service's own runs now.
+    expect(json.stoppedDaemon).toEqual({ pid: d.pid, startedBy: 'foreground' });
+    expect((await d.exited).code).toBe(0);
     expect(json.daemonRunning).toBe(true);
-    const manifest = JSON.parse(fs.readFileSync(path.join(s.t.dataDir, 'install-manifest.json'), 'utf8')) as { service: { file: string } };
+    const st = await statusOf(s, env);
+    expect(st).toMatchObject({ startedBy: 'systemd', pid: sd.servicePid() });
+    const manifest = JSON.parse(fs.readFileSync(path.join(s.t.dataDir, 'install-manifest.json'), 'utf8')) as { service: { file: string }; daemon: string };
     expect(manifest.service.file).toBe(unitFile);
+    expect(manifest.daemon).toBe('service');
+    // Doctor asks the manager: loaded, enabled, running.
+    const doc = JSON.parse((await cli(s, ['doctor', '--json'], env)).stdout) as { checks: { id: string; status: string; details?: Record<string, unknown> }[] };
+    expect(doc.checks.find((c) => c.id === 'service')).toMatchObject({ status: 'pass', details: { loaded: true, enabled: true, active: true } });
 
-    // Again: the unit is unchanged, so only `enable --now` (a no-op when running).
+    // Again: the unit is unchanged, so only `enable --now` (a no-op when running); the daemon stays.
     const unitStat = fs.statSync(unitFile).mtimeMs;
     expect((await cli(s, ['install'], env)).code).toBe(0);
     expect(fs.statSync(unitFile).mtimeMs).toBe(unitStat);
-    expect(fs.readFileSync(log, 'utf8').split('\n').at(-2)).toBe('--user enable --now rbk.service');
+    expect(sd.log().split('\n').at(-2)).toBe('--user enable --now rbk.service');
+    expect((await statusOf(s, env)).pid).toBe(st.pid);
 
-    fs.writeFileSync(log, '');
-    const un = await cli(s, ['uninstall'], env);
+    // rbk stop and rbk start go through the manager, so that it does not restart what was stopped.
+    sd.clearLog();
+    const stop = await cli(s, ['stop'], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain('as the systemd user service');
+    expect(sd.log()).toContain('--user stop rbk.service');
+    expect(sd.servicePid()).toBeNull();
+    const start = await cli(s, ['start'], env);
+    expect(start.code, start.stderr).toBe(0);
+    expect(sd.log()).toContain('--user start rbk.service');
+    expect((await statusOf(s, env)).startedBy).toBe('systemd');
+
+    sd.clearLog();
+    const un = await cli(s, ['uninstall', '--yes'], env);
     expect(un.code, un.stderr).toBe(0);
-    expect(fs.readFileSync(log, 'utf8')).toBe('--user disable --now rbk.service\n--user daemon-reload\n');
+    expect(sd.log()).toBe('--user disable --now rbk.service\n--user daemon-reload\n');
+    expect(sd.servicePid()).toBeNull();
     expect(fs.existsSync(unitFile)).toBe(false);
+    // The folders install made for the unit are gone too.
+    expect(fs.existsSync(path.join(s.home, '.config', 'systemd'))).toBe(false);
     expect(fs.existsSync(s.settings)).toBe(false);
+  });
+
+  it('without a systemd user bus: no unit is written, rbkd runs in the background instead, install says so, and doctor warns', async () => {
+    const s = sandbox();
+    const sd = fakeSystemd(s.t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js'), noBus: true });
+    const env = systemdEnv(s, sd);
+    cleanups.push(async () => {
+      await cli(s, ['stop'], env);
+    });
+    const r = await cli(s, ['install'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('service   not installed: the systemd user manager cannot be reached (Failed to connect to bus: No medium found).');
+    expect(r.stdout).toMatch(/daemon {4}running in the background instead \(pid \d+/);
+    expect(fs.existsSync(path.join(s.home, '.config', 'systemd'))).toBe(false);
+    expect(sd.log()).toBe('--user show-environment\n');
+    expect((await statusOf(s, env)).startedBy).toBe('background');
+    const doc = JSON.parse((await cli(s, ['doctor', '--json'], env)).stdout) as { checks: { id: string; status: string; summary: string }[] };
+    expect(doc.checks.find((c) => c.id === 'service')).toMatchObject({ status: 'warn' });
+    expect(doc.checks.find((c) => c.id === 'service')!.summary).toContain('nothing starts it after a reboot');
+    // Uninstall stops the background daemon too.
+    const un = await cli(s, ['uninstall', '--yes', '--json'], env);
+    expect(un.code, un.stderr).toBe(0);
+    expect((JSON.parse(un.stdout) as { stoppedDaemon: { startedBy: string } }).stoppedDaemon.startedBy).toBe('background');
+    expect((await cli(s, ['status'], env)).code).toBe(3);
+  });
+
+  it('a unit the manager refuses is taken out again: no half-installed unit, and rbkd runs in the background', async () => {
+    const s = sandbox();
+    const sd = fakeSystemd(s.t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js'), failOn: 'enable rbk.service' });
+    const env = systemdEnv(s, sd);
+    cleanups.push(async () => {
+      await cli(s, ['stop'], env);
+    });
+    const r = await cli(s, ['install', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { service: unknown; serviceFallback: string };
+    expect(json.service).toBeNull();
+    expect(json.serviceFallback).toContain('systemctl --user enable rbk.service failed');
+    expect(fs.existsSync(path.join(s.home, '.config', 'systemd', 'user', 'rbk.service'))).toBe(false);
+    const manifest = JSON.parse(fs.readFileSync(path.join(s.t.dataDir, 'install-manifest.json'), 'utf8')) as { service?: unknown; daemon: string };
+    expect(manifest.service).toBeUndefined();
+    expect(manifest.daemon).toBe('background');
+    expect((await statusOf(s, env)).startedBy).toBe('background');
   });
 
   it('--dry-run with the service prints the unit and the commands, runs nothing and writes nothing', async () => {
     const s = sandbox();
+    const sd = fakeSystemd(s.t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js') });
     const before = snapshotTree(s.t.root);
-    const r = await cli(s, ['install', '--dry-run'], { XDG_CONFIG_HOME: path.join(s.home, '.config'), PATH: '/nonexistent' });
+    const r = await cli(s, ['install', '--dry-run'], systemdEnv(s, sd));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`would create ${path.join(s.home, '.config', 'systemd', 'user', 'rbk.service')}`);
     expect(r.stdout).toContain('    ExecStart=');
     expect(r.stdout).toContain('would run: systemctl --user daemon-reload');
     expect(r.stdout).toContain('would run: systemctl --user enable rbk.service');
     expect(r.stdout).toContain(`would mkdir -m 0700 ${s.t.dataDir}`);
-    expect(snapshotTree(s.t.root)).toEqual(before);
+    expect(r.stdout).toContain(`would create ${path.join(s.home, '.local', 'bin', 'rbk')}`);
+    // Only the read-only bus check ran.
+    expect(sd.log()).toBe('--user show-environment\n');
+    sd.clearLog();
+    expect([...snapshotTree(s.t.root).entries()].filter(([k]) => !k.startsWith('fake-systemd'))).toEqual([...before.entries()].filter(([k]) => !k.startsWith('fake-systemd')));
+    // Without systemctl at all, the dry run says what happens instead.
+    const emptyBin = path.join(s.t.root, 'empty-bin');
+    fs.mkdirSync(emptyBin);
+    const none = await cli(s, ['install', '--dry-run'], { XDG_CONFIG_HOME: path.join(s.home, '.config'), PATH: emptyBin });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toContain('no service: systemctl is not on PATH; would run rbkd in the background instead (rbk start)');
   });
 
   it('uninstall --purge refuses without a terminal or --yes, and deletes the data dir with --yes', async () => {
@@ -303,12 +385,14 @@ describe('rbk install with the systemd user service (stand-in systemctl)', () =>
     expect((await cli(s, ['install', '--no-service'])).code).toBe(0);
     fs.writeFileSync(path.join(s.t.dataDir, 'rbk.db'), 'pretend');
     const no = await cli(s, ['uninstall', '--purge']);
-    expect(no.code).toBe(1);
-    expect(no.stderr).toContain('pass --yes');
+    expect(no.code).toBe(2);
+    expect(no.stderr).toContain('run it again with --yes');
+    // What it would have done is shown, and nothing was changed.
+    expect(no.stderr).toContain(`DELETE ${s.t.dataDir}`);
     expect(fs.existsSync(s.t.dataDir)).toBe(true);
+    expect(rbkCommands(fs.readFileSync(s.settings, 'utf8')).size).toBe(HOOK_EVENTS.length);
     const yes = await cli(s, ['uninstall', '--purge', '--yes']);
     expect(yes.code, yes.stderr).toBe(0);
     expect(fs.existsSync(s.t.dataDir)).toBe(false);
   });
 });
-

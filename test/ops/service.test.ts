@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePaths } from '../../common/paths.js';
 import { renderLaunchdPlist, renderSystemdUnit, readTemplate } from '../../cli/install/service.js';
 import { assertBuilt, makeDataDir, REPO_ROOT, runCli, type TempRbk } from '../support/rbk.js';
-import { parsePlist } from './support.js';
+import { fakeSystemd, parsePlist } from './support.js';
 
 beforeAll(() => assertBuilt());
 
@@ -43,7 +43,9 @@ describe('systemd user unit', () => {
     const t = makeDataDir();
     dirs.push(t);
     const home = path.join(t.root, 'home');
-    const r = await runCli(t, ['install', '--dry-run', '--json'], { env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config') }, cwd: t.root });
+    // A user manager to install into (a container has none): the stand-in answers the bus check.
+    const sd = fakeSystemd(t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js') });
+    const r = await runCli(t, ['install', '--dry-run', '--json'], { env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: `${sd.bin}${path.delimiter}${process.env.PATH}` }, cwd: t.root });
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as { service: { kind: string; content: string; file: string } };
     expect(plan.service.kind).toBe('systemd');
@@ -103,7 +105,7 @@ describe('launchd agent plist', () => {
     expect(plist).toEqual({
       Label: 'dev.rbk.rbkd',
       ProgramArguments: ['/Users/a&b/.nvm/versions/node/v20.20.2/bin/node', '/Users/a&b/src/<rbk>/bin/rbkd.js'],
-      EnvironmentVariables: { RBK_DATA_DIR: '/Users/a&b/rbk "data"' },
+      EnvironmentVariables: { RBK_STARTED_BY: 'launchd', RBK_DATA_DIR: '/Users/a&b/rbk "data"' },
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },
       ThrottleInterval: 10,

@@ -263,3 +263,77 @@ export function parsePlist(text: string): PlistValue {
   if (top.length !== 1) throw new Error('plist: <plist> must hold exactly one value');
   return value(top[0]!);
 }
+
+export interface FakeSystemd {
+  /** A folder to put first on PATH: it holds the stand-in `systemctl`. */
+  bin: string;
+  /** Every `systemctl` invocation's arguments, one per line. */
+  log: () => string;
+  clearLog: () => void;
+  /** The pid of the daemon the stand-in runs as "rbk.service", when it runs. */
+  servicePid: () => number | null;
+  /** Ends the service's daemon if the test left it running. */
+  cleanup: () => void;
+}
+
+/**
+ * A stand-in for `systemctl --user` (a container has no user systemd): it records its arguments
+ * and behaves like a user manager for rbk.service. start/restart/enable --now run the unit's
+ * ExecStart (node bin/rbkd.js) in the background with RBK_STARTED_BY=systemd, as the unit file
+ * sets; stop/disable --now end it; show prints LoadState/UnitFileState/ActiveState from what was
+ * enabled and what runs. With `noBus`, every call fails as systemctl does without a user bus;
+ * with `failOn`, calls whose arguments contain that text fail.
+ */
+export function fakeSystemd(root: string, opts: { rbkd: string; noBus?: boolean; failOn?: string } = { rbkd: '' }): FakeSystemd {
+  const bin = path.join(root, 'fake-systemd-bin');
+  const state = path.join(root, 'fake-systemd-state');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(state, { recursive: true });
+  const log = path.join(state, 'calls.log');
+  const pidFile = path.join(state, 'service.pid');
+  const enabled = path.join(state, 'enabled');
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = `#!/bin/sh
+echo "$*" >> ${q(log)}
+${opts.noBus ? 'echo "Failed to connect to bus: No medium found" >&2; exit 1' : ''}
+${opts.failOn ? `case "$*" in *${q(opts.failOn)}*) echo "Failed to ${opts.failOn}: Unit file is masked." >&2; exit 1;; esac` : ''}
+running() { [ -f ${q(pidFile)} ] && kill -0 "$(cat ${q(pidFile)})" 2>/dev/null; }
+start() { running && return 0; RBK_STARTED_BY=systemd ${q(process.execPath)} ${q(opts.rbkd)} >> ${q(path.join(state, 'daemon.log'))} 2>&1 & echo $! > ${q(pidFile)}; }
+stop() { if running; then pid=$(cat ${q(pidFile)}); kill "$pid"; i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; fi; rm -f ${q(pidFile)}; }
+case "$*" in
+  "--user show-environment") echo "HOME=$HOME";;
+  "--user daemon-reload") ;;
+  "--user enable --now rbk.service") touch ${q(enabled)}; start;;
+  "--user enable rbk.service") touch ${q(enabled)};;
+  "--user disable --now rbk.service") rm -f ${q(enabled)}; stop;;
+  "--user restart rbk.service") stop; start;;
+  "--user start rbk.service") start;;
+  "--user stop rbk.service") stop;;
+  "--user show rbk.service"*)
+    if [ -f ${q(enabled)} ]; then echo LoadState=loaded; echo UnitFileState=enabled; else echo LoadState=not-found; echo UnitFileState=; fi
+    if running; then echo ActiveState=active; else echo ActiveState=inactive; fi;;
+  *) echo "stand-in systemctl: unexpected arguments: $*" >&2; exit 1;;
+esac
+exit 0
+`;
+  fs.writeFileSync(path.join(bin, 'systemctl'), script, { mode: 0o755 });
+  const servicePid = (): number | null => {
+    try {
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  };
+  return {
+    bin,
+    log: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''),
+    clearLog: () => fs.writeFileSync(log, ''),
+    servicePid,
+    cleanup: () => {
+      const pid = servicePid();
+      if (pid) process.kill(pid, 'SIGKILL');
+    },
+  };
+}

@@ -46,7 +46,7 @@ describe('redaction in the daemon', () => {
     // A dry run is a dry run.
     expect(payloads(t)[0]!.payload).toContain(GITHUB_TOKEN);
 
-    const run = await runCli(t, ['jobs', 'run', 'redact', '--json']);
+    const run = await runCli(t, ['jobs', 'run', 'redact', '--json', '--yes']);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ job: 'redact', status: 'ok', counts: { hookEvents: 1, rowsChanged: 1 } });
     const [row] = payloads(t);
@@ -56,7 +56,7 @@ describe('redaction in the daemon', () => {
     expect(row!.redaction_version).toMatch(/^[0-9a-f]{12}$/);
 
     // Once at the current version, a second run has nothing to do.
-    const again = await runCli(t, ['jobs', 'run', 'redact', '--json']);
+    const again = await runCli(t, ['jobs', 'run', 'redact', '--json', '--yes']);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 'ok', counts: { hookEvents: 0, interactions: 0 } });
   });
 
@@ -77,7 +77,7 @@ describe('redaction in the daemon', () => {
     expect(dry.pendingRows).toBe(1);
     expect(dry.byRule['internal-token']).toBe(1);
 
-    const run = await runCli(t, ['redact']);
+    const run = await runCli(t, ['redact', '--yes']);
     expect(run.code, run.stderr).toBe(0);
     const [after] = payloads(t);
     expect(after!.payload).not.toContain(INTERNAL_TOKEN);

@@ -42,6 +42,7 @@ export function makeMachine(config: unknown = {}): Machine {
     spoolDir: path.join(dir, 'spool'),
     lockFile: path.join(dir, 'rbkd.lock'),
     pidFile: path.join(dir, 'rbkd.pid'),
+    logFile: path.join(dir, 'rbkd.log'),
   };
   const cfg = configSchema.parse(config);
   const db = openDatabase(paths.db);

@@ -133,7 +133,7 @@ describe('S3 retention', () => {
       );
       expect(text.stdout).toContain(`of 1 session in 1 partition would be deleted (${expiredDay}); 1 pinned session kept.`);
 
-      const run = await runCli(t, ['retention', '--json'], { env: S3_ENV, timeoutMs: 120_000 });
+      const run = await runCli(t, ['retention', '--json', '--yes'], { env: S3_ENV, timeoutMs: 120_000 });
       expect(run.code, run.stderr).toBe(0);
       const went = JSON.parse(run.stdout);
       expect(went).toMatchObject({ dryRun: false, run: { status: 'ok', counts: { s3ObjectsDeleted: expiredKeys.length } }, s3: s3Part });

@@ -93,7 +93,7 @@ describe('config validation', () => {
   });
 
   it('an unknown key is named with its full path', () => {
-    expect(configError('logg:\n  level: info\n').message).toMatch(/^ {2}logg: unknown key/m);
+    expect(configError('logg:\n  level: info\n').message).toMatch(/^ {2}\/etc\/rbk\/config\.yaml:1:1: logg: unknown key/m);
     expect(configError(s3('backend: local\nbuckett: x')).message).toMatch(/integrations\.claude\.sessionStorage\.buckett: unknown key/);
   });
 
@@ -112,10 +112,32 @@ describe('config validation', () => {
     expect(err.message).toContain('integrations.claude.sessionStorage.s3.bucket');
   });
 
-  it('invalid YAML says so, with the line', () => {
+  it('invalid YAML says so: file:line:column, the line quoted with a caret, and a full sentence', () => {
     const err = configError('log:\n  level: info\n hook: [unclosed\n');
-    expect(err.message).toMatch(/^\/etc\/rbk\/config\.yaml at line \d+: not valid YAML: /);
-    expect(err.message.split('\n')).toHaveLength(1);
+    expect(err.message).toMatch(/^\/etc\/rbk\/config\.yaml:\d+:\d+: not valid YAML: .+\.$/m);
+    expect(err.message.split('\n')).toHaveLength(4);
+    expect(err.message.split('\n').at(-1)).toMatch(/\.$/);
+  });
+
+  it('an unclosed { or [ is reported where it was opened, not where the parser gave up', () => {
+    // The "{" on line 4 is never closed; the YAML parser notices only on line 5.
+    const err = configError('log:\n  level: info\nsync:\n  automatic: { true\n  debounceMs: 5\n');
+    const [first, quoted, caret, hint] = err.message.split('\n');
+    expect(first).toBe('/etc/rbk/config.yaml:4:14: not valid YAML: this { is never closed.');
+    expect(quoted).toBe('  4 |   automatic: { true');
+    expect(caret).toBe('    |              ^');
+    expect(hint).toBe('Close it with } on the same line, or write the value as an indented block instead.');
+    const seq = configError('metrics:\n  listen: [127.0.0.1\nlog:\n  level: info\n');
+    expect(seq.message.split('\n')[0]).toBe('/etc/rbk/config.yaml:2:11: not valid YAML: this [ is never closed.');
+    // A quote that is never closed, with brackets inside it that do not count.
+    const quote = configError("log:\n  level: 'info {\nsync:\n  debounceMs: 5\n");
+    expect(quote.message.split('\n')[0]).toBe("/etc/rbk/config.yaml:2:10: not valid YAML: this ' is never closed.");
+  });
+
+  it('schema problems say where the key is written (line:column)', () => {
+    const err = configError('log:\n  level: loud\nsync:\n  debounceMss: 5\n');
+    expect(err.message).toContain('/etc/rbk/config.yaml:2:10: log.level: must be one of "debug", "info", "warn", "error".');
+    expect(err.message).toContain('/etc/rbk/config.yaml:4:3: sync.debounceMss: unknown key; remove it, or check its spelling');
   });
 
   it('a top level that is not a mapping is refused', () => {

@@ -18,6 +18,7 @@ describe('resolvePaths on Linux', () => {
       fallbackSpoolDir: expect.stringMatching(new RegExp(`^${path.join(os.tmpdir(), `rbk-${uid}`)}/spool-[0-9a-f]{8}$`)),
       lockFile: '/home/alice/.local/share/rbk/rbkd.lock',
       pidFile: '/home/alice/.local/share/rbk/rbkd.pid',
+      logFile: '/home/alice/.local/share/rbk/rbkd.log',
     });
   });
 
