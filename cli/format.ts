@@ -90,23 +90,23 @@ export interface TableOptions {
   rightAlign?: number[];
   /**
    * The terminal's width in cells: the widest text columns are cut (with "…") until each line
-   * fits. Undefined or Infinity: no limit (output piped to another program keeps every byte).
+   * fits, then the `drop` columns are left out, in that order, if it still does not. Undefined or
+   * Infinity: no limit (output piped to another program keeps every byte).
    */
   width?: number;
   /** Columns never cut (ids people copy, say); right-aligned columns are never cut either. */
   keep?: number[];
+  /** Columns that may be left out on a narrow terminal, least important first. */
+  drop?: number[];
 }
 
 const GAP = 2;
 /** A column is not cut below this many cells (or its header's width, when that is shorter). */
 const MIN_CUT_WIDTH = 8;
 
-export function table(headers: string[], rows: string[][], opts: TableOptions = {}): string {
-  const right = new Set(opts.rightAlign ?? []);
-  const keep = new Set([...(opts.keep ?? []), ...right]);
-  const natural = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+/** Fits `natural` widths into `limit` by cutting the widest cuttable columns, one cell at a time. */
+function fitWidths(natural: number[], headers: string[], keep: Set<number>, limit: number): number[] {
   const widths = [...natural];
-  const limit = opts.width ?? Infinity;
   const total = () => widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1);
   // Take one cell at a time from the widest column that may still shrink: the columns end up as
   // even as the content allows, and narrow columns are left whole.
@@ -118,13 +118,43 @@ export function table(headers: string[], rows: string[][], opts: TableOptions = 
       if (widths[i]! <= floor) continue;
       if (widest < 0 || widths[i]! > widths[widest]!) widest = i;
     }
-    if (widest < 0) break; // nothing left to cut: the line stays wider than the terminal
+    if (widest < 0) break;
     widths[widest]! -= 1;
   }
+  return widths;
+}
+
+export function table(headers: string[], rows: string[][], opts: TableOptions = {}): string {
+  const limit = opts.width ?? Infinity;
+  const natural = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const right = new Set(opts.rightAlign ?? []);
+  const keepAll = new Set([...(opts.keep ?? []), ...right]);
+  // Leave out optional columns, least important first, until the cut table fits.
+  let shown = headers.map((_, i) => i);
+  const dropped: number[] = [];
+  const widthOf = (cols: number[]) => {
+    const w = fitWidths(
+      cols.map((i) => natural[i]!),
+      cols.map((i) => headers[i]!),
+      new Set(cols.flatMap((i, k) => (keepAll.has(i) ? [k] : []))),
+      limit,
+    );
+    return { w, total: w.reduce((a, b) => a + b, 0) + GAP * (w.length - 1) };
+  };
+  let fit = widthOf(shown);
+  for (const d of opts.drop ?? []) {
+    if (fit.total <= limit) break;
+    shown = shown.filter((i) => i !== d);
+    dropped.push(d);
+    fit = widthOf(shown);
+  }
   const line = (cells: string[]) =>
-    cells
-      .map((c, i) => pad(truncate(c, widths[i]!), widths[i]!, right.has(i)))
+    shown
+      .map((i, k) => pad(truncate(cells[i] ?? '', fit.w[k]!), fit.w[k]!, right.has(i)))
       .join(' '.repeat(GAP))
       .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const rule = fit.w.map((w) => '-'.repeat(w)).join(' '.repeat(GAP));
+  const out = [line(headers), rule, ...rows.map(line)];
+  if (dropped.length > 0) out.push(truncate(`(${dropped.map((i) => headers[i]).join(', ')} left out to fit ${limit} columns; --json has every field)`, limit));
+  return out.join('\n');
 }

@@ -117,7 +117,7 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
           countsText(numbers(r.counts)),
           r.error,
         ]),
-        { rightAlign: [0], keep: [1, 3], width: io.columns },
+        { rightAlign: [0], keep: [1, 3], drop: [2, 4], width: io.columns },
       ),
     );
   }

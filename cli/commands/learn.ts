@@ -208,7 +208,7 @@ export async function incidentsCommand(io: Io, opts: { json: boolean; minSession
         i.resolved ? `${i.resolvedSessions}/${i.sessions.length}: ${terminalSafe(i.fixes[0]?.fix ?? '')}` : 'no',
         terminalSafe(i.signature),
       ]),
-      { rightAlign: [1, 2], keep: [0, 3, 4], width: io.columns },
+      { rightAlign: [1, 2], keep: [0, 3, 4], drop: [3, 1], width: io.columns },
     ),
   );
   return EXIT.ok;

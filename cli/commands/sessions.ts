@@ -54,7 +54,7 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
       costs[i]!,
     ];
   });
-  io.out(table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, { rightAlign: [5, 6, 7, 8, 9, 10], keep: [0, 2], width: io.columns }));
+  io.out(table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, { rightAlign: [5, 6, 7, 8, 9, 10], keep: [0, 2], drop: [8, 4, 3, 6, 10], width: io.columns }));
   return EXIT.ok;
 }
 

@@ -35,7 +35,7 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
       table(
         ['PROJECT', 'SESSIONS', 'PROMPTS', 'TOOLS', 'FAILED', 'TOKENS', 'COST', 'LAST ACTIVE'],
         res.projects.map((p, i) => [terminalSafe(p.project || '(unknown)'), String(p.sessions), String(p.prompts), String(p.toolCalls), String(p.toolFailures), tokens[i]!, costs[i]!, shortTime(p.lastActivityUnixMs)]),
-        { rightAlign: [1, 2, 3, 4, 5, 6], keep: [7], width: io.columns },
+        { rightAlign: [1, 2, 3, 4, 5, 6], keep: [7], drop: [2, 7, 4], width: io.columns },
       ),
     );
     out.push('');

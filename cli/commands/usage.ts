@@ -63,7 +63,9 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
   rows.push(['Total', ...Array<string>(lead - 1).fill(''), '', ...nums(res.totals)]);
   const right = headers.map((_, i) => i).filter((i) => i > lead);
   io.out(`Usage by ${{ daily: 'day', weekly: 'week', monthly: 'month', session: 'session' }[opts.report]} (time zone ${res.timeZone})`);
-  io.out(table(headers, rows, { rightAlign: right, keep: [0], width: io.columns }));
+  // On a narrow terminal the cache columns go first (TOTAL still counts them), then the activity time.
+  const drop = ['CACHE WRITE', 'CACHE READ', 'LAST ACTIVITY', 'OUTPUT'].map((h) => headers.indexOf(h)).filter((i) => i >= 0);
+  io.out(table(headers, rows, { rightAlign: right, keep: [0], drop, width: io.columns }));
   if (res.unpricedModels.length > 0) {
     io.out(
       `\nCost "?" = unknown: ${plural(res.totals.unpricedMessages, 'response')} ${res.totals.unpricedMessages === 1 ? 'is' : 'are'} from models without a known price (${res.unpricedModels.join(', ')}).` +
