@@ -158,3 +158,19 @@ export function table(headers: string[], rows: string[][], opts: TableOptions = 
   if (dropped.length > 0) out.push(truncate(`(${dropped.map((i) => headers[i]).join(', ')} left out to fit ${limit} columns; --json has every field)`, limit));
   return out.join('\n');
 }
+
+/** `text` broken into lines of at most `width` cells, every line after the first indented by `indent`. */
+export function wrap(text: string, width: number, indent: number): string {
+  if (!Number.isFinite(width) || displayWidth(text) + indent <= width) return text;
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && displayWidth(line) + 1 + displayWidth(w) > width - indent) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { closest, distance } from 'fastest-levenshtein';
 import { RBK_VERSION } from '../common/version.js';
 import { CliError, EXIT } from './errors.js';
+import { wrap } from './format.js';
 import type { Io } from './io.js';
 
 export interface OptionSpec {
@@ -94,21 +95,7 @@ function synopsis(c: CommandSpec): string {
   return [commandName(c), ...argWords(c), own ? '[options]' : '', '[--json]'].filter(Boolean).join(' ');
 }
 
-/** `text` broken into lines of at most `width` cells, every line after the first indented by `indent`. */
-export function wrap(text: string, width: number, indent: number): string {
-  if (!Number.isFinite(width) || text.length + indent <= width) return text;
-  const words = text.split(' ');
-  const lines: string[] = [];
-  let line = '';
-  for (const w of words) {
-    if (line && line.length + 1 + w.length > width - indent) {
-      lines.push(line);
-      line = w;
-    } else line = line ? `${line} ${w}` : w;
-  }
-  if (line) lines.push(line);
-  return lines.join(`\n${' '.repeat(indent)}`);
-}
+
 
 function optionLabel(name: string, o: OptionSpec): string {
   const long = o.negatable ? `--[no-]${name}` : `--${name}`;

@@ -1,7 +1,7 @@
 // `rbk stats`: totals, top tools with failure rates, busiest projects, capture health.
 import { call } from '../client.js';
 import { EXIT } from '../errors.js';
-import { compactNumber, numberColumn, plural, shortTime, table, usd, usdColumn } from '../format.js';
+import { compactNumber, numberColumn, plural, shortTime, table, usd, usdColumn, wrap } from '../format.js';
 import type { Io } from '../io.js';
 import { statsView, terminalSafe, type ProtoStats } from '../views.js';
 
@@ -19,9 +19,10 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
     `Captured ${plural(t.sessions, 'session')} (${t.activeSessions} active) from ${shortTime(res.totals.firstUnixMs)} to ${shortTime(res.totals.lastUnixMs)}`,
     `  prompts ${t.prompts}   tool calls ${t.toolCalls} (${t.toolFailures} failed, ${pct(t.toolFailureRate)})   subagents ${t.subagents}`,
     `  interactions ${t.interactions}   hook events ${t.hookEvents}`,
-    `  tokens ${compactNumber(t.tokens.total)} (in ${compactNumber(t.tokens.input)}, out ${compactNumber(t.tokens.output)}, cache write ${compactNumber(t.tokens.cacheCreation)}, cache read ${compactNumber(t.tokens.cacheRead)})   cost ${usd(t.costUsd)}${t.unpricedSessions ? ` (${plural(t.unpricedSessions, 'session')} with unpriced models: cost unknown)` : ''}`,
+    `  tokens ${compactNumber(t.tokens.total)} (in ${compactNumber(t.tokens.input)}, out ${compactNumber(t.tokens.output)}, cache write ${compactNumber(t.tokens.cacheCreation)}, cache read ${compactNumber(t.tokens.cacheRead)})`,
+    `  cost ${usd(t.costUsd)}${t.unpricedSessions ? ` (${plural(t.unpricedSessions, 'session')} with unpriced models: cost unknown)` : ''}`,
     '',
-  ];
+  ].map((l) => wrap(l, io.columns, 4));
   if (v.tools.length > 0) {
     out.push('Top tools');
     out.push(table(['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'], v.tools.map((x) => [terminalSafe(x.toolName), String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]), { rightAlign: [1, 2, 3, 4], width: io.columns }));
@@ -54,6 +55,7 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
       `  job ${j.job.padEnd(16)} ${bad ? '! ' : ''}${j.lastStatus} at ${shortTime(j.lastStartedUnixMs)}${j.failedRuns ? ` (${j.failedRuns} of ${plural(j.runs, 'run')} failed)` : ''}${j.lastError ? `: ${j.lastError.slice(0, 120)}` : ''}`,
     );
   }
-  io.out(out.join('\n'));
+  // Prose lines wrap at words with a hanging indent; tables (several lines) already fit.
+  io.out(out.map((l) => (l.includes('\n') ? l : wrap(l, io.columns, 4))).join('\n'));
   return EXIT.ok;
 }

@@ -50,7 +50,7 @@ export function openTerminal(dir: string, argv: string[], opts: { cols: number; 
   t(['set-option', '-t', name, 'remain-on-exit', 'on']);
   t(['pipe-pane', '-t', name, '-o', `cat >> ${q(rawFile)}`]);
   const screen = () => {
-    const lines = t(['capture-pane', '-p', '-t', name])
+    const lines = t(['capture-pane', '-p', '-J', '-t', name])
       .split('\n')
       .map((l) => l.replace(/\s+$/, ''));
     while (lines.length > 0 && lines.at(-1) === '') lines.pop();
