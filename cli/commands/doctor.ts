@@ -57,10 +57,12 @@ function startFix(manifest: InstallManifest | null): string {
 // --- checks -----------------------------------------------------------------------------------
 
 function checkNode(): Check {
-  const major = Number(process.versions.node.split('.')[0]);
-  return major >= 20
-    ? { id: 'node', status: 'pass', summary: `Node ${process.versions.node} (needs >= 20)` }
-    : { id: 'node', status: 'fail', summary: `Node ${process.versions.node} is too old; rbk needs Node 20 or newer`, fix: 'install Node 20+ (e.g. from nodejs.org or your package manager), then rbk install again so the hook uses it' };
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  // 20.16 is the first 20.x whose argument parser understands --no-<option>.
+  const ok = major > 20 || (major === 20 && minor >= 16);
+  return ok
+    ? { id: 'node', status: 'pass', summary: `Node ${process.versions.node} (needs >= 20.16)` }
+    : { id: 'node', status: 'fail', summary: `Node ${process.versions.node} is too old; rbk needs Node 20.16 or newer`, fix: 'install Node 20.16+ (e.g. from nodejs.org or your package manager), then rbk install again so the hook uses it' };
 }
 
 function checkConfig(paths: RbkPaths): { check: Check; config: RbkConfig | null } {
