@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
-import { duration, iso } from '../format.js';
+import { duration, iso, plural } from '../format.js';
 import type { Io } from '../io.js';
 import { hookEventView, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
 
@@ -211,7 +211,7 @@ export function renderMarkdown(x: SessionExport): string {
         out.push(`- ${t} ${mdText(e.text)}`);
     }
   }
-  out.push('', `_Exported by rbk from ${x.interactions.length} interactions and ${x.hookEvents.length} hook events._`, '');
+  out.push('', `_Exported by rbk from ${plural(x.interactions.length, 'interaction')} and ${plural(x.hookEvents.length, 'hook event')}._`, '');
   return out.join('\n');
 }
 
@@ -308,7 +308,7 @@ ${rows}
 <ol class="timeline">
 ${items.join('\n')}
 </ol>
-<footer>Exported by rbk at ${e(iso(now) ?? '')} from ${x.interactions.length} interactions and ${x.hookEvents.length} hook events.</footer>
+<footer>Exported by rbk at ${e(iso(now) ?? '')} from ${plural(x.interactions.length, 'interaction')} and ${plural(x.hookEvents.length, 'hook event')}.</footer>
 </body>
 </html>
 `;

@@ -3,6 +3,7 @@
 import { localTimeZone, parseTimeArg, TimeArgError } from '../../daemon/query/time.js';
 import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
+import { plural } from '../format.js';
 import type { PullProgressWire } from '../../daemon/sync/pull.js';
 import type { Io } from '../io.js';
 
@@ -78,7 +79,7 @@ export async function pullCommand(io: Io, opts: { since?: string; host?: string;
   const lines = [
     `Pulled from ${summary.location} (${summary.backend})${summary.hosts.length > 0 ? `, hosts ${summary.hosts.join(', ')}` : ''} in ${summary.seconds}s`,
     `  sessions        ${summary.sessionsAdded} new, ${summary.sessionsUpdated} updated, ${summary.sessionsUnchanged} unchanged (of ${summary.manifests} manifests)`,
-    `  rows added      ${summary.interactionsAdded} interactions, ${summary.hookEventsAdded} hook events (${summary.partsFetched} parts, ${mb(summary.bytesFetched)} MB)`,
+    `  rows added      ${plural(summary.interactionsAdded, 'interaction')}, ${plural(summary.hookEventsAdded, 'hook event')} (${plural(summary.partsFetched, 'part')}, ${mb(summary.bytesFetched)} MB)`,
     `  skipped         ${Object.keys(skipped).length === 0 ? 'none' : Object.entries(skipped).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ...summary.problems.map((p) => `  problem  ${p.reason}  ${p.key}: ${p.detail}`),
   ];

@@ -96,11 +96,11 @@ export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promis
   }
   const lines = [
     `backend      ${view.backend}${view.location ? `  ${view.location}` : ''}`,
-    `backlog      ${view.backlog.sessions} session${view.backlog.sessions === 1 ? '' : 's'}, ${view.backlog.rows} rows, ${bytes(view.backlog.bytes)}${view.backlog.inBackoff > 0 ? ` (${view.backlog.inBackoff} waiting to retry${view.nextAttemptAt ? ` from ${shortTime(Date.parse(view.nextAttemptAt))}` : ''})` : ''}`,
+    `backlog      ${plural(view.backlog.sessions, 'session')}, ${plural(view.backlog.rows, 'row')}, ${bytes(view.backlog.bytes)}${view.backlog.inBackoff > 0 ? ` (${view.backlog.inBackoff} waiting to retry${view.nextAttemptAt ? ` from ${shortTime(Date.parse(view.nextAttemptAt))}` : ''})` : ''}`,
     `lag          ${view.lagMs > 0 ? duration(view.lagMs) : 'none'}`,
     `last success ${view.lastSuccessAt ? shortTime(Date.parse(view.lastSuccessAt)) : 'never'}`,
     `last error   ${view.lastError ? `${shortTime(Date.parse(view.lastError.at ?? ''))} ${view.lastError.sessionId ? `(session ${view.lastError.sessionId}) ` : ''}${view.lastError.message}` : 'none'}`,
-    `uploaded     ${view.synced.sessions} sessions, ${view.synced.parts} parts, ${bytes(view.synced.bytes)}${view.running ? '  (uploading now)' : ''}`,
+    `uploaded     ${plural(view.synced.sessions, 'session')}, ${plural(view.synced.parts, 'part')}, ${bytes(view.synced.bytes)}${view.running ? '  (uploading now)' : ''}`,
   ];
   if (view.lastError && !view.backendError) lines.push(`fix          ${syncFailureCause(view.lastError.message).fix}`);
   if (view.backendError) lines.push(`\nrbk cannot upload: ${view.backendError}\nFix integrations.claude.sessionStorage in the config, then restart rbkd (rbk doctor checks the config).`);
@@ -140,7 +140,7 @@ export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; f
     return failed ? EXIT.failure : EXIT.ok;
   }
   const lines = [
-    `sync to ${view.location}: ${plural(view.sessions.uploaded, 'session')} uploaded (${plural(view.parts, 'part')}, ${plural(view.manifests, 'manifest')}, ${bytes(view.bytes)}; ${view.rows.interactions} interactions, ${view.rows.hookEvents} hook events) in ${duration(view.durationMs)}`,
+    `sync to ${view.location}: ${plural(view.sessions.uploaded, 'session')} uploaded (${plural(view.parts, 'part')}, ${plural(view.manifests, 'manifest')}, ${bytes(view.bytes)}; ${plural(view.rows.interactions, 'interaction')}, ${plural(view.rows.hookEvents, 'hook event')}) in ${duration(view.durationMs)}`,
   ];
   if (view.sessions.unchanged > 0) lines.push(`  ${view.sessions.unchanged} already up to date`);
   if (view.sessions.deferred > 0) lines.push(`  ${view.sessions.deferred} waiting to retry after a failure (rbk sync --now retries them now)`);
