@@ -407,11 +407,11 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'postmortem, runbook update proposals and knowledge docs from a session',
     args: [{ name: 'id|prefix', required: true }],
     options: {
-      'incident-id': { type: 'string', value: 'ID', help: 'name the incident (INC-2041); picks it when a session has several', check: incidentId },
+      'incident-id': { type: 'string', value: 'ID', help: 'N or inc-N: learn only the session\'s incident N; any other id (INC-2041) names the files', check: incidentId },
       query: { type: 'string', value: 'TEXT', help: 'focus on the incident that matches TEXT' },
       'apply-runbook-updates': { type: 'boolean', default: false, help: 'write the proposed runbook changes into the runbook dir' },
       out: { type: 'string', value: 'DIR', help: 'write the documents under DIR' },
-      synthesizer: { type: 'string', value: 'NAME', help: 'extractive (offline) or anthropic', check: oneOf('extractive', 'anthropic') },
+      synthesizer: { type: 'string', value: 'NAME', help: 'extractive (offline), anthropic, or openai (any OpenAI-compatible endpoint, learning.openai)', check: oneOf('extractive', 'anthropic', 'openai') },
       progress: progressOption,
     },
     run: async (io, p) =>

@@ -5,14 +5,27 @@ import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, plural, table } from '../format.js';
 import type { LearnResult } from '../../daemon/learn/index.js';
-import type { Incident } from '../../daemon/learn/scan.js';
+import type { IncidentCluster } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
 import { terminalSafe } from '../views.js';
 
+const sectionsView = (pm: LearnResult['postmortem']['postmortem']) => ({ ...pm, title: undefined, timeline: pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs })) });
+
+const priorView = (p: LearnResult['signatures'][number]['seenBefore'][number]) => ({
+  sessionId: p.sessionId,
+  project: p.project,
+  firstSeenAt: iso(p.firstSeenUnixMs),
+  lastSeenAt: iso(p.lastSeenUnixMs),
+  occurrences: p.occurrences,
+  resolved: p.resolved,
+  status: p.status,
+  fix: p.fix,
+  fixRefs: p.fixRefs,
+  failureRefs: p.failureRefs,
+});
+
 /** `rbk learn --json` (docs/cli-json.md): the daemon's result with times as ISO strings. */
 export function learnView(r: LearnResult) {
-  const pm = r.postmortem.postmortem;
-  const timeline = pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs }));
   return {
     runId: r.runId,
     sessionId: r.sessionId,
@@ -23,29 +36,31 @@ export function learnView(r: LearnResult) {
     outputDir: r.outputDir,
     outputDirReason: r.outputDirReason,
     runbookDir: r.runbookDir,
-    postmortem: { path: r.postmortem.path, title: r.postmortem.title, sections: { ...pm, title: undefined, timeline } },
+    incidents: r.incidents.map((i) => ({
+      ...i,
+      firstSymptom: { ...i.firstSymptom, unixMs: undefined, at: iso(i.firstSymptom.unixMs) },
+      seenBefore: i.seenBefore.map(priorView),
+    })),
+    unrelated: r.unrelated,
+    missteps: r.missteps,
+    postmortem: { path: r.postmortem.path, title: r.postmortem.title, sections: sectionsView(r.postmortem.postmortem) },
+    postmortems: r.postmortems.map((p) => ({ incident: p.incident, path: p.path, title: p.title, synthesizer: p.synthesizer, fallbackReason: p.fallbackReason, sections: sectionsView(p.postmortem) })),
     proposals: r.proposals,
     alreadyInRunbooks: r.alreadyInRunbooks,
     knowledge: r.knowledge,
-    signatures: r.signatures.map((s) => ({
-      ...s,
-      seenBefore: s.seenBefore.map((p) => ({ sessionId: p.sessionId, project: p.project, firstSeenAt: iso(p.firstSeenUnixMs), lastSeenAt: iso(p.lastSeenUnixMs), occurrences: p.occurrences, resolved: p.resolved, fix: p.fix, fixRefs: p.fixRefs, failureRefs: p.failureRefs })),
-    })),
+    signatures: r.signatures.map((s) => ({ ...s, seenBefore: s.seenBefore.map(priorView) })),
     applied: r.applied,
   };
 }
+
+const STATUS = { resolved: 'resolved and verified', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved' } as const;
 
 export async function learnCommand(
   io: Io,
   opts: { session: string; incidentId?: string; query?: string; apply: boolean; outDir?: string; synthesizer?: string; json: boolean; progress: boolean },
 ): Promise<number> {
-  if (opts.synthesizer !== undefined && opts.synthesizer !== 'extractive' && opts.synthesizer !== 'anthropic') {
-    throw new CliError(`--synthesizer must be extractive or anthropic, got "${opts.synthesizer}"`, EXIT.usage);
-  }
-  if (opts.incidentId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(opts.incidentId)) {
-    throw new CliError(`--incident-id must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041); got "${opts.incidentId.slice(0, 80)}"`, EXIT.usage);
-  }
-  if (opts.progress && io.isTTY) io.err(`learning from session ${opts.session}${opts.synthesizer === 'anthropic' ? ' (asking the Anthropic API; this can take a minute)' : ''}…`);
+  const remote = opts.synthesizer === 'anthropic' || opts.synthesizer === 'openai';
+  if (opts.progress && io.isTTY) io.err(`learning from session ${opts.session}${remote ? ` (asking the ${opts.synthesizer} model; this can take a minute)` : ''}…`);
   const res = await call<{ resultJson: string }>(
     'Learn',
     'Learn',
@@ -57,7 +72,7 @@ export async function learnCommand(
       outDir: opts.outDir ? path.resolve(opts.outDir) : '',
       synthesizer: opts.synthesizer ?? '',
     },
-    opts.synthesizer === 'anthropic' ? 15 * 60_000 : 5 * 60_000,
+    remote ? 15 * 60_000 : 5 * 60_000,
   );
   const r = JSON.parse(res.resultJson) as LearnResult;
   const conflict = r.applied !== null && r.applied.conflicts.length > 0;
@@ -65,25 +80,36 @@ export async function learnCommand(
     io.json(learnView(r));
     return conflict ? EXIT.failure : EXIT.ok;
   }
-  io.out(`${r.postmortem.title}`);
+  const rel = (p: string) => path.relative(r.outputDir, p);
   io.out(`session ${r.sessionId}${r.incidentId ? `, incident ${r.incidentId}` : ''}${r.query ? `, focused on "${r.query}" (${r.focus.entries} of ${r.focus.totalEntries} timeline entries)` : ''}`);
   io.out(`synthesizer: ${r.synthesizer.used}${r.synthesizer.fallbackReason ? ` (fell back from ${r.synthesizer.requested}: ${r.synthesizer.fallbackReason})` : ''}`);
   io.out(`output: ${r.outputDir} (${r.outputDirReason})`);
-  io.out(`  postmortem  ${path.relative(r.outputDir, r.postmortem.path)}`);
-  for (const p of r.proposals) io.out(`  proposal    ${path.relative(r.outputDir, p.path)}  (${p.kind === 'new' ? 'new runbook' : 'update'} ${p.runbook})`);
-  for (const k of r.knowledge) io.out(`  knowledge   ${path.relative(r.outputDir, k.path)}  (${k.learningId})`);
-  for (const a of r.alreadyInRunbooks) io.out(`  already in  ${a.runbook} (${a.signatureId})`);
-  if (r.signatures.length > 0) {
+  if (r.incidents.length === 0) {
     io.out('');
-    io.out('error signatures:');
-    for (const s of r.signatures) {
-      io.out(`  ${s.id}  ${s.text}  ×${s.occurrences}  ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
-      if (s.seenBefore.length > 0) {
-        const fixed = s.seenBefore.filter((p) => p.resolved);
-        io.out(`    seen before in ${plural(s.seenBefore.length, 'session')} (${s.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
-      }
+    io.out('No incident found in this session (no failing check that the session then worked on).');
+    io.out(`  postmortem  ${rel(r.postmortem.path)}`);
+  }
+  for (const i of r.incidents) {
+    io.out('');
+    io.out(`incident ${i.number}: ${terminalSafe(i.title)}`);
+    io.out(`  status      ${STATUS[i.status]}${i.durationMs !== null ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`);
+    if (i.failedAttempts.length > 0) io.out(`  tried       ${i.failedAttempts.map((t) => terminalSafe(t.command)).join('; ')}`);
+    if (i.fix.length > 0) io.out(`  fix         ${i.fix.map((f) => terminalSafe(f.tool === 'Bash' ? f.change : `${f.tool} ${f.change}`)).join('; ')}`);
+    if (i.verification.length > 0) io.out(`  verified by ${i.verification.map((v) => terminalSafe(v.command)).join(', then ')}`);
+    io.out(`  postmortem  ${rel(i.postmortem)}`);
+    if (i.proposal) io.out(`  proposal    ${rel(i.proposal)}`);
+    if (i.knowledge) io.out(`  knowledge   ${rel(i.knowledge)}`);
+    if (i.seenBefore.length > 0) {
+      const fixed = i.seenBefore.filter((p) => p.resolved);
+      io.out(`  seen before in ${plural(i.seenBefore.length, 'session')} (${i.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
     }
   }
+  if (r.unrelated.length > 0 || r.missteps.length > 0) {
+    io.out('');
+    for (const u of r.unrelated) io.out(`not an incident: ${terminalSafe(u.command)} failed (${u.why}): ${terminalSafe(u.error)}`);
+    for (const m of r.missteps) io.out(`misstep: ${terminalSafe(m.command)}: ${terminalSafe(m.error)}`);
+  }
+  for (const a of r.alreadyInRunbooks) io.out(`already in ${a.runbook} (${a.signatureId})`);
   if (r.applied) {
     io.out('');
     if (conflict) {
@@ -170,7 +196,7 @@ export async function learningsShowCommand(io: Io, opts: { id: string; json: boo
 
 export async function incidentsCommand(io: Io, opts: { json: boolean; minSessions: number; limit: number; progress: boolean }): Promise<number> {
   if (opts.progress && io.isTTY) io.err('clustering error signatures across sessions…');
-  const r = await call<{ incidents: Incident[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
+  const r = await call<{ incidents: IncidentCluster[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
   const incidents = r.incidents.map((i) => ({
     signatureId: i.signatureId,
     signature: i.signature,

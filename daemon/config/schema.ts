@@ -85,7 +85,7 @@ const learningSchema = z
     // Runbooks that proposals diff against; relative paths resolve against the session's cwd.
     // Unset: <output dir>/runbooks.
     runbookDir: z.string().min(1).optional(),
-    synthesizer: z.enum(['extractive', 'anthropic']).default('extractive'),
+    synthesizer: z.enum(['extractive', 'anthropic', 'openai']).default('extractive'),
     anthropic: z
       .object({
         model: z.string().min(1).max(200).default('claude-sonnet-4-5'),
@@ -100,10 +100,28 @@ const learningSchema = z
       .superRefine((value, ctx) => {
         if (value.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'do not put the API key in the config: export ANTHROPIC_API_KEY in the daemon\'s environment' });
       })
-      .default({ model: 'claude-sonnet-4-5', timeoutMs: 60_000, maxTokens: 4096 }),
+      .prefault({}),
+    // Any OpenAI-compatible chat completions endpoint: a team's own model server (vLLM, Ollama,
+    // llama.cpp, LiteLLM) or a hosted one. The key, when the server needs one, comes from the
+    // environment variable named by apiKeyEnv, never from this file.
+    openai: z
+      .object({
+        // e.g. http://127.0.0.1:8000/v1 (the path up to /chat/completions).
+        baseUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:8000/v1' }).optional(),
+        model: z.string().min(1).max(200).default('gpt-4o-mini'),
+        timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+        maxTokens: z.number().int().min(256).max(64_000).default(4096),
+        apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY').default('OPENAI_API_KEY'),
+        apiKey: z.unknown().optional(),
+      })
+      .strict()
+      .superRefine((value, ctx) => {
+        if (value.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'do not put the API key in the config: export it in the daemon\'s environment (the variable apiKeyEnv names, OPENAI_API_KEY by default)' });
+      })
+      .prefault({}),
   })
   .strict()
-  .default({ synthesizer: 'extractive', anthropic: { model: 'claude-sonnet-4-5', timeoutMs: 60_000, maxTokens: 4096 } });
+  .prefault({});
 
 export const configSchema = z
   .object({

@@ -1,6 +1,13 @@
-// `rbk learn`: the stored session → timeline → signals → cross-session retrieval → synthesizer →
-// rendered postmortem, runbook update proposals and knowledge docs, written under the session's
-// project .runbook/ (or the data dir, or --out), and learnings stored with their provenance.
+// `rbk learn`: the stored session → timeline → incident model (incident.ts) → cross-session
+// retrieval → synthesizer → rendered postmortems, runbook update proposals and knowledge docs,
+// written under the session's project .runbook/ (or the data dir, or --out), and learnings
+// stored with their provenance.
+//
+// One postmortem per incident. A session with several incidents (two prompts on two problems)
+// gets one file each, `<name>-1.md`, `<name>-2.md`; `--incident-id N` (or `inc-N`) learns only
+// incident N, `--query TEXT` only the part of the session that matches. Any other
+// `--incident-id` (INC-2041) names the files. A session with no incident gets one postmortem that
+// says so, and no proposal or knowledge doc.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,23 +16,22 @@ import { search, SearchSyntaxError } from '../query/search.js';
 import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
 import { UserError } from '../rpc/errors.js';
 import { NotFoundError } from '../store/sessions.js';
-import { anthropicNarrative } from './anthropic.js';
-import { extractiveNarrative, extractivePostmortem, postmortemTitle, type SynthesisInput } from './extractive.js';
+import { knowledgeDoc, runbookEntry } from './docs.js';
+import { changeLine, describeCall, extractiveNarrative, extractivePostmortem, fixSummary, incidentTitle, postmortemTitle, type SynthesisInput } from './extractive.js';
+import type { Incident } from './incident.js';
+import { llmNarrative } from './llm.js';
 import type { Postmortem } from './model.js';
-import { evidenceIndex, renderKnowledge, renderPostmortem, type KnowledgeDoc } from './render.js';
-import { applyProposals, marker, proposeRunbookUpdates, readRunbooks, type ApplyReport, type Proposal, type RunbookEntry } from './runbooks.js';
-import { resultRefs, retrieve, type PriorOccurrence } from './scan.js';
-import { describeCall, extractSignals, oneLine, segmentKey, shellSegments, type SignatureGroup, type Signals } from './signals.js';
-
-/** "running `x`" → "Run `x`" for runbook steps. */
-function imperative(step: string): string {
-  const s = step.replace(/^running /, 'run ').replace(/^using /, 'use ').replace(/^re-running /, 're-run ');
-  return `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
-}
+import { evidenceIndex, renderKnowledge, renderPostmortem } from './render.js';
+import { applyProposals, proposeRunbookUpdates, readRunbooks, type ApplyReport, type Proposal, type RunbookEntry } from './runbooks.js';
+import { incidentRecord, retrieve, sessionModel, type PriorOccurrence } from './scan.js';
 import { slugify } from './signature.js';
 import { otherSessionsWith, recordRun, saveSignatures, upsertLearning } from './store.js';
 
 export const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** `--incident-id 2` or `inc-2`: pick the session's second incident rather than name one. */
+const PICK = /^(?:inc-)?(\d{1,3})$/i;
+
+export type SynthesizerName = 'extractive' | 'anthropic' | 'openai';
 
 export interface LearnOptions {
   session: string;
@@ -34,7 +40,29 @@ export interface LearnOptions {
   applyRunbookUpdates?: boolean;
   /** Absolute. */
   outDir?: string;
-  synthesizer?: 'extractive' | 'anthropic';
+  synthesizer?: SynthesizerName;
+}
+
+export interface LearnedIncident {
+  number: number;
+  status: Incident['status'];
+  title: string;
+  signatureId: string;
+  signature: string;
+  checks: string[];
+  firstSymptom: { ref: string; resultRef: string; unixMs: number; command: string; error: string };
+  failures: string[];
+  /** `command`: the shell command or the file; `change`: what it changed (an edit's old → new). */
+  failedAttempts: { ref: string; command: string; change: string; outcome: string }[];
+  diagnostics: { ref: string; command: string }[];
+  fix: { ref: string; tool: string; change: string }[];
+  verification: { ref: string; command: string }[];
+  durationMs: number | null;
+  evidence: string[];
+  postmortem: string;
+  proposal: string | null;
+  knowledge: string | null;
+  seenBefore: PriorOccurrence[];
 }
 
 export interface LearnResult {
@@ -47,7 +75,12 @@ export interface LearnResult {
   outputDir: string;
   outputDirReason: string;
   runbookDir: string;
+  /** The first postmortem (for one-incident sessions, the postmortem). */
   postmortem: { path: string; title: string; postmortem: Postmortem };
+  postmortems: { incident: number | null; path: string; title: string; synthesizer: string; fallbackReason: string | null; postmortem: Postmortem }[];
+  incidents: LearnedIncident[];
+  unrelated: { ref: string; command: string; error: string; why: string }[];
+  missteps: { ref: string; command: string; error: string; correctedBy: string | null }[];
   proposals: { path: string; runbook: string; kind: 'update' | 'new'; signatureIds: string[] }[];
   alreadyInRunbooks: { signatureId: string; runbook: string }[];
   knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
@@ -56,6 +89,7 @@ export interface LearnResult {
     text: string;
     occurrences: number;
     resolved: boolean;
+    status: Incident['status'];
     fix: string;
     failureRefs: string[];
     fixRefs: string[];
@@ -72,10 +106,10 @@ export function focusEntries(entries: TimelineEntry[], matched: Set<string>): { 
   const last = hits.at(-1)!;
   // Back to the prompt that started this part, forward to the next prompt: the work on one ask.
   let from = first;
-  while (from > 0 && entries[from]!.kind !== 'prompt' && first - from < 50) from--;
+  while (from > 0 && entries[from]!.kind !== 'prompt' && first - from < 200) from--;
   if (entries[from]!.kind !== 'prompt') from = Math.max(0, first - 10);
   let to = last;
-  while (to + 1 < entries.length && entries[to + 1]!.kind !== 'prompt' && to - last < 100) to++;
+  while (to + 1 < entries.length && !(entries[to + 1]!.kind === 'prompt' && !entries[to + 1]!.agentId) && to - last < 2000) to++;
   return { from, to };
 }
 
@@ -134,44 +168,6 @@ function writeAtomic(file: string, content: string): void {
   fs.renameSync(tmp, file);
 }
 
-function runbookEntry(g: SignatureGroup, signals: Signals, sessionId: string): RunbookEntry {
-  const r = g.resolution!;
-  const first = g.failures[0]!;
-  const last = g.failures.at(-1)!;
-  const checkSegments = first.call.toolName === 'Bash' ? shellSegments(first.call.text).filter((s) => segmentKey(s) === r.checkKey) : [];
-  const reproduce = checkSegments.length > 0 ? `\`${oneLine(checkSegments.join(' && '), 160)}\`` : describeCall(first.call);
-  const diagnosis = signals.calls.filter((c) => c.index > last.call.index && c.index < r.passing.index && c.agentId === last.call.agentId && c.status === 'ok' && !r.steps.some((s) => s.refs.includes(c.ref)));
-  const lines = [
-    `## \`${g.signature.text}\``,
-    marker(g.signature.id),
-    '',
-    '### Symptom',
-    '',
-    `${describeCall(first.call)} fails${reproduce !== describeCall(first.call) ? ` (the failing check: ${reproduce})` : ''} with:`,
-    '',
-    '```text',
-    g.signature.line,
-    '```',
-    '',
-    '### Diagnosis steps',
-    '',
-    `1. Reproduce: ${reproduce}.`,
-    ...diagnosis.slice(0, 5).map((c, i) => `${i + 2}. ${c.toolName === 'Bash' ? 'Run' : 'Use'} ${describeCall(c)}.`),
-    '',
-    '### Fix',
-    '',
-    ...(r.steps.length > 0 ? r.steps.map((s, i) => `${i + 1}. ${imperative(s.text)}.`) : ['1. Re-run the check: it passed with nothing changed (flaky).']),
-    '',
-    '### Verification',
-    '',
-    `${describeCall(r.passing)} passes${r.passing.toolName === 'Bash' ? ` (the same check, \`${r.checkKey}\`)` : ''}.`,
-    '',
-    `_Learned by rbk from session \`${sessionId}\` (interactions ${[...new Set([first.call.ref, ...r.steps.flatMap((s) => s.refs), r.passing.ref])].map((x) => `\`${x}\``).join(', ')})._`,
-    '',
-  ];
-  return { signatureId: g.signature.id, title: g.signature.text, words: g.signature.words, checkKey: r.checkKey, markdown: lines.join('\n'), slug: `${slugify(g.signature.text.replace(/^[^:]*:\s*/, ''), 50)}-${g.signature.id.slice(4, 10)}` };
-}
-
 export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?: (step: string) => void): Promise<LearnResult> {
   const sessionId = ctx.sessions.resolveId(opts.session);
   const session = ctx.sessions.get(sessionId);
@@ -180,147 +176,178 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   }
   const redact = (s: string) => ctx.redaction.redactor.redactText(s).text;
   onProgress?.('timeline');
-  const all = buildTimeline(ctx.db, sessionId);
+  const all = buildTimeline(ctx.db, sessionId, { inputs: true });
   if (all.length === 0) throw new NotFoundError(`session ${sessionId} has nothing stored to learn from yet (no interactions or hook events); import its transcript with: rbk import`);
   let entries = all;
   let matched: string[] = [];
   if (opts.query) {
     const set = matchQuery(ctx, sessionId, opts.query);
-    if (set.size === 0) throw new NotFoundError(`nothing in session ${sessionId.slice(0, 8)} matches --query "${oneLine(opts.query, 80)}"; try other words, or see what matches with: rbk sessions search "<words>"`);
+    if (set.size === 0) throw new NotFoundError(`nothing in session ${sessionId.slice(0, 8)} matches --query "${opts.query.slice(0, 80)}"; try other words, or see what matches with: rbk sessions search "<words>"`);
     const { from, to } = focusEntries(all, set);
     entries = all.slice(from, to + 1);
     matched = all.filter((e) => set.has(e.ref)).map((e) => e.ref);
   }
-  onProgress?.('signals');
+  onProgress?.('incidents');
   const cwd = session.cwd ?? '';
-  const refs = resultRefs(ctx.db, sessionId);
-  const signals = extractSignals(entries, { cwd, resultRefs: refs });
-  // The whole session's signatures go in the index, whatever the focus.
-  saveSignatures(ctx.db, sessionId, opts.query ? extractSignals(all, { cwd, resultRefs: refs }).groups : signals.groups);
+  const model = sessionModel(ctx.db, sessionId, entries);
+  const a = model.analysis;
+  // The whole session's incidents go in the cross-session index, whatever the focus.
+  const whole = opts.query ? sessionModel(ctx.db, sessionId, all) : model;
+  saveSignatures(ctx.db, sessionId, whole.analysis.incidents.map((i) => incidentRecord(i, whole)));
+
+  // Which incidents: all, or the one --incident-id picks.
+  let chosen = a.incidents;
+  let label = opts.incidentId ?? null;
+  const pick = opts.incidentId ? PICK.exec(opts.incidentId) : null;
+  if (pick) {
+    const n = Number(pick[1]);
+    const found = a.incidents.find((i) => i.number === n);
+    if (!found) {
+      const list = a.incidents.map((i) => `${i.number}: ${incidentTitle(i, model.scrub)}`).join('; ');
+      throw new NotFoundError(`session ${sessionId.slice(0, 8)} has no incident ${n}${a.incidents.length > 0 ? `; its incidents are ${list}` : '; no incident was found in it'}`);
+    }
+    chosen = [found];
+    label = null;
+  }
 
   onProgress?.('retrieval');
-  const priors = new Map<string, PriorOccurrence[]>();
-  for (const g of signals.groups) {
-    const found = retrieve(ctx.db, sessionId, g);
-    if (found.length > 0) priors.set(g.signature.id, found);
-  }
+  const priors = new Map<Incident, PriorOccurrence[]>(chosen.map((i) => [i, retrieve(ctx.db, sessionId, i)]));
 
   const out = outputDir(ctx, cwd, opts);
   const rbDir = runbookDir(ctx, cwd, out.dir);
-  const base = opts.incidentId ?? slugify(sessionId, 64);
+  const base = label ?? (pick ? `${slugify(sessionId, 64)}-${chosen[0]!.number}` : slugify(sessionId, 64));
+  const docName = (inc: Incident | null) => (chosen.length > 1 && inc ? `${base}-${inc.number}` : base);
   const runId = `lrun_${crypto.randomBytes(6).toString('hex')}`;
 
-  // Runbook proposals: resolved shell failures (a command to run, a fix, a check that passed).
-  const resolved = signals.groups.filter((g) => g.resolution);
-  const entriesForRunbooks = resolved.filter((g) => g.failures[0]!.call.toolName === 'Bash').map((g) => runbookEntry(g, signals, sessionId));
-  const { proposals, alreadyPresent } = proposeRunbookUpdates(entriesForRunbooks, readRunbooks(rbDir));
-  const proposalPath = (p: Proposal) => path.join(out.dir, 'proposals', `${base}-${p.kind === 'new' ? p.file.replace(/\.md$/, '') : slugify(p.file.replace(/\.md$/, ''), 50)}.patch`);
+  // Runbook proposals: incidents fixed and verified in the session, and nothing else.
+  const entriesByIncident = new Map<Incident, RunbookEntry>();
+  for (const inc of chosen) {
+    const e = runbookEntry(inc, model, sessionId);
+    if (e) entriesByIncident.set(inc, e);
+  }
+  const { proposals, alreadyPresent } = proposeRunbookUpdates([...entriesByIncident.values()], readRunbooks(rbDir));
+  const incidentOf = (sigId: string) => chosen.find((i) => i.signature.id === sigId) ?? null;
+  const proposalPath = (p: Proposal) => {
+    const inc = incidentOf(p.signatureIds[0]!);
+    return path.join(out.dir, 'proposals', `${docName(inc)}-${p.kind === 'new' ? p.file.replace(/\.md$/, '') : slugify(p.file.replace(/\.md$/, ''), 50)}.patch`);
+  };
   const proposalFiles = new Map<string, string>();
   for (const p of proposals) for (const id of p.signatureIds) proposalFiles.set(id, path.relative(out.dir, proposalPath(p)));
 
   onProgress?.('synthesis');
-  const input: SynthesisInput = { sessionId, project: session.project ?? '', title: session.title ?? '', signals, priors, proposalFiles, query: opts.query ?? null };
-  const requested = opts.synthesizer ?? ctx.config.learning.synthesizer;
-  let used = 'extractive';
-  let fallbackReason: string | null = null;
-  let postmortem = extractivePostmortem(input);
-  if (requested === 'anthropic') {
-    try {
-      postmortem = { ...postmortem, ...(await anthropicNarrative(input, ctx.config.learning, redact)) };
-      used = 'anthropic';
-    } catch (err) {
-      fallbackReason = (err as Error).message;
-      ctx.log.warn('anthropic synthesizer failed; using extractive', { session: sessionId, reason: fallbackReason });
-      postmortem = { title: postmortemTitle(input), timeline: postmortem.timeline, ...extractiveNarrative(input) };
-    }
-  }
-
-  onProgress?.('writing');
-  const evidence = evidenceIndex(signals);
+  const requested: SynthesizerName = opts.synthesizer ?? ctx.config.learning.synthesizer;
+  const docs: (Incident | null)[] = chosen.length > 0 ? chosen : [null];
+  const evidence = evidenceIndex(a, model.scrub);
   // The timeline keeps the output of failed calls only; cited passing outputs are read here.
   const outputText = ctx.db.prepare(`SELECT substr(text, 1, 400) FROM interactions WHERE uuid = ? AND kind = 'tool_result' ORDER BY block_index LIMIT 1`).pluck();
   for (const row of evidence.values()) {
     if (!row.what.startsWith('tool_result') || row.what.endsWith('(error)')) continue;
     const text = outputText.get(row.ref);
-    if (typeof text === 'string' && text.trim()) row.excerpt = oneLine(text, 200);
+    if (typeof text === 'string' && text.trim()) row.excerpt = model.scrub(text).replace(/\s+/g, ' ').trim().slice(0, 200);
   }
   const files: string[] = [];
-  const pmPath = path.join(out.dir, 'postmortems', `${base}.md`);
-  const markdown = renderPostmortem(
-    postmortem,
-    {
+  const postmortems: LearnResult['postmortems'] = [];
+  for (const inc of docs) {
+    const input: SynthesisInput = {
       sessionId,
       project: session.project ?? '',
-      cwd,
-      incidentId: opts.incidentId ?? null,
+      analysis: a,
+      incident: inc,
+      priors: inc ? (priors.get(inc) ?? []) : [],
+      proposalFile: inc ? (proposalFiles.get(inc.signature.id) ?? null) : null,
       query: opts.query ?? null,
-      synthesizer: used,
-      fallbackReason,
-      startedUnixMs: session.started_at ?? entries[0]?.unixMs ?? 0,
-      endedUnixMs: session.ended_at ?? session.last_activity_at ?? entries.at(-1)?.unixMs ?? 0,
-    },
-    evidence,
-  );
-  writeAtomic(pmPath, redact(markdown));
-  files.push(pmPath);
+      scrub: model.scrub,
+      patches: model.patches,
+    };
+    let used: SynthesizerName = 'extractive';
+    let fallbackReason: string | null = null;
+    let postmortem = extractivePostmortem(input);
+    if (requested !== 'extractive') {
+      try {
+        const { narrative, dropped } = await llmNarrative(requested, input, ctx.config.learning, redact);
+        postmortem = { ...postmortem, ...narrative };
+        used = requested;
+        if (dropped > 0) ctx.log.info('llm claims without existing evidence dropped', { session: sessionId, dropped });
+      } catch (err) {
+        fallbackReason = (err as Error).message;
+        ctx.log.warn(`${requested} synthesizer failed; using extractive`, { session: sessionId, reason: fallbackReason });
+        postmortem = { title: postmortemTitle(input), timeline: postmortem.timeline, ...extractiveNarrative(input) };
+      }
+    }
+    const pmPath = path.join(out.dir, 'postmortems', `${docName(inc)}.md`);
+    const markdown = renderPostmortem(
+      postmortem,
+      {
+        sessionId,
+        project: session.project ?? '',
+        cwd,
+        incidentId: label,
+        query: opts.query ?? null,
+        synthesizer: used,
+        fallbackReason,
+        startedUnixMs: session.started_at ?? entries[0]?.unixMs ?? 0,
+        endedUnixMs: session.ended_at ?? session.last_activity_at ?? entries.at(-1)?.unixMs ?? 0,
+        incident: inc ? { number: inc.number, of: a.incidents.length, status: inc.status } : null,
+      },
+      evidence,
+    );
+    writeAtomic(pmPath, redact(markdown));
+    files.push(pmPath);
+    postmortems.push({ incident: inc?.number ?? null, path: pmPath, title: postmortem.title, synthesizer: used, fallbackReason, postmortem });
+  }
+
+  onProgress?.('writing');
   const proposalResults: LearnResult['proposals'] = [];
   for (const p of proposals) {
     const file = proposalPath(p);
-    const header = `rbk runbook update proposal (${p.kind === 'new' ? 'new runbook' : 'update'}) from session ${sessionId}${opts.incidentId ? `, incident ${opts.incidentId}` : ''}\nRunbook dir: ${rbDir}\nApply: rbk learn ${sessionId.slice(0, 8)} --apply-runbook-updates, or cd into the runbook dir and run git apply <this file>\n\n`;
+    // Where to apply it, relative to the proposal's own folder: no path of this machine in the file.
+    const where = path.relative(path.dirname(file), rbDir) || '.';
+    const header = `rbk runbook update proposal (${p.kind === 'new' ? 'new runbook' : 'update'}) from session ${sessionId}${label ? `, incident ${label}` : ''}\nRunbook dir: ${where} (relative to this file)\nApply: rbk learn ${sessionId.slice(0, 8)} --apply-runbook-updates, or cd into the runbook dir and run git apply <this file>\n\n`;
     writeAtomic(file, redact(header + p.patch));
     files.push(file);
     proposalResults.push({ path: file, runbook: path.join(rbDir, p.file), kind: p.kind, signatureIds: p.signatureIds });
   }
 
-  // Knowledge: one doc per distinct fact (a resolved signature), merged across sessions.
+  // Knowledge: one doc per incident (its fix, or what was ruled out), merged across sessions.
   const knowledge: LearnResult['knowledge'] = [];
+  const knowledgeOf = new Map<Incident, string>();
   const now = Date.now();
-  for (const g of resolved) {
-    const r = g.resolution!;
-    const kind = g.failures[0]!.call.toolName === 'Bash' ? 'fix' : 'gotcha';
-    const learningId = `lrn_${g.signature.id.slice(4)}`;
-    const here = { id: sessionId, project: session.project ?? '', firstSeenUnixMs: g.failures[0]!.call.unixMs, resolved: true, fix: r.summary };
-    const others = otherSessionsWith(ctx.db, g.signature.id, sessionId).map((o) => ({ id: o.session_id, project: o.project ?? '', firstSeenUnixMs: o.first_ts ?? 0, resolved: o.resolved === 1, fix: o.fix }));
-    const sessions = [...others, here].sort((a, b) => a.firstSeenUnixMs - b.firstSeenUnixMs || a.id.localeCompare(b.id));
-    const times = sessions.map((s) => s.firstSeenUnixMs).filter((t) => t > 0);
-    const lastSeen = Math.max(g.failures.at(-1)!.call.unixMs, ...otherSessionsWith(ctx.db, g.signature.id, sessionId).map((o) => o.last_ts ?? 0));
-    const slug = `${slugify(g.signature.text.replace(/^[^:]*:\s*/, ''), 50)}-${g.signature.id.slice(4, 10)}`;
-    const docPath = path.join(out.dir, 'knowledge', `${slug}.md`);
-    const refsUsed = [...new Set([g.failures[0]!.call.ref, g.failures[0]!.call.resultRef, ...r.steps.flatMap((s) => s.refs), r.passing.ref].filter(Boolean))];
-    const doc: KnowledgeDoc = {
-      id: learningId,
-      kind,
-      signatureId: g.signature.id,
-      signature: g.signature.text,
-      title: kind === 'gotcha' ? `${g.failures[0]!.call.toolName} gotcha: \`${g.signature.text.replace(/^[^:]*:\s*/, '')}\`` : `\`${g.signature.text}\``,
-      symptom: g.signature.line,
-      failingCommand: describeCall(g.failures[0]!.call),
-      fixSteps: r.steps.length > 0 ? r.steps.map((s) => imperative(s.text)) : ['Re-run the check (it passed with nothing changed)'],
-      verification: `${describeCall(r.passing)} passes.`,
-      sessions,
-      firstSeenUnixMs: times.length > 0 ? Math.min(...times) : 0,
-      lastSeenUnixMs: lastSeen,
-      refs: refsUsed,
-      learnedFrom: sessionId,
-    };
+  for (const inc of chosen) {
+    const fix = inc.status === 'unresolved' ? '' : fixSummary(inc, model);
+    const others = otherSessionsWith(ctx.db, inc.signature.id, sessionId).map((o) => ({
+      sessionId: o.session_id,
+      project: o.project ?? '',
+      cwd: o.cwd ?? '',
+      firstSeenUnixMs: o.first_ts ?? 0,
+      lastSeenUnixMs: o.last_ts ?? 0,
+      occurrences: o.occurrences,
+      resolved: o.resolved === 1,
+      status: o.status,
+      fix: o.fix,
+      fixRefs: [],
+      failureRefs: [],
+    }));
+    const doc = knowledgeDoc(inc, model, { sessionId, project: session.project ?? '', others, fix });
+    const docPath = path.join(out.dir, 'knowledge', `${slugify(inc.signature.text.replace(/^[^:]*:\s*/, ''), 50)}-${inc.signature.id.slice(4, 10)}.md`);
     writeAtomic(docPath, redact(renderKnowledge(doc)));
     files.push(docPath);
-    knowledge.push({ path: docPath, learningId, signatureId: g.signature.id, kind });
+    knowledgeOf.set(inc, docPath);
+    knowledge.push({ path: docPath, learningId: doc.id, signatureId: inc.signature.id, kind: doc.kind });
     upsertLearning(
       ctx.db,
       {
-        id: learningId,
-        kind,
-        signatureId: g.signature.id,
-        signature: redact(g.signature.text),
+        id: doc.id,
+        kind: doc.kind,
+        signatureId: inc.signature.id,
+        signature: redact(inc.signature.text),
         title: redact(doc.title),
-        fix: redact(r.summary),
+        fix: redact(fix),
         verification: redact(doc.verification),
         firstSeen: doc.firstSeenUnixMs || null,
         lastSeen: doc.lastSeenUnixMs || null,
         docPath,
         sessionId,
-        refs: refsUsed,
+        refs: doc.refs,
       },
       runId,
       now,
@@ -332,35 +359,63 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
     onProgress?.('applying runbook updates');
     applied = applyProposals(rbDir, proposals);
   }
-  recordRun(ctx.db, { id: runId, sessionId, incidentId: opts.incidentId ?? null, query: opts.query ?? null, synthesizer: used, fallbackReason, outputDir: out.dir, files }, now);
+  const first = postmortems[0]!;
+  recordRun(ctx.db, { id: runId, sessionId, incidentId: label, query: opts.query ?? null, synthesizer: first.synthesizer, fallbackReason: first.fallbackReason, outputDir: out.dir, files }, now);
 
+  const s = model.scrub;
   const result: LearnResult = {
     runId,
     sessionId,
-    incidentId: opts.incidentId ?? null,
+    incidentId: label,
     query: opts.query ?? null,
     focus: { entries: entries.length, totalEntries: all.length, fromUnixMs: entries[0]?.unixMs ?? 0, toUnixMs: entries.at(-1)?.unixMs ?? 0, matchedRefs: matched },
-    synthesizer: { requested, used, fallbackReason },
+    synthesizer: { requested, used: first.synthesizer, fallbackReason: first.fallbackReason },
     outputDir: out.dir,
     outputDirReason: out.reason,
     runbookDir: rbDir,
-    postmortem: { path: pmPath, title: postmortem.title, postmortem },
+    postmortem: { path: first.path, title: first.title, postmortem: first.postmortem },
+    postmortems,
+    incidents: chosen.map((inc) => {
+      const lastVerify = inc.verification.at(-1);
+      return {
+        number: inc.number,
+        status: inc.status,
+        title: incidentTitle(inc, s),
+        signatureId: inc.signature.id,
+        signature: inc.signature.text,
+        checks: inc.checks,
+        firstSymptom: { ref: inc.firstSymptom.ref, resultRef: inc.firstSymptom.resultRef, unixMs: inc.firstSymptom.unixMs, command: s(inc.firstSymptom.text), error: s(inc.signature.line) },
+        failures: inc.failures.map((f) => f.ref),
+        failedAttempts: inc.failedAttempts.map((t) => ({ ref: t.call.ref, command: s(t.call.text), change: t.call.role === 'change' ? changeLine(t.call, model) : '', outcome: s(t.outcome) })),
+        diagnostics: inc.diagnostics.map((d) => ({ ref: d.ref, command: s(describeCall(d)) })),
+        fix: inc.fix.map((c) => ({ ref: c.ref, tool: c.toolName, change: s(c.toolName === 'Bash' ? (c.changes.join(' && ') || c.text) : c.text) })),
+        verification: inc.verification.map((v) => ({ ref: v.ref, command: s(v.text) })),
+        durationMs: lastVerify ? lastVerify.unixMs - inc.firstSymptom.unixMs : null,
+        evidence: inc.evidence,
+        postmortem: postmortems.find((p) => p.incident === inc.number)!.path,
+        proposal: proposalResults.find((p) => p.signatureIds.includes(inc.signature.id))?.path ?? null,
+        knowledge: knowledgeOf.get(inc) ?? null,
+        seenBefore: priors.get(inc) ?? [],
+      };
+    }),
+    unrelated: a.unrelated.map((u) => ({ ref: u.call.ref, command: s(u.call.text), error: s(u.signature.line), why: u.why })),
+    missteps: a.missteps.map((m) => ({ ref: m.call.ref, command: s(m.call.text), error: s(m.signature.line), correctedBy: m.correctedBy ? s(m.correctedBy.text) : null })),
     proposals: proposalResults,
-    alreadyInRunbooks: alreadyPresent.map((a) => ({ signatureId: a.signatureId, runbook: path.join(rbDir, a.file) })),
+    alreadyInRunbooks: alreadyPresent.map((x) => ({ signatureId: x.signatureId, runbook: path.join(rbDir, x.file) })),
     knowledge,
-    signatures: signals.groups.map((g) => ({
-      id: g.signature.id,
-      text: g.signature.text,
-      occurrences: g.failures.length,
-      resolved: g.resolution !== null,
-      fix: g.resolution?.summary ?? '',
-      failureRefs: g.failures.map((f) => f.call.ref),
-      fixRefs: g.resolution ? [...new Set([...g.resolution.steps.flatMap((s) => s.refs), g.resolution.passing.ref])] : [],
-      seenBefore: priors.get(g.signature.id) ?? [],
+    signatures: chosen.map((inc) => ({
+      id: inc.signature.id,
+      text: inc.signature.text,
+      occurrences: inc.failures.length,
+      resolved: inc.status === 'resolved',
+      status: inc.status,
+      fix: inc.status === 'unresolved' ? '' : fixSummary(inc, model),
+      failureRefs: inc.failures.map((f) => f.ref),
+      fixRefs: [...new Set([...inc.fix.map((c) => c.ref), ...inc.verification.map((c) => c.ref)])],
+      seenBefore: priors.get(inc) ?? [],
     })),
     applied,
   };
   // Stored rows are redacted at ingest by default; this also covers redaction.mode: cron.
   return ctx.redaction.redactValue(result).value;
 }
-

@@ -1,9 +1,9 @@
 // Markdown for postmortems and knowledge docs. Every claim ends with links to numbered evidence
 // rows ([E3](#e3)); the Evidence section maps each number to the interaction id it came from.
 import YAML from 'yaml';
-import { isoUtc } from './extractive.js';
+import { describeCall, isoUtc, oneLine } from './extractive.js';
+import type { Analysis } from './incident.js';
 import { NARRATIVE_SECTIONS, type Claim, type Postmortem } from './model.js';
-import { describeCall, oneLine, type Signals } from './signals.js';
 
 export interface EvidenceRow {
   ref: string;
@@ -13,17 +13,23 @@ export interface EvidenceRow {
 }
 
 /** Every id a claim may cite: timeline entries and the outputs of tool calls. */
-export function evidenceIndex(s: Signals): Map<string, EvidenceRow> {
+export function evidenceIndex(a: Analysis, scrub: (s: string) => string = (s) => s): Map<string, EvidenceRow> {
   const index = new Map<string, EvidenceRow>();
-  for (const e of s.entries) {
+  for (const e of a.entries) {
     if (!e.ref || index.has(e.ref)) continue;
     const what =
       e.kind === 'tool' ? `${e.source === 'hook' ? 'hook event' : 'tool_use'} ${e.toolName}${e.status ? ` (${e.status})` : ''}${e.agentId ? ` in subagent ${e.agentId.slice(0, 8)}` : ''}` : e.kind === 'subagent' ? 'subagent' : e.kind;
-    index.set(e.ref, { ref: e.ref, unixMs: e.unixMs, what, excerpt: oneLine(e.text, 200) });
+    index.set(e.ref, { ref: e.ref, unixMs: e.unixMs, what, excerpt: oneLine(scrub(e.text), 200) });
   }
-  for (const c of s.calls) {
+  for (const c of a.calls) {
     if (!c.resultRef || index.has(c.resultRef)) continue;
-    index.set(c.resultRef, { ref: c.resultRef, unixMs: c.unixMs, what: `tool_result ${c.toolName} (${c.status})`, excerpt: oneLine(c.detail || `output of ${describeCall(c)}`, 200) });
+    // A failed call's error lines: the last one that says what went wrong, not the first 200 characters.
+    const errorLine = c.detail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^\[… \d+ characters cut …\]$/.test(l))
+      .find((l) => /\b(error|fail|exception|denied|not found|missing|cannot|refused|invalid|timed? ?out|fatal|unknown)\b/i.test(l));
+    index.set(c.resultRef, { ref: c.resultRef, unixMs: c.unixMs, what: `tool_result ${c.toolName} (${c.status})`, excerpt: oneLine(scrub(errorLine ?? c.detail) || `output of ${describeCall(c, scrub)}`, 200) });
   }
   return index;
 }
@@ -59,13 +65,19 @@ export interface PostmortemHeader {
   fallbackReason: string | null;
   startedUnixMs: number;
   endedUnixMs: number;
+  /** Which incident of the session this postmortem is about; null when none was found. */
+  incident: { number: number; of: number; status: 'resolved' | 'fixed-unverified' | 'unresolved' } | null;
 }
+
+const STATUS_TEXT = { resolved: 'resolved and verified in the session', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved in the session' } as const;
 
 export function renderPostmortem(pm: Postmortem, h: PostmortemHeader, evidence: Map<string, EvidenceRow>): string {
   const cite = new Citations(evidence);
   const out: string[] = [`# ${pm.title}`, ''];
   out.push(`- Session: \`${h.sessionId}\`${h.project ? ` (project ${h.project})` : ''}`);
   if (h.incidentId) out.push(`- Incident: \`${h.incidentId}\``);
+  if (h.incident) out.push(`- Status: ${STATUS_TEXT[h.incident.status]}${h.incident.of > 1 ? ` (incident ${h.incident.number} of ${h.incident.of} in this session)` : ''}`);
+  else out.push('- Status: no incident found in this session');
   if (h.query) out.push(`- Focus: the part of the session matching "${oneLine(h.query, 120)}"`);
   out.push(`- Session time (UTC): ${isoUtc(h.startedUnixMs)} to ${isoUtc(h.endedUnixMs)}`);
   out.push(`- Synthesizer: ${h.synthesizer}${h.fallbackReason ? ` (fell back to extractive: ${oneLine(h.fallbackReason, 300)})` : ''}`);
@@ -90,13 +102,17 @@ export function renderPostmortem(pm: Postmortem, h: PostmortemHeader, evidence: 
 
 export interface KnowledgeDoc {
   id: string;
-  kind: 'fix' | 'gotcha';
+  /** fix: resolved and verified; unverified: fixed, not verified; ruled-out: unresolved, what did not help. */
+  kind: 'fix' | 'unverified' | 'ruled-out';
   signatureId: string;
   signature: string;
   title: string;
   symptom: string;
   failingCommand: string;
+  /** Markdown blocks: each fix step (summary + the change), or for ruled-out what was tried. */
   fixSteps: string[];
+  triedSteps: string[];
+  diagnosis: string[];
   verification: string;
   sessions: { id: string; project: string; firstSeenUnixMs: number; resolved: boolean; fix: string }[];
   firstSeenUnixMs: number;
@@ -115,9 +131,20 @@ export function renderKnowledge(k: KnowledgeDoc): string {
     first_seen: isoUtc(k.firstSeenUnixMs),
     last_seen: isoUtc(k.lastSeenUnixMs),
   }).trimEnd();
-  const out = ['---', front, '---', '', `# ${k.title}`, '', '## Symptom', '', `${k.failingCommand} fails with:`, '', '```text', k.symptom, '```', '', '## Fix', ''];
-  k.fixSteps.forEach((s, i) => out.push(`${i + 1}. ${s}`));
-  out.push('', '## Verification', '', k.verification, '', '## Seen in', '');
+  const out = ['---', front, '---', '', `# ${k.title}`, '', '## Symptom', '', `${k.failingCommand} fails with:`, '', '```text', k.symptom, '```', ''];
+  if (k.diagnosis.length > 0) out.push('## Diagnosis', '', ...k.diagnosis.map((d) => `- ${d}`), '');
+  if (k.kind === 'ruled-out') {
+    out.push('## Status', '', 'Not resolved. What was tried and ruled out:', '');
+    if (k.triedSteps.length === 0) out.push('- nothing was tried beyond reproducing it');
+    for (const t of k.triedSteps) out.push(`- ${t}`);
+    out.push('');
+  } else {
+    if (k.triedSteps.length > 0) out.push('## Tried, did not help', '', ...k.triedSteps.map((t) => `- ${t}`), '');
+    out.push('## Fix', '');
+    k.fixSteps.forEach((s, i) => out.push(`${i + 1}. ${s.replace(/\n(?!\n)/g, '\n   ')}`));
+    out.push('', '## Verification', '', k.verification, '');
+  }
+  out.push('## Seen in', '');
   for (const s of k.sessions) out.push(`- \`${s.id}\`${s.project ? ` (${s.project})` : ''}, ${isoUtc(s.firstSeenUnixMs)}: ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
   out.push('', '## Evidence', '', `Learned from session \`${k.learnedFrom}\`, interactions: ${k.refs.map((r) => `\`${r}\``).join(', ')}`, '');
   return out.join('\n');

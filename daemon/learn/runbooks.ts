@@ -137,7 +137,8 @@ export function proposeRunbookUpdates(entries: RunbookEntry[], runbooks: Runbook
   for (const entry of created) {
     let file = `${entry.slug}.md`;
     for (let i = 2; runbooks.some((rb) => rb.file === file) || proposals.some((p) => p.file === file); i++) file = `${entry.slug}-${i}.md`;
-    const content = `# Runbook: \`${entry.title}\`\n\n${entry.markdown}`;
+    // Titles from learn already mark their commands up (`./deploy.sh` fails: …); others are quoted whole.
+    const content = `# Runbook: ${entry.title.includes('`') ? entry.title : `\`${entry.title}\``}\n\n${entry.markdown}`;
     proposals.push({ signatureIds: [entry.signatureId], kind: 'new', file, patch: newFileDiff(file, content), base: '', baseSha256: '', result: content });
   }
   return { proposals, alreadyPresent };

@@ -1,11 +1,15 @@
-// Sessions → signals → stored signatures, and cross-session retrieval: an earlier session with
-// the same failure is found through the FTS index (its error output has the signature's stable
-// words) and confirmed by the stored signature table, which is filled lazily as sessions are met.
+// Sessions → incident model → stored incident signatures, and cross-session retrieval: an earlier
+// session with the same incident is found through the FTS index (its error output has the
+// signature's stable words) and confirmed by the stored signature table, which is filled lazily
+// as sessions are met. Only incident failures are stored: missteps and unrelated failures never
+// become "incidents" across sessions.
 import { search, SearchSyntaxError } from '../query/search.js';
 import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
 import type { Db } from '../store/db.js';
-import { extractSignals, type SignatureGroup, type Signals } from './signals.js';
-import { isScanCurrent, otherSessionsWith, saveSignatures, type SignatureRow } from './store.js';
+import { pathScrubber, type PatchHunk } from './change.js';
+import { fixSummary } from './extractive.js';
+import { analyze, type Analysis, type Incident } from './incident.js';
+import { INCIDENT_MODEL_VERSION, isScanCurrent, otherSessionsWith, saveSignatures, type IncidentRecord, type SignatureRow } from './store.js';
 
 /** tool_use_id → the tool_result's interaction uuid, so claims can cite the output itself. */
 export function resultRefs(db: Db, sessionId: string): Map<string, string> {
@@ -17,32 +21,90 @@ export function resultRefs(db: Db, sessionId: string): Map<string, string> {
   return map;
 }
 
+/**
+ * Claude Code's own diff of each Edit (toolUseResult.structuredPatch), by the tool_use's ref:
+ * the real hunks, with line numbers and context, for fix steps that show the change.
+ */
+export function editPatches(db: Db, sessionId: string, entries: TimelineEntry[]): Map<string, PatchHunk[]> {
+  const byToolUse = new Map<string, string>();
+  for (const e of entries) if (e.kind === 'tool' && e.toolUseId && (e.toolName === 'Edit' || e.toolName === 'MultiEdit')) byToolUse.set(e.toolUseId, e.ref);
+  const out = new Map<string, PatchHunk[]>();
+  if (byToolUse.size === 0) return out;
+  const rows = db
+    .prepare(
+      `SELECT tool_use_id, json_extract(tool_use_result, '$.structuredPatch') AS patch FROM interactions
+       WHERE session_id = ? AND kind = 'tool_result' AND tool_use_id IS NOT NULL AND tool_use_result IS NOT NULL AND json_valid(tool_use_result)`,
+    )
+    .all(sessionId) as { tool_use_id: string; patch: string | null }[];
+  for (const r of rows) {
+    const ref = byToolUse.get(r.tool_use_id);
+    if (!ref || !r.patch || out.has(ref)) continue;
+    try {
+      const hunks = JSON.parse(r.patch) as PatchHunk[];
+      if (Array.isArray(hunks) && hunks.every((h) => Array.isArray(h.lines))) out.set(ref, hunks);
+    } catch {
+      /* not a patch */
+    }
+  }
+  return out;
+}
+
 export function sessionCwd(db: Db, sessionId: string): string {
   return (db.prepare('SELECT cwd FROM sessions WHERE id = ?').pluck().get(sessionId) as string | null | undefined) ?? '';
 }
 
-export function sessionSignals(db: Db, sessionId: string, entries: TimelineEntry[] = buildTimeline(db, sessionId)): Signals {
-  return extractSignals(entries, { cwd: sessionCwd(db, sessionId), resultRefs: resultRefs(db, sessionId) });
+export interface SessionModel {
+  analysis: Analysis;
+  patches: Map<string, PatchHunk[]>;
+  scrub: (s: string) => string;
 }
 
-/** Computes and stores the session's signatures unless they are current. */
+/** The incident model of a stored session (or of `entries`, a focused part of it). */
+export function sessionModel(db: Db, sessionId: string, entries: TimelineEntry[] = buildTimeline(db, sessionId, { inputs: true })): SessionModel {
+  const cwd = sessionCwd(db, sessionId);
+  return { analysis: analyze(entries, { cwd, resultRefs: resultRefs(db, sessionId) }), patches: editPatches(db, sessionId, entries), scrub: pathScrubber(cwd) };
+}
+
+/** How the cross-session index keeps an incident (paths made portable). */
+export function incidentRecord(inc: Incident, m: Pick<SessionModel, 'scrub' | 'patches'>): IncidentRecord {
+  return {
+    signatureId: inc.signature.id,
+    signature: inc.signature.text,
+    toolName: inc.firstSymptom.toolName,
+    checkKey: inc.checks[0] ?? '',
+    occurrences: inc.failures.length,
+    firstTs: inc.firstSymptom.unixMs || null,
+    lastTs: inc.failures.at(-1)!.unixMs || null,
+    status: inc.status,
+    fix: inc.status === 'unresolved' ? '' : fixSummary(inc, m),
+    fixRefs: [...new Set([...inc.fix.map((c) => c.ref), ...inc.verification.map((c) => c.ref)])],
+    verification: inc.verification.map((v) => m.scrub(v.text)).join(' && '),
+    failureRefs: inc.failures.map((f) => f.ref),
+    example: m.scrub(inc.signature.line),
+  };
+}
+
+/** Computes and stores the session's incident signatures unless they are current. */
 export function ensureScanned(db: Db, sessionId: string): void {
   if (isScanCurrent(db, sessionId)) return;
-  saveSignatures(db, sessionId, sessionSignals(db, sessionId).groups);
+  const m = sessionModel(db, sessionId);
+  saveSignatures(db, sessionId, m.analysis.incidents.map((i) => incidentRecord(i, m)));
 }
 
-/** Scans every session with a failed tool call whose signatures are missing or stale. */
+/** Scans every session with a failed tool call whose incident signatures are missing or stale. */
 export function scanAll(db: Db, onProgress?: (done: number, total: number) => void): number {
   const ids = db
     .prepare(
       `SELECT s.id FROM sessions s LEFT JOIN signature_scans c ON c.session_id = s.id
-       WHERE (s.tool_failures > 0 OR s.t_tool_failures > 0) AND (c.session_id IS NULL OR c.source_rows <> s.interactions + s.hook_events)
+       WHERE (s.tool_failures > 0 OR s.t_tool_failures > 0) AND s.expired_at IS NULL
+         AND (c.session_id IS NULL OR c.source_rows <> s.interactions + s.hook_events OR c.model <> ?)
        ORDER BY s.id`,
     )
     .pluck()
-    .all() as string[];
+    .all(INCIDENT_MODEL_VERSION) as string[];
   ids.forEach((id, i) => {
-    saveSignatures(db, id, sessionSignals(db, id).groups);
+    const m = sessionModel(db, id);
+    saveSignatures(db, id, m.analysis.incidents.map((inc) => incidentRecord(inc, m)));
     onProgress?.(i + 1, ids.length);
   });
   return ids.length;
@@ -56,6 +118,7 @@ export interface PriorOccurrence {
   lastSeenUnixMs: number;
   occurrences: number;
   resolved: boolean;
+  status: string;
   fix: string;
   /** Interaction ids in that session: the fix steps and the passing check. */
   fixRefs: string[];
@@ -65,9 +128,9 @@ export interface PriorOccurrence {
 const FTS_WORDS = 6;
 const FTS_CANDIDATES = 50;
 
-/** Earlier (or other) sessions with the same signature, oldest first. */
-export function retrieve(db: Db, sessionId: string, group: SignatureGroup): PriorOccurrence[] {
-  const words = group.signature.words.slice(0, FTS_WORDS);
+/** Earlier (or other) sessions with the same incident signature, oldest first. */
+export function retrieve(db: Db, sessionId: string, inc: Incident): PriorOccurrence[] {
+  const words = inc.signature.words.slice(0, FTS_WORDS);
   if (words.length > 0) {
     let candidates: string[] = [];
     try {
@@ -79,7 +142,7 @@ export function retrieve(db: Db, sessionId: string, group: SignatureGroup): Prio
     }
     for (const id of candidates) ensureScanned(db, id);
   }
-  return otherSessionsWith(db, group.signature.id, sessionId).map(toPrior);
+  return otherSessionsWith(db, inc.signature.id, sessionId).map(toPrior);
 }
 
 function toPrior(r: SignatureRow & { project: string | null; cwd: string | null }): PriorOccurrence {
@@ -91,13 +154,14 @@ function toPrior(r: SignatureRow & { project: string | null; cwd: string | null 
     lastSeenUnixMs: r.last_ts ?? 0,
     occurrences: r.occurrences,
     resolved: r.resolved === 1,
+    status: r.status,
     fix: r.fix,
     fixRefs: JSON.parse(r.fix_refs) as string[],
     failureRefs: JSON.parse(r.failure_refs) as string[],
   };
 }
 
-export interface Incident {
+export interface IncidentCluster {
   signatureId: string;
   signature: string;
   toolName: string;
@@ -111,11 +175,11 @@ export interface Incident {
   fixes: { fix: string; sessions: number }[];
 }
 
-/** Clusters of the same error signature across every stored session. */
-export function incidents(db: Db, opts: { minSessions?: number; limit?: number } = {}): Incident[] {
+/** Clusters of the same incident signature across every stored session. */
+export function incidents(db: Db, opts: { minSessions?: number; limit?: number } = {}): IncidentCluster[] {
   scanAll(db);
   const rows = db.prepare('SELECT * FROM error_signatures ORDER BY signature_id, COALESCE(first_ts, 0), session_id').all() as SignatureRow[];
-  const by = new Map<string, Incident & { fixCounts: Map<string, number> }>();
+  const by = new Map<string, IncidentCluster & { fixCounts: Map<string, number> }>();
   for (const r of rows) {
     let inc = by.get(r.signature_id);
     if (!inc) {

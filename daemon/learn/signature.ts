@@ -46,16 +46,43 @@ export function normalizeErrorText(s: string): string {
   );
 }
 
-/** The line of an error output that says what went wrong (a header ending in ":" takes the next line too). */
+const STRONG_HINT = /\b(error|errors|fail(ed|ure|s)?|fatal|exception|traceback|panic|denied|refused|not found|no such|cannot|can't|could not|unable|invalid|does not exist|timed out|undefined reference)\b/i;
+// Error classes (AssertionError, KeyError, ERR_ASSERTION) and assertion messages.
+const ERROR_CLASS = /(^|[\s:(])[A-Z]?[a-z][A-Za-z]*(Error|Exception)\b|\bERR_[A-Z_]+\b|\bexpected\b.*\b(got|but|received|to (be|equal))\b/;
+const PROGRESS = /^(running|compiling|building|downloading|installing|info|debug|note|hint|\[\w+\]\s+(compiling|running|building))\b/i;
+
+/**
+ * The line of an error output that says what went wrong: the one with the strongest error words
+ * (an "error:" or "FAIL" line beats a progress line that mentions a timeout); a header ending in
+ * ":" takes the next line too.
+ */
 export function errorLine(output: string): string {
   const lines = output
     .replace(ANSI, '')
     .split(/\r?\n|\\n/)
     .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !NOISE_LINE.test(l));
+    .filter((l) => l.length > 0 && !NOISE_LINE.test(l) && !/^\[… \d+ characters cut …\]$/.test(l));
   if (lines.length === 0) return output.trim().slice(0, 200);
-  let i = lines.findIndex((l) => ERROR_HINT.test(l));
-  if (i < 0) i = 0;
+  let best = -1;
+  let bestScore = 0;
+  lines.forEach((l, i) => {
+    let score = 0;
+    if (STRONG_HINT.test(l)) score += 3;
+    if (ERROR_HINT.test(l)) score += 2;
+    if (ERROR_CLASS.test(l)) score += 3;
+    if (/^[\w.]*(Error|Exception|FAIL|ERROR|error|fatal)\b/.test(l)) score += 1;
+    if (PROGRESS.test(l)) score -= 3;
+    // Stack frames, source excerpts and file lists say where, not what.
+    if (/^at\s|^node:[\w/]+:\d+$|^\^+$|^File "[^"]+", line \d+|^-\s+\S*[/\\]|^Require stack:?$/.test(l)) score -= 6;
+    if (/^\^+$/.test(lines[i + 1] ?? '')) score -= 6;
+    // A summary line ("1 failed, 4 passed") says less than the failure itself.
+    if (/^\d+ (failed|passed|errors?)\b/i.test(l)) score -= 2;
+    if (score > bestScore) {
+      best = i;
+      bestScore = score;
+    }
+  });
+  const i = best < 0 ? 0 : best;
   let line = lines[i]!.replace(/<\/?[a-z_][a-z0-9_-]*>/gi, '').trim();
   if (line.endsWith(':') && lines[i + 1]) line = `${line} ${lines[i + 1]}`;
   return line.slice(0, 400);

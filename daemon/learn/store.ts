@@ -1,7 +1,9 @@
 // Learn's tables (migrations/0006_learn.sql): per-session error signatures, learnings with their
 // provenance, and the record of each learn run.
 import type { Db } from '../store/db.js';
-import type { SignatureGroup } from './signals.js';
+
+/** Bumped when the incident model changes what it finds: scans made by an older model are redone. */
+export const INCIDENT_MODEL_VERSION = 1;
 
 export interface SignatureRow {
   session_id: string;
@@ -18,6 +20,24 @@ export interface SignatureRow {
   verification: string;
   failure_refs: string;
   example: string;
+  status: string;
+}
+
+/** One incident of a session, as the cross-session index keeps it. */
+export interface IncidentRecord {
+  signatureId: string;
+  signature: string;
+  toolName: string;
+  checkKey: string;
+  occurrences: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  status: 'resolved' | 'fixed-unverified' | 'unresolved';
+  fix: string;
+  fixRefs: string[];
+  verification: string;
+  failureRefs: string[];
+  example: string;
 }
 
 /** Interactions + hook events: grows whenever the session does, so a larger count means rescan. */
@@ -26,44 +46,42 @@ export function sessionSourceRows(db: Db, sessionId: string): number {
 }
 
 export function isScanCurrent(db: Db, sessionId: string): boolean {
-  const row = db.prepare('SELECT source_rows FROM signature_scans WHERE session_id = ?').get(sessionId) as { source_rows: number } | undefined;
-  return row !== undefined && row.source_rows === sessionSourceRows(db, sessionId);
+  const row = db.prepare('SELECT source_rows, model FROM signature_scans WHERE session_id = ?').get(sessionId) as { source_rows: number; model: number } | undefined;
+  return row !== undefined && row.model === INCIDENT_MODEL_VERSION && row.source_rows === sessionSourceRows(db, sessionId);
 }
 
-/** Replaces the session's signatures with these (a rescan may find fewer, e.g. after redaction). */
-export function saveSignatures(db: Db, sessionId: string, groups: SignatureGroup[], now = Date.now()): void {
+/** Replaces the session's incident signatures with these (a rescan may find fewer, e.g. after redaction). */
+export function saveSignatures(db: Db, sessionId: string, incidents: IncidentRecord[], now = Date.now()): void {
   const insert = db.prepare(
-    `INSERT INTO error_signatures (session_id, signature_id, signature, tool_name, check_key, occurrences, first_ts, last_ts, resolved, fix, fix_refs, verification, failure_refs, example)
-     VALUES (@session_id, @signature_id, @signature, @tool_name, @check_key, @occurrences, @first_ts, @last_ts, @resolved, @fix, @fix_refs, @verification, @failure_refs, @example)`,
+    `INSERT INTO error_signatures (session_id, signature_id, signature, tool_name, check_key, occurrences, first_ts, last_ts, resolved, fix, fix_refs, verification, failure_refs, example, status)
+     VALUES (@session_id, @signature_id, @signature, @tool_name, @check_key, @occurrences, @first_ts, @last_ts, @resolved, @fix, @fix_refs, @verification, @failure_refs, @example, @status)
+     ON CONFLICT (session_id, signature_id) DO UPDATE SET occurrences = occurrences + excluded.occurrences, last_ts = MAX(COALESCE(last_ts, 0), COALESCE(excluded.last_ts, 0)),
+       resolved = MAX(resolved, excluded.resolved), fix = CASE WHEN excluded.resolved = 1 THEN excluded.fix ELSE fix END`,
   );
   db.transaction(() => {
     db.prepare('DELETE FROM error_signatures WHERE session_id = ?').run(sessionId);
-    for (const g of groups) {
-      const first = g.failures[0]!;
-      const last = g.failures.at(-1)!;
-      const r = g.resolution;
+    for (const i of incidents) {
       insert.run({
         session_id: sessionId,
-        signature_id: g.signature.id,
-        signature: g.signature.text,
-        tool_name: first.call.toolName,
-        check_key: first.checkKeys[0] ?? '',
-        occurrences: g.failures.length,
-        first_ts: first.call.unixMs || null,
-        last_ts: last.call.unixMs || null,
-        resolved: r ? 1 : 0,
-        fix: r ? r.summary : '',
-        fix_refs: JSON.stringify(r ? [...new Set(r.steps.flatMap((s) => s.refs).concat(r.passing.ref))] : []),
-        verification: r && r.passing.toolName === 'Bash' ? r.passing.text.slice(0, 500) : '',
-        failure_refs: JSON.stringify(g.failures.map((f) => f.call.ref)),
-        example: first.signature.line.slice(0, 500),
+        signature_id: i.signatureId,
+        signature: i.signature,
+        tool_name: i.toolName,
+        check_key: i.checkKey,
+        occurrences: i.occurrences,
+        first_ts: i.firstTs,
+        last_ts: i.lastTs,
+        resolved: i.status === 'resolved' ? 1 : 0,
+        fix: i.fix,
+        fix_refs: JSON.stringify(i.fixRefs),
+        verification: i.verification.slice(0, 500),
+        failure_refs: JSON.stringify(i.failureRefs),
+        example: i.example.slice(0, 500),
+        status: i.status,
       });
     }
-    db.prepare('INSERT INTO signature_scans (session_id, source_rows, scanned_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET source_rows = excluded.source_rows, scanned_at = excluded.scanned_at').run(
-      sessionId,
-      sessionSourceRows(db, sessionId),
-      now,
-    );
+    db.prepare(
+      'INSERT INTO signature_scans (session_id, source_rows, scanned_at, model) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET source_rows = excluded.source_rows, scanned_at = excluded.scanned_at, model = excluded.model',
+    ).run(sessionId, sessionSourceRows(db, sessionId), now, INCIDENT_MODEL_VERSION);
   }).immediate();
 }
 
@@ -101,7 +119,7 @@ export interface LearningSourceRow {
 
 export interface LearningInput {
   id: string;
-  kind: 'fix' | 'gotcha';
+  kind: 'fix' | 'unverified' | 'ruled-out';
   signatureId: string;
   signature: string;
   title: string;

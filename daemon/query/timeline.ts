@@ -98,7 +98,11 @@ export function errorExcerpt(head: string, tail: string | null, fullLength: numb
   return `${firstText}\n[… ${cut} characters cut …]\n${last.join('\n')}`;
 }
 
-export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: boolean } = {}): TimelineEntry[] {
+/**
+ * The session's timeline. `payloads`: every tool entry also carries its whole input and output;
+ * `inputs`: only the inputs (what learn needs to show a change, without loading big outputs).
+ */
+export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: boolean; inputs?: boolean } = {}): TimelineEntry[] {
   const hooks = db
     .prepare(
       `SELECT event_id, event_name, tool_name, tool_use_id, agent_id, COALESCE(hook_started_at, received_at) AS at,
@@ -123,7 +127,7 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
   for (const h of hooks) if (h.tool_use_id && typeof h.duration_ms === 'number') hookDuration.set(h.tool_use_id, h.duration_ms);
 
   const entries = interactions.length > 0 ? fromTranscript(interactions, hookDuration) : fromHooks(hooks);
-  if (opts.payloads) addPayloads(db, sessionId, entries, interactions.length > 0);
+  if (opts.payloads || opts.inputs) addPayloads(db, sessionId, entries, interactions.length > 0, opts.payloads === true);
   if (interactions.length > 0) {
     // StopFailure (rate limits, overload) is only in hooks.
     for (const h of hooks) if (h.event_name === 'StopFailure') entries.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
@@ -161,12 +165,15 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
 }
 
 /** Full inputs and outputs for `sessions show --payloads`: read only when asked for. */
-function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTranscriptRows: boolean): void {
+function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTranscriptRows: boolean, outputs: boolean): void {
   const tools = entries.filter((e) => e.kind === 'tool' && e.toolUseId);
   if (tools.length === 0) return;
   if (fromTranscriptRows) {
     const rows = db
-      .prepare(`SELECT kind, tool_use_id, tool_input, text FROM interactions WHERE session_id = ? AND kind IN ('tool_use', 'tool_result') AND tool_use_id IS NOT NULL ORDER BY ts, id`)
+      .prepare(
+        `SELECT kind, tool_use_id, tool_input, ${outputs ? 'text' : "'' AS text"} FROM interactions
+         WHERE session_id = ? AND kind IN ('tool_use', ${outputs ? "'tool_result'" : "'-'"}) AND tool_use_id IS NOT NULL ORDER BY ts, id`,
+      )
       .all(sessionId) as { kind: string; tool_use_id: string; tool_input: string | null; text: string }[];
     const input = new Map<string, string>();
     const output = new Map<string, string>();
@@ -176,7 +183,7 @@ function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTr
     }
     for (const e of tools) {
       e.input = input.get(e.toolUseId) ?? '';
-      e.output = output.get(e.toolUseId) ?? '';
+      if (outputs) e.output = output.get(e.toolUseId) ?? '';
     }
     return;
   }
@@ -189,11 +196,15 @@ function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTr
     )
     .all(sessionId) as { tool_use_id: string; event_name: string; input: unknown; output: unknown }[];
   const asText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const pre = new Map<string, (typeof rows)[number]>();
+  const post = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) {
+    if (r.event_name === 'PreToolUse' && !pre.has(r.tool_use_id)) pre.set(r.tool_use_id, r);
+    if ((r.event_name === 'PostToolUse' || r.event_name === 'PostToolUseFailure') && !post.has(r.tool_use_id)) post.set(r.tool_use_id, r);
+  }
   for (const e of tools) {
-    const pre = rows.find((r) => r.tool_use_id === e.toolUseId && r.event_name === 'PreToolUse');
-    const post = rows.find((r) => r.tool_use_id === e.toolUseId && (r.event_name === 'PostToolUse' || r.event_name === 'PostToolUseFailure'));
-    e.input = asText(pre?.input ?? post?.input);
-    e.output = asText(post?.output);
+    e.input = asText(pre.get(e.toolUseId)?.input ?? post.get(e.toolUseId)?.input);
+    if (outputs) e.output = asText(post.get(e.toolUseId)?.output);
   }
 }
 

@@ -13,7 +13,7 @@ const learnRequest = z.object({
   query: z.string().max(1000),
   applyRunbookUpdates: z.boolean(),
   outDir: z.union([z.literal(''), z.string().max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path')]),
-  synthesizer: z.enum(['', 'extractive', 'anthropic'], { message: 'synthesizer must be extractive or anthropic' }),
+  synthesizer: z.enum(['', 'extractive', 'anthropic', 'openai'], { message: 'synthesizer must be extractive, anthropic or openai' }),
 });
 const listRequest = z.object({ limit: z.number().int().min(0).max(10_000) });
 const getRequest = z.object({ id: z.string().min(1, 'give a learning id (see: rbk learnings)').max(128).regex(/^[A-Za-z0-9_-]+$/, 'learning ids are letters, digits, "_" and "-"') });

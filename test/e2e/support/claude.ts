@@ -145,7 +145,8 @@ export function writeScenarioFiles(scenario: Scenario, project: string): void {
     const target = path.resolve(project, rel);
     if (!target.startsWith(path.resolve(project) + path.sep)) throw new Error(`scenario file escapes the project: ${rel}`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, content);
+    // A script (it starts with #!) is executable, as it would be in a checkout.
+    fs.writeFileSync(target, content, { mode: content.startsWith('#!') ? 0o755 : 0o644 });
   }
 }
 
@@ -212,12 +213,21 @@ export interface RunClaudeResult {
   durationMs: number;
 }
 
+/**
+ * The scenario with every `{{project}}` replaced by the project's absolute path (as Claude Code
+ * sees it: symlinks resolved), for the file paths Read, Edit and Write need.
+ */
+export function withProjectPath(scenario: Scenario, project: string): Scenario {
+  const abs = realpathIfExists(project);
+  return JSON.parse(JSON.stringify(scenario).split('{{project}}').join(JSON.stringify(abs).slice(1, -1))) as Scenario;
+}
+
 export async function runClaude(opts: RunClaudeOptions): Promise<RunClaudeResult> {
-  const scenario = loadScenario(opts.scenario);
   const home = path.resolve(opts.home);
   const project = path.resolve(opts.project);
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(project, { recursive: true });
+  const scenario = withProjectPath(loadScenario(opts.scenario), project);
   if (opts.writeFiles !== false) writeScenarioFiles(scenario, project);
   if (opts.hookCommand !== undefined) writeHookSettings(project, opts.hookCommand);
   const prompt = opts.prompt ?? (opts.resume !== undefined ? scenario.resumePrompt : undefined) ?? scenario.prompt;
