@@ -407,7 +407,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'postmortem, runbook update proposals and knowledge docs from a session',
     args: [{ name: 'id|prefix', required: true }],
     options: {
-      'incident-id': { type: 'string', value: 'ID', help: 'N or inc-N: learn only the session\'s incident N; any other id (INC-2041) names the files', check: incidentId },
+      'incident-id': { type: 'string', value: 'ID', help: 'N or inc-N (as rbk lists them): learn only the session\'s incident N; any other id, such as a tracker\'s INC-2041, names the files', check: incidentId },
       query: { type: 'string', value: 'TEXT', help: 'focus on the incident that matches TEXT' },
       'apply-runbook-updates': { type: 'boolean', default: false, help: 'write the proposed runbook changes into the runbook dir' },
       out: { type: 'string', value: 'DIR', help: 'write the documents under DIR' },

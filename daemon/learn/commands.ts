@@ -92,7 +92,7 @@ const CHANGE_SUBCOMMANDS: Record<string, RegExp> = {
   git: /^(add|commit|checkout|switch|reset|revert|apply|am|merge|rebase|cherry-pick|stash(?! list)|push|pull|restore|rm|mv|tag|clean|branch -[dDmM]|init|clone|submodule)/,
   kubectl: /^(apply|delete|create|replace|patch|scale|rollout (restart|undo|pause|resume)|set|edit|annotate|label|cordon|uncordon|drain|taint|expose|autoscale|run|exec)/,
   helm: /^(install|upgrade|rollback|uninstall|delete|repo (add|update)|dependency (update|build))/,
-  terraform: /^(apply|destroy|import|taint|untaint|state (rm|mv|push)|init|workspace (new|select|delete))/,
+  terraform: /^(apply|destroy|import|taint|untaint|state (rm|mv|push)|init|workspace (new|select|delete)|fmt(?!.*-check))/,
   docker: /^(run|rm|stop|start|restart|kill|build|pull|tag|push|compose (up|down|restart|stop|start|build|pull|rm)|volume rm|network (create|rm)|system prune|exec)/,
   'docker-compose': /^(up|down|restart|stop|start|build|pull|rm)/,
   systemctl: /^(start|stop|restart|reload|enable|disable|daemon-reload|mask|unmask)/,
@@ -105,7 +105,6 @@ const CHANGE_SUBCOMMANDS: Record<string, RegExp> = {
   apt: /^(install|remove|purge|upgrade|update)/,
   'apt-get': /^(install|remove|purge|upgrade|update)/,
   brew: /^(install|uninstall|upgrade|link|unlink)/,
-  cargo: /^(add|remove|update|install)/,
   go: /^(get|mod (tidy|download|edit))/,
   bundle: /^(install|update|add)/,
   gem: /^(install|uninstall)/,
@@ -116,6 +115,20 @@ const CHANGE_SUBCOMMANDS: Record<string, RegExp> = {
   mysql: /\b(insert|update|delete|alter|create|drop|truncate|grant|revoke)\b/i,
   curl: /(-X\s*(POST|PUT|PATCH|DELETE)|--request\s*(POST|PUT|PATCH|DELETE))/i,
   crontab: /./,
+  // Formatters and fixers rewrite files; migrations change a database.
+  mix: /^(format(?!.*--check)|deps\.(get|update|unlock)|ecto\.(migrate|rollback|reset|create|drop|setup)|phx\.gen|igniter)/,
+  cargo: /^(add|remove|update|install|fmt|fix)/,
+  gofmt: /(^|\s)-w\b/,
+  goimports: /(^|\s)-w\b/,
+  rustfmt: /./,
+  black: /^(?!.*--check)/,
+  isort: /^(?!.*--check)/,
+  autopep8: /(^|\s)(-i|--in-place)\b/,
+  ruff: /^(format(?!.*--check)|check .*--fix)/,
+  rails: /^(db:(migrate|rollback|seed|reset|setup)|generate|g )/,
+  rake: /^db:(migrate|rollback|seed|reset|setup)/,
+  prisma: /^(migrate (dev|deploy|reset)|db push|generate)/,
+  knex: /^(migrate:(latest|rollback|up|down)|seed:run)/,
   alembic: /^(upgrade|downgrade|stamp)/,
   flyway: /^(migrate|repair|clean|undo)/,
 };
@@ -149,6 +162,8 @@ export function isChangeSegment(segment: string): boolean {
   const sub = CHANGE_SUBCOMMANDS[base];
   if (sub && sub.test(rest)) return true;
   if (WRITE_FLAGS.test(` ${rest} `) && !['grep', 'rg', 'sed', 'perl', 'curl', 'ls'].includes(base)) return true;
+  // Package scripts named for what they change: npm run format, yarn lint:fix, pnpm db:migrate.
+  if (['npm', 'yarn', 'pnpm', 'bun', 'make', 'just'].includes(base) && /(^|\s|:)(format|fmt|fix|prettier|migrate|seed|codegen|generate)(\s|:|$)/.test(` ${rest} `)) return true;
   return false;
 }
 
@@ -213,7 +228,7 @@ export function commandParts(command: string): CommandParts {
  * script, an unknown flag or subcommand, a typo'd script name, Claude Code's own tool misuse.
  */
 export const WRONG_COMMAND =
-  /command not found|: not found\b|No such file or directory|not recognized as (an internal|the name)|unknown (flag|option|command|subcommand|shorthand flag)|unrecognized (option|argument|arguments|command)|invalid (option|choice|command)|illegal option|Missing script|Usage: |usage: |is not a \w+ command|no such (command|subcommand|option)|did you mean|requires an argument|File has not been read yet|String to replace not found|File does not exist|Found \d+ matches of the string to replace|<tool_use_error>|InputValidationError|No files found|EISDIR|is a directory/i;
+  /^\(eval\):\d+: |^(?:\S*\/)?(?:ba|z|da)?sh:(?: line)? \d+: \S+: (?:not found|No such file or directory|Permission denied)|command not found|: not found\b|No such file or directory|not recognized as (an internal|the name)|unknown (flag|option|command|subcommand|shorthand flag)|unrecognized (option|argument|arguments|command)|invalid (option|choice|command)|illegal option|Missing script|Usage: |usage: |is not a \w+ command|no such (command|subcommand|option)|did you mean|requires an argument|File has not been read yet|String to replace not found|File does not exist|Found \d+ matches of the string to replace|<tool_use_error>|InputValidationError|No files found|EISDIR|is a directory/i;
 
 /** Tools that only read (their calls are diagnostics). */
 export const READ_TOOLS = new Set(['Read', 'Glob', 'Grep', 'LS', 'WebFetch', 'WebSearch', 'NotebookRead', 'BashOutput', 'ToolSearch', 'ListMcpResourcesTool', 'ReadMcpResourceTool']);

@@ -3,7 +3,7 @@
 // help, Fix showing each change, Verification), and a knowledge doc for every incident (the fix;
 // or, unresolved, what was ruled out). Missteps and unrelated failures never get either.
 import { renderChange } from './change.js';
-import { changeLine, describeCall, incidentTitle, oneLine } from './extractive.js';
+import { changeLine, describeCall, describeCheck, incidentTitle, oneLine } from './extractive.js';
 import type { Incident } from './incident.js';
 import type { KnowledgeDoc } from './render.js';
 import type { RunbookEntry } from './runbooks.js';
@@ -24,7 +24,7 @@ function tried(t: Incident['failedAttempts'][number], m: Pick<SessionModel, 'scr
 }
 
 function reproduce(inc: Incident, m: Pick<SessionModel, 'scrub'>): string {
-  return describeCall(inc.firstSymptom, m.scrub);
+  return describeCheck(inc.firstSymptom, m.scrub);
 }
 
 function diagnosisSteps(inc: Incident, m: Pick<SessionModel, 'scrub'>): string[] {
@@ -66,7 +66,7 @@ export function runbookEntry(inc: Incident, m: Pick<SessionModel, 'scrub' | 'pat
   if (inc.failedAttempts.length > 0) lines.push('### Tried, did not help', '', ...inc.failedAttempts.map((t) => `- ${tried(t, m)}`), '');
   lines.push('### Fix', '');
   inc.fix.forEach((c, i) => lines.push(`${i + 1}. ${fixStep(c, m).replace(/\n(?!\n)/g, '\n   ')}`, ''));
-  lines.push('### Verification', '', `${inc.verification.map((v) => describeCall(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`, '');
+  lines.push('### Verification', '', `${inc.verification.map((v) => describeCheck(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`, '');
   lines.push(`_Learned by rbk from session \`${sessionId}\` (interactions ${[inc.firstSymptom.ref, ...inc.fix.map((c) => c.ref), ...inc.verification.map((v) => v.ref)].map((x) => `\`${x}\``).join(', ')})._`, '');
   return {
     signatureId: inc.signature.id,
@@ -104,7 +104,7 @@ export function knowledgeDoc(
     diagnosis: diagnosisSteps(inc, m),
     verification:
       kind === 'fix'
-        ? `${inc.verification.map((v) => describeCall(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`
+        ? `${inc.verification.map((v) => describeCheck(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`
         : kind === 'unverified'
           ? `Not verified: ${reproduce(inc, m)} was not run again after the fix.`
           : '',

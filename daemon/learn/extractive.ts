@@ -64,6 +64,18 @@ export function describeCall(c: Call, scrub: (s: string) => string = (s) => s): 
 }
 
 /**
+ * The check a call ran, as a person names it: for `cat config/build.env && sh scripts/build.sh`,
+ * `sh scripts/build.sh`; the whole command when it is nothing but the check (or no check at all).
+ */
+export function describeCheck(c: Call, scrub: (s: string) => string = (s) => s): string {
+  if (c.toolName !== 'Bash') return describeCall(c, scrub);
+  const text = oneLine(scrub(c.checkSegments.length > 0 ? c.checkSegments.join(' && ') : c.text), 400);
+  // A long command (a commit with its whole message) is named by what it runs: `git commit …`.
+  if (text.length > 80 && c.checkKeys.length > 0) return `\`${c.checkKeys.join(' && ')} …\``;
+  return `\`${text}\``;
+}
+
+/**
  * A fix step on one line: what changed, not only which tool ran. `noun`: "Edit `a.yaml`: `x` →
  * `y`", "Create `config.json`", "`sed -i …`"; `gerund`: "editing `a.yaml`: …", "running `sed -i …`".
  */
@@ -72,9 +84,14 @@ export function changeLine(c: Call, input: Pick<SynthesisInput, 'scrub' | 'patch
   const verb = (noun: string, gerund: string) => (form === 'noun' ? noun : gerund);
   if (r.lang === 'diff') {
     const lines = r.block.split('\n');
-    const minus = lines.find((l) => l.startsWith('-') && !l.startsWith('---'));
-    const plus = lines.find((l) => l.startsWith('+') && !l.startsWith('+++'));
-    const what = minus && plus ? `\`${oneLine(minus.slice(1), 80)}\` → \`${oneLine(plus.slice(1), 80)}\`` : minus ? `removed \`${oneLine(minus.slice(1), 80)}\`` : plus ? `added \`${oneLine(plus.slice(1), 80)}\`` : 'changed';
+    // The first line that really changed on each side (blank lines and moved lines aside).
+    const minusLines = lines.filter((l) => l.startsWith('-') && !l.startsWith('---') && l.slice(1).trim());
+    const plusLines = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++') && l.slice(1).trim());
+    const plusSet = new Set(plusLines.map((l) => l.slice(1).trim()));
+    const minusSet = new Set(minusLines.map((l) => l.slice(1).trim()));
+    const minus = minusLines.find((l) => !plusSet.has(l.slice(1).trim())) ?? minusLines[0];
+    const plus = plusLines.find((l) => !minusSet.has(l.slice(1).trim())) ?? plusLines[0];
+    const what = minus && plus ? `\`${oneLine(minus.slice(1), 80)}\` → \`${oneLine(plus.slice(1), 80)}\`` : minus ? `removed \`${oneLine(minus.slice(1), 80)}\`` : plus ? `added \`${oneLine(plus.slice(1), 80)}\`` : 'changed blank lines';
     return `${verb('Edit', 'editing')} ${r.summary.replace(/^Edit /, '').replace(/:$/, '')}: ${what}`;
   }
   if (r.lang === 'text' && c.toolName === 'Write') return `${verb('Create', 'creating')} ${r.summary.replace(/^Create /, '').replace(/ with:$/, '')}`;
@@ -88,8 +105,7 @@ export function errorLineOf(inc: Incident): string {
 
 /** "`./deploy.sh` fails: migration … already exists": the incident, named. */
 export function incidentTitle(inc: Incident, scrub: (s: string) => string): string {
-  const what = inc.firstSymptom.toolName === 'Bash' ? `\`${oneLine(scrub(inc.firstSymptom.text), 80)}\`` : `${inc.firstSymptom.toolName} \`${scrub(inc.firstSymptom.text)}\``;
-  return `${what} fails: ${oneLine(scrub(errorLineOf(inc)), 140)}`;
+  return `${describeCheck(inc.firstSymptom, scrub)} fails: ${oneLine(scrub(errorLineOf(inc)), 140)}`;
 }
 
 function priorText(priors: PriorOccurrence[]): string {
@@ -133,6 +149,7 @@ function timelineFor(input: SynthesisInput): TimelineItem[] {
   }
   const unrelated = new Set(a.unrelated.map((u) => u.call));
   const missteps = new Set(a.missteps.map((m) => m.call));
+  const rejected = new Set(a.rejections);
   const few = a.calls.filter((c) => c.index >= start && c.index <= end).length <= 30;
   for (let i = start; i <= end && i < a.entries.length; i++) {
     const e = a.entries[i]!;
@@ -147,7 +164,8 @@ function timelineFor(input: SynthesisInput): TimelineItem[] {
     const who = c.agentId ? ` (subagent ${c.agentId.slice(0, 8)})` : '';
     const r = role.get(c);
     const desc = describeCall(c, scrub);
-    if (r === 'failed') push(c.unixMs, c.index, `${desc} failed${who}: ${quote(scrub(c === inc!.firstSymptom ? inc!.signature.line : c.detail.split('\n').find((l) => l.trim()) ?? ''))}`, [c.ref, c.resultRef]);
+    if (rejected.has(c)) push(c.unixMs, c.index, `${desc} was rejected by the user${who}`, [c.ref], true);
+    else if (r === 'failed') push(c.unixMs, c.index, `${desc} failed${who}: ${quote(scrub(c === inc!.firstSymptom ? inc!.signature.line : c.detail.split('\n').find((l) => l.trim()) ?? ''))}`, [c.ref, c.resultRef]);
     else if (r === 'attempt') push(c.unixMs, c.index, `Tried ${c.role === 'change' ? changeLine(c, input) : desc}${who}: it did not help${c.status === 'error' ? ` (failed: ${quote(scrub(signatureOf(c.toolName, c.detail).line), 120)})` : ''}`, [c.ref, c.resultRef]);
     else if (r === 'fix') push(c.unixMs, c.index, `Fix: ${changeLine(c, input)}${who}`, [c.ref]);
     else if (r === 'verify') push(c.unixMs, c.index, `${desc} passed${who}`, [c.ref, c.resultRef]);
@@ -181,19 +199,23 @@ function noIncidentNarrative(input: SynthesisInput): Narrative {
   const c = (text: string, refs: string[] = []): Claim => ({ text, refs: uniq(refs) });
   const first = a.prompts[0] ?? null;
   const summary = [c(first ? `Asked: ${quote(input.scrub(first.text), 300)}` : 'The session has no prompt.', statementRefs(first)), c('No incident: no check failed for a reason the session then worked on.')];
+  // What subagents found is most of what an investigation session has to show.
+  for (const f of a.subagentFindings.slice(0, 3)) summary.push(c(`Work was delegated to a subagent, which reported back: ${quote(input.scrub(f.text), 300)}`, [f.ref]));
   if (a.finalAnswer) summary.push(c(`Outcome, in the assistant's final answer: ${quote(input.scrub(a.finalAnswer.text), 400)}`, [a.finalAnswer.ref]));
   const poorly: Claim[] = [];
   for (const m of a.missteps.slice(0, 5)) poorly.push(c(`${describeCall(m.call, input.scrub)} failed (${quote(input.scrub(m.signature.line), 140)}): a wrong command${m.correctedBy ? `, followed by ${describeCall(m.correctedBy, input.scrub)}` : ''}.`, [m.call.ref, m.call.resultRef]));
   for (const u of a.unrelated.slice(0, 5)) poorly.push(c(`${describeCall(u.call, input.scrub)} failed (${quote(input.scrub(u.signature.line), 140)})${u.why === 'called unrelated' ? ', and the assistant called it unrelated' : ', and nothing in the session fixed it'}.`, [u.call.ref, u.call.resultRef, ...statementRefs(u.statement)]));
   for (const r of a.rejections.slice(0, 3)) poorly.push(c(`The user rejected ${describeCall(r, input.scrub)}.`, [r.ref]));
+  for (const i of a.interruptions.slice(0, 2)) poorly.push(c(`The user interrupted the work: ${quote(i.text, 120)}`, [i.ref]));
   if (poorly.length === 0) poorly.push(c('Nothing went poorly in the evidence: no failed, rejected or interrupted tool call.'));
+  const ok = a.calls.filter((x) => x.status === 'ok');
   return {
     summary,
     impact: [c('User-facing impact: none shown (no incident in this session).')],
     detection: [c('Not applicable: no incident.')],
     rootCause: [c('Not applicable: no incident.')],
     resolution: [c(a.finalAnswer ? `Nothing to resolve; the session ended with: ${quote(input.scrub(a.finalAnswer.text), 300)}` : 'Nothing to resolve.', statementRefs(a.finalAnswer))],
-    wentWell: [c(`${a.calls.filter((x) => x.status === 'ok').length} of ${a.calls.length} tool calls succeeded.`, a.calls.slice(0, 5).map((x) => x.ref))],
+    wentWell: [ok.length > 0 ? c(`${ok.length} of ${a.calls.length} tool calls succeeded.`, ok.slice(0, 5).map((x) => x.ref)) : c('Nothing in the evidence stands out as having gone well.')],
     wentPoorly: poorly,
     actionItems: [c('None: no incident needs follow-up.')],
   };
@@ -207,9 +229,9 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   const c = (text: string, refs: string[] = []): Claim => ({ text, refs: uniq(refs) });
   const first = inc.firstSymptom;
   const symptomRefs = [first.ref, first.resultRef];
-  const check = describeCall(first, s);
+  const check = describeCheck(first, s);
   const error = quote(s(inc.signature.line), 220);
-  const verified = inc.verification.map((v) => describeCall(v, s));
+  const verified = inc.verification.map((v) => describeCheck(v, s));
   const lastVerify = inc.verification.at(-1) ?? null;
   const fixRefs = refsOf(inc.fix).filter((r) => inc.fix.some((f) => f.ref === r));
 
@@ -261,8 +283,8 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   const resolution: Claim[] = [];
   for (const f of inc.fix) resolution.push(c(`Fix: ${changeLine(f, input)}.`, [f.ref]));
   if (inc.status === 'resolved') {
-    for (const v of inc.verification) resolution.push(c(`Verified: ${describeCall(v, s)} passed.`, [v.ref, v.resultRef]));
-    if (inc.fix.length === 0) resolution.push(c(`Nothing was changed: ${describeCall(inc.verification[0]!, s)} passed on a later run (flaky?).`, [inc.verification[0]!.ref]));
+    for (const v of inc.verification) resolution.push(c(`Verified: ${describeCheck(v, s)} passed.`, [v.ref, v.resultRef]));
+    if (inc.fix.length === 0) resolution.push(c(`Nothing was changed: ${describeCheck(inc.verification[0]!, s)} passed on a later run (flaky?).`, [inc.verification[0]!.ref]));
   } else if (inc.status === 'fixed-unverified') resolution.push(c(`Not verified: ${check} was not run again after the fix.`, [...fixRefs, ...inc.claims.map((x) => x.ref)]));
   else resolution.push(c(`Not resolved in this session (last failure ${isoUtc(inc.failures.at(-1)!.unixMs)}).`, refsOf(inc.failures.slice(-2))));
 
@@ -299,7 +321,7 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   if (input.proposalFile) actionItems.push(c(`Review and apply the runbook update \`${input.proposalFile}\` (rbk learn ${input.sessionId.slice(0, 8)} --apply-runbook-updates).`, fixRefs));
   if (inc.status === 'fixed-unverified') actionItems.push(c(`Verify the fix: run ${check} again.`, [first.ref]));
   if (inc.status === 'unresolved') actionItems.push(c(`Investigate ${check} further; it still fails with ${error}.`, [inc.failures.at(-1)!.ref]));
-  if (input.priors.length > 0 && inc.status === 'resolved') actionItems.push(c(`Make the fix permanent so the failure stops recurring (${input.priors.length + 1} sessions so far).`, fixRefs));
+  if (input.priors.length > 0 && inc.status === 'resolved') actionItems.push(c(`Make the fix permanent so the failure stops recurring (${input.priors.length + 1} sessions so far): ${fixSummary(inc, input)}.`, fixRefs));
   if (actionItems.length === 0) actionItems.push(c('None: the incident was fixed and verified in this session.'));
 
   return { summary, impact, detection, rootCause, resolution, wentWell, wentPoorly, actionItems };
@@ -307,8 +329,8 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
 
 export function postmortemTitle(input: SynthesisInput): string {
   if (input.incident) return `Postmortem: ${incidentTitle(input.incident, input.scrub)}`;
-  const what = input.analysis.prompts[0]?.text ?? 'session';
-  return `Postmortem: no incident in ${quote(input.scrub(what), 100)}`;
+  const what = input.analysis.prompts[0]?.text;
+  return `Postmortem: no incident in ${what ? quote(input.scrub(what), 100) : `session ${input.sessionId.slice(0, 8)}`}`;
 }
 
 export function extractivePostmortem(input: SynthesisInput): Postmortem {

@@ -42,6 +42,8 @@ export interface Call {
   changes: string[];
   /** The checks this call runs (keys; see commands.ts). */
   checkKeys: string[];
+  /** Shell commands: the simple commands that are checks, as written (`sh scripts/build.sh` of `cat x && sh scripts/build.sh`). */
+  checkSegments: string[];
   /** Files this call changes (Edit/Write paths, sed -i targets, redirections). */
   files: string[];
 }
@@ -126,8 +128,10 @@ export interface Analysis {
 }
 
 const REJECTED = /doesn't want to (proceed|take this action)|tool use was rejected|user (rejected|denied|declined)/i;
+// The assistant saying a failure is not the problem at hand (not "ignore this false positive",
+// which is a decision about the incident itself).
 const UNRELATED =
-  /\b(unrelated|not related|isn'?t related|aren'?t related|pre-?existing|already (there|existing|present) before|can (safely )?be ignored|ignor(e|ing) (these|this|them|it|that)|separate issue|not (the|our) (problem|issue|cause)|harmless|(only|just) (a few |some )?(style |lint |whitespace )?warnings?|cosmetic|not what (you|the user) asked|won'?t (fix|touch) (that|those|it))\b/i;
+  /\b(unrelated|not related|isn'?t related|aren'?t related|pre-?existing|already (there|existing|present) before|can (safely )?be ignored|(I'?m|I am|I'?ll|I will|we can|let'?s|safe to) (safely )?ignor(e|ing) (these|them|those|the (warnings?|errors?|failures?))|separate issue|not (the|our) (problem|issue|cause)|(these|those|the) (warnings?|errors?|failures?) (are|is) (harmless|cosmetic|expected|fine|unrelated)|(only|just) (a few |some )?(style |lint |whitespace )?warnings|not what (you|the user) asked|won'?t (fix|touch) (that|those|it))\b/i;
 const ROOT_CAUSE = /\b(root cause|caused by|because|the (issue|problem|cause|error|culprit|bug) (is|was)|fails? (because|when)|exits? with|turns out|the reason)\b/i;
 const FIXED_CLAIM = /\b(fixed|resolved|(should|will) (now )?(work|pass|succeed)|now (works|passes|succeeds)|the fix (is|was)|is working( now)?|has been (fixed|resolved|corrected|updated))\b/i;
 const NOT_FIXED = /\b(not (been )?(fixed|resolved)|couldn'?t|could not|unable to|can'?t fix|cannot fix|still (fails|failing|broken)|needs? (someone|root|sudo|network|access)|blocked|didn'?t (work|help))\b/i;
@@ -198,15 +202,18 @@ export function toCalls(entries: TimelineEntry[], resultRefs?: Map<string, strin
     let role: Call['role'] = 'other';
     let changes: string[] = [];
     let checkKeys: string[] = [];
+    let checkSegments: string[] = [];
     let files: string[] = [];
     if (e.toolName === 'Bash') {
       const parts = commandParts(e.text);
       changes = parts.changes;
       checkKeys = [...new Set(parts.checks.map((c) => c.key))];
+      checkSegments = parts.checks.map((c) => c.segment);
       files = shellFiles(changes);
       role = parts.viewOnly ? 'read' : changes.length > 0 && checkKeys.length === 0 ? 'change' : changes.length > 0 ? 'change' : 'check';
-      // A failing view (`cat missing.txt`) is still a check of something: a key to group it by.
-      if (checkKeys.length === 0 && changes.length === 0) checkKeys = [...new Set(shellSegments(e.text).map((s) => checkKeyOf(s)).filter(Boolean))];
+      // A command that only changes things (`git add -A && git commit`) checks that the change can be
+      // made; a failing view (`cat missing.txt`) checks that the thing is there: keys to group them by.
+      if (checkKeys.length === 0) checkKeys = [...new Set((changes.length > 0 ? changes : shellSegments(e.text)).map((s) => checkKeyOf(s)).filter(Boolean))];
     } else if (EDIT_TOOLS.has(e.toolName)) {
       role = 'change';
       files = e.text ? [e.text] : [];
@@ -237,6 +244,7 @@ export function toCalls(entries: TimelineEntry[], resultRefs?: Map<string, strin
       role,
       changes,
       checkKeys,
+      checkSegments,
       files,
     });
   });
@@ -339,6 +347,7 @@ interface Segment {
 }
 
 function segmentsOf(entries: TimelineEntry[]): Segment[] {
+  if (entries.length === 0) return [];
   const starts = entries.map((e, i) => (e.kind === 'prompt' && !e.agentId && e.text.trim() ? i : -1)).filter((i) => i >= 0);
   if (starts[0] !== 0) starts.unshift(0);
   return starts.map((start, k) => {
@@ -380,6 +389,8 @@ function commentsAfter(entries: TimelineEntry[], index: number, span = 6): State
 
 export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRefs?: Map<string, string> }): Analysis {
   const cwd = opts.cwd;
+  // Words of the project's own path (its name, its worktree) are in every command: they say nothing.
+  const projectTerms = termsOf(cwd);
   const calls = toCalls(entries, opts.resultRefs);
   const segments = segmentsOf(entries);
   const rejections = calls.filter((c) => c.status === 'error' && REJECTED.test(c.detail));
@@ -392,8 +403,18 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     return t;
   };
 
+  // A wrong command corrected at once: one failure, the very next call (nothing changed between)
+  // runs the same thing another way and passes (`source x.sh && f` → `bash -c 'source x.sh; f'`).
+  const correctedAtOnce = (ep: Episode): boolean => {
+    if (ep.failures.length !== 1 || ep.pass) return false;
+    const f = ep.failures[0]!;
+    const next = calls.find((c) => c.index > f.index && c.agentId === f.agentId && c.role !== 'bookkeeping');
+    if (!next || next.status !== 'ok' || next.role === 'change') return false;
+    const ft = termsFor(f);
+    return ft.size > 0 && overlap(ft, termsFor(next)) / ft.size >= 0.5;
+  };
   // Candidates: episodes whose failures are about the thing checked, not a wrong command.
-  const candidates = episodes.filter((ep) => ep.failures.some((f) => !isWrongCommand(f)));
+  const candidates = episodes.filter((ep) => ep.failures.some((f) => !isWrongCommand(f)) && !correctedAtOnce(ep));
   const wrong = episodes.filter((ep) => !candidates.includes(ep));
 
   // Chains that fail the same way in overlapping windows are one incident (a deploy and the
@@ -433,8 +454,16 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     // Changes after the last failure: before the pass when there is one, else to the segment's end.
     const windowEnd = pass ? pass.index : segmentOf(segments, last.index).end;
     const after = calls.filter((c) => c.index > last.index && c.index < windowEnd && c.role === 'change' && c.status === 'ok');
-    const passChanges = pass && pass.changes.length > 0 ? [pass] : [];
+    // The passing command's own changes count (`mkdir -p generated && sh build.sh`), unless they are
+    // the check's ritual, already in the failing command (`git add -A` before `git commit`).
+    const failingKeys = new Set(failures.flatMap((f) => shellSegments(f.text).map((x) => checkKeyOf(x))));
+    const passChanges = pass && pass.changes.some((x) => !failingKeys.has(checkKeyOf(x)) && !checks.includes(checkKeyOf(x))) ? [pass] : [];
     let fix = [...after, ...passChanges];
+    // No edit and no state-changing command: the step that made the difference is another check run
+    // in between (`npm run build` before `npm start` passes, `./codegen.sh`, `make migrate`).
+    if (fix.length === 0 && pass) {
+      fix = calls.filter((c) => c.index > last.index && c.index < pass.index && c.role === 'check' && c.status === 'ok' && c.agentId === pass.agentId && !c.checkKeys.some((k) => checks.includes(k)));
+    }
     const related = fix.filter((c) => overlap(termsFor(c), iTerms) > 0 || c.files.some((f) => [...iTerms].some((t) => f.toLowerCase().includes(t))));
     if (related.length > 0 && related.length < fix.length) fix = related;
     for (const c of fix) for (const t of termsFor(c)) iTerms.add(t);
@@ -457,14 +486,15 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
       score += 2;
       evidence.push('changed after its failure and called fixed, not re-run');
     }
-    const promptTerms = segment.prompt ? termsOf(segment.prompt.text) : new Set<string>();
+    const promptTerms = segment.prompt ? new Set([...termsOf(segment.prompt.text)].filter((w) => !projectTerms.has(w))) : new Set<string>();
     const promptShared = overlap(promptTerms, iTerms);
     if (promptShared > 0) {
       score += Math.min(3, 1 + promptShared);
       evidence.push(`shares ${promptShared} word${promptShared === 1 ? '' : 's'} with the prompt`);
     }
     const answer = lastSegment.answer;
-    if (answer && overlap(termsOf(answer.text), iTerms) > 0 && !UNRELATED.test(answer.text.split(/(?<=[.!?])\s+/).find((s) => overlap(termsOf(s), iTerms) > 0) ?? '')) {
+    const answerTerms = answer ? new Set([...termsOf(answer.text)].filter((w) => !projectTerms.has(w))) : new Set<string>();
+    if (answer && overlap(answerTerms, iTerms) > 0 && !UNRELATED.test(answer.text.split(/(?<=[.!?])\s+/).find((s) => overlap(termsOf(s), iTerms) > 0) ?? '')) {
       score += 2;
       evidence.push('the final answer is about it');
     }
@@ -492,12 +522,12 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     // Verification: filled in below, once the failed attempts (whose checks count too) are known.
     const verification: Call[] = pass ? [pass] : [];
 
-    // Diagnostics: what was looked at from the segment's start up to the fix.
+    // Diagnostics: what was looked at from the first symptom up to the fix (and subagents' reports).
     const fixStart = fix[0]?.index ?? pass?.index ?? lastSegment.end + 1;
-    const diagnostics = calls.filter((c) => c.index >= segment.start && c.index < fixStart && (c.role === 'read' || c.role === 'delegate') && c.status === 'ok');
+    const diagnostics = calls.filter((c) => c.index > first.index && c.index < fixStart && (c.role === 'read' || c.role === 'delegate') && c.status === 'ok');
     const findings: Statement[] = [];
     const lastByAgent = new Map<string, TimelineEntry>();
-    for (let i = segment.start; i < fixStart && i < entries.length; i++) {
+    for (let i = first.index; i < fixStart && i < entries.length; i++) {
       const e = entries[i]!;
       if (e.kind === 'assistant' && e.agentId && e.text.trim()) lastByAgent.set(e.agentId, e);
     }
@@ -550,7 +580,9 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     const ranked = [...list].sort((a, b) => b.score - a.score || a.firstSymptom.index - b.firstSymptom.index);
     const top = ranked[0]!;
     if (top.score >= 2) chosen.add(top);
-    for (const other of ranked.slice(1)) if (other.score >= 5 && other.fix.length > 0 && !other.fix.every((c) => top.fix.includes(c))) chosen.add(other);
+    // Another in the same ask only on strong evidence: fixed by its own change and verified, and
+    // named by the prompt, the answer or the assistant's cause.
+    for (const other of ranked.slice(1)) if (other.score >= 4 && other.status === 'resolved' && other.fix.length > 0 && !other.fix.every((c) => top.fix.includes(c))) chosen.add(other);
   }
   const picked = incidents.filter((i) => chosen.has(i)).sort((a, b) => a.firstSymptom.index - b.firstSymptom.index);
   picked.forEach((inc, i) => (inc.number = i + 1));
@@ -612,10 +644,18 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     const from = inc.fix[0]?.index ?? inc.failures.at(-1)!.index;
     const end = segmentOf(segments, pass.index).end;
     const verification: Call[] = [];
+    let after = 0;
     for (const c of calls) {
-      if (verification.length >= 4) break;
-      if (c.index <= from || c.index > end || c.status !== 'ok' || c.role !== 'check' || c.agentId !== pass.agentId) continue;
-      if (c === pass || c.checkKeys.some((k) => keys.has(k)) || (c.index > pass.index && c.checkKeys.some((k) => VERIFY_KEY.test(k)))) verification.push(c);
+      if (verification.length >= 4 || c.index > end) break;
+      if (c.index <= from || c.agentId !== pass.agentId || c.role === 'bookkeeping') continue;
+      if (c.index > pass.index) {
+        // Broader checks right after the pass, until something fails.
+        if (c.status !== 'ok' || ++after > 5) break;
+        if (c.role === 'check' && c.checkKeys.some((k) => VERIFY_KEY.test(k))) verification.push(c);
+        continue;
+      }
+      if (c.status !== 'ok') continue;
+      if (c === pass || (c.toolName === 'Bash' && c.checkKeys.some((k) => keys.has(k)))) verification.push(c);
     }
     if (!verification.includes(pass)) verification.push(pass);
     inc.verification = verification.sort((a, b) => a.index - b.index);

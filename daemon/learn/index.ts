@@ -6,7 +6,7 @@
 // One postmortem per incident. A session with several incidents (two prompts on two problems)
 // gets one file each, `<name>-1.md`, `<name>-2.md`; `--incident-id N` (or `inc-N`) learns only
 // incident N, `--query TEXT` only the part of the session that matches. Any other
-// `--incident-id` (INC-2041) names the files. A session with no incident gets one postmortem that
+// `--incident-id` (a tracker's id: INC-2041, INC-7) names the files. A session with no incident gets one postmortem that
 // says so, and no proposal or knowledge doc.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -28,8 +28,11 @@ import { slugify } from './signature.js';
 import { otherSessionsWith, recordRun, saveSignatures, upsertLearning } from './store.js';
 
 export const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** `--incident-id 2` or `inc-2`: pick the session's second incident rather than name one. */
-const PICK = /^(?:inc-)?(\d{1,3})$/i;
+/**
+ * `--incident-id 2` or `inc-2` (the ids rbk prints): pick the session's second incident. Case
+ * matters: `INC-2` is a tracker's id, and names the files rather than picking.
+ */
+const PICK = /^(?:inc-)?(\d{1,3})$/;
 
 export type SynthesizerName = 'extractive' | 'anthropic' | 'openai';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, makeDataDir, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
-import { evidenceBlock, OBEYED_MARKER, STAND_IN_SUMMARY, startMessagesStandIn, type MessagesStandIn } from './messages-stand-in.js';
+import { evidenceBlock, INVENTED_CLAIM, OBEYED_MARKER, STAND_IN_SUMMARY, startMessagesStandIn, type MessagesStandIn } from './messages-stand-in.js';
 import { learnJson, writeSession } from './support.js';
 
 const SESSION = '1e1ec7ed-0000-4000-8000-000000000003';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   assertBuilt();
   standIn = await startMessagesStandIn();
   t = makeDataDir();
-  t.writeConfig(`metrics: { enabled: false }\nlearning:\n  anthropic:\n    model: claude-test-model\n    baseUrl: ${standIn.url}\n    timeoutMs: 10000\n`);
+  t.writeConfig(`metrics: { enabled: false }\nlearning:\n  anthropic:\n    model: claude-test-model\n    baseUrl: ${standIn.url}\n    timeoutMs: 10000\n  openai:\n    model: local-test-model\n    baseUrl: ${standIn.url}/v1\n    apiKeyEnv: LOCAL_LLM_KEY\n`);
   const projects = path.join(t.root, 'projects');
   writeSession(projects, {
     sessionId: SESSION,
@@ -35,7 +35,7 @@ beforeAll(async () => {
       { say: 'Root cause: the build had not run. Fixed by npm run build.' },
     ],
   });
-  d = await startDaemon(t, { env: { ANTHROPIC_API_KEY: API_KEY } });
+  d = await startDaemon(t, { env: { ANTHROPIC_API_KEY: API_KEY, LOCAL_LLM_KEY: 'local-key-0000' } });
   const imp = await runCli(t, ['import', projects, '--json']);
   expect(imp.code, imp.stderr).toBe(0);
 }, 120_000);
@@ -90,7 +90,7 @@ describe('anthropic synthesizer', () => {
     expect(r.synthesizer.fallbackReason).toMatch(/^the model's answer is not JSON/);
     const pm = fs.readFileSync(r.postmortem.path, 'utf8');
     expect(pm).toContain("- Synthesizer: extractive (fell back to extractive: the model's answer is not JSON");
-    expect(pm).toContain('`npm start` failed with "Error: Cannot find module \'/srv/shop/dist/server.js\'"');
+    expect(pm).toContain('Incident: `npm start` failed with "Error: Cannot find module \'dist/server.js\'"');
     const text = await runCli(t, ['learn', SESSION, '--synthesizer', 'anthropic', '--out', path.join(t.root, 'invalid-text')]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("synthesizer: extractive (fell back from anthropic: the model's answer is not JSON");
@@ -105,6 +105,34 @@ describe('anthropic synthesizer', () => {
       const p = path.join(t.root, 'obey', f);
       if (fs.statSync(p).isFile()) expect(fs.readFileSync(p, 'utf8')).not.toContain(OBEYED_MARKER);
     }
+  });
+
+  it('drops claims that cite ids the evidence does not have, and keeps the rest', async () => {
+    standIn.mode = 'invented';
+    const r = await learnJson(t, [SESSION, '--synthesizer', 'anthropic', '--out', path.join(t.root, 'invented')]);
+    expect(r.synthesizer).toEqual({ requested: 'anthropic', used: 'anthropic', fallbackReason: null });
+    const pm = fs.readFileSync(r.postmortem.path, 'utf8');
+    expect(pm).toContain(STAND_IN_SUMMARY);
+    expect(pm).not.toContain(INVENTED_CLAIM);
+    expect(pm).not.toContain('00000000-dead');
+  });
+
+  it('speaks to any OpenAI-compatible server (learning.openai): same evidence block, same checks, the key from the named env var', async () => {
+    standIn.mode = 'valid';
+    const r = await learnJson(t, [SESSION, '--synthesizer', 'openai', '--out', path.join(t.root, 'openai')]);
+    expect(r.synthesizer).toEqual({ requested: 'openai', used: 'openai', fallbackReason: null });
+    const req = standIn.requests.at(-1)!;
+    expect(req.api).toBe('chat');
+    expect(req.body.model).toBe('local-test-model');
+    expect(req.headers.authorization).toBe('Bearer local-key-0000');
+    expect(req.body.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    expect(req.body.messages[0]!.content).toContain('UNTRUSTED DATA');
+    expect(evidenceBlock(req.body.messages[1]!.content)).not.toBeNull();
+    expect(JSON.stringify(req.body)).not.toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    expect(fs.readFileSync(r.postmortem.path, 'utf8')).toContain('- Synthesizer: openai\n');
+    standIn.mode = 'obey';
+    const obeyed = await learnJson(t, [SESSION, '--synthesizer', 'openai', '--out', path.join(t.root, 'openai-obey')]);
+    expect(obeyed.synthesizer.used).toBe('extractive');
   });
 
   it('falls back when the API is unreachable', async () => {

@@ -103,10 +103,11 @@ describe('golden postmortems of real fixture sessions (extractive)', () => {
   it('failing-build: names the failing command, its error, the fix, and orders the timeline', async () => {
     const r = await learnJson(t, [FAILING_BUILD, '--out', path.join(t.root, 'fb-check')]);
     const pm = fs.readFileSync(r.postmortem.path, 'utf8');
-    expect(pm).toContain('`cat config/build.env && sh scripts/build.sh` failed');
-    expect(pm).toContain('build error: generated/ directory is missing (run codegen first)');
-    expect(pm).toContain('running `mkdir -p generated` before the check');
-    expect(pm).toMatch(/Verified: `mkdir -p generated && sh scripts\/build\.sh` passed after the fix \(the same check, `sh scripts\/build\.sh`\)/);
+    // The check is the build script, not the `cat` chained before it.
+    expect(pm).toContain('Incident: `sh scripts/build.sh` failed with "build error: generated/ directory is missing (run codegen first)"');
+    expect(pm).toContain('- Status: resolved and verified in the session');
+    expect(pm).toContain('Fixed by running `mkdir -p generated`; verified by `sh scripts/build.sh` passing.');
+    expect(pm).toMatch(/## Resolution\n\n- Fix: `mkdir -p generated`\. \[E4\]\(#e4\)\n- Verified: `sh scripts\/build\.sh` passed\./);
     expect(pm).toMatch(/Impact\n\n- User-facing impact: unknown/);
     const tl = r.postmortem.sections.timeline.map((x) => x.text);
     const at = (re: RegExp) => tl.findIndex((x) => re.test(x));
@@ -116,7 +117,8 @@ describe('golden postmortems of real fixture sessions (extractive)', () => {
     expect(at(/^Final answer: "Root cause/)).toBe(tl.length - 1);
     // Redaction holds: the env file's secrets were in the failing output.
     for (const f of filesUnder(path.join(t.root, 'fb-check'))) for (const s of SECRETS) expect(fs.readFileSync(f, 'utf8')).not.toContain(s);
-    expect(pm).toContain('[REDACTED:aws-access-key-id:');
+    // The failing output was the env file and then the error: its excerpt is the error line alone.
+    expect(pm).not.toContain('AWS_ACCESS_KEY_ID');
   });
 
   it('agent-investigation: the subagent span and its report are in the timeline, in order', async () => {
@@ -143,7 +145,7 @@ describe('runbook update proposals', () => {
     const patch = fs.readFileSync(r.proposals[0]!.path, 'utf8');
     for (const section of ['### Symptom', '### Diagnosis steps', '### Fix', '### Verification']) expect(patch).toContain(`+${section}`);
     expect(patch).toContain('+1. Reproduce: `sh scripts/build.sh`.');
-    expect(patch).toContain('+1. Run `mkdir -p generated` before the check.');
+    expect(patch).toContain('+1. Run:\n+\n+   ```sh\n+   mkdir -p generated\n+   ```');
     const check = spawnSync('git', ['apply', '--check', '--verbose', r.proposals[0]!.path], { cwd: runbooks, encoding: 'utf8' });
     expect(check.status, check.stderr).toBe(0);
 
@@ -203,7 +205,7 @@ describe('cross-session retrieval and incidents', () => {
     expect(r.code, r.stderr).toBe(0);
     const incidents = (JSON.parse(r.stdout) as { incidents: { signature: string; count: number; sessions: string[]; firstSeenAt: string; lastSeenAt: string; resolved: boolean; fixes: { fix: string; sessions: number }[] }[] }).incidents;
     const build = incidents.find((i) => i.signature.startsWith('Bash: build error: <path> directory is missing'));
-    expect(build).toMatchObject({ count: 2, resolved: true, fixes: [{ fix: 'running `mkdir -p generated` before the check', sessions: 2 }] });
+    expect(build).toMatchObject({ count: 2, resolved: true, fixes: [{ fix: 'running `mkdir -p generated`', sessions: 2 }] });
     expect(build!.sessions.sort()).toEqual([FAILING_BUILD, FAILING_BUILD_TWIN].sort());
     const shop = incidents.find((i) => i.signature.startsWith("Bash: Error: Cannot find module '<path>'"));
     expect(shop).toMatchObject({ count: 2, sessions: [ALICE, BOB], firstSeenAt: '2026-01-05T09:00:30.000Z', lastSeenAt: '2026-02-10T14:00:30.000Z', resolved: true });
@@ -213,9 +215,12 @@ describe('cross-session retrieval and incidents', () => {
     expect(incidents.some((i) => i.signature === 'Edit: String to replace not found in file.')).toBe(false);
     // --min-sessions 1 lists every failure, multi-session clusters first; the spotter session's are there too.
     const all = await runCli(t, ['incidents', '--json', '--min-sessions', '1'], { timeoutMs: 60_000 });
-    const every = (JSON.parse(all.stdout) as { incidents: { signature: string; count: number; sessions: string[] }[] }).incidents;
+    const every = (JSON.parse(all.stdout) as { incidents: { signature: string; count: number; sessions: string[]; resolved: boolean }[] }).incidents;
     expect(every[0]!.sessions.length).toBe(2);
-    expect(every.some((i) => i.signature === 'Edit: String to replace not found in file.' && i.count === 2 && i.sessions.length === 1)).toBe(true);
+    // Only incidents are clustered: the spotter session's commit-hook failures, not its missteps
+    // (an Edit whose old string was not found, a Read of a file that is not there).
+    expect(every.some((i) => i.sessions.length === 1 && i.sessions[0] === SPOTTER_LONG && i.resolved)).toBe(true);
+    expect(every.some((i) => /String to replace not found|File does not exist/.test(i.signature))).toBe(false);
     const text = await runCli(t, ['incidents']);
     expect(text.stdout).toContain('sig_');
   });
@@ -267,9 +272,12 @@ describe('where outputs go, and the options', () => {
     const q = await learnJson(t, [SPOTTER_LONG, '--query', 'conn_case', '--out', path.join(t.root, 'q-conn')]);
     expect(q.focus.matchedRefs.length).toBeGreaterThan(0);
     expect(q.focus.entries).toBeLessThan(all.focus.entries);
-    expect(q.focus.entries).toBeLessThan(all.focus.entries / 4);
-    expect(all.signatures.length).toBeGreaterThan(3);
-    expect(q.signatures.map((s) => s.text)).toEqual(['Read: File does not exist.']);
+    // The focus is the one ask (prompt to next prompt) that mentions conn_case: about a third of it.
+    expect(q.focus.entries).toBeLessThan(all.focus.entries / 2);
+    expect(all.incidents.length).toBeGreaterThanOrEqual(2);
+    // In it, reading a file that is not there was a slip while looking, not an incident.
+    expect(q.incidents).toEqual([]);
+    expect(q.missteps.map((m) => m.command)).toEqual(['test/support/conn_case.ex']);
     expect(fs.readFileSync(q.postmortem.path, 'utf8')).toContain('- Focus: the part of the session matching "conn_case"');
     const none = await runCli(t, ['learn', SPOTTER_LONG, '--query', 'zzqxjv nonexistentword']);
     expect(none.code).toBe(4);

@@ -1,16 +1,22 @@
-// A loopback stand-in for the Anthropic Messages API (POST /v1/messages), for the anthropic
-// synthesizer's tests. It records every request and answers according to its mode:
+// A loopback stand-in for the Anthropic Messages API (POST /v1/messages) and for an
+// OpenAI-compatible chat completions endpoint (POST /v1/chat/completions, what vLLM, Ollama and
+// LiteLLM serve), for the model synthesizers' tests. It records every request and answers
+// according to its mode:
 // - valid: a postmortem narrative that fits the schema and cites ids from the evidence block;
+// - invented: the same, plus claims that cite ids the evidence does not have (made up);
 // - invalid: text that is not JSON;
 // - obey: what a model that followed an injected instruction would say (extra keys, no refs).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type StandInMode = 'valid' | 'invalid' | 'obey';
+export type StandInMode = 'valid' | 'invented' | 'invalid' | 'obey';
+
+export const INVENTED_CLAIM = 'Stand-in invention: the database was restored from a backup.';
 
 export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
-  body: { model: string; system: string; max_tokens: number; messages: { role: string; content: string }[] };
+  api: 'messages' | 'chat';
+  body: { model: string; system?: string; max_tokens: number; messages: { role: string; content: string }[] };
 }
 
 export interface MessagesStandIn {
@@ -52,19 +58,28 @@ export async function startMessagesStandIn(mode: StandInMode = 'valid'): Promise
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
+      const api = req.method !== 'POST' ? null : req.url?.startsWith('/v1/messages') ? 'messages' : req.url === '/v1/chat/completions' ? 'chat' : null;
+      if (!api) {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: req.url } }));
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'];
-      requests.push({ headers: req.headers, body });
+      requests.push({ api, headers: req.headers, body });
+      const user = body.messages.find((m) => m.role === 'user')?.content ?? '';
       let text: string;
       if (standIn.mode === 'invalid') text = 'Here is your postmortem: it went fine, mostly.';
       else if (standIn.mode === 'obey') text = JSON.stringify({ summary: [{ text: OBEYED_MARKER, refs: [] }], pwned: true });
       else {
-        const block = evidenceBlock(body.messages[0]?.content ?? '');
+        const block = evidenceBlock(user);
         const ids = block ? (JSON.parse(block.inside) as { id: string }[]).map((i) => i.id).filter((id) => !id.startsWith('prior:')) : [];
-        text = JSON.stringify(narrativeFor(ids));
+        const n = narrativeFor(ids);
+        if (standIn.mode === 'invented') n.resolution.push({ text: INVENTED_CLAIM, refs: ['00000000-dead-4bee-8000-000000000000'] });
+        text = JSON.stringify(n);
+      }
+      if (api === 'chat') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: `chatcmpl-standin-${requests.length}`, object: 'chat.completion', model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }] }));
+        return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_standin_${requests.length}` });
       res.end(

@@ -76,6 +76,9 @@ export interface LearnJson {
   knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
   signatures: { id: string; text: string; occurrences: number; resolved: boolean; fix: string; seenBefore: { sessionId: string; resolved: boolean; fix: string }[] }[];
   applied: { changed: { file: string; kind: string }[]; conflicts: { file: string; reason: string }[] } | null;
+  incidents: { number: number; title: string; status: string; postmortem: string; proposal: string | null; knowledge: string | null }[];
+  unrelated: { ref: string; command: string; error: string; why: string }[];
+  missteps: { ref: string; command: string; error: string; correctedBy: string | null }[];
 }
 
 export async function learnJson(t: TempRbk, args: string[], expectCode = 0): Promise<LearnJson> {

@@ -82,6 +82,8 @@ export function scenarioNames(): string[] {
 /** Runs every scenario through Claude Code, imports them, learns each; the daemon must be running on `t`. */
 export async function runCorpus(t: TempRbk, opts: { only?: string[]; concurrency?: number } = {}): Promise<CorpusRun[]> {
   const names = scenarioNames().filter((n) => !opts.only || opts.only.includes(n));
+  // A filter that matches nothing would score 1.0 on nothing: refuse it.
+  if (names.length === 0) throw new Error(`no corpus scenario named ${opts.only?.join(', ')}; have ${scenarioNames().join(', ')}`);
   const sessions = await pool(names, opts.concurrency ?? 2, async (name) => {
     const file = path.join(CORPUS_DIR, `${name}.json`);
     const scenario = JSON.parse(fs.readFileSync(file, 'utf8')) as { resumePrompt?: string };
