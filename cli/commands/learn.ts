@@ -53,6 +53,25 @@ export function learnView(r: LearnResult) {
   };
 }
 
+/** One step for a one-line summary: its first line, cut at 72 characters. */
+function step(text: string): string {
+  const first = text.split('\n')[0]!.trim();
+  const cut = first.length > 72 ? `${first.slice(0, 71)}…` : first;
+  return terminalSafe(text.includes('\n') && !cut.endsWith('…') ? `${cut} …` : cut);
+}
+
+/** Steps joined, with a run of the same step shown once with its count: "Edit a.ex (×6)". */
+function steps(list: string[], sep: string): string {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; ) {
+    let j = i;
+    while (j < list.length && list[j] === list[i]) j++;
+    out.push(j - i > 1 ? `${list[i]} (×${j - i})` : list[i]!);
+    i = j;
+  }
+  return out.join(sep);
+}
+
 const STATUS = { resolved: 'resolved and verified', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved' } as const;
 
 export async function learnCommand(
@@ -93,9 +112,9 @@ export async function learnCommand(
     io.out('');
     io.out(`incident ${i.number}: ${terminalSafe(i.title)}`);
     io.out(`  status      ${STATUS[i.status]}${i.durationMs !== null ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`);
-    if (i.failedAttempts.length > 0) io.out(`  tried       ${i.failedAttempts.map((t) => terminalSafe(t.command)).join('; ')}`);
-    if (i.fix.length > 0) io.out(`  fix         ${i.fix.map((f) => terminalSafe(f.tool === 'Bash' ? f.change : `${f.tool} ${f.change}`)).join('; ')}`);
-    if (i.verification.length > 0) io.out(`  verified by ${i.verification.map((v) => terminalSafe(v.command)).join(', then ')}`);
+    if (i.failedAttempts.length > 0) io.out(`  tried       ${steps(i.failedAttempts.map((t) => step(t.tool === 'Bash' ? t.command : `${t.tool} ${t.command}`)), '; ')}`);
+    if (i.fix.length > 0) io.out(`  fix         ${steps(i.fix.map((f) => step(f.tool === 'Bash' ? f.change : `${f.tool} ${f.change}`)), '; ')}`);
+    if (i.verification.length > 0) io.out(`  verified by ${steps(i.verification.map((v) => step(v.command)), ', then ')}`);
     io.out(`  postmortem  ${rel(i.postmortem)}`);
     if (i.proposal) io.out(`  proposal    ${rel(i.proposal)}`);
     if (i.knowledge) io.out(`  knowledge   ${rel(i.knowledge)}`);
@@ -106,8 +125,8 @@ export async function learnCommand(
   }
   if (r.unrelated.length > 0 || r.missteps.length > 0) {
     io.out('');
-    for (const u of r.unrelated) io.out(`not an incident: ${terminalSafe(u.command)} failed (${u.why}): ${terminalSafe(u.error)}`);
-    for (const m of r.missteps) io.out(`misstep: ${terminalSafe(m.command)}: ${terminalSafe(m.error)}`);
+    for (const u of r.unrelated) io.out(`not an incident: ${step(u.command)} failed (${u.why}): ${step(u.error)}`);
+    for (const m of r.missteps) io.out(`misstep: ${step(m.tool === 'Bash' ? m.command : `${m.tool} ${m.command}`)}: ${step(m.error)}`);
   }
   for (const a of r.alreadyInRunbooks) io.out(`already in ${a.runbook} (${a.signatureId})`);
   if (r.applied) {

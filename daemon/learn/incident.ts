@@ -403,18 +403,19 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     return t;
   };
 
-  // A wrong command corrected at once: one failure, the very next call (nothing changed between)
-  // runs the same thing another way and passes (`source x.sh && f` → `bash -c 'source x.sh; f'`).
-  const correctedAtOnce = (ep: Episode): boolean => {
-    if (ep.failures.length !== 1 || ep.pass) return false;
-    const f = ep.failures[0]!;
+  // A wrong command corrected at once: the very next call (nothing changed between) runs the same
+  // thing another way and passes (`source x.sh && f` → `bash -c 'source x.sh; f'`, `npm run tset`
+  // → `npm run test`). Judged per failure: the same typo made in three asks is three slips.
+  const correctedAtOnce = (f: Call): boolean => {
     const next = calls.find((c) => c.index > f.index && c.agentId === f.agentId && c.role !== 'bookkeeping');
-    if (!next || next.status !== 'ok' || next.role === 'change') return false;
+    // Reading the script to find out why is diagnosis, not the corrected command.
+    if (!next || next.status !== 'ok' || next.role === 'change' || next.role === 'read') return false;
     const ft = termsFor(f);
     return ft.size > 0 && overlap(ft, termsFor(next)) / ft.size >= 0.5;
   };
+  const corrected = new Set(episodes.filter((ep) => !ep.pass && ep.failures.every((f) => correctedAtOnce(f))));
   // Candidates: episodes whose failures are about the thing checked, not a wrong command.
-  const candidates = episodes.filter((ep) => ep.failures.some((f) => !isWrongCommand(f)) && !correctedAtOnce(ep));
+  const candidates = episodes.filter((ep) => ep.failures.some((f) => !isWrongCommand(f)) && !corrected.has(ep));
   const wrong = episodes.filter((ep) => !candidates.includes(ep));
 
   // Chains that fail the same way in overlapping windows are one incident (a deploy and the
@@ -425,10 +426,16 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     const start = ep.failures[0]!.index;
     const home = groups.find((g) =>
       g.some((other) => {
-        if (other.signature.id === ep.signature.id) return true;
-        const end = other.pass?.index ?? Infinity;
-        const inWindow = start >= other.failures[0]!.index && start <= end;
-        return inWindow && overlap(errorTerms.get(other)!, errorTerms.get(ep)!) >= 1;
+        const otherStart = other.failures[0]!.index;
+        // The same failure again is the same incident while it is open (never passed, or not yet);
+        // after it passed, a recurrence under another prompt is an incident of its own.
+        if (other.signature.id === ep.signature.id) return !other.pass || start <= other.pass.index || segmentOf(segments, otherStart) === segmentOf(segments, start);
+        // Another failure while this one is open (up to its pass, or the end of its ask) is the same
+        // incident only if it fails the same way: the same error words, not just a shared path.
+        const end = other.pass?.index ?? segmentOf(segments, other.failures.at(-1)!.index).end;
+        if (start < otherStart || start > end) return false;
+        const sameLine = overlap(distinctive(other.signature.line), distinctive(ep.signature.line));
+        return sameLine >= 2 || overlap(errorTerms.get(other)!, errorTerms.get(ep)!) >= 3;
       }),
     );
     if (home) home.push(ep);
@@ -592,8 +599,9 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
   const missteps: Misstep[] = [];
   for (const ep of wrong) {
     for (const f of ep.failures) {
-      // A read that failed (a file that is not there) is a slip while looking, never an attempt.
-      const target = f.role === 'read' ? undefined : picked.find((inc) => {
+      // A read that failed (a file that is not there) is a slip while looking, and a typo fixed by
+      // the very next call is a slip too: never an attempt.
+      const target = f.role === 'read' || (isWrongCommand(f) && correctedAtOnce(f)) ? undefined : picked.find((inc) => {
         const end = inc.fix[0]?.index ?? inc.verification[0]?.index ?? Infinity;
         return f.index > inc.firstSymptom.index && f.index < end && (overlap(termsFor(f), inc.terms) > 0 || inc.checks.includes(ep.key));
       });

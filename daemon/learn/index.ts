@@ -56,7 +56,7 @@ export interface LearnedIncident {
   firstSymptom: { ref: string; resultRef: string; unixMs: number; command: string; error: string };
   failures: string[];
   /** `command`: the shell command or the file; `change`: what it changed (an edit's old → new). */
-  failedAttempts: { ref: string; command: string; change: string; outcome: string }[];
+  failedAttempts: { ref: string; tool: string; command: string; change: string; outcome: string }[];
   diagnostics: { ref: string; command: string }[];
   fix: { ref: string; tool: string; change: string }[];
   verification: { ref: string; command: string }[];
@@ -83,7 +83,7 @@ export interface LearnResult {
   postmortems: { incident: number | null; path: string; title: string; synthesizer: string; fallbackReason: string | null; postmortem: Postmortem }[];
   incidents: LearnedIncident[];
   unrelated: { ref: string; command: string; error: string; why: string }[];
-  missteps: { ref: string; command: string; error: string; correctedBy: string | null }[];
+  missteps: { ref: string; tool: string; command: string; error: string; correctedBy: string | null }[];
   proposals: { path: string; runbook: string; kind: 'update' | 'new'; signatureIds: string[] }[];
   alreadyInRunbooks: { signatureId: string; runbook: string }[];
   knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
@@ -389,7 +389,7 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
         checks: inc.checks,
         firstSymptom: { ref: inc.firstSymptom.ref, resultRef: inc.firstSymptom.resultRef, unixMs: inc.firstSymptom.unixMs, command: s(inc.firstSymptom.text), error: s(inc.signature.line) },
         failures: inc.failures.map((f) => f.ref),
-        failedAttempts: inc.failedAttempts.map((t) => ({ ref: t.call.ref, command: s(t.call.text), change: t.call.role === 'change' ? changeLine(t.call, model) : '', outcome: s(t.outcome) })),
+        failedAttempts: inc.failedAttempts.map((t) => ({ ref: t.call.ref, tool: t.call.toolName, command: s(t.call.text), change: t.call.role === 'change' ? changeLine(t.call, model) : '', outcome: s(t.outcome) })),
         diagnostics: inc.diagnostics.map((d) => ({ ref: d.ref, command: s(describeCall(d)) })),
         fix: inc.fix.map((c) => ({ ref: c.ref, tool: c.toolName, change: s(c.toolName === 'Bash' ? (c.changes.join(' && ') || c.text) : c.text) })),
         verification: inc.verification.map((v) => ({ ref: v.ref, command: s(v.text) })),
@@ -402,7 +402,7 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
       };
     }),
     unrelated: a.unrelated.map((u) => ({ ref: u.call.ref, command: s(u.call.text), error: s(u.signature.line), why: u.why })),
-    missteps: a.missteps.map((m) => ({ ref: m.call.ref, command: s(m.call.text), error: s(m.signature.line), correctedBy: m.correctedBy ? s(m.correctedBy.text) : null })),
+    missteps: a.missteps.map((m) => ({ ref: m.call.ref, tool: m.call.toolName, command: s(m.call.text), error: s(m.signature.line), correctedBy: m.correctedBy ? s(m.correctedBy.text) : null })),
     proposals: proposalResults,
     alreadyInRunbooks: alreadyPresent.map((x) => ({ signatureId: x.signatureId, runbook: path.join(rbDir, x.file) })),
     knowledge,

@@ -134,6 +134,32 @@ describe('the incident model', () => {
   });
 });
 
+describe('the incident model on a long session', () => {
+  it('keeps 18 asks of the same kind of failure apart: one incident each, the typo a misstep each time, the lint failure unrelated', () => {
+    const entries: TimelineEntry[] = [];
+    let t = 0;
+    let n = 0;
+    const ref = () => `r${++n}`;
+    for (let ask = 1; ask <= 18; ask++) {
+      const svc = `service${ask}`;
+      entries.push(said('prompt', ref(), ++t, `the ${svc} integration tests fail since the config change, please fix them`));
+      entries.push(tool(ref(), ++t, `npm test -- ${svc}`, 'error', `FAIL test/${svc}.test.ts\nError: connect ECONNREFUSED 127.0.0.1:${5400 + ask}`));
+      for (let i = 0; i < 60; i++) entries.push(i % 2 ? tool(ref(), ++t, `/w/src/${svc}/m${i}.ts`, 'ok', '', 'Read') : tool(ref(), ++t, `ls -la src/${svc}`, 'ok'));
+      entries.push(tool(ref(), ++t, 'npm run lint', 'error', `src/${svc}/m1.ts\n  3:7  warning  prefer-const`));
+      entries.push(said('assistant', ref(), ++t, 'The lint warnings are unrelated; I will ignore them.'));
+      entries.push(tool(ref(), ++t, `npm run tset -- ${svc}`, 'error', 'npm error Missing script: "tset"'));
+      entries.push(tool(ref(), ++t, `npm run test:unit -- ${svc}`, 'ok'));
+      entries.push(tool(ref(), ++t, `/w/config/${svc}.yaml`, 'ok', '', 'Edit', { file_path: `/w/config/${svc}.yaml`, old_string: `port: ${5400 + ask}`, new_string: `port: ${6400 + ask}` }));
+      entries.push(tool(ref(), ++t, `npm test -- ${svc}`, 'ok'));
+    }
+    const a = analyze(entries, { cwd: '/w' });
+    expect(a.calls.length).toBeGreaterThan(1000);
+    expect(a.incidents.map((i) => [i.status, i.report?.text.split(' ')[1], i.fix.length])).toEqual(Array.from({ length: 18 }, (_, k) => ['resolved', `service${k + 1}`, 1]));
+    expect(a.missteps).toHaveLength(18);
+    expect(a.unrelated.map((u) => [u.why, u.runs])).toEqual([['called unrelated', 18]]);
+  });
+});
+
 describe('fix steps show the change', () => {
   const call = (toolName: string, text: string, input: Record<string, unknown> | null) => toCalls([tool('x', 1, text, 'ok', '', toolName, input ?? undefined)])[0]!;
   const scrub = pathScrubber('/home/ana/src/shop');
