@@ -151,11 +151,13 @@ export const configSchema = z
         mode: z.enum(['ingest', 'cron']).default('ingest'),
         ipAddresses: z.boolean().default(false),
         allowlist: z.array(z.string()).default([]),
+        // AWS's documented example keys, [FILTERED], ****, pk_live_ publishable keys: never redacted.
+        publicPlaceholders: z.boolean().default(true),
         customRules: z.array(customRule).default([]),
         disabledRules: z.array(z.string()).default([]),
       })
       .strict()
-      .default({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [] }),
+      .default({ mode: 'ingest', ipAddresses: false, allowlist: [], publicPlaceholders: true, customRules: [], disabledRules: [] }),
     jobs: z
       .object({
         redact: cronExpression.default('*/30 * * * *'),

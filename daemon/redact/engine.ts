@@ -9,8 +9,8 @@
 //  * the suffix is HMAC-SHA256(key, rule + ':' + value): equal secrets correlate within one
 //    installation and cannot be brute-forced or correlated without the key.
 import { createHash, createHmac } from 'node:crypto';
+import { BUILTIN_DETECTORS } from './detectors.js';
 import {
-  BUILTIN_DETECTORS,
   acceptAssignmentValue,
   classifyCredentialKey,
   type Detector,
@@ -37,6 +37,8 @@ export interface RedactorOptions {
   ipAddresses?: boolean;
   /** Values never redacted: exact strings, or "/regex/flags" strings tested against the secret value. */
   allowlist?: string[];
+  /** Leave public placeholders alone (PUBLIC_PLACEHOLDERS: AWS's documented example keys, [FILTERED], …); default true. */
+  publicPlaceholders?: boolean;
   customRules?: CustomRule[];
   /** Built-in rule ids to turn off; unknown ids are ignored. */
   disabledRules?: string[];
@@ -60,7 +62,24 @@ export interface Redactor {
 }
 
 /** Bump when engine behaviour (merging, tokens, JSON handling) changes; rule changes bump their own revision. */
-const ENGINE_REVISION = 3; // 2: object keys are redacted too; 3: one run of equal characters no longer makes a vendor token a placeholder
+const ENGINE_REVISION = 4; // 2: object keys are redacted too; 3: one run of equal characters no longer makes a vendor token a placeholder; 4: public placeholders, gitleaks' rules, context and structure rules (issue 24)
+
+/**
+ * Values that are public by design and never a leak: AWS's documented example credentials (in
+ * every AWS doc and SDK test), what other tools already put in place of a secret, and Stripe
+ * publishable keys (meant for browsers). Turned off with redaction.publicPlaceholders: false.
+ */
+export const PUBLIC_PLACEHOLDERS: readonly string[] = [
+  'AKIAIOSFODNN7EXAMPLE',
+  'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  'AKIAI44QH8DHBEXAMPLE',
+  'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
+  'ASIAIOSFODNN7EXAMPLE',
+  '/^\\[(?:FILTERED|REDACTED|MASKED|HIDDEN)\\]$/i',
+  '/^<(?:redacted|hidden|masked|secret)>$/i',
+  '/^(?:\\*{3,}|\\.{3,}|…+)$/',
+  '/^pk_(?:live|test)_[A-Za-z0-9]{10,}$/',
+];
 const CUSTOM_RULE_PRIORITY = 70;
 /** A replacement can only change its neighbours' context a few times before nothing is left to change. */
 const MAX_PASSES = 4;
@@ -428,7 +447,7 @@ export function createRedactor(opts: RedactorOptions): Redactor {
     detectors.push(detector);
   }
 
-  const allowlist = opts.allowlist ?? [];
+  const allowlist = [...(opts.allowlist ?? []), ...(opts.publicPlaceholders === false ? [] : PUBLIC_PLACEHOLDERS)];
   const allowlisted = compileAllowlist(allowlist);
   const engine = new Engine(detectors, enabled, allowlisted, opts.key);
   const ruleIds = [...enabled.keys()];

@@ -10,4 +10,4 @@ export {
   type RuleInfo,
 } from './engine.js';
 export { loadOrCreateRedactionKey } from './key.js';
-export { BUILTIN_RULES } from './rules.js';
+export { BUILTIN_RULES } from './detectors.js';

@@ -12,6 +12,7 @@
 // `revision`: bump it with any behavioural change and Redactor.version changes with it, which
 // makes stored rows eligible for re-redaction.
 import { isIPv4, isIPv6 } from 'node:net';
+import { GITLEAKS_COMMIT, GITLEAKS_RULES, type GitleaksRule } from './gitleaks-rules.js';
 import { ascendingUnique, LiteralAutomaton } from './literal-scan.js';
 
 export type RedactionKind = 'secret' | 'pii';
@@ -208,7 +209,7 @@ function isCodeValue(value: string, envStyle: boolean): boolean {
 // ---------------------------------------------------------------------------------------------
 // Regex-driven detectors
 
-interface RegexRuleSpec {
+export interface RegexRuleSpec {
   id: string;
   kind: RedactionKind;
   priority: number;
@@ -232,14 +233,23 @@ const REPEATED_RUN = /(.)\1{3,}/g;
  * is not enough: a live Slack token's numeric ids can hold six equal digits in a row
  * (xoxb-…-2688888852596-…), and fuzzing found exactly such a token left in the clear.
  */
-function isPlaceholderToken(secret: string): boolean {
+// Test fixtures spell it out: …Ntest, …STRINGHERE, hf_FakeFakeFake….
+const PLACEHOLDER_TOKEN_WORDS = /(?:test|example|sample|dummy|here|fake|placeholder)$|(fake|test|example|dummy)(?:\1){2}/i;
+
+export function isPlaceholderToken(secret: string): boolean {
+  // OpenAI keys carry base64("OpenAI"); with it, a key is real whatever its test-like suffix.
+  if (secret.includes('T3BlbkFJ')) return false;
   if (VENDOR_MASK.test(secret)) return true;
+  if (PLACEHOLDER_TOKEN_WORDS.test(secret)) return true;
+  // Runs of the characters people mask with (0000, ...., ----, ####); a token of other repeated
+  // letters (sk_live_AAAA…, tskey-api-AAAA…) is a test fixture with a real token's shape, and
+  // redacting it costs nothing.
   let repeated = 0;
-  for (const m of secret.matchAll(REPEATED_RUN)) repeated += m[0].length;
+  for (const m of secret.matchAll(REPEATED_RUN)) if ('0.-#_'.includes(m[1]!)) repeated += m[0].length;
   return repeated * 2 >= secret.length;
 }
 
-function regexDetector(spec: RegexRuleSpec): Detector {
+export function regexDetector(spec: RegexRuleSpec): Detector {
   const rule: RuleInfo = { id: spec.id, kind: spec.kind, priority: spec.priority, description: spec.description };
   const { pattern, secretGroup, accept } = spec;
   return {
@@ -272,7 +282,7 @@ function regexDetector(spec: RegexRuleSpec): Detector {
   };
 }
 
-const VENDOR_PRIORITY = 100;
+export const VENDOR_PRIORITY = 100;
 
 const awsAccessKeyId = regexDetector({
   id: 'aws-access-key-id',
@@ -356,7 +366,7 @@ const stripeKey = regexDetector({
   description: 'Stripe secret/restricted keys and webhook secrets',
   revision: 2,
   anchors: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
-  pattern: /(?<!(?<!\\)[A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{24,})(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}|whsec_[A-Za-z0-9+/=]{24,})(?![A-Za-z0-9_])/g,
 });
 
 const anthropicKey = regexDetector({
@@ -483,7 +493,7 @@ const shopifyToken = regexDetector({
   description: 'Shopify access tokens (shpat_, shpss_, shpca_, shppa_)',
   revision: 2,
   anchors: ['shpat_', 'shpss_', 'shpca_', 'shppa_'],
-  pattern: /(?<!(?<!\\)[A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])/g,
+  pattern: /(?<!(?<!\\)[A-Za-z0-9_])shp(?:at|ss|ca|pa)_[A-Za-z0-9]{32,40}(?![A-Za-z0-9_])/g,
 });
 
 const ageSecretKey = regexDetector({
@@ -495,6 +505,48 @@ const ageSecretKey = regexDetector({
   anchors: ['AGE-SECRET-KEY-1'],
   pattern: /AGE-SECRET-KEY-1[0-9A-Z]{58}/g,
 });
+
+// Vendors whose tokens carry their own prefix and that neither the rules above nor gitleaks'
+// format-anchored rules cover (gitleaks-rules.ts), from each vendor's documentation.
+const B = String.raw`(?<!(?<!\\)[A-Za-z0-9_-])`;
+const E = String.raw`(?![A-Za-z0-9_-])`;
+const vendor = (id: string, description: string, anchors: string[], body: string, secretGroup?: number) =>
+  regexDetector({ id, kind: 'secret', priority: VENDOR_PRIORITY, description, revision: 1, anchors, pattern: new RegExp(`${B}${body}${E}`, secretGroup ? 'dg' : 'g'), ...(secretGroup ? { secretGroup } : {}) });
+
+const moreVendors: Detector[] = [
+  vendor('docker-hub-token', 'Docker Hub personal/organization access tokens (dckr_pat_, dckr_oat_)', ['dckr_'], String.raw`dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,}`),
+  vendor('vault-token', 'HashiCorp Vault service, batch and recovery tokens (hvs., hvb., hvr.)', ['hvs.', 'hvb.', 'hvr.'], String.raw`hv[sbr]\.[A-Za-z0-9_-]{20,}`),
+  vendor('sidekiq-credentials', 'Sidekiq Enterprise/Pro gem credentials (BUNDLE_…__CONTRIBSYS__COM)', ['CONTRIBSYS__COM'], String.raw`BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM["']?\s*[:=]\s*["']?([a-f0-9]{8}:[a-f0-9]{8})`, 1),
+  regexDetector({
+    id: 'tailscale-key',
+    kind: 'secret',
+    priority: VENDOR_PRIORITY,
+    description: 'Tailscale auth, API, OAuth client and webhook keys (tskey-…)',
+    revision: 1,
+    anchors: ['tskey-'],
+    // MY_tskey-…, 0tskey-…: only a letter before it makes it part of another word.
+    pattern: /(?<![A-Za-z])tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}(?![A-Za-z0-9_-])/g,
+  }),
+  vendor('vercel-token', 'Vercel tokens (vcp_, vci_, vca_, vcr_, vck_)', ['vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'], String.raw`vc[pikar]_[A-Za-z0-9]{24,}`),
+  vendor('groq-api-key', 'Groq API keys (gsk_ + 52)', ['gsk_'], String.raw`gsk_[A-Za-z0-9]{52}`),
+  vendor('cloudflare-token', 'Cloudflare account and user API tokens (cfat_, cfut_, cfk_)', ['cfat_', 'cfut_', 'cfk_'], String.raw`cf(?:at|ut|k)_[A-Za-z0-9_-]{30,}`),
+  vendor('github-installation-token', 'GitHub App installation tokens in the JWT-bearing form (ghs_<id>_eyJ…)', ['ghs_'], String.raw`ghs_\d+_eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`),
+  vendor('sourcegraph-token', 'Sourcegraph access tokens (sgp_)', ['sgp_'], String.raw`sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}|sgp_[a-fA-F0-9]{40}`),
+  vendor('twilio-key', 'Twilio API keys (SK + 32 hex)', ['SK'], String.raw`SK[0-9a-fA-F]{32}`),
+  vendor('new-relic-key', 'New Relic user, insights, browser keys and license keys (NRAK-, NRII-, NRJS-, …NRAL)', ['NRAK-', 'NRII-', 'NRIQ-', 'NRJS-', 'NRAL'], String.raw`(?:NRAK-[A-Z0-9]{27}|NRI[IQ]-[A-Za-z0-9_-]{32}|NRJS-[a-f0-9]{19}|[a-f0-9]{36}NRAL)`),
+  vendor('supabase-key', 'Supabase personal access tokens and secret keys (sbp_, sb_secret_)', ['sbp_', 'sb_secret_'], String.raw`(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})`),
+  vendor('mailchimp-key', 'Mailchimp API keys (32 hex, -us<dc>)', ['-us'], String.raw`[0-9a-f]{32}-us\d{1,2}`),
+  vendor('mailgun-key', 'Mailgun private API keys (key-…) and webhook signing keys', ['key-'], String.raw`key-[0-9a-f]{32}`),
+  vendor('okta-token', 'Okta API tokens (00…, 42 chars) after SSWS', ['SSWS'], String.raw`SSWS\s+(00[A-Za-z0-9_-]{40})`, 1),
+  vendor('atlassian-token', 'Atlassian API tokens (ATATT3…) and Jira/Confluence PATs', ['ATATT3', 'ATCTT3'], String.raw`AT[AC]TT3[A-Za-z0-9_=-]{100,}`),
+  vendor('fly-token', 'Fly.io macaroon tokens (FlyV1 fm2_…)', ['FlyV1 '], String.raw`FlyV1 (fm\d[a-z]?_[A-Za-z0-9+/=,_-]{40,})`, 1),
+  vendor('doppler-token', 'Doppler tokens (dp.pt., dp.st., dp.sa., dp.ct., dp.scim., dp.audit.)', ['dp.'], String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_.-]{40,}`),
+  vendor('databricks-token', 'Databricks personal access tokens (dapi…, dose…)', ['dapi', 'dose'], String.raw`(?:dapi|dose)[a-fA-F0-9]{32}(?:-\d)?`),
+  vendor('huggingface-org-token', 'Hugging Face organization API tokens (api_org_)', ['api_org_'], String.raw`api_org_[A-Za-z]{34}`),
+  vendor('onepassword-token', '1Password service account tokens (ops_eyJ…)', ['ops_eyJ'], String.raw`ops_eyJ[A-Za-z0-9+/=_-]{40,}`),
+  vendor('facebook-token', 'Facebook app access tokens (app id|secret) and page tokens (EAA…)', ['|', 'EAA'], String.raw`(?:\d{15,16}\|[0-9A-Za-z_-]{27,40}|EAA[A-Za-z0-9]{100,})`),
+  vendor('azure-ad-client-secret', 'Azure AD (Entra ID) client secrets (…8Q~…)', ['Q~'], String.raw`[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}`),
+];
 
 const jsonWebToken = regexDetector({
   id: 'jwt',
@@ -529,6 +581,20 @@ function trimPemBody(text: string, start: number, end: number): [number, number]
   return [start, end];
 }
 
+/**
+ * A documentation block, not a key: "...", "***", "xxx", "<your key here>", or a body too short to
+ * be any key (the smallest, Ed25519 in PKCS#8, is 64 base64 characters) that decodes to text.
+ */
+function isPlaceholderPemBody(body: string): boolean {
+  const compact = body.replace(/\s+|\\[nr]/g, '');
+  if (compact.length === 0 || isPlaceholderValue(compact) || /^[.*x…<>-]+$/i.test(compact)) return true;
+  if (compact.length < 64 && /^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+    const decoded = Buffer.from(compact, 'base64').toString('latin1');
+    if (/^[\x20-\x7e]+$/.test(decoded)) return true;
+  }
+  return false;
+}
+
 const privateKey: Detector = {
   name: 'private-key',
   revision: 1,
@@ -555,7 +621,7 @@ const privateKey: Detector = {
         bodyEnd = PEM_TRUNCATED_BODY.lastIndex;
       }
       const [s, e] = trimPemBody(text, bodyStart, bodyEnd);
-      if (e > s) emit('private-key', s, e);
+      if (e > s && !isPlaceholderPemBody(text.slice(s, e))) emit('private-key', s, e);
     }
   },
 };
@@ -580,7 +646,10 @@ const urlCredentials: Detector = {
       // The scheme must precede "://" directly; "://" alone is not a URL.
       if (m.index === 0 || !/[A-Za-z0-9+.-]/.test(text[m.index - 1]!)) continue;
       const password = m[2] ?? '';
-      if (isReferenceValue(password) || /^(?:password|pass|pwd|secret|\*+|x+)$/i.test(password) || PLACEHOLDER_FRAGMENT.test(password)) continue;
+      if (isReferenceValue(password) || /^(?:(?:my)?password|pass|pwd|secret|\*+|x+)$/i.test(password) || PLACEHOLDER_FRAGMENT.test(password)) continue;
+      // Documentation shapes: a password equal to the user name (mongodb:mongodb), too short or one
+      // repeated character to be a real one (abc, 1111), "replace with …".
+      if (password === m[1] || password.length < 4 || /^(.)\1+$/.test(password) || /replace[_-]?with|^(?:user|db)?pass(?:word)?\d?$/i.test(password)) continue;
       emit('url-credentials', span[0], span[1]);
     }
   },
@@ -624,6 +693,13 @@ function endOfQuoted(text: string, start: number, quote: string, escapedQuote: b
     i++;
   }
   return Math.min(i, windowEnd);
+}
+
+/** Padded base64 of words and spaces ("dummy text data"): sample data, not a key. */
+function base64DecodesToProse(value: string): boolean {
+  if (value.length < 12 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  return /^[A-Za-z]+(?: [A-Za-z]+){2,}\.?$/.test(decoded);
 }
 
 function base64DecodesToUserPass(value: string): boolean {
@@ -747,6 +823,9 @@ const CURL_USER = /(?<![\w-])(?:-u|--user|--proxy-user|--http-user)(?:=|[ \t]+)(
 const MYSQL_PASSWORD = /(?<![\w-])-p(?:(\\?["'])([^"'\\\n]+)\1|([^\s"'\\-][^\s"'\\]*))/dg;
 const SSHPASS_PASSWORD = /sshpass[ \t]+-p[ \t]*(?:(\\?["'])([^"'\\\n]+)\1|([^\s"'\\]+))/dg;
 const DOCKER_LOGIN_PASSWORD = /docker[ \t]+login\b[^\n]*?[ \t]-p[ \t]+(?:(\\?["'])([^"'\\\n]+)\1|([^\s"'\\-][^\s"'\\]*))/dg;
+// redis-cli -a <password> / --pass <password>; htpasswd -b[c…] <file> <user> <password> (-n: no file)
+const REDIS_PASSWORD = /redis-cli\b[^\n]*?[ \t](?:-a|--pass|--askpass-no)[ \t]+(?:(\\?["'])([^"'\\\n]+)\1|([^\s"'\\-][^\s"'\\]*))/dg;
+const HTPASSWD_PASSWORD = /htpasswd[ \t]+-(?=[a-zA-Z]*b)([a-zA-Z]+)[ \t]+((?:[^\s"']+[ \t]+)?)[^\s"']+[ \t]+(?:(\\?["'])([^"'\\\n]+)\3|([^\s"'\\]+))/dg;
 
 /** The text from the start of the line (raw or JSON-escaped newline) up to `index`, at most 500 chars. */
 function lineAround(text: string, index: number): string {
@@ -755,6 +834,19 @@ function lineAround(text: string, index: number): string {
   const rawStart = window.lastIndexOf('\n') + 1;
   const escStart = window.lastIndexOf('\\n');
   return window.slice(Math.max(rawStart, escStart >= 0 ? escStart + 2 : 0));
+}
+
+/** The shell command around `index`, continuation lines (ending in a backslash) included. */
+function commandAround(text: string, index: number): string {
+  let start = Math.max(0, index - 2000);
+  const window = text.slice(start, index);
+  // Walk back over lines that the previous line continues with a trailing backslash.
+  let lineStart = window.lastIndexOf('\n');
+  while (lineStart > 0 && /\\[ \t]*$/.test(window.slice(Math.max(0, window.lastIndexOf('\n', lineStart - 1) + 1), lineStart))) {
+    lineStart = window.lastIndexOf('\n', lineStart - 1);
+  }
+  start += lineStart + 1;
+  return text.slice(start, index);
 }
 
 function emitCliValue(m: RegExpExecArray, groups: number[], emit: Emit): void {
@@ -771,14 +863,14 @@ function emitCliValue(m: RegExpExecArray, groups: number[], emit: Emit): void {
 const cliCredentials: Detector = {
   name: 'cli-credentials',
   revision: 1,
-  rules: [{ id: 'cli-credentials', kind: 'secret', priority: 60, description: 'Passwords in command lines (curl -u, mysql -p, sshpass, docker login -p)' }],
-  anchors: ['curl', 'wget', 'mysql', 'mariadb', 'sshpass', 'docker'],
+  rules: [{ id: 'cli-credentials', kind: 'secret', priority: 60, description: 'Passwords in command lines (curl -u, mysql -p, sshpass, docker login -p, redis-cli -a, htpasswd -b)' }],
+  anchors: ['curl', 'wget', 'mysql', 'mariadb', 'sshpass', 'docker', 'redis-cli', 'htpasswd'],
   detect(text, emit) {
     let m: RegExpExecArray | null;
     if (text.includes('curl') || text.includes('wget')) {
       CURL_USER.lastIndex = 0;
       while ((m = CURL_USER.exec(text)) !== null) {
-        if (!/\b(?:curl|wget)\b/.test(lineAround(text, m.index))) continue;
+        if (!/\b(?:curl|wget)\b/.test(commandAround(text, m.index))) continue;
         emitCliValue(m, [3], emit);
       }
     }
@@ -797,6 +889,19 @@ const cliCredentials: Detector = {
       DOCKER_LOGIN_PASSWORD.lastIndex = 0;
       while ((m = DOCKER_LOGIN_PASSWORD.exec(text)) !== null) emitCliValue(m, [2, 3], emit);
     }
+    if (text.includes('redis-cli')) {
+      REDIS_PASSWORD.lastIndex = 0;
+      while ((m = REDIS_PASSWORD.exec(text)) !== null) emitCliValue(m, [2, 3], emit);
+    }
+    if (text.includes('htpasswd')) {
+      HTPASSWD_PASSWORD.lastIndex = 0;
+      while ((m = HTPASSWD_PASSWORD.exec(text)) !== null) {
+        // -n writes to stdout and takes no file: then the "file" we skipped was the user.
+        const noFile = m[1]!.includes('n');
+        if (noFile && !m[2]) continue;
+        emitCliValue(m, [4, 5], emit);
+      }
+    }
   },
 };
 
@@ -813,11 +918,11 @@ const ASSIGNMENT_RULES: Record<AssignmentClass, RuleInfo> = {
 };
 
 export const ASSIGNMENT_KEYWORD =
-  /passw(?:or)?d|passphrase|pass|pwd|auth(?![_.-]?key)|secret(?:[_.-]?key(?:[_.-]?base)?)?|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|(?:signing|encryption|master)[_.-]?key|key/gi;
+  /passw(?:or)?d|passphrase|pass|pwd|pw|auth(?![_.-]?key)|secret(?:[_.-]?key(?:[_.-]?base)?)?|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|(?:signing|encryption|master)[_.-]?key|key/gi;
 
 function classifyKeyword(keyword: string): AssignmentClass {
   const k = keyword.toLowerCase();
-  if (k.startsWith('pass') || k === 'pwd') return 'password';
+  if (k.startsWith('pass') || k === 'pwd' || k === 'pw') return 'password';
   if (k === 'token' || k === 'auth') return 'token';
   if (k === 'key') return 'api-key';
   if (k.startsWith('api') || k.startsWith('access') || k.startsWith('auth')) return 'api-key';
@@ -904,7 +1009,10 @@ export function acceptAssignmentValue(raw: string, ctx: AssignmentContext): bool
     if (/\s/.test(value)) return ctx.quoted && value.length <= 128 && (value.match(/\s+/g)?.length ?? 0) <= 5;
     return value.length >= 3;
   }
-  if (/\s/.test(value) || /^\d+$/.test(value)) return false;
+  // A long number under a token/secret name is one (Discord, Asana and Twitter ids and secrets).
+  if (/^\d+$/.test(value)) return value.length >= 16 && !ctx.strict; // a number literal is never a variable
+  if (/\s/.test(value)) return false;
+  if (base64DecodesToProse(value)) return false; // base64("dummy text data data"): a fixture
   if (ctx.strict) return looksRandom(value, 16);
   if (ctx.envStyle) return value.length >= 6;
   if (base64DecodesToUserPass(value)) return true; // docker/npm "auth": base64(user:pass)
@@ -938,10 +1046,15 @@ function endsQueryValue(ch: number): boolean {
 
 const PROSE_SEPARATOR = /[ \t]+(?:is|was|set to|changed to)[ \t]*:?[ \t]*(?=\S)/y;
 
+const ARN_BEFORE = /\barn:aws[\w-]*:[\w-]+:[\w-]*:\d*:$/;
+const KEY_AS_FIRST_ARGUMENT = /[\w$\]]\([ \t]*\\?["']$/;
+const PHP_ASSIGN = /^[ \t]*\.?=[^=]/;
+const COMPOUND_ASSIGN = /(?:\?|::?:?|\.|\+|\|\|)=(?!=)/y;
+const TYPE_BEFORE_EQUALS = /[ \t]*(?::[ \t]*)?[A-Za-z_][\w.]*(?:\[\])?\??(?=[ \t]*=[^=])/y;
 const DECLARATION_BEFORE = /\b(?:const|let|var|val|auto|my|local|final|readonly|private|public|protected|static)\s+$/;
 
 // Every keyword above, and the SQL forms below (PASSWORD, IDENTIFIED BY), begins with one of these.
-const ASSIGNMENT_START_LITERALS = ['pas', 'pwd', 'aut', 'sec', 'tok', 'api', 'acc', 'pri', 'sig', 'enc', 'mas', 'key', 'ide'];
+const ASSIGNMENT_START_LITERALS = ['pas', 'pw', 'aut', 'sec', 'tok', 'api', 'acc', 'pri', 'sig', 'enc', 'mas', 'key', 'ide'];
 const ASSIGNMENT_KEYWORD_AT = new RegExp(ASSIGNMENT_KEYWORD.source, 'iy');
 let assignmentStartScanner: LiteralAutomaton | null = null;
 
@@ -982,14 +1095,23 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
       const segmentStart = before === 95 || before === 45 || before === 46 || (keyword[0] === 'P' && before >= 97 && before <= 122);
       if (!segmentStart && !/requirepass$/i.test(key)) continue;
     }
+    // "pw" only as a segment of its own: ldap_bind_pw, DB_PW, rootPw ("npw", "cpw" are other things).
+    if (/^pw$/i.test(keyword) && kwStart > keyStart) {
+      const before = text.charCodeAt(kwStart - 1);
+      if (!(before === 95 || before === 45 || before === 46 || (keyword[0] === 'P' && before >= 97 && before <= 122))) continue;
+    }
     // "auth" alone is too common a word; only docker/npm credential fields ("auth", "_auth").
     if (/^auth$/i.test(keyword) && !/^[-_.]*auth$/i.test(key.replace(/^-+/, ''))) continue;
     const strict = /^key$/i.test(keyword);
     if (strict && !isCredentialKeyName(key, kwStart - keyStart)) continue;
     if (/^(?:old)?pwd$/i.test(key)) continue; // the shell's working directory
     const beforeKey = keyStart > 0 ? text[keyStart - 1] : '';
-    if (beforeKey === '$' || beforeKey === '%' || (beforeKey === '{' && text[keyStart - 2] === '$')) continue;
+    // $TOKEN, %TOKEN%, ${TOKEN} are references; PHP's `$apiToken = "…"` and `$apiToken .= "…"` assign.
+    if (beforeKey === '%' || (beforeKey === '{' && text[keyStart - 2] === '$')) continue;
+    if (beforeKey === '$' && !PHP_ASSIGN.test(text.slice(kwEnd, kwEnd + 6))) continue;
     if (beforeKey === '/' && text[keyStart - 2] === '/') continue; // https://x-access-token:…@host is url-credentials' job
+    // arn:aws:secretsmanager:…:secret:prod/db-AbCdEf names a secret, it is not one.
+    if (beforeKey === ':' && ARN_BEFORE.test(text.slice(Math.max(0, keyStart - 80), keyStart))) continue;
     const cliFlag = key.startsWith('-');
 
     let p = kwEnd;
@@ -1005,9 +1127,12 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
 
     if (!keyQuoted && text[p] === '>' && text[keyStart - 1] === '<') {
       // <password>value</password>
-      const valueStart = p + 1;
+      let valueStart = p + 1;
       const close = text.slice(valueStart, valueStart + 4097).indexOf('<');
-      const valueEnd = close < 0 ? -1 : valueStart + close;
+      let valueEnd = close < 0 ? -1 : valueStart + close;
+      // <apiToken>\n    value\n</apiToken>: pretty-printed XML puts the value on a line of its own.
+      while (valueStart < valueEnd && /\s/.test(text[valueStart]!)) valueStart++;
+      while (valueEnd > valueStart && /\s/.test(text[valueEnd - 1]!)) valueEnd--;
       if (valueEnd > valueStart) {
         const value = text.slice(valueStart, valueEnd);
         const ctx = { cls: classifyKeyword(keyword), quoted: true, envStyle: false, colonSeparator: false, followedByWords: false };
@@ -1024,12 +1149,25 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
         viaNameValue = true;
       }
     }
+    // Typed declarations: `var apiToken string = "…"` (Go), `val apiToken: String = "…"`
+    // (Kotlin, Swift, TypeScript): the type sits between the name and the '='.
+    if (!keyQuoted && (text[p] === ' ' || text[p] === ':') && DECLARATION_BEFORE.test(text.slice(Math.max(0, keyStart - 12), keyStart))) {
+      TYPE_BEFORE_EQUALS.lastIndex = p;
+      if (TYPE_BEFORE_EQUALS.exec(text)) p = TYPE_BEFORE_EQUALS.lastIndex;
+    }
     const sepStart = p;
     while (isSpaceOrTab(text.charCodeAt(p))) p++;
     const spacesBefore = p - sepStart;
     let colonSeparator = false;
     let proseSeparator = false;
-    const c = text[p];
+    let commaSeparator = false;
+    let c = text[p];
+    // Make's `?=`, `::=`, `:::=`, PHP's `.=`, `+=`, `||=`: assignments all the same.
+    COMPOUND_ASSIGN.lastIndex = p;
+    if (COMPOUND_ASSIGN.exec(text)) {
+      p = COMPOUND_ASSIGN.lastIndex - 1;
+      c = '=';
+    }
     if (c === '=') {
       const n = text[p + 1];
       if (n === '=' || n === '~') continue;
@@ -1045,6 +1183,11 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
     } else if (c === '?' && text[p + 1] === ':') {
       p += 2;
       colonSeparator = true;
+    } else if (c === ',' && keyQuoted && KEY_AS_FIRST_ARGUMENT.test(text.slice(Math.max(0, keyStart - 24), keyStart))) {
+      // System.setProperty("DB_PASSWORD", "…"), os.environ.setdefault('API_TOKEN', '…'),
+      // config.put("token", "…"): a call's name argument, then its value.
+      p += 1;
+      commaSeparator = true;
     } else if (spacesBefore > 0 && !keyQuoted && (cliFlag || isNetrcLine(lineAround(text, keyStart)))) {
       // separated by whitespace only: --password hunter2, .netrc
     } else {
@@ -1067,6 +1210,7 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
     let valueEnd: number;
     let quoted = false;
     let unquotedStop: ((ch: number) => boolean) | null = null;
+    let inQueryString = false;
     const q = text[p];
     if (q === '\\' && (text[p + 1] === '"' || text[p + 1] === "'")) {
       valueStart = p + 2;
@@ -1081,10 +1225,12 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
     } else {
       // '&' separates query parameters (?token=…&x=1) but is an ordinary character in a password.
       const inQuery = keyStart > 0 && '?&#'.includes(text[keyStart - 1]!);
+      inQueryString = inQuery;
       unquotedStop = inQuery ? endsQueryValue : envStyle ? endsEnvValue : endsUnquotedValue;
       valueEnd = readTo(text, p, unquotedStop, 4096);
     }
     if (valueEnd <= valueStart) continue;
+    if (commaSeparator && !quoted) continue;
     let after = valueEnd + (quoted ? 1 : 0);
     const afterSpaces = after;
     while (isSpaceOrTab(text.charCodeAt(after))) after++;
@@ -1101,7 +1247,10 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
     const accepted =
       // "the password is incorrect" is prose; "the password is hunter2" is not.
       !(proseSeparator && /^[A-Za-z]+[.:,;!?]?$/.test(value)) &&
-      acceptAssignmentValue(value, { cls, quoted, envStyle: envStyle || connectionString, codeStyle, strict, colonSeparator, followedByWords });
+      // "Using --password via the CLI is insecure": a flag named in prose.
+      !(cliFlag && !quoted && c !== '=' && /^[a-z]+$/.test(value) && followedByWords) &&
+      // Query-string values are data whatever their charset (?token=uBTTeydLetARjNtc).
+      acceptAssignmentValue(value, { cls, quoted, envStyle: envStyle || connectionString || inQueryString, codeStyle: codeStyle && !inQueryString, strict, colonSeparator, followedByWords });
     if (!accepted) {
       // Keywords inside a long rejected run (minified code, blobs) would each re-read the same run:
       // skip it to stay linear.
@@ -1190,6 +1339,8 @@ function validEmail(text: string, start: number, at: number, end: number): boole
   // git@github.com:org/repo.git is an SSH remote, not a person.
   if (local === 'git' && text[end] === ':') return false;
   if (text[end] === '@') return false;
+  // your-service@your-project.iam.gserviceaccount.com, you@your-domain.com: documentation.
+  if (/^your[-_.]/i.test(local) || /(?:^|\.)your[-_]/i.test(domain)) return false;
   return true;
 }
 
@@ -1372,7 +1523,48 @@ const ipAddress: Detector = {
 // ---------------------------------------------------------------------------------------------
 
 /** In a fixed order: the order only matters for reporting, priorities decide overlaps. */
-export const BUILTIN_DETECTORS: readonly Detector[] = [
+// ---------------------------------------------------------------------------------------------
+// gitleaks' format-anchored rules (gitleaks-rules.ts, generated from its catalogue)
+
+// gitleaks ends a token at a quote, whitespace, ';' or a literal \n; a session also has tokens
+// followed by ',', ')', '&', '<' and '.': any character that cannot continue the token ends it.
+const GITLEAKS_END = String.raw`(?:[\x60'"\s;]|\\[nr]|$)`;
+
+function gitleaksDetector(rule: GitleaksRule): Detector {
+  const source = rule.source.split(GITLEAKS_END).join(String.raw`(?![A-Za-z0-9+/_-])`);
+  const pattern = new RegExp(source, `${rule.flags}gd`);
+  const groups = new RegExp(`${source}|`).exec('')!.length - 1;
+  const secretGroup = rule.secretGroup || (groups > 0 ? 1 : 0);
+  const info: RuleInfo = { id: rule.id, kind: 'secret', priority: VENDOR_PRIORITY - 2, description: `${rule.description} (gitleaks)` };
+  return {
+    name: `gitleaks:${rule.id}`,
+    // The rules change with the gitleaks commit they were generated from.
+    revision: Number.parseInt(GITLEAKS_COMMIT.slice(0, 7), 16),
+    rules: [info],
+    anchors: rule.anchors,
+    detect(text, emit) {
+      pattern.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = pattern.exec(text)) !== null) {
+        if (m[0].length === 0) {
+          pattern.lastIndex++;
+          continue;
+        }
+        const span: readonly [number, number] | undefined = secretGroup > 0 ? m.indices?.[secretGroup] : [m.index, m.index + m[0].length];
+        if (!span || span[1] <= span[0]) continue;
+        const [start, end] = span;
+        const secret = text.slice(start, end);
+        if (isPlaceholderToken(secret)) continue;
+        if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) continue;
+        // GLC_CreateLightmapTextures(…): a C identifier, not a token (tokens have digits or mixed case).
+        if (!/\d/.test(secret) && !looksRandom(secret, 8)) continue;
+        emit(rule.id, start, end);
+      }
+    },
+  };
+}
+
+const HAND_WRITTEN: readonly Detector[] = [
   privateKey,
   awsAccessKeyId,
   awsSecretAccessKey,
@@ -1395,6 +1587,7 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   googleOauthToken,
   shopifyToken,
   ageSecretKey,
+  ...moreVendors,
   jsonWebToken,
   authorizationHeader,
   urlCredentials,
@@ -1407,4 +1600,13 @@ export const BUILTIN_DETECTORS: readonly Detector[] = [
   ipAddress,
 ];
 
-export const BUILTIN_RULES: readonly RuleInfo[] = BUILTIN_DETECTORS.flatMap((d) => d.rules);
+const HAND_WRITTEN_IDS = new Set(HAND_WRITTEN.flatMap((d) => d.rules.map((r) => r.id)));
+
+/** The value-shaped detectors; detectors.ts adds the context rules (context-rules.ts). */
+export const RULE_DETECTORS: readonly Detector[] = [
+  ...HAND_WRITTEN,
+  // Where a hand-written rule has the same id, it wins (it knows more about the format).
+  ...GITLEAKS_RULES.filter((r) => !HAND_WRITTEN_IDS.has(r.id)).map(gitleaksDetector),
+];
+
+

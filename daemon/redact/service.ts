@@ -27,6 +27,7 @@ export function createRedactionService(config: RbkConfig, dataDir: string): Reda
     key,
     ipAddresses: config.redaction.ipAddresses,
     allowlist: config.redaction.allowlist,
+    publicPlaceholders: config.redaction.publicPlaceholders,
     customRules: config.redaction.customRules,
     disabledRules: config.redaction.disabledRules,
   });

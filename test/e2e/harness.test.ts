@@ -112,7 +112,7 @@ describe('real Claude Code, offline', () => {
     expect(failure).toMatchObject({ tool_name: 'Bash', tool_use_id: pre1?.tool_use_id, is_interrupt: false });
     expect(String(failure?.error)).toContain('generated/ directory is missing');
     // The fake secrets reach hook payloads (and the transcript) unredacted.
-    expect(String(failure?.error)).toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    expect(String(failure?.error)).toContain('mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU');
     expect(post).toMatchObject({ tool_name: 'Bash', tool_use_id: pre2?.tool_use_id, tool_response: { stdout: 'build ok: 3 modules compiled' } });
     expect(typeof post?.duration_ms).toBe('number');
     expect(fs.readFileSync(run.transcriptPath!, 'utf8')).toContain('postgres://admin:hunter2@db.internal:5432/app');

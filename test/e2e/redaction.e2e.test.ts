@@ -11,8 +11,8 @@ import { shellQuote } from './support/hook-recorder.js';
 
 // The values test/e2e/scenarios/failing-build.json writes into config/build.env.
 const SECRETS = {
-  awsSecretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  awsAccessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  awsSecretKey: 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU',
+  awsAccessKeyId: 'AKIA4Q24M3S7P2YU3ND2',
   dbPassword: 'hunter2',
   email: 'jane.doe@example.com',
 };

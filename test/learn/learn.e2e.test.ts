@@ -68,7 +68,7 @@ describe('rbk learn on real Claude Code sessions', () => {
     expect(a.proposals).toHaveLength(1);
     for (const f of [a.postmortem.path, ...a.proposals.map((p) => p.path), ...a.knowledge.map((k) => k.path)]) {
       const text = fs.readFileSync(f, 'utf8');
-      for (const secret of ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'hunter2', 'jane.doe@example.com']) expect(text).not.toContain(secret);
+      for (const secret of ['AKIA4Q24M3S7P2YU3ND2', 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU', 'hunter2', 'jane.doe@example.com']) expect(text).not.toContain(secret);
     }
 
     const b = await learnJson(t, [second, '--incident-id', 'INC-7']);

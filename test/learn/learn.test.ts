@@ -19,7 +19,7 @@ const SPOTTER_LONG = 'ae4a77f8-aedd-4bc1-888f-c94edc91af04';
 const ALICE = 'a11ce000-0000-4000-8000-000000000001';
 const BOB = 'b0b00000-0000-4000-8000-000000000002';
 
-const SECRETS = ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'hunter2', 'jane.doe@example.com', 's3cr3tP4ssw0rd'];
+const SECRETS = ['AKIA4Q24M3S7P2YU3ND2', 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU', 'hunter2', 'jane.doe@example.com', 's3cr3tP4ssw0rd'];
 
 let t: TempRbk;
 let d: DaemonProcess;

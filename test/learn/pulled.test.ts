@@ -13,7 +13,7 @@ import { MANUAL_ONLY, S3_ENV, s3ConfigYaml, startS3rver, type S3Server } from '.
 import { E2E_CAPTURED, filesUnder, type LearnJson } from './support.js';
 
 const FAILING_BUILD = '49614653-89bf-462c-9741-3e1bae46895c';
-const SECRETS = ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'];
+const SECRETS = ['AKIA4Q24M3S7P2YU3ND2', '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'];
 
 let s3: S3Server;
 let a: TempRbk;

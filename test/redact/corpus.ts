@@ -39,10 +39,11 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [k], `$ env | grep AWS\nAWS_ACCESS_KEY_ID=${k}\nAWS_DEFAULT_REGION=eu-west-1`);
   k = f.awsKeyId();
   pos(rule, [k], `[default]\naws_access_key_id = ${k}\nregion = us-east-1`);
-  // AWS's documentation keys have the exact shape of live ones and sessions use them as stand-ins
-  // for real keys (the failing-build e2e scenario does): they are redacted, not treated as placeholders.
-  pos('aws-access-key-id', ['AKIAIOSFODNN7EXAMPLE'], `aws_access_key_id = AKIAIOSFODNN7EXAMPLE`);
-  pos('aws-secret-access-key', ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], `AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`);
+  // AWS's documented example keys are public placeholders (redaction.publicPlaceholders): left alone.
+  neg('public-placeholder', `aws_access_key_id = AKIAIOSFODNN7EXAMPLE`);
+  neg('public-placeholder', `AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`);
+  neg('public-placeholder', `Parameters: {"user"=>{"email"=>"[FILTERED]", "password"=>"[FILTERED]"}}`);
+  neg('public-placeholder', `DB_PASSWORD=****\nSTRIPE_PUBLISHABLE_KEY=pk_live_51HqLyjWDarjtT1zdp7dcXe4Pz`);
   k = f.awsKeyId('ASIA');
   pos(rule, [k], J({ Credentials: { AccessKeyId: k, Expiration: '2025-01-15T12:00:00Z' } }));
   k = f.awsKeyId();

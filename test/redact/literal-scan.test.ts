@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../../daemon/redact/index.js';
 import { ascendingUnique, LiteralAutomaton, type LiteralPattern } from '../../daemon/redact/literal-scan.js';
-import { ASSIGNMENT_KEYWORD, BUILTIN_DETECTORS, SQL_PASSWORD } from '../../daemon/redact/rules.js';
+import { BUILTIN_DETECTORS } from '../../daemon/redact/detectors.js';
+import { ASSIGNMENT_KEYWORD, SQL_PASSWORD } from '../../daemon/redact/rules.js';
 import { Fake } from './fakes.js';
 
 /** Every occurrence as "pattern@end", found with indexOf (and lower-casing for ignoreCase). */
@@ -99,7 +100,7 @@ describe('assignment keywords found by the shared scan', () => {
 
   it('has a start at every place the keyword and SQL regexes can match', () => {
     const f = new Fake(5);
-    const pieces = ['password', 'PASSWD', 'DB_PASS', 'bypass', 'passphrase', 'token', 'tokens', 'api-key', 'ApiKey', 'apikey', 'monkey', 'key', 'secret_key_base', 'auth', '_auth', 'auth.key', 'pwd', 'private_key', 'Signing-Key', 'encryptionkey', 'MASTER_KEY', 'access.key', 'IDENTIFIED  BY', 'identified by', 'CREATE USER bob', 'passpass', 'pas', 'ke'];
+    const pieces = ['password', 'PASSWD', 'DB_PASS', 'bypass', 'passphrase', 'token', 'tokens', 'api-key', 'ApiKey', 'apikey', 'monkey', 'key', 'secret_key_base', 'auth', '_auth', 'auth.key', 'pwd', 'private_key', 'Signing-Key', 'encryptionkey', 'MASTER_KEY', 'access.key', 'ldap_bind_pw', 'DB_PW', 'IDENTIFIED  BY', 'identified by', 'CREATE USER bob', 'passpass', 'pas', 'ke'];
     const seps = ['=', ': ', '="', "='", ' = ', ' is ', '\\":\\"', ' ', ''];
     const values = ['hunter2x9', 's3cr3t-P4ssw0rd!', "'pw1234xyz'", f.hex(40), '${TOKEN}'];
     let matches = 0;
@@ -107,7 +108,7 @@ describe('assignment keywords found by the shared scan', () => {
       let text = '';
       for (let k = 1 + f.int(6); k > 0; k--) text += `${f.pick(pieces)}${f.pick(seps)}${f.pick(values)}${f.pick([' ', '\n', ', ', '"', ''])}`;
       const found = new Set<number>();
-      starts.scan(text, (_, end) => found.add(end - 3));
+      starts.scan(text, (id, end) => found.add(end - starts.lengths[id]!));
       for (const re of [new RegExp(ASSIGNMENT_KEYWORD.source, 'gi'), new RegExp(SQL_PASSWORD.source, 'gi')]) {
         for (const m of text.matchAll(re)) {
           matches++;

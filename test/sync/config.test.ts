@@ -64,7 +64,7 @@ describe('central copy config keys', () => {
   });
 
   it('no credential keys: they are refused as unknown, the credential chain is the only source', () => {
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  accessKeyId: AKIAIOSFODNN7EXAMPLE'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.accessKeyId: unknown key/);
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  accessKeyId: AKIA4Q24M3S7P2YU3ND2'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.accessKeyId: unknown key/);
     expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  secretAccessKey: x'))).toMatch(/s3\.secretAccessKey: unknown key/);
   });
 

@@ -14,8 +14,8 @@ import { MANUAL_ONLY, ndjsonRecords, plainBytes, readAllObjects, S3_ENV, s3Confi
 
 // The values test/e2e/scenarios/failing-build.json writes into config/build.env.
 const SECRETS = {
-  awsSecretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-  awsAccessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  awsSecretKey: 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU',
+  awsAccessKeyId: 'AKIA4Q24M3S7P2YU3ND2',
   dbPassword: 'hunter2',
   email: 'jane.doe@example.com',
 };

@@ -106,7 +106,7 @@ describe('keys and backoff', () => {
 });
 
 describe('export', () => {
-  const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const AWS_SECRET = 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU';
   const GH_TOKEN = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 
   it('rows stored unredacted (cron mode) or under an older rule set are redacted before they are serialized', () => {
