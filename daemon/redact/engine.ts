@@ -130,7 +130,7 @@ function customDetector(rule: CustomRule, builtinIds: ReadonlySet<string>): Dete
           pattern.lastIndex++;
           continue;
         }
-        const span = m.indices?.groups?.['secret'] ?? [m.index, m.index + m[0].length];
+        const span = m.indices?.groups?.secret ?? [m.index, m.index + m[0].length];
         if (span[1] > span[0]) emit(rule.id, span[0], span[1]);
       }
     },
@@ -546,7 +546,7 @@ export function createRedactor(opts: RedactorOptions): Redactor {
           }
           let outKey = kr.text;
           // Two secrets whose tokens collide must not overwrite each other's value.
-          for (let n = 2; kr.matches.length > 0 && Object.prototype.hasOwnProperty.call(out, outKey); n++) outKey = `${kr.text}#${n}`;
+          for (let n = 2; kr.matches.length > 0 && Object.hasOwn(out, outKey); n++) outKey = `${kr.text}#${n}`;
           if (outKey === '__proto__') Object.defineProperty(out, outKey, { value: v, enumerable: true, writable: true, configurable: true });
           else out[outKey] = v;
         }

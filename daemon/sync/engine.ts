@@ -19,6 +19,7 @@ import { encodePart, rowIdOf, RowReader } from './export.js';
 import { DATASETS, datePartition, hostPartition, manifestKey, partKey, type Dataset, type SessionPartition } from './layout.js';
 import { encodeManifest, manifestContent, ManifestBuilder } from './manifest.js';
 import { SyncState, type ConfirmedPart } from './state.js';
+import { UserError } from '../errors.js';
 
 export interface SyncTuning {
   backoffBaseMs: number;
@@ -88,7 +89,13 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export class SyncUnavailableError extends Error {}
+/** No backend (a config problem the person fixes), or the daemon is stopping. */
+export class SyncUnavailableError extends UserError {
+  constructor(message: string) {
+    super(message, 'precondition');
+  }
+}
+const FIX_BACKEND = '; fix integrations.claude.sessionStorage in the config and restart rbkd (rbk doctor checks it)';
 
 const CONCURRENCY = 4;
 /** A run keeps going on a session whose part was full, up to this many passes. */
@@ -119,7 +126,7 @@ export class SyncEngine {
   private closed = false;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     readonly backend: StorageBackend | null,
     /** Why there is no backend (config that cannot be used); shown by status and doctor. */
     readonly backendError: string | null,
@@ -164,7 +171,7 @@ export class SyncEngine {
   private async pass(sessionId: string, force: boolean): Promise<SessionResult> {
     const result: SessionResult = { sessionId, outcome: 'unchanged', parts: 0, manifests: 0, puts: 0, bytes: 0, rows: { interactions: 0, hook_events: 0 }, pending: false, full: false };
     const backend = this.backend;
-    if (!backend) throw new SyncUnavailableError(this.backendError ?? 'no storage backend');
+    if (!backend) throw new SyncUnavailableError(`${this.backendError ?? 'no storage backend'}${FIX_BACKEND}`);
     const s = this.state.session(sessionId);
     if (!s || s.expired_at !== null || s.pulled_from !== null) {
       // Gone, expired by retention, or pulled from another host (read-only here): nothing to upload.
@@ -182,6 +189,12 @@ export class SyncEngine {
         partKey('interactions', partition, 1); // validates the id, host and date before anything is stored
         this.state.setPartition(sessionId, partition.host, partition.date);
       }
+      // Parts encoded under an older redaction rule set: re-encode them with the current rules and
+      // send the ones whose bytes changed again, under the same key, so the central copy loses
+      // whatever the new rules redact.
+      const rewritten = await this.rewriteStaleParts(backend, sessionId);
+      result.puts += rewritten.puts;
+      result.bytes += rewritten.bytes;
       const uploaded: ConfirmedPart[] = [];
       for (const dataset of DATASETS) {
         const part = await this.uploadPart(backend, partition, dataset);
@@ -198,7 +211,7 @@ export class SyncEngine {
       const manifest = this.manifests.build(partition, parts, this.redaction, now);
       if (!manifest) return { ...result, outcome: 'skipped' };
       const hash = sha256Hex(Buffer.from(manifestContent(manifest)));
-      if (uploaded.length > 0 || force || hash !== s.manifest_sha256) {
+      if (uploaded.length > 0 || rewritten.puts > 0 || force || hash !== s.manifest_sha256) {
         const body = encodeManifest(manifest);
         await this.put(backend, manifestKey(partition), body, 'application/json', 'manifest');
         result.manifests += 1;
@@ -220,12 +233,36 @@ export class SyncEngine {
     }
   }
 
+  private async rewriteStaleParts(backend: StorageBackend, sessionId: string): Promise<{ puts: number; bytes: number }> {
+    const version = this.redaction.version;
+    let puts = 0;
+    let bytes = 0;
+    for (const part of this.state.staleParts(sessionId, version)) {
+      const rows = this.reader.range(part.dataset, sessionId, part.firstRow, part.lastRow);
+      if (rows.length === 0) continue; // expired by retention: its object goes with the session
+      // Unchanged by the new rules when, labelled as before, the part encodes to the same bytes.
+      if (part.redactionVersion) {
+        const same = encodePart(part.dataset, rows, this.redaction, part.redactionVersion);
+        if (sha256Hex(same.body) === part.sha256) {
+          this.state.rewritePart(sessionId, { ...part, redactionVersion: version }, false, this.clock());
+          continue;
+        }
+      }
+      const encoded = encodePart(part.dataset, rows, this.redaction);
+      const sha256 = await this.put(backend, part.key, encoded.body, 'application/gzip', 'part');
+      this.state.rewritePart(sessionId, { ...part, rows: encoded.rows, bytes: encoded.body.length, sha256, redactionVersion: version }, true, this.clock());
+      puts += 1;
+      bytes += encoded.body.length;
+    }
+    return { puts, bytes };
+  }
+
   /** Plans (or reuses the plan of) the next part of one dataset and uploads it; null = nothing new. */
   private async uploadPart(backend: StorageBackend, partition: SessionPartition, dataset: Dataset): Promise<(ConfirmedPart & { full: boolean }) | null> {
     const sessionId = partition.sessionId;
     const stream = this.state.stream(sessionId, dataset);
     let seq: number;
-    let rows;
+    let rows: ReturnType<RowReader['range']>;
     // More rows wait behind this part, so the run should go on with the session.
     let full: boolean;
     if (stream.planned_seq !== null && stream.planned_first_row !== null && stream.planned_last_row !== null) {
@@ -250,7 +287,7 @@ export class SyncEngine {
     const encoded = encodePart(dataset, rows, this.redaction);
     const key = partKey(dataset, partition, seq);
     const sha256 = await this.put(backend, key, encoded.body, 'application/gzip', 'part');
-    return { dataset, key, first: seq, last: seq, rows: encoded.rows, bytes: encoded.body.length, sha256, firstRow, lastRow, full };
+    return { dataset, key, first: seq, last: seq, rows: encoded.rows, bytes: encoded.body.length, sha256, firstRow, lastRow, full, redactionVersion: this.redaction.version };
   }
 
   private async put(backend: StorageBackend, key: string, body: Buffer, contentType: string, kind: 'part' | 'manifest'): Promise<string> {
@@ -270,7 +307,7 @@ export class SyncEngine {
    * another goes on starts when it ends, so that it sees what arrived meanwhile.
    */
   run(opts: RunOptions = {}): Promise<SyncSummary> {
-    if (!this.backend) return Promise.reject(new SyncUnavailableError(this.backendError ?? 'no storage backend'));
+    if (!this.backend) return Promise.reject(new SyncUnavailableError(`${this.backendError ?? 'no storage backend'}${FIX_BACKEND}`));
     if (this.closed) return Promise.reject(new SyncUnavailableError('the daemon is stopping'));
     const next = this.runChain.then(
       () => this.doRun(opts),

@@ -206,10 +206,15 @@ export interface EncodedPart {
 }
 
 /** gzip NDJSON. zlib writes no timestamp in the header, so the same records give the same bytes. */
-export function encodePart(dataset: Dataset, rows: (InteractionRow | HookEventRow)[], service: RedactionService): EncodedPart {
+/**
+ * `versionLabel`: the redaction_version written in each record (default: the current rule set).
+ * Re-encoding an old part under its old label tells whether the new rules changed any byte.
+ */
+export function encodePart(dataset: Dataset, rows: (InteractionRow | HookEventRow)[], service: RedactionService, versionLabel = service.version): EncodedPart {
   const lines: string[] = [];
   for (const row of rows) {
     const rec = dataset === 'interactions' ? interactionRecord(row as InteractionRow, service) : hookEventRecord(row as HookEventRow, service);
+    rec.redaction_version = versionLabel;
     lines.push(JSON.stringify(rec));
   }
   const text = lines.length > 0 ? `${lines.join('\n')}\n` : '';

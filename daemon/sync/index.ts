@@ -73,6 +73,10 @@ export function createSyncService(deps: {
     }
   }
   const engine = new SyncEngine(db, backend, backendError, deps.redaction, config.sync, log.child({ mod: 'sync' }), deps.metrics ?? null);
+  // Parts uploaded under an older redaction rule set (a new release, a custom rule): their
+  // sessions go back in the backlog and the next sync re-encodes and re-sends what changed.
+  const stale = engine.state.markRedactionStale(deps.redaction.version, Date.now());
+  if (stale > 0) log.info('redaction rules changed since some parts were uploaded; the next sync re-encodes them', { sessions: stale, redactionVersion: deps.redaction.version });
   const importing = deps.importing ?? (() => false);
   const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing) : null;
   if (triggers) {

@@ -137,7 +137,7 @@ export class SessionCompactor {
         },
         // Same level as the engine's parts.
         zlib.createGzip({ level: 6 }),
-        async function (gzipped: AsyncIterable<Buffer>) {
+        async (gzipped: AsyncIterable<Buffer>) => {
           for await (const chunk of gzipped) compressed.push(chunk);
         },
       );
@@ -162,6 +162,8 @@ export class SessionCompactor {
           sha256,
           firstRow: Math.min(...parts.map((x) => x.firstRow)),
           lastRow: Math.max(...parts.map((x) => x.lastRow)),
+          // One rule set for the merged object only if all its parts were encoded under it.
+          redactionVersion: parts.every((x) => x.redactionVersion && x.redactionVersion === parts[0]!.redactionVersion) ? parts[0]!.redactionVersion! : null,
         },
       });
     }
@@ -173,8 +175,8 @@ export class SessionCompactor {
     const db = this.env.db;
     const del = db.prepare('DELETE FROM sync_parts WHERE session_id = ? AND dataset = ? AND first_seq = ? AND key = ?');
     const ins = db.prepare(`
-      INSERT INTO sync_parts (session_id, dataset, first_seq, last_seq, key, first_row, last_row, rows, bytes, sha256, uploaded_at)
-      VALUES (@sessionId, @dataset, @first, @last, @key, @firstRow, @lastRow, @rows, @bytes, @sha256, @now)`);
+      INSERT INTO sync_parts (session_id, dataset, first_seq, last_seq, key, first_row, last_row, rows, bytes, sha256, uploaded_at, redaction_version)
+      VALUES (@sessionId, @dataset, @first, @last, @key, @firstRow, @lastRow, @rows, @bytes, @sha256, @now, @redactionVersion)`);
     return db.transaction(() => {
       let recorded = 0;
       for (const m of merged) {

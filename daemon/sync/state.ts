@@ -33,6 +33,8 @@ export interface StreamState {
 export interface ConfirmedPart extends PartRecord {
   firstRow: number;
   lastRow: number;
+  /** The redaction rule set the part was encoded under (null: before that was recorded). */
+  redactionVersion?: string | null;
 }
 
 export interface SyncStatusRow {
@@ -90,13 +92,24 @@ export class SyncState {
         UPDATE sync_streams SET uploaded_through = @lastRow, last_seq = @seq, planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL
         WHERE session_id = @sessionId AND dataset = @dataset`),
       insertPart: db.prepare(`
-        INSERT INTO sync_parts (session_id, dataset, first_seq, last_seq, key, first_row, last_row, rows, bytes, sha256, uploaded_at)
-        VALUES (@sessionId, @dataset, @first, @last, @key, @firstRow, @lastRow, @rows, @bytes, @sha256, @now)
+        INSERT INTO sync_parts (session_id, dataset, first_seq, last_seq, key, first_row, last_row, rows, bytes, sha256, uploaded_at, redaction_version)
+        VALUES (@sessionId, @dataset, @first, @last, @key, @firstRow, @lastRow, @rows, @bytes, @sha256, @now, @redactionVersion)
         ON CONFLICT (session_id, dataset, first_seq) DO UPDATE SET
           last_seq = excluded.last_seq, key = excluded.key, first_row = excluded.first_row, last_row = excluded.last_row,
-          rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256, uploaded_at = excluded.uploaded_at`),
+          rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256, uploaded_at = excluded.uploaded_at,
+          redaction_version = excluded.redaction_version`),
+      staleParts: db.prepare(`
+        SELECT dataset, first_seq AS first, last_seq AS last, key, rows, bytes, sha256, first_row AS firstRow, last_row AS lastRow, redaction_version AS redactionVersion
+        FROM sync_parts WHERE session_id = ? AND redaction_version IS NOT ? ORDER BY dataset, first_seq`),
+      rewritePart: db.prepare(`
+        UPDATE sync_parts SET rows = @rows, bytes = @bytes, sha256 = @sha256, redaction_version = @redactionVersion, uploaded_at = CASE WHEN @uploaded THEN @now ELSE uploaded_at END
+        WHERE session_id = @sessionId AND dataset = @dataset AND first_seq = @first`),
+      markStale: db.prepare(`
+        INSERT INTO sync_sessions (session_id, dirty_since)
+        SELECT DISTINCT session_id, @now FROM sync_parts WHERE redaction_version IS NOT @version
+        ON CONFLICT (session_id) DO UPDATE SET dirty_since = COALESCE(sync_sessions.dirty_since, excluded.dirty_since)`),
       parts: db.prepare(`
-        SELECT dataset, first_seq AS first, last_seq AS last, key, rows, bytes, sha256, first_row AS firstRow, last_row AS lastRow
+        SELECT dataset, first_seq AS first, last_seq AS last, key, rows, bytes, sha256, first_row AS firstRow, last_row AS lastRow, redaction_version AS redactionVersion
         FROM sync_parts WHERE session_id = ? ORDER BY dataset, first_seq`),
       success: db.prepare(`
         UPDATE sync_sessions SET attempts = 0, next_attempt_at = NULL, last_error = NULL, last_error_at = NULL,
@@ -172,6 +185,21 @@ export class SyncState {
     this.stmts.dropPlan.run(sessionId, dataset);
   }
 
+  /** Parts encoded under another redaction rule set than `version`. */
+  staleParts(sessionId: string, version: string): ConfirmedPart[] {
+    return this.stmts.staleParts.all(sessionId, version) as ConfirmedPart[];
+  }
+
+  /** A part re-encoded under the current rules; `uploaded`: its bytes changed and were sent again. */
+  rewritePart(sessionId: string, p: ConfirmedPart, uploaded: boolean, now: number): void {
+    this.stmts.rewritePart.run({ sessionId, dataset: p.dataset, first: p.first, rows: p.rows, bytes: p.bytes, sha256: p.sha256, redactionVersion: p.redactionVersion ?? null, uploaded: uploaded ? 1 : 0, now });
+  }
+
+  /** Sessions with a part encoded under other rules go back in the backlog; returns how many. */
+  markRedactionStale(version: string, now: number): number {
+    return this.stmts.markStale.run({ version, now }).changes;
+  }
+
   parts(sessionId: string): ConfirmedPart[] {
     return this.stmts.parts.all(sessionId) as ConfirmedPart[];
   }
@@ -180,7 +208,20 @@ export class SyncState {
   confirm(sessionId: string, uploaded: ConfirmedPart[], manifestHash: string, now: number, stillDirty: () => boolean): boolean {
     return this.db.transaction(() => {
       for (const p of uploaded) {
-        this.stmts.insertPart.run({ sessionId, dataset: p.dataset, first: p.first, last: p.last, key: p.key, firstRow: p.firstRow, lastRow: p.lastRow, rows: p.rows, bytes: p.bytes, sha256: p.sha256, now });
+        this.stmts.insertPart.run({
+          sessionId,
+          dataset: p.dataset,
+          first: p.first,
+          last: p.last,
+          key: p.key,
+          firstRow: p.firstRow,
+          lastRow: p.lastRow,
+          rows: p.rows,
+          bytes: p.bytes,
+          sha256: p.sha256,
+          now,
+          redactionVersion: p.redactionVersion ?? null,
+        });
         this.stmts.confirmStream.run({ sessionId, dataset: p.dataset, lastRow: p.lastRow, seq: p.last });
       }
       const clean = !stillDirty();

@@ -65,7 +65,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   s = f.awsSecret();
   pos(rule, [s], `export AWS_SECRET_ACCESS_KEY=${s}`);
   s = f.awsSecret();
-  pos(rule, [s], J({ Credentials: { AccessKeyId: f.awsKeyId('ASIA'), SecretAccessKey: s, SessionToken: 'FwoGZXIvYXdzE' + f.b64(60) } }, null, 2));
+  pos(rule, [s], J({ Credentials: { AccessKeyId: f.awsKeyId('ASIA'), SecretAccessKey: s, SessionToken: `FwoGZXIvYXdzE${f.b64(60)}` } }, null, 2));
   s = f.awsSecret();
   pos(rule, [s], `aws_secret_access_key: ${s}`);
   s = f.awsSecret();
@@ -156,7 +156,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [k], J({ stripe: { restricted_key: k } }));
   k = f.stripe('sk_live');
   pos(rule, [k], `curl https://api.stripe.com/v1/charges -u ${k}:`);
-  k = 'wh' + 'sec_' + f.alnum(32);
+  k = `whsec_${f.alnum(32)}`;
   pos(rule, [k], `STRIPE_WEBHOOK_SECRET=${k}`);
 }
 
@@ -217,15 +217,15 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos('sendgrid-key', [k], `SENDGRID_API_KEY=${k}`);
   k = f.sendgrid();
   pos('sendgrid-key', [k], `sg = SendGridAPIClient('${k}')`);
-  k = 'pypi-' + 'AgEIcHlwaS5vcmc' + f.b64url(70);
+  k = `pypi-AgEIcHlwaS5vcmc${f.b64url(70)}`;
   pos('pypi-token', [k], `[pypi]\n  username = __token__\n  password = ${k}`);
-  k = 'dop_' + 'v1_' + f.hex(64);
+  k = `dop_v1_${f.hex(64)}`;
   pos('digitalocean-token', [k], `DIGITALOCEAN_TOKEN=${k}`);
-  k = f.digits(10) + ':AA' + f.b64url(33);
+  k = `${f.digits(10)}:AA${f.b64url(33)}`;
   pos('telegram-bot-token', [k], `https://api.telegram.org/bot${k}/getUpdates`);
-  k = f.b64(86) + '==';
+  k = `${f.b64(86)}==`;
   pos('azure-storage-key', [k], `DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey=${k};EndpointSuffix=core.windows.net`);
-  k = f.b64(86) + '==';
+  k = `${f.b64(86)}==`;
   pos('azure-storage-key', [k], J({ ConnectionStrings: { Storage: `DefaultEndpointsProtocol=https;AccountName=x;AccountKey=${k}` } }));
 }
 
@@ -254,9 +254,9 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   k = f.pem('EC ');
   pos(rule, [k.body], `key.pem:\n${k.block}`);
   k = f.pem('');
-  pos(rule, k.body.split('\n'), J({ type: 'service_account', project_id: 'demo', private_key: k.block + '\n', client_email: 'svc@demo.iam.gserviceaccount.com' }));
+  pos(rule, k.body.split('\n'), J({ type: 'service_account', project_id: 'demo', private_key: `${k.block}\n`, client_email: 'svc@demo.iam.gserviceaccount.com' }));
   k = f.pem('ENCRYPTED ');
-  pos(rule, [k.body], `tls:\n  key: |\n${k.block.split('\n').map((l) => '    ' + l).join('\n')}`);
+  pos(rule, [k.body], `tls:\n  key: |\n${k.block.split('\n').map((l) => `    ${l}`).join('\n')}`);
   // Output cut off before the END line.
   const body = f.pemBody(4);
   pos(rule, body.split('\n'), `-----BEGIN RSA PRIVATE KEY-----\n${body}\n[output truncated]`);
@@ -274,9 +274,9 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [t], `GET /api/v2/orders HTTP/1.1\nHost: shop.example.com\nAuthorization: Bearer ${t}\nUser-Agent: curl/8.4.0`);
   t = f.alnum(28);
   pos(rule, [t], `headers = {"Authorization": "Token ${t}", "Content-Type": "application/json"}`);
-  t = f.alnum(24) + '.' + f.alnum(16);
+  t = `${f.alnum(24)}.${f.alnum(16)}`;
   pos(rule, [t], `fetch(url, { headers: { authorization: 'Bearer ${t}' } })`);
-  const proxyBasic = Buffer.from('proxyuser:' + f.alnum(30)).toString('base64');
+  const proxyBasic = Buffer.from(`proxyuser:${f.alnum(30)}`).toString('base64');
   pos(rule, [proxyBasic], `Proxy-Authorization: Basic ${proxyBasic}`);
   t = f.alnum(40);
   pos(rule, [t], `http GET api.example.com/items "Authorization:Bearer ${t}"`);
@@ -388,7 +388,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [s], `oauth:\n  client_id: web-app\n  client_secret: ${s}`);
   s = f.b64url(40);
   pos(rule, [s], J({ client_id: '1234.apps.example.com', client_secret: s, redirect_uris: ['http://localhost'] }));
-  s = 'django-insecure-' + f.alnum(40);
+  s = `django-insecure-${f.alnum(40)}`;
   pos(rule, [s], `SECRET_KEY = '${s}'`);
   s = f.hex(64);
   pos(rule, [s], `JWT_SECRET=${s}`);
@@ -414,7 +414,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [t], J({ access_token: t, token_type: 'Bearer', expires_in: 3599, scope: 'read' }));
   t = f.b64url(60);
   pos(rule, [t], J({ refresh_token: t }));
-  t = 'hvs.' + f.alnum(24);
+  t = `hvs.${f.alnum(24)}`;
   pos(rule, [t], `export VAULT_TOKEN=${t}`);
   t = f.alnum(40);
   pos(rule, [t], `https://app.example.com/callback#access_token=${t}&token_type=bearer&expires_in=3600`);
@@ -444,7 +444,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos(rule, [k], `curl -H "X-Api-Key: ${k}" https://api.example.com/v1/status`);
   k = f.alnum(32);
   pos(rule, [k], `GET /v1/forecast?lat=52.5&lon=13.4&api_key=${k}&units=metric`);
-  k = 'key-' + f.hex(32);
+  k = `key-${f.hex(32)}`;
   pos(rule, [k], `MAILGUN_API_KEY=${k}`);
   k = f.hex(32);
   pos(rule, [k], `DD_API_KEY=${k}`);
@@ -566,11 +566,11 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos('cookie', [c], `HTTP/1.1 302 Found\nSet-Cookie: __Host-session=${c}; Path=/; Secure; HttpOnly; SameSite=Lax`);
   c = f.hex(40);
   pos('cookie', [c], `curl -b "connect.sid=${c}" http://localhost:3000/api/me`);
-  let t = 'ya29.' + f.b64url(60);
+  let t = `ya29.${f.b64url(60)}`;
   pos('google-oauth-token', [t], `$ gcloud auth print-access-token\n${t}`);
-  t = 'shp' + 'at_' + f.hex(32);
+  t = `shpat_${f.hex(32)}`;
   pos('shopify-token', [t], `SHOPIFY_ACCESS_TOKEN=${t}`);
-  t = 'AGE-SECRET' + '-KEY-1' + f.upperAlnum(58);
+  t = `AGE-SECRET-KEY-1${f.upperAlnum(58)}`;
   pos('age-secret-key', [t], `# created: 2025-01-15T10:00:00Z\n# public key: age1${f.hex(20)}\n${t}`);
   const pem = f.pem('');
   pos('private-key', pem.body.split('\n'), `PRIVATE_KEY="${pem.block.replace(/\n/g, '\\n')}"`);
@@ -579,7 +579,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos('authorization-header', [sigCred, sig], `Authorization: AWS4-HMAC-SHA256 Credential=${sigCred}/20250115/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`);
   t = f.b64url(40);
   pos('token-assignment', [t], `X-Auth-Token: ${t}`);
-  t = 'FwoGZXIvYXdzE' + f.b64(120);
+  t = `FwoGZXIvYXdzE${f.b64(120)}`;
   pos('token-assignment', [t], J({ Credentials: { SessionToken: t } }));
   p = f.password();
   pos('password-assignment', [p], `protocol=https\nhost=git.example.com\nusername=ci\npassword=${p}`);
@@ -697,7 +697,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
 
 {
   neg('base64-image', `<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA${f.b64(600)}==" />`);
-  neg('base64-image', J({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQSkZJRgABAQ' + f.b64(1200) } }));
+  neg('base64-image', J({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: `/9j/4AAQSkZJRgABAQ${f.b64(1200)}` } }));
   neg('base64-image', `background-image: url(data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxMCAxMCI+PC9zdmc+);`);
   neg('base64-image', `"favicon": "data:image/x-icon;base64,AAABAAEAEBAAAAEAIABoBAAAFgAAACgAAAAQAAAAIAAAAAEAIAAAAAAAAAQAABILAAASCwAAAAAAAAAAAAD${f.b64(300)}"`);
 }
@@ -958,7 +958,7 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   neg('json', J({ hasPassword: true, tokenCount: 42, secretsEnabled: false }));
   neg('json', J({ stop_reason: 'end_turn', stop_sequence: null, model: 'claude-sonnet-4-20250514' }));
   neg('json', J({ tool_use_id: `toolu_${f.alnum(24)}`, type: 'tool_result', is_error: false }));
-  neg('json', J({ color: '#3b82f6', border: '#e5e7eb', id: 'c_' + f.hex(16) }));
+  neg('json', J({ color: '#3b82f6', border: '#e5e7eb', id: `c_${f.hex(16)}` }));
   neg('json', J({ kid: f.hex(40), alg: 'RS256', use: 'sig' }));
 }
 

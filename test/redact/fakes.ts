@@ -18,8 +18,8 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
 const ALNUM = UPPER + LOWER + DIGITS;
 const HEX = '0123456789abcdef';
-const B64 = ALNUM + '+/';
-const B64URL = ALNUM + '-_';
+const B64 = `${ALNUM}+/`;
+const B64URL = `${ALNUM}-_`;
 
 const IBAN_LENGTHS: Record<string, number> = { DE: 22, GB: 22, FR: 27, NL: 18, ES: 24, IT: 27, BE: 16, CH: 21, AT: 20, PL: 28 };
 
@@ -87,51 +87,51 @@ export class Fake {
   }
 
   awsKeyId(prefix: 'AKIA' | 'ASIA' = 'AKIA'): string {
-    return ['AK', 'AS'][prefix === 'AKIA' ? 0 : 1] + 'IA' + this.upperAlnum(16);
+    return `${['AK', 'AS'][prefix === 'AKIA' ? 0 : 1]}IA${this.upperAlnum(16)}`;
   }
   awsSecret(): string {
     return this.b64(40);
   }
   github(kind: 'p' | 'o' | 'u' | 's' | 'r' = 'p'): string {
-    return `gh${kind}_` + this.alnum(36);
+    return `gh${kind}_${this.alnum(36)}`;
   }
   githubPat(): string {
-    return ['github', 'pat'].join('_') + '_' + this.alnum(22) + '_' + this.alnum(59);
+    return `${['github', 'pat'].join('_')}_${this.alnum(22)}_${this.alnum(59)}`;
   }
   gitlab(): string {
-    return ['gl', 'pat'].join('') + '-' + this.alnum(20);
+    return `${['gl', 'pat'].join('')}-${this.alnum(20)}`;
   }
   slack(kind: 'b' | 'p' | 'a' = 'b'): string {
-    return `xo${'x'}${kind}-` + this.digits(12) + '-' + this.digits(13) + '-' + this.alnum(24);
+    return `xo${'x'}${kind}-${this.digits(12)}-${this.digits(13)}-${this.alnum(24)}`;
   }
   slackWebhookPath(): string {
     return `T${this.upperAlnum(8)}/B${this.upperAlnum(10)}/${this.alnum(24)}`;
   }
   stripe(mode: 'sk_live' | 'sk_test' | 'rk_live' = 'sk_live'): string {
-    return mode + '_' + this.alnum(24);
+    return `${mode}_${this.alnum(24)}`;
   }
   anthropic(): string {
-    return ['sk', 'ant', 'api03'].join('-') + '-' + this.chars(B64URL, 80) + this.alnum(13) + 'AA';
+    return `${['sk', 'ant', 'api03'].join('-')}-${this.chars(B64URL, 80)}${this.alnum(13)}AA`;
   }
   openai(project = false): string {
-    return project ? ['sk', 'proj'].join('-') + '-' + this.chars(B64URL, 60) + this.alnum(20) : 'sk-' + this.alnum(48);
+    return project ? `${['sk', 'proj'].join('-')}-${this.chars(B64URL, 60)}${this.alnum(20)}` : `sk-${this.alnum(48)}`;
   }
   google(): string {
-    return ['AI', 'za'].join('') + 'Sy' + this.chars(B64URL, 30) + this.alnum(3);
+    return `${['AI', 'za'].join('')}Sy${this.chars(B64URL, 30)}${this.alnum(3)}`;
   }
   npm(): string {
     return ['np', 'm_'].join('') + this.alnum(36);
   }
   huggingface(): string {
-    return ['h', 'f_'].join('') + this.shuffle(this.chars(UPPER + LOWER, 32) + 'Ab');
+    return ['h', 'f_'].join('') + this.shuffle(`${this.chars(UPPER + LOWER, 32)}Ab`);
   }
   sendgrid(): string {
-    return ['S', 'G.'].join('') + this.b64url(20) + this.alnum(2) + '.' + this.b64url(40) + this.alnum(3);
+    return `${['S', 'G.'].join('') + this.b64url(20) + this.alnum(2)}.${this.b64url(40)}${this.alnum(3)}`;
   }
   jwt(): string {
     const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const header = enc({ alg: 'HS256', typ: 'JWT' });
-    const payload = enc({ sub: this.digits(8), name: 'user' + this.digits(3), iat: 1700000000 + this.int(9999999) });
+    const payload = enc({ sub: this.digits(8), name: `user${this.digits(3)}`, iat: 1700000000 + this.int(9999999) });
     return `${header}.${payload}.${this.b64url(43)}`;
   }
   pemBody(lines = 6): string {
@@ -160,7 +160,7 @@ export class Fake {
   iban(country: keyof typeof IBAN_LENGTHS & string = 'DE'): string {
     const length = IBAN_LENGTHS[country]!;
     const bban = this.digits(length - 4);
-    const check = 98 - mod97(lettersToDigits(bban + country + '00'));
+    const check = 98 - mod97(lettersToDigits(`${bban + country}00`));
     return country + String(check).padStart(2, '0') + bban;
   }
   ssn(): string {

@@ -26,7 +26,7 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
 const BASE62 = DIGITS + UPPER + LOWER;
 const HEX = '0123456789abcdef';
-const B64 = UPPER + LOWER + DIGITS + '+/';
+const B64 = `${UPPER + LOWER + DIGITS}+/`;
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -113,11 +113,11 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
   };
   const twilioSid = () => P('A', 'C') + r.chars(HEX, 32);
   const hex32 = () => r.chars(HEX, 32);
-  const dockerPat = () => P('dckr', '_pat_') + r.token(27, BASE62 + '-_');
-  const vaultToken = () => P('hv', 's.') + r.token(91, BASE62 + '-_');
-  const vaultBatch = () => P('hv', 'b.') + r.token(138, BASE62 + '-_');
-  const azureKey = () => r.chars(B64, 86) + '==';
-  const password = () => r.pick(['Tr0ub4dor', 'correct-horse', 'S3cure!', 'hunter', 'Passw0rd', 'qwerty']) + r.chars(DIGITS + '!@#%', 3) + r.token(6);
+  const dockerPat = () => P('dckr', '_pat_') + r.token(27, `${BASE62}-_`);
+  const vaultToken = () => P('hv', 's.') + r.token(91, `${BASE62}-_`);
+  const vaultBatch = () => P('hv', 'b.') + r.token(138, `${BASE62}-_`);
+  const azureKey = () => `${r.chars(B64, 86)}==`;
+  const password = () => r.pick(['Tr0ub4dor', 'correct-horse', 'S3cure!', 'hunter', 'Passw0rd', 'qwerty']) + r.chars(`${DIGITS}!@#%`, 3) + r.token(6);
   const lettersOnly = () => r.chars(LOWER + UPPER, 24);
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const ssnDigits = () => {
@@ -178,7 +178,7 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
       pos('azure', [k1, k2], `$ az storage account keys list -g rg-${r.word()} -n st${r.word()}prod\n[\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key1",\n    "permissions": "FULL",\n    "value": "${k1}"\n  },\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key2",\n    "permissions": "FULL",\n    "value": "${k2}"\n  }\n]`);
     }
     {
-      const sig = encodeURIComponent(r.chars(B64, 43) + '=');
+      const sig = encodeURIComponent(`${r.chars(B64, 43)}=`);
       pos('url-signature', [sig], `https://st${r.word()}.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-31T00:00:00Z&st=2026-01-01T00:00:00Z&spr=https&sig=${sig}`);
     }
     {
@@ -203,7 +203,7 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
       pos('config-password', [pw], `[ldap]\nldap_uri = ldaps://ldap.internal\nldap_bind_dn = cn=svc,dc=corp\nldap_bind_pw = "${pw}"`);
     }
     {
-      const key = r.chars(HEX, 36) + 'NRAL';
+      const key = `${r.chars(HEX, 36)}NRAL`;
       pos('env-license', [key], `NEW_RELIC_APP_NAME=${r.word()}-api\nNEW_RELIC_LICENSE_KEY=${key}`);
     }
     // --- PII variants ----------------------------------------------------------------------------

@@ -177,7 +177,7 @@ describe('redaction properties', () => {
         for (const m of matches) {
           expect(m.start).toBeGreaterThanOrEqual(pos);
           expect(m.end).toBeGreaterThan(m.start);
-          rebuilt += text.slice(pos, m.start) + `<${m.rule}>`;
+          rebuilt += `${text.slice(pos, m.start)}<${m.rule}>`;
           pos = m.end;
         }
         rebuilt += text.slice(pos);
@@ -194,14 +194,14 @@ describe('redaction properties', () => {
       } else if (Array.isArray(a)) {
         expect(Array.isArray(b)).toBe(true);
         expect((b as unknown[]).length).toBe(a.length);
-        a.forEach((item, i) => sameShape(item, (b as unknown[])[i]));
+        for (const [i, item] of a.entries()) sameShape(item, (b as unknown[])[i]);
       } else if (a !== null && typeof a === 'object') {
         expect(b !== null && typeof b === 'object' && !Array.isArray(b)).toBe(true);
         // Keys are data too and are redacted like any text (a random key can look like an email).
         const keys = Object.keys(a);
         const outKeys = Object.keys(b as object);
         expect(outKeys).toEqual(keys.map((k) => redactor.redactText(k).text));
-        keys.forEach((k, i) => sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[outKeys[i]!]));
+        for (const [i, k] of keys.entries()) sameShape((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[outKeys[i]!]);
       } else {
         expect(b).toBe(a);
       }

@@ -57,7 +57,7 @@ const positives: Positive[] = [
   [`ssn SECRET`, '123-45-6789', 'us-ssn'],
   [`curl -u admin:SECRET https://x`, 'Sup3rSecret', 'cli-credentials'],
   [`Server=db;User Id=sa;Password=SECRET;Encrypt=true`, 'Letmein', 'password-assignment'],
-  [`DB_PASSWORD=SECRET`, 'a' + f.alnum(9000), 'password-assignment'],
+  [`DB_PASSWORD=SECRET`, `a${f.alnum(9000)}`, 'password-assignment'],
 ];
 
 describe('built-in rules: true positives', () => {
@@ -86,8 +86,8 @@ const negatives: string[] = [
   'token = "example"',
   'commit 3f9a2c1e8b7d6f5a4c3b2a1f0e9d8c7b6a5f4e3d',
   '550e8400-e29b-41d4-a716-446655440000',
-  'integrity sha512-' + 'A'.repeat(10) + f.b64(76) + '==',
-  'sha256:' + f.hex(64),
+  `integrity sha512-${'A'.repeat(10)}${f.b64(76)}==`,
+  `sha256:${f.hex(64)}`,
   'getAccessTokenFromRefreshToken(refreshToken)',
   '/home/dev/.config/secrets/token.json',
   'v1.2.3 and 10.0.19045.3803',
@@ -180,14 +180,14 @@ describe('redactText', () => {
 
   it('handles empty and huge inputs', () => {
     expect(redactor.redactText('')).toEqual({ text: '', matches: [] });
-    const big = 'lorem ipsum 12345 '.repeat(200_000) + 'DB_PASSWORD=hunter2';
+    const big = `${'lorem ipsum 12345 '.repeat(200_000)}DB_PASSWORD=hunter2`;
     const out = redactor.redactText(big);
     expect(out.matches).toHaveLength(1);
     expect(out.text.endsWith(token('password-assignment', 'hunter2'))).toBe(true);
   });
 
   it('scanText reports the same matches without replacing', () => {
-    const text = 'GITHUB_TOKEN=' + f.github('p');
+    const text = `GITHUB_TOKEN=${f.github('p')}`;
     expect(redactor.scanText(text)).toEqual(redactor.redactText(text).matches);
   });
 });
@@ -318,11 +318,11 @@ describe('secrets right after a JSON escape', () => {
     ['\\n', fake.awsKeyId('ASIA')],
     ['\\r', fake.github()],
     ['\\n', fake.npm()],
-  ])('finds a secret after %s', (escape, secret) => {
-    const text = `{"output":"line one${escape}${secret}"}`;
+  ])('finds a secret after %s', (lineBreak, secret) => {
+    const text = `{"output":"line one${lineBreak}${secret}"}`;
     const { text: out } = redactor.redactText(text);
     expect(out).not.toContain(secret);
-    expect(out).toContain(`line one${escape}[REDACTED:`);
+    expect(out).toContain(`line one${lineBreak}[REDACTED:`);
   });
 
   it('still refuses a secret-shaped run glued to ordinary letters', () => {

@@ -31,7 +31,7 @@ describe('config defaults', () => {
     expect(config.log.level).toBe('info');
     expect(config.hook.timeoutMs).toBe(2000);
     expect(config.ingest).toEqual({ transcriptRoots: [], spoolDrainIntervalMs: 5000 });
-    expect(config.redaction).toEqual({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [] });
+    expect(config.redaction).toEqual({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [], publicPlaceholders: true });
     expect(config.metrics).toEqual({ enabled: true, listen: '127.0.0.1:9477' });
     expect(config.retention.local.days).toBe(365);
     expect(config.integrations.claude.sessionStorage).toEqual({
@@ -54,7 +54,7 @@ describe('config defaults', () => {
   });
 
   it('fills defaults around the keys that are set', () => {
-    const c = parseConfigText('log:\n  level: debug\n' + s3('backend: s3\ns3:\n  bucket: my-bucket\n  endpoint: http://127.0.0.1:4568'));
+    const c = parseConfigText(`log:\n  level: debug\n${s3('backend: s3\ns3:\n  bucket: my-bucket\n  endpoint: http://127.0.0.1:4568')}`);
     expect(c.log.level).toBe('debug');
     expect(c.hook.timeoutMs).toBe(2000);
     expect(c.integrations.claude.sessionStorage).toEqual({
@@ -105,7 +105,7 @@ describe('config validation', () => {
   });
 
   it('reports every problem at once, one per line', () => {
-    const err = configError('logg: 1\n' + s3('backend: s3'));
+    const err = configError(`logg: 1\n${s3('backend: s3')}`);
     const lines = err.message.split('\n').slice(1);
     expect(lines).toHaveLength(2);
     expect(err.message).toContain('logg: unknown key');
