@@ -16,10 +16,15 @@ import type { Db } from '../store/db.js';
 import { systemClock, type Clock } from './clock.js';
 import { jobRegistry, scheduleOf, type JobContext, type JobDefinition, type JobProgress, type JobRegistry } from './registry.js';
 import { cleanCounts, JobRuns, type JobCounts, type JobRun, type JobTrigger } from './runs.js';
+import { UserError } from '../errors.js';
 
-export class UnknownJobError extends Error {}
+export class UnknownJobError extends UserError {
+  constructor(message: string) {
+    super(message, 'not-found');
+  }
+}
 
-export class JobBusyError extends Error {
+export class JobBusyError extends UserError {
   constructor(
     readonly job: string,
     readonly runId: number,
@@ -29,11 +34,16 @@ export class JobBusyError extends Error {
     super(
       `${job} is already running (run ${runId}, ${trigger}, started ${new Date(startedAt).toISOString()}); ` +
         `a job never runs twice at once. Wait for it to finish: rbk jobs`,
+      'busy',
     );
   }
 }
 
-export class SchedulerStoppedError extends Error {}
+export class SchedulerStoppedError extends UserError {
+  constructor(message: string) {
+    super(message, 'precondition');
+  }
+}
 
 export interface RunHandle {
   runId: number;

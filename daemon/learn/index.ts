@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { DaemonContext } from '../context.js';
 import { search, SearchSyntaxError } from '../query/search.js';
 import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
-import { UserError } from '../rpc/errors.js';
+import { UserError } from '../errors.js';
 import { NotFoundError } from '../store/sessions.js';
 import { knowledgeDoc, runbookEntry } from './docs.js';
 import { changeLine, describeCall, extractiveNarrative, extractivePostmortem, fixSummary, incidentTitle, postmortemTitle, type SynthesisInput } from './extractive.js';

@@ -2,8 +2,9 @@
 // highlighted snippets, narrowed by tool, failure, project, session and time.
 import type { Db } from '../store/db.js';
 import { toolNameCandidates } from './sessions.js';
+import { UserError } from '../errors.js';
 
-export class SearchSyntaxError extends Error {}
+export class SearchSyntaxError extends UserError {}
 
 /** Snippet highlight markers: STX/ETX never occur in stored text, so clients can split on them. */
 export const HL_START = '\u0002';

@@ -1,7 +1,8 @@
 // Time arguments and time-zone arithmetic for the query side. No dependencies beyond Intl: the
 // CLI loads this to turn --since/--until into Unix ms, the daemon to bucket usage by local day.
+import { UserError } from '../errors.js';
 
-export class TimeArgError extends Error {}
+export class TimeArgError extends UserError {}
 
 /** Throws TimeArgError unless `tz` is an IANA zone this runtime knows (or "UTC"). */
 export function checkTimeZone(tz: string): string {

@@ -1,17 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { DAEMON_ERROR_TRAILER } from './protos.js';
-import { AmbiguousIdError, NotFoundError } from '../store/sessions.js';
+import { ERROR_KINDS, UserError } from '../errors.js';
 
-/** An error whose message already says what the person should do. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly code: grpc.status = grpc.status.INVALID_ARGUMENT,
-  ) {
-    super(message);
-  }
-}
+export { UserError };
 
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   const metadata = new grpc.Metadata();
@@ -24,12 +16,11 @@ function describeError(err: unknown): { code: grpc.status; details: string } {
     const detail = err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
     return { code: grpc.status.INVALID_ARGUMENT, details: `invalid request: ${detail}` };
   }
-  if (err instanceof UserError) return { code: err.code, details: err.message };
-  if (err instanceof NotFoundError) return { code: grpc.status.NOT_FOUND, details: err.message };
-  if (err instanceof AmbiguousIdError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  // Every domain error is a UserError with a kind (daemon/errors.ts); one table gives its status.
+  if (err instanceof UserError) return { code: ERROR_KINDS[err.kind].grpc, details: err.message };
   const code = (err as { code?: string }).code;
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return { code: grpc.status.RESOURCE_EXHAUSTED, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };
+    return { code: ERROR_KINDS.exhausted.grpc, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };
   }
   if (code === 'SQLITE_BUSY') return { code: grpc.status.UNAVAILABLE, details: 'the database is busy (another writer held it for more than 5 s); retry in a moment' };
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}; see the daemon log` };

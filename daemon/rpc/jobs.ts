@@ -1,5 +1,5 @@
 // rbk.v1.Jobs: job runs, running a job now, retention preview, pinning. The work is in daemon/jobs.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import { setPinned } from '../jobs/pin.js';
@@ -7,7 +7,7 @@ import { scanStored } from '../redact/job.js';
 import { planRetention, type RetentionRows } from '../jobs/retention.js';
 import { previewCentralCopyRetention } from '../sync/s3-retention.js';
 import type { JobRun } from '../jobs/runs.js';
-import { JobBusyError, SchedulerStoppedError, schedulerFor, UnknownJobError, type Scheduler } from '../jobs/scheduler.js';
+import { schedulerFor, type Scheduler } from '../jobs/scheduler.js';
 import { toServiceError, unary, UserError } from './errors.js';
 
 const listRuns = z.object({ limit: z.number().int().min(0).max(10_000), job: z.string().max(64) });
@@ -36,16 +36,10 @@ function rowsToProto(r: RetentionRows) {
   return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents, learnRows: r.learnRows };
 }
 
-/** Scheduler errors are the person's to act on. */
-function jobError(err: unknown): unknown {
-  if (err instanceof UnknownJobError) return new UserError(err.message, grpc.status.NOT_FOUND);
-  if (err instanceof JobBusyError || err instanceof SchedulerStoppedError) return new UserError(err.message, grpc.status.FAILED_PRECONDITION);
-  return err;
-}
 
 function scheduler(ctx: DaemonContext): Scheduler {
   const s = schedulerFor(ctx);
-  if (!s) throw new UserError('the job scheduler is not running in this daemon', grpc.status.UNAVAILABLE);
+  if (!s) throw new UserError('the job scheduler is not running in this daemon', 'unavailable');
   return s;
 }
 
@@ -67,12 +61,12 @@ export function jobsHandlers(ctx: DaemonContext) {
     }),
 
     Run: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-      let handle;
+      let handle: ReturnType<Scheduler['run']>;
       try {
         const req = runJob.parse(call.request);
         handle = scheduler(ctx).run(req.name, 'manual');
       } catch (err) {
-        call.emit('error', toServiceError(jobError(err)));
+        call.emit('error', toServiceError(err));
         return;
       }
       const base = { runId: handle.runId, job: handle.job, trigger: handle.trigger, startedUnixMs: handle.startedAt };
@@ -120,12 +114,7 @@ export function jobsHandlers(ctx: DaemonContext) {
       const toProto = (list: typeof plan.sessions) =>
         list.map((x) => ({ id: x.id, project: x.project ?? '', lastActivityUnixMs: x.lastActivityAt, rows: rowsToProto(x.rows) }));
       if (req.dryRun) return { ...response, sessions: toProto(plan.sessions) };
-      let run: JobRun;
-      try {
-        run = await s.run('retention', 'manual').done;
-      } catch (err) {
-        throw jobError(err);
-      }
+      const run: JobRun = await s.run('retention', 'manual').done;
       // What went: the planned sessions this run expired.
       const expiredAt = ctx.db.prepare('SELECT expired_at FROM sessions WHERE id = ?').pluck();
       const went = plan.sessions.filter((x) => {

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import { INCIDENT_ID, learn } from '../learn/index.js';
@@ -52,7 +51,7 @@ export function learnHandlers(ctx: DaemonContext) {
     ListLearnings: unary(listRequest, (req) => ({ learnings: listLearnings(ctx.db, req.limit || 100).map(learningToProto) })),
     GetLearning: unary(getRequest, (req) => {
       const found = getLearning(ctx.db, req.id);
-      if (!found) throw new UserError(`no learning matches "${req.id}"; list them with: rbk learnings`, grpc.status.NOT_FOUND);
+      if (!found) throw new UserError(`no learning matches "${req.id}"; list them with: rbk learnings`, 'not-found');
       if ('ambiguous' in found) throw new UserError(`"${req.id}" matches several learnings (${found.ambiguous.join(', ')}); give more of the id`);
       return {
         learning: learningToProto({ ...found.learning, sessions: found.sources.length }),

@@ -23,7 +23,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition<any> };
+type AnyService = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition<grpc.UntypedServiceImplementation> };
 
 export interface RbkServices {
   Ingest: AnyService;

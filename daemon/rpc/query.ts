@@ -2,14 +2,14 @@ import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createLiveEvents, type LiveEvent } from '../query/live.js';
-import { search, SearchSyntaxError, toFtsQuery } from '../query/search.js';
+import { search, toFtsQuery } from '../query/search.js';
 import { listSessions as listSessionsFiltered } from '../query/sessions.js';
 import { stats } from '../query/stats.js';
-import { checkTimeZone, localTimeZone, TimeArgError } from '../query/time.js';
+import { checkTimeZone, localTimeZone, } from '../query/time.js';
 import { buildTimeline } from '../query/timeline.js';
 import { usageReport, type Totals } from '../query/usage.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';
-import { toServiceError, unary, UserError } from './errors.js';
+import { toServiceError, unary, } from './errors.js';
 
 export function sessionToProto(row: SessionRow) {
   return {
@@ -125,15 +125,6 @@ function liveEventToProto(e: LiveEvent) {
   };
 }
 
-/** Domain errors whose message is meant for the person: INVALID_ARGUMENT. */
-function userFacing<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SearchSyntaxError || err instanceof TimeArgError) throw new UserError(err.message);
-    throw err;
-  }
-}
 const getSession = z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() });
 
 const listInteractions = z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() });
@@ -166,23 +157,21 @@ export function queryHandlers(ctx: DaemonContext) {
     })),
     Search: unary(searchRequest, (req) => {
       const sessionId = req.sessionId ? ctx.sessions.resolveId(req.sessionId) : undefined;
-      const result = userFacing(() =>
-        search(ctx.db, {
-          query: req.query,
-          raw: req.raw,
-          tool: req.tool || undefined,
-          errors: req.errorsOnly,
-          project: req.project || undefined,
-          sessionId,
-          sinceMs: req.sinceUnixMs,
-          untilMs: req.untilUnixMs,
-          limit: req.limit || 20,
-        }),
-      );
+      const result = search(ctx.db, {
+        query: req.query,
+        raw: req.raw,
+        tool: req.tool || undefined,
+        errors: req.errorsOnly,
+        project: req.project || undefined,
+        sessionId,
+        sinceMs: req.sinceUnixMs,
+        untilMs: req.untilUnixMs,
+        limit: req.limit || 20,
+      });
       return { hits: result.hits, rankedWindow: result.rankedWindow, ftsQuery: req.raw ? req.query : toFtsQueryOrEmpty(req.query) };
     }),
     Usage: unary(usageRequest, (req) => {
-      const timeZone = userFacing(() => checkTimeZone(req.timeZone || localTimeZone()));
+      const timeZone = checkTimeZone(req.timeZone || localTimeZone());
       const r = usageReport(ctx.db, {
         report: req.report,
         sinceMs: req.sinceUnixMs,

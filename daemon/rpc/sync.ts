@@ -1,8 +1,8 @@
 // rbk.v1.Sync: upload now with progress, and the central copy's status. The work is in daemon/sync.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
-import { SyncUnavailableError, type SyncService, type SyncSummary } from '../sync/index.js';
+import type { SyncService, SyncSummary } from '../sync/index.js';
 import { toServiceError, unary, UserError } from './errors.js';
 import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
 
@@ -12,15 +12,8 @@ const syncRequest = z.object({ now: z.boolean(), force: z.boolean() });
 const PROGRESS_EVERY_MS = 100;
 
 function service(ctx: DaemonContext): SyncService {
-  if (!ctx.sync) throw new UserError('sync is not running in this daemon', grpc.status.UNAVAILABLE);
+  if (!ctx.sync) throw new UserError('sync is not running in this daemon', 'unavailable');
   return ctx.sync;
-}
-
-function syncError(err: unknown): unknown {
-  if (err instanceof SyncUnavailableError) {
-    return new UserError(`${err.message}; fix integrations.claude.sessionStorage in the config and restart rbkd (rbk doctor checks it)`, grpc.status.FAILED_PRECONDITION);
-  }
-  return err;
 }
 
 /** SyncSummary as the Sync RPC sends it (what `rbk sync` reads). */
@@ -80,7 +73,7 @@ export function syncHandlers(ctx: DaemonContext) {
             call.end();
           },
           (err) => {
-            if (!call.cancelled) call.emit('error', toServiceError(syncError(err)));
+            if (!call.cancelled) call.emit('error', toServiceError(err));
           },
         );
     },

@@ -1,5 +1,6 @@
 // Read-side queries over sessions and hook events. Writers live in ingest/.
 import type { Db } from './db.js';
+import { UserError } from '../errors.js';
 
 export interface SessionRow {
   id: string;
@@ -53,7 +54,7 @@ export interface HookEventRow {
   payload_bytes: number;
 }
 
-export class AmbiguousIdError extends Error {
+export class AmbiguousIdError extends UserError {
   constructor(
     readonly prefix: string,
     readonly candidates: string[],
@@ -62,7 +63,11 @@ export class AmbiguousIdError extends Error {
   }
 }
 
-export class NotFoundError extends Error {}
+export class NotFoundError extends UserError {
+  constructor(message: string) {
+    super(message, 'not-found');
+  }
+}
 
 const PREFIX = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -22,10 +22,9 @@
 // SQL as a bound parameter, and a bad object is a counted skip with its reason, never a crash.
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { localHostname } from '../../common/host.js';
-import { UserError } from '../rpc/errors.js';
+import { UserError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import type { Logger } from '../log.js';
 import type { StorageBackend } from './backend.js';
@@ -44,7 +43,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const PART_FILE = /^part-(\d{6})(?:-(\d{6}))?\.ndjson\.gz$/;
 
-export class PullRequestError extends Error {}
+export class PullRequestError extends UserError {}
 
 export interface PullRequest {
   /** Only sessions whose date partition (UTC start day) is on or after this instant's day. */
@@ -101,7 +100,6 @@ export interface PullEnv {
 // ---------------------------------------------------------------------------------------------
 
 const text = (max: number) => z.string().max(max).nullable().optional();
-const int = z.number().int().safe().nullable().optional();
 /** A time as Unix ms: the central copy writes ISO-8601 strings (and *_ms twins for some). */
 const time = z
   .union([z.number().int().safe(), z.string().max(64)])
@@ -343,7 +341,7 @@ interface ValidManifest {
 /** Checks a manifest against the key it was found under; throws Skip on anything off. */
 export function validateManifest(key: string, bytes: Uint8Array): ValidManifest {
   const where = parseKey(key);
-  if (!where || where.dataset !== 'sessions' || where.file !== 'session.json') throw new Skip('not-a-layout-key', 'not a session manifest key');
+  if (where?.dataset !== 'sessions' || where.file !== 'session.json') throw new Skip('not-a-layout-key', 'not a session manifest key');
   if (bytes.length > MAX_MANIFEST_BYTES) throw new Skip('manifest-too-large', `manifest is ${bytes.length} bytes`);
   let json: unknown;
   try {
@@ -676,7 +674,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
     for (const o of await backend.list(prefix)) {
       if (!o.key.endsWith('/session.json')) continue;
       const at = parseKey(o.key);
-      if (!at || at.dataset !== 'sessions' || at.file !== 'session.json') {
+      if (at?.dataset !== 'sessions' || at.file !== 'session.json') {
         problem(o.key, 'not-a-layout-key', 'a session.json whose key is not <prefix>/v1/sessions/date=/host=/session=<safe id>/');
         continue;
       }
@@ -882,27 +880,22 @@ export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof 
   if (!engine?.backend) {
     throw new UserError(
       `${engine?.backendError ?? 'sync is not running in this daemon'}; set integrations.claude.sessionStorage (backend and s3.bucket) to the central copy's bucket and restart rbkd`,
-      grpc.status.FAILED_PRECONDITION,
+      'precondition',
     );
   }
   const backend = engine.backend;
   const toProto = (p: PullProgress): PullProgressWire => ({ ...p, startedUnixMs: p.startedAt, backend: backend.name, location: backend.location });
   let last = 0;
-  try {
-    const final = await pullCentralCopy(
-      { db: ctx.db, backend, selfHost: selfHostPartition(), log: ctx.log.child({ mod: 'pull' }) },
-      { sinceMs: req.sinceUnixMs > 0 ? req.sinceUnixMs : undefined, host: req.host || undefined },
-      (p) => {
-        const t = Date.now();
-        if (p.phase === 'done' || t - last < PROGRESS_EVERY_MS) return;
-        last = t;
-        send(toProto(p));
-      },
-    );
-    ctx.log.info('pull done', { manifests: final.manifestsTotal, added: final.sessionsAdded, updated: final.sessionsUpdated, skipped: final.skipped });
-    return toProto(final);
-  } catch (err) {
-    if (err instanceof PullRequestError) throw new UserError(err.message);
-    throw err;
-  }
+  const final = await pullCentralCopy(
+    { db: ctx.db, backend, selfHost: selfHostPartition(), log: ctx.log.child({ mod: 'pull' }) },
+    { sinceMs: req.sinceUnixMs > 0 ? req.sinceUnixMs : undefined, host: req.host || undefined },
+    (p) => {
+      const t = Date.now();
+      if (p.phase === 'done' || t - last < PROGRESS_EVERY_MS) return;
+      last = t;
+      send(toProto(p));
+    },
+  );
+  ctx.log.info('pull done', { manifests: final.manifestsTotal, added: final.sessionsAdded, updated: final.sessionsUpdated, skipped: final.skipped });
+  return toProto(final);
 }
