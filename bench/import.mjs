@@ -34,7 +34,7 @@ const breakdown = argv.includes('--breakdown');
 const cpuProfDir = argv.includes('--cpu-prof') ? path.resolve(argv[argv.indexOf('--cpu-prof') + 1] ?? 'bench/.prof') : null;
 
 const corpusDir = path.join(ROOT, 'bench', '.corpus', 'import');
-let t0 = performance.now();
+const t0 = performance.now();
 const manifest = generateCorpus(corpusDir);
 const files = manifest.list.map((f) => path.join(corpusDir, f.path));
 const corpusBytes = manifest.bytes;

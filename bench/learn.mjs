@@ -114,7 +114,7 @@ async function speed() {
   const { lines, toolCalls, asks } = longSession(sessionId, cwd, TOOL_CALLS);
   const projects = path.join(dir, 'projects', cwd.replace(/[^a-zA-Z0-9]/g, '-'));
   fs.mkdirSync(projects, { recursive: true });
-  fs.writeFileSync(path.join(projects, `${sessionId}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeFileSync(path.join(projects, `${sessionId}.jsonl`), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   const d = await startDaemon(path.join(dir, 'data'));
   try {
     const env = { ...d.env, RBK_SOCKET: d.socket };

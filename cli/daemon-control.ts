@@ -117,7 +117,7 @@ export function systemdUserBus(): { ok: boolean; problem: string } {
 
 /** The service install recorded, with what its manager says now; null when none was installed. */
 export function installedService(paths: RbkPaths): ServiceState | null {
-  let svc;
+  let svc: ReturnType<typeof readManifest> extends infer M ? (M extends { service?: infer S } ? S : undefined) : undefined;
   try {
     svc = readManifest(paths)?.service;
   } catch {

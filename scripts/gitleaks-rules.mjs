@@ -176,7 +176,7 @@ export function goToJs(go) {
 
 /** The literal a match must contain, taken from the regex's start, in each case it accepts. */
 function anchorsOf(js, keywords) {
-  let s = js.source.replace(/^(?:\\b|\(\?:|\(|\^)+/, '');
+  const s = js.source.replace(/^(?:\\b|\(\?:|\(|\^)+/, '');
   let lit = '';
   for (let i = 0; i < s.length && lit.length < 16; i++) {
     const c = s[i];

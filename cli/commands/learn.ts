@@ -2,7 +2,7 @@
 // (docs/learn.md; JSON shapes in docs/cli-json.md).
 import path from 'node:path';
 import { call } from '../client.js';
-import { CliError, EXIT } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { iso, plural, table } from '../format.js';
 import type { LearnResult } from '../../daemon/learn/index.js';
 import type { IncidentCluster } from '../../daemon/learn/scan.js';

@@ -48,7 +48,7 @@ export async function pullCommand(io: Io, opts: { since?: string; host?: string;
     process.off('SIGINT', cancel);
     if (tty) process.stderr.write('\r\x1b[2K');
   }
-  if (!last || last.phase !== 'done') throw new CliError('the daemon ended the pull without a summary; see its log (rbk doctor shows where)', EXIT.failure);
+  if (last?.phase !== 'done') throw new CliError('the daemon ended the pull without a summary; see its log (rbk doctor shows where)', EXIT.failure);
   const skipped = Object.fromEntries(Object.entries(last.skipped ?? {}).map(([k, v]) => [k, Number(v)]));
   const summary = {
     backend: last.backend,

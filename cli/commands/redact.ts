@@ -33,7 +33,7 @@ export async function redactDryRunCommand(io: Io, opts: { session: string | unde
 }
 
 /** What the redact job would rewrite, shown before `rbk redact` (or `rbk jobs run redact`) asks. */
-export async function redactPreview(io: Io): Promise<Confirmation> {
+export async function redactPreview(_io: Io): Promise<Confirmation> {
   const r = await call<ScanResponse>('Jobs', 'RedactScan', { sessionId: '' }, 300_000);
   const rows = Number(r.rowsWithMatches);
   const pending = Number(r.pendingRows);

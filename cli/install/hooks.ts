@@ -172,7 +172,7 @@ export function planUninstall(text: string, file: string, footprint: Omit<Settin
 
 function nextRemoval(tree: JsonNode, value: Record<string, unknown>, known: ReadonlySet<string>, footprint: Omit<SettingsFootprint, 'commands'>) {
   const hooksMember = member(tree, 'hooks');
-  if (!hooksMember || hooksMember.value.type !== 'object') return null;
+  if (hooksMember?.value.type !== 'object') return null;
   const hooksNode = hooksMember.value;
   const hooks = hooksOf(value);
   for (const m of hooksNode.members) {

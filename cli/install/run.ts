@@ -56,5 +56,5 @@ export async function waitForSocket(socket: string, timeoutMs: number): Promise<
 }
 
 export function shellLine(argv: string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_\/.,:@%+=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map((a) => (/^[A-Za-z0-9_/.,:@%+=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

@@ -1,7 +1,7 @@
 // POSIX shell quoting for the hook command Claude Code runs through a shell, and the reverse
 // (splitting a command into words) for doctor's checks.
 
-const SAFE = /^[A-Za-z0-9_\/.,:@%+=-]+$/;
+const SAFE = /^[A-Za-z0-9_/.,:@%+=-]+$/;
 
 /** `s` as one shell word: unchanged when it needs no quoting, else single-quoted. */
 export function shellQuote(s: string): string {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { isMap, isScalar, parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { configSchema, type RbkConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -120,7 +120,7 @@ function unclosedOpener(text: string, end: number): { pos: number; char: string 
       i = nl < 0 ? text.length : nl;
       continue;
     }
-    if ((c === '"' || c === "'") && (i === 0 || /[\s:\[{,]/.test(text[i - 1]!))) quote = { pos: i, char: c };
+    if ((c === '"' || c === "'") && (i === 0 || /[\s:[{,]/.test(text[i - 1]!))) quote = { pos: i, char: c };
     else if (c === '{' || c === '[') stack.push({ pos: i, char: c });
     else if ((c === '}' || c === ']') && stack.length > 0) stack.pop();
   }

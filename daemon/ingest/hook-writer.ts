@@ -21,9 +21,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export interface HookWriterObserver {
-  (event: IncomingHookEvent, result: StoredHookResult, durableAt: number): void;
-}
+export type HookWriterObserver = (event: IncomingHookEvent, result: StoredHookResult, durableAt: number) => void
 
 /** Why the database refuses writes right now (disk full, I/O error, …), for logs and `rbk status`. */
 export interface WriteFailure {
@@ -76,7 +74,7 @@ export class HookWriter {
       this.writeFailure = null;
     }
     const durableAt = Date.now();
-    events.forEach((e, i) => this.notify(e, results[i]!, durableAt));
+    for (const [i, e] of events.entries()) this.notify(e, results[i]!, durableAt);
     return results;
   }
 
@@ -102,7 +100,7 @@ export class HookWriter {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const results = this.storeBatch(batch.map((p) => p.event));
-        batch.forEach((p, i) => p.resolve(results[i]!));
+        for (const [i, p] of batch.entries()) p.resolve(results[i]!);
       } catch (batchError) {
         // One bad event must not fail its neighbours: retry each alone, so only it fails.
         this.log.warn('hook batch failed; retrying events one by one', { size: batch.length, error: batchError });

@@ -149,7 +149,7 @@ function resolve(model: string, overrides?: Readonly<Record<string, Partial<Mode
     if (validNumber(v)) merged[f] = v;
   }
   // An explicit longContext key replaces the tier; an invalid or undefined one removes it.
-  if (Object.prototype.hasOwnProperty.call(ov, 'longContext')) {
+  if (Object.hasOwn(ov, 'longContext')) {
     const lc = ov.longContext;
     if (
       lc &&

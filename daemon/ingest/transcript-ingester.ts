@@ -490,7 +490,7 @@ function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p:
   }
   if (meta.gitBranch) m.gitBranch = meta.gitBranch;
   if (meta.version) m.version = meta.version;
-  if (p.usage && p.usage.model && p.usage.model !== '<synthetic>') m.model = p.usage.model;
+  if (p.usage?.model && p.usage.model !== '<synthetic>') m.model = p.usage.model;
   const title = meta.customTitle ?? meta.aiTitle ?? meta.summary;
   if (title) m.title = title.slice(0, 200);
   if (p.timestamp !== null) {

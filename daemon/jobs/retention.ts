@@ -254,7 +254,7 @@ export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number
   const tx = db.transaction((id: string, cutoff: number, now: number): RetentionRows | null => {
     // Checked again inside the transaction: a pin or new activity since the list was made wins.
     const row = stmts.check.get(id) as { pinned: number; last: number } | undefined;
-    if (!row || row.pinned !== 0 || row.last >= cutoff) return null;
+    if (row?.pinned !== 0 || row.last >= cutoff) return null;
     const rows = {
       hookEvents: stmts.hookEvents.run(id).changes,
       interactions: stmts.interactions.run(id).changes,

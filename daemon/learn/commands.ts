@@ -160,7 +160,7 @@ export function isChangeSegment(segment: string): boolean {
   const base = name.replace(/^.*\//, '');
   if (CHANGE_PROGRAMS.has(base)) return true;
   const sub = CHANGE_SUBCOMMANDS[base];
-  if (sub && sub.test(rest)) return true;
+  if (sub?.test(rest)) return true;
   if (WRITE_FLAGS.test(` ${rest} `) && !['grep', 'rg', 'sed', 'perl', 'curl', 'ls'].includes(base)) return true;
   // Package scripts named for what they change: npm run format, yarn lint:fix, pnpm db:migrate.
   if (['npm', 'yarn', 'pnpm', 'bun', 'make', 'just'].includes(base) && /(^|\s|:)(format|fmt|fix|prettier|migrate|seed|codegen|generate)(\s|:|$)/.test(` ${rest} `)) return true;
@@ -176,7 +176,7 @@ export function isViewSegment(segment: string): boolean {
   const base = name.replace(/^.*\//, '');
   if (VIEWERS.has(base)) return true;
   const ro = READ_ONLY_SUBCOMMANDS[base];
-  return ro !== undefined && ro.test(rest);
+  return ro?.test(rest) === true;
 }
 
 /**

@@ -65,7 +65,7 @@ export function runbookEntry(inc: Incident, m: Pick<SessionModel, 'scrub' | 'pat
   ];
   if (inc.failedAttempts.length > 0) lines.push('### Tried, did not help', '', ...inc.failedAttempts.map((t) => `- ${tried(t, m)}`), '');
   lines.push('### Fix', '');
-  inc.fix.forEach((c, i) => lines.push(`${i + 1}. ${fixStep(c, m).replace(/\n(?!\n)/g, '\n   ')}`, ''));
+  for (const [i, c] of inc.fix.entries()) lines.push(`${i + 1}. ${fixStep(c, m).replace(/\n(?!\n)/g, '\n   ')}`, '');
   lines.push('### Verification', '', `${inc.verification.map((v) => describeCheck(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`, '');
   lines.push(`_Learned by rbk from session \`${sessionId}\` (interactions ${[inc.firstSymptom.ref, ...inc.fix.map((c) => c.ref), ...inc.verification.map((v) => v.ref)].map((x) => `\`${x}\``).join(', ')})._`, '');
   return {

@@ -409,7 +409,7 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
   const correctedAtOnce = (f: Call): boolean => {
     const next = calls.find((c) => c.index > f.index && c.agentId === f.agentId && c.role !== 'bookkeeping');
     // Reading the script to find out why is diagnosis, not the corrected command.
-    if (!next || next.status !== 'ok' || next.role === 'change' || next.role === 'read') return false;
+    if (next?.status !== 'ok' || next.role === 'change' || next.role === 'read') return false;
     const ft = termsFor(f);
     return ft.size > 0 && overlap(ft, termsFor(next)) / ft.size >= 0.5;
   };
@@ -464,7 +464,7 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     // The passing command's own changes count (`mkdir -p generated && sh build.sh`), unless they are
     // the check's ritual, already in the failing command (`git add -A` before `git commit`).
     const failingKeys = new Set(failures.flatMap((f) => shellSegments(f.text).map((x) => checkKeyOf(x))));
-    const passChanges = pass && pass.changes.some((x) => !failingKeys.has(checkKeyOf(x)) && !checks.includes(checkKeyOf(x))) ? [pass] : [];
+    const passChanges = pass?.changes.some((x) => !failingKeys.has(checkKeyOf(x)) && !checks.includes(checkKeyOf(x))) ? [pass] : [];
     let fix = [...after, ...passChanges];
     // No edit and no state-changing command: the step that made the difference is another check run
     // in between (`npm run build` before `npm start` passes, `./codegen.sh`, `make migrate`).
@@ -592,7 +592,7 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     for (const other of ranked.slice(1)) if (other.score >= 4 && other.status === 'resolved' && other.fix.length > 0 && !other.fix.every((c) => top.fix.includes(c))) chosen.add(other);
   }
   const picked = incidents.filter((i) => chosen.has(i)).sort((a, b) => a.firstSymptom.index - b.firstSymptom.index);
-  picked.forEach((inc, i) => (inc.number = i + 1));
+  for (const [i, inc] of picked.entries()) inc.number = i + 1;
   for (const inc of picked) for (const f of inc.failures) claimedFailures.add(f);
 
   // Wrong commands aimed at an incident, while it was open, are attempts at it; the rest are missteps.

@@ -92,7 +92,7 @@ export function renderPostmortem(pm: Postmortem, h: PostmortemHeader, evidence: 
       out.push('');
     }
   }
-  out.push('## Evidence', '', 'Interaction ids from the rbk store (`rbk sessions show ' + h.sessionId.slice(0, 8) + ' --json` lists them as `ref`).', '');
+  out.push('## Evidence', '', `Interaction ids from the rbk store (\`rbk sessions show ${h.sessionId.slice(0, 8)} --json\` lists them as \`ref\`).`, '');
   const rows = cite.rows();
   if (rows.length === 0) out.push('- (none cited)');
   for (const { n, row } of rows) out.push(`- <a id="e${n}"></a>**E${n}** \`${row.ref}\` ${isoUtc(row.unixMs)} ${row.what}: ${row.excerpt ? `"${row.excerpt.replace(/"/g, "'")}"` : ''}`);
@@ -141,7 +141,7 @@ export function renderKnowledge(k: KnowledgeDoc): string {
   } else {
     if (k.triedSteps.length > 0) out.push('## Tried, did not help', '', ...k.triedSteps.map((t) => `- ${t}`), '');
     out.push('## Fix', '');
-    k.fixSteps.forEach((s, i) => out.push(`${i + 1}. ${s.replace(/\n(?!\n)/g, '\n   ')}`));
+    for (const [i, s] of k.fixSteps.entries()) out.push(`${i + 1}. ${s.replace(/\n(?!\n)/g, '\n   ')}`);
     out.push('', '## Verification', '', k.verification, '');
   }
   out.push('## Seen in', '');

@@ -82,7 +82,7 @@ export function errorLine(output: string): string {
       bestScore = score;
     }
   });
-  const i = best < 0 ? 0 : best;
+  const i = Math.max(best , 0);
   let line = lines[i]!.replace(/<\/?[a-z_][a-z0-9_-]*>/gi, '').trim();
   if (line.endsWith(':') && lines[i + 1]) line = `${line} ${lines[i + 1]}`;
   return line.slice(0, 400);

@@ -92,7 +92,9 @@ export async function runS3Retention(env: { db: Db; backend: StorageBackend; log
       env.signal?.throwIfAborted();
       const batch = keys.slice(i, i + DELETE_BATCH);
       await env.backend.delete(batch);
-      env.db.transaction(() => batch.forEach((k) => forget.run(k)))();
+      env.db.transaction(() => {
+        for (const k of batch) forget.run(k);
+      })();
       deleted += batch.length;
     }
   }

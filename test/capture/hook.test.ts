@@ -182,7 +182,7 @@ describe('a live daemon', () => {
     const before = maxSeq();
 
     const results = await pool(payloads, 8, (p) => runHook(t, p));
-    results.forEach((r, i) => expectFailOpen(r, `hook ${i}`));
+    for (const [i, r] of results.entries()) expectFailOpen(r, `hook ${i}`);
 
     const rows = await waitFor('500 stored events and an empty spool', async () => {
       const rs = hookEventRows(t, 'seq > ?', before);

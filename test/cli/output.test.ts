@@ -26,7 +26,7 @@ function transcript(id: string, startMs: number, cwd: string): string {
     { ...base, type: 'assistant', uuid: u(4), parentUuid: u(3), timestamp: at(3), requestId: `req_${id}_2`, message: { id: `msg_${id}_2`, model: 'claude-sonnet-4-5-20250929', role: 'assistant', type: 'message', content: [{ type: 'tool_use', id: `toolu_${id.slice(0, 8)}_2`, name: 'Bash', input: { command: 'npm run build' } }], usage } },
     { ...base, type: 'user', uuid: u(5), parentUuid: u(4), timestamp: at(10), message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${id.slice(0, 8)}_2`, is_error: true, content: BUILD_LOG }] } },
   ];
-  return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+  return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
 }
 
 let t: TempRbk;

@@ -32,7 +32,7 @@ function writeSession(root: string, project: string, minutesAgo: number, padByte
   }));
   const dir = path.join(root, `-home-test-${project}`);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${id}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, `${id}.jsonl`), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   return id;
 }
 

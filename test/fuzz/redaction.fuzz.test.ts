@@ -24,7 +24,7 @@ const neighbour = fc.constantFrom('', ' ', '\n', '"', "'", '日本', 'é', '😀
 const plantedArb = fc
   .tuple(fc.jsonValue({ maxDepth: 4 }), fc.array(fc.tuple(secretArb, neighbour, neighbour, fc.nat(), fc.constantFrom('value', 'key', 'item', 'json-string')), { minLength: 1, maxLength: 4 }))
   .map(([base, plants]) => {
-    let root: unknown = { base };
+    const root: unknown = { base };
     for (const [secret, before, after, pick, where] of plants) {
       const text = `${before}${secret}${after}`;
       // Walk to a random object or array inside root and plant there.

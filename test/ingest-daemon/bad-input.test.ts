@@ -138,7 +138,7 @@ describe('bad transcript input through the daemon', () => {
     const { sid, file, s } = newSession();
     const good = lines.user(sid, uuidFor(s, 1), 1, 'fine');
     const [pre, post] = lines.user(sid, uuidFor(s, 2), 2, 'bad-bytes-here').split('bad-bytes-here') as [string, string];
-    const bad = Buffer.concat([Buffer.from(pre + 'latin1 caf'), Buffer.from([0xe9, 0x20, 0xff, 0xfe]), Buffer.from(' end' + post)]);
+    const bad = Buffer.concat([Buffer.from(`${pre}latin1 caf`), Buffer.from([0xe9, 0x20, 0xff, 0xfe]), Buffer.from(` end${post}`)]);
     const garbage = Buffer.from([0x7b, 0xff, 0x00, 0xc3, 0x28, 0x0a]);
     fs.writeFileSync(file, Buffer.concat([Buffer.from(good), bad, garbage, Buffer.from(lines.assistant(sid, uuidFor(s, 4), 4, 'after'))]));
     const r = await importJson(t, [file]);

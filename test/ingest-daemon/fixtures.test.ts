@@ -167,7 +167,7 @@ describe('rbk import of the real fixtures', () => {
     const failed = toolLines.filter((l) => / ! /.test(l.slice(0, 30)));
     expect(failed.length).toBe(12);
     for (const l of failed) expect(l).toMatch(/\serror( \S+)?$/);
-    expect(out).toMatch(/^\d\d:\d\d:\d\d \[aac57f5\]   \S+/m);
+    expect(out).toMatch(/^\d\d:\d\d:\d\d \[aac57f5\] {3}\S+/m);
 
     const json = await showJson(t, S2139);
     const times = json.timeline.map((e) => Date.parse(e.at ?? ''));

@@ -150,7 +150,7 @@ describe('readCompleteLines', () => {
         fc.integer({ min: 0, max: 3 }),
         async (lines, chunkBytes, startLine) => {
           const file = path.join(dir, 'prop.jsonl');
-          const data = Buffer.from(lines.map((l) => `${l}\r\n`).join('') + 'tail-without-newline', 'utf8');
+          const data = Buffer.from(`${lines.map((l) => `${l}\r\n`).join('')}tail-without-newline`, 'utf8');
           writeFileSync(file, data);
           const all = referenceSplit(data, 1 << 20);
           const from = all[Math.min(startLine, all.length) - 1]?.end ?? 0;

@@ -13,7 +13,7 @@ import { openDatabase } from '../../daemon/store/db.js';
 import { SessionQueries } from '../../daemon/store/sessions.js';
 import {
   DAY_MS,
-  FakeClock,
+  type FakeClock,
   NOW,
   isFullyGone,
   isFullyPresent,

@@ -57,7 +57,7 @@ export function writeSession(root: string, opts: { sessionId: string; cwd: strin
   const dir = path.join(root, opts.cwd.replace(/[^a-zA-Z0-9]/g, '-'));
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${opts.sessionId}.jsonl`);
-  fs.writeFileSync(file, sessionLines(opts).map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeFileSync(file, `${sessionLines(opts).map((l) => JSON.stringify(l)).join('\n')}\n`);
   return file;
 }
 

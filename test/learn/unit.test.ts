@@ -232,7 +232,7 @@ describe("a model's answer", () => {
   const full = { summary: [ok], impact: [ok], detection: [ok], rootCause: [ok], resolution: [ok], wentWell: [ok], wentPoorly: [ok], actionItems: [ok] };
 
   it('must be JSON of the schema; claims citing ids not in the evidence are dropped, and a section left empty refuses the answer', () => {
-    expect(parseNarrative('```json\n' + JSON.stringify(full) + '\n```', new Set(['a'])).narrative.summary).toEqual([ok]);
+    expect(parseNarrative(`\`\`\`json\n${JSON.stringify(full)}\n\`\`\``, new Set(['a'])).narrative.summary).toEqual([ok]);
     expect(() => parseNarrative('not json', new Set(['a']))).toThrow(SynthesisError);
     expect(() => parseNarrative(JSON.stringify({ ...full, extra: 1 }), new Set(['a']))).toThrow(/does not fit the schema/);
     const mixed = parseNarrative(JSON.stringify({ ...full, impact: [ok, { text: 'made up', refs: ['nope'] }] }), new Set(['a']));

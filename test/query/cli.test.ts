@@ -332,7 +332,7 @@ describe('rbk sessions export', () => {
 
     const chromium = '/usr/bin/chromium';
     if (!fs.existsSync(chromium)) {
-      throw new Error(`${chromium} is missing: this test renders the HTML export in headless Chromium. Install it (apt-get install -y chromium); CI installs it in .ci/run.`);
+      throw new Error(`${chromium} is missing: this test renders the HTML export in headless Chromium. Install it (apt-get install -y chromium); npm test installs it when it can (scripts/test-prerequisites.mjs).`);
     }
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-chromium-'));
     try {

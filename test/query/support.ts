@@ -108,7 +108,7 @@ export function writeCustomTranscript(root: string): string {
   const dir = path.join(root, '-home-test-quasar-lab');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${CUSTOM_SESSION}.jsonl`);
-  fs.writeFileSync(file, customTranscriptLines().map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeFileSync(file, `${customTranscriptLines().map((l) => JSON.stringify(l)).join('\n')}\n`);
   return file;
 }
 

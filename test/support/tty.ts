@@ -43,7 +43,7 @@ export function openTerminal(dir: string, argv: string[], opts: { cols: number; 
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   // The pane's shell starts with a clean environment: only what the test gives (and a terminal type).
   const vars = Object.entries({ TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).filter(([, v]) => v !== undefined) as [string, string][];
-  fs.writeFileSync(envFile, vars.map(([k, v]) => `export ${k}=${q(v)}`).join('\n') + '\n');
+  fs.writeFileSync(envFile, `${vars.map(([k, v]) => `export ${k}=${q(v)}`).join('\n')}\n`);
   const script = `. ${q(envFile)}; cd ${q(opts.cwd ?? dir)}; ${argv.map(q).join(' ')}; echo $? > ${q(codeFile)}; sleep 3600`;
   const t = (args: string[]) => tmux(['-L', socketName, ...args]);
   t(['-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(opts.cols), '-y', String(opts.rows), 'env', '-i', 'sh', '-c', `sleep 0.3; ${script}`]);

@@ -7,8 +7,6 @@
 // part listed in its manifest with the right sha256) and no interaction or hook event is in two
 // parts.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataDir, queryAll, queryOne, runCli, spawnDaemon, startDaemon, waitFor, waitReady, type DaemonProcess, type TempRbk } from '../support/rbk.js';
@@ -58,7 +56,7 @@ async function world(name: string, n: number, turns: number, extra = MANUAL_ONLY
   cleanups.push(() => t.cleanup());
   const dir = path.join(t.root, 'transcripts');
   const sessions = Array.from({ length: n }, (_, i) => sessionIdFor(1000 + i));
-  sessions.forEach((id, i) => writeSyntheticTranscript(dir, id, turns, { startMs: Date.parse('2026-03-02T10:00:00Z') + i * 3600_000 }));
+  for (const [i, id] of sessions.entries()) writeSyntheticTranscript(dir, id, turns, { startMs: Date.parse('2026-03-02T10:00:00Z') + i * 3600_000 });
   const d = await startDaemon(t, { env: S3_ENV });
   const w: World = { t, proxy, prefix, sessions, d };
   cleanups.push(() => w.d.stop().then(() => undefined));

@@ -50,7 +50,7 @@ beforeAll(async () => {
   s3 = await startS3rver({ bucket: 'rbk-central' });
   t = makeDataDir({ config: s3ConfigYaml(s3, { prefix: PREFIX, extra: MANUAL_ONLY }) });
   fs.mkdirSync(transcripts, { recursive: true });
-  sessions.forEach((id, i) => writeSyntheticTranscript(transcripts, id, 3 + i, { startMs: START }));
+  for (const [i, id] of sessions.entries()) writeSyntheticTranscript(transcripts, id, 3 + i, { startMs: START });
   d = await startDaemon(t, { env: S3_ENV });
   const imported = await runCli(t, ['import', transcripts, '--json'], { timeoutMs: 60_000 });
   expect(imported.code, imported.stderr).toBe(0);

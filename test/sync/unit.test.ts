@@ -72,7 +72,7 @@ describe('LocalBackend', () => {
     const b = new LocalBackend(path.join(tmp(), 'a'));
     const body = Buffer.from('x');
     await b.put(key, body, { sha256: sha256Hex(body), contentType: 'x' });
-    fs.writeFileSync(path.join(b.baseDir, ...key.split('/')) + '.tmp-123-abcd', 'partial');
+    fs.writeFileSync(`${path.join(b.baseDir, ...key.split('/'))}.tmp-123-abcd`, 'partial');
     expect((await b.list('')).map((o) => o.key)).toEqual([key]);
   });
 });

@@ -111,7 +111,7 @@ export class S3Backend implements StorageBackend {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }),
       );
       for (const o of res.Contents ?? []) {
-        if (!o.Key || !o.Key.startsWith(this.root)) continue;
+        if (!o.Key?.startsWith(this.root)) continue;
         out.push({ key: o.Key.slice(this.root.length), bytes: o.Size ?? 0, ...(o.ETag ? { version: o.ETag } : {}) });
       }
       token = res.IsTruncated ? res.NextContinuationToken : undefined;

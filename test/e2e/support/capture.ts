@@ -75,13 +75,13 @@ export async function captureScenario(name: string, outRoot = FIXTURE_ROOT): Pro
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(path.join(out, 'hooks'), { recursive: true });
   for (const { label, run } of runs) {
-    fs.writeFileSync(path.join(out, `result${label}.json`), rewrite(JSON.stringify(run.result, null, 2)) + '\n');
-    fs.writeFileSync(path.join(out, `requests${label}.json`), rewrite(JSON.stringify(requestSummary(run.requests), null, 2)) + '\n');
+    fs.writeFileSync(path.join(out, `result${label}.json`), `${rewrite(JSON.stringify(run.result, null, 2))}\n`);
+    fs.writeFileSync(path.join(out, `requests${label}.json`), `${rewrite(JSON.stringify(requestSummary(run.requests), null, 2))}\n`);
   }
   const payloads = hooks.read();
-  const width = String(payloads.length).length < 2 ? 2 : String(payloads.length).length;
+  const width = Math.max(2, String(payloads.length).length);
   payloads.forEach((p, i) => {
-    fs.writeFileSync(path.join(out, 'hooks', `${String(i + 1).padStart(width, '0')}-${p.hook_event_name}.json`), rewrite(JSON.stringify(p, null, 2)) + '\n');
+    fs.writeFileSync(path.join(out, 'hooks', `${String(i + 1).padStart(width, '0')}-${p.hook_event_name}.json`), `${rewrite(JSON.stringify(p, null, 2))}\n`);
   });
   copyTree(path.join(home, '.claude', 'projects'), path.join(out, 'projects'), rewrite);
 
@@ -93,7 +93,7 @@ export async function captureScenario(name: string, outRoot = FIXTURE_ROOT): Pro
     `Produced ${date} by the real Claude Code CLI ${CLAUDE_CODE_VERSION} (@anthropic-ai/claude-code), offline, against`,
     'the in-process model stand-in (test/e2e/support/model-stand-in.ts), with:',
     '',
-    '  npx vite-node test/e2e/support/capture-fixtures.ts ' + name,
+    `  npx vite-node test/e2e/support/capture-fixtures.ts ${name}`,
     '',
     'which runs, for each prompt:',
     '',

@@ -157,7 +157,7 @@ export function writeHookSettings(project: string, command: string): string {
   let settings: Record<string, unknown> = {};
   if (fs.existsSync(file)) settings = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   settings.hooks = Object.fromEntries(HOOK_EVENTS.map((e) => [e, [{ matcher: '*', hooks: [{ type: 'command', command }] }]]));
-  fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
+  fs.writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
   return file;
 }
 

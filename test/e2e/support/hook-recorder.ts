@@ -22,7 +22,7 @@ export interface HookRecorder {
 
 /** Quotes a string for /bin/sh. */
 export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\/.,:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_/.,:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 const SCRIPT = `import fs from 'node:fs';

@@ -91,11 +91,9 @@ export async function runCorpus(t: TempRbk, opts: { only?: string[]; concurrency
     const project = path.join(t.root, 'work', name);
     const first = await runClaude({ scenario: file, home, project, timeoutMs: 240_000 });
     if (first.exitCode !== 0 || !first.sessionId) throw new Error(`claude (${name}) exited ${first.exitCode}:\n${first.stderr}\n${first.stdout.slice(0, 2000)}`);
-    let toolCalls = first.requests.reduce((n, r) => n + (r.responseIndex !== null ? 1 : 0), 0);
     if (scenario.resumePrompt) {
       const second = await runClaude({ scenario: file, home, project, resume: first.sessionId, writeFiles: false, timeoutMs: 240_000 });
       if (second.exitCode !== 0) throw new Error(`claude --resume (${name}) exited ${second.exitCode}:\n${second.stderr}\n${second.stdout.slice(0, 2000)}`);
-      toolCalls += second.requests.length;
     }
     return { name, sessionId: first.sessionId, home, project };
   });
