@@ -143,7 +143,15 @@ class Writer {
   }
   common(type) {
     const b = this.base;
-    const o = { parentUuid: this.parent, isSidechain: b.isSidechain, userType: 'external', cwd: b.cwd, sessionId: b.sessionId, version: b.version, gitBranch: b.gitBranch };
+    const o = {
+      parentUuid: this.parent,
+      isSidechain: b.isSidechain,
+      userType: 'external',
+      cwd: b.cwd,
+      sessionId: b.sessionId,
+      version: b.version,
+      gitBranch: b.gitBranch,
+    };
     if (b.agentId) o.agentId = b.agentId;
     o.type = type;
     return o;
@@ -170,11 +178,25 @@ class Writer {
     };
     blocks.forEach((block, i) => {
       const last = i === blocks.length - 1;
-      const u = { ...usage, cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 }, output_tokens: last ? usage.output_tokens : g.int(1, 20), service_tier: 'standard' };
+      const u = {
+        ...usage,
+        cache_creation: { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 },
+        output_tokens: last ? usage.output_tokens : g.int(1, 20),
+        service_tier: 'standard',
+      };
       const uuid = g.uuid();
       this.line({
         ...this.common('assistant'),
-        message: { model, id, type: 'message', role: 'assistant', content: [block], stop_reason: last && block.type === 'tool_use' ? 'tool_use' : null, stop_sequence: null, usage: u },
+        message: {
+          model,
+          id,
+          type: 'message',
+          role: 'assistant',
+          content: [block],
+          stop_reason: last && block.type === 'tool_use' ? 'tool_use' : null,
+          stop_sequence: null,
+          usage: u,
+        },
         requestId,
         uuid,
         timestamp: g.ts(),
@@ -187,7 +209,10 @@ class Writer {
 function toolCall(g, name) {
   switch (name) {
     case 'Bash':
-      return { command: `${g.pick(['npm test', 'git status', 'ls -la', 'npx tsc --noEmit', 'grep -rn TODO src'])} ${g.words(g.int(0, 4))}`, description: g.prose(40) };
+      return {
+        command: `${g.pick(['npm test', 'git status', 'ls -la', 'npx tsc --noEmit', 'grep -rn TODO src'])} ${g.words(g.int(0, 4))}`,
+        description: g.prose(40),
+      };
     case 'Read':
       return { file_path: `/home/dev/project/src/${g.words(1)}/${g.words(1)}.ts` };
     case 'Edit':
@@ -215,8 +240,17 @@ function conversation(g, w, target, opts) {
   while (w.bytes < target) {
     turn++;
     if (!w.base.isSidechain) {
-      w.line({ type: 'file-history-snapshot', messageId: g.uuid(), snapshot: { messageId: g.uuid(), trackedFileBackups: {}, timestamp: g.ts() }, isSnapshotUpdate: false });
-      w.progress({ type: 'hook_progress', hookEvent: 'UserPromptSubmit', hookName: 'UserPromptSubmit', command: 'node ~/.claude/hooks/prompt.js' }, g.uuid(), g.uuid());
+      w.line({
+        type: 'file-history-snapshot',
+        messageId: g.uuid(),
+        snapshot: { messageId: g.uuid(), trackedFileBackups: {}, timestamp: g.ts() },
+        isSnapshotUpdate: false,
+      });
+      w.progress(
+        { type: 'hook_progress', hookEvent: 'UserPromptSubmit', hookName: 'UserPromptSubmit', command: 'node ~/.claude/hooks/prompt.js' },
+        g.uuid(),
+        g.uuid(),
+      );
     }
     w.user(turn === 1 && opts.firstPrompt ? opts.firstPrompt : g.prose(g.int(60, 1500)), w.base.isSidechain ? {} : { permissionMode: 'default' });
     const calls = g.int(1, 6);
@@ -245,22 +279,39 @@ function conversation(g, w, target, opts) {
           w.progress({ type: 'agent_progress', agentId, prompt: tool.input.prompt.slice(0, 200) }, g.uuid(), tool.id);
           const text = g.prose(g.int(300, 3000));
           w.user([{ tool_use_id: tool.id, type: 'tool_result', content: [{ type: 'text', text }] }], {
-            toolUseResult: { status: 'completed', prompt: tool.input.prompt, agentId, content: [{ type: 'text', text }], totalDurationMs: g.int(5000, 90000), totalTokens: g.int(5000, 60000), totalToolUseCount: g.int(1, 20) },
+            toolUseResult: {
+              status: 'completed',
+              prompt: tool.input.prompt,
+              agentId,
+              content: [{ type: 'text', text }],
+              totalDurationMs: g.int(5000, 90000),
+              totalTokens: g.int(5000, 60000),
+              totalToolUseCount: g.int(1, 20),
+            },
           });
           continue;
         }
         if (tool.name === 'Bash') {
-          for (let p = g.int(0, 4); p > 0; p--) w.progress({ type: 'bash_progress', output: g.words(8), fullOutput: g.words(16), elapsedTimeSeconds: p, totalLines: p, timeoutMs: 120000 }, `bash-progress-${p}`, tool.id);
+          for (let p = g.int(0, 4); p > 0; p--)
+            w.progress(
+              { type: 'bash_progress', output: g.words(8), fullOutput: g.words(16), elapsedTimeSeconds: p, totalLines: p, timeoutMs: 120000 },
+              `bash-progress-${p}`,
+              tool.id,
+            );
         }
         const isError = g.chance(0.08);
         // Keep files near their drawn size: a tool output never overshoots the budget by much.
         const out = g.output(Math.min(outputSize(g), Math.max(200, Math.floor((target - w.bytes) / 2))));
         w.user([{ tool_use_id: tool.id, type: 'tool_result', content: out, ...(isError ? { is_error: true } : {}) }], {
-          toolUseResult: tool.name === 'Bash' ? { stdout: out, stderr: '', interrupted: false, isImage: false } : { type: 'text', file: { filePath: tool.input.file_path ?? '', content: out, numLines: 100, startLine: 1, totalLines: 100 } },
+          toolUseResult:
+            tool.name === 'Bash'
+              ? { stdout: out, stderr: '', interrupted: false, isImage: false }
+              : { type: 'text', file: { filePath: tool.input.file_path ?? '', content: out, numLines: 100, startLine: 1, totalLines: 100 } },
         });
       }
     }
-    if (!w.base.isSidechain) w.line({ ...w.common('system'), subtype: 'turn_duration', durationMs: g.int(2000, 300000), timestamp: g.ts(), uuid: g.uuid(), isMeta: false });
+    if (!w.base.isSidechain)
+      w.line({ ...w.common('system'), subtype: 'turn_duration', durationMs: g.int(2000, 300000), timestamp: g.ts(), uuid: g.uuid(), isMeta: false });
   }
 }
 
@@ -294,7 +345,14 @@ export function generateCorpus(dir, options = {}) {
     const projectDir = path.join(dir, project);
     fs.mkdirSync(projectDir, { recursive: true });
     const cwd = `/home/dev/${project.slice(10)}`;
-    const base = { sessionId, cwd, version: g.pick(['2.1.39', '2.1.90', '2.1.197']), gitBranch: g.pick(['main', 'fix/build', 'feat/cache']), isSidechain: false, agentId: null };
+    const base = {
+      sessionId,
+      cwd,
+      version: g.pick(['2.1.39', '2.1.90', '2.1.197']),
+      gitBranch: g.pick(['main', 'fix/build', 'feat/cache']),
+      isSidechain: false,
+      agentId: null,
+    };
     const model = g.pick(MODELS);
     const mainFile = path.join(projectDir, `${sessionId}.jsonl`);
     const w = new Writer(g, mainFile, base);
@@ -307,7 +365,10 @@ export function generateCorpus(dir, options = {}) {
       const subTarget = Math.min(sampleSize(nextU()), 2 * 1024 * 1024);
       conversation(g, sw, subTarget, { model, firstPrompt: tool.input.prompt });
       sw.close();
-      fs.writeFileSync(path.join(subDir, `agent-${agentId}.meta.json`), JSON.stringify({ agentType: 'general-purpose', description: tool.input.description, toolUseId: tool.id }));
+      fs.writeFileSync(
+        path.join(subDir, `agent-${agentId}.meta.json`),
+        JSON.stringify({ agentType: 'general-purpose', description: tool.input.description, toolUseId: tool.id }),
+      );
       files.push({ path: path.relative(dir, subFile), bytes: sw.bytes, kind: 'subagent' });
       total += sw.bytes;
       return agentId;
@@ -321,7 +382,14 @@ export function generateCorpus(dir, options = {}) {
   while (total < opts.totalBytes) session(Math.min(sampleSize(nextU()), Math.max(opts.totalBytes - total, 2048)));
   const sizes = files.map((f) => f.bytes).sort((a, b) => a - b);
   const q = (p) => sizes[Math.min(sizes.length - 1, Math.floor(p * sizes.length))];
-  const manifest = { key, options: opts, files: files.length, bytes: total, sizes: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sizes[sizes.length - 1] }, list: files };
+  const manifest = {
+    key,
+    options: opts,
+    files: files.length,
+    bytes: total,
+    sizes: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: sizes[sizes.length - 1] },
+    list: files,
+  };
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 1));
   return manifest;
 }

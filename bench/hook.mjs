@@ -63,4 +63,6 @@ const result = writeResult('hook', {
   pass: hook / bare <= FLOOR && spooled === 0,
 });
 fs.rmSync(dataDir, { recursive: true, force: true });
-console.log(`hook: median ${result.hookMedianMs} ms vs bare node ${result.bareNodeMedianMs} ms = ${result.ratio}x (floor ${FLOOR}x; grpc-js client ${result.grpcJsRatio}x) ${result.pass ? 'PASS' : 'FAIL'}`);
+console.log(
+  `hook: median ${result.hookMedianMs} ms vs bare node ${result.bareNodeMedianMs} ms = ${result.ratio}x (floor ${FLOOR}x; grpc-js client ${result.grpcJsRatio}x) ${result.pass ? 'PASS' : 'FAIL'}`,
+);

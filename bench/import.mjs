@@ -39,7 +39,9 @@ const manifest = generateCorpus(corpusDir);
 const files = manifest.list.map((f) => path.join(corpusDir, f.path));
 const corpusBytes = manifest.bytes;
 const MB = corpusBytes / 1024 / 1024;
-console.log(`corpus: ${files.length} files, ${MB.toFixed(1)} MB (p50 ${(manifest.sizes.p50 / 1024).toFixed(0)} KB, p90 ${(manifest.sizes.p90 / 1024).toFixed(0)} KB, p99 ${(manifest.sizes.p99 / 1048576).toFixed(1)} MB, max ${(manifest.sizes.max / 1048576).toFixed(0)} MB) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `corpus: ${files.length} files, ${MB.toFixed(1)} MB (p50 ${(manifest.sizes.p50 / 1024).toFixed(0)} KB, p90 ${(manifest.sizes.p90 / 1024).toFixed(0)} KB, p99 ${(manifest.sizes.p99 / 1048576).toFixed(1)} MB, max ${(manifest.sizes.max / 1048576).toFixed(0)} MB) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
 
 // Warm the page cache so that neither measurement pays for the disk.
 for (const f of files) fs.readFileSync(f);
@@ -71,7 +73,11 @@ try {
   const cliEnv = { ...daemon.env };
   const cpuBefore = processCpuSeconds(daemon.pid);
   const t = performance.now();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rbk.js'), 'import', corpusDir, '--json'], { env: cliEnv, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rbk.js'), 'import', corpusDir, '--json'], {
+    env: cliEnv,
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   const importMs = performance.now() - t;
   const daemonCpuSeconds = processCpuSeconds(daemon.pid) - cpuBefore;
   if (r.status !== 0) throw new Error(`rbk import exited ${r.status}: ${r.stderr}`);
@@ -80,8 +86,12 @@ try {
   const status = fs.readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   const peakRssMB = kb('VmHWM') / 1024;
-  console.log(`(b) rbk import: ${summary.files} files, ${summary.interactionsAdded} interactions, ${summary.linesRead} lines in ${(importMs / 1000).toFixed(2)} s = ${importMBps.toFixed(1)} MB/s; ratio ${(importMBps / bareMBps).toFixed(2)}; daemon CPU ${daemonCpuSeconds.toFixed(2)} s (all threads)`);
-  console.log(`(c) daemon peak RSS (VmHWM) ${peakRssMB.toFixed(0)} MB, RSS now ${(kb('VmRSS') / 1024).toFixed(0)} MB; db ${(fs.statSync(path.join(dataDir, 'rbk.db')).size / 1048576).toFixed(0)} MB`);
+  console.log(
+    `(b) rbk import: ${summary.files} files, ${summary.interactionsAdded} interactions, ${summary.linesRead} lines in ${(importMs / 1000).toFixed(2)} s = ${importMBps.toFixed(1)} MB/s; ratio ${(importMBps / bareMBps).toFixed(2)}; daemon CPU ${daemonCpuSeconds.toFixed(2)} s (all threads)`,
+  );
+  console.log(
+    `(c) daemon peak RSS (VmHWM) ${peakRssMB.toFixed(0)} MB, RSS now ${(kb('VmRSS') / 1024).toFixed(0)} MB; db ${(fs.statSync(path.join(dataDir, 'rbk.db')).size / 1048576).toFixed(0)} MB`,
+  );
   if (summary.errors.length > 0) throw new Error(`import reported errors: ${JSON.stringify(summary.errors.slice(0, 3))}`);
 
   // (d) live lag
@@ -115,13 +125,18 @@ try {
 }
 if (breakdown) result.breakdown = await inProcessBreakdown();
 const out = writeResult('import', result);
-console.log(`\nbare ${out.bareMBps} MB/s, import ${out.importMBps} MB/s, ratio ${out.ratio} (>= ${TARGET_RATIO}), peak RSS ${out.peakRssMB} MB (< ${TARGET_RSS_MB}), lag p50 ${out.lagP50Ms} ms p95 ${out.lagP95Ms} ms (< ${TARGET_LAG_P95_MS}) → ${out.pass ? 'PASS' : 'BELOW TARGET'}`);
+console.log(
+  `\nbare ${out.bareMBps} MB/s, import ${out.importMBps} MB/s, ratio ${out.ratio} (>= ${TARGET_RATIO}), peak RSS ${out.peakRssMB} MB (< ${TARGET_RSS_MB}), lag p50 ${out.lagP50Ms} ms p95 ${out.lagP95Ms} ms (< ${TARGET_LAG_P95_MS}) → ${out.pass ? 'PASS' : 'BELOW TARGET'}`,
+);
 
 /** lib.mjs's startDaemon, with --cpu-prof (which NODE_OPTIONS does not accept). */
 async function startProfiledDaemon(dir) {
   const env = { ...process.env, RBK_DATA_DIR: dir, RBK_CONFIG: path.join(dir, 'none.yaml') };
   delete env.RBK_SOCKET;
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, path.join(ROOT, 'bin', 'rbkd.js')], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   while (!log.includes('rbkd started')) {
@@ -175,10 +190,16 @@ async function inProcessBreakdown() {
     clearInterval(sampler);
     sample();
     db.close();
-    const cpu = [...threads].map(([tid, c]) => c - (before.get(tid) ?? 0)).filter((c) => c >= 0.05).sort((a, b) => b - a).map((c) => round(c, 2));
+    const cpu = [...threads]
+      .map(([tid, c]) => c - (before.get(tid) ?? 0))
+      .filter((c) => c >= 0.05)
+      .sort((a, b) => b - a)
+      .map((c) => round(c, 2));
     out[variant] = { MBps: round(MB / s), seconds: round(s, 2), threadCpuSeconds: cpu, dbMB: round(fs.statSync(path.join(dir, 'rbk.db')).size / 1048576) };
     fs.rmSync(dir, { recursive: true, force: true });
-    console.log(`    in-process ${variant.padEnd(19)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), thread CPU s ${cpu.join(' / ')}, db ${out[variant].dbMB} MB`);
+    console.log(
+      `    in-process ${variant.padEnd(19)} ${out[variant].MBps} MB/s (${out[variant].seconds} s), thread CPU s ${cpu.join(' / ')}, db ${out[variant].dbMB} MB`,
+    );
   }
   return out;
 }
@@ -214,7 +235,17 @@ async function liveLag(daemon, dataDir) {
   let parent = null;
   const line = (i) => {
     const uuid = `live-${String(i).padStart(4, '0')}-${sessionId.slice(0, 8)}`;
-    const common = { parentUuid: parent, isSidechain: false, userType: 'external', cwd: '/home/dev/live', sessionId, version: '2.1.197', gitBranch: 'main', uuid, timestamp: new Date().toISOString() };
+    const common = {
+      parentUuid: parent,
+      isSidechain: false,
+      userType: 'external',
+      cwd: '/home/dev/live',
+      sessionId,
+      version: '2.1.197',
+      gitBranch: 'main',
+      uuid,
+      timestamp: new Date().toISOString(),
+    };
     parent = uuid;
     const o =
       i % 2 === 0
@@ -223,7 +254,14 @@ async function liveLag(daemon, dataDir) {
             ...common,
             type: 'assistant',
             requestId: `req_live_${i}`,
-            message: { model: 'claude-sonnet-4-5-20250929', id: `msg_live_${i}`, type: 'message', role: 'assistant', content: [{ type: 'text', text: `answer ${i} `.repeat(20) }], usage: { input_tokens: 4, output_tokens: 50, cache_creation_input_tokens: 100, cache_read_input_tokens: 1000 } },
+            message: {
+              model: 'claude-sonnet-4-5-20250929',
+              id: `msg_live_${i}`,
+              type: 'message',
+              role: 'assistant',
+              content: [{ type: 'text', text: `answer ${i} `.repeat(20) }],
+              usage: { input_tokens: 4, output_tokens: 50, cache_creation_input_tokens: 100, cache_read_input_tokens: 1000 },
+            },
           };
     return { uuid, text: `${JSON.stringify(o)}\n` };
   };

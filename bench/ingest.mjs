@@ -73,8 +73,15 @@ async function storm(target, clients, perClient, label) {
     acknowledged += r.ok;
     tags.push(tag);
   }
-  rounds[label].push({ eventsPerSecond: round(r.eventsPerSecond), wallMs: round(r.wallMs), latencyMs: Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [k, round(v, 2)])), loadAvg1m: loadAvg() });
-  console.log(`  ${label.padEnd(5)} ${clients} client(s) × ${perClient}: ${round(r.eventsPerSecond)} events/s, p50 ${round(r.latencyMs.p50, 2)} ms, p95 ${round(r.latencyMs.p95, 2)} ms`);
+  rounds[label].push({
+    eventsPerSecond: round(r.eventsPerSecond),
+    wallMs: round(r.wallMs),
+    latencyMs: Object.fromEntries(Object.entries(r.latencyMs).map(([k, v]) => [k, round(v, 2)])),
+    loadAvg1m: loadAvg(),
+  });
+  console.log(
+    `  ${label.padEnd(5)} ${clients} client(s) × ${perClient}: ${round(r.eventsPerSecond)} events/s, p50 ${round(r.latencyMs.p50, 2)} ms, p95 ${round(r.latencyMs.p95, 2)} ms`,
+  );
 }
 
 try {
@@ -140,7 +147,9 @@ try {
     spooled,
     pass: ratio8 >= FLOOR_RATIO_8 && stored.exactlyOnce && spooled === 0,
   });
-  console.log(`ingest: 8 clients rbk ${result.clients8.rbkEventsPerSecond} vs echo ${result.clients8.echoEventsPerSecond} events/s = ${result.clients8.ratio}x (floor ${FLOOR_RATIO_8}x); 1 client rbk ${result.clients1.rbkEventsPerSecond} events/s vs ${result.clients1.bareCommitsPerSecond} bare commits/s = ${result.clients1.ratioVsBareCommits}x (echo ${result.clients1.echoEventsPerSecond}); stored ${stored.rows}/${acknowledged} once each: ${stored.exactlyOnce}; ${result.pass ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `ingest: 8 clients rbk ${result.clients8.rbkEventsPerSecond} vs echo ${result.clients8.echoEventsPerSecond} events/s = ${result.clients8.ratio}x (floor ${FLOOR_RATIO_8}x); 1 client rbk ${result.clients1.rbkEventsPerSecond} events/s vs ${result.clients1.bareCommitsPerSecond} bare commits/s = ${result.clients1.ratioVsBareCommits}x (echo ${result.clients1.echoEventsPerSecond}); stored ${stored.rows}/${acknowledged} once each: ${stored.exactlyOnce}; ${result.pass ? 'PASS' : 'FAIL'}`,
+  );
   if (!result.pass) process.exitCode = 1;
 } finally {
   await daemon.stop();

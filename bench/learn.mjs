@@ -62,12 +62,32 @@ function longSession(sessionId, cwd, toolCalls) {
     parent = id;
   };
   const usage = { input_tokens: 900, output_tokens: 120, cache_creation_input_tokens: 0, cache_read_input_tokens: 4000 };
-  const say = (text) => push({ type: 'assistant', requestId: `req_${n}`, message: { model: 'claude-sonnet-4-5-20250929', id: `msg_${n}`, type: 'message', role: 'assistant', content: [{ type: 'text', text }], usage } });
+  const say = (text) =>
+    push({
+      type: 'assistant',
+      requestId: `req_${n}`,
+      message: { model: 'claude-sonnet-4-5-20250929', id: `msg_${n}`, type: 'message', role: 'assistant', content: [{ type: 'text', text }], usage },
+    });
   const tool = (name, input, output, error = false, result = output) => {
     calls++;
     const id = `toolu_${sessionId.slice(0, 6)}_${n}`;
-    push({ type: 'assistant', requestId: `req_${n}`, message: { model: 'claude-sonnet-4-5-20250929', id: `msg_${n}`, type: 'message', role: 'assistant', content: [{ type: 'tool_use', id, name, input }], usage } });
-    push({ type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, is_error: error, content: output }] }, toolUseResult: result });
+    push({
+      type: 'assistant',
+      requestId: `req_${n}`,
+      message: {
+        model: 'claude-sonnet-4-5-20250929',
+        id: `msg_${n}`,
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'tool_use', id, name, input }],
+        usage,
+      },
+    });
+    push({
+      type: 'user',
+      message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, is_error: error, content: output }] },
+      toolUseResult: result,
+    });
   };
   const bash = (command, output, error = false) => tool('Bash', { command, description: 'run' }, error ? `Exit code 1\n${output}` : output, error);
   let ask = 0;
@@ -88,13 +108,28 @@ function longSession(sessionId, cwd, toolCalls) {
     bash(`npm run tset -- ${svc}`, 'npm error Missing script: "tset"', true);
     bash(`npm run test:unit -- ${svc}`, 'ok 14 tests');
     // A failed attempt, then the fix and the verification.
-    tool('Edit', { file_path: `${cwd}/config/${svc}.yaml`, old_string: 'timeout: 3000', new_string: 'timeout: 6000' }, 'The file has been updated.', false, { filePath: `${cwd}/config/${svc}.yaml`, structuredPatch: [{ oldStart: 4, oldLines: 1, newStart: 4, newLines: 1, lines: ['-timeout: 3000', '+timeout: 6000'] }] });
+    tool('Edit', { file_path: `${cwd}/config/${svc}.yaml`, old_string: 'timeout: 3000', new_string: 'timeout: 6000' }, 'The file has been updated.', false, {
+      filePath: `${cwd}/config/${svc}.yaml`,
+      structuredPatch: [{ oldStart: 4, oldLines: 1, newStart: 4, newLines: 1, lines: ['-timeout: 3000', '+timeout: 6000'] }],
+    });
     bash(`npm test -- ${svc}`, `FAIL test/${svc}.test.ts\nError: connect ECONNREFUSED 127.0.0.1:${5400 + ask} (pool ${svc} timeout after 6000 ms)`, true);
-    tool('Edit', { file_path: `${cwd}/config/${svc}.yaml`, old_string: `port: ${5400 + ask}`, new_string: `port: ${6400 + ask}` }, 'The file has been updated.', false, { filePath: `${cwd}/config/${svc}.yaml`, structuredPatch: [{ oldStart: 2, oldLines: 1, newStart: 2, newLines: 1, lines: [`-port: ${5400 + ask}`, `+port: ${6400 + ask}`] }] });
+    tool(
+      'Edit',
+      { file_path: `${cwd}/config/${svc}.yaml`, old_string: `port: ${5400 + ask}`, new_string: `port: ${6400 + ask}` },
+      'The file has been updated.',
+      false,
+      {
+        filePath: `${cwd}/config/${svc}.yaml`,
+        structuredPatch: [{ oldStart: 2, oldLines: 1, newStart: 2, newLines: 1, lines: [`-port: ${5400 + ask}`, `+port: ${6400 + ask}`] }],
+      },
+    );
     bash(`npm test -- ${svc}`, `PASS test/${svc}.test.ts (12 tests)`);
     bash('npm run build', 'built in 4.1s');
-    say(`Root cause: config/${svc}.yaml pointed the pool at port ${5400 + ask}, where nothing listens since the config change. Fixed the port; the ${svc} tests pass.`);
-    if (ask % 5 === 0) push({ type: 'system', subtype: 'compact_boundary', content: 'Conversation compacted', compactMetadata: { trigger: 'auto', preTokens: 150000 } });
+    say(
+      `Root cause: config/${svc}.yaml pointed the pool at port ${5400 + ask}, where nothing listens since the config change. Fixed the port; the ${svc} tests pass.`,
+    );
+    if (ask % 5 === 0)
+      push({ type: 'system', subtype: 'compact_boundary', content: 'Conversation compacted', compactMetadata: { trigger: 'auto', preTokens: 150000 } });
   }
   return { lines, toolCalls: calls, asks: ask };
 }
@@ -140,7 +175,9 @@ async function speed() {
     }
     const after = procMemory(d.pid);
     const learnMs = median(times);
-    log(`${toolCalls} tool calls, ${asks} asks: learn ${round(learnMs)} ms median (rbk status ${round(status)} ms), daemon RSS ${round(after.rssMB)} MB, peak ${round(after.hwmMB)} MB`);
+    log(
+      `${toolCalls} tool calls, ${asks} asks: learn ${round(learnMs)} ms median (rbk status ${round(status)} ms), daemon RSS ${round(after.rssMB)} MB, peak ${round(after.hwmMB)} MB`,
+    );
     return {
       toolCalls,
       asks,
@@ -167,7 +204,10 @@ async function speed() {
 }
 
 const quality = SKIP_CORPUS ? null : corpusScore();
-if (quality) log(`corpus: ${quality.sessions} sessions, accuracy ${quality.incidentAccuracy}, precision ${quality.proposalPrecision}, recall ${quality.proposalRecall}, fix shows change ${quality.fixShowsChange}, attempt recall ${quality.failedAttemptRecall}, leaks ${quality.absolutePathLeaks}`);
+if (quality)
+  log(
+    `corpus: ${quality.sessions} sessions, accuracy ${quality.incidentAccuracy}, precision ${quality.proposalPrecision}, recall ${quality.proposalRecall}, fix shows change ${quality.fixShowsChange}, attempt recall ${quality.failedAttemptRecall}, leaks ${quality.absolutePathLeaks}`,
+  );
 const long = await speed();
 const pass =
   long.learnMsMedian < FLOORS.learnMs &&

@@ -49,7 +49,10 @@ class Rng {
   }
   hex(n) {
     let s = '';
-    while (s.length < n) s += Math.floor(this.next() * 0x100000000).toString(16).padStart(8, '0');
+    while (s.length < n)
+      s += Math.floor(this.next() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
     return s.slice(0, n);
   }
   uuid() {
@@ -78,8 +81,22 @@ const WORDS = (
   'verify validate render component state props hook effect reducer store action dispatch selector test suite case ' +
   'mock stub fixture snapshot coverage lint format compile bundle minify transpile target runtime node browser'
 ).split(' ');
-const PROJECTS = Array.from({ length: 40 }, (_, i) => `${['api', 'web', 'infra', 'cli', 'docs', 'ml', 'mobile', 'data'][i % 8]}-${['atlas', 'boreal', 'cobalt', 'delta', 'ember'][Math.floor(i / 8)]}`);
-const FILES = ['src/index.ts', 'src/server.ts', 'src/db/pool.ts', 'src/api/routes.ts', 'lib/parser.js', 'test/app.test.ts', 'package.json', 'README.md', 'src/cache/lru.ts', 'scripts/build.sh'];
+const PROJECTS = Array.from(
+  { length: 40 },
+  (_, i) => `${['api', 'web', 'infra', 'cli', 'docs', 'ml', 'mobile', 'data'][i % 8]}-${['atlas', 'boreal', 'cobalt', 'delta', 'ember'][Math.floor(i / 8)]}`,
+);
+const FILES = [
+  'src/index.ts',
+  'src/server.ts',
+  'src/db/pool.ts',
+  'src/api/routes.ts',
+  'lib/parser.js',
+  'test/app.test.ts',
+  'package.json',
+  'README.md',
+  'src/cache/lru.ts',
+  'scripts/build.sh',
+];
 const MODELS = [
   ['claude-sonnet-4-5-20250929', 0.6],
   ['claude-opus-4-6', 0.25],
@@ -119,9 +136,17 @@ const iso = (ms) => new Date(ms).toISOString();
 
 function toolCall(r) {
   const kind = r.int(0, 9);
-  if (kind < 4) return { name: 'Bash', input: { command: r.pick(['npm test', 'npm run build', 'git status', 'make check', 'pytest -q', 'cargo build', `node ${r.pick(FILES)}`]), description: sentence(r, 3, 6) } };
+  if (kind < 4)
+    return {
+      name: 'Bash',
+      input: {
+        command: r.pick(['npm test', 'npm run build', 'git status', 'make check', 'pytest -q', 'cargo build', `node ${r.pick(FILES)}`]),
+        description: sentence(r, 3, 6),
+      },
+    };
   if (kind < 7) return { name: 'Read', input: { file_path: `/home/dev/projects/x/${r.pick(FILES)}` } };
-  if (kind < 8) return { name: 'Edit', input: { file_path: `/home/dev/projects/x/${r.pick(FILES)}`, old_string: sentence(r, 3, 8), new_string: sentence(r, 3, 8) } };
+  if (kind < 8)
+    return { name: 'Edit', input: { file_path: `/home/dev/projects/x/${r.pick(FILES)}`, old_string: sentence(r, 3, 8), new_string: sentence(r, 3, 8) } };
   if (kind < 9) return { name: 'Grep', input: { pattern: r.pick(WORDS), path: 'src' } };
   return { name: 'Glob', input: { pattern: `**/*.${r.pick(['ts', 'js', 'json', 'md'])}` } };
 }
@@ -131,7 +156,8 @@ function toolOutput(r, failed) {
   const n = r.int(1, 8);
   for (let i = 0; i < n; i++) lines.push(sentence(r, 4, 12));
   if (r.chance(0.02)) lines.push(`error: ${r.pick(RARE_TERMS)} while ${r.pick(WORDS)} ${r.pick(WORDS)}`);
-  if (failed) lines.push(`Error: exit code ${r.int(1, 127)}: ${r.pick(['build failed', 'test failed', 'permission denied', 'file not found', 'timeout exceeded'])}`);
+  if (failed)
+    lines.push(`Error: exit code ${r.int(1, 127)}: ${r.pick(['build failed', 'test failed', 'permission denied', 'file not found', 'timeout exceeded'])}`);
   return lines.join('\n');
 }
 
@@ -155,8 +181,22 @@ function writeSession(out, r, s) {
   while (stats.interactions < s.target) {
     turn++;
     const promptUuid = r.uuid();
-    if (r.chance(0.5)) push({ type: 'file-history-snapshot', messageId: promptUuid, snapshot: { messageId: promptUuid, trackedFileBackups: {}, timestamp: iso(t) }, isSnapshotUpdate: false });
-    push({ parentUuid: parent, ...common, type: 'user', message: { role: 'user', content: `${sentence(r, 5, 20)} ${turn === 1 ? paragraph(r, 1) : ''}`.trim() }, uuid: promptUuid, timestamp: iso(t), permissionMode: 'default' });
+    if (r.chance(0.5))
+      push({
+        type: 'file-history-snapshot',
+        messageId: promptUuid,
+        snapshot: { messageId: promptUuid, trackedFileBackups: {}, timestamp: iso(t) },
+        isSnapshotUpdate: false,
+      });
+    push({
+      parentUuid: parent,
+      ...common,
+      type: 'user',
+      message: { role: 'user', content: `${sentence(r, 5, 20)} ${turn === 1 ? paragraph(r, 1) : ''}`.trim() },
+      uuid: promptUuid,
+      timestamp: iso(t),
+      permissionMode: 'default',
+    });
     stats.interactions++;
     parent = promptUuid;
     t += r.int(500, 4000);
@@ -188,7 +228,24 @@ function writeSession(out, r, s) {
         const uuid = r.uuid();
         const finalBlock = i === blocks.length - 1;
         const u = placeholder && !finalBlock ? { ...usage, output_tokens: r.int(1, 9) } : usage;
-        push({ parentUuid: parent, ...common, message: { model, id: msgId, type: 'message', role: 'assistant', content: [b], stop_reason: finalBlock ? (call ? 'tool_use' : 'end_turn') : null, stop_sequence: null, usage: u }, requestId, type: 'assistant', uuid, timestamp: iso(t) });
+        push({
+          parentUuid: parent,
+          ...common,
+          message: {
+            model,
+            id: msgId,
+            type: 'message',
+            role: 'assistant',
+            content: [b],
+            stop_reason: finalBlock ? (call ? 'tool_use' : 'end_turn') : null,
+            stop_sequence: null,
+            usage: u,
+          },
+          requestId,
+          type: 'assistant',
+          uuid,
+          timestamp: iso(t),
+        });
         stats.interactions++;
         parent = uuid;
         t += r.int(50, 900);
@@ -199,12 +256,31 @@ function writeSession(out, r, s) {
       s.tokens.cacheCreation += usage.cache_creation_input_tokens;
       s.tokens.cacheRead += usage.cache_read_input_tokens;
       if (call) {
-        if (r.chance(0.5)) push({ parentUuid: parent, ...common, type: 'progress', data: { type: 'hook_progress', hookEvent: 'PreToolUse', hookName: `PreToolUse:${call.name}`, command: 'rbk hook' }, toolUseID: call.id, parentToolUseID: call.id, uuid: r.uuid(), timestamp: iso(t) });
+        if (r.chance(0.5))
+          push({
+            parentUuid: parent,
+            ...common,
+            type: 'progress',
+            data: { type: 'hook_progress', hookEvent: 'PreToolUse', hookName: `PreToolUse:${call.name}`, command: 'rbk hook' },
+            toolUseID: call.id,
+            parentToolUseID: call.id,
+            uuid: r.uuid(),
+            timestamp: iso(t),
+          });
         const failed = r.chance(0.05);
         const output = toolOutput(r, failed);
         t += r.int(100, 20000);
         const uuid = r.uuid();
-        push({ parentUuid: parent, ...common, type: 'user', message: { role: 'user', content: [{ tool_use_id: call.id, type: 'tool_result', content: output, is_error: failed }] }, uuid, timestamp: iso(t), toolUseResult: failed ? `Error: ${output.slice(-80)}` : { stdout: output.slice(0, 200), stderr: '', interrupted: false, isImage: false }, sourceToolAssistantUUID: parent });
+        push({
+          parentUuid: parent,
+          ...common,
+          type: 'user',
+          message: { role: 'user', content: [{ tool_use_id: call.id, type: 'tool_result', content: output, is_error: failed }] },
+          uuid,
+          timestamp: iso(t),
+          toolUseResult: failed ? `Error: ${output.slice(-80)}` : { stdout: output.slice(0, 200), stderr: '', interrupted: false, isImage: false },
+          sourceToolAssistantUUID: parent,
+        });
         stats.interactions++;
         parent = uuid;
       }
@@ -223,16 +299,49 @@ function writeSession(out, r, s) {
     let st = s.start + 60_000;
     const sc = { ...common, isSidechain: true, agentId };
     const pu = r.uuid();
-    sub.push(JSON.stringify({ parentUuid: null, ...sc, type: 'user', message: { role: 'user', content: `Investigate ${sentence(r, 4, 10)}` }, uuid: pu, timestamp: iso(st) }));
+    sub.push(
+      JSON.stringify({
+        parentUuid: null,
+        ...sc,
+        type: 'user',
+        message: { role: 'user', content: `Investigate ${sentence(r, 4, 10)}` },
+        uuid: pu,
+        timestamp: iso(st),
+      }),
+    );
     stats.interactions++;
     sp = pu;
     for (let k = 0; k < 6; k++) {
       const msgId = `msg_01${r.b58(22)}`;
       const requestId = `req_011C${r.b58(20)}`;
-      const usage = { input_tokens: r.int(1, 9), cache_creation_input_tokens: r.int(0, 3000), cache_read_input_tokens: r.int(5000, 30000), output_tokens: r.int(20, 600) };
+      const usage = {
+        input_tokens: r.int(1, 9),
+        cache_creation_input_tokens: r.int(0, 3000),
+        cache_read_input_tokens: r.int(5000, 30000),
+        output_tokens: r.int(20, 600),
+      };
       usage.cache_creation = { ephemeral_5m_input_tokens: usage.cache_creation_input_tokens, ephemeral_1h_input_tokens: 0 };
       const uuid = r.uuid();
-      sub.push(JSON.stringify({ parentUuid: sp, ...sc, message: { model: 'claude-haiku-4-5-20251001', id: msgId, type: 'message', role: 'assistant', content: [{ type: 'text', text: paragraph(r, 2) }], stop_reason: 'end_turn', stop_sequence: null, usage }, requestId, type: 'assistant', uuid, timestamp: iso(st) }));
+      sub.push(
+        JSON.stringify({
+          parentUuid: sp,
+          ...sc,
+          message: {
+            model: 'claude-haiku-4-5-20251001',
+            id: msgId,
+            type: 'message',
+            role: 'assistant',
+            content: [{ type: 'text', text: paragraph(r, 2) }],
+            stop_reason: 'end_turn',
+            stop_sequence: null,
+            usage,
+          },
+          requestId,
+          type: 'assistant',
+          uuid,
+          timestamp: iso(st),
+        }),
+      );
       stats.interactions++;
       stats.responses++;
       s.tokens.input += usage.input_tokens;
@@ -255,7 +364,10 @@ function writeSession(out, r, s) {
 export const DEFAULTS = { sessions: 5000, interactions: 2_000_000, bigSession: 5200, seed: 20260601 };
 
 export function corpusKey(p) {
-  return createHash('sha256').update(JSON.stringify({ v: GENERATOR_VERSION, ...p })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ v: GENERATOR_VERSION, ...p }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Generates the corpus unless one with the same key exists. Returns its manifest. */

@@ -89,7 +89,13 @@ async function main() {
       const m = await measure(`  Search ${name}`, 20, () => c.unary('Search', r));
       // How many interactions the query matches at all (what bm25 had to rank).
       const all = await c.unary('Search', { ...r, limit: 1000 });
-      searchEach[name] = { p50: m.p50, p95: m.p95, hitsReturned: m.last.hits.length, matchesUpTo1000: all.hits.length, rankedWindow: m.last.rankedWindow || null };
+      searchEach[name] = {
+        p50: m.p50,
+        p95: m.p95,
+        hitsReturned: m.last.hits.length,
+        matchesUpTo1000: all.hits.length,
+        rankedWindow: m.last.rankedWindow || null,
+      };
     }
 
     const big = corpus.bigSession.id;
@@ -103,8 +109,12 @@ async function main() {
       const s = await c.unary('GetSession', { id: big.slice(0, 8), includePayloads: false });
       return (await c.stream('GetTimeline', { id: s.session.id, includePayloads: false })).length;
     });
-    const usage = await measure('Usage daily (UTC)', 20, () => c.unary('Usage', { report: 'daily', sinceUnixMs: 0, untilUnixMs: 0, project: '', timeZone: 'UTC', weekStart: '' }));
-    const usageSession = await measure('Usage session', 10, () => c.unary('Usage', { report: 'session', sinceUnixMs: 0, untilUnixMs: 0, project: '', timeZone: 'UTC', weekStart: '' }));
+    const usage = await measure('Usage daily (UTC)', 20, () =>
+      c.unary('Usage', { report: 'daily', sinceUnixMs: 0, untilUnixMs: 0, project: '', timeZone: 'UTC', weekStart: '' }),
+    );
+    const usageSession = await measure('Usage session', 10, () =>
+      c.unary('Usage', { report: 'session', sinceUnixMs: 0, untilUnixMs: 0, project: '', timeZone: 'UTC', weekStart: '' }),
+    );
     const statsRpc = await measure('Stats', 10, () => c.unary('Stats', { top: 10 }));
 
     const dbBytes = fs.statSync(path.join(daemon.dataDir, 'rbk.db')).size;
@@ -112,7 +122,13 @@ async function main() {
       benchmark: 'query RPC round trips on the Unix socket, one client, warm',
       when: new Date().toISOString(),
       // loadAvg1m (here and per measurement): other work on the machine when it ran.
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAvg1m: os.loadavg()[0] },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        memGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        loadAvg1m: os.loadavg()[0],
+      },
       corpus: { sessions: corpus.sessions, interactions: corpus.interactions, apiResponses: corpus.responses, bytes: corpus.bytes, rareTerms: RARE_TERMS },
       import: { seconds: daemon.importSeconds, reusedDb: daemon.reused, dbBytes },
       list: { ...without(list, 'last'), targetP95Ms: 50, pass: list.p95 < 50, cases: listEach },

@@ -61,18 +61,25 @@ const CODE = [
 
 const OUTPUTS = [
   () => `$ git log --oneline -5\n${Array.from({ length: 5 }, () => `${chars(HEX, 7)} ${sentence(6)}`).join('\n')}`,
-  () => `$ npm install\nadded ${int(900)} packages, and audited ${int(900)} packages in ${int(30)}s\n\n${int(200)} packages are looking for funding\n  run \`npm fund\` for details\nfound 0 vulnerabilities`,
-  () => `${iso()} INFO  [server] listening on http://127.0.0.1:${3000 + int(6000)}\n${iso()} DEBUG [db] query took ${int(900)}ms rows=${int(10000)}\n${iso()} WARN  [cache] miss ratio 0.${int(99)} for key user:${int(99999)}`,
-  () => `Error: Cannot find module './utils/helpers'\n    at Module._resolveFilename (node:internal/modules/cjs/loader:1145:15)\n    at Module._load (node:internal/modules/cjs/loader:986:27)\n    at Object.<anonymous> (/home/dev/project/src/index.ts:${int(300)}:${int(80)})`,
-  () => `"node_modules/${pick(WORDS)}": {\n  "version": "${int(9)}.${int(20)}.${int(30)}",\n  "resolved": "https://registry.npmjs.org/${pick(WORDS)}/-/${pick(WORDS)}-1.2.3.tgz",\n  "integrity": "sha512-${chars(`${ALNUM}+/`, 86)}=="\n}`,
-  () => ` ✓ test/${pick(WORDS)}.test.ts (${int(40)} tests) ${int(900)}ms\n ✓ test/${pick(WORDS)}.test.ts (${int(40)} tests) ${int(900)}ms\n\n Test Files  ${int(20)} passed\n      Tests  ${int(300)} passed\n   Duration  ${int(9)}.${int(99)}s`,
-  () => `total ${int(200)}\ndrwxr-xr-x  ${int(20)} dev  staff   ${int(900)} Jan ${1 + int(28)} 10:${10 + int(49)} .\n-rw-r--r--   1 dev  staff  ${int(99999)} Jan ${1 + int(28)} 10:${10 + int(49)} package.json\n-rw-r--r--   1 dev  staff  ${int(99999)} Jan ${1 + int(28)} 10:${10 + int(49)} tsconfig.json`,
+  () =>
+    `$ npm install\nadded ${int(900)} packages, and audited ${int(900)} packages in ${int(30)}s\n\n${int(200)} packages are looking for funding\n  run \`npm fund\` for details\nfound 0 vulnerabilities`,
+  () =>
+    `${iso()} INFO  [server] listening on http://127.0.0.1:${3000 + int(6000)}\n${iso()} DEBUG [db] query took ${int(900)}ms rows=${int(10000)}\n${iso()} WARN  [cache] miss ratio 0.${int(99)} for key user:${int(99999)}`,
+  () =>
+    `Error: Cannot find module './utils/helpers'\n    at Module._resolveFilename (node:internal/modules/cjs/loader:1145:15)\n    at Module._load (node:internal/modules/cjs/loader:986:27)\n    at Object.<anonymous> (/home/dev/project/src/index.ts:${int(300)}:${int(80)})`,
+  () =>
+    `"node_modules/${pick(WORDS)}": {\n  "version": "${int(9)}.${int(20)}.${int(30)}",\n  "resolved": "https://registry.npmjs.org/${pick(WORDS)}/-/${pick(WORDS)}-1.2.3.tgz",\n  "integrity": "sha512-${chars(`${ALNUM}+/`, 86)}=="\n}`,
+  () =>
+    ` ✓ test/${pick(WORDS)}.test.ts (${int(40)} tests) ${int(900)}ms\n ✓ test/${pick(WORDS)}.test.ts (${int(40)} tests) ${int(900)}ms\n\n Test Files  ${int(20)} passed\n      Tests  ${int(300)} passed\n   Duration  ${int(9)}.${int(99)}s`,
+  () =>
+    `total ${int(200)}\ndrwxr-xr-x  ${int(20)} dev  staff   ${int(900)} Jan ${1 + int(28)} 10:${10 + int(49)} .\n-rw-r--r--   1 dev  staff  ${int(99999)} Jan ${1 + int(28)} 10:${10 + int(49)} package.json\n-rw-r--r--   1 dev  staff  ${int(99999)} Jan ${1 + int(28)} 10:${10 + int(49)} tsconfig.json`,
   () => `sha256:${chars(HEX, 64)}  image.tar\ncommit ${chars(HEX, 40)}\nAuthor: Dev <dev@example.com>\nDate:   Mon Jan 6 10:${10 + int(49)}:00 2025 +0100`,
 ];
 
 // Roughly one line in a hundred carries a secret, as real sessions do when someone runs `env`.
 const SECRETS = [
-  () => `GITHUB_TOKEN=ghp_${chars(ALNUM, 36)}\nAWS_ACCESS_KEY_ID=AKIA${chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}\nAWS_SECRET_ACCESS_KEY=${chars(`${ALNUM}/+`, 40)}`,
+  () =>
+    `GITHUB_TOKEN=ghp_${chars(ALNUM, 36)}\nAWS_ACCESS_KEY_ID=AKIA${chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}\nAWS_SECRET_ACCESS_KEY=${chars(`${ALNUM}/+`, 40)}`,
   () => `curl -H "Authorization: Bearer ${chars(ALNUM, 40)}" https://api.example.com/v1/items`,
   () => `DATABASE_URL=postgres://app:${chars(ALNUM, 16)}@db.internal:5432/app\nDB_PASSWORD=${chars(ALNUM, 12)}`,
   () => `ANTHROPIC_API_KEY=sk-ant-api03-${chars(`${ALNUM}_-`, 93)}AA`,
@@ -97,11 +104,7 @@ function line() {
     type: r < 0.6 ? 'user' : 'assistant',
     message: {
       role: r < 0.6 ? 'user' : 'assistant',
-      content: [
-        r < 0.6
-          ? { tool_use_id: `toolu_${chars(ALNUM, 24)}`, type: 'tool_result', content }
-          : { type: 'text', text: content },
-      ],
+      content: [r < 0.6 ? { tool_use_id: `toolu_${chars(ALNUM, 24)}`, type: 'tool_result', content } : { type: 'text', text: content }],
       usage: { input_tokens: int(5000), cache_read_input_tokens: int(90000), output_tokens: int(2000) },
     },
     uuid: uuid(),
@@ -158,10 +161,11 @@ let perRuleHits = 0;
 for (let round = 0; round < 2; round++) {
   const t0 = process.hrtime.bigint();
   let hits = 0;
-  for (const l of slice) for (const re of perRule) {
-    re.lastIndex = 0;
-    while (re.exec(l)) hits++;
-  }
+  for (const l of slice)
+    for (const re of perRule) {
+      re.lastIndex = 0;
+      while (re.exec(l)) hits++;
+    }
   bestPerRule = Math.min(bestPerRule, Number(process.hrtime.bigint() - t0) / 1e9);
   perRuleHits = hits;
   const t1 = process.hrtime.bigint();
@@ -180,7 +184,13 @@ const result = {
   bareScanMbPerSec: round1(bytes / MB / bestBare),
   redactOverBare: Math.round((bestBare / bestWall) * 1000) / 1000,
   checksum,
-  oneRegexPerRule: { rules: perRule.length, mbPerSec: round1(sliceBytes / MB / bestPerRule), engineMbPerSec: round1(sliceBytes / MB / bestEngineSlice), hits: perRuleHits, bytes: sliceBytes },
+  oneRegexPerRule: {
+    rules: perRule.length,
+    mbPerSec: round1(sliceBytes / MB / bestPerRule),
+    engineMbPerSec: round1(sliceBytes / MB / bestEngineSlice),
+    hits: perRuleHits,
+    bytes: sliceBytes,
+  },
   bytes,
   lines: lines.length,
   matches,
@@ -195,5 +205,7 @@ console.log(
   `redact: ${mbPerSec} MB/s (CPU time: ${result.mbPerSecCpu} MB/s; bare scan ${result.bareScanMbPerSec} MB/s, ratio ${result.redactOverBare}) over ${(bytes / MB).toFixed(1)} MB, ${lines.length} lines, ` +
     `${matches} matches; floor ${FLOOR_MB_PER_SEC} MB/s: ${result.pass ? 'PASS' : 'FAIL'} (load ${result.loadAverage} on ${result.cpus} cpus)`,
 );
-console.log(`one regex per rule (gitleaks' ${perRule.length} rules) over ${(sliceBytes / MB).toFixed(1)} MB: ${result.oneRegexPerRule.mbPerSec} MB/s; the engine (every rule) on the same slice: ${result.oneRegexPerRule.engineMbPerSec} MB/s`);
+console.log(
+  `one regex per rule (gitleaks' ${perRule.length} rules) over ${(sliceBytes / MB).toFixed(1)} MB: ${result.oneRegexPerRule.mbPerSec} MB/s; the engine (every rule) on the same slice: ${result.oneRegexPerRule.engineMbPerSec} MB/s`,
+);
 if (!result.pass) process.exitCode = 1;

@@ -89,7 +89,9 @@ try {
   const pid = daemon.proc.pid;
   big.idleAfterOpenMB = round(procMemory(pid).rssMB);
   log(`2M store idle after open: ${big.idleAfterOpenMB} MB`);
-  const c = new (loadServices().Query)(`unix:${path.join(daemon.dataDir, 'run', 'rbk.sock')}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+  const c = new (loadServices().Query)(`unix:${path.join(daemon.dataDir, 'run', 'rbk.sock')}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 256 * 1024 * 1024,
+  });
   const unary = (method, req) => new Promise((resolve, reject) => c[method](req, (err, res) => (err ? reject(err) : resolve(res))));
   const sampler = rssSampler(pid);
   const list = { limit: 50, beforeUnixMs: 0, project: '', sinceUnixMs: 0, untilUnixMs: 0, tool: '', errorsOnly: false, host: '' };

@@ -43,7 +43,8 @@ function p95(xs) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function measureSize(scale) {
-  const params = scale === 1 ? DEFAULTS : { ...DEFAULTS, sessions: Math.round(DEFAULTS.sessions * scale), interactions: Math.round(DEFAULTS.interactions * scale) };
+  const params =
+    scale === 1 ? DEFAULTS : { ...DEFAULTS, sessions: Math.round(DEFAULTS.sessions * scale), interactions: Math.round(DEFAULTS.interactions * scale) };
   const dir = scale === 1 ? CORPUS_DIR : path.join(ROOT, 'bench', '.corpus', `query-${scale}x`);
   const corpus = ensureCorpus(params, log, dir);
   const fresh = scale === 1 ? argv.includes('--fresh-1x') : !argv.includes('--reuse');
@@ -79,7 +80,9 @@ async function measureSize(scale) {
     const usage = [usageRun(), usageRun(), usageRun()];
     out.usage = { medianMs: round(median(usage)), runsMs: usage.map((x) => round(x)), loadAvg1m: loadAvg() };
 
-    const c = new (loadServices().Query)(`unix:${path.join(daemon.dataDir, 'run', 'rbk.sock')}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 << 20 });
+    const c = new (loadServices().Query)(`unix:${path.join(daemon.dataDir, 'run', 'rbk.sock')}`, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 256 << 20,
+    });
     const unary = (method, req) => new Promise((resolve, reject) => c[method](req, (err, res) => (err ? reject(err) : resolve(res))));
     try {
       const newest = (await unary('ListSessions', listCases(0)[0][1])).sessions[0];
@@ -103,7 +106,9 @@ async function measureSize(scale) {
   } finally {
     await daemon.stop();
   }
-  log(`${scale}x: ${out.interactions} interactions, import ${out.import.MBps} MB/s (${out.import.inThisRun ? 'this run' : `stored, ${out.import.at}`}), usage ${out.usage.medianMs} ms, list p95 ${out.list.p95Ms} ms, search p95 ${out.search.p95Ms} ms`);
+  log(
+    `${scale}x: ${out.interactions} interactions, import ${out.import.MBps} MB/s (${out.import.inThisRun ? 'this run' : `stored, ${out.import.at}`}), usage ${out.usage.medianMs} ms, list p95 ${out.list.p95Ms} ms, search p95 ${out.search.p95Ms} ms`,
+  );
   return out;
 }
 
@@ -116,7 +121,12 @@ function growth(sizes, pick) {
   const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   const first = sizes[0];
   const last = sizes.at(-1);
-  return { per10x: round(10 ** slope, 2), exponent: round(slope, 2), ratio1xTo01x: round(pick(last) / pick(first), 2), dataRatio: round(last.interactions / first.interactions, 2) };
+  return {
+    per10x: round(10 ** slope, 2),
+    exponent: round(slope, 2),
+    ratio1xTo01x: round(pick(last) / pick(first), 2),
+    dataRatio: round(last.interactions / first.interactions, 2),
+  };
 }
 
 const started = Date.now();
@@ -149,5 +159,6 @@ const result = {
 };
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'scaling.json'), `${JSON.stringify(result, null, 2)}\n`);
-for (const [k, g] of Object.entries(growthOf)) console.log(`${k.padEnd(12)} x${g.per10x} per 10x data (exponent ${g.exponent}; 1x/0.1x = ${g.ratio1xTo01x}) floor ${g.floor}: ${g.pass ? 'pass' : 'FAIL'}`);
+for (const [k, g] of Object.entries(growthOf))
+  console.log(`${k.padEnd(12)} x${g.per10x} per 10x data (exponent ${g.exponent}; 1x/0.1x = ${g.ratio1xTo01x}) floor ${g.floor}: ${g.pass ? 'pass' : 'FAIL'}`);
 if (!result.pass) process.exitCode = 1;

@@ -25,7 +25,14 @@ function payload(i) {
   const input = { command: 'npm run build', description: 'Build the project' };
   if (step % 2 === 1) return { ...common, hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_use_id: toolUseId, tool_input: input };
   const stdout = OUTPUT_LINE.repeat(2 + ((i * 7) % 40));
-  return { ...common, hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: toolUseId, tool_input: input, tool_response: { stdout, stderr: '', interrupted: false, isImage: false } };
+  return {
+    ...common,
+    hook_event_name: 'PostToolUse',
+    tool_name: 'Bash',
+    tool_use_id: toolUseId,
+    tool_input: input,
+    tool_response: { stdout, stderr: '', interrupted: false, isImage: false },
+  };
 }
 
 process.on('message', async (m) => {
@@ -37,7 +44,14 @@ process.on('message', async (m) => {
   for (let i = 0; i < n; i++) {
     const p = payload(i);
     const started = Date.now();
-    const message = encodeSubmitHookRequest({ eventId: newEventId(started), eventName: p.hook_event_name, payload: Buffer.from(JSON.stringify(p)), hookStartedUnixMs: started, sentUnixMs: started, clientVersion: 'bench-storm' });
+    const message = encodeSubmitHookRequest({
+      eventId: newEventId(started),
+      eventName: p.hook_event_name,
+      payload: Buffer.from(JSON.stringify(p)),
+      hookStartedUnixMs: started,
+      sentUnixMs: started,
+      clientVersion: 'bench-storm',
+    });
     const t = process.hrtime.bigint();
     try {
       const res = await unaryCall(socket, '/rbk.v1.Ingest/SubmitHook', message, 30_000);

@@ -95,19 +95,33 @@ export async function runStorm(socket, { clients, perClient, tag, transcriptDir 
   for (let i = 0; i < clients; i++) {
     const child = spawn(process.execPath, [CLIENT], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { ...process.env, STORM_SOCKET: socket, STORM_N: String(perClient), STORM_SESSION: `${tag}-c${i}`, STORM_TRANSCRIPT_DIR: transcriptDir ?? '/nonexistent' },
+      env: {
+        ...process.env,
+        STORM_SOCKET: socket,
+        STORM_N: String(perClient),
+        STORM_SESSION: `${tag}-c${i}`,
+        STORM_TRANSCRIPT_DIR: transcriptDir ?? '/nonexistent',
+      },
     });
     procs.push(child);
   }
-  await Promise.all(procs.map((p) => new Promise((resolve, reject) => {
-    p.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
-    p.once('exit', (code) => reject(new Error(`storm client exited ${code} before it was ready`)));
-  })));
-  const results = procs.map((p) => new Promise((resolve, reject) => {
-    p.removeAllListeners('exit');
-    p.once('message', resolve);
-    p.once('exit', (code) => code !== 0 && reject(new Error(`storm client exited ${code}`)));
-  }));
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((resolve, reject) => {
+          p.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+          p.once('exit', (code) => reject(new Error(`storm client exited ${code} before it was ready`)));
+        }),
+    ),
+  );
+  const results = procs.map(
+    (p) =>
+      new Promise((resolve, reject) => {
+        p.removeAllListeners('exit');
+        p.once('message', resolve);
+        p.once('exit', (code) => code !== 0 && reject(new Error(`storm client exited ${code}`)));
+      }),
+  );
   const t0 = process.hrtime.bigint();
   for (const p of procs) p.send('go');
   const done = await Promise.all(results);

@@ -50,7 +50,16 @@ async function countingProxy(targetPort) {
     req.pipe(up);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { port: server.address().port, requests, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); agent.destroy(); }) };
+  return {
+    port: server.address().port,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(r);
+        agent.destroy();
+      }),
+  };
 }
 
 // Asynchronous on purpose: the proxy and s3rver run in this process and must keep serving.
@@ -112,7 +121,10 @@ function summarize(requests, sessions) {
 async function live(s3Port) {
   const proxy = await countingProxy(s3Port);
   const dir = tempDataDir('sync-live');
-  fs.writeFileSync(path.join(dir, 'config.yaml'), config(proxy.port, ['sync:', '  debounceMs: 200', `  minIntervalMs: ${MIN_INTERVAL_MS}`, '  idleMinutes: 1440'].join('\n')));
+  fs.writeFileSync(
+    path.join(dir, 'config.yaml'),
+    config(proxy.port, ['sync:', '  debounceMs: 200', `  minIntervalMs: ${MIN_INTERVAL_MS}`, '  idleMinutes: 1440'].join('\n')),
+  );
   const d = await startDaemon(dir, { ...S3_ENV, RBK_CONFIG: path.join(dir, 'config.yaml') });
   const env = { ...d.env, RBK_CONFIG: path.join(dir, 'config.yaml') };
   const started = Date.now();
@@ -142,7 +154,15 @@ async function live(s3Port) {
     const st = await cli(env, ['sync', 'status', '--json']);
     // The sessions ran side by side, so each spanned the whole run.
     const bound = 3 * (Math.ceil(spanMs / MIN_INTERVAL_MS) + 2);
-    return { ...summarize(proxy.requests, SESSIONS), turns: TURNS, spanMs, minIntervalMs: MIN_INTERVAL_MS, intervalsSpanned: Number((spanMs / MIN_INTERVAL_MS).toFixed(1)), boundPerSession: bound, backlogAfter: st.backlog.sessions };
+    return {
+      ...summarize(proxy.requests, SESSIONS),
+      turns: TURNS,
+      spanMs,
+      minIntervalMs: MIN_INTERVAL_MS,
+      intervalsSpanned: Number((spanMs / MIN_INTERVAL_MS).toFixed(1)),
+      boundPerSession: bound,
+      backlogAfter: st.backlog.sessions,
+    };
   } finally {
     await d.stop();
     await proxy.close();
@@ -161,8 +181,33 @@ async function backfill(s3Port) {
     const lines = [];
     for (let t = 0; t < 5; t++) {
       const ts = new Date(Date.parse('2026-03-02T10:00:00Z') + s * 3600_000 + t * 60_000).toISOString();
-      lines.push(JSON.stringify({ type: 'user', sessionId: id, uuid: `${String(s).padStart(8, '0')}-1111-4000-8000-${String(t * 2).padStart(12, '0')}`, timestamp: ts, cwd: '/bench', message: { role: 'user', content: `prompt ${t}` } }));
-      lines.push(JSON.stringify({ type: 'assistant', sessionId: id, uuid: `${String(s).padStart(8, '0')}-1111-4000-8000-${String(t * 2 + 1).padStart(12, '0')}`, timestamp: ts, cwd: '/bench', requestId: `req_${s}_${t}`, message: { id: `msg_${s}_${t}`, role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [{ type: 'text', text: `answer ${t}` }], usage: { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } }));
+      lines.push(
+        JSON.stringify({
+          type: 'user',
+          sessionId: id,
+          uuid: `${String(s).padStart(8, '0')}-1111-4000-8000-${String(t * 2).padStart(12, '0')}`,
+          timestamp: ts,
+          cwd: '/bench',
+          message: { role: 'user', content: `prompt ${t}` },
+        }),
+      );
+      lines.push(
+        JSON.stringify({
+          type: 'assistant',
+          sessionId: id,
+          uuid: `${String(s).padStart(8, '0')}-1111-4000-8000-${String(t * 2 + 1).padStart(12, '0')}`,
+          timestamp: ts,
+          cwd: '/bench',
+          requestId: `req_${s}_${t}`,
+          message: {
+            id: `msg_${s}_${t}`,
+            role: 'assistant',
+            model: 'claude-sonnet-4-5-20250929',
+            content: [{ type: 'text', text: `answer ${t}` }],
+            usage: { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+          },
+        }),
+      );
     }
     fs.writeFileSync(path.join(transcripts, `${id}.jsonl`), `${lines.join('\n')}\n`);
   }
@@ -175,7 +220,14 @@ async function backfill(s3Port) {
     const seconds = (performance.now() - t0) / 1000;
     const afterFirst = proxy.requests.length;
     const second = await cli(env, ['sync', '--json']);
-    return { ...summarize(proxy.requests.slice(0, afterFirst), BACKFILL), seconds: Number(seconds.toFixed(2)), sessionsPerSecond: Number((BACKFILL / seconds).toFixed(1)), uploaded: first.sessions.uploaded, secondRunPuts: second.puts, secondRunRequests: proxy.requests.length - afterFirst };
+    return {
+      ...summarize(proxy.requests.slice(0, afterFirst), BACKFILL),
+      seconds: Number(seconds.toFixed(2)),
+      sessionsPerSecond: Number((BACKFILL / seconds).toFixed(1)),
+      uploaded: first.sessions.uploaded,
+      secondRunPuts: second.puts,
+      secondRunRequests: proxy.requests.length - afterFirst,
+    };
   } finally {
     await d.stop();
     await proxy.close();
@@ -197,7 +249,15 @@ async function pullTwice(s3Port) {
     const res = await cli(env, ['pull', '--json']);
     const requests = proxy.requests.slice(from);
     const lists = requests.filter((r) => r.method === 'GET' && /[?&]list-type=2/.test(r.path)).length;
-    return { sessions: res.manifests, added: res.sessionsAdded, unchanged: res.sessionsUnchanged, lists, objectGets: requests.filter((r) => r.method === 'GET').length - lists, other: requests.filter((r) => r.method !== 'GET').length, seconds: Number(((performance.now() - t0) / 1000).toFixed(2)) };
+    return {
+      sessions: res.manifests,
+      added: res.sessionsAdded,
+      unchanged: res.sessionsUnchanged,
+      lists,
+      objectGets: requests.filter((r) => r.method === 'GET').length - lists,
+      other: requests.filter((r) => r.method !== 'GET').length,
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+    };
   };
   try {
     const first = await run();
@@ -216,12 +276,18 @@ const { port } = await s3.run();
 try {
   log(`live: ${SESSIONS} sessions x ${TURNS} turns, hooks from real hook processes`);
   const liveResult = await live(port);
-  log(`live: ${liveResult.puts} PUTs for ${SESSIONS} sessions (${liveResult.putsPerSession}/session, bound ${liveResult.boundPerSession}), ${liveResult.other} other requests`);
+  log(
+    `live: ${liveResult.puts} PUTs for ${SESSIONS} sessions (${liveResult.putsPerSession}/session, bound ${liveResult.boundPerSession}), ${liveResult.other} other requests`,
+  );
   log(`backfill: ${BACKFILL} imported sessions, one rbk sync`);
   const backfillResult = await backfill(port);
-  log(`backfill: ${backfillResult.puts} PUTs (${backfillResult.putsPerSession}/session) in ${backfillResult.seconds}s; a second sync sent ${backfillResult.secondRunRequests} requests`);
+  log(
+    `backfill: ${backfillResult.puts} PUTs (${backfillResult.putsPerSession}/session) in ${backfillResult.seconds}s; a second sync sent ${backfillResult.secondRunRequests} requests`,
+  );
   const pullResult = await pullTwice(port);
-  log(`pull: first ${pullResult.first.sessions} sessions, ${pullResult.first.objectGets} GETs + ${pullResult.first.lists} LISTs in ${pullResult.first.seconds}s; again: ${pullResult.second.objectGets} GETs + ${pullResult.second.lists} LISTs in ${pullResult.second.seconds}s`);
+  log(
+    `pull: first ${pullResult.first.sessions} sessions, ${pullResult.first.objectGets} GETs + ${pullResult.first.lists} LISTs in ${pullResult.first.seconds}s; again: ${pullResult.second.objectGets} GETs + ${pullResult.second.lists} LISTs in ${pullResult.second.seconds}s`,
+  );
   const pass =
     pullResult.first.added === liveResult.sessions + BACKFILL &&
     pullResult.second.unchanged === pullResult.first.added &&

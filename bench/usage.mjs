@@ -123,7 +123,14 @@ async function main() {
       benchmark: 'usage daily --json, whole process, warm page cache',
       when: new Date().toISOString(),
       // Other work on the machine while it ran (1-minute load average at the end).
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}`, loadAvg1m: round(os.loadavg()[0], 2) },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        memGb: round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        loadAvg1m: round(os.loadavg()[0], 2),
+      },
       corpus: {
         sessions: corpus.sessions,
         interactions: corpus.interactions,
@@ -135,7 +142,14 @@ async function main() {
       },
       import: { seconds: daemon.importSeconds, reusedDb: daemon.reused },
       runs: RUNS,
-      rbk: { command: 'rbk usage daily --json', medianMs: round(rbkMedian), minMs: round(Math.min(...rbkTimes)), maxMs: round(Math.max(...rbkTimes)), firstRunMs: round(rbkFirst.ms), runsMs: rbkTimes.map((x) => round(x)) },
+      rbk: {
+        command: 'rbk usage daily --json',
+        medianMs: round(rbkMedian),
+        minMs: round(Math.min(...rbkTimes)),
+        maxMs: round(Math.max(...rbkTimes)),
+        firstRunMs: round(rbkFirst.ms),
+        runsMs: rbkTimes.map((x) => round(x)),
+      },
       ccusage: {
         command: `ccusage daily --json --offline (${ccusageVersion}, run as node ${path.relative(ROOT, CCUSAGE_BIN)}; npx adds its own start-up on top)`,
         medianMs: round(ccMedian),
@@ -153,7 +167,11 @@ async function main() {
         totals: { rbk: pick(rbk.totals), ccusage: pick(cc.totals) },
         tokensEqual: JSON.stringify(pick(rbk.totals)) === JSON.stringify(pick(cc.totals)),
         daysWithDifferentTokens: dayMismatches,
-        cost: { rbk: rbk.totals.totalCost, ccusage: cc.totals.totalCost, note: 'rbk prices from its embedded table (pricing.ts); ccusage from its offline LiteLLM snapshot' },
+        cost: {
+          rbk: rbk.totals.totalCost,
+          ccusage: cc.totals.totalCost,
+          note: 'rbk prices from its embedded table (pricing.ts); ccusage from its offline LiteLLM snapshot',
+        },
       },
       wallSeconds: round((Date.now() - started) / 1000),
     };

@@ -46,7 +46,7 @@ function fromDaemon(err: grpc.ServiceError): boolean {
 
 export function toCliError(err: grpc.ServiceError): CliError {
   if (err.code === grpc.status.UNAVAILABLE && fromDaemon(err)) return new CliError(err.details, EXIT.failure);
-  if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED && /connect/i.test(err.details)) return daemonDown();
+  if (err.code === grpc.status.UNAVAILABLE || (err.code === grpc.status.DEADLINE_EXCEEDED && /connect/i.test(err.details))) return daemonDown();
   if (err.code === grpc.status.NOT_FOUND) return new CliError(err.details, EXIT.notFound);
   if (err.code === grpc.status.INVALID_ARGUMENT) return new CliError(err.details, EXIT.usage);
   return new CliError(`${grpc.status[err.code] ?? err.code}: ${err.details}`, EXIT.failure);
@@ -54,7 +54,10 @@ export function toCliError(err: grpc.ServiceError): CliError {
 
 export function call<Res>(service: Service, method: string, request: object, timeoutMs = 30_000): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const c = client(service) as unknown as Record<string, (req: object, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>;
+    const c = client(service) as unknown as Record<
+      string,
+      (req: object, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void
+    >;
     const fn = c[method];
     if (!fn) {
       reject(new Error(`no method ${service}.${method}`));

@@ -45,7 +45,10 @@ function oneOf(...allowed: string[]) {
 const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function incidentId(value: string, flag: string): void {
   if (!INCIDENT_ID.test(value)) {
-    throw new CliError(`${flag} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041); got "${value.slice(0, 80)}"`, EXIT.usage);
+    throw new CliError(
+      `${flag} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041); got "${value.slice(0, 80)}"`,
+      EXIT.usage,
+    );
   }
 }
 
@@ -81,7 +84,13 @@ const TIME_HELP = 'T: 2026-05-01, 2026-05-01T14:30, an ISO time with Z/offset, t
 const since: OptionSpec = { type: 'string', value: 'T', help: `only from this time on (${TIME_HELP})`, check: timeArg };
 const until: OptionSpec = { type: 'string', value: 'T', help: 'only before this time', check: timeArg };
 const progressOption: OptionSpec = { type: 'boolean', default: true, negatable: true, help: 'show a progress bar on a terminal (--no-progress: never)' };
-const limit = (dflt: number, what: string): OptionSpec => ({ type: 'string', value: 'N', default: String(dflt), help: `at most N ${what}`, check: positiveInt });
+const limit = (dflt: number, what: string): OptionSpec => ({
+  type: 'string',
+  value: 'N',
+  default: String(dflt),
+  help: `at most N ${what}`,
+  check: positiveInt,
+});
 
 /** Jobs that delete or rewrite stored data when run. */
 const DESTRUCTIVE_JOBS = new Set(['retention', 'redact']);
@@ -172,7 +181,12 @@ export const COMMANDS: CommandSpec[] = [
     },
     examples: ['rbk sessions show 3f1c', 'rbk sessions show 3f1c --payloads --no-pager'],
     run: async (io, p) =>
-      (await import('./commands/sessions.js')).sessionsShowCommand(io, { id: p.args['id|prefix']!, json: json(p), payloads: flag(p, 'payloads'), pager: p.values.pager !== false }),
+      (await import('./commands/sessions.js')).sessionsShowCommand(io, {
+        id: p.args['id|prefix']!,
+        json: json(p),
+        payloads: flag(p, 'payloads'),
+        pager: p.values.pager !== false,
+      }),
   },
   {
     path: ['sessions', 'search'],
@@ -212,7 +226,8 @@ export const COMMANDS: CommandSpec[] = [
       format: { type: 'string', value: 'md|json|jsonl|html', default: 'md', help: 'output format', check: oneOf('md', 'json', 'jsonl', 'html') },
       out: { type: 'string', short: 'o', value: 'FILE', help: 'write to FILE instead of stdout' },
     },
-    run: async (io, p) => (await import('./commands/export.js')).exportCommand(io, { id: p.args['id|prefix']!, format: String(p.values.format), out: str(p, 'out') }),
+    run: async (io, p) =>
+      (await import('./commands/export.js')).exportCommand(io, { id: p.args['id|prefix']!, format: String(p.values.format), out: str(p, 'out') }),
   },
   {
     path: ['sessions', 'tail'],
@@ -224,7 +239,13 @@ export const COMMANDS: CommandSpec[] = [
       all: { type: 'boolean', default: false, help: 'also thinking and other hidden entries' },
     },
     run: async (io, p) =>
-      (await import('./commands/tail.js')).tailCommand(io, { follow: flag(p, 'follow'), session: str(p, 'session'), last: int(p, 'last'), json: json(p), all: flag(p, 'all') }),
+      (await import('./commands/tail.js')).tailCommand(io, {
+        follow: flag(p, 'follow'),
+        session: str(p, 'session'),
+        last: int(p, 'last'),
+        json: json(p),
+        all: flag(p, 'all'),
+      }),
   },
   {
     path: ['sessions', 'pin'],
@@ -249,7 +270,7 @@ export const COMMANDS: CommandSpec[] = [
       until: { ...until, help: 'up to this day' },
       project: { type: 'string', value: 'S', help: 'only projects containing S' },
       breakdown: { type: 'boolean', default: false, help: 'a row per model under each period' },
-      timezone: { type: 'string', short: 'z', value: 'TZ', help: 'IANA time zone for day boundaries (default: this machine\'s)', check: timeZoneArg },
+      timezone: { type: 'string', short: 'z', value: 'TZ', help: "IANA time zone for day boundaries (default: this machine's)", check: timeZoneArg },
       'week-start': { type: 'string', value: 'monday|sunday', default: 'monday', help: 'first day of a week', check: oneOf('monday', 'sunday') },
     },
     examples: ['rbk usage daily --since 7d', 'rbk usage session --breakdown --json'],
@@ -290,7 +311,8 @@ export const COMMANDS: CommandSpec[] = [
       force: { type: 'boolean', default: false, help: 'upload even sessions that look up to date' },
       progress: progressOption,
     },
-    run: async (io, p) => (await import('./commands/sync.js')).syncCommand(io, { json: json(p), now: flag(p, 'now'), force: flag(p, 'force'), progress: progress(p) }),
+    run: async (io, p) =>
+      (await import('./commands/sync.js')).syncCommand(io, { json: json(p), now: flag(p, 'now'), force: flag(p, 'force'), progress: progress(p) }),
   },
   {
     path: ['sync', 'status'],
@@ -305,7 +327,8 @@ export const COMMANDS: CommandSpec[] = [
       host: { type: 'string', value: 'H', help: 'only sessions of host H' },
       progress: progressOption,
     },
-    run: async (io, p) => (await import('./commands/pull.js')).pullCommand(io, { since: str(p, 'since'), host: str(p, 'host'), json: json(p), progress: progress(p) }),
+    run: async (io, p) =>
+      (await import('./commands/pull.js')).pullCommand(io, { since: str(p, 'since'), host: str(p, 'host'), json: json(p), progress: progress(p) }),
   },
 
   // --- jobs and the data they change ------------------------------------------------------------
@@ -393,7 +416,8 @@ export const COMMANDS: CommandSpec[] = [
     },
     destructive: (p) => !flag(p, 'dry-run'),
     preview: async (io, p) => (await import('./commands/uninstall.js')).uninstallPreview(io, { purge: flag(p, 'purge') }),
-    run: async (io, p) => (await import('./commands/uninstall.js')).uninstallCommand(io, { purge: flag(p, 'purge'), dryRun: flag(p, 'dry-run'), json: json(p) }),
+    run: async (io, p) =>
+      (await import('./commands/uninstall.js')).uninstallCommand(io, { purge: flag(p, 'purge'), dryRun: flag(p, 'dry-run'), json: json(p) }),
   },
   {
     path: ['doctor'],
@@ -407,11 +431,21 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'postmortem, runbook update proposals and knowledge docs from a session',
     args: [{ name: 'id|prefix', required: true }],
     options: {
-      'incident-id': { type: 'string', value: 'ID', help: 'N or inc-N (as rbk lists them): learn only the session\'s incident N; any other id, such as a tracker\'s INC-2041, names the files', check: incidentId },
+      'incident-id': {
+        type: 'string',
+        value: 'ID',
+        help: "N or inc-N (as rbk lists them): learn only the session's incident N; any other id, such as a tracker's INC-2041, names the files",
+        check: incidentId,
+      },
       query: { type: 'string', value: 'TEXT', help: 'focus on the incident that matches TEXT' },
       'apply-runbook-updates': { type: 'boolean', default: false, help: 'write the proposed runbook changes into the runbook dir' },
       out: { type: 'string', value: 'DIR', help: 'write the documents under DIR' },
-      synthesizer: { type: 'string', value: 'NAME', help: 'extractive (offline), anthropic, or openai (any OpenAI-compatible endpoint, learning.openai)', check: oneOf('extractive', 'anthropic', 'openai') },
+      synthesizer: {
+        type: 'string',
+        value: 'NAME',
+        help: 'extractive (offline), anthropic, or openai (any OpenAI-compatible endpoint, learning.openai)',
+        check: oneOf('extractive', 'anthropic', 'openai'),
+      },
       progress: progressOption,
     },
     run: async (io, p) =>
@@ -448,7 +482,12 @@ export const COMMANDS: CommandSpec[] = [
       progress: progressOption,
     },
     run: async (io, p) =>
-      (await import('./commands/learn.js')).incidentsCommand(io, { json: json(p), minSessions: int(p, 'min-sessions'), limit: int(p, 'limit'), progress: progress(p) }),
+      (await import('./commands/learn.js')).incidentsCommand(io, {
+        json: json(p),
+        minSessions: int(p, 'min-sessions'),
+        limit: int(p, 'limit'),
+        progress: progress(p),
+      }),
   },
 ];
 

@@ -91,7 +91,8 @@ export interface ServiceState {
 /** Asks systemd about the unit; `reachable: false` when there is no user bus (containers, ssh without lingering). */
 export function systemdState(file: string): ServiceState {
   const r = runCommand({ argv: ['systemctl', '--user', 'show', SYSTEMD_UNIT_NAME, '-p', 'LoadState', '-p', 'UnitFileState', '-p', 'ActiveState'] });
-  if (!r.ok) return { kind: 'systemd', file, reachable: false, loaded: false, enabled: false, active: false, problem: r.output || `systemctl exited ${r.code}` };
+  if (!r.ok)
+    return { kind: 'systemd', file, reachable: false, loaded: false, enabled: false, active: false, problem: r.output || `systemctl exited ${r.code}` };
   const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(r.output)?.[1] ?? '';
   return {
     kind: 'systemd',
@@ -219,7 +220,8 @@ export async function startDaemon(paths: RbkPaths, waitMs: number): Promise<Star
   const running = await runningDaemon(paths);
   if (running) return { already: true, pid: running.pid, startedBy: running.startedBy, logFile: running.logFile || null };
   const silent = silentDaemonPid(paths);
-  if (silent) throw new CliError(`an rbkd (pid ${silent}) is running but does not answer on ${paths.socket} yet; wait a moment, or stop it with rbk stop`, EXIT.failure);
+  if (silent)
+    throw new CliError(`an rbkd (pid ${silent}) is running but does not answer on ${paths.socket} yet; wait a moment, or stop it with rbk stop`, EXIT.failure);
   const svc = installedService(paths);
   if (svc?.reachable && svc.loaded) {
     const r = serviceStart(svc.kind);

@@ -95,8 +95,6 @@ function synopsis(c: CommandSpec): string {
   return [commandName(c), ...argWords(c), own ? '[options]' : '', '[--json]'].filter(Boolean).join(' ');
 }
 
-
-
 function optionLabel(name: string, o: OptionSpec): string {
   const long = o.negatable ? `--[no-]${name}` : `--${name}`;
   const flag = o.short ? `-${o.short}, ${long}` : `    ${long}`;
@@ -126,7 +124,8 @@ export function commandHelp(c: CommandSpec, table: CommandSpec[], columns = Infi
     for (const s of subs) out.push(`  ${commandName(s).padEnd(sw)}${wrap(s.summary, width, sw + 2)}`);
   }
   if (c.examples && c.examples.length > 0) out.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`));
-  if (c.destructive) out.push('', wrap('This command can delete or rewrite data: on a terminal it shows what it will do and asks; elsewhere pass --yes.', width, 0));
+  if (c.destructive)
+    out.push('', wrap('This command can delete or rewrite data: on a terminal it shows what it will do and asks; elsewhere pass --yes.', width, 0));
   return out.join('\n');
 }
 
@@ -140,7 +139,7 @@ export function mainUsage(table: CommandSpec[], columns = Infinity): string {
   return [
     `rbk ${RBK_VERSION}: keep and learn from Claude Code sessions`,
     '',
-    'Usage: rbk <command> [options]     rbk <command> --help shows a command\'s options',
+    "Usage: rbk <command> [options]     rbk <command> --help shows a command's options",
     '',
     'Commands:',
     ...lines,
@@ -155,7 +154,9 @@ export function suggest(word: string, candidates: string[]): string | undefined 
   if (candidates.length === 0 || word.length === 0) return undefined;
   const best = closest(word, candidates);
   // Two neighbouring letters swapped ("shwo") is one slip, not the two edits Levenshtein counts.
-  const swapped = candidates.find((c) => c.length === word.length && [...c].some((_, i) => i > 0 && c === word.slice(0, i - 1) + word[i] + word[i - 1] + word.slice(i + 1)));
+  const swapped = candidates.find(
+    (c) => c.length === word.length && [...c].some((_, i) => i > 0 && c === word.slice(0, i - 1) + word[i] + word[i - 1] + word.slice(i + 1)),
+  );
   if (swapped) return swapped;
   const d = distance(word, best);
   // A prefix ("sess" for "sessions") or at most a third of the letters wrong.
@@ -243,7 +244,10 @@ export function parseFor(c: CommandSpec, rest: string[], table: CommandSpec[]): 
     const r = parseArgs({
       args: rest,
       options: Object.fromEntries(
-        Object.entries(options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) }]),
+        Object.entries(options).map(([n, o]) => [
+          n,
+          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) },
+        ]),
       ),
       allowPositionals: true,
       allowNegative: true,
@@ -361,7 +365,10 @@ function unknownCommand(word: string, table: CommandSpec[]): CliError {
     const commands = table.filter((c) => c.path[0] === hint && !c.hidden);
     const names = commands.map((c) => [commandName(c), ...argWords(c)].join(' '));
     const w = Math.max(...names.map((n) => n.length)) + 2;
-    return new CliError(`unknown command "${word}"; did you mean "rbk ${hint}"?\n\n${commands.map((c, i) => `  ${names[i]!.padEnd(w)}${c.summary}`).join('\n')}\n\nrbk --help lists every command.`, EXIT.usage);
+    return new CliError(
+      `unknown command "${word}"; did you mean "rbk ${hint}"?\n\n${commands.map((c, i) => `  ${names[i]!.padEnd(w)}${c.summary}`).join('\n')}\n\nrbk --help lists every command.`,
+      EXIT.usage,
+    );
   }
   return new CliError(`unknown command "${word}"\n\n${mainUsage(table)}`, EXIT.usage);
 }

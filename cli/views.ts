@@ -313,7 +313,13 @@ export function usageTotalsView(t: ProtoUsageTotals) {
 }
 
 export function modelBreakdownView(m: ProtoModelUsage) {
-  return { modelName: m.model, ...tokenFields(m.totals), cost: m.totals.costUsd ?? null, messages: m.totals.messages, unpricedMessages: m.totals.unpricedMessages };
+  return {
+    modelName: m.model,
+    ...tokenFields(m.totals),
+    cost: m.totals.costUsd ?? null,
+    messages: m.totals.messages,
+    unpricedMessages: m.totals.unpricedMessages,
+  };
 }
 
 const REPORT_KEY = { daily: 'date', weekly: 'week', monthly: 'month', session: 'sessionId' } as const;
@@ -365,7 +371,16 @@ export interface ProtoStats {
     lastUnixMs: number;
   };
   tools: { toolName: string; calls: number; failures: number; sessions: number }[];
-  projects: { project: string; sessions: number; prompts: number; toolCalls: number; toolFailures: number; tokens: number; costUsd?: number; lastActivityUnixMs: number }[];
+  projects: {
+    project: string;
+    sessions: number;
+    prompts: number;
+    toolCalls: number;
+    toolFailures: number;
+    tokens: number;
+    costUsd?: number;
+    lastActivityUnixMs: number;
+  }[];
   health: {
     spoolBacklog: number;
     transcripts: number;
@@ -415,7 +430,12 @@ export function statsView(s: ProtoStats) {
       spoolBacklog: s.health.spoolBacklog,
       transcripts: s.health.transcripts,
       transcriptsWithErrors: s.health.transcriptsWithErrors,
-      transcriptErrors: s.health.transcriptErrors.map((e) => ({ path: e.path, sessionId: orNull(e.sessionId), error: e.error, lastReadAt: iso(e.lastReadUnixMs) })),
+      transcriptErrors: s.health.transcriptErrors.map((e) => ({
+        path: e.path,
+        sessionId: orNull(e.sessionId),
+        error: e.error,
+        lastReadAt: iso(e.lastReadUnixMs),
+      })),
       hookEventsWithProblems: s.health.hookEventsWithProblems,
       lastHookAt: iso(s.health.lastHookUnixMs),
       lastTranscriptReadAt: iso(s.health.lastTranscriptReadUnixMs),

@@ -61,9 +61,7 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
   const dataDir = path.resolve(nonEmpty(env.RBK_DATA_DIR) ?? dataDefault);
   // When only the data dir is overridden, keep the socket beside it so that side-by-side
   // instances (tests, benchmarks) never collide on the shared runtime socket.
-  const socket = path.resolve(
-    nonEmpty(env.RBK_SOCKET) ?? (nonEmpty(env.RBK_DATA_DIR) ? path.join(dataDir, 'run', 'rbk.sock') : socketDefault),
-  );
+  const socket = path.resolve(nonEmpty(env.RBK_SOCKET) ?? (nonEmpty(env.RBK_DATA_DIR) ? path.join(dataDir, 'run', 'rbk.sock') : socketDefault));
   return {
     config: path.resolve(nonEmpty(env.RBK_CONFIG) ?? configDefault),
     dataDir,

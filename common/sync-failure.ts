@@ -25,7 +25,11 @@ const RULES: { cause: SyncFailureCause; test: RegExp; fix: string }[] = [
     test: /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|getaddrinfo|socket hang up|timed? ?out|certificate|self[- ]signed|TLS|\b50[234]\b|Service ?Unavailable|SlowDown/i,
     fix: 'the store could not be reached (network, DNS, TLS or an outage); check integrations.claude.sessionStorage.s3.endpoint if set. Uploads retry with backoff; nothing is lost',
   },
-  { cause: 'integrity', test: /checksum|sha256|ETag/i, fix: 'the store confirmed other bytes than were sent; the part is sent again. If it keeps happening, the store (or a proxy) changes objects' },
+  {
+    cause: 'integrity',
+    test: /checksum|sha256|ETag/i,
+    fix: 'the store confirmed other bytes than were sent; the part is sent again. If it keeps happening, the store (or a proxy) changes objects',
+  },
 ];
 
 export function syncFailureCause(message: string): { cause: SyncFailureCause; fix: string } {

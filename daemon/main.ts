@@ -58,13 +58,17 @@ export function secureDataDir(dir: string, log?: Logger): void {
   if (!st.isDirectory()) throw new DataDirError(`the data dir ${dir} is not a directory; move it away or set RBK_DATA_DIR to another place`);
   const me = process.getuid?.();
   if (me !== undefined && st.uid !== me) {
-    throw new DataDirError(`the data dir ${dir} belongs to uid ${st.uid}, not to you (uid ${me}); rbk keeps sessions only in a folder of your own. Set RBK_DATA_DIR to one, or chown it`);
+    throw new DataDirError(
+      `the data dir ${dir} belongs to uid ${st.uid}, not to you (uid ${me}); rbk keeps sessions only in a folder of your own. Set RBK_DATA_DIR to one, or chown it`,
+    );
   }
   if ((st.mode & 0o077) !== 0) {
     try {
       fs.chmodSync(dir, 0o700);
     } catch (err) {
-      throw new DataDirError(`the data dir ${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}) and could not be closed: ${(err as Error).message}. Run: chmod 700 ${dir}`);
+      throw new DataDirError(
+        `the data dir ${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}) and could not be closed: ${(err as Error).message}. Run: chmod 700 ${dir}`,
+      );
     }
     log?.warn('the data dir was open to other users; closed it (mode 700)', { dataDir: dir, was: (st.mode & 0o777).toString(8) });
   }
@@ -85,7 +89,9 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     } catch {
       /* the pid file is informational only */
     }
-    throw new AlreadyRunningError(`another rbkd (pid ${pid}) is already running with data dir ${paths.dataDir}; stop it first, or set RBK_DATA_DIR to run a second instance`);
+    throw new AlreadyRunningError(
+      `another rbkd (pid ${pid}) is already running with data dir ${paths.dataDir}; stop it first, or set RBK_DATA_DIR to run a second instance`,
+    );
   }
   fs.writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
 
@@ -121,7 +127,16 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   const metrics = config.metrics.enabled ? new RbkMetrics(ctx) : null;
   const notifier = new WebhookNotifier(ctx, metrics?.webhookMetrics());
   // The central copy: uploads redacted sessions to the storage backend (local by default).
-  ctx.sync = createSyncService({ db, config, paths, redaction, hookWriter, log, importing: () => ingester.importing(), metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null) });
+  ctx.sync = createSyncService({
+    db,
+    config,
+    paths,
+    redaction,
+    hookWriter,
+    log,
+    importing: () => ingester.importing(),
+    metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null),
+  });
 
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();
@@ -190,7 +205,14 @@ function logProcessWarnings(log: Logger): void {
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     const opts = rest[0];
     const type = warning instanceof Error ? warning.name : typeof opts === 'string' ? opts : ((opts as { type?: string } | undefined)?.type ?? 'Warning');
-    const code = warning instanceof Error ? (warning as NodeJS.ErrnoException).code : typeof opts === 'object' && opts ? (opts as { code?: string }).code : typeof rest[1] === 'string' ? rest[1] : undefined;
+    const code =
+      warning instanceof Error
+        ? (warning as NodeJS.ErrnoException).code
+        : typeof opts === 'object' && opts
+          ? (opts as { code?: string }).code
+          : typeof rest[1] === 'string'
+            ? rest[1]
+            : undefined;
     const message = (warning instanceof Error ? warning.message : String(warning)).replace(/\s+/g, ' ').trim();
     const key = `${type}|${code ?? ''}|${message}`;
     if (seen.has(key)) return;

@@ -50,7 +50,9 @@ export async function prepareSocket(socket: string): Promise<void> {
   if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fs.chmodSync(dir, 0o700);
   if (fs.existsSync(socket)) {
     if (await probeSocket(socket)) {
-      throw new AlreadyRunningError(`another rbkd is already serving ${socket}; stop it first (rbk status shows its pid), or set RBK_SOCKET to run a second instance`);
+      throw new AlreadyRunningError(
+        `another rbkd is already serving ${socket}; stop it first (rbk status shows its pid), or set RBK_SOCKET to run a second instance`,
+      );
     }
     // Nobody answers: the socket file was left behind by a crash.
     fs.rmSync(socket, { force: true });

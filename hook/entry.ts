@@ -8,7 +8,9 @@ process.on('unhandledRejection', () => process.exit(0));
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   // Help goes to stderr: stdout of a hook is read by Claude Code. Nothing is sent.
-  process.stderr.write('rbk-hook: Claude Code runs this with one hook event as JSON on stdin; it forwards it to rbkd and always exits 0. See `rbk hook --help`.\n');
+  process.stderr.write(
+    'rbk-hook: Claude Code runs this with one hook event as JSON on stdin; it forwards it to rbkd and always exits 0. See `rbk hook --help`.\n',
+  );
   process.exit(0);
 }
 runHook().finally(() => process.exit(0));

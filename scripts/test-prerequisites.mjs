@@ -35,7 +35,11 @@ const hasApt = onPath('apt-get');
 const sudoWorks = !isRoot && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
 
 if (checkOnly || !hasApt || (!isRoot && !sudoWorks)) {
-  const why = checkOnly ? '' : !hasApt ? ' (no apt-get here: install the equivalents with your package manager)' : ' (not root and no passwordless sudo, so not installed automatically)';
+  const why = checkOnly
+    ? ''
+    : !hasApt
+      ? ' (no apt-get here: install the equivalents with your package manager)'
+      : ' (not root and no passwordless sudo, so not installed automatically)';
   console.error(`test prerequisites missing${why}:\n${list}\nInstall them with:\n  ${manual}`);
   process.exit(1);
 }

@@ -62,13 +62,25 @@ function checkNode(): Check {
   const ok = major > 20 || (major === 20 && minor >= 16);
   return ok
     ? { id: 'node', status: 'pass', summary: `Node ${process.versions.node} (needs >= 20.16)` }
-    : { id: 'node', status: 'fail', summary: `Node ${process.versions.node} is too old; rbk needs Node 20.16 or newer`, fix: 'install Node 20.16+ (e.g. from nodejs.org or your package manager), then rbk install again so the hook uses it' };
+    : {
+        id: 'node',
+        status: 'fail',
+        summary: `Node ${process.versions.node} is too old; rbk needs Node 20.16 or newer`,
+        fix: 'install Node 20.16+ (e.g. from nodejs.org or your package manager), then rbk install again so the hook uses it',
+      };
 }
 
 function checkConfig(paths: RbkPaths): { check: Check; config: RbkConfig | null } {
   try {
     const { config, source } = loadConfig(paths.config);
-    return { check: { id: 'config', status: 'pass', summary: `config valid (${source === 'embedded defaults' ? `no file at ${tildify(paths.config)}; defaults apply` : tildify(source)})` }, config };
+    return {
+      check: {
+        id: 'config',
+        status: 'pass',
+        summary: `config valid (${source === 'embedded defaults' ? `no file at ${tildify(paths.config)}; defaults apply` : tildify(source)})`,
+      },
+      config,
+    };
   } catch (err) {
     return {
       check: {
@@ -85,25 +97,62 @@ function checkConfig(paths: RbkPaths): { check: Check; config: RbkConfig | null 
 async function checkDaemon(e: Omit<Env, 'daemon'>): Promise<{ check: Check; daemon: Env['daemon'] }> {
   const socket = e.paths.socket;
   if (!fs.existsSync(socket)) {
-    return { check: { id: 'daemon', status: 'fail', summary: `rbkd is not running (no socket at ${socket})`, fix: startFix(e.manifest) }, daemon: { running: false } };
+    return {
+      check: { id: 'daemon', status: 'fail', summary: `rbkd is not running (no socket at ${socket})`, fix: startFix(e.manifest) },
+      daemon: { running: false },
+    };
   }
   if (!(await socketAnswers(socket, 1000))) {
-    return { check: { id: 'daemon', status: 'fail', summary: `rbkd is not running (nothing answers on ${socket}; a crashed daemon leaves the socket behind)`, fix: startFix(e.manifest) }, daemon: { running: false } };
+    return {
+      check: {
+        id: 'daemon',
+        status: 'fail',
+        summary: `rbkd is not running (nothing answers on ${socket}; a crashed daemon leaves the socket behind)`,
+        fix: startFix(e.manifest),
+      },
+      daemon: { running: false },
+    };
   }
   try {
     const { call } = await import('../client.js');
-    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number }; startedBy: string }>('Admin', 'Status', {}, 3000);
+    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number }; startedBy: string }>(
+      'Admin',
+      'Status',
+      {},
+      3000,
+    );
     const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog) };
     if (s.protocolVersion !== PROTOCOL_VERSION || s.daemonVersion !== RBK_VERSION) {
       return {
-        check: { id: 'daemon', status: 'warn', summary: `rbkd ${s.daemonVersion} (protocol ${s.protocolVersion}) is running, but this rbk is ${RBK_VERSION} (protocol ${PROTOCOL_VERSION})`, fix: `restart the daemon so that it runs the installed version: ${rbkCommand()} restart` },
+        check: {
+          id: 'daemon',
+          status: 'warn',
+          summary: `rbkd ${s.daemonVersion} (protocol ${s.protocolVersion}) is running, but this rbk is ${RBK_VERSION} (protocol ${PROTOCOL_VERSION})`,
+          fix: `restart the daemon so that it runs the installed version: ${rbkCommand()} restart`,
+        },
         daemon,
       };
     }
     const how = STARTED_BY_TEXT[(s.startedBy || 'foreground') as StartedBy] ?? s.startedBy;
-    return { check: { id: 'daemon', status: 'pass', summary: `rbkd ${s.daemonVersion} running (pid ${s.pid}, started ${how}) on ${socket}`, details: { startedBy: s.startedBy || 'foreground' } }, daemon };
+    return {
+      check: {
+        id: 'daemon',
+        status: 'pass',
+        summary: `rbkd ${s.daemonVersion} running (pid ${s.pid}, started ${how}) on ${socket}`,
+        details: { startedBy: s.startedBy || 'foreground' },
+      },
+      daemon,
+    };
   } catch (err) {
-    return { check: { id: 'daemon', status: 'fail', summary: `the socket ${socket} accepts connections but rbkd does not answer: ${(err as Error).message.split('\n')[0]}`, fix: `restart rbkd (${startFix(e.manifest)})` }, daemon: { running: false } };
+    return {
+      check: {
+        id: 'daemon',
+        status: 'fail',
+        summary: `the socket ${socket} accepts connections but rbkd does not answer: ${(err as Error).message.split('\n')[0]}`,
+        fix: `restart rbkd (${startFix(e.manifest)})`,
+      },
+      daemon: { running: false },
+    };
   }
 }
 
@@ -165,7 +214,12 @@ function readSettingsFiles(cwd: string): SettingsFileInfo[] {
     }
     try {
       const v = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
-      out.push({ file, scope, value: typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null, error: typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'not a JSON object' });
+      out.push({
+        file,
+        scope,
+        value: typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null,
+        error: typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'not a JSON object',
+      });
     } catch (err) {
       out.push({ file, scope, value: null, error: (err as Error).message });
     }
@@ -242,9 +296,11 @@ function checkHooks(files: SettingsFileInfo[], paths: RbkPaths, cwd: string): Ch
     problems.push(`not registered for ${missing.join(', ')}`);
     fixes.add('rbk install');
   }
-  if (dupes.length) problems.push(`registered more than once (in several settings files?) for ${dupes.join(', ')}; each event is stored once, but the hook runs twice`);
+  if (dupes.length)
+    problems.push(`registered more than once (in several settings files?) for ${dupes.join(', ')}; each event is stored once, but the hook runs twice`);
   const where = [...new Set([...commands.values()].map((f) => tildify(f)))].join(', ');
-  if (problems.length) return { id: 'hooks', status: 'warn', summary: `rbk's hook is in ${where}, but: ${problems.join('; ')}`, fix: [...fixes].join('; ') || undefined };
+  if (problems.length)
+    return { id: 'hooks', status: 'warn', summary: `rbk's hook is in ${where}, but: ${problems.join('; ')}`, fix: [...fixes].join('; ') || undefined };
   return { id: 'hooks', status: 'pass', summary: `rbk's hook is registered for all ${HOOK_EVENTS.length} events in ${where}` };
 }
 
@@ -255,7 +311,9 @@ function checkDisableAllHooks(files: SettingsFileInfo[]): Check {
     id: 'disableAllHooks',
     status: 'fail',
     summary: `"disableAllHooks": true in ${off.map((f) => tildify(f.file)).join(', ')}: Claude Code runs no hooks, so rbk captures nothing live (transcripts can still be imported)`,
-    fix: off.some((f) => f.scope === 'managed') ? 'your administrator disabled hooks in managed settings; ask them, and use rbk import meanwhile' : `remove "disableAllHooks" from ${off.map((f) => tildify(f.file)).join(', ')}`,
+    fix: off.some((f) => f.scope === 'managed')
+      ? 'your administrator disabled hooks in managed settings; ask them, and use rbk import meanwhile'
+      : `remove "disableAllHooks" from ${off.map((f) => tildify(f.file)).join(', ')}`,
   };
 }
 
@@ -267,8 +325,17 @@ function checkSpool(e: Env): Check {
   } catch {
     /* none */
   }
-  const rejectedNote = rejected > 0 ? `; ${plural(rejected, 'unreadable event file')} ${rejected === 1 ? 'was' : 'were'} set aside in ${path.join(e.paths.spoolDir, 'rejected')}` : '';
-  if (ids.length === 0) return { id: 'spool', status: rejected > 0 ? 'warn' : 'pass', summary: `spool empty${rejectedNote}`, fix: rejected > 0 ? `look at the files in ${path.join(e.paths.spoolDir, 'rejected')}, then delete them` : undefined };
+  const rejectedNote =
+    rejected > 0
+      ? `; ${plural(rejected, 'unreadable event file')} ${rejected === 1 ? 'was' : 'were'} set aside in ${path.join(e.paths.spoolDir, 'rejected')}`
+      : '';
+  if (ids.length === 0)
+    return {
+      id: 'spool',
+      status: rejected > 0 ? 'warn' : 'pass',
+      summary: `spool empty${rejectedNote}`,
+      fix: rejected > 0 ? `look at the files in ${path.join(e.paths.spoolDir, 'rejected')}, then delete them` : undefined,
+    };
   let oldest = Date.now();
   for (const id of ids) {
     try {
@@ -281,7 +348,14 @@ function checkSpool(e: Env): Check {
   const drainEvery = e.config?.ingest.spoolDrainIntervalMs ?? 5000;
   const stuck = e.daemon.running && Date.now() - oldest > Math.max(5 * 60_000, 3 * drainEvery);
   const summary = `${plural(ids.length, 'hook event')} waiting in the spool, oldest ${ageMin} min old${rejectedNote}`;
-  if (stuck) return { id: 'spool', status: 'fail', summary: `${summary}; rbkd is running but is not draining them`, fix: 'look for "spool drain failed" in the daemon log (journalctl --user -u rbk), fix the cause and restart rbkd', details: { backlog: ids.length } };
+  if (stuck)
+    return {
+      id: 'spool',
+      status: 'fail',
+      summary: `${summary}; rbkd is running but is not draining them`,
+      fix: 'look for "spool drain failed" in the daemon log (journalctl --user -u rbk), fix the cause and restart rbkd',
+      details: { backlog: ids.length },
+    };
   return {
     id: 'spool',
     status: 'warn',
@@ -292,7 +366,13 @@ function checkSpool(e: Env): Check {
 }
 
 function checkDatabase(e: Env): Check {
-  if (!fs.existsSync(e.paths.db)) return { id: 'database', status: e.daemon.running ? 'fail' : 'warn', summary: `no database at ${e.paths.db} yet`, fix: 'start rbkd once; it creates the database' };
+  if (!fs.existsSync(e.paths.db))
+    return {
+      id: 'database',
+      status: e.daemon.running ? 'fail' : 'warn',
+      summary: `no database at ${e.paths.db} yet`,
+      fix: 'start rbkd once; it creates the database',
+    };
   const size = (f: string): number => {
     try {
       return fs.statSync(f).size;
@@ -306,7 +386,8 @@ function checkDatabase(e: Env): Check {
     db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const result = rows.map((r) => r.quick_check);
-    if (result.length === 1 && result[0] === 'ok') return { id: 'database', status: 'pass', summary: `database ok (PRAGMA quick_check), ${fmtBytes(bytes)}: ${tildify(e.paths.db)}`, details: { bytes } };
+    if (result.length === 1 && result[0] === 'ok')
+      return { id: 'database', status: 'pass', summary: `database ok (PRAGMA quick_check), ${fmtBytes(bytes)}: ${tildify(e.paths.db)}`, details: { bytes } };
     return {
       id: 'database',
       status: 'fail',
@@ -315,7 +396,12 @@ function checkDatabase(e: Env): Check {
       details: { bytes },
     };
   } catch (err) {
-    return { id: 'database', status: 'fail', summary: `cannot open ${e.paths.db} read-only: ${(err as Error).message}`, fix: 'check its owner and mode (0600, yours), and that the disk is readable' };
+    return {
+      id: 'database',
+      status: 'fail',
+      summary: `cannot open ${e.paths.db} read-only: ${(err as Error).message}`,
+      fix: 'check its owner and mode (0600, yours), and that the disk is readable',
+    };
   } finally {
     db?.close();
   }
@@ -334,7 +420,14 @@ function checkDisk(paths: RbkPaths): Check {
   const total = Number(st.blocks) * Number(st.bsize);
   const pct = total > 0 ? (100 * free) / total : 100;
   const summary = `${fmtBytes(free)} free (${pct.toFixed(0)}%) on the filesystem of ${tildify(dir)}`;
-  if (free < 100 * MiB) return { id: 'disk', status: 'fail', summary: `${summary}: writes will start failing; hooks will spool and may lose events`, fix: 'free disk space, or move the data dir (RBK_DATA_DIR) to a larger disk', details: { free } };
+  if (free < 100 * MiB)
+    return {
+      id: 'disk',
+      status: 'fail',
+      summary: `${summary}: writes will start failing; hooks will spool and may lose events`,
+      fix: 'free disk space, or move the data dir (RBK_DATA_DIR) to a larger disk',
+      details: { free },
+    };
   if (free < 1024 * MiB || pct < 5) return { id: 'disk', status: 'warn', summary: `${summary}: running low`, fix: 'free disk space soon', details: { free } };
   return { id: 'disk', status: 'pass', summary, details: { free } };
 }
@@ -343,19 +436,49 @@ function checkDisk(paths: RbkPaths): Check {
 async function checkStorage(e: Env): Promise<Check> {
   if (!e.config) return { id: 'storage', status: 'skip', summary: 'config invalid; see the config check' };
   const s = e.config.integrations.claude.sessionStorage;
-  const where = s.backend === 's3' ? `s3://${s.s3.bucket}/${s.s3.prefix}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}` : `local (${s.localBaseDir} in the data dir)`;
+  const where =
+    s.backend === 's3' ? `s3://${s.s3.bucket}/${s.s3.prefix}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}` : `local (${s.localBaseDir} in the data dir)`;
   if (!e.daemon.running) return { id: 'storage', status: 'skip', summary: `central copy: ${where}; rbkd is not running, so its uploads cannot be checked` };
-  let st: { backend: string; location: string; backendError: string; backlogSessions: number; sessionsInBackoff: number; lastError: string; lastErrorUnixMs: number; lastSuccessUnixMs: number; lagMs: number; sessionsSynced: number };
+  let st: {
+    backend: string;
+    location: string;
+    backendError: string;
+    backlogSessions: number;
+    sessionsInBackoff: number;
+    lastError: string;
+    lastErrorUnixMs: number;
+    lastSuccessUnixMs: number;
+    lagMs: number;
+    sessionsSynced: number;
+  };
   try {
     const { call } = await import('../client.js');
     st = await call('Sync', 'Status', {}, 5000);
   } catch (err) {
-    return { id: 'storage', status: 'warn', summary: `central copy: ${where}; rbkd did not report its sync status: ${(err as Error).message.split('\n')[0]}`, fix: 'restart rbkd so that it runs this version (it predates sync)' };
+    return {
+      id: 'storage',
+      status: 'warn',
+      summary: `central copy: ${where}; rbkd did not report its sync status: ${(err as Error).message.split('\n')[0]}`,
+      fix: 'restart rbkd so that it runs this version (it predates sync)',
+    };
   }
   const backlog = Number(st.backlogSessions);
-  const details = { backend: st.backend, location: st.location, backlogSessions: backlog, lagMs: Number(st.lagMs), lastError: st.lastError || null, lastSuccessUnixMs: Number(st.lastSuccessUnixMs) || null };
+  const details = {
+    backend: st.backend,
+    location: st.location,
+    backlogSessions: backlog,
+    lagMs: Number(st.lagMs),
+    lastError: st.lastError || null,
+    lastSuccessUnixMs: Number(st.lastSuccessUnixMs) || null,
+  };
   if (st.backendError) {
-    return { id: 'storage', status: 'fail', summary: `central copy: nothing is uploaded: ${st.backendError}`, fix: `fix integrations.claude.sessionStorage in ${e.paths.config}, then restart rbkd`, details };
+    return {
+      id: 'storage',
+      status: 'fail',
+      summary: `central copy: nothing is uploaded: ${st.backendError}`,
+      fix: `fix integrations.claude.sessionStorage in ${e.paths.config}, then restart rbkd`,
+      details,
+    };
   }
   if (st.lastError && (Number(st.sessionsInBackoff) > 0 || backlog > 0)) {
     return {
@@ -367,10 +490,21 @@ async function checkStorage(e: Env): Promise<Check> {
     };
   }
   if (backlog > 0 && Number(st.lagMs) > DAY) {
-    return { id: 'storage', status: 'warn', summary: `central copy ${st.location}: ${plural(backlog, 'session')} not uploaded for ${Math.round(Number(st.lagMs) / 3600_000)} h`, fix: 'run rbk sync, and check that the sync job runs (rbk jobs)', details };
+    return {
+      id: 'storage',
+      status: 'warn',
+      summary: `central copy ${st.location}: ${plural(backlog, 'session')} not uploaded for ${Math.round(Number(st.lagMs) / 3600_000)} h`,
+      fix: 'run rbk sync, and check that the sync job runs (rbk jobs)',
+      details,
+    };
   }
   const last = Number(st.lastSuccessUnixMs) > 0 ? `, last upload ${new Date(Number(st.lastSuccessUnixMs)).toISOString()}` : '';
-  return { id: 'storage', status: 'pass', summary: `central copy ${st.location}: ${plural(Number(st.sessionsSynced), 'session')} uploaded, ${backlog} pending${last}`, details };
+  return {
+    id: 'storage',
+    status: 'pass',
+    summary: `central copy ${st.location}: ${plural(Number(st.sessionsSynced), 'session')} uploaded, ${backlog} pending${last}`,
+    details,
+  };
 }
 
 function cleanupDays(files: SettingsFileInfo[]): { days: number; source: string } {
@@ -385,7 +519,12 @@ function cleanupDays(files: SettingsFileInfo[]): { days: number; source: string 
 }
 
 function transcriptRoots(config: RbkConfig | null): string[] {
-  const roots = [path.join(claudeConfigDir(), 'projects'), path.join(os.homedir(), '.claude', 'projects'), path.join(os.homedir(), '.config', 'claude', 'projects'), ...(config?.ingest.transcriptRoots ?? [])];
+  const roots = [
+    path.join(claudeConfigDir(), 'projects'),
+    path.join(os.homedir(), '.claude', 'projects'),
+    path.join(os.homedir(), '.config', 'claude', 'projects'),
+    ...(config?.ingest.transcriptRoots ?? []),
+  ];
   return [...new Set(roots.map((r) => path.resolve(r)))].filter((r) => fs.existsSync(r));
 }
 
@@ -427,7 +566,8 @@ function checkRetention(e: Env, files: SettingsFileInfo[]): Check {
     let db: Database.Database | undefined;
     try {
       db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
-      for (const r of db.prepare('SELECT path, byte_offset FROM transcripts').iterate() as Iterable<{ path: string; byte_offset: number }>) known.set(r.path, r.byte_offset);
+      for (const r of db.prepare('SELECT path, byte_offset FROM transcripts').iterate() as Iterable<{ path: string; byte_offset: number }>)
+        known.set(r.path, r.byte_offset);
       imported = known.size;
     } catch {
       /* the database check reports this */
@@ -475,9 +615,19 @@ async function checkMetrics(e: Env): Promise<Check> {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     const body = await res.text();
     if (res.ok && body.includes('rbk_build_info')) return { id: 'metrics', status: 'pass', summary: `Prometheus metrics served on ${url}` };
-    return { id: 'metrics', status: 'warn', summary: `${url} answered HTTP ${res.status} without rbk's metrics: another program holds the port`, fix: `set metrics.listen in ${e.paths.config} to a free port (not 9464, Claude Code's), then restart rbkd` };
+    return {
+      id: 'metrics',
+      status: 'warn',
+      summary: `${url} answered HTTP ${res.status} without rbk's metrics: another program holds the port`,
+      fix: `set metrics.listen in ${e.paths.config} to a free port (not 9464, Claude Code's), then restart rbkd`,
+    };
   } catch (err) {
-    return { id: 'metrics', status: 'warn', summary: `no metrics on ${url}: ${(err as Error).message}`, fix: `look for "metrics" in the daemon log; the port may be taken: set metrics.listen in ${e.paths.config}, then restart rbkd` };
+    return {
+      id: 'metrics',
+      status: 'warn',
+      summary: `no metrics on ${url}: ${(err as Error).message}`,
+      fix: `look for "metrics" in the daemon log; the port may be taken: set metrics.listen in ${e.paths.config}, then restart rbkd`,
+    };
   }
 }
 
@@ -498,23 +648,54 @@ function checkService(manifest: InstallManifest | null, daemonRunning: boolean):
       : { id: 'service', status: 'warn', summary: 'no service installed: nothing starts rbkd at login', fix: `${rbk} install (or ${rbk} start for now)` };
   }
   const unit = svc.kind === 'systemd' ? 'systemd user unit' : 'launchd agent';
-  if (!fs.existsSync(svc.file)) return { id: 'service', status: 'warn', summary: `the ${unit} file ${svc.file} that rbk install wrote is gone`, fix: `${rbk} install` };
+  if (!fs.existsSync(svc.file))
+    return { id: 'service', status: 'warn', summary: `the ${unit} file ${svc.file} that rbk install wrote is gone`, fix: `${rbk} install` };
   // The file alone proves nothing: the manager must have loaded (and enabled) it.
   const st = svc.kind === 'systemd' ? systemdState(svc.file) : launchdState(svc.file);
   const details = { kind: svc.kind, file: svc.file, reachable: st.reachable, loaded: st.loaded, enabled: st.enabled, active: st.active };
   if (!st.reachable) {
-    return { id: 'service', status: 'warn', summary: `${unit} ${tildify(svc.file)} is written, but its manager cannot be reached (${st.problem ?? 'no answer'}), so it is not loaded`, fix: `${rbk} install again in a session with a user service manager, or run the daemon with ${rbk} start`, details };
+    return {
+      id: 'service',
+      status: 'warn',
+      summary: `${unit} ${tildify(svc.file)} is written, but its manager cannot be reached (${st.problem ?? 'no answer'}), so it is not loaded`,
+      fix: `${rbk} install again in a session with a user service manager, or run the daemon with ${rbk} start`,
+      details,
+    };
   }
-  if (!st.loaded) return { id: 'service', status: 'fail', summary: `${unit} ${tildify(svc.file)} exists but ${svc.kind} has not loaded it`, fix: `${rbk} install (reloads and enables it)`, details };
-  if (!st.enabled) return { id: 'service', status: 'warn', summary: `${unit} ${tildify(svc.file)} is loaded but not enabled: it will not start at login`, fix: `${rbk} install`, details };
-  return { id: 'service', status: 'pass', summary: `${unit} ${tildify(svc.file)} is loaded and enabled${st.active ? ' and running' : ', not running now'}`, details };
+  if (!st.loaded)
+    return {
+      id: 'service',
+      status: 'fail',
+      summary: `${unit} ${tildify(svc.file)} exists but ${svc.kind} has not loaded it`,
+      fix: `${rbk} install (reloads and enables it)`,
+      details,
+    };
+  if (!st.enabled)
+    return {
+      id: 'service',
+      status: 'warn',
+      summary: `${unit} ${tildify(svc.file)} is loaded but not enabled: it will not start at login`,
+      fix: `${rbk} install`,
+      details,
+    };
+  return {
+    id: 'service',
+    status: 'pass',
+    summary: `${unit} ${tildify(svc.file)} is loaded and enabled${st.active ? ' and running' : ', not running now'}`,
+    details,
+  };
 }
 
 /** rbk is on PATH (as rbk install's shim or a link to this checkout), so that messages saying "rbk …" work. */
 function checkPath(): Check {
   const rbk = rbkCommand();
   if (rbk === 'rbk') return { id: 'path', status: 'pass', summary: 'rbk on PATH is this rbk' };
-  return { id: 'path', status: 'warn', summary: `rbk is not on your PATH (or the rbk on it is another program); use ${rbk}`, fix: `${rbk} install puts rbk and rbkd in ~/.local/bin; add that folder to PATH if your shell does not have it` };
+  return {
+    id: 'path',
+    status: 'warn',
+    summary: `rbk is not on your PATH (or the rbk on it is another program); use ${rbk}`,
+    fix: `${rbk} install puts rbk and rbkd in ~/.local/bin; add that folder to PATH if your shell does not have it`,
+  };
 }
 
 // --- command -----------------------------------------------------------------------------------
@@ -560,7 +741,9 @@ export async function doctorCommand(io: Io, opts: { json: boolean }): Promise<nu
       io.out(`${c.status.toUpperCase().padEnd(4)}  ${c.id.padEnd(width)}  ${c.summary}`);
       if (c.fix && c.status !== 'pass') io.out(`${' '.repeat(6 + width)}  fix: ${c.fix}`);
     }
-    io.out(failed ? `\n${failed} failed, ${plural(warned, 'warning')}` : warned ? `\nall required checks pass; ${plural(warned, 'warning')}` : '\nall checks pass');
+    io.out(
+      failed ? `\n${failed} failed, ${plural(warned, 'warning')}` : warned ? `\nall required checks pass; ${plural(warned, 'warning')}` : '\nall checks pass',
+    );
   }
   return failed > 0 ? EXIT.failure : EXIT.ok;
 }

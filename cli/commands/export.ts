@@ -84,7 +84,9 @@ export async function fetchSessionExport(id: string, opts: { outputs?: boolean }
   const timeline: ProtoTimelineEntry[] = [];
   const interactions: ProtoInteraction[] = [];
   await Promise.all([
-    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.outputs === true }, (p) => timeline.push(...p.entries)).done,
+    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.outputs === true }, (p) =>
+      timeline.push(...p.entries),
+    ).done,
     stream<ProtoInteraction>('Query', 'ListInteractions', { sessionId: res.session.id, includeHidden: false }, (i) => interactions.push(i)).done,
   ]);
   return { session: res.session, hookEvents: res.hookEvents, timeline, interactions };
@@ -257,7 +259,14 @@ export function renderHtml(x: SessionExport, now = Date.now()): string {
     let body: string;
     switch (t.kind) {
       case 'tool': {
-        const st = t.status === 'error' ? '<span class="status err">FAILED</span>' : t.status === 'ok' ? '<span class="status ok">ok</span>' : t.status ? `<span class="status pending">${e(t.status)}</span>` : '';
+        const st =
+          t.status === 'error'
+            ? '<span class="status err">FAILED</span>'
+            : t.status === 'ok'
+              ? '<span class="status ok">ok</span>'
+              : t.status
+                ? `<span class="status pending">${e(t.status)}</span>`
+                : '';
         body = `<span class="kind">${e(t.toolName || 'tool')}</span><code>${e(t.text)}</code>${st}${t.durationMs ? ` <span class="t">${e(duration(t.durationMs))}</span>` : ''}`;
         if (t.status === 'error' && t.detail) body += `<pre>${e(t.detail)}</pre>`;
         else if (t.output) {
@@ -322,7 +331,13 @@ export async function exportCommand(io: Io, opts: { id: string; format: string; 
   // Markdown and HTML show what each tool printed; the JSON formats carry it in their interactions.
   const x = await fetchSessionExport(opts.id, { outputs: format === 'md' || format === 'html' });
   const text =
-    format === 'json' ? `${JSON.stringify(exportJson(x), null, 2)}\n` : format === 'jsonl' ? renderJsonl(x) : format === 'html' ? renderHtml(x) : `${renderMarkdown(x)}`;
+    format === 'json'
+      ? `${JSON.stringify(exportJson(x), null, 2)}\n`
+      : format === 'jsonl'
+        ? renderJsonl(x)
+        : format === 'html'
+          ? renderHtml(x)
+          : `${renderMarkdown(x)}`;
   if (opts.out) {
     try {
       fs.writeFileSync(opts.out, text);

@@ -63,7 +63,11 @@ export async function importCommand(io: Io, opts: { paths: string[]; json: boole
     // Imported sessions the next retention run will delete (old backlogs); null when none.
     pastRetention:
       Number(last.pastRetentionSessions ?? 0) > 0
-        ? { sessions: Number(last.pastRetentionSessions), oldestLastActivityAt: iso(Number(last.pastRetentionOldestUnixMs ?? 0)), retentionDays: Number(last.retentionDays ?? 0) }
+        ? {
+            sessions: Number(last.pastRetentionSessions),
+            oldestLastActivityAt: iso(Number(last.pastRetentionOldestUnixMs ?? 0)),
+            retentionDays: Number(last.retentionDays ?? 0),
+          }
         : null,
   };
   if (opts.json) {

@@ -28,7 +28,17 @@ import {
 } from '../install/locate.js';
 import { emptyManifest, readManifest, writeManifest, type InstallManifest } from '../install/manifest.js';
 import { onPath, runCommand, shellLine, waitForSocket, type CommandResult } from '../install/run.js';
-import { afterUnloadCommands, forwardedEnv, loadCommands, readTemplate, renderLaunchdPlist, renderSystemdUnit, unloadCommands, type Command, type ServiceKind } from '../install/service.js';
+import {
+  afterUnloadCommands,
+  forwardedEnv,
+  loadCommands,
+  readTemplate,
+  renderLaunchdPlist,
+  renderSystemdUnit,
+  unloadCommands,
+  type Command,
+  type ServiceKind,
+} from '../install/service.js';
 import { onPathDirs, pathHint, planShims, shimDir, type ShimPlan } from '../install/shims.js';
 import { rbkCommand, runningDaemon, startInBackground, STARTED_BY_TEXT, stopDaemon, systemdUserBus, type StartedBy } from '../daemon-control.js';
 
@@ -107,7 +117,9 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
       : projectSettingsFiles(opts.project).shared
     : userSettingsFile(env);
   if (opts.project && !opts.local) {
-    warnings.push(`${settingsFile} is usually committed, but rbk's hook command holds absolute paths of this machine; consider --local (.claude/settings.local.json).`);
+    warnings.push(
+      `${settingsFile} is usually committed, but rbk's hook command holds absolute paths of this machine; consider --local (.claude/settings.local.json).`,
+    );
   }
   let manifest: InstallManifest | null = null;
   try {
@@ -127,7 +139,10 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
   if (before !== null) {
     try {
       const parsed = JSON.parse(before.replace(/^\uFEFF/, '')) as { disableAllHooks?: unknown };
-      if (parsed.disableAllHooks === true) warnings.push(`${settingsFile} sets "disableAllHooks": true, so Claude Code runs no hooks at all and rbk captures nothing from hooks; remove it to enable capture.`);
+      if (parsed.disableAllHooks === true)
+        warnings.push(
+          `${settingsFile} sets "disableAllHooks": true, so Claude Code runs no hooks at all and rbk captures nothing from hooks; remove it to enable capture.`,
+        );
     } catch {
       /* planInstall already refused invalid JSON */
     }
@@ -144,7 +159,9 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
   };
 
   const dir = shimDir(env);
-  const shims = opts.shims ? planShims({ dir, nodePath: process.execPath, rbkScript: path.join(root, 'bin', 'rbk.js'), rbkdScript: daemonScriptPath(root) }) : [];
+  const shims = opts.shims
+    ? planShims({ dir, nodePath: process.execPath, rbkScript: path.join(root, 'bin', 'rbk.js'), rbkdScript: daemonScriptPath(root) })
+    : [];
   for (const sh of shims) {
     if (sh.state === 'foreign') warnings.push(`${sh.file} exists and is not rbk's; left alone, so \`${sh.name}\` may not run this rbk`);
   }
@@ -162,7 +179,9 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
         const base = config.integrations.claude.sessionStorage.localBaseDir;
         if (path.isAbsolute(base) && !base.startsWith(paths.dataDir + path.sep)) extraWritable = [base];
       } catch (err) {
-        warnings.push(`config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`);
+        warnings.push(
+          `config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`,
+        );
       }
       const inputs = {
         nodePath: process.execPath,
@@ -179,7 +198,17 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
           : renderLaunchdPlist(readTemplate(root, kind), { ...inputs, logFile: path.join(launchdLogDir(), 'rbkd.log') });
       const prev = readIfExists(file);
       const changed = prev !== after;
-      service = { file, kind: 'service', serviceKind: kind, changed, created: prev === null, before: prev, after, mode: 0o644, commands: loadCommands(kind, file, changed) };
+      service = {
+        file,
+        kind: 'service',
+        serviceKind: kind,
+        changed,
+        created: prev === null,
+        before: prev,
+        after,
+        mode: 0o644,
+        commands: loadCommands(kind, file, changed),
+      };
       // The sandbox's ReadWritePaths must exist before the unit starts (the daemon cannot create
       // them under a read-only home); the default socket dir is systemd's RuntimeDirectory.
       dirs.push(paths.dataDir);
@@ -243,7 +272,13 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
       io.json({
         dryRun: true,
         changed: settings.changed || Boolean(service?.changed) || shimWrites.length > 0,
-        settings: { file: settings.file, changed: settings.changed, create: settings.before === null, after: settings.after, diff: settings.before !== null && settings.changed ? unifiedDiff(settings.before, settings.after, settings.file) : null },
+        settings: {
+          file: settings.file,
+          changed: settings.changed,
+          create: settings.before === null,
+          after: settings.after,
+          diff: settings.before !== null && settings.changed ? unifiedDiff(settings.before, settings.after, settings.file) : null,
+        },
         service: service ? { kind: service.serviceKind, file: service.file, changed: service.changed, content: service.after } : null,
         serviceFallback: plan.serviceFallback ?? null,
         shims: plan.shims.map((s) => ({ file: s.file, state: s.state, write: s.state === 'absent' || s.state === 'outdated' })),
@@ -263,7 +298,10 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     if (plan.shims.length > 0 && !shimDirOnPath) io.out(`note: ${plan.shimDir} is not on your PATH; add it with: ${pathHint(plan.shimDir)}`);
     if (service) describeWrite(service, io);
     for (const d of plan.dirs) io.out(`would mkdir -m 0700 ${d}`);
-    if (handover) io.out(`would stop the rbkd started ${STARTED_BY_TEXT[handover.startedBy]} (pid ${handover.pid}) so that ${service ? 'the service runs it' : 'it runs in the background'}`);
+    if (handover)
+      io.out(
+        `would stop the rbkd started ${STARTED_BY_TEXT[handover.startedBy]} (pid ${handover.pid}) so that ${service ? 'the service runs it' : 'it runs in the background'}`,
+      );
     if (settings.changed || service?.changed || shimWrites.length > 0) io.out(`would record what was added in ${manifestPath(paths)}`);
     for (const c of commands) io.out(`would run: ${shellLine(c.argv)}`);
     if (plan.serviceFallback) io.out(`no service: ${plan.serviceFallback}; would run rbkd in the background instead (rbk start)`);
@@ -302,7 +340,10 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     if (!ok) {
       if (settings.backup) fs.copyFileSync(settings.backup, fs.realpathSync(settings.file));
       else fs.rmSync(settings.file, { force: true });
-      throw new CliError(`writing ${settings.file} did not produce the expected JSON; it was restored${settings.backup ? ` from ${settings.backup}` : ' (removed)'}.`, EXIT.failure);
+      throw new CliError(
+        `writing ${settings.file} did not produce the expected JSON; it was restored${settings.backup ? ` from ${settings.backup}` : ' (removed)'}.`,
+        EXIT.failure,
+      );
     }
   }
   const prevRecord = manifest.settings[settings.file];
@@ -404,11 +445,18 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     if (plan.shims.length > 0) {
       const ours = plan.shims.filter((s) => s.state !== 'foreign');
       io.out(`path      ${ours.map((s) => tildify(s.file)).join(', ')}: ${shimWrites.length > 0 ? 'written' : 'already up to date'}`);
-      if (!shimDirOnPath) io.out(`          ${tildify(plan.shimDir)} is not on your PATH yet; add this line to your shell profile (~/.bashrc, ~/.zshrc):\n            ${pathHint(plan.shimDir)}`);
+      if (!shimDirOnPath)
+        io.out(
+          `          ${tildify(plan.shimDir)} is not on your PATH yet; add this line to your shell profile (~/.bashrc, ~/.zshrc):\n            ${pathHint(plan.shimDir)}`,
+        );
     }
-    if (stopped) io.out(`daemon    stopped the rbkd started ${STARTED_BY_TEXT[stopped.startedBy]} (pid ${stopped.pid}); ${service && !rolledBack ? 'the service runs it from now on' : 'it runs in the background now'}`);
+    if (stopped)
+      io.out(
+        `daemon    stopped the rbkd started ${STARTED_BY_TEXT[stopped.startedBy]} (pid ${stopped.pid}); ${service && !rolledBack ? 'the service runs it from now on' : 'it runs in the background now'}`,
+      );
     if (service) io.out(`service   ${tildify(service.file)}: ${service.changed ? (service.created ? 'written' : 'updated') : 'already up to date'}`);
-    for (const r of results) io.out(`${r.ok ? 'ran' : 'FAILED'}       ${shellLine(r.argv)}${r.ok || !r.output ? '' : `\n          ${r.output.replace(/\n/g, '\n          ')}`}`);
+    for (const r of results)
+      io.out(`${r.ok ? 'ran' : 'FAILED'}       ${shellLine(r.argv)}${r.ok || !r.output ? '' : `\n          ${r.output.replace(/\n/g, '\n          ')}`}`);
     if (fallback) {
       io.out(`service   not installed: ${fallback}.`);
       io.out(
@@ -425,7 +473,8 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
       );
     }
     const rbk = rbkCommand();
-    if (!opts.service) io.out(`service   not installed (--no-service)${(await runningDaemon(paths).catch(() => null)) ? '' : `; start the daemon with: ${rbk} start`}`);
+    if (!opts.service)
+      io.out(`service   not installed (--no-service)${(await runningDaemon(paths).catch(() => null)) ? '' : `; start the daemon with: ${rbk} start`}`);
     io.out(`next      ${rbk} doctor`);
   }
   // The install itself is done either way; a daemon that could not be started is a failure to report.

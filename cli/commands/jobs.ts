@@ -73,7 +73,8 @@ export function countsText(counts: Record<string, number>): string {
 
 /** The daemon says FAILED_PRECONDITION for "already running": the message alone says it all. */
 function plain(err: unknown): unknown {
-  if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: ')) return new CliError(err.message.slice('FAILED_PRECONDITION: '.length), EXIT.failure);
+  if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: '))
+    return new CliError(err.message.slice('FAILED_PRECONDITION: '.length), EXIT.failure);
   return err;
 }
 
@@ -96,7 +97,13 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
   out.push(
     table(
       ['JOB', 'SCHEDULE', 'NEXT RUN', 'NOW', 'WHAT'],
-      jobs.map((j) => [j.name, j.schedule ?? 'on request', j.nextRunAt ? shortTime(Date.parse(j.nextRunAt)) : '-', j.running ? `running (run ${j.runningRunId})` : '-', j.description ?? '']),
+      jobs.map((j) => [
+        j.name,
+        j.schedule ?? 'on request',
+        j.nextRunAt ? shortTime(Date.parse(j.nextRunAt)) : '-',
+        j.running ? `running (run ${j.runningRunId})` : '-',
+        j.description ?? '',
+      ]),
       { keep: [0, 1, 2], width: io.columns },
     ),
   );

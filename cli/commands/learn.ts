@@ -9,7 +9,11 @@ import type { IncidentCluster } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
 import { terminalSafe } from '../views.js';
 
-const sectionsView = (pm: LearnResult['postmortem']['postmortem']) => ({ ...pm, title: undefined, timeline: pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs })) });
+const sectionsView = (pm: LearnResult['postmortem']['postmortem']) => ({
+  ...pm,
+  title: undefined,
+  timeline: pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs })),
+});
 
 const priorView = (p: LearnResult['signatures'][number]['seenBefore'][number]) => ({
   sessionId: p.sessionId,
@@ -31,7 +35,13 @@ export function learnView(r: LearnResult) {
     sessionId: r.sessionId,
     incidentId: r.incidentId,
     query: r.query,
-    focus: { entries: r.focus.entries, totalEntries: r.focus.totalEntries, from: iso(r.focus.fromUnixMs), to: iso(r.focus.toUnixMs), matchedRefs: r.focus.matchedRefs },
+    focus: {
+      entries: r.focus.entries,
+      totalEntries: r.focus.totalEntries,
+      from: iso(r.focus.fromUnixMs),
+      to: iso(r.focus.toUnixMs),
+      matchedRefs: r.focus.matchedRefs,
+    },
     synthesizer: r.synthesizer,
     outputDir: r.outputDir,
     outputDirReason: r.outputDirReason,
@@ -44,7 +54,14 @@ export function learnView(r: LearnResult) {
     unrelated: r.unrelated,
     missteps: r.missteps,
     postmortem: { path: r.postmortem.path, title: r.postmortem.title, sections: sectionsView(r.postmortem.postmortem) },
-    postmortems: r.postmortems.map((p) => ({ incident: p.incident, path: p.path, title: p.title, synthesizer: p.synthesizer, fallbackReason: p.fallbackReason, sections: sectionsView(p.postmortem) })),
+    postmortems: r.postmortems.map((p) => ({
+      incident: p.incident,
+      path: p.path,
+      title: p.title,
+      synthesizer: p.synthesizer,
+      fallbackReason: p.fallbackReason,
+      sections: sectionsView(p.postmortem),
+    })),
     proposals: r.proposals,
     alreadyInRunbooks: r.alreadyInRunbooks,
     knowledge: r.knowledge,
@@ -79,7 +96,8 @@ export async function learnCommand(
   opts: { session: string; incidentId?: string; query?: string; apply: boolean; outDir?: string; synthesizer?: string; json: boolean; progress: boolean },
 ): Promise<number> {
   const remote = opts.synthesizer === 'anthropic' || opts.synthesizer === 'openai';
-  if (opts.progress && io.isTTY) io.err(`learning from session ${opts.session}${remote ? ` (asking the ${opts.synthesizer} model; this can take a minute)` : ''}…`);
+  if (opts.progress && io.isTTY)
+    io.err(`learning from session ${opts.session}${remote ? ` (asking the ${opts.synthesizer} model; this can take a minute)` : ''}…`);
   const res = await call<{ resultJson: string }>(
     'Learn',
     'Learn',
@@ -100,8 +118,12 @@ export async function learnCommand(
     return conflict ? EXIT.failure : EXIT.ok;
   }
   const rel = (p: string) => path.relative(r.outputDir, p);
-  io.out(`session ${r.sessionId}${r.incidentId ? `, incident ${r.incidentId}` : ''}${r.query ? `, focused on "${r.query}" (${r.focus.entries} of ${r.focus.totalEntries} timeline entries)` : ''}`);
-  io.out(`synthesizer: ${r.synthesizer.used}${r.synthesizer.fallbackReason ? ` (fell back from ${r.synthesizer.requested}: ${r.synthesizer.fallbackReason})` : ''}`);
+  io.out(
+    `session ${r.sessionId}${r.incidentId ? `, incident ${r.incidentId}` : ''}${r.query ? `, focused on "${r.query}" (${r.focus.entries} of ${r.focus.totalEntries} timeline entries)` : ''}`,
+  );
+  io.out(
+    `synthesizer: ${r.synthesizer.used}${r.synthesizer.fallbackReason ? ` (fell back from ${r.synthesizer.requested}: ${r.synthesizer.fallbackReason})` : ''}`,
+  );
   io.out(`output: ${r.outputDir} (${r.outputDirReason})`);
   if (r.incidents.length === 0) {
     io.out('');
@@ -111,16 +133,38 @@ export async function learnCommand(
   for (const i of r.incidents) {
     io.out('');
     io.out(`incident ${i.number}: ${terminalSafe(i.title)}`);
-    io.out(`  status      ${STATUS[i.status]}${i.durationMs !== null ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`);
-    if (i.failedAttempts.length > 0) io.out(`  tried       ${steps(i.failedAttempts.map((t) => step(t.tool === 'Bash' ? t.command : `${t.tool} ${t.command}`)), '; ')}`);
-    if (i.fix.length > 0) io.out(`  fix         ${steps(i.fix.map((f) => step(f.tool === 'Bash' ? f.change : `${f.tool} ${f.change}`)), '; ')}`);
-    if (i.verification.length > 0) io.out(`  verified by ${steps(i.verification.map((v) => step(v.command)), ', then ')}`);
+    io.out(
+      `  status      ${STATUS[i.status]}${i.durationMs !== null ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`,
+    );
+    if (i.failedAttempts.length > 0)
+      io.out(
+        `  tried       ${steps(
+          i.failedAttempts.map((t) => step(t.tool === 'Bash' ? t.command : `${t.tool} ${t.command}`)),
+          '; ',
+        )}`,
+      );
+    if (i.fix.length > 0)
+      io.out(
+        `  fix         ${steps(
+          i.fix.map((f) => step(f.tool === 'Bash' ? f.change : `${f.tool} ${f.change}`)),
+          '; ',
+        )}`,
+      );
+    if (i.verification.length > 0)
+      io.out(
+        `  verified by ${steps(
+          i.verification.map((v) => step(v.command)),
+          ', then ',
+        )}`,
+      );
     io.out(`  postmortem  ${rel(i.postmortem)}`);
     if (i.proposal) io.out(`  proposal    ${rel(i.proposal)}`);
     if (i.knowledge) io.out(`  knowledge   ${rel(i.knowledge)}`);
     if (i.seenBefore.length > 0) {
       const fixed = i.seenBefore.filter((p) => p.resolved);
-      io.out(`  seen before in ${plural(i.seenBefore.length, 'session')} (${i.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`);
+      io.out(
+        `  seen before in ${plural(i.seenBefore.length, 'session')} (${i.seenBefore.map((p) => p.sessionId.slice(0, 8)).join(', ')})${fixed.length > 0 ? `; fixed by ${[...new Set(fixed.map((p) => p.fix))].join(' / ')}` : ''}`,
+      );
     }
   }
   if (r.unrelated.length > 0 || r.missteps.length > 0) {
@@ -195,7 +239,11 @@ export async function learningsListCommand(io: Io, opts: { json: boolean; limit:
 }
 
 export async function learningsShowCommand(io: Io, opts: { id: string; json: boolean }): Promise<number> {
-  const r = await call<{ learning: ProtoLearning; sources: { sessionId: string; runId: string; refs: string[]; createdUnixMs: number }[] }>('Learn', 'GetLearning', { id: opts.id });
+  const r = await call<{ learning: ProtoLearning; sources: { sessionId: string; runId: string; refs: string[]; createdUnixMs: number }[] }>(
+    'Learn',
+    'GetLearning',
+    { id: opts.id },
+  );
   const sources = r.sources.map((s) => ({ sessionId: s.sessionId, runId: s.runId, refs: s.refs, learnedAt: iso(s.createdUnixMs) }));
   if (opts.json) {
     io.json({ learning: learningView(r.learning), sources });

@@ -36,7 +36,10 @@ export async function restartCommand(io: Io, opts: { json: boolean; waitMs: numb
   // A daemon that ran under its service comes back under it; any other comes back in the background.
   const started = await startDaemon(paths, opts.waitMs);
   if (opts.json) {
-    io.json({ stopped: { wasRunning: stopped.wasRunning, pid: stopped.pid, startedBy: stopped.startedBy }, started: { pid: started.pid, startedBy: started.startedBy, logFile: started.logFile } });
+    io.json({
+      stopped: { wasRunning: stopped.wasRunning, pid: stopped.pid, startedBy: stopped.startedBy },
+      started: { pid: started.pid, startedBy: started.startedBy, logFile: started.logFile },
+    });
     return EXIT.ok;
   }
   io.out(stopLine(stopped));

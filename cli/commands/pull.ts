@@ -80,7 +80,13 @@ export async function pullCommand(io: Io, opts: { since?: string; host?: string;
     `Pulled from ${summary.location} (${summary.backend})${summary.hosts.length > 0 ? `, hosts ${summary.hosts.join(', ')}` : ''} in ${summary.seconds}s`,
     `  sessions        ${summary.sessionsAdded} new, ${summary.sessionsUpdated} updated, ${summary.sessionsUnchanged} unchanged (of ${summary.manifests} manifests)`,
     `  rows added      ${plural(summary.interactionsAdded, 'interaction')}, ${plural(summary.hookEventsAdded, 'hook event')} (${plural(summary.partsFetched, 'part')}, ${mb(summary.bytesFetched)} MB)`,
-    `  skipped         ${Object.keys(skipped).length === 0 ? 'none' : Object.entries(skipped).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  skipped         ${
+      Object.keys(skipped).length === 0
+        ? 'none'
+        : Object.entries(skipped)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+    }`,
     ...summary.problems.map((p) => `  problem  ${p.reason}  ${p.key}: ${p.detail}`),
   ];
   if (bad.length > 0) lines.push('Objects that failed are retried by the next `rbk pull`; the daemon log has each one.');

@@ -16,8 +16,20 @@ interface ScanResponse {
 /** `rbk redact --dry-run`: what the current rules would change in stored rows, per rule. */
 export async function redactDryRunCommand(io: Io, opts: { session: string | undefined; json: boolean }): Promise<number> {
   const r = await call<ScanResponse>('Jobs', 'RedactScan', { sessionId: opts.session ?? '' }, 300_000);
-  const byRule = Object.fromEntries(Object.entries(r.byRule).map(([k, v]) => [k, Number(v)]).sort((a, b) => Number(b[1]) - Number(a[1])));
-  const view = { dryRun: true, mode: r.mode, version: r.version, rowsScanned: Number(r.rowsScanned), rowsWithMatches: Number(r.rowsWithMatches), pendingRows: Number(r.pendingRows), byRule };
+  const byRule = Object.fromEntries(
+    Object.entries(r.byRule)
+      .map(([k, v]) => [k, Number(v)])
+      .sort((a, b) => Number(b[1]) - Number(a[1])),
+  );
+  const view = {
+    dryRun: true,
+    mode: r.mode,
+    version: r.version,
+    rowsScanned: Number(r.rowsScanned),
+    rowsWithMatches: Number(r.rowsWithMatches),
+    pendingRows: Number(r.pendingRows),
+    byRule,
+  };
   if (opts.json) {
     io.json(view);
     return EXIT.ok;

@@ -157,7 +157,11 @@ function renderRetention(res: ProtoRetention, view: RetentionView, width: number
 export async function retentionPreview(io: Io): Promise<Confirmation> {
   const { res, view } = await fetchRetention(true);
   const text = renderRetention(res, view, io.columns).replace(/\nNothing was changed\..*$/, '');
-  return { text, question: `Delete ${view.sessions.length > 0 ? `the history of ${plural(view.sessions.length, 'session')}` : 'these'} now? This cannot be undone.`, nothingToDo: !deletesSomething(view) };
+  return {
+    text,
+    question: `Delete ${view.sessions.length > 0 ? `the history of ${plural(view.sessions.length, 'session')}` : 'these'} now? This cannot be undone.`,
+    nothingToDo: !deletesSomething(view),
+  };
 }
 
 export async function retentionCommand(io: Io, opts: { dryRun: boolean; json: boolean }): Promise<number> {

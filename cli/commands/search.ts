@@ -74,7 +74,12 @@ export async function searchCommand(io: Io, opts: SearchOptions): Promise<number
   });
   io.out(blocks.join('\n\n'));
   if (res.rankedWindow) {
-    io.out(paint(DIM, `\n(very common words: ranked the ${res.rankedWindow.toLocaleString('en-US')} most recent matches; add words or filters to narrow the search)`));
+    io.out(
+      paint(
+        DIM,
+        `\n(very common words: ranked the ${res.rankedWindow.toLocaleString('en-US')} most recent matches; add words or filters to narrow the search)`,
+      ),
+    );
   }
   return EXIT.ok;
 }

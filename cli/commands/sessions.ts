@@ -2,7 +2,16 @@ import { call, stream } from '../client.js';
 import { EXIT } from '../errors.js';
 import { duration, numberColumn, plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
-import { hookEventView, renderTimeline, terminalSafe, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
+import {
+  hookEventView,
+  renderTimeline,
+  terminalSafe,
+  sessionView,
+  timelineView,
+  type ProtoHookEvent,
+  type ProtoSession,
+  type ProtoTimelineEntry,
+} from '../views.js';
 
 export interface SessionsListOptions {
   json: boolean;
@@ -54,7 +63,14 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
       costs[i]!,
     ];
   });
-  io.out(table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, { rightAlign: [5, 6, 7, 8, 9, 10], keep: [0, 2], drop: [8, 4, 3, 6, 10], width: io.columns }));
+  io.out(
+    table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, {
+      rightAlign: [5, 6, 7, 8, 9, 10],
+      keep: [0, 2],
+      drop: [8, 4, 3, 6, 10],
+      width: io.columns,
+    }),
+  );
   return EXIT.ok;
 }
 
@@ -63,7 +79,9 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
   const timeline: ProtoTimelineEntry[] = [];
-  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.payloads }, (p) => timeline.push(...p.entries)).done;
+  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.payloads }, (p) =>
+    timeline.push(...p.entries),
+  ).done;
   if (opts.json) {
     io.json({ session, hookEvents, timeline: timeline.map(timelineView) });
     return EXIT.ok;

@@ -25,7 +25,13 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
   ].map((l) => wrap(l, io.columns, 4));
   if (v.tools.length > 0) {
     out.push('Top tools');
-    out.push(table(['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'], v.tools.map((x) => [terminalSafe(x.toolName), String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]), { rightAlign: [1, 2, 3, 4], width: io.columns }));
+    out.push(
+      table(
+        ['TOOL', 'CALLS', 'FAILED', 'FAIL RATE', 'SESSIONS'],
+        v.tools.map((x) => [terminalSafe(x.toolName), String(x.calls), String(x.failures), pct(x.failureRate), String(x.sessions)]),
+        { rightAlign: [1, 2, 3, 4], width: io.columns },
+      ),
+    );
     out.push('');
   }
   if (v.projects.length > 0) {
@@ -35,7 +41,16 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
     out.push(
       table(
         ['PROJECT', 'SESSIONS', 'PROMPTS', 'TOOLS', 'FAILED', 'TOKENS', 'COST', 'LAST ACTIVE'],
-        res.projects.map((p, i) => [terminalSafe(p.project || '(unknown)'), String(p.sessions), String(p.prompts), String(p.toolCalls), String(p.toolFailures), tokens[i]!, costs[i]!, shortTime(p.lastActivityUnixMs)]),
+        res.projects.map((p, i) => [
+          terminalSafe(p.project || '(unknown)'),
+          String(p.sessions),
+          String(p.prompts),
+          String(p.toolCalls),
+          String(p.toolFailures),
+          tokens[i]!,
+          costs[i]!,
+          shortTime(p.lastActivityUnixMs),
+        ]),
         { rightAlign: [1, 2, 3, 4, 5, 6], keep: [7], drop: [2, 7, 4], width: io.columns },
       ),
     );
@@ -44,7 +59,9 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
   const h = v.health;
   out.push('Capture health');
   out.push(`  spool backlog        ${h.spoolBacklog}${h.spoolBacklog > 0 ? '  (hook events waiting for the daemon to drain them)' : ''}`);
-  out.push(`  transcripts          ${h.transcripts} (${h.transcriptsWithErrors} with read errors; last read ${shortTime(res.health.lastTranscriptReadUnixMs)})`);
+  out.push(
+    `  transcripts          ${h.transcripts} (${h.transcriptsWithErrors} with read errors; last read ${shortTime(res.health.lastTranscriptReadUnixMs)})`,
+  );
   out.push(`  skipped lines        ${h.skippedLines}`);
   out.push(`  hook events          last at ${shortTime(res.health.lastHookUnixMs)}; ${h.hookEventsWithProblems} stored with problems`);
   for (const e of h.transcriptErrors.slice(0, 5)) out.push(`  ! ${e.path}: ${e.error}`);

@@ -23,7 +23,10 @@ interface StatusResponse {
 export async function statusCommand(io: Io, opts: { json: boolean }): Promise<number> {
   const s = await call<StatusResponse>('Admin', 'Status', {});
   if (s.protocolVersion !== PROTOCOL_VERSION) {
-    throw new CliError(`rbkd speaks protocol ${s.protocolVersion} but this rbk speaks ${PROTOCOL_VERSION}; restart the daemon from the same rbk version`, EXIT.failure);
+    throw new CliError(
+      `rbkd speaks protocol ${s.protocolVersion} but this rbk speaks ${PROTOCOL_VERSION}; restart the daemon from the same rbk version`,
+      EXIT.failure,
+    );
   }
   if (opts.json) {
     io.json({

@@ -103,7 +103,10 @@ export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promis
     `uploaded     ${plural(view.synced.sessions, 'session')}, ${plural(view.synced.parts, 'part')}, ${bytes(view.synced.bytes)}${view.running ? '  (uploading now)' : ''}`,
   ];
   if (view.lastError && !view.backendError) lines.push(`fix          ${syncFailureCause(view.lastError.message).fix}`);
-  if (view.backendError) lines.push(`\nrbk cannot upload: ${view.backendError}\nFix integrations.claude.sessionStorage in the config, then restart rbkd (rbk doctor checks the config).`);
+  if (view.backendError)
+    lines.push(
+      `\nrbk cannot upload: ${view.backendError}\nFix integrations.claude.sessionStorage in the config, then restart rbkd (rbk doctor checks the config).`,
+    );
   else if (view.lastError && view.backlog.inBackoff > 0) lines.push('\nUploads are retried with backoff; `rbk sync --now` retries right away.');
   io.out(lines.join('\n'));
   return view.backendError ? EXIT.failure : EXIT.ok;
@@ -126,7 +129,8 @@ export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; f
   try {
     await handle.done;
   } catch (err) {
-    if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: ')) throw new CliError(err.message.slice('FAILED_PRECONDITION: '.length), EXIT.failure);
+    if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: '))
+      throw new CliError(err.message.slice('FAILED_PRECONDITION: '.length), EXIT.failure);
     throw err;
   } finally {
     process.off('SIGINT', detach);
@@ -145,7 +149,9 @@ export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; f
   if (view.sessions.unchanged > 0) lines.push(`  ${view.sessions.unchanged} already up to date`);
   if (view.sessions.deferred > 0) lines.push(`  ${view.sessions.deferred} waiting to retry after a failure (rbk sync --now retries them now)`);
   if (failed) {
-    lines.push(`  ${plural(view.sessions.failed, 'session')} failed; ${view.sessions.failed === 1 ? 'it stays' : 'they stay'} in the backlog and ${view.sessions.failed === 1 ? 'is' : 'are'} retried with backoff:`);
+    lines.push(
+      `  ${plural(view.sessions.failed, 'session')} failed; ${view.sessions.failed === 1 ? 'it stays' : 'they stay'} in the backlog and ${view.sessions.failed === 1 ? 'is' : 'are'} retried with backoff:`,
+    );
     // One line per distinct error, with how many sessions hit it: the counts add up to the total.
     const groups = new Map<string, string[]>();
     for (const e of view.errors) groups.set(e.error, [...(groups.get(e.error) ?? []), e.sessionId]);
@@ -153,7 +159,12 @@ export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; f
     for (const [error, ids] of groups) {
       const { cause, fix } = syncFailureCause(error);
       fixes.add(fix);
-      lines.push(`    ${cause}: ${error} (${plural(ids.length, 'session')}: ${ids.slice(0, 3).map((id) => id.slice(0, 8)).join(', ')}${ids.length > 3 ? ', …' : ''})`);
+      lines.push(
+        `    ${cause}: ${error} (${plural(ids.length, 'session')}: ${ids
+          .slice(0, 3)
+          .map((id) => id.slice(0, 8))
+          .join(', ')}${ids.length > 3 ? ', …' : ''})`,
+      );
     }
     const unlisted = view.sessions.failed - view.errors.length;
     if (unlisted > 0) lines.push(`    and ${plural(unlisted, 'more session')} (the daemon reports the first ${view.errors.length}; see its log)`);

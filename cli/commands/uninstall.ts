@@ -53,13 +53,23 @@ function readManifestOrFallback(paths: RbkPaths, notes: string[]): InstallManife
   try {
     manifest = readManifest(paths);
   } catch (err) {
-    throw new CliError(`cannot read ${manifestPath(paths)}: ${(err as Error).message}. Remove rbk's hook entries by hand (commands running rbk-hook.cjs) or fix the file.`, EXIT.failure);
+    throw new CliError(
+      `cannot read ${manifestPath(paths)}: ${(err as Error).message}. Remove rbk's hook entries by hand (commands running rbk-hook.cjs) or fix the file.`,
+      EXIT.failure,
+    );
   }
   if (manifest) return manifest;
   // No record (installed by an older rbk, or the data dir was removed): fall back to what can be
   // recognised for certain, rbk's own hook command, its service files and its shims.
-  notes.push(`no install manifest at ${manifestPath(paths)}; removing what is recognisably rbk's (commands running rbk-hook.cjs, rbk's service file and shims)`);
-  manifest = { version: 1, rbkVersion: '', updatedAt: '', settings: { [userSettingsFile()]: { createdFile: false, createdHooksKey: false, createdEventKeys: [], commands: [], backups: [], installedAt: '' } } };
+  notes.push(
+    `no install manifest at ${manifestPath(paths)}; removing what is recognisably rbk's (commands running rbk-hook.cjs, rbk's service file and shims)`,
+  );
+  manifest = {
+    version: 1,
+    rbkVersion: '',
+    updatedAt: '',
+    settings: { [userSettingsFile()]: { createdFile: false, createdHooksKey: false, createdEventKeys: [], commands: [], backups: [], installedAt: '' } },
+  };
   const kind: ServiceKind | null = process.platform === 'linux' ? 'systemd' : process.platform === 'darwin' ? 'launchd' : null;
   const file = kind === 'systemd' ? systemdUnitPath() : kind === 'launchd' ? launchdPlistPath() : null;
   if (kind && file && fs.existsSync(file) && /rbkd/.test(fs.readFileSync(file, 'utf8'))) manifest.service = { kind, file, installedAt: '' };
@@ -167,7 +177,11 @@ function planLines(plan: UninstallPlan, purge: boolean): string[] {
   if (plan.manifest.service) out.push(`service   disable and delete ${tildify(plan.manifest.service.file)}`);
   if (purge) {
     out.push(`data      DELETE ${plan.paths.dataDir} (${mb(plan.dataDirBytes)}): every captured session, irreversibly`);
-    if (plan.runbookDirs.length > 0) out.push(`kept      ${plural(plan.runbookDirs.length, 'folder')} rbk learn wrote into your projects (rbk does not delete files in projects):`, ...plan.runbookDirs.map((d) => `            ${tildify(d)}`));
+    if (plan.runbookDirs.length > 0)
+      out.push(
+        `kept      ${plural(plan.runbookDirs.length, 'folder')} rbk learn wrote into your projects (rbk does not delete files in projects):`,
+        ...plan.runbookDirs.map((d) => `            ${tildify(d)}`),
+      );
   } else out.push(`data      keep ${tildify(plan.paths.dataDir)} (--purge deletes it)`);
   return out;
 }

@@ -43,7 +43,17 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
     return EXIT.ok;
   }
   const first = { daily: 'DATE', weekly: 'WEEK OF', monthly: 'MONTH', session: 'SESSION' }[opts.report];
-  const headers = [first, ...(opts.report === 'session' ? ['PROJECT', 'LAST ACTIVITY'] : []), 'MODELS', 'INPUT', 'OUTPUT', 'CACHE WRITE', 'CACHE READ', 'TOTAL', 'COST'];
+  const headers = [
+    first,
+    ...(opts.report === 'session' ? ['PROJECT', 'LAST ACTIVITY'] : []),
+    'MODELS',
+    'INPUT',
+    'OUTPUT',
+    'CACHE WRITE',
+    'CACHE READ',
+    'TOTAL',
+    'COST',
+  ];
   const lead = opts.report === 'session' ? 3 : 1;
   const rows: string[][] = [];
   const shortModel = (m: string) => m.replace(/^claude-/, '').replace(/-\d{8}$/, '');
@@ -51,7 +61,14 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
   const allTotals = [...res.rows.flatMap((r) => [r.totals, ...(opts.breakdown ? r.models.map((m) => m.totals) : [])]), res.totals];
   const costCells = usdColumn(allTotals.map((x) => x.costUsd));
   const costText = new Map(allTotals.map((t, i) => [t, costCells[i]!]));
-  const nums = (t: ProtoUsageTotals) => [n(t.inputTokens), n(t.outputTokens), n(t.cacheCreationTokens), n(t.cacheReadTokens), n(t.totalTokens), costText.get(t) ?? cost(t)];
+  const nums = (t: ProtoUsageTotals) => [
+    n(t.inputTokens),
+    n(t.outputTokens),
+    n(t.cacheCreationTokens),
+    n(t.cacheReadTokens),
+    n(t.totalTokens),
+    costText.get(t) ?? cost(t),
+  ];
   for (const r of res.rows) {
     const head = opts.report === 'session' ? [r.period.slice(0, 8), r.project || '-', shortTime(r.lastUnixMs)] : [r.period];
     rows.push([...head, r.models.map((m) => shortModel(m.model)).join(', '), ...nums(r.totals)]);
@@ -72,6 +89,9 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
         ' Add them under pricing.overrides in the config to price them.',
     );
   }
-  if (res.undatedMessages > 0) io.out(`${plural(res.undatedMessages, 'response')} ${res.undatedMessages === 1 ? 'has' : 'have'} no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`);
+  if (res.undatedMessages > 0)
+    io.out(
+      `${plural(res.undatedMessages, 'response')} ${res.undatedMessages === 1 ? 'has' : 'have'} no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`,
+    );
   return EXIT.ok;
 }

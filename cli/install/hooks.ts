@@ -4,7 +4,19 @@
 // rbk's entries are recognised by their command: it runs a file named rbk-hook.cjs (or is one of
 // the exact commands the install manifest recorded). Everything else is the user's.
 import { isDeepStrictEqual } from 'node:util';
-import { appendElementEdit, appendMemberEdit, applyEdit, DEFAULT_STYLE, detectStyle, isInline, member, parseTree, removeEdit, serialize, type JsonNode } from './json-edit.js';
+import {
+  appendElementEdit,
+  appendMemberEdit,
+  applyEdit,
+  DEFAULT_STYLE,
+  detectStyle,
+  isInline,
+  member,
+  parseTree,
+  removeEdit,
+  serialize,
+  type JsonNode,
+} from './json-edit.js';
 import { shellQuote } from './shell.js';
 
 /**
@@ -110,7 +122,9 @@ function parseSettings(text: string, file: string): { tree: JsonNode; value: Rec
     } catch (e) {
       where = `: ${(e as Error).message}`;
     }
-    throw new SettingsError(`${file} is not valid JSON${where || `: ${(err as Error).message}`}. Fix it (or move it away) and run rbk install again; nothing was changed.`);
+    throw new SettingsError(
+      `${file} is not valid JSON${where || `: ${(err as Error).message}`}. Fix it (or move it away) and run rbk install again; nothing was changed.`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SettingsError(`${file} must hold a JSON object ({ ... }) at the top level; nothing was changed.`);
@@ -249,7 +263,11 @@ export function planInstall(text: string | null, file: string, desired: DesiredH
     const { value } = parseSettings(text, file);
     if (isInstalled(value, desired, prevCommands)) {
       const commands = [...new Set(Object.values(desired).flatMap((g) => g.hooks.map((h) => h.command)))];
-      return { after: text, changed: false, footprint: previous ? { ...previous, commands } : { createdFile: false, createdHooksKey: false, createdEventKeys: [], commands } };
+      return {
+        after: text,
+        changed: false,
+        footprint: previous ? { ...previous, commands } : { createdFile: false, createdHooksKey: false, createdEventKeys: [], commands },
+      };
     }
   }
   const base = text === null ? null : planUninstall(text, file, previous ?? { createdFile: false, createdHooksKey: false, createdEventKeys: [] }).after;
@@ -260,7 +278,12 @@ export function planInstall(text: string | null, file: string, desired: DesiredH
   const undone = planUninstall(after, file, footprint).after;
   // An emptied "{ }" comes back as "{}": the only difference an undo may leave is whitespace inside
   // a container rbk filled from empty.
-  const same = undone === base || (undone !== null && base !== null && isDeepStrictEqual(JSON.parse(undone.replace(/^\uFEFF/, '')), JSON.parse(base.replace(/^\uFEFF/, ''))) && undone.replace(/\s/g, '') === base.replace(/\s/g, ''));
+  const same =
+    undone === base ||
+    (undone !== null &&
+      base !== null &&
+      isDeepStrictEqual(JSON.parse(undone.replace(/^\uFEFF/, '')), JSON.parse(base.replace(/^\uFEFF/, ''))) &&
+      undone.replace(/\s/g, '') === base.replace(/\s/g, ''));
   if (!same) throw new SettingsError(`internal error: the planned change to ${file} would not undo cleanly; nothing was changed`);
   return { after, changed: after !== text, footprint };
 }

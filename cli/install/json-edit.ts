@@ -210,7 +210,9 @@ function indentOfLine(text: string, offset: number): string {
 /** JSON text of `value` laid out at `indent` in the file's style. */
 export function serialize(value: unknown, style: Style, indent: string): string {
   if (style.unit === null) return JSON.stringify(value);
-  return JSON.stringify(value, null, style.unit).split('\n').join(style.nl + indent);
+  return JSON.stringify(value, null, style.unit)
+    .split('\n')
+    .join(style.nl + indent);
 }
 
 export interface Edit {
@@ -230,7 +232,13 @@ export function isInline(text: string, node: JsonNode): boolean {
   return items.length > 0 && !text.slice(node.start + 1, itemStart(items[0]!)).includes('\n');
 }
 
-function appendEdit(text: string, container: JsonNode & { type: 'object' | 'array' }, style: Style, itemText: (indent: string, s: Style) => string, inInline = false): Edit {
+function appendEdit(
+  text: string,
+  container: JsonNode & { type: 'object' | 'array' },
+  style: Style,
+  itemText: (indent: string, s: Style) => string,
+  inInline = false,
+): Edit {
   const items: (JsonMember | JsonNode)[] = container.type === 'object' ? container.members : container.items;
   const last = items[items.length - 1];
   if (last) {
@@ -240,7 +248,8 @@ function appendEdit(text: string, container: JsonNode & { type: 'object' | 'arra
       const childIndent = lineIndent(text, firstStart) ?? indentOfLine(text, firstStart);
       return { start: itemEnd(last), end: itemEnd(last), text: `,${style.nl}${childIndent}${itemText(childIndent, style)}` };
     }
-    const spaced = /\s/.test(text.slice(container.start + 1, firstStart)) || (items.length > 1 && /,\s/.test(text.slice(itemEnd(items[0]!), itemStart(items[1]!))));
+    const spaced =
+      /\s/.test(text.slice(container.start + 1, firstStart)) || (items.length > 1 && /,\s/.test(text.slice(itemEnd(items[0]!), itemStart(items[1]!))));
     // A container written on one line gets its new item on that line too.
     return { start: itemEnd(last), end: itemEnd(last), text: `,${spaced ? ' ' : ''}${itemText('', { ...style, unit: null })}` };
   }

@@ -58,7 +58,8 @@ export function splitAssignments(words: string[]): { env: Record<string, string>
     if (!m) break;
     env[m[1]!] = m[2]!;
   }
-  if (words[i] === 'env') return splitAssignments(words.slice(i + 1)).argv.length ? mergeEnv(env, splitAssignments(words.slice(i + 1))) : { env, argv: words.slice(i) };
+  if (words[i] === 'env')
+    return splitAssignments(words.slice(i + 1)).argv.length ? mergeEnv(env, splitAssignments(words.slice(i + 1))) : { env, argv: words.slice(i) };
   return { env, argv: words.slice(i) };
 }
 

@@ -39,7 +39,10 @@ export function parseConfigText(text: string, file = '<config>'): RbkConfig {
     throw new ConfigError(`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, file);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(`${file}: the top level must be a mapping of keys (e.g. "log:", "integrations:"), not ${Array.isArray(raw) ? 'a list' : typeof raw}`, file);
+    throw new ConfigError(
+      `${file}: the top level must be a mapping of keys (e.g. "log:", "integrations:"), not ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+      file,
+    );
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error, file, text), file);
@@ -81,7 +84,10 @@ export function formatIssues(error: z.ZodError, file: string, text?: string): st
   const lines = error.issues.flatMap((issue) => {
     const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `  ${at(issue.path, k)}${issue.path.length ? `${key}.${k}` : k}: unknown key; remove it, or check its spelling against the README's config reference.`);
+      return issue.keys.map(
+        (k) =>
+          `  ${at(issue.path, k)}${issue.path.length ? `${key}.${k}` : k}: unknown key; remove it, or check its spelling against the README's config reference.`,
+      );
     }
     if (issue.code === 'invalid_value' && 'values' in issue) {
       return [`  ${at(issue.path)}${key}: must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}.`];
@@ -110,7 +116,8 @@ function unclosedOpener(text: string, end: number): { pos: number; char: string 
     const c = text[i]!;
     if (quote) {
       if (c === quote.char) {
-        if (quote.char === "'" && text[i + 1] === "'") i++; // '' is an escaped quote
+        if (quote.char === "'" && text[i + 1] === "'")
+          i++; // '' is an escaped quote
         else quote = null;
       } else if (c === '\\' && quote.char === '"') i++;
       continue;
@@ -130,7 +137,10 @@ function unclosedOpener(text: string, end: number): { pos: number; char: string 
 /** `file:line:col: not valid YAML: …`, the line quoted with a caret, and what to do, in full sentences. */
 export function describeYamlError(err: YAMLParseError, text: string, file: string): string {
   let pos = err.pos[0];
-  let what = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/[.:]$/, '');
+  let what = err.message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/[.:]$/, '');
   let hint = 'Fix the line, then start rbkd again (rbk doctor checks the config).';
   const unclosed = /Flow (map|sequence)|Missing closing|end with a [}\]]/i.test(err.message) ? unclosedOpener(text, pos) : null;
   if (unclosed) {

@@ -1,9 +1,7 @@
 // The one config schema. Every key has a default so that `npm start` works with no file at all.
 import { z } from 'zod';
 
-const cronExpression = z
-  .string()
-  .regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/15 * * * *"');
+const cronExpression = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/15 * * * *"');
 
 const sessionStorage = z
   .object({
@@ -31,7 +29,11 @@ const sessionStorage = z
       .strict()
       .superRefine((value, ctx) => {
         if (value.kmsKeyId !== undefined && value.sse !== 'aws:kms') {
-          ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'goes with sse: aws:kms; set integrations.claude.sessionStorage.s3.sse: aws:kms, or remove kmsKeyId' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['kmsKeyId'],
+            message: 'goes with sse: aws:kms; set integrations.claude.sessionStorage.s3.sse: aws:kms, or remove kmsKeyId',
+          });
         }
       })
       .default({ prefix: 'rbk', forcePathStyle: false }),
@@ -51,7 +53,10 @@ const customRule = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be kebab-case, e.g. "internal-token"'),
     pattern: z.string().min(1),
-    flags: z.string().regex(/^[gimsuy]*$/).optional(),
+    flags: z
+      .string()
+      .regex(/^[gimsuy]*$/)
+      .optional(),
     kind: z.enum(['secret', 'pii']).default('secret'),
   })
   .strict();
@@ -59,12 +64,21 @@ const customRule = z
 const webhook = z
   .object({
     // Shown in logs and metrics; defaults to the URL's host.
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+      .optional(),
     url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. https://hooks.slack.com/services/...' }),
-    events: z.array(z.enum(['session.end'])).min(1).default(['session.end']),
+    events: z
+      .array(z.enum(['session.end']))
+      .min(1)
+      .default(['session.end']),
     format: z.enum(['generic', 'slack', 'discord']).default('generic'),
     // Name of the environment variable that holds the HMAC-SHA256 signing key.
-    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. RBK_WEBHOOK_SECRET').optional(),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. RBK_WEBHOOK_SECRET')
+      .optional(),
     // Refused with a pointer to secretEnv: a secret never belongs in the config file.
     secret: z.unknown().optional(),
     timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
@@ -75,7 +89,8 @@ const webhook = z
       ctx.addIssue({
         code: 'custom',
         path: ['secret'],
-        message: 'do not put the secret in the config: export it in an environment variable and name that variable in secretEnv (e.g. secretEnv: RBK_WEBHOOK_SECRET)',
+        message:
+          'do not put the secret in the config: export it in an environment variable and name that variable in secretEnv (e.g. secretEnv: RBK_WEBHOOK_SECRET)',
       });
     }
   });
@@ -98,7 +113,12 @@ const learningSchema = z
       })
       .strict()
       .superRefine((value, ctx) => {
-        if (value.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'do not put the API key in the config: export ANTHROPIC_API_KEY in the daemon\'s environment' });
+        if (value.apiKey !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apiKey'],
+            message: "do not put the API key in the config: export ANTHROPIC_API_KEY in the daemon's environment",
+          });
       })
       .prefault({}),
     // Any OpenAI-compatible chat completions endpoint: a team's own model server (vLLM, Ollama,
@@ -111,12 +131,20 @@ const learningSchema = z
         model: z.string().min(1).max(200).default('gpt-4o-mini'),
         timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
         maxTokens: z.number().int().min(256).max(64_000).default(4096),
-        apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY').default('OPENAI_API_KEY'),
+        apiKeyEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY')
+          .default('OPENAI_API_KEY'),
         apiKey: z.unknown().optional(),
       })
       .strict()
       .superRefine((value, ctx) => {
-        if (value.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'do not put the API key in the config: export it in the daemon\'s environment (the variable apiKeyEnv names, OPENAI_API_KEY by default)' });
+        if (value.apiKey !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apiKey'],
+            message: "do not put the API key in the config: export it in the daemon's environment (the variable apiKeyEnv names, OPENAI_API_KEY by default)",
+          });
       })
       .prefault({}),
   })
@@ -169,8 +197,14 @@ export const configSchema = z
       .default({ redact: '*/30 * * * *', retention: '17 3 * * *', compact: '47 3 * * *', sync: '*/15 * * * *' }),
     retention: z
       .object({
-        local: z.object({ days: z.number().int().min(1).default(365) }).strict().default({ days: 365 }),
-        s3: z.object({ days: z.number().int().min(1).optional() }).strict().default({}),
+        local: z
+          .object({ days: z.number().int().min(1).default(365) })
+          .strict()
+          .default({ days: 365 }),
+        s3: z
+          .object({ days: z.number().int().min(1).optional() })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({ local: { days: 365 }, s3: {} }),
@@ -179,7 +213,10 @@ export const configSchema = z
         keepRawDays: z.number().int().min(0).default(30),
         // S3 compaction (daemon/sync/s3-compaction.ts): a session's parts are merged into one
         // object per dataset once it has been closed (ended or idle) this long.
-        s3: z.object({ closedHours: z.number().int().min(0).max(87_600).default(24) }).strict().default({ closedHours: 24 }),
+        s3: z
+          .object({ closedHours: z.number().int().min(0).max(87_600).default(24) })
+          .strict()
+          .default({ closedHours: 24 }),
       })
       .strict()
       .default({ keepRawDays: 30, s3: { closedHours: 24 } }),
@@ -210,7 +247,7 @@ export const configSchema = z
         listen: z
           .string()
           .regex(/^[^:]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477')
-          .refine((v) => !v.endsWith(':9464'), 'port 9464 is Claude Code\'s own Prometheus exporter; use another, e.g. 127.0.0.1:9477')
+          .refine((v) => !v.endsWith(':9464'), "port 9464 is Claude Code's own Prometheus exporter; use another, e.g. 127.0.0.1:9477")
           .default('127.0.0.1:9477'),
       })
       .strict()
@@ -257,7 +294,16 @@ export const configSchema = z
         maxPartBytes: z.number().int().min(1024).max(1_073_741_824).default(4_194_304),
       })
       .strict()
-      .default({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000, maxPartBytes: 4_194_304 }),
+      .default({
+        automatic: true,
+        debounceMs: 5000,
+        idleMinutes: 10,
+        minIntervalMs: 300_000,
+        backoffBaseMs: 1000,
+        backoffCapMs: 60_000,
+        maxPartRows: 50_000,
+        maxPartBytes: 4_194_304,
+      }),
     integrations: z
       .object({
         claude: z

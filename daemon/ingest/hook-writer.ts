@@ -21,7 +21,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export type HookWriterObserver = (event: IncomingHookEvent, result: StoredHookResult, durableAt: number) => void
+export type HookWriterObserver = (event: IncomingHookEvent, result: StoredHookResult, durableAt: number) => void;
 
 /** Why the database refuses writes right now (disk full, I/O error, …), for logs and `rbk status`. */
 export interface WriteFailure {
@@ -118,9 +118,10 @@ export class HookWriter {
   private noteWriteFailure(err: unknown): void {
     if (this.writeFailure) return;
     const code = (err as { code?: string }).code ?? null;
-    const message = code && DISK_FULL.has(code)
-      ? `the data dir is out of disk space (${code}); free space there. Hooks spool meanwhile and reads keep working`
-      : `database write failed: ${(err as Error)?.message ?? String(err)}`;
+    const message =
+      code && DISK_FULL.has(code)
+        ? `the data dir is out of disk space (${code}); free space there. Hooks spool meanwhile and reads keep working`
+        : `database write failed: ${(err as Error)?.message ?? String(err)}`;
     this.writeFailure = { message, code, sinceUnixMs: Date.now() };
     this.log.error('database writes failing; hook events are spooled until they succeed again', { code, error: message });
   }

@@ -60,7 +60,10 @@ export async function findTranscripts(root: string): Promise<{ path: string; siz
     }
   }
   // Main transcripts before subagent files, so parents exist when their agents are linked.
-  return out.sort((a, b) => Number(a.path.includes(`${path.sep}subagents${path.sep}`)) - Number(b.path.includes(`${path.sep}subagents${path.sep}`)) || a.path.localeCompare(b.path));
+  return out.sort(
+    (a, b) =>
+      Number(a.path.includes(`${path.sep}subagents${path.sep}`)) - Number(b.path.includes(`${path.sep}subagents${path.sep}`)) || a.path.localeCompare(b.path),
+  );
 }
 
 export async function importTranscripts(

@@ -84,7 +84,12 @@ export class ParseWorker {
    * caller must iterate what this returns (to its end or until it breaks out): a scan nobody
    * consumes keeps the worker's credit and stalls the scans behind it.
    */
-  scan(file: string, offset: number, opts: Omit<BatchOptions, 'redact'>, onRedactions: (byRule: Record<string, number>) => void): AsyncGenerator<PreparedBatch> {
+  scan(
+    file: string,
+    offset: number,
+    opts: Omit<BatchOptions, 'redact'>,
+    onRedactions: (byRule: Record<string, number>) => void,
+  ): AsyncGenerator<PreparedBatch> {
     const id = this.nextId++;
     const state: ScanState = { pending: [], wake: null, failed: null };
     this.scans.set(id, state);

@@ -93,7 +93,11 @@ export function canonicalModel(model: string): string | null {
   const at = s.indexOf('claude-');
   if (at === -1) return null;
   s = s.slice(at);
-  s = s.replace(/@\d{8}$/, '').replace(/-v\d+(?::\d+)?$/, '').replace(/-\d{8}$/, '').replace(/-latest$/, '');
+  s = s
+    .replace(/@\d{8}$/, '')
+    .replace(/-v\d+(?::\d+)?$/, '')
+    .replace(/-\d{8}$/, '')
+    .replace(/-latest$/, '');
   let family: string;
   let major: string;
   let minor: string | undefined;
@@ -183,8 +187,7 @@ export function costOf(usage: CostUsage, overrides?: Readonly<Record<string, Par
   const write1h = usage.cacheCreation1hTokens;
   const write5m = Math.max(usage.cacheCreation5mTokens, usage.cacheCreationTokens - write1h);
   const promptTokens = usage.inputTokens + usage.cacheCreationTokens + usage.cacheReadTokens;
-  const tier: TierPrice =
-    price.longContext && promptTokens > price.longContext.thresholdInputTokens ? price.longContext : price;
+  const tier: TierPrice = price.longContext && promptTokens > price.longContext.thresholdInputTokens ? price.longContext : price;
   return (
     (usage.inputTokens * tier.input +
       usage.outputTokens * tier.output +

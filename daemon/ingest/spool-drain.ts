@@ -110,7 +110,10 @@ export class SpoolDrain {
             } catch (err) {
               if (isDatabaseFailure(err)) {
                 // Said once per outage (HookWriter logs the outage itself); debug on every retry after that.
-                this.log[alreadyFailing ? 'debug' : 'error']('spool drain stopped: the database refused the write; the events stay spooled', { error: err, remaining: ids.length - next + batch.length - stored.length });
+                this.log[alreadyFailing ? 'debug' : 'error']('spool drain stopped: the database refused the write; the events stay spooled', {
+                  error: err,
+                  remaining: ids.length - next + batch.length - stored.length,
+                });
                 stopped = true;
                 break;
               }

@@ -65,7 +65,12 @@ export async function* prepareBatches(file: string, offset: number, opts: BatchO
     : undefined;
   let batch: PreparedBatch = { lines: [], count: 0, bytes: 0, end: offset, skipped: {} };
   let heldBytes = 0;
-  for await (const { line, parsed } of scanTranscript(file, offset, { sessionIdHint: opts.sessionIdHint, agentIdHint: opts.agentIdHint, transformEntry }, { untilOffset: opts.untilOffset })) {
+  for await (const { line, parsed } of scanTranscript(
+    file,
+    offset,
+    { sessionIdHint: opts.sessionIdHint, agentIdHint: opts.agentIdHint, transformEntry },
+    { untilOffset: opts.untilOffset },
+  )) {
     const size = line.end - line.offset;
     batch.count += 1;
     batch.bytes += size;

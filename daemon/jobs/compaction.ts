@@ -58,7 +58,12 @@ export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
       await checkpoint(signal);
       const from = range.lo - 1 + w * ID_WINDOW;
       rawDropped += drop.run({ from, to: from + ID_WINDOW, cutoff }).changes;
-      ctx.progress({ done: w + 1, total: windows + 1, message: `dropping raw lines older than ${ctx.config.compaction.keepRawDays} days`, counts: { rawDropped } });
+      ctx.progress({
+        done: w + 1,
+        total: windows + 1,
+        message: `dropping raw lines older than ${ctx.config.compaction.keepRawDays} days`,
+        counts: { rawDropped },
+      });
     }
   }
 
@@ -107,7 +112,8 @@ export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
   await checkpoint(signal);
   const s3 = await compactCentralCopy({
     ...ctx,
-    progress: (done, total, c) => ctx.progress({ done, total, message: `compacting the central copy: ${done} of ${total} sessions`, counts: { rawDropped, ...c } }),
+    progress: (done, total, c) =>
+      ctx.progress({ done, total, message: `compacting the central copy: ${done} of ${total} sessions`, counts: { rawDropped, ...c } }),
   });
   const counts: JobCounts = {
     rawDropped,

@@ -13,6 +13,6 @@ export function registerBuiltinJobs(registry: JobRegistry = jobRegistry): void {
     description: 'expire sessions idle longer than retention.local.days (pinned ones stay)',
   });
   registry.register('compact', runCompaction, {
-    description: 'drop raw transcript lines older than compaction.keepRawDays; return free space; merge closed sessions\' parts in the central copy',
+    description: "drop raw transcript lines older than compaction.keepRawDays; return free space; merge closed sessions' parts in the central copy",
   });
 }

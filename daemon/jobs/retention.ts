@@ -98,7 +98,9 @@ export function pastRetention(db: Db, config: RbkConfig, clock: Clock, sessionId
   for (let i = 0; i < sessionIds.length; i += 500) {
     const chunk = sessionIds.slice(i, i + 500);
     const r = db
-      .prepare(`SELECT count(*) AS n, MIN(${LAST}) AS oldest FROM sessions s WHERE s.id IN (${chunk.map(() => '?').join(',')}) AND s.pinned = 0 AND ${LAST} < ?`)
+      .prepare(
+        `SELECT count(*) AS n, MIN(${LAST}) AS oldest FROM sessions s WHERE s.id IN (${chunk.map(() => '?').join(',')}) AND s.pinned = 0 AND ${LAST} < ?`,
+      )
       .get(...chunk, cutoff) as { n: number; oldest: number | null };
     sessions += r.n;
     if (r.oldest !== null && (oldest === 0 || r.oldest < oldest)) oldest = r.oldest;

@@ -145,7 +145,13 @@ export class Scheduler {
       // Record them now: the database is about to close under them.
       for (const a of this.active.values()) {
         try {
-          this.runs.finish(a.runId, 'interrupted', this.clock.now(), a.progress?.counts ?? {}, 'the daemon stopped during this run (the job did not stop in time)');
+          this.runs.finish(
+            a.runId,
+            'interrupted',
+            this.clock.now(),
+            a.progress?.counts ?? {},
+            'the daemon stopped during this run (the job did not stop in time)',
+          );
         } catch {
           /* best effort */
         }
@@ -270,7 +276,9 @@ export class Scheduler {
     const expr = scheduleOf(def, this.opts.config);
     if (!expr) return;
     if (!cron.validate(expr)) {
-      this.opts.log.error(`jobs.${def.name}: "${expr}" is not a valid cron expression; the job runs only when asked (rbk jobs run ${def.name})`, { job: def.name });
+      this.opts.log.error(`jobs.${def.name}: "${expr}" is not a valid cron expression; the job runs only when asked (rbk jobs run ${def.name})`, {
+        job: def.name,
+      });
       return;
     }
     const log = this.opts.log;

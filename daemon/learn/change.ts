@@ -66,8 +66,20 @@ function hunkText(h: PatchHunk): string {
 
 /** old_string → new_string as a hunk without line numbers (when Claude Code recorded no patch). */
 function stringHunk(oldS: string, newS: string): string {
-  const minus = oldS === '' ? [] : oldS.replace(/\n$/, '').split('\n').map((l) => `-${l}`);
-  const plus = newS === '' ? [] : newS.replace(/\n$/, '').split('\n').map((l) => `+${l}`);
+  const minus =
+    oldS === ''
+      ? []
+      : oldS
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `-${l}`);
+  const plus =
+    newS === ''
+      ? []
+      : newS
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `+${l}`);
   return ['@@', ...minus, ...plus].join('\n');
 }
 

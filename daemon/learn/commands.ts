@@ -58,10 +58,78 @@ export function commandWords(segment: string): string[] {
 
 // Programs that only look at things: never "the check" and never "the fix".
 const VIEWERS = new Set([
-  'cat', 'ls', 'echo', 'cd', 'pwd', 'head', 'tail', 'true', 'false', 'sleep', 'which', 'wc', 'printf', 'export', 'set', 'clear', 'sort', 'uniq', 'less', 'more',
-  'xargs', 'grep', 'rg', 'egrep', 'fgrep', 'ag', 'awk', 'jq', 'yq', 'cut', 'tr', 'find', 'fd', 'test', '[', 'stat', 'file', 'tree', 'env', 'printenv', 'du', 'df', 'ps',
-  'whoami', 'id', 'date', 'type', 'diff', 'cmp', 'md5sum', 'sha256sum', 'basename', 'dirname', 'realpath', 'readlink', 'column', 'nl', 'od', 'hexdump', 'strings',
-  'top', 'free', 'uptime', 'hostname', 'uname', 'lsof', 'netstat', 'ss', 'dig', 'nslookup', 'host', 'ping',
+  'cat',
+  'ls',
+  'echo',
+  'cd',
+  'pwd',
+  'head',
+  'tail',
+  'true',
+  'false',
+  'sleep',
+  'which',
+  'wc',
+  'printf',
+  'export',
+  'set',
+  'clear',
+  'sort',
+  'uniq',
+  'less',
+  'more',
+  'xargs',
+  'grep',
+  'rg',
+  'egrep',
+  'fgrep',
+  'ag',
+  'awk',
+  'jq',
+  'yq',
+  'cut',
+  'tr',
+  'find',
+  'fd',
+  'test',
+  '[',
+  'stat',
+  'file',
+  'tree',
+  'env',
+  'printenv',
+  'du',
+  'df',
+  'ps',
+  'whoami',
+  'id',
+  'date',
+  'type',
+  'diff',
+  'cmp',
+  'md5sum',
+  'sha256sum',
+  'basename',
+  'dirname',
+  'realpath',
+  'readlink',
+  'column',
+  'nl',
+  'od',
+  'hexdump',
+  'strings',
+  'top',
+  'free',
+  'uptime',
+  'hostname',
+  'uname',
+  'lsof',
+  'netstat',
+  'ss',
+  'dig',
+  'nslookup',
+  'host',
+  'ping',
 ]);
 
 const INTERPRETERS = new Set(['sh', 'bash', 'zsh', 'dash']);
@@ -87,13 +155,36 @@ const READ_ONLY_SUBCOMMANDS: Record<string, RegExp> = {
 };
 
 /** Programs (with subcommands) that change state. */
-const CHANGE_PROGRAMS = new Set(['mv', 'cp', 'rm', 'mkdir', 'rmdir', 'touch', 'chmod', 'chown', 'ln', 'truncate', 'install', 'patch', 'unzip', 'tee', 'dd', 'rsync', 'scp', 'kill', 'pkill', 'killall']);
+const CHANGE_PROGRAMS = new Set([
+  'mv',
+  'cp',
+  'rm',
+  'mkdir',
+  'rmdir',
+  'touch',
+  'chmod',
+  'chown',
+  'ln',
+  'truncate',
+  'install',
+  'patch',
+  'unzip',
+  'tee',
+  'dd',
+  'rsync',
+  'scp',
+  'kill',
+  'pkill',
+  'killall',
+]);
 const CHANGE_SUBCOMMANDS: Record<string, RegExp> = {
   git: /^(add|commit|checkout|switch|reset|revert|apply|am|merge|rebase|cherry-pick|stash(?! list)|push|pull|restore|rm|mv|tag|clean|branch -[dDmM]|init|clone|submodule)/,
-  kubectl: /^(apply|delete|create|replace|patch|scale|rollout (restart|undo|pause|resume)|set|edit|annotate|label|cordon|uncordon|drain|taint|expose|autoscale|run|exec)/,
+  kubectl:
+    /^(apply|delete|create|replace|patch|scale|rollout (restart|undo|pause|resume)|set|edit|annotate|label|cordon|uncordon|drain|taint|expose|autoscale|run|exec)/,
   helm: /^(install|upgrade|rollback|uninstall|delete|repo (add|update)|dependency (update|build))/,
   terraform: /^(apply|destroy|import|taint|untaint|state (rm|mv|push)|init|workspace (new|select|delete)|fmt(?!.*-check))/,
-  docker: /^(run|rm|stop|start|restart|kill|build|pull|tag|push|compose (up|down|restart|stop|start|build|pull|rm)|volume rm|network (create|rm)|system prune|exec)/,
+  docker:
+    /^(run|rm|stop|start|restart|kill|build|pull|tag|push|compose (up|down|restart|stop|start|build|pull|rm)|volume rm|network (create|rm)|system prune|exec)/,
   'docker-compose': /^(up|down|restart|stop|start|build|pull|rm)/,
   systemctl: /^(start|stop|restart|reload|enable|disable|daemon-reload|mask|unmask)/,
   service: /\b(start|stop|restart|reload)\b/,
@@ -163,7 +254,11 @@ export function isChangeSegment(segment: string): boolean {
   if (sub?.test(rest)) return true;
   if (WRITE_FLAGS.test(` ${rest} `) && !['grep', 'rg', 'sed', 'perl', 'curl', 'ls'].includes(base)) return true;
   // Package scripts named for what they change: npm run format, yarn lint:fix, pnpm db:migrate.
-  if (['npm', 'yarn', 'pnpm', 'bun', 'make', 'just'].includes(base) && /(^|\s|:)(format|fmt|fix|prettier|migrate|seed|codegen|generate)(\s|:|$)/.test(` ${rest} `)) return true;
+  if (
+    ['npm', 'yarn', 'pnpm', 'bun', 'make', 'just'].includes(base) &&
+    /(^|\s|:)(format|fmt|fix|prettier|migrate|seed|codegen|generate)(\s|:|$)/.test(` ${rest} `)
+  )
+    return true;
   return false;
 }
 
@@ -231,7 +326,19 @@ export const WRONG_COMMAND =
   /^\(eval\):\d+: |^(?:\S*\/)?(?:ba|z|da)?sh:(?: line)? \d+: \S+: (?:not found|No such file or directory|Permission denied)|command not found|: not found\b|No such file or directory|not recognized as (an internal|the name)|unknown (flag|option|command|subcommand|shorthand flag)|unrecognized (option|argument|arguments|command)|invalid (option|choice|command)|illegal option|Missing script|Usage: |usage: |is not a \w+ command|no such (command|subcommand|option)|did you mean|requires an argument|File has not been read yet|String to replace not found|File does not exist|Found \d+ matches of the string to replace|<tool_use_error>|InputValidationError|No files found|EISDIR|is a directory/i;
 
 /** Tools that only read (their calls are diagnostics). */
-export const READ_TOOLS = new Set(['Read', 'Glob', 'Grep', 'LS', 'WebFetch', 'WebSearch', 'NotebookRead', 'BashOutput', 'ToolSearch', 'ListMcpResourcesTool', 'ReadMcpResourceTool']);
+export const READ_TOOLS = new Set([
+  'Read',
+  'Glob',
+  'Grep',
+  'LS',
+  'WebFetch',
+  'WebSearch',
+  'NotebookRead',
+  'BashOutput',
+  'ToolSearch',
+  'ListMcpResourcesTool',
+  'ReadMcpResourceTool',
+]);
 /** Tools that change files. */
 export const EDIT_TOOLS = new Set(['Edit', 'MultiEdit', 'Write', 'NotebookEdit']);
 /** Tools that start a subagent. */

@@ -66,8 +66,16 @@ export function runbookEntry(inc: Incident, m: Pick<SessionModel, 'scrub' | 'pat
   if (inc.failedAttempts.length > 0) lines.push('### Tried, did not help', '', ...inc.failedAttempts.map((t) => `- ${tried(t, m)}`), '');
   lines.push('### Fix', '');
   for (const [i, c] of inc.fix.entries()) lines.push(`${i + 1}. ${fixStep(c, m).replace(/\n(?!\n)/g, '\n   ')}`, '');
-  lines.push('### Verification', '', `${inc.verification.map((v) => describeCheck(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`, '');
-  lines.push(`_Learned by rbk from session \`${sessionId}\` (interactions ${[inc.firstSymptom.ref, ...inc.fix.map((c) => c.ref), ...inc.verification.map((v) => v.ref)].map((x) => `\`${x}\``).join(', ')})._`, '');
+  lines.push(
+    '### Verification',
+    '',
+    `${inc.verification.map((v) => describeCheck(v, m.scrub)).join(', then ')} ${inc.verification.length === 1 ? 'passes' : 'pass'}.`,
+    '',
+  );
+  lines.push(
+    `_Learned by rbk from session \`${sessionId}\` (interactions ${[inc.firstSymptom.ref, ...inc.fix.map((c) => c.ref), ...inc.verification.map((v) => v.ref)].map((x) => `\`${x}\``).join(', ')})._`,
+    '',
+  );
   return {
     signatureId: inc.signature.id,
     title,
@@ -86,9 +94,10 @@ export function knowledgeDoc(
 ): KnowledgeDoc {
   const kind: KnowledgeDoc['kind'] = inc.status === 'resolved' ? 'fix' : inc.status === 'fixed-unverified' ? 'unverified' : 'ruled-out';
   const here = { id: ctx.sessionId, project: ctx.project, firstSeenUnixMs: inc.firstSymptom.unixMs, resolved: inc.status === 'resolved', fix: ctx.fix };
-  const sessions = [...ctx.others.map((o) => ({ id: o.sessionId, project: o.project, firstSeenUnixMs: o.firstSeenUnixMs, resolved: o.resolved, fix: o.fix })), here].sort(
-    (a, b) => a.firstSeenUnixMs - b.firstSeenUnixMs || a.id.localeCompare(b.id),
-  );
+  const sessions = [
+    ...ctx.others.map((o) => ({ id: o.sessionId, project: o.project, firstSeenUnixMs: o.firstSeenUnixMs, resolved: o.resolved, fix: o.fix })),
+    here,
+  ].sort((a, b) => a.firstSeenUnixMs - b.firstSeenUnixMs || a.id.localeCompare(b.id));
   const times = sessions.map((s) => s.firstSeenUnixMs).filter((t) => t > 0);
   const title = incidentTitle(inc, m.scrub);
   return {
@@ -111,7 +120,17 @@ export function knowledgeDoc(
     sessions,
     firstSeenUnixMs: times.length > 0 ? Math.min(...times) : 0,
     lastSeenUnixMs: Math.max(inc.failures.at(-1)!.unixMs, ...ctx.others.map((o) => o.lastSeenUnixMs)),
-    refs: [...new Set([inc.firstSymptom.ref, inc.firstSymptom.resultRef, ...inc.failedAttempts.map((t) => t.call.ref), ...inc.fix.map((c) => c.ref), ...inc.verification.map((v) => v.ref)].filter(Boolean))],
+    refs: [
+      ...new Set(
+        [
+          inc.firstSymptom.ref,
+          inc.firstSymptom.resultRef,
+          ...inc.failedAttempts.map((t) => t.call.ref),
+          ...inc.fix.map((c) => c.ref),
+          ...inc.verification.map((v) => v.ref),
+        ].filter(Boolean),
+      ),
+    ],
     learnedFrom: ctx.sessionId,
   };
 }

@@ -26,7 +26,8 @@ export interface SynthesisInput {
 }
 
 // Who or what was affected, as people say it: customers, production, an outage, users who cannot.
-const IMPACT = /\b(customers?|production|prod\b|outage|downtime|degraded|revenue|SLA|SLO|on-?call|paged|pager|5\d\d (errors?|responses?)|users? (can(no|')t|cannot|are|were|see|got|get|report(ed)?|lost)|checkout)\b/i;
+const IMPACT =
+  /\b(customers?|production|prod\b|outage|downtime|degraded|revenue|SLA|SLO|on-?call|paged|pager|5\d\d (errors?|responses?)|users? (can(no|')t|cannot|are|were|see|got|get|report(ed)?|lost)|checkout)\b/i;
 const TIMELINE_MAX = 80;
 
 export function isoUtc(ms: number): string {
@@ -59,7 +60,8 @@ export function describeCall(c: Call, scrub: (s: string) => string = (s) => s): 
     const where = typeof c.input.path === 'string' ? scrub(c.input.path) : '';
     return `${c.toolName} \`${oneLine(c.input.pattern, 120)}\`${where && where !== '.' ? ` in \`${where}\`` : ''}`;
   }
-  if (c.toolName === 'Edit' || c.toolName === 'MultiEdit' || c.toolName === 'Write' || c.toolName === 'Read' || c.toolName === 'NotebookEdit') return `${c.toolName} \`${scrub(c.text)}\``;
+  if (c.toolName === 'Edit' || c.toolName === 'MultiEdit' || c.toolName === 'Write' || c.toolName === 'Read' || c.toolName === 'NotebookEdit')
+    return `${c.toolName} \`${scrub(c.text)}\``;
   return `${c.toolName}${c.text ? ` \`${oneLine(scrub(c.text), 120)}\`` : ''}`;
 }
 
@@ -91,7 +93,14 @@ export function changeLine(c: Call, input: Pick<SynthesisInput, 'scrub' | 'patch
     const minusSet = new Set(minusLines.map((l) => l.slice(1).trim()));
     const minus = minusLines.find((l) => !plusSet.has(l.slice(1).trim())) ?? minusLines[0];
     const plus = plusLines.find((l) => !minusSet.has(l.slice(1).trim())) ?? plusLines[0];
-    const what = minus && plus ? `\`${oneLine(minus.slice(1), 80)}\` → \`${oneLine(plus.slice(1), 80)}\`` : minus ? `removed \`${oneLine(minus.slice(1), 80)}\`` : plus ? `added \`${oneLine(plus.slice(1), 80)}\`` : 'changed blank lines';
+    const what =
+      minus && plus
+        ? `\`${oneLine(minus.slice(1), 80)}\` → \`${oneLine(plus.slice(1), 80)}\``
+        : minus
+          ? `removed \`${oneLine(minus.slice(1), 80)}\``
+          : plus
+            ? `added \`${oneLine(plus.slice(1), 80)}\``
+            : 'changed blank lines';
     return `${verb('Edit', 'editing')} ${r.summary.replace(/^Edit /, '').replace(/:$/, '')}: ${what}`;
   }
   if (r.lang === 'text' && c.toolName === 'Write') return `${verb('Create', 'creating')} ${r.summary.replace(/^Create /, '').replace(/ with:$/, '')}`;
@@ -165,8 +174,20 @@ function timelineFor(input: SynthesisInput): TimelineItem[] {
     const r = role.get(c);
     const desc = describeCall(c, scrub);
     if (rejected.has(c)) push(c.unixMs, c.index, `${desc} was rejected by the user${who}`, [c.ref], true);
-    else if (r === 'failed') push(c.unixMs, c.index, `${desc} failed${who}: ${quote(scrub(c === inc!.firstSymptom ? inc!.signature.line : c.detail.split('\n').find((l) => l.trim()) ?? ''))}`, [c.ref, c.resultRef]);
-    else if (r === 'attempt') push(c.unixMs, c.index, `Tried ${c.role === 'change' ? changeLine(c, input) : desc}${who}: it did not help${c.status === 'error' ? ` (failed: ${quote(scrub(signatureOf(c.toolName, c.detail).line), 120)})` : ''}`, [c.ref, c.resultRef]);
+    else if (r === 'failed')
+      push(
+        c.unixMs,
+        c.index,
+        `${desc} failed${who}: ${quote(scrub(c === inc!.firstSymptom ? inc!.signature.line : (c.detail.split('\n').find((l) => l.trim()) ?? '')))}`,
+        [c.ref, c.resultRef],
+      );
+    else if (r === 'attempt')
+      push(
+        c.unixMs,
+        c.index,
+        `Tried ${c.role === 'change' ? changeLine(c, input) : desc}${who}: it did not help${c.status === 'error' ? ` (failed: ${quote(scrub(signatureOf(c.toolName, c.detail).line), 120)})` : ''}`,
+        [c.ref, c.resultRef],
+      );
     else if (r === 'fix') push(c.unixMs, c.index, `Fix: ${changeLine(c, input)}${who}`, [c.ref]);
     else if (r === 'verify') push(c.unixMs, c.index, `${desc} passed${who}`, [c.ref, c.resultRef]);
     else if (unrelated.has(c)) push(c.unixMs, c.index, `${desc} failed${who} (unrelated to the incident)`, [c.ref, c.resultRef]);
@@ -175,11 +196,19 @@ function timelineFor(input: SynthesisInput): TimelineItem[] {
     else if (few && c.role !== 'bookkeeping') push(c.unixMs, c.index, `${desc} ${c.status === 'ok' ? 'ok' : c.status}${who}`, [c.ref], false);
   }
   const findings = inc ? inc.findings : a.subagentFindings;
-  for (const f of findings) push(f.unixMs, a.entries.findIndex((e) => e.ref === f.ref), `Subagent ${f.agentId.slice(0, 8)} reported: ${quote(scrub(f.text), 240)}`, [f.ref]);
+  for (const f of findings)
+    push(
+      f.unixMs,
+      a.entries.findIndex((e) => e.ref === f.ref),
+      `Subagent ${f.agentId.slice(0, 8)} reported: ${quote(scrub(f.text), 240)}`,
+      [f.ref],
+    );
   for (let i = end; i >= start && i >= 0; i--) {
     const e = a.entries[i]!;
     if (e.kind === 'assistant' && !e.agentId && e.text.trim()) {
-      push(e.unixMs, i, `${inc && i < a.entries.length - 1 && e.ref !== a.finalAnswer?.ref ? 'Answer' : 'Final answer'}: ${quote(scrub(e.text), 240)}`, [e.ref]);
+      push(e.unixMs, i, `${inc && i < a.entries.length - 1 && e.ref !== a.finalAnswer?.ref ? 'Answer' : 'Final answer'}: ${quote(scrub(e.text), 240)}`, [
+        e.ref,
+      ]);
       break;
     }
   }
@@ -198,13 +227,29 @@ function noIncidentNarrative(input: SynthesisInput): Narrative {
   const a = input.analysis;
   const c = (text: string, refs: string[] = []): Claim => ({ text, refs: uniq(refs) });
   const first = a.prompts[0] ?? null;
-  const summary = [c(first ? `Asked: ${quote(input.scrub(first.text), 300)}` : 'The session has no prompt.', statementRefs(first)), c('No incident: no check failed for a reason the session then worked on.')];
+  const summary = [
+    c(first ? `Asked: ${quote(input.scrub(first.text), 300)}` : 'The session has no prompt.', statementRefs(first)),
+    c('No incident: no check failed for a reason the session then worked on.'),
+  ];
   // What subagents found is most of what an investigation session has to show.
-  for (const f of a.subagentFindings.slice(0, 3)) summary.push(c(`Work was delegated to a subagent, which reported back: ${quote(input.scrub(f.text), 300)}`, [f.ref]));
+  for (const f of a.subagentFindings.slice(0, 3))
+    summary.push(c(`Work was delegated to a subagent, which reported back: ${quote(input.scrub(f.text), 300)}`, [f.ref]));
   if (a.finalAnswer) summary.push(c(`Outcome, in the assistant's final answer: ${quote(input.scrub(a.finalAnswer.text), 400)}`, [a.finalAnswer.ref]));
   const poorly: Claim[] = [];
-  for (const m of a.missteps.slice(0, 5)) poorly.push(c(`${describeCall(m.call, input.scrub)} failed (${quote(input.scrub(m.signature.line), 140)}): a wrong command${m.correctedBy ? `, followed by ${describeCall(m.correctedBy, input.scrub)}` : ''}.`, [m.call.ref, m.call.resultRef]));
-  for (const u of a.unrelated.slice(0, 5)) poorly.push(c(`${describeCall(u.call, input.scrub)} failed (${quote(input.scrub(u.signature.line), 140)})${u.why === 'called unrelated' ? ', and the assistant called it unrelated' : ', and nothing in the session fixed it'}.`, [u.call.ref, u.call.resultRef, ...statementRefs(u.statement)]));
+  for (const m of a.missteps.slice(0, 5))
+    poorly.push(
+      c(
+        `${describeCall(m.call, input.scrub)} failed (${quote(input.scrub(m.signature.line), 140)}): a wrong command${m.correctedBy ? `, followed by ${describeCall(m.correctedBy, input.scrub)}` : ''}.`,
+        [m.call.ref, m.call.resultRef],
+      ),
+    );
+  for (const u of a.unrelated.slice(0, 5))
+    poorly.push(
+      c(
+        `${describeCall(u.call, input.scrub)} failed (${quote(input.scrub(u.signature.line), 140)})${u.why === 'called unrelated' ? ', and the assistant called it unrelated' : ', and nothing in the session fixed it'}.`,
+        [u.call.ref, u.call.resultRef, ...statementRefs(u.statement)],
+      ),
+    );
   for (const r of a.rejections.slice(0, 3)) poorly.push(c(`The user rejected ${describeCall(r, input.scrub)}.`, [r.ref]));
   for (const i of a.interruptions.slice(0, 2)) poorly.push(c(`The user interrupted the work: ${quote(i.text, 120)}`, [i.ref]));
   if (poorly.length === 0) poorly.push(c('Nothing went poorly in the evidence: no failed, rejected or interrupted tool call.'));
@@ -214,8 +259,20 @@ function noIncidentNarrative(input: SynthesisInput): Narrative {
     impact: [c('User-facing impact: none shown (no incident in this session).')],
     detection: [c('Not applicable: no incident.')],
     rootCause: [c('Not applicable: no incident.')],
-    resolution: [c(a.finalAnswer ? `Nothing to resolve; the session ended with: ${quote(input.scrub(a.finalAnswer.text), 300)}` : 'Nothing to resolve.', statementRefs(a.finalAnswer))],
-    wentWell: [ok.length > 0 ? c(`${ok.length} of ${a.calls.length} tool calls succeeded.`, ok.slice(0, 5).map((x) => x.ref)) : c('Nothing in the evidence stands out as having gone well.')],
+    resolution: [
+      c(
+        a.finalAnswer ? `Nothing to resolve; the session ended with: ${quote(input.scrub(a.finalAnswer.text), 300)}` : 'Nothing to resolve.',
+        statementRefs(a.finalAnswer),
+      ),
+    ],
+    wentWell: [
+      ok.length > 0
+        ? c(
+            `${ok.length} of ${a.calls.length} tool calls succeeded.`,
+            ok.slice(0, 5).map((x) => x.ref),
+          )
+        : c('Nothing in the evidence stands out as having gone well.'),
+    ],
     wentPoorly: poorly,
     actionItems: [c('None: no incident needs follow-up.')],
   };
@@ -240,9 +297,22 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   if (inc.report) summary.push(c(`Reported: ${quote(s(inc.report.text), 300)}`, [inc.report.ref]));
   if (input.query) summary.push(c(`This postmortem covers the part of the session that matches ${quote(input.query, 120)}.`));
   summary.push(c(`Incident: ${check} failed with ${error}${inc.failures.length > 1 ? ` (${inc.failures.length} failing runs)` : ''}.`, symptomRefs));
-  if (inc.status === 'resolved') summary.push(c(`Fixed by ${fixSummary(inc, input)}; verified by ${verified.join(', then ')} passing.`, [...fixRefs, ...refsOf(inc.verification)]));
-  else if (inc.status === 'fixed-unverified') summary.push(c(`Fixed, not verified: ${fixSummary(inc, input)}, and the assistant says it is fixed, but ${check} was not run again.`, [...fixRefs, ...inc.claims.map((x) => x.ref)]));
-  else summary.push(c(`Not resolved in this session${inc.failedAttempts.length > 0 ? ` (${inc.failedAttempts.length} attempt${inc.failedAttempts.length === 1 ? '' : 's'} did not help)` : ''}.`, refsOf(inc.failedAttempts.map((f) => f.call))));
+  if (inc.status === 'resolved')
+    summary.push(c(`Fixed by ${fixSummary(inc, input)}; verified by ${verified.join(', then ')} passing.`, [...fixRefs, ...refsOf(inc.verification)]));
+  else if (inc.status === 'fixed-unverified')
+    summary.push(
+      c(`Fixed, not verified: ${fixSummary(inc, input)}, and the assistant says it is fixed, but ${check} was not run again.`, [
+        ...fixRefs,
+        ...inc.claims.map((x) => x.ref),
+      ]),
+    );
+  else
+    summary.push(
+      c(
+        `Not resolved in this session${inc.failedAttempts.length > 0 ? ` (${inc.failedAttempts.length} attempt${inc.failedAttempts.length === 1 ? '' : 's'} did not help)` : ''}.`,
+        refsOf(inc.failedAttempts.map((f) => f.call)),
+      ),
+    );
   const answer = a.finalAnswer;
   if (answer && answer.unixMs >= first.unixMs) summary.push(c(`Outcome, in the assistant's words: ${quote(s(answer.text), 400)}`, [answer.ref]));
 
@@ -252,13 +322,25 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   if (said.length > 0) for (const x of said) impact.push(c(`The session says: ${quote(s(x.text), 240)}`, [x.ref]));
   else impact.push(c('User-facing impact: unknown (the session does not say who or what was affected).'));
   if (inc.status === 'resolved' && lastVerify && first.unixMs > 0 && lastVerify.unixMs >= first.unixMs) {
-    impact.push(c(`Duration: ${minutes(lastVerify.unixMs - first.unixMs)} from the first symptom (${isoUtc(first.unixMs)}) to the verification (${isoUtc(lastVerify.unixMs)}).`, [first.ref, lastVerify.ref]));
+    impact.push(
+      c(
+        `Duration: ${minutes(lastVerify.unixMs - first.unixMs)} from the first symptom (${isoUtc(first.unixMs)}) to the verification (${isoUtc(lastVerify.unixMs)}).`,
+        [first.ref, lastVerify.ref],
+      ),
+    );
   } else if (inc.status === 'fixed-unverified' && inc.fix.length > 0) {
     const f = inc.fix.at(-1)!;
-    impact.push(c(`Duration: at least ${minutes(f.unixMs - first.unixMs)} from the first symptom (${isoUtc(first.unixMs)}) to the fix (${isoUtc(f.unixMs)}); the fix was not verified.`, [first.ref, f.ref]));
+    impact.push(
+      c(
+        `Duration: at least ${minutes(f.unixMs - first.unixMs)} from the first symptom (${isoUtc(first.unixMs)}) to the fix (${isoUtc(f.unixMs)}); the fix was not verified.`,
+        [first.ref, f.ref],
+      ),
+    );
   } else {
     const lastMs = a.entries.at(-1)?.unixMs ?? first.unixMs;
-    impact.push(c(`Duration: still open when the session ended, ${minutes(lastMs - first.unixMs)} after the first symptom (${isoUtc(first.unixMs)}).`, [first.ref]));
+    impact.push(
+      c(`Duration: still open when the session ended, ${minutes(lastMs - first.unixMs)} after the first symptom (${isoUtc(first.unixMs)}).`, [first.ref]),
+    );
   }
   impact.push(
     c(
@@ -269,14 +351,23 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
 
   // Detection
   const detection: Claim[] = [];
-  detection.push(c(`First symptom at ${isoUtc(first.unixMs)}${first.agentId ? ` (in subagent ${first.agentId.slice(0, 8)})` : ''}: ${check} → ${error}.`, symptomRefs));
-  if (inc.report && inc.report.unixMs <= first.unixMs) detection.push(c(`Reported by the user before that: ${quote(s(inc.report.text), 240)}`, [inc.report.ref]));
+  detection.push(
+    c(`First symptom at ${isoUtc(first.unixMs)}${first.agentId ? ` (in subagent ${first.agentId.slice(0, 8)})` : ''}: ${check} → ${error}.`, symptomRefs),
+  );
+  if (inc.report && inc.report.unixMs <= first.unixMs)
+    detection.push(c(`Reported by the user before that: ${quote(s(inc.report.text), 240)}`, [inc.report.ref]));
 
   // Root cause
   const rootCause: Claim[] = [];
   for (const r of inc.rootCause.slice(0, 3)) rootCause.push(c(`Stated by the assistant: ${quote(s(r.text), 300)}`, [r.ref]));
   for (const f of inc.findings.slice(0, 2)) rootCause.push(c(`Reported by subagent ${f.agentId.slice(0, 8)}: ${quote(s(f.text), 300)}`, [f.ref]));
-  if (rootCause.length === 0) rootCause.push(c(`Unknown: the session states no cause. The evidence is the error ${error}${inc.fix.length > 0 ? ` and what fixed it (${fixSummary(inc, input)})` : ''}.`, [first.resultRef || first.ref, ...fixRefs]));
+  if (rootCause.length === 0)
+    rootCause.push(
+      c(
+        `Unknown: the session states no cause. The evidence is the error ${error}${inc.fix.length > 0 ? ` and what fixed it (${fixSummary(inc, input)})` : ''}.`,
+        [first.resultRef || first.ref, ...fixRefs],
+      ),
+    );
   if (input.priors.length > 0) rootCause.push(c(`The same failure was ${priorText(input.priors)}.`, [first.ref]));
 
   // Resolution
@@ -284,44 +375,96 @@ export function extractiveNarrative(input: SynthesisInput): Narrative {
   for (const f of inc.fix) resolution.push(c(`Fix: ${changeLine(f, input)}.`, [f.ref]));
   if (inc.status === 'resolved') {
     for (const v of inc.verification) resolution.push(c(`Verified: ${describeCheck(v, s)} passed.`, [v.ref, v.resultRef]));
-    if (inc.fix.length === 0) resolution.push(c(`Nothing was changed: ${describeCheck(inc.verification[0]!, s)} passed on a later run (flaky?).`, [inc.verification[0]!.ref]));
-  } else if (inc.status === 'fixed-unverified') resolution.push(c(`Not verified: ${check} was not run again after the fix.`, [...fixRefs, ...inc.claims.map((x) => x.ref)]));
+    if (inc.fix.length === 0)
+      resolution.push(c(`Nothing was changed: ${describeCheck(inc.verification[0]!, s)} passed on a later run (flaky?).`, [inc.verification[0]!.ref]));
+  } else if (inc.status === 'fixed-unverified')
+    resolution.push(c(`Not verified: ${check} was not run again after the fix.`, [...fixRefs, ...inc.claims.map((x) => x.ref)]));
   else resolution.push(c(`Not resolved in this session (last failure ${isoUtc(inc.failures.at(-1)!.unixMs)}).`, refsOf(inc.failures.slice(-2))));
 
   // What went well
   const wentWell: Claim[] = [];
-  if (inc.status === 'resolved' && lastVerify) wentWell.push(c(`The fix was verified: ${verified.join(' and ')} passed${first.unixMs > 0 ? `, ${minutes(lastVerify.unixMs - first.unixMs)} after the first symptom` : ''}.`, refsOf(inc.verification)));
+  if (inc.status === 'resolved' && lastVerify)
+    wentWell.push(
+      c(
+        `The fix was verified: ${verified.join(' and ')} passed${first.unixMs > 0 ? `, ${minutes(lastVerify.unixMs - first.unixMs)} after the first symptom` : ''}.`,
+        refsOf(inc.verification),
+      ),
+    );
   const diag = inc.diagnostics.filter((d) => d.role === 'read').slice(0, 4);
-  if (diag.length > 0) wentWell.push(c(`The cause was looked for before changing anything: ${diag.map((d) => describeCall(d, s)).join(', ')}.`, diag.map((d) => d.ref)));
+  if (diag.length > 0)
+    wentWell.push(
+      c(
+        `The cause was looked for before changing anything: ${diag.map((d) => describeCall(d, s)).join(', ')}.`,
+        diag.map((d) => d.ref),
+      ),
+    );
   for (const f of inc.findings.slice(0, 1)) wentWell.push(c(`A subagent investigated and reported back: ${quote(s(f.text), 200)}`, [f.ref]));
   const files = [...new Set(inc.fix.flatMap((f) => f.files.map(s)))];
-  if (files.length > 0) wentWell.push(c(`The change was confined to ${files.length} file${files.length === 1 ? '' : 's'}: ${files.slice(0, 6).map((f) => `\`${f}\``).join(', ')}.`, fixRefs));
+  if (files.length > 0)
+    wentWell.push(
+      c(
+        `The change was confined to ${files.length} file${files.length === 1 ? '' : 's'}: ${files
+          .slice(0, 6)
+          .map((f) => `\`${f}\``)
+          .join(', ')}.`,
+        fixRefs,
+      ),
+    );
   if (wentWell.length === 0) wentWell.push(c('Nothing in the evidence stands out as having gone well.'));
 
   // What went poorly
   const wentPoorly: Claim[] = [];
-  for (const f of inc.failedAttempts) wentPoorly.push(c(`Tried ${f.call.role === 'change' ? changeLine(f.call, input) : describeCall(f.call, s)}; it did not help (${f.outcome.startsWith('failed: ') ? `failed: ${quote(s(f.outcome.slice(8)), 160)}` : s(f.outcome)}).`, [f.call.ref, f.call.resultRef]));
-  if (inc.failures.length > 1) wentPoorly.push(c(`${check} failed ${inc.failures.length} times before ${inc.status === 'resolved' ? 'it passed' : 'the session ended'}.`, refsOf(inc.failures).slice(0, 10)));
+  for (const f of inc.failedAttempts)
+    wentPoorly.push(
+      c(
+        `Tried ${f.call.role === 'change' ? changeLine(f.call, input) : describeCall(f.call, s)}; it did not help (${f.outcome.startsWith('failed: ') ? `failed: ${quote(s(f.outcome.slice(8)), 160)}` : s(f.outcome)}).`,
+        [f.call.ref, f.call.resultRef],
+      ),
+    );
+  if (inc.failures.length > 1)
+    wentPoorly.push(
+      c(
+        `${check} failed ${inc.failures.length} times before ${inc.status === 'resolved' ? 'it passed' : 'the session ended'}.`,
+        refsOf(inc.failures).slice(0, 10),
+      ),
+    );
   const segEnd = lastVerify?.index ?? a.entries.length;
   for (const m of a.missteps.filter((m) => m.call.index <= segEnd).slice(0, 3)) {
-    wentPoorly.push(c(`${describeCall(m.call, s)} was a wrong command (${quote(s(m.signature.line), 140)})${m.correctedBy ? `; ${describeCall(m.correctedBy, s)} ran instead` : ''}.`, [m.call.ref, m.call.resultRef]));
+    wentPoorly.push(
+      c(
+        `${describeCall(m.call, s)} was a wrong command (${quote(s(m.signature.line), 140)})${m.correctedBy ? `; ${describeCall(m.correctedBy, s)} ran instead` : ''}.`,
+        [m.call.ref, m.call.resultRef],
+      ),
+    );
   }
   for (const u of a.unrelated.filter((u) => u.call.index <= segEnd).slice(0, 3)) {
     const cost = u.costMs >= 1000 ? ` and cost ${minutes(u.costMs)}` : '';
-    wentPoorly.push(c(`${describeCall(u.call, s)} failed (${quote(s(u.signature.line), 140)}), unrelated to the incident${u.why === 'called unrelated' ? ' as the assistant said' : ''}${cost}.`, [u.call.ref, u.call.resultRef, ...statementRefs(u.statement)]));
+    wentPoorly.push(
+      c(
+        `${describeCall(u.call, s)} failed (${quote(s(u.signature.line), 140)}), unrelated to the incident${u.why === 'called unrelated' ? ' as the assistant said' : ''}${cost}.`,
+        [u.call.ref, u.call.resultRef, ...statementRefs(u.statement)],
+      ),
+    );
   }
   for (const r of a.rejections.slice(0, 3)) wentPoorly.push(c(`The user rejected ${describeCall(r, s)}.`, [r.ref]));
   for (const i of a.interruptions.slice(0, 2)) wentPoorly.push(c(`The user interrupted the work: ${quote(i.text, 120)}`, [i.ref]));
   for (const e of a.apiErrors.slice(0, 2)) wentPoorly.push(c(`An API error stopped a turn: ${quote(e.text, 160)}`, [e.ref]));
   if (input.priors.length > 0) wentPoorly.push(c(`This failure is a repeat: ${priorText(input.priors)}.`, [first.ref]));
-  if (wentPoorly.length === 0) wentPoorly.push(c(`Little: ${check} failed once and the first change fixed it; no attempt failed and no command was wrong.`, [first.ref, ...fixRefs]));
+  if (wentPoorly.length === 0)
+    wentPoorly.push(c(`Little: ${check} failed once and the first change fixed it; no attempt failed and no command was wrong.`, [first.ref, ...fixRefs]));
 
   // Action items
   const actionItems: Claim[] = [];
-  if (input.proposalFile) actionItems.push(c(`Review and apply the runbook update \`${input.proposalFile}\` (rbk learn ${input.sessionId.slice(0, 8)} --apply-runbook-updates).`, fixRefs));
+  if (input.proposalFile)
+    actionItems.push(
+      c(`Review and apply the runbook update \`${input.proposalFile}\` (rbk learn ${input.sessionId.slice(0, 8)} --apply-runbook-updates).`, fixRefs),
+    );
   if (inc.status === 'fixed-unverified') actionItems.push(c(`Verify the fix: run ${check} again.`, [first.ref]));
   if (inc.status === 'unresolved') actionItems.push(c(`Investigate ${check} further; it still fails with ${error}.`, [inc.failures.at(-1)!.ref]));
-  if (input.priors.length > 0 && inc.status === 'resolved') actionItems.push(c(`Make the fix permanent so the failure stops recurring (${input.priors.length + 1} sessions so far): ${fixSummary(inc, input)}.`, fixRefs));
+  if (input.priors.length > 0 && inc.status === 'resolved')
+    actionItems.push(
+      c(`Make the fix permanent so the failure stops recurring (${input.priors.length + 1} sessions so far): ${fixSummary(inc, input)}.`, fixRefs),
+    );
   if (actionItems.length === 0) actionItems.push(c('None: the incident was fixed and verified in this session.'));
 
   return { summary, impact, detection, rootCause, resolution, wentWell, wentPoorly, actionItems };

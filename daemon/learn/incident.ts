@@ -16,7 +16,18 @@
 // Everything here is linear in the number of calls (maps keyed by check), so a session of
 // thousands of tool calls stays fast.
 import type { TimelineEntry } from '../query/timeline.js';
-import { AGENT_TOOLS, BOOKKEEPING_TOOLS, checkKeyOf, commandParts, commandWords, EDIT_TOOLS, READ_TOOLS, redirectTarget, shellSegments, WRONG_COMMAND } from './commands.js';
+import {
+  AGENT_TOOLS,
+  BOOKKEEPING_TOOLS,
+  checkKeyOf,
+  commandParts,
+  commandWords,
+  EDIT_TOOLS,
+  READ_TOOLS,
+  redirectTarget,
+  shellSegments,
+  WRONG_COMMAND,
+} from './commands.js';
 import { signatureOf, type ErrorSignature } from './signature.js';
 
 export interface Call {
@@ -132,18 +143,134 @@ const REJECTED = /doesn't want to (proceed|take this action)|tool use was reject
 // which is a decision about the incident itself).
 const UNRELATED =
   /\b(unrelated|not related|isn'?t related|aren'?t related|pre-?existing|already (there|existing|present) before|can (safely )?be ignored|(I'?m|I am|I'?ll|I will|we can|let'?s|safe to) (safely )?ignor(e|ing) (these|them|those|the (warnings?|errors?|failures?))|separate issue|not (the|our) (problem|issue|cause)|(these|those|the) (warnings?|errors?|failures?) (are|is) (harmless|cosmetic|expected|fine|unrelated)|(only|just) (a few |some )?(style |lint |whitespace )?warnings|not what (you|the user) asked|won'?t (fix|touch) (that|those|it))\b/i;
-const ROOT_CAUSE = /\b(root cause|caused by|because|the (issue|problem|cause|error|culprit|bug) (is|was)|fails? (because|when)|exits? with|turns out|the reason)\b/i;
-const FIXED_CLAIM = /\b(fixed|resolved|(should|will) (now )?(work|pass|succeed)|now (works|passes|succeeds)|the fix (is|was)|is working( now)?|has been (fixed|resolved|corrected|updated))\b/i;
-const NOT_FIXED = /\b(not (been )?(fixed|resolved)|couldn'?t|could not|unable to|can'?t fix|cannot fix|still (fails|failing|broken)|needs? (someone|root|sudo|network|access)|blocked|didn'?t (work|help))\b/i;
-const VERIFY_KEY = /\b(test|tests|spec|build|lint|check|verify|tsc|pytest|jest|vitest|mocha|cargo|make|gradle|mvn|deploy|migrat\w*|health\w*|smoke|rollout|status|curl|start|run)\b/i;
+const ROOT_CAUSE =
+  /\b(root cause|caused by|because|the (issue|problem|cause|error|culprit|bug) (is|was)|fails? (because|when)|exits? with|turns out|the reason)\b/i;
+const FIXED_CLAIM =
+  /\b(fixed|resolved|(should|will) (now )?(work|pass|succeed)|now (works|passes|succeeds)|the fix (is|was)|is working( now)?|has been (fixed|resolved|corrected|updated))\b/i;
+const NOT_FIXED =
+  /\b(not (been )?(fixed|resolved)|couldn'?t|could not|unable to|can'?t fix|cannot fix|still (fails|failing|broken)|needs? (someone|root|sudo|network|access)|blocked|didn'?t (work|help))\b/i;
+const VERIFY_KEY =
+  /\b(test|tests|spec|build|lint|check|verify|tsc|pytest|jest|vitest|mocha|cargo|make|gradle|mvn|deploy|migrat\w*|health\w*|smoke|rollout|status|curl|start|run)\b/i;
 
 const STOP = new Set([
-  'the', 'and', 'for', 'with', 'from', 'this', 'that', 'was', 'are', 'not', 'but', 'have', 'has', 'you', 'your', 'into', 'run', 'use', 'please', 'can', 'could', 'would',
-  'should', 'fix', 'fixed', 'fails', 'failing', 'failed', 'fail', 'error', 'errors', 'broken', 'issue', 'problem', 'help', 'make', 'let', 'see', 'now', 'again', 'just',
-  'some', 'still', 'when', 'what', 'why', 'how', 'all', 'our', 'its', 'it', 'out', 'get', 'got', 'also', 'there', 'here', 'then', 'than', 'them', 'they', 'will',
-  'exit', 'code', 'line', 'file', 'files', 'true', 'false', 'null', 'undefined', 'sh', 'bash', 'echo', 'cat', 'npm', 'node', 'tmp', 'home', 'users', 'user', 'src',
-  'one', 'two', 'ok', 'done', 'yes', 'been', 'being', 'does', 'did', 'doing', 'need', 'needs', 'want', 'look', 'looks', 'check', 'checks', 'test', 'tests',
-  'after', 'before', 'which', 'where', 'while', 'only', 'more', 'most', 'other', 'same', 'each', 'every', 'into', 'onto', 'over', 'under', 'about',
+  'the',
+  'and',
+  'for',
+  'with',
+  'from',
+  'this',
+  'that',
+  'was',
+  'are',
+  'not',
+  'but',
+  'have',
+  'has',
+  'you',
+  'your',
+  'into',
+  'run',
+  'use',
+  'please',
+  'can',
+  'could',
+  'would',
+  'should',
+  'fix',
+  'fixed',
+  'fails',
+  'failing',
+  'failed',
+  'fail',
+  'error',
+  'errors',
+  'broken',
+  'issue',
+  'problem',
+  'help',
+  'make',
+  'let',
+  'see',
+  'now',
+  'again',
+  'just',
+  'some',
+  'still',
+  'when',
+  'what',
+  'why',
+  'how',
+  'all',
+  'our',
+  'its',
+  'it',
+  'out',
+  'get',
+  'got',
+  'also',
+  'there',
+  'here',
+  'then',
+  'than',
+  'them',
+  'they',
+  'will',
+  'exit',
+  'code',
+  'line',
+  'file',
+  'files',
+  'true',
+  'false',
+  'null',
+  'undefined',
+  'sh',
+  'bash',
+  'echo',
+  'cat',
+  'npm',
+  'node',
+  'tmp',
+  'home',
+  'users',
+  'user',
+  'src',
+  'one',
+  'two',
+  'ok',
+  'done',
+  'yes',
+  'been',
+  'being',
+  'does',
+  'did',
+  'doing',
+  'need',
+  'needs',
+  'want',
+  'look',
+  'looks',
+  'check',
+  'checks',
+  'test',
+  'tests',
+  'after',
+  'before',
+  'which',
+  'where',
+  'while',
+  'only',
+  'more',
+  'most',
+  'other',
+  'same',
+  'each',
+  'every',
+  'into',
+  'onto',
+  'over',
+  'under',
+  'about',
 ]);
 
 /** Words that characterize something: 3+ letters, not stop words or numbers; path parts split. */
@@ -187,7 +314,12 @@ function shellFiles(changes: string[]): string[] {
     const prog = (words[0] ?? '').replace(/^.*\//, '');
     if (['sed', 'perl', 'mv', 'cp', 'rm', 'touch', 'chmod', 'chown', 'ln', 'truncate', 'mkdir', 'tee', 'patch'].includes(prog)) {
       // Operands: words that look like paths (not flags, not the sed/perl script).
-      const operands = words.slice(1).filter((w, i) => !w.startsWith('-') && !(i === 0 && (prog === 'sed' || prog === 'perl') && /^s.|^\//.test(w)) && /[./\w]/.test(w) && !/^s[/|#].*[/|#]/.test(w));
+      const operands = words
+        .slice(1)
+        .filter(
+          (w, i) =>
+            !w.startsWith('-') && !(i === 0 && (prog === 'sed' || prog === 'perl') && /^s.|^\//.test(w)) && /[./\w]/.test(w) && !/^s[/|#].*[/|#]/.test(w),
+        );
       files.push(...operands.filter((w) => /\.|\//.test(w)));
     }
   }
@@ -329,7 +461,36 @@ function episodesOf(calls: Call[], failing: Set<Call>): Episode[] {
 }
 
 function distinctive(text: string): Set<string> {
-  const GENERIC = new Set(['failed', 'failure', 'cannot', 'could', 'unable', 'missing', 'invalid', 'found', 'expected', 'received', 'warning', 'warnings', 'exited', 'status', 'command', 'script', 'error', 'errors', 'exception', 'running', 'process', 'returned', 'value', 'type', 'undefined', 'null', 'directory', 'such']);
+  const GENERIC = new Set([
+    'failed',
+    'failure',
+    'cannot',
+    'could',
+    'unable',
+    'missing',
+    'invalid',
+    'found',
+    'expected',
+    'received',
+    'warning',
+    'warnings',
+    'exited',
+    'status',
+    'command',
+    'script',
+    'error',
+    'errors',
+    'exception',
+    'running',
+    'process',
+    'returned',
+    'value',
+    'type',
+    'undefined',
+    'null',
+    'directory',
+    'such',
+  ]);
   return new Set([...termsOf(text)].filter((w) => w.length >= 4 && !GENERIC.has(w)));
 }
 
@@ -421,7 +582,17 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
   // Chains that fail the same way in overlapping windows are one incident (a deploy and the
   // migration runner it calls both report the same migration error).
   const groups: Episode[][] = [];
-  const errorTerms = new Map<Episode, Set<string>>(candidates.map((ep) => [ep, distinctive(ep.failures.map((f) => f.detail).join('\n').slice(0, 4000))]));
+  const errorTerms = new Map<Episode, Set<string>>(
+    candidates.map((ep) => [
+      ep,
+      distinctive(
+        ep.failures
+          .map((f) => f.detail)
+          .join('\n')
+          .slice(0, 4000),
+      ),
+    ]),
+  );
   for (const ep of candidates) {
     const start = ep.failures[0]!.index;
     const home = groups.find((g) =>
@@ -429,7 +600,8 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
         const otherStart = other.failures[0]!.index;
         // The same failure again is the same incident while it is open (never passed, or not yet);
         // after it passed, a recurrence under another prompt is an incident of its own.
-        if (other.signature.id === ep.signature.id) return !other.pass || start <= other.pass.index || segmentOf(segments, otherStart) === segmentOf(segments, start);
+        if (other.signature.id === ep.signature.id)
+          return !other.pass || start <= other.pass.index || segmentOf(segments, otherStart) === segmentOf(segments, start);
         // Another failure while this one is open (up to its pass, or the end of its ask) is the same
         // incident only if it fails the same way: the same error words, not just a shared path.
         const end = other.pass?.index ?? segmentOf(segments, other.failures.at(-1)!.index).end;
@@ -452,11 +624,20 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     const segment = segmentOf(segments, first.index);
     const primary = group.find((ep) => ep.failures.includes(first))!;
     // The pass that closes the incident: the first pass of one of its checks after its last failure.
-    const passes = group.map((ep) => ep.pass).filter((p): p is Call => p !== null && p.index > last.index).sort((a, b) => a.index - b.index);
+    const passes = group
+      .map((ep) => ep.pass)
+      .filter((p): p is Call => p !== null && p.index > last.index)
+      .sort((a, b) => a.index - b.index);
     const pass = passes[0] ?? null;
     const iTerms = new Set<string>();
     for (const f of failures) for (const t of termsFor(f)) iTerms.add(t);
-    for (const t of distinctive(failures.map((f) => f.detail).join('\n').slice(0, 4000))) iTerms.add(t);
+    for (const t of distinctive(
+      failures
+        .map((f) => f.detail)
+        .join('\n')
+        .slice(0, 4000),
+    ))
+      iTerms.add(t);
 
     // Changes after the last failure: before the pass when there is one, else to the segment's end.
     const windowEnd = pass ? pass.index : segmentOf(segments, last.index).end;
@@ -469,14 +650,25 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     // No edit and no state-changing command: the step that made the difference is another check run
     // in between (`npm run build` before `npm start` passes, `./codegen.sh`, `make migrate`).
     if (fix.length === 0 && pass) {
-      fix = calls.filter((c) => c.index > last.index && c.index < pass.index && c.role === 'check' && c.status === 'ok' && c.agentId === pass.agentId && !c.checkKeys.some((k) => checks.includes(k)));
+      fix = calls.filter(
+        (c) =>
+          c.index > last.index &&
+          c.index < pass.index &&
+          c.role === 'check' &&
+          c.status === 'ok' &&
+          c.agentId === pass.agentId &&
+          !c.checkKeys.some((k) => checks.includes(k)),
+      );
     }
     const related = fix.filter((c) => overlap(termsFor(c), iTerms) > 0 || c.files.some((f) => [...iTerms].some((t) => f.toLowerCase().includes(t))));
     if (related.length > 0 && related.length < fix.length) fix = related;
     for (const c of fix) for (const t of termsFor(c)) iTerms.add(t);
 
     const lastSegment = segmentOf(segments, (pass ?? last).index);
-    const claims = lastSegment.answer && lastSegment.answer.unixMs >= last.unixMs ? sentences(lastSegment.answer.text).filter((s) => FIXED_CLAIM.test(s) && !NOT_FIXED.test(s)) : [];
+    const claims =
+      lastSegment.answer && lastSegment.answer.unixMs >= last.unixMs
+        ? sentences(lastSegment.answer.text).filter((s) => FIXED_CLAIM.test(s) && !NOT_FIXED.test(s))
+        : [];
     const status: IncidentStatus = pass ? 'resolved' : fix.length > 0 && claims.length > 0 ? 'fixed-unverified' : 'unresolved';
     if (status === 'unresolved') fix = [];
 
@@ -589,7 +781,8 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     if (top.score >= 2) chosen.add(top);
     // Another in the same ask only on strong evidence: fixed by its own change and verified, and
     // named by the prompt, the answer or the assistant's cause.
-    for (const other of ranked.slice(1)) if (other.score >= 4 && other.status === 'resolved' && other.fix.length > 0 && !other.fix.every((c) => top.fix.includes(c))) chosen.add(other);
+    for (const other of ranked.slice(1))
+      if (other.score >= 4 && other.status === 'resolved' && other.fix.length > 0 && !other.fix.every((c) => top.fix.includes(c))) chosen.add(other);
   }
   const picked = incidents.filter((i) => chosen.has(i)).sort((a, b) => a.firstSymptom.index - b.firstSymptom.index);
   for (const [i, inc] of picked.entries()) inc.number = i + 1;
@@ -601,16 +794,23 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     for (const f of ep.failures) {
       // A read that failed (a file that is not there) is a slip while looking, and a typo fixed by
       // the very next call is a slip too: never an attempt.
-      const target = f.role === 'read' || (isWrongCommand(f) && correctedAtOnce(f)) ? undefined : picked.find((inc) => {
-        const end = inc.fix[0]?.index ?? inc.verification[0]?.index ?? Infinity;
-        return f.index > inc.firstSymptom.index && f.index < end && (overlap(termsFor(f), inc.terms) > 0 || inc.checks.includes(ep.key));
-      });
+      const target =
+        f.role === 'read' || (isWrongCommand(f) && correctedAtOnce(f))
+          ? undefined
+          : picked.find((inc) => {
+              const end = inc.fix[0]?.index ?? inc.verification[0]?.index ?? Infinity;
+              return f.index > inc.firstSymptom.index && f.index < end && (overlap(termsFor(f), inc.terms) > 0 || inc.checks.includes(ep.key));
+            });
       if (target) {
         target.failedAttempts.push({ call: f, outcome: `failed: ${signatureOf(f.toolName, f.detail).line}` });
         continue;
       }
       const next = calls.find((c) => c.index > f.index && c.agentId === f.agentId && c.role !== 'bookkeeping') ?? null;
-      missteps.push({ call: f, signature: signatureOf(f.toolName, f.detail || 'failed with no output'), correctedBy: next && next.status === 'ok' ? next : next });
+      missteps.push({
+        call: f,
+        signature: signatureOf(f.toolName, f.detail || 'failed with no output'),
+        correctedBy: next && next.status === 'ok' ? next : next,
+      });
     }
   }
   for (const inc of picked) inc.failedAttempts.sort((a, b) => a.call.index - b.call.index);
@@ -623,7 +823,9 @@ export function analyze(entries: TimelineEntry[], opts: { cwd: string; resultRef
     const f = inc.firstSymptom;
     const target = picked.find((p) => {
       const end = p.fix[0]?.index ?? p.verification[0]?.index ?? Infinity;
-      return f.index > p.firstSymptom.index && f.index < end && overlap(termsFor(f), p.terms) > 0 && !inc.evidence.includes('the assistant called it unrelated');
+      return (
+        f.index > p.firstSymptom.index && f.index < end && overlap(termsFor(f), p.terms) > 0 && !inc.evidence.includes('the assistant called it unrelated')
+      );
     });
     if (target) {
       for (const x of inc.failures) target.failedAttempts.push({ call: x, outcome: `failed: ${signatureOf(x.toolName, x.detail).line}` });

@@ -17,7 +17,16 @@ import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
 import { UserError } from '../errors.js';
 import { NotFoundError } from '../store/sessions.js';
 import { knowledgeDoc, runbookEntry } from './docs.js';
-import { changeLine, describeCall, extractiveNarrative, extractivePostmortem, fixSummary, incidentTitle, postmortemTitle, type SynthesisInput } from './extractive.js';
+import {
+  changeLine,
+  describeCall,
+  extractiveNarrative,
+  extractivePostmortem,
+  fixSummary,
+  incidentTitle,
+  postmortemTitle,
+  type SynthesisInput,
+} from './extractive.js';
 import type { Incident } from './incident.js';
 import { llmNarrative } from './llm.js';
 import type { Postmortem } from './model.js';
@@ -123,7 +132,8 @@ function matchQuery(ctx: DaemonContext, sessionId: string, query: string): Set<s
     if (hits.length === 0) {
       // Every word in one interaction is strict for "the 502 on checkout": fall back to any word.
       const words = query.match(/[\p{L}\p{N}_]{3,}/gu) ?? [];
-      if (words.length > 1) hits = search(ctx.db, { query: words.map((w) => `"${w.replace(/"/g, '')}"`).join(' OR '), raw: true, sessionId, limit: 200 }).hits.map((h) => h.uuid);
+      if (words.length > 1)
+        hits = search(ctx.db, { query: words.map((w) => `"${w.replace(/"/g, '')}"`).join(' OR '), raw: true, sessionId, limit: 200 }).hits.map((h) => h.uuid);
     }
     return new Set(hits);
   } catch (err) {
@@ -180,12 +190,18 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   const redact = (s: string) => ctx.redaction.redactor.redactText(s).text;
   onProgress?.('timeline');
   const all = buildTimeline(ctx.db, sessionId, { inputs: true });
-  if (all.length === 0) throw new NotFoundError(`session ${sessionId} has nothing stored to learn from yet (no interactions or hook events); import its transcript with: rbk import`);
+  if (all.length === 0)
+    throw new NotFoundError(
+      `session ${sessionId} has nothing stored to learn from yet (no interactions or hook events); import its transcript with: rbk import`,
+    );
   let entries = all;
   let matched: string[] = [];
   if (opts.query) {
     const set = matchQuery(ctx, sessionId, opts.query);
-    if (set.size === 0) throw new NotFoundError(`nothing in session ${sessionId.slice(0, 8)} matches --query "${opts.query.slice(0, 80)}"; try other words, or see what matches with: rbk sessions search "<words>"`);
+    if (set.size === 0)
+      throw new NotFoundError(
+        `nothing in session ${sessionId.slice(0, 8)} matches --query "${opts.query.slice(0, 80)}"; try other words, or see what matches with: rbk sessions search "<words>"`,
+      );
     const { from, to } = focusEntries(all, set);
     entries = all.slice(from, to + 1);
     matched = all.filter((e) => set.has(e.ref)).map((e) => e.ref);
@@ -196,7 +212,11 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   const a = model.analysis;
   // The whole session's incidents go in the cross-session index, whatever the focus.
   const whole = opts.query ? sessionModel(ctx.db, sessionId, all) : model;
-  saveSignatures(ctx.db, sessionId, whole.analysis.incidents.map((i) => incidentRecord(i, whole)));
+  saveSignatures(
+    ctx.db,
+    sessionId,
+    whole.analysis.incidents.map((i) => incidentRecord(i, whole)),
+  );
 
   // Which incidents: all, or the one --incident-id picks.
   let chosen = a.incidents;
@@ -207,7 +227,9 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
     const found = a.incidents.find((i) => i.number === n);
     if (!found) {
       const list = a.incidents.map((i) => `${i.number}: ${incidentTitle(i, model.scrub)}`).join('; ');
-      throw new NotFoundError(`session ${sessionId.slice(0, 8)} has no incident ${n}${a.incidents.length > 0 ? `; its incidents are ${list}` : '; no incident was found in it'}`);
+      throw new NotFoundError(
+        `session ${sessionId.slice(0, 8)} has no incident ${n}${a.incidents.length > 0 ? `; its incidents are ${list}` : '; no incident was found in it'}`,
+      );
     }
     chosen = [found];
     label = null;
@@ -232,7 +254,11 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   const incidentOf = (sigId: string) => chosen.find((i) => i.signature.id === sigId) ?? null;
   const proposalPath = (p: Proposal) => {
     const inc = incidentOf(p.signatureIds[0]!);
-    return path.join(out.dir, 'proposals', `${docName(inc)}-${p.kind === 'new' ? p.file.replace(/\.md$/, '') : slugify(p.file.replace(/\.md$/, ''), 50)}.patch`);
+    return path.join(
+      out.dir,
+      'proposals',
+      `${docName(inc)}-${p.kind === 'new' ? p.file.replace(/\.md$/, '') : slugify(p.file.replace(/\.md$/, ''), 50)}.patch`,
+    );
   };
   const proposalFiles = new Map<string, string>();
   for (const p of proposals) for (const id of p.signatureIds) proposalFiles.set(id, path.relative(out.dir, proposalPath(p)));
@@ -242,7 +268,9 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   const docs: (Incident | null)[] = chosen.length > 0 ? chosen : [null];
   const evidence = evidenceIndex(a, model.scrub);
   // The timeline keeps the output of failed calls only; cited passing outputs are read here.
-  const outputText = ctx.db.prepare(`SELECT substr(text, 1, 400) FROM interactions WHERE uuid = ? AND kind = 'tool_result' ORDER BY block_index LIMIT 1`).pluck();
+  const outputText = ctx.db
+    .prepare(`SELECT substr(text, 1, 400) FROM interactions WHERE uuid = ? AND kind = 'tool_result' ORDER BY block_index LIMIT 1`)
+    .pluck();
   for (const row of evidence.values()) {
     if (!row.what.startsWith('tool_result') || row.what.endsWith('(error)')) continue;
     const text = outputText.get(row.ref);
@@ -363,7 +391,20 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
     applied = applyProposals(rbDir, proposals);
   }
   const first = postmortems[0]!;
-  recordRun(ctx.db, { id: runId, sessionId, incidentId: label, query: opts.query ?? null, synthesizer: first.synthesizer, fallbackReason: first.fallbackReason, outputDir: out.dir, files }, now);
+  recordRun(
+    ctx.db,
+    {
+      id: runId,
+      sessionId,
+      incidentId: label,
+      query: opts.query ?? null,
+      synthesizer: first.synthesizer,
+      fallbackReason: first.fallbackReason,
+      outputDir: out.dir,
+      files,
+    },
+    now,
+  );
 
   const s = model.scrub;
   const result: LearnResult = {
@@ -371,7 +412,13 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
     sessionId,
     incidentId: label,
     query: opts.query ?? null,
-    focus: { entries: entries.length, totalEntries: all.length, fromUnixMs: entries[0]?.unixMs ?? 0, toUnixMs: entries.at(-1)?.unixMs ?? 0, matchedRefs: matched },
+    focus: {
+      entries: entries.length,
+      totalEntries: all.length,
+      fromUnixMs: entries[0]?.unixMs ?? 0,
+      toUnixMs: entries.at(-1)?.unixMs ?? 0,
+      matchedRefs: matched,
+    },
     synthesizer: { requested, used: first.synthesizer, fallbackReason: first.fallbackReason },
     outputDir: out.dir,
     outputDirReason: out.reason,
@@ -387,11 +434,23 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
         signatureId: inc.signature.id,
         signature: inc.signature.text,
         checks: inc.checks,
-        firstSymptom: { ref: inc.firstSymptom.ref, resultRef: inc.firstSymptom.resultRef, unixMs: inc.firstSymptom.unixMs, command: s(inc.firstSymptom.text), error: s(inc.signature.line) },
+        firstSymptom: {
+          ref: inc.firstSymptom.ref,
+          resultRef: inc.firstSymptom.resultRef,
+          unixMs: inc.firstSymptom.unixMs,
+          command: s(inc.firstSymptom.text),
+          error: s(inc.signature.line),
+        },
         failures: inc.failures.map((f) => f.ref),
-        failedAttempts: inc.failedAttempts.map((t) => ({ ref: t.call.ref, tool: t.call.toolName, command: s(t.call.text), change: t.call.role === 'change' ? changeLine(t.call, model) : '', outcome: s(t.outcome) })),
+        failedAttempts: inc.failedAttempts.map((t) => ({
+          ref: t.call.ref,
+          tool: t.call.toolName,
+          command: s(t.call.text),
+          change: t.call.role === 'change' ? changeLine(t.call, model) : '',
+          outcome: s(t.outcome),
+        })),
         diagnostics: inc.diagnostics.map((d) => ({ ref: d.ref, command: s(describeCall(d)) })),
-        fix: inc.fix.map((c) => ({ ref: c.ref, tool: c.toolName, change: s(c.toolName === 'Bash' ? (c.changes.join(' && ') || c.text) : c.text) })),
+        fix: inc.fix.map((c) => ({ ref: c.ref, tool: c.toolName, change: s(c.toolName === 'Bash' ? c.changes.join(' && ') || c.text : c.text) })),
         verification: inc.verification.map((v) => ({ ref: v.ref, command: s(v.text) })),
         durationMs: lastVerify ? lastVerify.unixMs - inc.firstSymptom.unixMs : null,
         evidence: inc.evidence,
@@ -402,7 +461,13 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
       };
     }),
     unrelated: a.unrelated.map((u) => ({ ref: u.call.ref, command: s(u.call.text), error: s(u.signature.line), why: u.why })),
-    missteps: a.missteps.map((m) => ({ ref: m.call.ref, tool: m.call.toolName, command: s(m.call.text), error: s(m.signature.line), correctedBy: m.correctedBy ? s(m.correctedBy.text) : null })),
+    missteps: a.missteps.map((m) => ({
+      ref: m.call.ref,
+      tool: m.call.toolName,
+      command: s(m.call.text),
+      error: s(m.signature.line),
+      correctedBy: m.correctedBy ? s(m.correctedBy.text) : null,
+    })),
     proposals: proposalResults,
     alreadyInRunbooks: alreadyPresent.map((x) => ({ signatureId: x.signatureId, runbook: path.join(rbDir, x.file) })),
     knowledge,

@@ -46,8 +46,10 @@ export function evidenceItems(input: SynthesisInput): EvidenceItem[] {
   if (inc.report) add(inc.report.ref, inc.report.unixMs, "the user's report", inc.report.text);
   add(inc.firstSymptom.ref, inc.firstSymptom.unixMs, `first symptom: tool call ${inc.firstSymptom.toolName} (failed)`, describeCall(inc.firstSymptom));
   add(inc.firstSymptom.resultRef, inc.firstSymptom.unixMs, `first symptom: its output (status: ${inc.status})`, inc.firstSymptom.detail);
-  for (const f of inc.failures.slice(1, 20)) add(f.ref, f.unixMs, 'the same check failing again', `${describeCall(f)} → ${f.detail.split('\n').find((l) => l.trim()) ?? ''}`);
-  for (const t of inc.failedAttempts.slice(0, 10)) add(t.call.ref, t.call.unixMs, 'tried, did not help', `${t.call.toolName === 'Bash' ? describeCall(t.call) : changeLine(t.call, input)} (${t.outcome})`);
+  for (const f of inc.failures.slice(1, 20))
+    add(f.ref, f.unixMs, 'the same check failing again', `${describeCall(f)} → ${f.detail.split('\n').find((l) => l.trim()) ?? ''}`);
+  for (const t of inc.failedAttempts.slice(0, 10))
+    add(t.call.ref, t.call.unixMs, 'tried, did not help', `${t.call.toolName === 'Bash' ? describeCall(t.call) : changeLine(t.call, input)} (${t.outcome})`);
   for (const d of inc.diagnostics.slice(0, 15)) add(d.ref, d.unixMs, 'diagnostic (read, search, listing)', describeCall(d));
   for (const f of inc.findings) add(f.ref, f.unixMs, 'subagent report', f.text);
   for (const c of inc.fix) add(c.ref, c.unixMs, 'fix step (the change)', changeLine(c, input));
@@ -60,7 +62,12 @@ export function evidenceItems(input: SynthesisInput): EvidenceItem[] {
   for (const x of a.interruptions.slice(0, 5)) add(x.ref, x.unixMs, 'interruption', x.text);
   if (a.finalAnswer) add(a.finalAnswer.ref, a.finalAnswer.unixMs, 'final answer', a.finalAnswer.text);
   for (const p of input.priors) {
-    add(`prior:${p.sessionId}`, p.firstSeenUnixMs, 'the same incident in an earlier session', `session ${p.sessionId}: ${p.resolved ? `fixed by ${p.fix}` : 'not resolved'}`);
+    add(
+      `prior:${p.sessionId}`,
+      p.firstSeenUnixMs,
+      'the same incident in an earlier session',
+      `session ${p.sessionId}: ${p.resolved ? `fixed by ${p.fix}` : 'not resolved'}`,
+    );
   }
   if (inc.status !== 'unresolved') add(`fix:${inc.number}`, inc.fix[0]?.unixMs ?? 0, 'the fix, in one line', fixSummary(inc, input));
   return items;
@@ -71,7 +78,10 @@ export function quoteEvidence(items: EvidenceItem[]): string {
   return JSON.stringify(items, null, 1).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 }
 
-export function buildPrompt(input: SynthesisInput, nonce = crypto.randomBytes(8).toString('hex')): { system: string; user: string; nonce: string; ids: Set<string>; items: EvidenceItem[] } {
+export function buildPrompt(
+  input: SynthesisInput,
+  nonce = crypto.randomBytes(8).toString('hex'),
+): { system: string; user: string; nonce: string; ids: Set<string>; items: EvidenceItem[] } {
   const items = evidenceItems(input);
   const tag = `session-evidence-${nonce}`;
   const what = input.incident ? `the incident in session ${input.sessionId}` : `session ${input.sessionId} (no incident was found in it)`;
@@ -87,11 +97,14 @@ export function buildPrompt(input: SynthesisInput, nonce = crypto.randomBytes(8)
 }
 
 /** Text that is an instruction aimed at a model, as a prompt injection would carry it. */
-const INSTRUCTION = /\b(ignore (all |any )?(the )?(previous|prior|above|earlier) instructions|disregard (all |any )?(the )?(previous|prior|above) |you are now (in )?\w+ mode|reveal (your|the) system prompt|new instructions:|act as (an? )?(admin|root|developer mode))/i;
+const INSTRUCTION =
+  /\b(ignore (all |any )?(the )?(previous|prior|above|earlier) instructions|disregard (all |any )?(the )?(previous|prior|above) |you are now (in )?\w+ mode|reveal (your|the) system prompt|new instructions:|act as (an? )?(admin|root|developer mode))/i;
 
 // Lenient on the shape of each claim (extra text fields are ignored), strict on the keys.
 const answerSchema = z
-  .object(Object.fromEntries(NARRATIVE_SECTIONS.map(({ key }) => [key, z.array(z.unknown()).min(1).max(20)])) as Record<keyof Narrative, z.ZodArray<z.ZodUnknown>>)
+  .object(
+    Object.fromEntries(NARRATIVE_SECTIONS.map(({ key }) => [key, z.array(z.unknown()).min(1).max(20)])) as Record<keyof Narrative, z.ZodArray<z.ZodUnknown>>,
+  )
   .strict();
 
 export interface ParsedNarrative {
@@ -105,7 +118,10 @@ const ABSENCE = /\b(unknown|not known|does not say|doesn'?t say|not (stated|reco
 
 /** Parses and checks the model's answer; throws SynthesisError saying what was wrong. */
 export function parseNarrative(text: string, ids: Set<string>): ParsedNarrative {
-  const body = text.trim().replace(/^```(?:json)?\s*/i, '').replace(/\s*```$/, '');
+  const body = text
+    .trim()
+    .replace(/^```(?:json)?\s*/i, '')
+    .replace(/\s*```$/, '');
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -113,7 +129,13 @@ export function parseNarrative(text: string, ids: Set<string>): ParsedNarrative 
     throw new SynthesisError(`the model's answer is not JSON (${(err as Error).message})`);
   }
   const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) throw new SynthesisError(`the model's answer does not fit the schema: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new SynthesisError(
+      `the model's answer does not fit the schema: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`)
+        .join('; ')}`,
+    );
   if (INSTRUCTION.test(JSON.stringify(parsed.data))) {
     throw new SynthesisError("the model's answer repeats an instruction found in the session (a prompt injection); not using it");
   }
@@ -151,7 +173,12 @@ function anthropicProvider(config: RbkConfig['learning'], env: NodeJS.ProcessEnv
     const { default: Anthropic } = await import('@anthropic-ai/sdk');
     const client = new Anthropic({ apiKey, baseURL, timeout: config.anthropic.timeoutMs, maxRetries: 1 });
     try {
-      const msg = await client.messages.create({ model: config.anthropic.model, max_tokens: config.anthropic.maxTokens, system, messages: [{ role: 'user', content: user }] });
+      const msg = await client.messages.create({
+        model: config.anthropic.model,
+        max_tokens: config.anthropic.maxTokens,
+        system,
+        messages: [{ role: 'user', content: user }],
+      });
       return msg.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
     } catch (err) {
       throw new SynthesisError(`the Messages API call failed: ${oneLine((err as Error).message ?? String(err), 300)}`);

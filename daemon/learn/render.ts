@@ -18,7 +18,11 @@ export function evidenceIndex(a: Analysis, scrub: (s: string) => string = (s) =>
   for (const e of a.entries) {
     if (!e.ref || index.has(e.ref)) continue;
     const what =
-      e.kind === 'tool' ? `${e.source === 'hook' ? 'hook event' : 'tool_use'} ${e.toolName}${e.status ? ` (${e.status})` : ''}${e.agentId ? ` in subagent ${e.agentId.slice(0, 8)}` : ''}` : e.kind === 'subagent' ? 'subagent' : e.kind;
+      e.kind === 'tool'
+        ? `${e.source === 'hook' ? 'hook event' : 'tool_use'} ${e.toolName}${e.status ? ` (${e.status})` : ''}${e.agentId ? ` in subagent ${e.agentId.slice(0, 8)}` : ''}`
+        : e.kind === 'subagent'
+          ? 'subagent'
+          : e.kind;
     index.set(e.ref, { ref: e.ref, unixMs: e.unixMs, what, excerpt: oneLine(scrub(e.text), 200) });
   }
   for (const c of a.calls) {
@@ -29,7 +33,12 @@ export function evidenceIndex(a: Analysis, scrub: (s: string) => string = (s) =>
       .map((l) => l.trim())
       .filter((l) => l && !/^\[… \d+ characters cut …\]$/.test(l))
       .find((l) => /\b(error|fail|exception|denied|not found|missing|cannot|refused|invalid|timed? ?out|fatal|unknown)\b/i.test(l));
-    index.set(c.resultRef, { ref: c.resultRef, unixMs: c.unixMs, what: `tool_result ${c.toolName} (${c.status})`, excerpt: oneLine(scrub(errorLine ?? c.detail) || `output of ${describeCall(c, scrub)}`, 200) });
+    index.set(c.resultRef, {
+      ref: c.resultRef,
+      unixMs: c.unixMs,
+      what: `tool_result ${c.toolName} (${c.status})`,
+      excerpt: oneLine(scrub(errorLine ?? c.detail) || `output of ${describeCall(c, scrub)}`, 200),
+    });
   }
   return index;
 }
@@ -69,14 +78,19 @@ export interface PostmortemHeader {
   incident: { number: number; of: number; status: 'resolved' | 'fixed-unverified' | 'unresolved' } | null;
 }
 
-const STATUS_TEXT = { resolved: 'resolved and verified in the session', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved in the session' } as const;
+const STATUS_TEXT = {
+  resolved: 'resolved and verified in the session',
+  'fixed-unverified': 'fixed, not verified',
+  unresolved: 'not resolved in the session',
+} as const;
 
 export function renderPostmortem(pm: Postmortem, h: PostmortemHeader, evidence: Map<string, EvidenceRow>): string {
   const cite = new Citations(evidence);
   const out: string[] = [`# ${pm.title}`, ''];
   out.push(`- Session: \`${h.sessionId}\`${h.project ? ` (project ${h.project})` : ''}`);
   if (h.incidentId) out.push(`- Incident: \`${h.incidentId}\``);
-  if (h.incident) out.push(`- Status: ${STATUS_TEXT[h.incident.status]}${h.incident.of > 1 ? ` (incident ${h.incident.number} of ${h.incident.of} in this session)` : ''}`);
+  if (h.incident)
+    out.push(`- Status: ${STATUS_TEXT[h.incident.status]}${h.incident.of > 1 ? ` (incident ${h.incident.number} of ${h.incident.of} in this session)` : ''}`);
   else out.push('- Status: no incident found in this session');
   if (h.query) out.push(`- Focus: the part of the session matching "${oneLine(h.query, 120)}"`);
   out.push(`- Session time (UTC): ${isoUtc(h.startedUnixMs)} to ${isoUtc(h.endedUnixMs)}`);
@@ -95,7 +109,8 @@ export function renderPostmortem(pm: Postmortem, h: PostmortemHeader, evidence: 
   out.push('## Evidence', '', `Interaction ids from the rbk store (\`rbk sessions show ${h.sessionId.slice(0, 8)} --json\` lists them as \`ref\`).`, '');
   const rows = cite.rows();
   if (rows.length === 0) out.push('- (none cited)');
-  for (const { n, row } of rows) out.push(`- <a id="e${n}"></a>**E${n}** \`${row.ref}\` ${isoUtc(row.unixMs)} ${row.what}: ${row.excerpt ? `"${row.excerpt.replace(/"/g, "'")}"` : ''}`);
+  for (const { n, row } of rows)
+    out.push(`- <a id="e${n}"></a>**E${n}** \`${row.ref}\` ${isoUtc(row.unixMs)} ${row.what}: ${row.excerpt ? `"${row.excerpt.replace(/"/g, "'")}"` : ''}`);
   out.push('');
   return out.join('\n');
 }
@@ -145,7 +160,8 @@ export function renderKnowledge(k: KnowledgeDoc): string {
     out.push('', '## Verification', '', k.verification, '');
   }
   out.push('## Seen in', '');
-  for (const s of k.sessions) out.push(`- \`${s.id}\`${s.project ? ` (${s.project})` : ''}, ${isoUtc(s.firstSeenUnixMs)}: ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
+  for (const s of k.sessions)
+    out.push(`- \`${s.id}\`${s.project ? ` (${s.project})` : ''}, ${isoUtc(s.firstSeenUnixMs)}: ${s.resolved ? `fixed by ${s.fix}` : 'not resolved'}`);
   out.push('', '## Evidence', '', `Learned from session \`${k.learnedFrom}\`, interactions: ${k.refs.map((r) => `\`${r}\``).join(', ')}`, '');
   return out.join('\n');
 }

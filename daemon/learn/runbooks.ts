@@ -104,11 +104,22 @@ export function appendDiff(file: string, old: string, addition: string): string 
 
 export function newFileDiff(file: string, content: string): string {
   const lines = splitLines(content);
-  return [`diff --git a/${file} b/${file}`, 'new file mode 100644', '--- /dev/null', `+++ b/${file}`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`), ''].join('\n');
+  return [
+    `diff --git a/${file} b/${file}`,
+    'new file mode 100644',
+    '--- /dev/null',
+    `+++ b/${file}`,
+    `@@ -0,0 +1,${lines.length} @@`,
+    ...lines.map((l) => `+${l}`),
+    '',
+  ].join('\n');
 }
 
 /** Proposals for entries not yet in any runbook (by marker): one patch per target file. */
-export function proposeRunbookUpdates(entries: RunbookEntry[], runbooks: Runbook[]): { proposals: Proposal[]; alreadyPresent: { signatureId: string; file: string }[] } {
+export function proposeRunbookUpdates(
+  entries: RunbookEntry[],
+  runbooks: Runbook[],
+): { proposals: Proposal[]; alreadyPresent: { signatureId: string; file: string }[] } {
   const alreadyPresent: { signatureId: string; file: string }[] = [];
   const updates = new Map<string, { rb: Runbook; entries: RunbookEntry[] }>();
   const created: RunbookEntry[] = [];
@@ -132,7 +143,15 @@ export function proposeRunbookUpdates(entries: RunbookEntry[], runbooks: Runbook
     const c = rb.content;
     const addition = `${c === '' || c.endsWith('\n\n') ? '' : '\n'}${list.map((e) => e.markdown).join('\n')}`;
     const result = `${c}${c !== '' && !c.endsWith('\n') ? '\n' : ''}${addition}`;
-    proposals.push({ signatureIds: list.map((e) => e.signatureId), kind: 'update', file: rb.file, patch: appendDiff(rb.file, c, addition), base: c, baseSha256: sha256(c), result });
+    proposals.push({
+      signatureIds: list.map((e) => e.signatureId),
+      kind: 'update',
+      file: rb.file,
+      patch: appendDiff(rb.file, c, addition),
+      base: c,
+      baseSha256: sha256(c),
+      result,
+    });
   }
   for (const entry of created) {
     let file = `${entry.slug}.md`;
@@ -166,7 +185,8 @@ export function applyProposals(dir: string, proposals: Proposal[]): ApplyReport 
     }
     if (p.kind === 'new' && current !== null) conflicts.push({ file: p.file, reason: 'a file of that name appeared since the proposal was made' });
     if (p.kind === 'update' && current === null) conflicts.push({ file: p.file, reason: 'the runbook was removed since the proposal was made' });
-    if (p.kind === 'update' && current !== null && sha256(current) !== p.baseSha256) conflicts.push({ file: p.file, reason: 'the runbook changed since the proposal was made; run rbk learn again to get a fresh proposal' });
+    if (p.kind === 'update' && current !== null && sha256(current) !== p.baseSha256)
+      conflicts.push({ file: p.file, reason: 'the runbook changed since the proposal was made; run rbk learn again to get a fresh proposal' });
   }
   if (conflicts.length > 0) return { changed: [], conflicts };
   fs.mkdirSync(dir, { recursive: true });

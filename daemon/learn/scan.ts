@@ -88,7 +88,11 @@ export function incidentRecord(inc: Incident, m: Pick<SessionModel, 'scrub' | 'p
 export function ensureScanned(db: Db, sessionId: string): void {
   if (isScanCurrent(db, sessionId)) return;
   const m = sessionModel(db, sessionId);
-  saveSignatures(db, sessionId, m.analysis.incidents.map((i) => incidentRecord(i, m)));
+  saveSignatures(
+    db,
+    sessionId,
+    m.analysis.incidents.map((i) => incidentRecord(i, m)),
+  );
 }
 
 /** Scans every session with a failed tool call whose incident signatures are missing or stale. */
@@ -104,7 +108,11 @@ export function scanAll(db: Db, onProgress?: (done: number, total: number) => vo
     .all(INCIDENT_MODEL_VERSION) as string[];
   ids.forEach((id, i) => {
     const m = sessionModel(db, id);
-    saveSignatures(db, id, m.analysis.incidents.map((inc) => incidentRecord(inc, m)));
+    saveSignatures(
+      db,
+      id,
+      m.analysis.incidents.map((inc) => incidentRecord(inc, m)),
+    );
     onProgress?.(i + 1, ids.length);
   });
   return ids.length;
@@ -135,7 +143,11 @@ export function retrieve(db: Db, sessionId: string, inc: Incident): PriorOccurre
     let candidates: string[] = [];
     try {
       candidates = [
-        ...new Set(search(db, { query: words.map((w) => `"${w}"`).join(' '), errors: true, limit: FTS_CANDIDATES }).hits.map((h) => h.sessionId).filter((id) => id && id !== sessionId)),
+        ...new Set(
+          search(db, { query: words.map((w) => `"${w}"`).join(' '), errors: true, limit: FTS_CANDIDATES })
+            .hits.map((h) => h.sessionId)
+            .filter((id) => id && id !== sessionId),
+        ),
       ];
     } catch (err) {
       if (!(err instanceof SearchSyntaxError)) throw err;
@@ -214,6 +226,12 @@ export function incidents(db: Db, opts: { minSessions?: number; limit?: number }
       firstSeenUnixMs: i.firstSeenUnixMs === Number.MAX_SAFE_INTEGER ? 0 : i.firstSeenUnixMs,
       fixes: [...fixCounts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([fix, sessions]) => ({ fix, sessions })),
     }))
-    .sort((a, b) => b.sessions.length - a.sessions.length || b.occurrences - a.occurrences || b.lastSeenUnixMs - a.lastSeenUnixMs || a.signatureId.localeCompare(b.signatureId));
+    .sort(
+      (a, b) =>
+        b.sessions.length - a.sessions.length ||
+        b.occurrences - a.occurrences ||
+        b.lastSeenUnixMs - a.lastSeenUnixMs ||
+        a.signatureId.localeCompare(b.signatureId),
+    );
   return opts.limit ? out.slice(0, opts.limit) : out;
 }

@@ -46,7 +46,8 @@ export function normalizeErrorText(s: string): string {
   );
 }
 
-const STRONG_HINT = /\b(error|errors|fail(ed|ure|s)?|fatal|exception|traceback|panic|denied|refused|not found|no such|cannot|can't|could not|unable|invalid|does not exist|timed out|undefined reference)\b/i;
+const STRONG_HINT =
+  /\b(error|errors|fail(ed|ure|s)?|fatal|exception|traceback|panic|denied|refused|not found|no such|cannot|can't|could not|unable|invalid|does not exist|timed out|undefined reference)\b/i;
 // Error classes (AssertionError, KeyError, ERR_ASSERTION) and assertion messages.
 const ERROR_CLASS = /(^|[\s:(])[A-Z]?[a-z][A-Za-z]*(Error|Exception)\b|\bERR_[A-Z_]+\b|\bexpected\b.*\b(got|but|received|to (be|equal))\b/;
 const PROGRESS = /^(running|compiling|building|downloading|installing|info|debug|note|hint|\[\w+\]\s+(compiling|running|building))\b/i;
@@ -82,7 +83,7 @@ export function errorLine(output: string): string {
       bestScore = score;
     }
   });
-  const i = Math.max(best , 0);
+  const i = Math.max(best, 0);
   let line = lines[i]!.replace(/<\/?[a-z_][a-z0-9_-]*>/gi, '').trim();
   if (line.endsWith(':') && lines[i + 1]) line = `${line} ${lines[i + 1]}`;
   return line.slice(0, 400);
@@ -97,7 +98,10 @@ function cut(s: string): string {
 
 export function stableWords(normalized: string): string[] {
   const words: string[] = [];
-  for (const w of normalized.replace(/<[a-z]+>/g, ' ').toLowerCase().split(/[^\p{L}\p{N}_]+/u)) {
+  for (const w of normalized
+    .replace(/<[a-z]+>/g, ' ')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}_]+/u)) {
     if (w.length < 3 || STOP.has(w) || /^\d+$/.test(w) || words.includes(w)) continue;
     words.push(w);
   }

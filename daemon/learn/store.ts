@@ -46,7 +46,9 @@ export function sessionSourceRows(db: Db, sessionId: string): number {
 }
 
 export function isScanCurrent(db: Db, sessionId: string): boolean {
-  const row = db.prepare('SELECT source_rows, model FROM signature_scans WHERE session_id = ?').get(sessionId) as { source_rows: number; model: number } | undefined;
+  const row = db.prepare('SELECT source_rows, model FROM signature_scans WHERE session_id = ?').get(sessionId) as
+    | { source_rows: number; model: number }
+    | undefined;
   return row !== undefined && row.model === INCIDENT_MODEL_VERSION && row.source_rows === sessionSourceRows(db, sessionId);
 }
 
@@ -149,7 +151,16 @@ export function upsertLearning(db: Db, l: LearningInput, runId: string, now = Da
 
 export function recordRun(
   db: Db,
-  run: { id: string; sessionId: string; incidentId: string | null; query: string | null; synthesizer: string; fallbackReason: string | null; outputDir: string; files: string[] },
+  run: {
+    id: string;
+    sessionId: string;
+    incidentId: string | null;
+    query: string | null;
+    synthesizer: string;
+    fallbackReason: string | null;
+    outputDir: string;
+    files: string[];
+  },
   now = Date.now(),
 ): void {
   db.prepare(
@@ -167,7 +178,9 @@ export function listLearnings(db: Db, limit: number): (LearningRow & { sessions:
 }
 
 export function getLearning(db: Db, idOrPrefix: string): { learning: LearningRow; sources: LearningSourceRow[] } | { ambiguous: string[] } | null {
-  const rows = db.prepare(`SELECT * FROM learnings WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 5`).all(idOrPrefix, `${idOrPrefix.replace(/[\\%_]/g, '\\$&')}%`) as LearningRow[];
+  const rows = db
+    .prepare(`SELECT * FROM learnings WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 5`)
+    .all(idOrPrefix, `${idOrPrefix.replace(/[\\%_]/g, '\\$&')}%`) as LearningRow[];
   const exact = rows.find((r) => r.id === idOrPrefix);
   if (!exact && rows.length > 1) return { ambiguous: rows.map((r) => r.id) };
   const learning = exact ?? rows[0];

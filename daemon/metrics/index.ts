@@ -18,10 +18,36 @@ import type { SyncMetricsSink, SyncStatus } from '../sync/index.js';
 
 /** Claude Code's hook events; anything else is counted as "other" (label values stay bounded). */
 const KNOWN_EVENTS = new Set([
-  'SessionStart', 'Setup', 'UserPromptSubmit', 'UserPromptExpansion', 'PreToolUse', 'PermissionRequest', 'PermissionDenied',
-  'PostToolUse', 'PostToolUseFailure', 'PostToolBatch', 'Notification', 'MessageDisplay', 'SubagentStart', 'SubagentStop',
-  'TaskCreated', 'TaskCompleted', 'Stop', 'StopFailure', 'TeammateIdle', 'InstructionsLoaded', 'ConfigChange', 'CwdChanged',
-  'FileChanged', 'WorktreeCreate', 'WorktreeRemove', 'PreCompact', 'PostCompact', 'Elicitation', 'ElicitationResult', 'SessionEnd',
+  'SessionStart',
+  'Setup',
+  'UserPromptSubmit',
+  'UserPromptExpansion',
+  'PreToolUse',
+  'PermissionRequest',
+  'PermissionDenied',
+  'PostToolUse',
+  'PostToolUseFailure',
+  'PostToolBatch',
+  'Notification',
+  'MessageDisplay',
+  'SubagentStart',
+  'SubagentStop',
+  'TaskCreated',
+  'TaskCompleted',
+  'Stop',
+  'StopFailure',
+  'TeammateIdle',
+  'InstructionsLoaded',
+  'ConfigChange',
+  'CwdChanged',
+  'FileChanged',
+  'WorktreeCreate',
+  'WorktreeRemove',
+  'PreCompact',
+  'PostCompact',
+  'Elicitation',
+  'ElicitationResult',
+  'SessionEnd',
 ]);
 
 /** Caps the distinct values of a label (tool and model names come from transcripts). */
@@ -111,7 +137,10 @@ export class RbkMetrics {
     for (const name of ['rbk_nodejs_active_handles_total', 'rbk_nodejs_active_requests_total', 'rbk_nodejs_active_resources_total']) {
       this.registry.removeSingleMetric(name);
     }
-    new Gauge({ name: 'rbk_build_info', help: 'rbk version of the running daemon (always 1).', labelNames: ['version'], registers: r }).set({ version: RBK_VERSION }, 1);
+    new Gauge({ name: 'rbk_build_info', help: 'rbk version of the running daemon (always 1).', labelNames: ['version'], registers: r }).set(
+      { version: RBK_VERSION },
+      1,
+    );
 
     // --- live ---------------------------------------------------------------------------------
     this.hookEvents = new Counter({
@@ -127,8 +156,16 @@ export class RbkMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
       registers: r,
     });
-    const ingestLines = new Counter({ name: 'rbk_transcript_lines_ingested_total', help: 'Transcript lines read by this daemon since it started.', registers: r });
-    const ingestErrors = new Counter({ name: 'rbk_transcript_ingest_errors_total', help: 'Transcript reads that failed (file gone, unreadable, not a transcript).', registers: r });
+    const ingestLines = new Counter({
+      name: 'rbk_transcript_lines_ingested_total',
+      help: 'Transcript lines read by this daemon since it started.',
+      registers: r,
+    });
+    const ingestErrors = new Counter({
+      name: 'rbk_transcript_ingest_errors_total',
+      help: 'Transcript reads that failed (file gone, unreadable, not a transcript).',
+      registers: r,
+    });
     ctx.hookWriter.onStored((event, result, durableAt) => {
       if (!result.stored) return;
       const name = KNOWN_EVENTS.has(event.eventName) ? event.eventName : 'other';
@@ -255,7 +292,12 @@ export class RbkMetrics {
       },
     });
     this.toolCalls = new Counter({ name: 'rbk_tool_calls_total', help: 'Tool calls seen in transcripts, by tool.', labelNames: ['tool'], registers: r });
-    this.toolFailures = new Counter({ name: 'rbk_tool_failures_total', help: 'Tool results marked as errors in transcripts, by tool.', labelNames: ['tool'], registers: r });
+    this.toolFailures = new Counter({
+      name: 'rbk_tool_failures_total',
+      help: 'Tool results marked as errors in transcripts, by tool.',
+      labelNames: ['tool'],
+      registers: r,
+    });
     this.ingestLag = new Histogram({
       name: 'rbk_transcript_ingest_lag_seconds',
       help: 'Time from a transcript line being written (its timestamp) to it being stored, by how the file was found: hook/watch (live) or import (backfill).',
@@ -265,9 +307,24 @@ export class RbkMetrics {
     });
 
     // --- webhooks ---------------------------------------------------------------------------------
-    this.webhookAttempts = new Counter({ name: 'rbk_webhook_attempts_total', help: 'Webhook HTTP attempts, by webhook and result (ok, http_4xx, http_5xx, network, unsigned).', labelNames: ['webhook', 'result'], registers: r });
-    this.webhookOutcomes = new Counter({ name: 'rbk_webhook_deliveries_total', help: 'Webhook deliveries by final outcome: delivered, failed (retries exhausted or permanent error) or dropped (queue full).', labelNames: ['webhook', 'outcome'], registers: r });
-    this.webhookQueue = new Gauge({ name: 'rbk_webhook_queue_length', help: 'Deliveries waiting per webhook (including the one in progress).', labelNames: ['webhook'], registers: r });
+    this.webhookAttempts = new Counter({
+      name: 'rbk_webhook_attempts_total',
+      help: 'Webhook HTTP attempts, by webhook and result (ok, http_4xx, http_5xx, network, unsigned).',
+      labelNames: ['webhook', 'result'],
+      registers: r,
+    });
+    this.webhookOutcomes = new Counter({
+      name: 'rbk_webhook_deliveries_total',
+      help: 'Webhook deliveries by final outcome: delivered, failed (retries exhausted or permanent error) or dropped (queue full).',
+      labelNames: ['webhook', 'outcome'],
+      registers: r,
+    });
+    this.webhookQueue = new Gauge({
+      name: 'rbk_webhook_queue_length',
+      help: 'Deliveries waiting per webhook (including the one in progress).',
+      labelNames: ['webhook'],
+      registers: r,
+    });
   }
 
   webhookMetrics(): WebhookMetrics {
@@ -335,9 +392,24 @@ export class RbkMetrics {
    */
   syncMetrics(status: () => SyncStatus | null): SyncMetricsSink {
     const r = [this.registry];
-    const puts = new Counter({ name: 'rbk_sync_puts_total', help: 'PUT requests to the storage backend, by backend, object kind (part, manifest) and outcome (ok, error).', labelNames: ['backend', 'kind', 'outcome'], registers: r });
-    const bytes = new Counter({ name: 'rbk_sync_uploaded_bytes_total', help: 'Bytes of objects stored by successful PUTs (gzip parts and manifests), by backend.', labelNames: ['backend'], registers: r });
-    const failures = new Counter({ name: 'rbk_sync_session_failures_total', help: 'Session uploads that failed and were left to retry with backoff, by backend.', labelNames: ['backend'], registers: r });
+    const puts = new Counter({
+      name: 'rbk_sync_puts_total',
+      help: 'PUT requests to the storage backend, by backend, object kind (part, manifest) and outcome (ok, error).',
+      labelNames: ['backend', 'kind', 'outcome'],
+      registers: r,
+    });
+    const bytes = new Counter({
+      name: 'rbk_sync_uploaded_bytes_total',
+      help: 'Bytes of objects stored by successful PUTs (gzip parts and manifests), by backend.',
+      labelNames: ['backend'],
+      registers: r,
+    });
+    const failures = new Counter({
+      name: 'rbk_sync_session_failures_total',
+      help: 'Session uploads that failed and were left to retry with backoff, by backend.',
+      labelNames: ['backend'],
+      registers: r,
+    });
     let cache: { at: number; value: SyncStatus | null } | undefined;
     const read = (): SyncStatus | null => {
       const now = Date.now();
@@ -359,7 +431,11 @@ export class RbkMetrics {
     gauge('rbk_sync_backlog_bytes', 'Size of the rows not yet uploaded, as stored (before gzip).', (s) => s.backlogBytes);
     gauge('rbk_sync_sessions_in_backoff', 'Pending sessions waiting out a backoff after a failed upload.', (s) => s.sessionsInBackoff);
     gauge('rbk_sync_lag_seconds', 'Age of the oldest pending upload (0 when nothing is pending).', (s) => s.lagMs / 1000);
-    gauge('rbk_sync_last_success_timestamp_seconds', 'Unix time of the last successful session upload; 0 before the first.', (s) => (s.lastSuccessAt ?? 0) / 1000);
+    gauge(
+      'rbk_sync_last_success_timestamp_seconds',
+      'Unix time of the last successful session upload; 0 before the first.',
+      (s) => (s.lastSuccessAt ?? 0) / 1000,
+    );
     return {
       put: (backend, kind, outcome, n) => {
         puts.inc({ backend, kind, outcome });
@@ -390,7 +466,9 @@ export class RbkMetrics {
         );
         return;
       }
-      res.writeHead(url === '/' ? 200 : 404, { 'content-type': 'text/plain' }).end(url === '/' ? 'rbkd: metrics at /metrics\n' : 'not found; metrics are at /metrics\n');
+      res
+        .writeHead(url === '/' ? 200 : 404, { 'content-type': 'text/plain' })
+        .end(url === '/' ? 'rbkd: metrics at /metrics\n' : 'not found; metrics are at /metrics\n');
     });
     server.keepAliveTimeout = 5000;
     try {
@@ -402,7 +480,11 @@ export class RbkMetrics {
         });
       });
     } catch (err) {
-      log.warn('metrics server not started; the daemon runs without it', { listen, error: err, fix: 'set metrics.listen to a free host:port, or metrics.enabled: false' });
+      log.warn('metrics server not started; the daemon runs without it', {
+        listen,
+        error: err,
+        fix: 'set metrics.listen to a free host:port, or metrics.enabled: false',
+      });
       return null;
     }
     server.unref();

@@ -112,7 +112,10 @@ function compact(n: number): string {
 /** One or two lines for chat formats. */
 export function summaryText(s: SessionSummary): string {
   const where = s.project ?? s.cwd ?? 'unknown project';
-  const tools = s.toolsUsed.slice(0, 5).map((t) => `${t.name}×${t.calls}`).join(', ');
+  const tools = s.toolsUsed
+    .slice(0, 5)
+    .map((t) => `${t.name}×${t.calls}`)
+    .join(', ');
   const cost = s.costUsd === null ? 'cost unknown' : `$${s.costUsd.toFixed(2)}`;
   const failures = s.counts.toolFailures + s.failures.stopFailures.reduce((a, f) => a + f.count, 0);
   return [

@@ -136,11 +136,23 @@ class Endpoint {
         retryable = res.status >= 500 || res.status === 408 || res.status === 429;
         const ra = Number(res.headers.get('retry-after'));
         if (Number.isFinite(ra) && ra > 0) retryAfterMs = Math.min(ra * 1000, maxDelayMs);
-        this.log.warn('webhook attempt failed', { webhook: this.name, delivery: d.id, attempt, status: res.status, willRetry: retryable && attempt < maxAttempts });
+        this.log.warn('webhook attempt failed', {
+          webhook: this.name,
+          delivery: d.id,
+          attempt,
+          status: res.status,
+          willRetry: retryable && attempt < maxAttempts,
+        });
       } catch (err) {
         if (this.aborter.signal.aborted) return;
         result = 'network';
-        this.log.warn('webhook attempt failed', { webhook: this.name, delivery: d.id, attempt, error: (err as Error).cause ?? err, willRetry: attempt < maxAttempts });
+        this.log.warn('webhook attempt failed', {
+          webhook: this.name,
+          delivery: d.id,
+          attempt,
+          error: (err as Error).cause ?? err,
+          willRetry: attempt < maxAttempts,
+        });
       }
       this.metrics.attempt(this.name, result);
       if (!retryable || attempt === maxAttempts) break;
@@ -210,7 +222,9 @@ export class WebhookNotifier {
       this.timers.delete(timer);
       // Chained, so that notifications are queued in the order the sessions ended even when
       // one session's transcript takes longer to catch up than the next one's.
-      const p = this.chain.then(() => this.fire(sessionId, transcripts)).catch((err: Error) => this.ctx.log.error('session.end notification failed', { session: sessionId, error: err }));
+      const p = this.chain
+        .then(() => this.fire(sessionId, transcripts))
+        .catch((err: Error) => this.ctx.log.error('session.end notification failed', { session: sessionId, error: err }));
       this.chain = p;
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));

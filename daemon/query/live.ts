@@ -153,7 +153,9 @@ export class LiveEvents {
       recentHooks: db.prepare(`SELECT ${HOOK_COLUMNS} FROM hook_events ORDER BY seq DESC LIMIT ?`),
       recentHooksOf: db.prepare(`SELECT ${HOOK_COLUMNS} FROM hook_events WHERE session_id = ? ORDER BY seq DESC LIMIT ?`),
       recentInteractions: db.prepare(`SELECT ${INTERACTION_COLUMNS} FROM interactions WHERE hidden <= ? ORDER BY id DESC LIMIT ?`),
-      recentInteractionsOf: db.prepare(`SELECT ${INTERACTION_COLUMNS} FROM interactions WHERE session_id = ? AND hidden <= ? ORDER BY ts DESC, id DESC LIMIT ?`),
+      recentInteractionsOf: db.prepare(
+        `SELECT ${INTERACTION_COLUMNS} FROM interactions WHERE session_id = ? AND hidden <= ? ORDER BY ts DESC, id DESC LIMIT ?`,
+      ),
     };
     this.lastInteractionId = this.stmts.maxInteraction.get() as number;
   }
@@ -179,7 +181,9 @@ export class LiveEvents {
     if (n <= 0) return [];
     const hidden = filter.includeHidden ? 1 : 0;
     const hooks = (filter.sessionId ? this.stmts.recentHooksOf.all(filter.sessionId, n) : this.stmts.recentHooks.all(n)) as HookRow[];
-    const rows = (filter.sessionId ? this.stmts.recentInteractionsOf.all(filter.sessionId, hidden, n) : this.stmts.recentInteractions.all(hidden, n)) as InteractionRow[];
+    const rows = (
+      filter.sessionId ? this.stmts.recentInteractionsOf.all(filter.sessionId, hidden, n) : this.stmts.recentInteractions.all(hidden, n)
+    ) as InteractionRow[];
     const all = [...hooks.map(hookEvent), ...rows.map(interactionEvent)];
     all.sort((a, b) => a.unixMs - b.unixMs || (a.source === b.source ? a.seq - b.seq : a.source === 'hook' ? -1 : 1));
     return all.slice(-n);

@@ -57,7 +57,7 @@ export function wallClock(ms: number, tz: string): WallClock {
 export function offsetMs(ms: number, tz: string): number {
   const w = wallClock(ms, tz);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - (ms - (ms % 1000 + 1000) % 1000);
+  return asUtc - (ms - (((ms % 1000) + 1000) % 1000));
 }
 
 /**

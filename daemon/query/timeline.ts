@@ -134,7 +134,14 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
   }
   const subagents = db
     .prepare(`SELECT agent_id, agent_type, description, tool_use_id, first_ts, last_ts FROM subagents WHERE session_id = ? AND kind = 'conversation'`)
-    .all(sessionId) as { agent_id: string; agent_type: string | null; description: string | null; tool_use_id: string | null; first_ts: number | null; last_ts: number | null }[];
+    .all(sessionId) as {
+    agent_id: string;
+    agent_type: string | null;
+    description: string | null;
+    tool_use_id: string | null;
+    first_ts: number | null;
+    last_ts: number | null;
+  }[];
   // Without a .meta.json (before it existed, or not written yet) the Task/Agent tool_result names
   // the agent it ran (toolUseResult.agentId): that links the span to its tool call and input.
   const spawnedBy = new Map<string, string>();
@@ -161,7 +168,10 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
     });
   }
   // Stable sort keeps the transcript's own order for equal timestamps.
-  return entries.map((e, i) => ({ e, i })).sort((a, b) => a.e.unixMs - b.e.unixMs || a.i - b.i).map((x) => x.e);
+  return entries
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.unixMs - b.e.unixMs || a.i - b.i)
+    .map((x) => x.e);
 }
 
 /** Full inputs and outputs for `sessions show --payloads`: read only when asked for. */

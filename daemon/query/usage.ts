@@ -127,11 +127,27 @@ class Group {
   models(): ModelUsage[] {
     return [...this.byModel.entries()]
       .map(([model, a]) => ({ model, totals: a.totals() }))
-      .sort((a, b) => (b.totals.costUsd ?? Infinity) - (a.totals.costUsd ?? Infinity) || b.totals.totalTokens - a.totals.totalTokens || a.model.localeCompare(b.model));
+      .sort(
+        (a, b) =>
+          (b.totals.costUsd ?? Infinity) - (a.totals.costUsd ?? Infinity) || b.totals.totalTokens - a.totals.totalTokens || a.model.localeCompare(b.model),
+      );
   }
 }
 
-type SlotRow = [slot: number | null, sessionId: string | null, model: string, n: number, priced: number, i: number, o: number, cc: number, cr: number, cost: number | null, first: number | null, last: number | null];
+type SlotRow = [
+  slot: number | null,
+  sessionId: string | null,
+  model: string,
+  n: number,
+  priced: number,
+  i: number,
+  o: number,
+  cc: number,
+  cr: number,
+  cost: number | null,
+  first: number | null,
+  last: number | null,
+];
 
 export function usageReport(db: Db, f: UsageFilter): UsageResult {
   const rows = slotRows(db, f);
@@ -172,7 +188,10 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
   let projects = new Map<string, string>();
   if (f.report === 'session' && groups.size > 0) {
     projects = new Map(
-      (db.prepare(`SELECT id, COALESCE(project, cwd, '') AS p FROM sessions WHERE id IN (SELECT value FROM json_each(?))`).raw().all(JSON.stringify([...groups.keys()])) as [string, string][]),
+      db
+        .prepare(`SELECT id, COALESCE(project, cwd, '') AS p FROM sessions WHERE id IN (SELECT value FROM json_each(?))`)
+        .raw()
+        .all(JSON.stringify([...groups.keys()])) as [string, string][],
     );
   }
   const out: UsageRow[] = [...groups.entries()].map(([key, g]) => ({

@@ -35,17 +35,22 @@ const twilioAuthToken = detector('twilio-auth-token', 'Twilio auth tokens after 
 const AWS_ID_THEN_SECRET = /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b[^\n]{0,40}?(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/dg;
 const AWS_CONFIGURE = /aws[ \t]+configure[ \t]+set[ \t]+(?:\S+\.)?aws_secret_access_key[ \t]+(?:\\?["'])?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/dg;
 
-const awsPositionalSecret = detector('aws-secret-access-key-positional', 'AWS secret access keys next to their key id, or set by aws configure', ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'aws_secret_access_key'], (text, emit) => {
-  for (const re of [AWS_ID_THEN_SECRET, AWS_CONFIGURE]) {
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      const span = m.indices?.[1];
-      const value = m[1] ?? '';
-      // A key has digits or '/', '+' and both cases; a 40-letter word run is something else.
-      if (span && /[0-9/+]/.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value)) emit('aws-secret-access-key-positional', span[0], span[1]);
+const awsPositionalSecret = detector(
+  'aws-secret-access-key-positional',
+  'AWS secret access keys next to their key id, or set by aws configure',
+  ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'aws_secret_access_key'],
+  (text, emit) => {
+    for (const re of [AWS_ID_THEN_SECRET, AWS_CONFIGURE]) {
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        const span = m.indices?.[1];
+        const value = m[1] ?? '';
+        // A key has digits or '/', '+' and both cases; a 40-letter word run is something else.
+        if (span && /[0-9/+]/.test(value) && /[a-z]/.test(value) && /[A-Z]/.test(value)) emit('aws-secret-access-key-positional', span[0], span[1]);
+      }
     }
-  }
-});
+  },
+);
 
 // --- Azure storage account keys ------------------------------------------------------------------------
 // `az storage account keys list`: [{"keyName": "key1", "permissions": "FULL", "value": "<88 base64>"}]
@@ -62,32 +67,43 @@ const azureKeyList = detector('azure-storage-key-list', 'Azure storage account k
 // --- Pre-signed URL signatures --------------------------------------------------------------------------
 const URL_SIGNATURE = /[?&](?:sig|signature|x-amz-signature|x-goog-signature|x-amz-security-token|x-goog-credential)=([^&#\s"'<>\\]{16,})/dgi;
 
-const urlSignature = detector('url-signature', 'Signatures and session tokens in pre-signed URLs (Azure SAS sig=, X-Amz-Signature=, X-Goog-Signature=)', ['sig=', 'Signature=', 'signature=', 'SIGNATURE=', 'Security-Token=', 'Credential='], (text, emit) => {
-  URL_SIGNATURE.lastIndex = 0;
-  for (let m = URL_SIGNATURE.exec(text); m; m = URL_SIGNATURE.exec(text)) {
-    const span = m.indices?.[1];
-    if (span && ok(m[1]!)) emit('url-signature', span[0], span[1]);
-  }
-});
+const urlSignature = detector(
+  'url-signature',
+  'Signatures and session tokens in pre-signed URLs (Azure SAS sig=, X-Amz-Signature=, X-Goog-Signature=)',
+  ['sig=', 'Signature=', 'signature=', 'SIGNATURE=', 'Security-Token=', 'Credential='],
+  (text, emit) => {
+    URL_SIGNATURE.lastIndex = 0;
+    for (let m = URL_SIGNATURE.exec(text); m; m = URL_SIGNATURE.exec(text)) {
+      const span = m.indices?.[1];
+      if (span && ok(m[1]!)) emit('url-signature', span[0], span[1]);
+    }
+  },
+);
 
 // --- Terraform variable defaults -----------------------------------------------------------------------------
 const TF_VARIABLE = /variable[ \t]+"([\w-]*(?:password|passwd|secret|token|api_?key|private_?key|credentials?)[\w-]*)"[ \t]*\{/gi;
 const TF_DEFAULT = /^[ \t]*default[ \t]*=[ \t]*"([^"\n]+)"/dm;
 
-const terraformDefault = detector('terraform-variable-default', 'Defaults of Terraform variables named like credentials (variable "db_password" { default = "…" })', ['variable'], (text, emit) => {
-  TF_VARIABLE.lastIndex = 0;
-  for (let m = TF_VARIABLE.exec(text); m; m = TF_VARIABLE.exec(text)) {
-    const bodyStart = m.index + m[0].length;
-    const close = text.indexOf('}', bodyStart);
-    const body = text.slice(bodyStart, close < 0 ? Math.min(text.length, bodyStart + 600) : Math.min(close, bodyStart + 600));
-    const d = TF_DEFAULT.exec(body);
-    const span = d?.indices?.[1];
-    if (d && span && ok(d[1]!)) emit('terraform-variable-default', bodyStart + span[0], bodyStart + span[1]);
-  }
-});
+const terraformDefault = detector(
+  'terraform-variable-default',
+  'Defaults of Terraform variables named like credentials (variable "db_password" { default = "…" })',
+  ['variable'],
+  (text, emit) => {
+    TF_VARIABLE.lastIndex = 0;
+    for (let m = TF_VARIABLE.exec(text); m; m = TF_VARIABLE.exec(text)) {
+      const bodyStart = m.index + m[0].length;
+      const close = text.indexOf('}', bodyStart);
+      const body = text.slice(bodyStart, close < 0 ? Math.min(text.length, bodyStart + 600) : Math.min(close, bodyStart + 600));
+      const d = TF_DEFAULT.exec(body);
+      const span = d?.indices?.[1];
+      if (d && span && ok(d[1]!)) emit('terraform-variable-default', bodyStart + span[0], bodyStart + span[1]);
+    }
+  },
+);
 
 // --- SSNs in other spellings, next to their name -----------------------------------------------------------------
-const SSN_CONTEXT = /\b(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)\b(?:\\?["'])?[ \t]*(?:[:=]|is)[ \t]*(?:\\?["'])?(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)/dgi;
+const SSN_CONTEXT =
+  /\b(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)\b(?:\\?["'])?[ \t]*(?:[:=]|is)[ \t]*(?:\\?["'])?(\d{3}[ -]?\d{2}[ -]?\d{4})(?!\d)/dgi;
 
 function ssnValid(digits: string): boolean {
   const area = Number(digits.slice(0, 3));
@@ -125,47 +141,61 @@ function isPublicCertificate(value: string): boolean {
   return Buffer.from(compact.slice(0, 64), 'base64').toString('latin1').startsWith('-----BEGIN CERTIFICATE');
 }
 
-const k8sSecret = detector('kubernetes-secret', 'Kubernetes Secret data: values (base64 of the secret) and kubectl … | base64 -d output', ['ecret', 'ECRET'], (text, emit) => {
-  if (KIND_SECRET.test(text)) {
-    const emitValue = (start: number, value: string) => {
-      const trimmed = value.trimEnd();
-      if (trimmed.length >= 4 && ok(trimmed) && !isPublicCertificate(trimmed)) emit('kubernetes-secret', start, start + trimmed.length);
-    };
-    YAML_DATA_BLOCK.lastIndex = 0;
-    for (let b = YAML_DATA_BLOCK.exec(text); b; b = YAML_DATA_BLOCK.exec(text)) {
-      const blockStart = b.index + b[0].indexOf(b[2]!, b[1]!.length);
-      YAML_ENTRY.lastIndex = 0;
-      for (let e = YAML_ENTRY.exec(b[2]!); e; e = YAML_ENTRY.exec(b[2]!)) {
-        if (e[3] !== undefined) {
-          // block scalar: every line of it
-          const scalarStart = e.index + e[0].indexOf(e[3]);
-          let offset = 0;
-          for (const line of e[3].split('\n')) {
-            const lead = line.length - line.trimStart().length;
-            if (line.trim()) emitValue(blockStart + scalarStart + offset + lead, line.trim());
-            offset += line.length + 1;
+const k8sSecret = detector(
+  'kubernetes-secret',
+  'Kubernetes Secret data: values (base64 of the secret) and kubectl … | base64 -d output',
+  ['ecret', 'ECRET'],
+  (text, emit) => {
+    if (KIND_SECRET.test(text)) {
+      const emitValue = (start: number, value: string) => {
+        const trimmed = value.trimEnd();
+        if (trimmed.length >= 4 && ok(trimmed) && !isPublicCertificate(trimmed)) emit('kubernetes-secret', start, start + trimmed.length);
+      };
+      YAML_DATA_BLOCK.lastIndex = 0;
+      for (let b = YAML_DATA_BLOCK.exec(text); b; b = YAML_DATA_BLOCK.exec(text)) {
+        const blockStart = b.index + b[0].indexOf(b[2]!, b[1]!.length);
+        YAML_ENTRY.lastIndex = 0;
+        for (let e = YAML_ENTRY.exec(b[2]!); e; e = YAML_ENTRY.exec(b[2]!)) {
+          if (e[3] !== undefined) {
+            // block scalar: every line of it
+            const scalarStart = e.index + e[0].indexOf(e[3]);
+            let offset = 0;
+            for (const line of e[3].split('\n')) {
+              const lead = line.length - line.trimStart().length;
+              if (line.trim()) emitValue(blockStart + scalarStart + offset + lead, line.trim());
+              offset += line.length + 1;
+            }
+          } else if (e[4] !== undefined) {
+            emitValue(blockStart + e.index + e[0].lastIndexOf(e[4]), e[4]);
           }
-        } else if (e[4] !== undefined) {
-          emitValue(blockStart + e.index + e[0].lastIndexOf(e[4]), e[4]);
         }
       }
+      JSON_DATA_BLOCK.lastIndex = 0;
+      for (let b = JSON_DATA_BLOCK.exec(text); b; b = JSON_DATA_BLOCK.exec(text)) {
+        const inner = b.index + b[0].indexOf('{') + 1;
+        JSON_ENTRY.lastIndex = 0;
+        for (let e = JSON_ENTRY.exec(b[1]!); e; e = JSON_ENTRY.exec(b[1]!)) emitValue(inner + e.index + e[0].lastIndexOf(e[2]!), e[2]!);
+      }
     }
-    JSON_DATA_BLOCK.lastIndex = 0;
-    for (let b = JSON_DATA_BLOCK.exec(text); b; b = JSON_DATA_BLOCK.exec(text)) {
-      const inner = b.index + b[0].indexOf('{') + 1;
-      JSON_ENTRY.lastIndex = 0;
-      for (let e = JSON_ENTRY.exec(b[1]!); e; e = JSON_ENTRY.exec(b[1]!)) emitValue(inner + e.index + e[0].lastIndexOf(e[2]!), e[2]!);
+    if (text.includes('kubectl')) {
+      KUBECTL_DECODE.lastIndex = 0;
+      for (let m = KUBECTL_DECODE.exec(text); m; m = KUBECTL_DECODE.exec(text)) {
+        const span = m.indices?.[1];
+        const value = m[1]!.trim();
+        // The decoded value is printed alone on the next line (a prompt may follow it on the same line).
+        if (span && value && !/\s/.test(value) && ok(value) && (looksRandom(value, 8) || /\d/.test(value) || value.length >= 8))
+          emit('kubernetes-secret', span[0], span[0] + m[1]!.indexOf(value) + value.length);
+      }
     }
-  }
-  if (text.includes('kubectl')) {
-    KUBECTL_DECODE.lastIndex = 0;
-    for (let m = KUBECTL_DECODE.exec(text); m; m = KUBECTL_DECODE.exec(text)) {
-      const span = m.indices?.[1];
-      const value = m[1]!.trim();
-      // The decoded value is printed alone on the next line (a prompt may follow it on the same line).
-      if (span && value && !/\s/.test(value) && ok(value) && (looksRandom(value, 8) || /\d/.test(value) || value.length >= 8)) emit('kubernetes-secret', span[0], span[0] + m[1]!.indexOf(value) + value.length);
-    }
-  }
-});
+  },
+);
 
-export const CONTEXT_DETECTORS: readonly Detector[] = [twilioAuthToken, awsPositionalSecret, azureKeyList, urlSignature, terraformDefault, ssnInContext, k8sSecret];
+export const CONTEXT_DETECTORS: readonly Detector[] = [
+  twilioAuthToken,
+  awsPositionalSecret,
+  azureKeyList,
+  urlSignature,
+  terraformDefault,
+  ssnInContext,
+  k8sSecret,
+];

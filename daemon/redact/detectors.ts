@@ -15,7 +15,9 @@ const BREAK_AT = /(?:\n|\\n|["'][ \t]*(?:\+[ \t]*)?(?:\n|\\n)[ \t]*(?:\+[ \t]*)?
 const MAX_TOKEN = 300;
 
 function isTokenCode(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126;
+  return (
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126
+  );
 }
 
 // One pass finds every vendor anchor; only where a run of token characters from one reaches a
@@ -65,7 +67,14 @@ function rejoinDetect(text: string, emit: (ruleId: string, start: number, end: n
 const rejoinedTokens: Detector = {
   name: 'rejoined-tokens',
   revision: 1,
-  rules: [{ id: 'wrapped-token', kind: 'secret', priority: VENDOR_PRIORITY - 3, description: 'Vendor tokens broken across lines (terminal wraps, string concatenation, shell continuations), both halves' }],
+  rules: [
+    {
+      id: 'wrapped-token',
+      kind: 'secret',
+      priority: VENDOR_PRIORITY - 3,
+      description: 'Vendor tokens broken across lines (terminal wraps, string concatenation, shell continuations), both halves',
+    },
+  ],
   anchors: ANCHORS,
   detect: rejoinDetect,
 };

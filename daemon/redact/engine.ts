@@ -10,14 +10,7 @@
 //    installation and cannot be brute-forced or correlated without the key.
 import { createHash, createHmac } from 'node:crypto';
 import { BUILTIN_DETECTORS } from './detectors.js';
-import {
-  acceptAssignmentValue,
-  classifyCredentialKey,
-  type Detector,
-  type Emit,
-  type RedactionKind,
-  type RuleInfo,
-} from './rules.js';
+import { acceptAssignmentValue, classifyCredentialKey, type Detector, type Emit, type RedactionKind, type RuleInfo } from './rules.js';
 import { ascendingUnique, LiteralAutomaton, type LiteralPattern } from './literal-scan.js';
 
 export type { RedactionKind, RuleInfo } from './rules.js';

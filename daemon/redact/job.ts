@@ -61,7 +61,9 @@ export function redactionJob(service: RedactionService) {
       if (rows.length === 0) break;
       db.transaction(() => {
         for (const r of rows) {
-          const fields = [r.text, r.tool_input, r.tool_use_result, r.data, r.raw].map((v) => (v === null ? { text: null, count: 0 } : service.redactStoredText(v)));
+          const fields = [r.text, r.tool_input, r.tool_use_result, r.data, r.raw].map((v) =>
+            v === null ? { text: null, count: 0 } : service.redactStoredText(v),
+          );
           const n = fields.reduce((a, f) => a + f.count, 0);
           counts.interactions += 1;
           counts.matches += n;
@@ -114,15 +116,23 @@ export function scanStored(db: Db, service: RedactionService, sessionId: string 
     result.rowsScanned += 1;
     if (scanValue(r.payload) > 0) result.rowsWithMatches += 1;
   }
-  for (const r of db.prepare(`SELECT text, tool_input, tool_use_result, data, raw FROM interactions ${where}`).iterate(...args) as Iterable<Omit<InteractionRow, 'id'>>) {
+  for (const r of db.prepare(`SELECT text, tool_input, tool_use_result, data, raw FROM interactions ${where}`).iterate(...args) as Iterable<
+    Omit<InteractionRow, 'id'>
+  >) {
     result.rowsScanned += 1;
     // raw repeats the other fields; scanning it too would count one secret twice.
     const n = scanValue(r.text) + scanValue(r.tool_input) + scanValue(r.tool_use_result) + scanValue(r.data);
     if (n > 0) result.rowsWithMatches += 1;
   }
   result.pendingRows =
-    (db.prepare(`SELECT count(*) FROM hook_events WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`).pluck().get(service.version, ...args) as number) +
-    (db.prepare(`SELECT count(*) FROM interactions WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`).pluck().get(service.version, ...args) as number);
+    (db
+      .prepare(`SELECT count(*) FROM hook_events WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`)
+      .pluck()
+      .get(service.version, ...args) as number) +
+    (db
+      .prepare(`SELECT count(*) FROM interactions WHERE redaction_version IS NOT ? ${sessionId ? 'AND session_id = ?' : ''}`)
+      .pluck()
+      .get(service.version, ...args) as number);
   return result;
 }
 

@@ -124,13 +124,83 @@ export function cardIssuerValid(digits: string): boolean {
 
 // ISO 13616 registry lengths; the length check rejects most accidental mod-97 passes.
 const IBAN_LENGTHS: Readonly<Record<string, number>> = {
-  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21,
-  CR: 22, CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27,
-  GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26,
-  IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24,
-  ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
-  RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24,
-  TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+  AD: 24,
+  AE: 23,
+  AL: 28,
+  AT: 20,
+  AZ: 28,
+  BA: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  BY: 28,
+  CH: 21,
+  CR: 22,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  DO: 28,
+  EE: 20,
+  EG: 29,
+  ES: 24,
+  FI: 18,
+  FO: 18,
+  FR: 27,
+  GB: 22,
+  GE: 22,
+  GI: 23,
+  GL: 18,
+  GR: 27,
+  GT: 28,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IQ: 23,
+  IS: 26,
+  IT: 27,
+  JO: 30,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LC: 32,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MD: 24,
+  ME: 22,
+  MK: 19,
+  MR: 27,
+  MT: 31,
+  MU: 30,
+  NL: 18,
+  NO: 15,
+  PK: 24,
+  PL: 28,
+  PS: 29,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  SA: 24,
+  SC: 31,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  ST: 25,
+  SV: 28,
+  TL: 23,
+  TN: 24,
+  TR: 26,
+  UA: 29,
+  VA: 22,
+  VG: 24,
+  XK: 20,
 };
 
 export function ibanValid(compact: string): boolean {
@@ -301,8 +371,7 @@ const awsSecretAccessKey = regexDetector({
   description: 'AWS secret access key next to its name (aws_secret_access_key=…, "SecretAccessKey": "…")',
   revision: 1,
   anchors: ['ecret', 'ECRET'],
-  pattern:
-    /(?:secret_?access_?key|secretkey|aws_?secret(?:_?key)?)(?:\\?["'])?[ \t]*(?:[:=]|=>)[ \t]*(?:\\?["'])?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/dgi,
+  pattern: /(?:secret_?access_?key|secretkey|aws_?secret(?:_?key)?)(?:\\?["'])?[ \t]*(?:[:=]|=>)[ \t]*(?:\\?["'])?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/dgi,
   secretGroup: 1,
 });
 
@@ -511,12 +580,37 @@ const ageSecretKey = regexDetector({
 const B = String.raw`(?<!(?<!\\)[A-Za-z0-9_-])`;
 const E = String.raw`(?![A-Za-z0-9_-])`;
 const vendor = (id: string, description: string, anchors: string[], body: string, secretGroup?: number) =>
-  regexDetector({ id, kind: 'secret', priority: VENDOR_PRIORITY, description, revision: 1, anchors, pattern: new RegExp(`${B}${body}${E}`, secretGroup ? 'dg' : 'g'), ...(secretGroup ? { secretGroup } : {}) });
+  regexDetector({
+    id,
+    kind: 'secret',
+    priority: VENDOR_PRIORITY,
+    description,
+    revision: 1,
+    anchors,
+    pattern: new RegExp(`${B}${body}${E}`, secretGroup ? 'dg' : 'g'),
+    ...(secretGroup ? { secretGroup } : {}),
+  });
 
 const moreVendors: Detector[] = [
-  vendor('docker-hub-token', 'Docker Hub personal/organization access tokens (dckr_pat_, dckr_oat_)', ['dckr_'], String.raw`dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,}`),
-  vendor('vault-token', 'HashiCorp Vault service, batch and recovery tokens (hvs., hvb., hvr.)', ['hvs.', 'hvb.', 'hvr.'], String.raw`hv[sbr]\.[A-Za-z0-9_-]{20,}`),
-  vendor('sidekiq-credentials', 'Sidekiq Enterprise/Pro gem credentials (BUNDLE_…__CONTRIBSYS__COM)', ['CONTRIBSYS__COM'], String.raw`BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM["']?\s*[:=]\s*["']?([a-f0-9]{8}:[a-f0-9]{8})`, 1),
+  vendor(
+    'docker-hub-token',
+    'Docker Hub personal/organization access tokens (dckr_pat_, dckr_oat_)',
+    ['dckr_'],
+    String.raw`dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,}`,
+  ),
+  vendor(
+    'vault-token',
+    'HashiCorp Vault service, batch and recovery tokens (hvs., hvb., hvr.)',
+    ['hvs.', 'hvb.', 'hvr.'],
+    String.raw`hv[sbr]\.[A-Za-z0-9_-]{20,}`,
+  ),
+  vendor(
+    'sidekiq-credentials',
+    'Sidekiq Enterprise/Pro gem credentials (BUNDLE_…__CONTRIBSYS__COM)',
+    ['CONTRIBSYS__COM'],
+    String.raw`BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM["']?\s*[:=]\s*["']?([a-f0-9]{8}:[a-f0-9]{8})`,
+    1,
+  ),
   regexDetector({
     id: 'tailscale-key',
     kind: 'secret',
@@ -529,22 +623,52 @@ const moreVendors: Detector[] = [
   }),
   vendor('vercel-token', 'Vercel tokens (vcp_, vci_, vca_, vcr_, vck_)', ['vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'], String.raw`vc[pikar]_[A-Za-z0-9]{24,}`),
   vendor('groq-api-key', 'Groq API keys (gsk_ + 52)', ['gsk_'], String.raw`gsk_[A-Za-z0-9]{52}`),
-  vendor('cloudflare-token', 'Cloudflare account and user API tokens (cfat_, cfut_, cfk_)', ['cfat_', 'cfut_', 'cfk_'], String.raw`cf(?:at|ut|k)_[A-Za-z0-9_-]{30,}`),
-  vendor('github-installation-token', 'GitHub App installation tokens in the JWT-bearing form (ghs_<id>_eyJ…)', ['ghs_'], String.raw`ghs_\d+_eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`),
+  vendor(
+    'cloudflare-token',
+    'Cloudflare account and user API tokens (cfat_, cfut_, cfk_)',
+    ['cfat_', 'cfut_', 'cfk_'],
+    String.raw`cf(?:at|ut|k)_[A-Za-z0-9_-]{30,}`,
+  ),
+  vendor(
+    'github-installation-token',
+    'GitHub App installation tokens in the JWT-bearing form (ghs_<id>_eyJ…)',
+    ['ghs_'],
+    String.raw`ghs_\d+_eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`,
+  ),
   vendor('sourcegraph-token', 'Sourcegraph access tokens (sgp_)', ['sgp_'], String.raw`sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}|sgp_[a-fA-F0-9]{40}`),
   vendor('twilio-key', 'Twilio API keys (SK + 32 hex)', ['SK'], String.raw`SK[0-9a-fA-F]{32}`),
-  vendor('new-relic-key', 'New Relic user, insights, browser keys and license keys (NRAK-, NRII-, NRJS-, …NRAL)', ['NRAK-', 'NRII-', 'NRIQ-', 'NRJS-', 'NRAL'], String.raw`(?:NRAK-[A-Z0-9]{27}|NRI[IQ]-[A-Za-z0-9_-]{32}|NRJS-[a-f0-9]{19}|[a-f0-9]{36}NRAL)`),
-  vendor('supabase-key', 'Supabase personal access tokens and secret keys (sbp_, sb_secret_)', ['sbp_', 'sb_secret_'], String.raw`(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})`),
+  vendor(
+    'new-relic-key',
+    'New Relic user, insights, browser keys and license keys (NRAK-, NRII-, NRJS-, …NRAL)',
+    ['NRAK-', 'NRII-', 'NRIQ-', 'NRJS-', 'NRAL'],
+    String.raw`(?:NRAK-[A-Z0-9]{27}|NRI[IQ]-[A-Za-z0-9_-]{32}|NRJS-[a-f0-9]{19}|[a-f0-9]{36}NRAL)`,
+  ),
+  vendor(
+    'supabase-key',
+    'Supabase personal access tokens and secret keys (sbp_, sb_secret_)',
+    ['sbp_', 'sb_secret_'],
+    String.raw`(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})`,
+  ),
   vendor('mailchimp-key', 'Mailchimp API keys (32 hex, -us<dc>)', ['-us'], String.raw`[0-9a-f]{32}-us\d{1,2}`),
   vendor('mailgun-key', 'Mailgun private API keys (key-…) and webhook signing keys', ['key-'], String.raw`key-[0-9a-f]{32}`),
   vendor('okta-token', 'Okta API tokens (00…, 42 chars) after SSWS', ['SSWS'], String.raw`SSWS\s+(00[A-Za-z0-9_-]{40})`, 1),
   vendor('atlassian-token', 'Atlassian API tokens (ATATT3…) and Jira/Confluence PATs', ['ATATT3', 'ATCTT3'], String.raw`AT[AC]TT3[A-Za-z0-9_=-]{100,}`),
   vendor('fly-token', 'Fly.io macaroon tokens (FlyV1 fm2_…)', ['FlyV1 '], String.raw`FlyV1 (fm\d[a-z]?_[A-Za-z0-9+/=,_-]{40,})`, 1),
-  vendor('doppler-token', 'Doppler tokens (dp.pt., dp.st., dp.sa., dp.ct., dp.scim., dp.audit.)', ['dp.'], String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_.-]{40,}`),
+  vendor(
+    'doppler-token',
+    'Doppler tokens (dp.pt., dp.st., dp.sa., dp.ct., dp.scim., dp.audit.)',
+    ['dp.'],
+    String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9_.-]{40,}`,
+  ),
   vendor('databricks-token', 'Databricks personal access tokens (dapi…, dose…)', ['dapi', 'dose'], String.raw`(?:dapi|dose)[a-fA-F0-9]{32}(?:-\d)?`),
   vendor('huggingface-org-token', 'Hugging Face organization API tokens (api_org_)', ['api_org_'], String.raw`api_org_[A-Za-z]{34}`),
   vendor('onepassword-token', '1Password service account tokens (ops_eyJ…)', ['ops_eyJ'], String.raw`ops_eyJ[A-Za-z0-9+/=_-]{40,}`),
-  vendor('facebook-token', 'Facebook app access tokens (app id|secret) and page tokens (EAA…)', ['|', 'EAA'], String.raw`(?:\d{15,16}\|[0-9A-Za-z_-]{27,40}|EAA[A-Za-z0-9]{100,})`),
+  vendor(
+    'facebook-token',
+    'Facebook app access tokens (app id|secret) and page tokens (EAA…)',
+    ['|', 'EAA'],
+    String.raw`(?:\d{15,16}\|[0-9A-Za-z_-]{27,40}|EAA[A-Za-z0-9]{100,})`,
+  ),
   vendor('azure-ad-client-secret', 'Azure AD (Entra ID) client secrets (…8Q~…)', ['Q~'], String.raw`[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}`),
 ];
 
@@ -863,7 +987,14 @@ function emitCliValue(m: RegExpExecArray, groups: number[], emit: Emit): void {
 const cliCredentials: Detector = {
   name: 'cli-credentials',
   revision: 1,
-  rules: [{ id: 'cli-credentials', kind: 'secret', priority: 60, description: 'Passwords in command lines (curl -u, mysql -p, sshpass, docker login -p, redis-cli -a, htpasswd -b)' }],
+  rules: [
+    {
+      id: 'cli-credentials',
+      kind: 'secret',
+      priority: 60,
+      description: 'Passwords in command lines (curl -u, mysql -p, sshpass, docker login -p, redis-cli -a, htpasswd -b)',
+    },
+  ],
   anchors: ['curl', 'wget', 'mysql', 'mariadb', 'sshpass', 'docker', 'redis-cli', 'htpasswd'],
   detect(text, emit) {
     let m: RegExpExecArray | null;
@@ -1203,8 +1334,7 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
     if (cliFlag && spacesBefore > 0 && afterSep === sepStart + spacesBefore && text[p] === '-') continue;
     // KEY=value / KEY: value with an UPPER_SNAKE key is a config file, not code: words are values
     // and only whitespace ends an unquoted value.
-    const envStyle =
-      !keyQuoted && !viaNameValue && spacesBefore === 0 && (c === '=' ? spacesAfter === 0 : spacesAfter > 0) && /^[A-Z][A-Z0-9_]*$/.test(key);
+    const envStyle = !keyQuoted && !viaNameValue && spacesBefore === 0 && (c === '=' ? spacesAfter === 0 : spacesAfter > 0) && /^[A-Z][A-Z0-9_]*$/.test(key);
 
     let valueStart = p;
     let valueEnd: number;
@@ -1250,7 +1380,15 @@ function assignmentDetect(text: string, emit: Emit, starts: readonly number[] = 
       // "Using --password via the CLI is insecure": a flag named in prose.
       !(cliFlag && !quoted && c !== '=' && /^[a-z]+$/.test(value) && followedByWords) &&
       // Query-string values are data whatever their charset (?token=uBTTeydLetARjNtc).
-      acceptAssignmentValue(value, { cls, quoted, envStyle: envStyle || connectionString || inQueryString, codeStyle: codeStyle && !inQueryString, strict, colonSeparator, followedByWords });
+      acceptAssignmentValue(value, {
+        cls,
+        quoted,
+        envStyle: envStyle || connectionString || inQueryString,
+        codeStyle: codeStyle && !inQueryString,
+        strict,
+        colonSeparator,
+        followedByWords,
+      });
     if (!accepted) {
       // Keywords inside a long rejected run (minified code, blobs) would each re-read the same run:
       // skip it to stay linear.
@@ -1289,7 +1427,9 @@ const assignments: Detector = {
 
 // Extensions that look like TLDs in "logo@2x.png" or "pkg@scope.js".
 const NON_TLD = new Set(
-  'png jpg jpeg gif svg webp ico bmp avif js mjs cjs ts tsx jsx mts cts json map css scss sass less html htm md mdx txt py pyc rb go rs java kt kts swift c h cc cpp hpp cs php sh bash zsh yml yaml toml ini cfg conf lock log xml vue svelte wasm zip gz tgz tar bz2 xz so dll exe bin dat db sqlite csv tsv pdf min test spec d local internal localhost lan invalid'.split(' '),
+  'png jpg jpeg gif svg webp ico bmp avif js mjs cjs ts tsx jsx mts cts json map css scss sass less html htm md mdx txt py pyc rb go rs java kt kts swift c h cc cpp hpp cs php sh bash zsh yml yaml toml ini cfg conf lock log xml vue svelte wasm zip gz tgz tar bz2 xz so dll exe bin dat db sqlite csv tsv pdf min test spec d local internal localhost lan invalid'.split(
+    ' ',
+  ),
 );
 
 function isLocalPartCode(c: number): boolean {
@@ -1608,5 +1748,3 @@ export const RULE_DETECTORS: readonly Detector[] = [
   // Where a hand-written rule has the same id, it wins (it knows more about the format).
   ...GITLEAKS_RULES.filter((r) => !HAND_WRITTEN_IDS.has(r.id)).map(gitleaksDetector),
 ];
-
-

@@ -10,7 +10,15 @@ import { toServiceError, UserError } from './errors.js';
 import { unary } from './errors.js';
 
 const importRequest = z.object({
-  paths: z.array(z.string().min(1).max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'paths must be absolute (the CLI resolves them)')).max(1000),
+  paths: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'paths must be absolute (the CLI resolves them)'),
+    )
+    .max(1000),
 });
 
 function progressToProto(p: ImportProgress, roots: string[]) {
@@ -66,7 +74,10 @@ export function ingestHandlers(ctx: DaemonContext) {
       (async () => {
         const req = importRequest.parse(call.request);
         const roots = req.paths.length > 0 ? req.paths.map((p) => path.normalize(p)) : defaultTranscriptRoots();
-        if (roots.length === 0) throw new UserError('found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects); pass the folder to import');
+        if (roots.length === 0)
+          throw new UserError(
+            'found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects); pass the folder to import',
+          );
         ctx.log.info('import started', { roots });
         const final = await importTranscripts(
           ctx.ingester,

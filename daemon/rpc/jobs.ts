@@ -36,7 +36,6 @@ function rowsToProto(r: RetentionRows) {
   return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents, learnRows: r.learnRows };
 }
 
-
 function scheduler(ctx: DaemonContext): Scheduler {
   const s = schedulerFor(ctx);
   if (!s) throw new UserError('the job scheduler is not running in this daemon', 'unavailable');
@@ -106,7 +105,13 @@ export function jobsHandlers(ctx: DaemonContext) {
         days: plan.days,
         cutoffUnixMs: plan.cutoff,
         pinnedKept: plan.pinnedKept,
-        orphans: { hookEvents: plan.orphans.hookEvents, interactions: plan.orphans.interactions, messageUsage: plan.orphans.messageUsage, subagents: 0, learnRows: 0 },
+        orphans: {
+          hookEvents: plan.orphans.hookEvents,
+          interactions: plan.orphans.interactions,
+          messageUsage: plan.orphans.messageUsage,
+          subagents: 0,
+          learnRows: 0,
+        },
         spoolRejected: plan.spoolRejected,
         artifactDirs: plan.artifactDirs,
         s3: s3 && { ...s3, error: s3.error ?? '' },

@@ -8,14 +8,29 @@ import { unary, UserError } from './errors.js';
 
 const learnRequest = z.object({
   sessionId: z.string().min(1, 'give a session id or a unique prefix of one (see: rbk sessions)').max(128),
-  incidentId: z.union([z.literal(''), z.string().regex(INCIDENT_ID, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041)')]),
+  incidentId: z.union([
+    z.literal(''),
+    z.string().regex(INCIDENT_ID, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041)'),
+  ]),
   query: z.string().max(1000),
   applyRunbookUpdates: z.boolean(),
-  outDir: z.union([z.literal(''), z.string().max(4096).refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path')]),
+  outDir: z.union([
+    z.literal(''),
+    z
+      .string()
+      .max(4096)
+      .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path'),
+  ]),
   synthesizer: z.enum(['', 'extractive', 'anthropic', 'openai'], { message: 'synthesizer must be extractive, anthropic or openai' }),
 });
 const listRequest = z.object({ limit: z.number().int().min(0).max(10_000) });
-const getRequest = z.object({ id: z.string().min(1, 'give a learning id (see: rbk learnings)').max(128).regex(/^[A-Za-z0-9_-]+$/, 'learning ids are letters, digits, "_" and "-"') });
+const getRequest = z.object({
+  id: z
+    .string()
+    .min(1, 'give a learning id (see: rbk learnings)')
+    .max(128)
+    .regex(/^[A-Za-z0-9_-]+$/, 'learning ids are letters, digits, "_" and "-"'),
+});
 const incidentsRequest = z.object({ minSessions: z.number().int().min(0).max(100_000), limit: z.number().int().min(0).max(100_000) });
 
 function learningToProto(l: LearningRow & { sessions?: number }) {

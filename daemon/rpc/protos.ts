@@ -4,7 +4,15 @@ import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../../common/root.js';
 
 export const PROTO_ROOT = path.join(packageRoot(), 'proto');
-export const PROTO_FILES = ['rbk/v1/ingest.proto', 'rbk/v1/query.proto', 'rbk/v1/admin.proto', 'rbk/v1/jobs.proto', 'rbk/v1/sync.proto', 'rbk/v1/learn.proto', 'grpc/health/v1/health.proto'];
+export const PROTO_FILES = [
+  'rbk/v1/ingest.proto',
+  'rbk/v1/query.proto',
+  'rbk/v1/admin.proto',
+  'rbk/v1/jobs.proto',
+  'rbk/v1/sync.proto',
+  'rbk/v1/learn.proto',
+  'grpc/health/v1/health.proto',
+];
 
 /**
  * Trailer set on every error the daemon itself answers with (rpc/errors.ts). grpc-js also reports

@@ -59,7 +59,9 @@ export class AmbiguousIdError extends UserError {
     readonly prefix: string,
     readonly candidates: string[],
   ) {
-    super(`session id prefix "${prefix}" matches ${candidates.length} sessions (${candidates.slice(0, 5).join(', ')}${candidates.length > 5 ? ', …' : ''}); type more characters`);
+    super(
+      `session id prefix "${prefix}" matches ${candidates.length} sessions (${candidates.slice(0, 5).join(', ')}${candidates.length > 5 ? ', …' : ''}); type more characters`,
+    );
   }
 }
 
@@ -80,11 +82,15 @@ export class SessionQueries {
     const exact = this.db.prepare('SELECT id FROM sessions WHERE id = ?').get(idOrPrefix) as { id: string } | undefined;
     if (exact) return exact.id;
     // Range scan on the primary key instead of LIKE, which would treat '_' as a wildcard.
-    const rows = this.db
-      .prepare('SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 11')
-      .all(idOrPrefix, `${idOrPrefix}\uffff`) as { id: string }[];
+    const rows = this.db.prepare('SELECT id FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 11').all(idOrPrefix, `${idOrPrefix}\uffff`) as {
+      id: string;
+    }[];
     if (rows.length === 0) throw new NotFoundError(`no session matches "${idOrPrefix}"; list them with: rbk sessions`);
-    if (rows.length > 1) throw new AmbiguousIdError(idOrPrefix, rows.map((r) => r.id));
+    if (rows.length > 1)
+      throw new AmbiguousIdError(
+        idOrPrefix,
+        rows.map((r) => r.id),
+      );
     return rows[0]!.id;
   }
 

@@ -169,7 +169,17 @@ export class SyncEngine {
   }
 
   private async pass(sessionId: string, force: boolean): Promise<SessionResult> {
-    const result: SessionResult = { sessionId, outcome: 'unchanged', parts: 0, manifests: 0, puts: 0, bytes: 0, rows: { interactions: 0, hook_events: 0 }, pending: false, full: false };
+    const result: SessionResult = {
+      sessionId,
+      outcome: 'unchanged',
+      parts: 0,
+      manifests: 0,
+      puts: 0,
+      bytes: 0,
+      rows: { interactions: 0, hook_events: 0 },
+      pending: false,
+      full: false,
+    };
     const backend = this.backend;
     if (!backend) throw new SyncUnavailableError(`${this.backendError ?? 'no storage backend'}${FIX_BACKEND}`);
     const s = this.state.session(sessionId);
@@ -226,7 +236,12 @@ export class SyncEngine {
       return result;
     } catch (err) {
       const message = errorText(err);
-      const attempts = this.state.failure(sessionId, message, this.clock(), (n) => this.clock() + backoffDelay(n, this.tuning.backoffBaseMs, this.tuning.backoffCapMs));
+      const attempts = this.state.failure(
+        sessionId,
+        message,
+        this.clock(),
+        (n) => this.clock() + backoffDelay(n, this.tuning.backoffBaseMs, this.tuning.backoffCapMs),
+      );
       this.metrics?.sessionFailed(backend.name);
       this.log.warn('sync of a session failed; will retry with backoff', { session: sessionId, attempts, backend: backend.name, error: message });
       return { ...result, outcome: 'failed', pending: true, error: message };
@@ -287,7 +302,19 @@ export class SyncEngine {
     const encoded = encodePart(dataset, rows, this.redaction);
     const key = partKey(dataset, partition, seq);
     const sha256 = await this.put(backend, key, encoded.body, 'application/gzip', 'part');
-    return { dataset, key, first: seq, last: seq, rows: encoded.rows, bytes: encoded.body.length, sha256, firstRow, lastRow, full, redactionVersion: this.redaction.version };
+    return {
+      dataset,
+      key,
+      first: seq,
+      last: seq,
+      rows: encoded.rows,
+      bytes: encoded.body.length,
+      sha256,
+      firstRow,
+      lastRow,
+      full,
+      redactionVersion: this.redaction.version,
+    };
   }
 
   private async put(backend: StorageBackend, key: string, body: Buffer, contentType: string, kind: 'part' | 'manifest'): Promise<string> {

@@ -76,7 +76,11 @@ export function createSyncService(deps: {
   // Parts uploaded under an older redaction rule set (a new release, a custom rule): their
   // sessions go back in the backlog and the next sync re-encodes and re-sends what changed.
   const stale = engine.state.markRedactionStale(deps.redaction.version, Date.now());
-  if (stale > 0) log.info('redaction rules changed since some parts were uploaded; the next sync re-encodes them', { sessions: stale, redactionVersion: deps.redaction.version });
+  if (stale > 0)
+    log.info('redaction rules changed since some parts were uploaded; the next sync re-encodes them', {
+      sessions: stale,
+      redactionVersion: deps.redaction.version,
+    });
   const importing = deps.importing ?? (() => false);
   const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing) : null;
   if (triggers) {
@@ -114,30 +118,41 @@ export function createSyncService(deps: {
     engine,
     run: (opts) => engine.run(opts),
     status,
-    job: () => async (ctx): Promise<JobCounts> => {
-      // A scheduled run during an import would upload its sessions half read; the next run (or,
-      // with sync.automatic, the first idle check after the import) uploads them whole.
-      if (ctx.trigger === 'cron' && importing()) {
-        ctx.log.info('scheduled sync deferred: an import is running', { job: ctx.job });
-        return { sessions: 0, uploaded: 0, failed: 0, deferred: 0, puts: 0, bytes: 0, backlog: engine.state.status(Date.now()).backlogSessions, deferredForImport: 1 };
-      }
-      const summary = await engine.run({
-        signal: ctx.signal,
-        onProgress: (p) => ctx.progress({ done: p.done, total: p.total, message: p.sessionId }),
-      });
-      if (summary.sessionsFailed > 0 && summary.sessionsUploaded === 0 && summary.sessionsChecked > 0) {
-        throw new Error(`every session failed to upload (${summary.sessionsFailed}); first error: ${summary.errors[0]?.error ?? 'unknown'}`);
-      }
-      return {
-        sessions: summary.sessionsChecked,
-        uploaded: summary.sessionsUploaded,
-        failed: summary.sessionsFailed,
-        deferred: summary.sessionsDeferred,
-        puts: summary.puts,
-        bytes: summary.bytes,
-        backlog: summary.backlogSessions,
-      };
-    },
+    job:
+      () =>
+      async (ctx): Promise<JobCounts> => {
+        // A scheduled run during an import would upload its sessions half read; the next run (or,
+        // with sync.automatic, the first idle check after the import) uploads them whole.
+        if (ctx.trigger === 'cron' && importing()) {
+          ctx.log.info('scheduled sync deferred: an import is running', { job: ctx.job });
+          return {
+            sessions: 0,
+            uploaded: 0,
+            failed: 0,
+            deferred: 0,
+            puts: 0,
+            bytes: 0,
+            backlog: engine.state.status(Date.now()).backlogSessions,
+            deferredForImport: 1,
+          };
+        }
+        const summary = await engine.run({
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress({ done: p.done, total: p.total, message: p.sessionId }),
+        });
+        if (summary.sessionsFailed > 0 && summary.sessionsUploaded === 0 && summary.sessionsChecked > 0) {
+          throw new Error(`every session failed to upload (${summary.sessionsFailed}); first error: ${summary.errors[0]?.error ?? 'unknown'}`);
+        }
+        return {
+          sessions: summary.sessionsChecked,
+          uploaded: summary.sessionsUploaded,
+          failed: summary.sessionsFailed,
+          deferred: summary.sessionsDeferred,
+          puts: summary.puts,
+          bytes: summary.bytes,
+          backlog: summary.backlogSessions,
+        };
+      },
     close: async () => {
       triggers?.stop();
       await engine.close();

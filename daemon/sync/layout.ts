@@ -22,7 +22,11 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A host name usable as a partition value: lowercased, anything else becomes "-". */
 export function hostPartition(hostname: string): string {
-  const cleaned = hostname.toLowerCase().replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
+  const cleaned = hostname
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 63);
   return cleaned || 'unknown-host';
 }
 

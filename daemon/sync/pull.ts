@@ -144,7 +144,11 @@ const manifestSchema = z.object({
 /** Session columns a manifest may set, with their kinds; anything else in it is ignored. */
 const SESSION_COLUMNS: Record<string, z.ZodType> = {
   // The origin's host name as it recorded it; pulled_from holds its partition value.
-  host: z.string().min(1).max(253).regex(/^[^\u0000-\u001f]+$/),
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[^\u0000-\u001f]+$/),
   cwd: text(4096),
   project: text(1024),
   transcript_path: text(4096),
@@ -194,7 +198,11 @@ function pick(sources: Record<string, unknown>[], column: string): unknown {
   return undefined;
 }
 
-const flag = z.union([z.boolean(), z.number().int().min(0).max(1)]).nullable().optional().transform((v) => (v === null || v === undefined ? null : v ? 1 : 0));
+const flag = z
+  .union([z.boolean(), z.number().int().min(0).max(1)])
+  .nullable()
+  .optional()
+  .transform((v) => (v === null || v === undefined ? null : v ? 1 : 0));
 
 const interactionRow = z.object({
   uuid: z.string().min(1).max(256),
@@ -389,11 +397,14 @@ function utcDay(ms: number): string {
 /** The listing prefixes for a request: one per day for a short --since, else the whole dataset. */
 export function manifestPrefixes(req: PullRequest, now: number): { prefixes: string[]; sinceDay: string | null } {
   if (req.host !== undefined && !HOST.test(req.host)) {
-    throw new PullRequestError(`--host "${req.host.slice(0, 80)}" is not a host partition: use letters, digits, '.', '_' and '-' (as rbk sessions shows hosts)`);
+    throw new PullRequestError(
+      `--host "${req.host.slice(0, 80)}" is not a host partition: use letters, digits, '.', '_' and '-' (as rbk sessions shows hosts)`,
+    );
   }
   const root = `${LAYOUT_VERSION}/sessions/`;
   if (req.sinceMs === undefined) return { prefixes: [root], sinceDay: null };
-  if (!Number.isFinite(req.sinceMs) || req.sinceMs > now + 86_400_000) throw new PullRequestError('--since is in the future; give a past time such as 7d or 2026-05-01');
+  if (!Number.isFinite(req.sinceMs) || req.sinceMs > now + 86_400_000)
+    throw new PullRequestError('--since is in the future; give a past time such as 7d or 2026-05-01');
   const sinceDay = utcDay(Math.max(req.sinceMs, 0));
   const days: string[] = [];
   for (let d = Date.parse(`${sinceDay}T00:00:00Z`); d <= now + 86_400_000 && days.length <= MAX_DAY_PREFIXES; d += 86_400_000) days.push(utcDay(d));
@@ -431,7 +442,9 @@ interface PullState {
 function statements(db: Db) {
   return {
     local: db.prepare('SELECT pulled_from, expired_at FROM sessions WHERE id = ?'),
-    state: db.prepare('SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?'),
+    state: db.prepare(
+      'SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?',
+    ),
     insertSession: db.prepare(`
       INSERT INTO sessions (id, host, origin, pulled_from, status, created_at, updated_at)
       VALUES (@id, @host, 'pull', @host, 'ended', @now, @now)`),
@@ -548,7 +561,15 @@ function sessionRow<S extends z.ZodType<{ session_id?: string | null }>>(
   return r.data;
 }
 
-function insertRows(stmts: Stmts, dataset: Dataset, rows: Record<string, unknown>[], sessionId: string, partKey: string, now: number, skipped: (reason: string, n?: number) => void): number {
+function insertRows(
+  stmts: Stmts,
+  dataset: Dataset,
+  rows: Record<string, unknown>[],
+  sessionId: string,
+  partKey: string,
+  now: number,
+  skipped: (reason: string, n?: number) => void,
+): number {
   let added = 0;
   for (const raw of rows) {
     if (dataset === 'interactions') {
@@ -590,7 +611,12 @@ function insertRows(stmts: Stmts, dataset: Dataset, rows: Record<string, unknown
  * counts per session and model therefore equal the origin's; a day-by-day split may differ when
  * the session crossed midnight.
  */
-function replaceUsage(stmts: Stmts, raw: unknown[], sessionId: string, skipped: (reason: string, n?: number) => void): { rows: number; cost: number | null; complete: number } {
+function replaceUsage(
+  stmts: Stmts,
+  raw: unknown[],
+  sessionId: string,
+  skipped: (reason: string, n?: number) => void,
+): { rows: number; cost: number | null; complete: number } {
   stmts.deleteUsage.run(sessionId);
   let rows = 0;
   let cost = 0;
@@ -603,7 +629,13 @@ function replaceUsage(stmts: Stmts, raw: unknown[], sessionId: string, skipped: 
     }
     const u: ModelUsageRecord = r.data;
     if (u.messages === 0) continue;
-    const keys = stmts.usageKeys.all(sessionId, u.model) as { message_id: string; request_id: string | null; ts: number | null; agent_id: string | null; is_sidechain: number }[];
+    const keys = stmts.usageKeys.all(sessionId, u.model) as {
+      message_id: string;
+      request_id: string | null;
+      ts: number | null;
+      agent_id: string | null;
+      is_sidechain: number;
+    }[];
     if (u.cost_usd === null) complete = 0;
     else cost += u.cost_usd;
     for (let i = 0; i < u.messages; i++) {
@@ -804,7 +836,8 @@ async function pullSession(
         if (body === null) throw new Skip('part-missing', `${part.file} is listed in session.json but not in the bucket`);
         progress.bytesFetched += body.length;
         const sha = sha256Hex(body);
-        if (sha !== part.sha256) throw new Skip('checksum-mismatch', `${part.file}: sha256 ${sha.slice(0, 12)}… is not the manifest's ${part.sha256.slice(0, 12)}…`);
+        if (sha !== part.sha256)
+          throw new Skip('checksum-mismatch', `${part.file}: sha256 ${sha.slice(0, 12)}… is not the manifest's ${part.sha256.slice(0, 12)}…`);
         const parsed = parseNdjson(gunzipBounded(body, env.maxPartBytes ?? MAX_PART_BYTES));
         if (parsed.badLines > 0) skip('row-invalid', parsed.badLines);
         rows = parsed.rows;
@@ -818,12 +851,14 @@ async function pullSession(
       progress.partsFetched += 1;
       const advance = !gap && part.first <= through[dataset] + 1;
       // Rows and the watermark in one transaction: a kill leaves either both or neither.
-      const n = db.transaction(() => {
-        ensureSession();
-        const inserted = insertRows(stmts, dataset, rows, m.sessionId, part.key, now(), skip);
-        if (advance) stmts.advance[dataset].run({ id: m.sessionId, through: part.last });
-        return inserted;
-      }).immediate();
+      const n = db
+        .transaction(() => {
+          ensureSession();
+          const inserted = insertRows(stmts, dataset, rows, m.sessionId, part.key, now(), skip);
+          if (advance) stmts.advance[dataset].run({ id: m.sessionId, through: part.last });
+          return inserted;
+        })
+        .immediate();
       if (advance) through[dataset] = Math.max(through[dataset], part.last);
       else gap = true;
       rowsAdded += n;
@@ -833,13 +868,15 @@ async function pullSession(
   }
   // Usage, token totals and counts, once the rows are in: one transaction.
   if (!ready && failed) return;
-  const final = db.transaction(() => {
-    ensureSession();
-    const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
-    stmts.subagents.run({ id: m.sessionId });
-    const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
-    return { usage: usage.rows, changed };
-  }).immediate();
+  const final = db
+    .transaction(() => {
+      ensureSession();
+      const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
+      stmts.subagents.run({ id: m.sessionId });
+      const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
+      return { usage: usage.rows, changed };
+    })
+    .immediate();
   progress.usageRows += final.usage;
   if (final.changed) updated = true;
   // Only a manifest pulled in full is remembered as done; otherwise the next pull tries again.
@@ -875,7 +912,11 @@ export interface PullDaemonContext {
 }
 
 /** Runs a pull with the daemon's backend; resolves with the final message (phase "done"). */
-export async function pullForDaemon(ctx: PullDaemonContext, req: z.infer<typeof pullRequestSchema>, send: (p: PullProgressWire) => void): Promise<PullProgressWire> {
+export async function pullForDaemon(
+  ctx: PullDaemonContext,
+  req: z.infer<typeof pullRequestSchema>,
+  send: (p: PullProgressWire) => void,
+): Promise<PullProgressWire> {
   const engine = ctx.sync?.engine;
   if (!engine?.backend) {
     throw new UserError(

@@ -177,17 +177,19 @@ export class SessionCompactor {
     const ins = db.prepare(`
       INSERT INTO sync_parts (session_id, dataset, first_seq, last_seq, key, first_row, last_row, rows, bytes, sha256, uploaded_at, redaction_version)
       VALUES (@sessionId, @dataset, @first, @last, @key, @firstRow, @lastRow, @rows, @bytes, @sha256, @now, @redactionVersion)`);
-    return db.transaction(() => {
-      let recorded = 0;
-      for (const m of merged) {
-        // All or nothing per dataset: a part that changed since the merge means another run won.
-        const gone = m.replaced.map((x) => del.run(sessionId, m.dataset, x.first, x.key).changes).reduce((a, b) => a + b, 0);
-        if (gone !== m.replaced.length) throw new S3CompactionError(`the parts of ${sessionId} changed during compaction; retried next run`);
-        ins.run({ ...m.part, sessionId, dataset: m.dataset, now: this.env.now() });
-        recorded += 1;
-      }
-      return recorded;
-    }).immediate();
+    return db
+      .transaction(() => {
+        let recorded = 0;
+        for (const m of merged) {
+          // All or nothing per dataset: a part that changed since the merge means another run won.
+          const gone = m.replaced.map((x) => del.run(sessionId, m.dataset, x.first, x.key).changes).reduce((a, b) => a + b, 0);
+          if (gone !== m.replaced.length) throw new S3CompactionError(`the parts of ${sessionId} changed during compaction; retried next run`);
+          ins.run({ ...m.part, sessionId, dataset: m.dataset, now: this.env.now() });
+          recorded += 1;
+        }
+        return recorded;
+      })
+      .immediate();
   }
 
   /** Step 3: session.json rebuilt from sync_parts and PUT (atomic replace). Returns its content hash. */
@@ -270,7 +272,11 @@ export function emptyCounts(): S3CompactionCounts {
 }
 
 /** Every candidate session, one after the other; an error leaves that session for the next run. */
-export async function runS3Compaction(env: S3CompactionEnv, closedHours: number, progress?: (done: number, total: number, counts: S3CompactionCounts) => void): Promise<S3CompactionCounts> {
+export async function runS3Compaction(
+  env: S3CompactionEnv,
+  closedHours: number,
+  progress?: (done: number, total: number, counts: S3CompactionCounts) => void,
+): Promise<S3CompactionCounts> {
   const counts = emptyCounts();
   const ids = compactionCandidates(env.db, env.now() - closedHours * HOUR_MS, env.now());
   const compactor = new SessionCompactor(env);
@@ -314,4 +320,3 @@ export async function compactCentralCopy(ctx: {
     await backend.close();
   }
 }
-

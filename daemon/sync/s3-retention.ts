@@ -82,7 +82,10 @@ export async function planS3Retention(db: Db, backend: StorageBackend, days: num
 }
 
 /** Deletes what planS3Retention finds, manifests first, and forgets the deleted parts in sync_parts. */
-export async function runS3Retention(env: { db: Db; backend: StorageBackend; log: Logger; now: number; signal?: AbortSignal }, days: number): Promise<S3RetentionCounts> {
+export async function runS3Retention(
+  env: { db: Db; backend: StorageBackend; log: Logger; now: number; signal?: AbortSignal },
+  days: number,
+): Promise<S3RetentionCounts> {
   const plan = await planS3Retention(env.db, env.backend, days, env.now);
   const forget = env.db.prepare('DELETE FROM sync_parts WHERE key = ?');
   let deleted = 0;
@@ -147,14 +150,25 @@ export async function previewCentralCopyRetention(ctx: { db: Db; config: RbkConf
       error: null,
     };
   } catch (err) {
-    return { ...empty, location: backend.location, error: `listing ${backend.location} failed: ${(err as Error).message}; check the bucket, endpoint and credentials (rbk doctor)` };
+    return {
+      ...empty,
+      location: backend.location,
+      error: `listing ${backend.location} failed: ${(err as Error).message}; check the bucket, endpoint and credentials (rbk doctor)`,
+    };
   } finally {
     await backend.close();
   }
 }
 
 /** The step the `retention` job runs: nothing unless retention.s3.days is set and the backend is s3. */
-export async function expireCentralCopy(ctx: { db: Db; config: RbkConfig; paths: RbkPaths; log: Logger; clock: { now(): number }; signal: AbortSignal }): Promise<S3RetentionCounts> {
+export async function expireCentralCopy(ctx: {
+  db: Db;
+  config: RbkConfig;
+  paths: RbkPaths;
+  log: Logger;
+  clock: { now(): number };
+  signal: AbortSignal;
+}): Promise<S3RetentionCounts> {
   const days = ctx.config.retention.s3.days;
   if (days === undefined || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return emptyRetentionCounts();
   const backend = createBackend(ctx.config, ctx.paths);

@@ -72,22 +72,30 @@ export class SyncState {
         INSERT INTO sync_sessions (session_id, dirty_since)
         SELECT s.id, @now FROM sessions s WHERE ${UPLOADABLE}
         ON CONFLICT (session_id) DO UPDATE SET dirty_since = COALESCE(sync_sessions.dirty_since, excluded.dirty_since)`),
-      due: db.prepare(`
+      due: db
+        .prepare(`
         SELECT ss.session_id FROM sync_sessions ss
         WHERE ss.dirty_since IS NOT NULL AND (@ignoreBackoff OR ss.next_attempt_at IS NULL OR ss.next_attempt_at <= @now)
-        ORDER BY ss.dirty_since, ss.session_id`).pluck(),
+        ORDER BY ss.dirty_since, ss.session_id`)
+        .pluck(),
       dirtyCount: db.prepare(`SELECT count(*) FROM sync_sessions WHERE dirty_since IS NOT NULL`).pluck(),
-      idle: db.prepare(`
+      idle: db
+        .prepare(`
         SELECT ss.session_id FROM sync_sessions ss JOIN sessions s ON s.id = ss.session_id
         WHERE ss.dirty_since IS NOT NULL AND (ss.next_attempt_at IS NULL OR ss.next_attempt_at <= @now)
           AND COALESCE(s.last_activity_at, s.updated_at) <= @idleBefore
-        ORDER BY ss.dirty_since`).pluck(),
+        ORDER BY ss.dirty_since`)
+        .pluck(),
       nextRetry: db.prepare(`SELECT MIN(next_attempt_at) FROM sync_sessions WHERE dirty_since IS NOT NULL AND next_attempt_at IS NOT NULL`).pluck(),
-      stream: db.prepare(`SELECT uploaded_through, last_seq, planned_seq, planned_first_row, planned_last_row FROM sync_streams WHERE session_id = ? AND dataset = ?`),
+      stream: db.prepare(
+        `SELECT uploaded_through, last_seq, planned_seq, planned_first_row, planned_last_row FROM sync_streams WHERE session_id = ? AND dataset = ?`,
+      ),
       savePlan: db.prepare(`
         INSERT INTO sync_streams (session_id, dataset, planned_seq, planned_first_row, planned_last_row) VALUES (@sessionId, @dataset, @seq, @first, @last)
         ON CONFLICT (session_id, dataset) DO UPDATE SET planned_seq = @seq, planned_first_row = @first, planned_last_row = @last`),
-      dropPlan: db.prepare(`UPDATE sync_streams SET planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL WHERE session_id = ? AND dataset = ?`),
+      dropPlan: db.prepare(
+        `UPDATE sync_streams SET planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL WHERE session_id = ? AND dataset = ?`,
+      ),
       confirmStream: db.prepare(`
         UPDATE sync_streams SET uploaded_through = @lastRow, last_seq = @seq, planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL
         WHERE session_id = @sessionId AND dataset = @dataset`),
@@ -192,7 +200,17 @@ export class SyncState {
 
   /** A part re-encoded under the current rules; `uploaded`: its bytes changed and were sent again. */
   rewritePart(sessionId: string, p: ConfirmedPart, uploaded: boolean, now: number): void {
-    this.stmts.rewritePart.run({ sessionId, dataset: p.dataset, first: p.first, rows: p.rows, bytes: p.bytes, sha256: p.sha256, redactionVersion: p.redactionVersion ?? null, uploaded: uploaded ? 1 : 0, now });
+    this.stmts.rewritePart.run({
+      sessionId,
+      dataset: p.dataset,
+      first: p.first,
+      rows: p.rows,
+      bytes: p.bytes,
+      sha256: p.sha256,
+      redactionVersion: p.redactionVersion ?? null,
+      uploaded: uploaded ? 1 : 0,
+      now,
+    });
   }
 
   /** Sessions with a part encoded under other rules go back in the backlog; returns how many. */
@@ -206,28 +224,30 @@ export class SyncState {
 
   /** One transaction: the new parts, the watermarks past them, and the session's success. */
   confirm(sessionId: string, uploaded: ConfirmedPart[], manifestHash: string, now: number, stillDirty: () => boolean): boolean {
-    return this.db.transaction(() => {
-      for (const p of uploaded) {
-        this.stmts.insertPart.run({
-          sessionId,
-          dataset: p.dataset,
-          first: p.first,
-          last: p.last,
-          key: p.key,
-          firstRow: p.firstRow,
-          lastRow: p.lastRow,
-          rows: p.rows,
-          bytes: p.bytes,
-          sha256: p.sha256,
-          now,
-          redactionVersion: p.redactionVersion ?? null,
-        });
-        this.stmts.confirmStream.run({ sessionId, dataset: p.dataset, lastRow: p.lastRow, seq: p.last });
-      }
-      const clean = !stillDirty();
-      this.stmts.success.run({ sessionId, now, manifest: manifestHash, clean: clean ? 1 : 0 });
-      return clean;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        for (const p of uploaded) {
+          this.stmts.insertPart.run({
+            sessionId,
+            dataset: p.dataset,
+            first: p.first,
+            last: p.last,
+            key: p.key,
+            firstRow: p.firstRow,
+            lastRow: p.lastRow,
+            rows: p.rows,
+            bytes: p.bytes,
+            sha256: p.sha256,
+            now,
+            redactionVersion: p.redactionVersion ?? null,
+          });
+          this.stmts.confirmStream.run({ sessionId, dataset: p.dataset, lastRow: p.lastRow, seq: p.last });
+        }
+        const clean = !stillDirty();
+        this.stmts.success.run({ sessionId, now, manifest: manifestHash, clean: clean ? 1 : 0 });
+        return clean;
+      })
+      .immediate();
   }
 
   /** Records a failure; returns the number of consecutive failed attempts. */

@@ -78,14 +78,17 @@ export class SyncTriggers {
     if (at === null) return;
     if (this.retry && this.retry.at <= at) return;
     if (this.retry) clearTimeout(this.retry.timer);
-    const timer = setTimeout(() => {
-      this.retry = undefined;
-      const now = this.clock();
-      // Sessions whose backoff has expired, whatever their activity.
-      const ids = this.engine.state.due(now, false).filter((id) => !this.timers.has(id));
-      if (ids.length > 0) this.fire(ids, 'retry');
-      else this.armRetry();
-    }, Math.max(0, at - this.clock()));
+    const timer = setTimeout(
+      () => {
+        this.retry = undefined;
+        const now = this.clock();
+        // Sessions whose backoff has expired, whatever their activity.
+        const ids = this.engine.state.due(now, false).filter((id) => !this.timers.has(id));
+        if (ids.length > 0) this.fire(ids, 'retry');
+        else this.armRetry();
+      },
+      Math.max(0, at - this.clock()),
+    );
     timer.unref();
     this.retry = { at, timer };
   }

@@ -414,7 +414,9 @@ describe('idempotency and crashes', () => {
     for (const e of sessionEvents('mixed-spool').slice(0, 2)) expectFailOpen(await runHook(t, e));
     const good = spoolFiles(t);
     fs.writeFileSync(path.join(t.spoolDir, '00000000-0000-7000-8000-000000000000.json'), '{"v":1,"event_id":"trunc', { mode: 0o600 });
-    fs.writeFileSync(path.join(t.spoolDir, '00000000-0000-7000-8000-000000000001.json'), JSON.stringify({ v: 1, event_id: 'someone-else', payload_b64: '' }), { mode: 0o600 });
+    fs.writeFileSync(path.join(t.spoolDir, '00000000-0000-7000-8000-000000000001.json'), JSON.stringify({ v: 1, event_id: 'someone-else', payload_b64: '' }), {
+      mode: 0o600,
+    });
 
     const d = await daemon(t);
     expect(spoolFiles(t)).toEqual([]);

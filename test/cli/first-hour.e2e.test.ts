@@ -35,7 +35,12 @@ function listing(dir: string): string[] {
 }
 
 /** Files Claude Code itself writes into HOME while it runs (and the harness's TMPDIR): not rbk's. */
-const claudeCodesOwn = (rel: string) => (rel.startsWith('.claude/') && !rel.startsWith('.claude/settings.json')) || rel === '.claude/' || rel.startsWith('.claude.json') || rel.startsWith('.tmp/') || rel === '.tmp/';
+const claudeCodesOwn = (rel: string) =>
+  (rel.startsWith('.claude/') && !rel.startsWith('.claude/settings.json')) ||
+  rel === '.claude/' ||
+  rel.startsWith('.claude.json') ||
+  rel.startsWith('.tmp/') ||
+  rel === '.tmp/';
 
 /** The environment of the user's shell: HOME, a PATH with ~/.local/bin in it (as most distributions' profiles have), no RBK_* or XDG_*. */
 function shellEnv(extraPath: string[] = []): Record<string, string> {
@@ -57,7 +62,8 @@ function sh(argv: string[], env: Record<string, string>, cwd = home) {
 
 beforeAll(async () => {
   assertBuilt();
-  if (!tmuxAvailable()) throw new Error('tmux is missing: this test runs npm start in a real terminal. The test command installs it (apt-get install -y tmux).');
+  if (!tmuxAvailable())
+    throw new Error('tmux is missing: this test runs npm start in a real terminal. The test command installs it (apt-get install -y tmux).');
   await findClaudeBinary();
   root = fs.mkdtempSync(path.join('/tmp', 'rbk-first-hour-'));
   home = path.join(root, 'home');

@@ -21,7 +21,8 @@ function dbContentHash(file: string): string {
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
     for (const t of tables) {
       h.update(`\0table ${t}\0`);
-      for (const row of db.prepare(`SELECT * FROM "${t.replace(/"/g, '""')}" ORDER BY 1`).iterate()) h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
+      for (const row of db.prepare(`SELECT * FROM "${t.replace(/"/g, '""')}" ORDER BY 1`).iterate())
+        h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
     }
     return h.digest('hex');
   } finally {
@@ -61,7 +62,14 @@ beforeAll(async () => {
   // of idle sessions. Retention keeps 30 days, so every fixture session (from 2025) is one it
   // would delete.
   t = makeDataDir({
-    config: ['jobs:', ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`), 'retention:', '  local: { days: 30 }', 'sync:', '  automatic: false'].join('\n'),
+    config: [
+      'jobs:',
+      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
+      'retention:',
+      '  local: { days: 30 }',
+      'sync:',
+      '  automatic: false',
+    ].join('\n'),
   });
   home = path.join(t.root, 'home');
   fs.mkdirSync(path.join(home, 'nobus'), { recursive: true });
@@ -95,7 +103,18 @@ const state = (): State => ({ db: dbContentHash(t.db), home: tree(home), data: t
 function helpInvocations(path_: string[], args: { name: string; required?: boolean; choices?: string[] }[]): string[][] {
   const sample = (a: { name: string; choices?: string[] }) => (a.choices ? a.choices[0]! : a.name === 'name' ? 'retention' : a.name === 'path' ? '/' : 'abc');
   const withArgs = args.length > 0 ? [...path_, ...args.map(sample)] : null;
-  return [[...path_, '--help'], [...path_, '-h'], ...(withArgs ? [[...withArgs, '--help'], [...withArgs, '-h'], [...path_, '--help', ...args.map(sample)]] : []), ['help', ...path_]];
+  return [
+    [...path_, '--help'],
+    [...path_, '-h'],
+    ...(withArgs
+      ? [
+          [...withArgs, '--help'],
+          [...withArgs, '-h'],
+          [...path_, '--help', ...args.map(sample)],
+        ]
+      : []),
+    ['help', ...path_],
+  ];
 }
 
 describe('--help changes nothing', () => {

@@ -6,11 +6,28 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, cleanEnv, hookPayload, makeDataDir, RBK_BIN, REPO_ROOT, runCli, runHook, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  cleanEnv,
+  hookPayload,
+  makeDataDir,
+  RBK_BIN,
+  REPO_ROOT,
+  runCli,
+  runHook,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 
 const SESSION = '5e55e55e-0000-4000-8000-000000000001';
 const OLD_SESSION = '01d01d00-0000-4000-8000-000000000002';
-const BUILD_LOG = [...Array.from({ length: 300 }, (_, i) => `[build] compiling module ${i} of 300`), 'src/payments/client.ts:42:7 - error TS2322: Type "string" is not assignable to type "number".', 'Found 1 error.'].join('\n');
+const BUILD_LOG = [
+  ...Array.from({ length: 300 }, (_, i) => `[build] compiling module ${i} of 300`),
+  'src/payments/client.ts:42:7 - error TS2322: Type "string" is not assignable to type "number".',
+  'Found 1 error.',
+].join('\n');
 const LISTING = Array.from({ length: 40 }, (_, i) => `file-${i}.ts`).join('\n');
 
 /** A session: a successful `ls` with a 40-line listing, then a build whose 302-line log ends in its error. */
@@ -21,10 +38,54 @@ function transcript(id: string, startMs: number, cwd: string): string {
   const usage = { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   const lines = [
     { ...base, type: 'user', uuid: u(1), parentUuid: null, timestamp: at(0), message: { role: 'user', content: 'the payments build fails' } },
-    { ...base, type: 'assistant', uuid: u(2), parentUuid: u(1), timestamp: at(1), requestId: `req_${id}_1`, message: { id: `msg_${id}_1`, model: 'claude-sonnet-4-5-20250929', role: 'assistant', type: 'message', content: [{ type: 'tool_use', id: `toolu_${id.slice(0, 8)}_1`, name: 'Bash', input: { command: 'ls src' } }], usage } },
-    { ...base, type: 'user', uuid: u(3), parentUuid: u(2), timestamp: at(2), message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${id.slice(0, 8)}_1`, content: LISTING }] } },
-    { ...base, type: 'assistant', uuid: u(4), parentUuid: u(3), timestamp: at(3), requestId: `req_${id}_2`, message: { id: `msg_${id}_2`, model: 'claude-sonnet-4-5-20250929', role: 'assistant', type: 'message', content: [{ type: 'tool_use', id: `toolu_${id.slice(0, 8)}_2`, name: 'Bash', input: { command: 'npm run build' } }], usage } },
-    { ...base, type: 'user', uuid: u(5), parentUuid: u(4), timestamp: at(10), message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${id.slice(0, 8)}_2`, is_error: true, content: BUILD_LOG }] } },
+    {
+      ...base,
+      type: 'assistant',
+      uuid: u(2),
+      parentUuid: u(1),
+      timestamp: at(1),
+      requestId: `req_${id}_1`,
+      message: {
+        id: `msg_${id}_1`,
+        model: 'claude-sonnet-4-5-20250929',
+        role: 'assistant',
+        type: 'message',
+        content: [{ type: 'tool_use', id: `toolu_${id.slice(0, 8)}_1`, name: 'Bash', input: { command: 'ls src' } }],
+        usage,
+      },
+    },
+    {
+      ...base,
+      type: 'user',
+      uuid: u(3),
+      parentUuid: u(2),
+      timestamp: at(2),
+      message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${id.slice(0, 8)}_1`, content: LISTING }] },
+    },
+    {
+      ...base,
+      type: 'assistant',
+      uuid: u(4),
+      parentUuid: u(3),
+      timestamp: at(3),
+      requestId: `req_${id}_2`,
+      message: {
+        id: `msg_${id}_2`,
+        model: 'claude-sonnet-4-5-20250929',
+        role: 'assistant',
+        type: 'message',
+        content: [{ type: 'tool_use', id: `toolu_${id.slice(0, 8)}_2`, name: 'Bash', input: { command: 'npm run build' } }],
+        usage,
+      },
+    },
+    {
+      ...base,
+      type: 'user',
+      uuid: u(5),
+      parentUuid: u(4),
+      timestamp: at(10),
+      message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${id.slice(0, 8)}_2`, is_error: true, content: BUILD_LOG }] },
+    },
   ];
   return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
 }
@@ -35,7 +96,16 @@ let projects: string;
 
 beforeAll(async () => {
   assertBuilt();
-  t = makeDataDir({ config: ['jobs:', ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`), 'sync:', '  automatic: false', 'retention:', '  local: { days: 30 }'].join('\n') });
+  t = makeDataDir({
+    config: [
+      'jobs:',
+      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
+      'sync:',
+      '  automatic: false',
+      'retention:',
+      '  local: { days: 30 }',
+    ].join('\n'),
+  });
   // A data dir someone created open to everyone: the daemon closes it at start.
   fs.mkdirSync(t.dataDir, { recursive: true, mode: 0o755 });
   fs.chmodSync(t.dataDir, 0o755);
@@ -62,12 +132,16 @@ describe('import', () => {
     const old = path.join(t.root, 'projects', '-home-test-archive');
     fs.mkdirSync(old, { recursive: true });
     const file = path.join(old, `${OLD_SESSION}.jsonl`);
-    const lines = transcript(OLD_SESSION, Date.now() - 90 * 24 * 3600_000, '/home/test/archive').split('\n').filter(Boolean);
+    const lines = transcript(OLD_SESSION, Date.now() - 90 * 24 * 3600_000, '/home/test/archive')
+      .split('\n')
+      .filter(Boolean);
     fs.writeFileSync(file, `${lines.slice(0, 3).join('\n')}\n`);
     // The text form, on stderr, after the summary.
     const text = await runCli(t, ['import', path.join(t.root, 'projects')]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stderr).toMatch(/^warning: 1 imported session is older than retention\.local\.days \(30 days; the oldest was last active \d{4}-\d\d-\d\d\), so the next retention run/m);
+    expect(text.stderr).toMatch(
+      /^warning: 1 imported session is older than retention\.local\.days \(30 days; the oldest was last active \d{4}-\d\d-\d\d\), so the next retention run/m,
+    );
     expect(text.stderr).toContain('raise retention.local.days in the config before then, or pin them: rbk sessions pin <id>.');
     // --json, when more of it arrives.
     fs.appendFileSync(file, `${lines[3]}\n`);
@@ -79,7 +153,10 @@ describe('import', () => {
     // A pinned session is kept by retention, so it is not counted.
     expect((await runCli(t, ['sessions', 'pin', OLD_SESSION])).code).toBe(0);
     fs.appendFileSync(file, `${lines[4]}\n`);
-    const pinned = JSON.parse((await runCli(t, ['import', '--json', path.join(t.root, 'projects')])).stdout) as { pastRetention: unknown; interactionsAdded: number };
+    const pinned = JSON.parse((await runCli(t, ['import', '--json', path.join(t.root, 'projects')])).stdout) as {
+      pastRetention: unknown;
+      interactionsAdded: number;
+    };
     expect(pinned.interactionsAdded).toBeGreaterThan(0);
     expect(pinned.pastRetention).toBeNull();
     expect((await runCli(t, ['sessions', 'unpin', OLD_SESSION])).code).toBe(0);
@@ -105,7 +182,9 @@ describe('sessions show', () => {
     expect(r.stdout).toContain('[build] compiling module 150 of 300');
     expect(r.stdout).toContain('"command": "npm run build"');
     expect(r.stdout).not.toMatch(/characters cut/);
-    const json = JSON.parse((await runCli(t, ['sessions', 'show', SESSION, '--payloads', '--json'])).stdout) as { timeline: { kind: string; output?: string; input?: string }[] };
+    const json = JSON.parse((await runCli(t, ['sessions', 'show', SESSION, '--payloads', '--json'])).stdout) as {
+      timeline: { kind: string; output?: string; input?: string }[];
+    };
     const tools = json.timeline.filter((e) => e.kind === 'tool');
     expect(tools.map((e) => e.output)).toEqual([LISTING, BUILD_LOG]);
   });
@@ -144,7 +223,11 @@ describe('expired sessions', () => {
 
 describe('sessions tail -f', () => {
   it('keeps following when the daemon restarts, says so, and prints what arrives after', async () => {
-    const child = spawn(process.execPath, [RBK_BIN, 'sessions', 'tail', '-f', '-n', '0'], { cwd: REPO_ROOT, env: cleanEnv(t.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RBK_BIN, 'sessions', 'tail', '-f', '-n', '0'], {
+      cwd: REPO_ROOT,
+      env: cleanEnv(t.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

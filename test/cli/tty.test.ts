@@ -36,7 +36,15 @@ function writeSession(root: string, project: string, minutesAgo: number, padByte
   return id;
 }
 
-const env = () => ({ ...cleanEnv(t.env), PATH: process.env.PATH, HOME: path.join(t.root, 'home'), PAGER: undefined, LESS: undefined, COLUMNS: undefined, LINES: undefined });
+const env = () => ({
+  ...cleanEnv(t.env),
+  PATH: process.env.PATH,
+  HOME: path.join(t.root, 'home'),
+  PAGER: undefined,
+  LESS: undefined,
+  COLUMNS: undefined,
+  LINES: undefined,
+});
 
 function term(argv: string[], size: { cols: number; rows: number }, extraEnv: Record<string, string | undefined> = {}): Terminal {
   const x = openTerminal(t.root, [process.execPath, RBK_BIN, ...argv], { ...size, env: { ...env(), ...extraEnv } });
@@ -48,8 +56,18 @@ const cellWidth = (s: string) => [...s].length;
 
 beforeAll(async () => {
   assertBuilt();
-  if (!tmuxAvailable()) throw new Error('tmux is missing: these tests drive the CLI on a real terminal. The test command installs it (apt-get install -y tmux).');
-  t = makeDataDir({ config: ['jobs:', ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`), 'sync:', '  automatic: false', 'retention:', '  local: { days: 30 }'].join('\n') });
+  if (!tmuxAvailable())
+    throw new Error('tmux is missing: these tests drive the CLI on a real terminal. The test command installs it (apt-get install -y tmux).');
+  t = makeDataDir({
+    config: [
+      'jobs:',
+      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
+      'sync:',
+      '  automatic: false',
+      'retention:',
+      '  local: { days: 30 }',
+    ].join('\n'),
+  });
   fs.mkdirSync(path.join(t.root, 'home'), { recursive: true });
   d = await startDaemon(t);
   const projects = path.join(t.root, 'projects');
@@ -87,7 +105,10 @@ describe('rbk on an 80-column terminal', () => {
     // One number format per column: every TOKENS cell has the same unit and decimals.
     const tokensAt = screen[0]!.indexOf('TOKENS');
     const tokenCells = screen.slice(2, -1).map((l) => l.slice(tokensAt, tokensAt + 6).trim());
-    expect(tokenCells.every((c) => /^\d+\.\dk$/.test(c)), tokenCells.join(' ')).toBe(true);
+    expect(
+      tokenCells.every((c) => /^\d+\.\dk$/.test(c)),
+      tokenCells.join(' '),
+    ).toBe(true);
   });
 
   it('on a wide terminal nothing is cut; piped output keeps every character', async () => {
@@ -112,7 +133,10 @@ describe('the pager', () => {
   it('rbk sessions show pages a tall session through less; q ends it with exit 0', async () => {
     const id = JSON.parse((await runCli(t, ['sessions', '--json', '--project', 'recent-0'])).stdout)[0].id as string;
     const x = term(['sessions', 'show', id, '--payloads'], { cols: 80, rows: 12 });
-    const s = await x.waitFor('less to show the first page', (screen) => (screen[0] ?? '').startsWith(`Session ${id}`) && /^(:|.*\(END\))/.test(screen.at(-1) ?? ''));
+    const s = await x.waitFor(
+      'less to show the first page',
+      (screen) => (screen[0] ?? '').startsWith(`Session ${id}`) && /^(:|.*\(END\))/.test(screen.at(-1) ?? ''),
+    );
     // The pager holds the screen: 11 lines of the session and its prompt line, no more.
     expect(s.length).toBeLessThanOrEqual(12);
     x.type('q');

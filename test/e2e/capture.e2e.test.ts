@@ -140,7 +140,9 @@ describe('capture with the real Claude Code CLI', () => {
 
     // The transcript Claude Code wrote is registered for ingestion.
     expect(fs.existsSync(run.transcriptPath!)).toBe(true);
-    expect(queryAll(t, 'SELECT path, session_id FROM transcripts WHERE session_id = ?', sessionId)).toEqual([{ path: run.transcriptPath, session_id: sessionId }]);
+    expect(queryAll(t, 'SELECT path, session_id FROM transcripts WHERE session_id = ?', sessionId)).toEqual([
+      { path: run.transcriptPath, session_id: sessionId },
+    ]);
     expect(spoolFiles(t)).toEqual([]);
   });
 
@@ -160,7 +162,11 @@ describe('capture with the real Claude Code CLI', () => {
       transcriptPath: run.transcriptPath,
       counts: { prompts: 1, toolCalls: 2, toolFailures: 0, subagents: 1, hookEvents: 10 },
     });
-    const transcripts = queryAll<{ path: string; agent_id: string | null }>(t, 'SELECT path, agent_id FROM transcripts WHERE session_id = ? ORDER BY path', sessionId);
+    const transcripts = queryAll<{ path: string; agent_id: string | null }>(
+      t,
+      'SELECT path, agent_id FROM transcripts WHERE session_id = ? ORDER BY path',
+      sessionId,
+    );
     expect(transcripts).toEqual([
       { path: run.transcriptPath, agent_id: null },
       { path: path.join(path.dirname(run.transcriptPath!), sessionId, 'subagents', `agent-${agentId}.jsonl`), agent_id: agentId },

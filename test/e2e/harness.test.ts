@@ -31,7 +31,12 @@ function sandbox(name: string): Sandbox {
   return { home: path.join(dir, 'home'), project: path.join(dir, 'project'), hooks: createHookRecorder(dir) };
 }
 
-const totals = (u: Usage): TokenTotals => ({ input: u.input_tokens, output: u.output_tokens, cacheCreation: u.cache_creation_input_tokens, cacheRead: u.cache_read_input_tokens });
+const totals = (u: Usage): TokenTotals => ({
+  input: u.input_tokens,
+  output: u.output_tokens,
+  cacheCreation: u.cache_creation_input_tokens,
+  cacheRead: u.cache_read_input_tokens,
+});
 
 function expectSuccess(run: RunClaudeResult): void {
   expect(run.exitCode, `claude failed:\n${run.stderr}\n${run.stdout}`).toBe(0);
@@ -53,7 +58,12 @@ describe('model stand-in (no Claude Code)', () => {
         fetch(`${standIn.url}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const tools = [{ name: 'Bash' }];
 
-      const streamed = await post('/v1/messages?beta=true', { model: 'm', stream: true, tools, messages: [{ role: 'user', content: 'The build is failing, please fix it' }] });
+      const streamed = await post('/v1/messages?beta=true', {
+        model: 'm',
+        stream: true,
+        tools,
+        messages: [{ role: 'user', content: 'The build is failing, please fix it' }],
+      });
       expect(streamed.headers.get('request-id')).toBe('req_e2e_failing_build_0001');
       const frames = (await streamed.text())
         .split('\n')
@@ -66,14 +76,20 @@ describe('model stand-in (no Claude Code)', () => {
       expect(JSON.parse(input)).toEqual(scenario.responses[0]?.blocks[1]?.type === 'tool_use' ? scenario.responses[0].blocks[1].input : undefined);
       expect(frames.find((f) => f.type === 'message_delta')?.usage).toMatchObject({ output_tokens: 96, input_tokens: 4 });
 
-      const plain = await post('/v1/messages', { model: 'm', tools, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'generated/ directory is missing' }] }] });
+      const plain = await post('/v1/messages', {
+        model: 'm',
+        tools,
+        messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'generated/ directory is missing' }] }],
+      });
       const body = (await plain.json()) as { id: string; stop_reason: string; usage: Record<string, number> };
       expect(body).toMatchObject({ id: 'msg_e2e_failing_build_0002', stop_reason: 'tool_use', usage: { cache_creation_input_tokens: 412 } });
 
       const counted = (await (await post('/v1/messages/count_tokens', { messages: [] })).json()) as { input_tokens: number };
       expect(counted.input_tokens).toBe(1024);
 
-      const fallback = (await (await post('/v1/messages', { model: 'm', messages: [{ role: 'user', content: 'Write a title' }] })).json()) as { content: Array<{ text: string }> };
+      const fallback = (await (await post('/v1/messages', { model: 'm', messages: [{ role: 'user', content: 'Write a title' }] })).json()) as {
+        content: Array<{ text: string }>;
+      };
       expect(fallback.content[0]?.text).toBe('OK.');
       expect(standIn.requests.map((r) => r.responseIndex)).toEqual([0, 1, null, null]);
       expect(standIn.unusedResponses()).toEqual([2]);
@@ -103,7 +119,16 @@ describe('real Claude Code, offline', () => {
     expect(run.transcriptPath!.startsWith(transcriptDirFor(box.home, box.project) + path.sep)).toBe(true);
 
     const payloads = box.hooks.read();
-    expect(events(payloads)).toEqual(['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUseFailure', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd']);
+    expect(events(payloads)).toEqual([
+      'SessionStart',
+      'UserPromptSubmit',
+      'PreToolUse',
+      'PostToolUseFailure',
+      'PreToolUse',
+      'PostToolUse',
+      'Stop',
+      'SessionEnd',
+    ]);
     for (const p of payloads) {
       expect(p.session_id).toBe(run.sessionId);
       expect(p.transcript_path).toBe(run.transcriptPath);

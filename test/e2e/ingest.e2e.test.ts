@@ -6,7 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_BUNDLE, assertBuilt, makeDataDir, queryAll, queryOne, runCli, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  HOOK_BUNDLE,
+  assertBuilt,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  runCli,
+  startDaemon,
+  status,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { dedupedTokens, parsedInteractionKeys, sessionTokens, showJson, storedInteractionKeys, type Tokens } from '../ingest-daemon/support.js';
 import { findClaudeBinary, runClaude, type RunClaudeResult } from './support/claude.js';
 import { shellQuote } from './support/hook-recorder.js';
@@ -72,7 +84,12 @@ function modelUsageTokens(result: any): Tokens {
   return t;
 }
 
-const addTokens = (a: Tokens, b: Tokens): Tokens => ({ input: a.input + b.input, output: a.output + b.output, cacheCreation: a.cacheCreation + b.cacheCreation, cacheRead: a.cacheRead + b.cacheRead });
+const addTokens = (a: Tokens, b: Tokens): Tokens => ({
+  input: a.input + b.input,
+  output: a.output + b.output,
+  cacheCreation: a.cacheCreation + b.cacheCreation,
+  cacheRead: a.cacheRead + b.cacheRead,
+});
 
 /**
  * Waits until the daemon's session totals reach `expected` (the transcript is written
@@ -80,10 +97,14 @@ const addTokens = (a: Tokens, b: Tokens): Tokens => ({ input: a.input + b.input,
  */
 async function waitForTokens(b: Box, sessionId: string, expected: Tokens) {
   try {
-    await waitFor('session tokens to be ingested', () => {
-      const got = sessionTokens(b.t, sessionId);
-      return got !== undefined && JSON.stringify(got) === JSON.stringify(expected);
-    }, 20_000);
+    await waitFor(
+      'session tokens to be ingested',
+      () => {
+        const got = sessionTokens(b.t, sessionId);
+        return got !== undefined && JSON.stringify(got) === JSON.stringify(expected);
+      },
+      20_000,
+    );
   } catch {
     /* fall through: the assertion below shows the difference */
   }
@@ -115,10 +136,24 @@ describe('rbk ingests what real Claude Code writes', () => {
       // The usage report is exact too: its row for this session is Claude Code's own modelUsage.
       const report = await runCli(b.t, ['usage', 'session', '--json']);
       expect(report.code, report.stderr).toBe(0);
-      const row = (JSON.parse(report.stdout) as { sessions: { sessionId: string; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number; totalCost: number | null }[] }).sessions.find(
-        (r) => r.sessionId === run.sessionId,
-      );
-      expect(row).toMatchObject({ inputTokens: expected.input, outputTokens: expected.output, cacheCreationTokens: expected.cacheCreation, cacheReadTokens: expected.cacheRead });
+      const row = (
+        JSON.parse(report.stdout) as {
+          sessions: {
+            sessionId: string;
+            inputTokens: number;
+            outputTokens: number;
+            cacheCreationTokens: number;
+            cacheReadTokens: number;
+            totalCost: number | null;
+          }[];
+        }
+      ).sessions.find((r) => r.sessionId === run.sessionId);
+      expect(row).toMatchObject({
+        inputTokens: expected.input,
+        outputTokens: expected.output,
+        cacheCreationTokens: expected.cacheCreation,
+        cacheReadTokens: expected.cacheRead,
+      });
       expect(Math.abs(row!.totalCost! - run.result.total_cost_usd)).toBeLessThan(1e-6);
       // The hooks arrived too, and the failed Bash call is marked in the timeline.
       expect(show.hookEvents.map((e) => e.eventName)).toContain('PostToolUseFailure');
@@ -167,7 +202,11 @@ describe('rbk ingests what real Claude Code writes', () => {
     expect(span[0]!.text).toContain('Find TODO comments');
     // The subagent's own Bash call is in the timeline, attributed to it.
     expect(again.timeline.some((e) => e.kind === 'tool' && e.toolName === 'Bash' && e.agentId === agentId && e.status === 'ok')).toBe(true);
-    const row = queryOne<{ kind: string; tool_use_id: string; transcript_path: string }>(b.t, 'SELECT kind, tool_use_id, transcript_path FROM subagents WHERE session_id = ?', run.sessionId);
+    const row = queryOne<{ kind: string; tool_use_id: string; transcript_path: string }>(
+      b.t,
+      'SELECT kind, tool_use_id, transcript_path FROM subagents WHERE session_id = ?',
+      run.sessionId,
+    );
     expect(row).toEqual({ kind: 'conversation', tool_use_id: agentToolUse!.toolUseId, transcript_path: files.subagents[0] });
   }, 180_000);
 

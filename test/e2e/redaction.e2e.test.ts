@@ -71,11 +71,15 @@ describe('redaction with the real Claude Code CLI', () => {
     for (const value of Object.values(SECRETS)) expect(transcript).toContain(value);
 
     // Wait until both sources are in: every hook event and the failing tool result from the transcript.
-    await waitFor('hook events and transcript ingested', () => {
-      const hooks = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events WHERE session_id = ?', sessionId)!.n;
-      const results = queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND kind = 'tool_result'", sessionId)!.n;
-      return hooks >= 8 && results >= 2;
-    }, 30_000);
+    await waitFor(
+      'hook events and transcript ingested',
+      () => {
+        const hooks = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events WHERE session_id = ?', sessionId)!.n;
+        const results = queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND kind = 'tool_result'", sessionId)!.n;
+        return hooks >= 8 && results >= 2;
+      },
+      30_000,
+    );
 
     // The evidence is kept, redacted: structure and a correlatable token stay where the secret was.
     const failure = queryOne<{ payload: string }>(t, "SELECT payload FROM hook_events WHERE session_id = ? AND event_name = 'PostToolUseFailure'", sessionId)!;
@@ -83,7 +87,11 @@ describe('redaction with the real Claude Code CLI', () => {
     expect(failure.payload).toMatch(/postgres:\/\/admin:\[REDACTED:[a-z0-9-]+:[0-9a-f]{6}\]@db\.internal/);
     expect(failure.payload).toMatch(/AWS_ACCESS_KEY_ID=\[REDACTED:aws-access-key-id:[0-9a-f]{6}\]/);
     expect(failure.payload).toMatch(/RELEASE_CONTACT=\[REDACTED:email:[0-9a-f]{6}\]/);
-    const result = queryOne<{ text: string; raw: string | null }>(t, "SELECT text, raw FROM interactions WHERE session_id = ? AND kind = 'tool_result' AND is_error = 1", sessionId)!;
+    const result = queryOne<{ text: string; raw: string | null }>(
+      t,
+      "SELECT text, raw FROM interactions WHERE session_id = ? AND kind = 'tool_result' AND is_error = 1",
+      sessionId,
+    )!;
     expect(result.text).toContain('generated/ directory is missing');
     expect(result.text).toMatch(/\[REDACTED:/);
 

@@ -53,7 +53,9 @@ describe('hook storm with kill -9', () => {
     const clients = Promise.all(Array.from({ length: CLIENTS }, (_, c) => runHookClient(t, c, EVENTS_PER_CLIENT, 20, env))).finally(() => {
       clientsRunning = false;
     });
-    const realPayloads = Array.from({ length: REAL_HOOKS }, (_, i) => hookPayload('PostToolUse', 'storm-real-hooks', { tool_name: 'Read', tool_use_id: `toolu_real_${i}`, probe: `real-${i}` }));
+    const realPayloads = Array.from({ length: REAL_HOOKS }, (_, i) =>
+      hookPayload('PostToolUse', 'storm-real-hooks', { tool_name: 'Read', tool_use_id: `toolu_real_${i}`, probe: `real-${i}` }),
+    );
     const realHooks = pool(realPayloads, 2, (p) => runHook(t, p, { env, timeoutMs: 30_000 }));
 
     // Kill at random moments: 40% in start-up (before or during the spool drain and migrations,
@@ -86,7 +88,10 @@ describe('hook storm with kill -9', () => {
     expect(duplicates(clientIds)).toEqual([]);
 
     // The clients never failed and never blocked: an outage costs at most the timeout, then a spool write.
-    const outcomes = reports.reduce((a, r) => ({ direct: a.direct + r.outcomes.direct, spooled: a.spooled + r.outcomes.spooled, lost: a.lost + r.outcomes.lost }), { direct: 0, spooled: 0, lost: 0 });
+    const outcomes = reports.reduce(
+      (a, r) => ({ direct: a.direct + r.outcomes.direct, spooled: a.spooled + r.outcomes.spooled, lost: a.lost + r.outcomes.lost }),
+      { direct: 0, spooled: 0, lost: 0 },
+    );
     expect(reports.flatMap((r) => r.lostReasons)).toEqual([]);
     expect(outcomes.lost).toBe(0);
     expect(outcomes.spooled).toBeGreaterThan(0);

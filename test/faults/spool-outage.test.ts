@@ -6,7 +6,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookEventRows, makeDataDir, mode, queryAll, spawnDaemon, spoolFiles, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookEventRows,
+  makeDataDir,
+  mode,
+  queryAll,
+  spawnDaemon,
+  spoolFiles,
+  startDaemon,
+  status,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { duplicates, integrityCheck, runHookClient } from './support/faults.js';
 
 beforeAll(() => assertBuilt());
@@ -89,6 +102,8 @@ describe('daemon down for 1,000 hook events', () => {
 
     expect(await last.stop()).toEqual({ code: 0, signal: null });
     expect(integrityCheck(t.db)).toBe('ok');
-    console.log(`spool outage: ${TOTAL} spooled; stored ${afterFirst.stored} before the first kill, ${afterSecond.stored} before the second; the last start drained ${drained![1]} and skipped ${drained![2]} duplicates`);
+    console.log(
+      `spool outage: ${TOTAL} spooled; stored ${afterFirst.stored} before the first kill, ${afterSecond.stored} before the second; the last start drained ${drained![1]} and skipped ${drained![2]} duplicates`,
+    );
   }, 180_000);
 });

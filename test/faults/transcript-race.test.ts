@@ -9,15 +9,43 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseTranscriptLine } from '../../daemon/ingest/transcripts/parse.js';
 import { splitCompleteLines } from '../../daemon/ingest/transcripts/reader.js';
-import { assertBuilt, hookPayload, makeDataDir, queryAll, queryOne, runHook, sleep, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookPayload,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  runHook,
+  sleep,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { lines, uuidFor } from '../ingest-daemon/support.js';
 import { integrityCheck, seededRandom } from './support/faults.js';
 
 beforeAll(() => assertBuilt());
 
-
 const SESSION_ID = '5e55a1b2-0000-4000-8000-00000000a0ce';
-const WORDS = ['naïve', 'café', '日本語のテキスト', '😀🎉', '👩‍👩‍👧‍👦', 'Ελληνικά', 'עברית', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', 'e\u0301', 'ﬁle', '中文字符', 'Ünïcödé', 'plain', 'ascii', '🏳️‍🌈', 'ℵ₀'];
+const WORDS = [
+  'naïve',
+  'café',
+  '日本語のテキスト',
+  '😀🎉',
+  '👩‍👩‍👧‍👦',
+  'Ελληνικά',
+  'עברית',
+  '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+  'e\u0301',
+  'ﬁle',
+  '中文字符',
+  'Ünïcödé',
+  'plain',
+  'ascii',
+  '🏳️‍🌈',
+  'ℵ₀',
+];
 
 const daemons: DaemonProcess[] = [];
 const dirs: TempRbk[] = [];
@@ -108,15 +136,27 @@ describe('transcript writer and reader racing', () => {
     expect(midChar).toBeGreaterThan(20);
     expect(midLine).toBeGreaterThan(50);
 
-    await waitFor('the file read to its end', () => queryOne<{ byte_offset: number }>(t, 'SELECT byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset === data.length, 30_000);
+    await waitFor(
+      'the file read to its end',
+      () => queryOne<{ byte_offset: number }>(t, 'SELECT byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset === data.length,
+      30_000,
+    );
 
     const expected = oneShot(fs.readFileSync(file));
     expect(expected.length).toBe(600);
-    const stored = queryAll<StoredInteraction>(t, `SELECT uuid || '#' || block_index AS k, kind, text FROM interactions WHERE session_id = ? ORDER BY k`, SESSION_ID);
+    const stored = queryAll<StoredInteraction>(
+      t,
+      `SELECT uuid || '#' || block_index AS k, kind, text FROM interactions WHERE session_id = ? ORDER BY k`,
+      SESSION_ID,
+    );
     expect(stored.map((s) => s.k)).toEqual(expected.map((e) => e.k));
     expect(stored).toEqual(expected);
     expect(stored.some((s) => s.text.includes('\uFFFD'))).toBe(false);
-    const session = queryOne<{ interactions: number; t_prompts: number; t_tool_failures: number }>(t, 'SELECT interactions, t_prompts, t_tool_failures FROM sessions WHERE id = ?', SESSION_ID);
+    const session = queryOne<{ interactions: number; t_prompts: number; t_tool_failures: number }>(
+      t,
+      'SELECT interactions, t_prompts, t_tool_failures FROM sessions WHERE id = ?',
+      SESSION_ID,
+    );
     expect(session).toEqual({ interactions: 600, t_prompts: 200, t_tool_failures: 12 });
     const skipped = queryOne<{ skipped: number; lines: number }>(t, 'SELECT skipped, lines FROM transcripts WHERE path = ?', file);
     expect(skipped?.skipped).toBe(0);

@@ -9,7 +9,21 @@ import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSafeId } from '../../common/ids.js';
-import { assertBuilt, healthCheck, hookEventRows, hookPayload, makeDataDir, pool, queryOne, runCli, runHook, spawnDaemon, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  healthCheck,
+  hookEventRows,
+  hookPayload,
+  makeDataDir,
+  pool,
+  queryOne,
+  runCli,
+  runHook,
+  spawnDaemon,
+  startDaemon,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { rpc } from '../faults/support/faults.js';
 
 let t: TempRbk;
@@ -29,21 +43,52 @@ async function expectHealthy(label: string): Promise<void> {
   expect(d.isRunning(), `${label}: daemon exited\n${d.log().slice(-2000)}`).toBe(true);
   expect(await healthCheck(t.socket, '', 5000)).toBe('SERVING');
   const id = `canary-${label}-${Date.now()}`;
-  await rpc(t.socket, 'Ingest', 'SubmitHook', { eventId: id, eventName: 'Stop', payload: Buffer.from(hookPayload('Stop', 'canary')), hookStartedUnixMs: Date.now(), sentUnixMs: Date.now(), clientVersion: 'fuzz' });
+  await rpc(t.socket, 'Ingest', 'SubmitHook', {
+    eventId: id,
+    eventName: 'Stop',
+    payload: Buffer.from(hookPayload('Stop', 'canary')),
+    hookStartedUnixMs: Date.now(),
+    sentUnixMs: Date.now(),
+    clientVersion: 'fuzz',
+  });
   expect(hookEventRows(t, 'event_id = ?', id)).toHaveLength(1);
 }
 
-const hostile = fc.oneof(fc.string(), fc.constantFrom('../../etc/passwd', '..', '/etc/passwd.jsonl', '/tmp/../etc/x.jsonl', 'a\0b', '%2e%2e', 'x'.repeat(300)), fc.anything());
+const hostile = fc.oneof(
+  fc.string(),
+  fc.constantFrom('../../etc/passwd', '..', '/etc/passwd.jsonl', '/tmp/../etc/x.jsonl', 'a\0b', '%2e%2e', 'x'.repeat(300)),
+  fc.anything(),
+);
 const payloadArb: fc.Arbitrary<Buffer> = fc.oneof(
-  fc.record({ session_id: hostile, hook_event_name: fc.oneof(fc.constantFrom('PreToolUse', 'SessionEnd', 'SubagentStop'), fc.string()), transcript_path: hostile, agent_id: hostile, tool_input: fc.anything() }, { requiredKeys: [] }).map((o) => Buffer.from(JSON.stringify(o))),
+  fc
+    .record(
+      {
+        session_id: hostile,
+        hook_event_name: fc.oneof(fc.constantFrom('PreToolUse', 'SessionEnd', 'SubagentStop'), fc.string()),
+        transcript_path: hostile,
+        agent_id: hostile,
+        tool_input: fc.anything(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => Buffer.from(JSON.stringify(o))),
   fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)),
   fc.integer({ min: 1000, max: 200_000 }).map((n) => Buffer.from(`{"session_id":"deep-${n}","hook_event_name":"Stop","x":${'['.repeat(n)}${']'.repeat(n)}}`)),
-  fc.integer({ min: 1, max: 8 }).map((mb) => Buffer.from(JSON.stringify({ session_id: 'big', hook_event_name: 'PostToolUse', tool_response: 'y'.repeat(mb << 20) }))),
+  fc
+    .integer({ min: 1, max: 8 })
+    .map((mb) => Buffer.from(JSON.stringify({ session_id: 'big', hook_event_name: 'PostToolUse', tool_response: 'y'.repeat(mb << 20) }))),
 );
 
 describe('fuzz batches against a running daemon', () => {
   it('SubmitHook with arbitrary payloads, event ids and names: stored once or refused with INVALID_ARGUMENT', async () => {
-    const samples = fc.sample(fc.tuple(payloadArb, fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: hostile.map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '')) }), fc.string({ maxLength: 200 })), { numRuns: 300, seed: 42 });
+    const samples = fc.sample(
+      fc.tuple(
+        payloadArb,
+        fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: hostile.map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))) }),
+        fc.string({ maxLength: 200 }),
+      ),
+      { numRuns: 300, seed: 42 },
+    );
     const seen = new Set<string>();
     let stored = 0;
     let refused = 0;
@@ -51,7 +96,13 @@ describe('fuzz batches against a running daemon', () => {
       await pool(part, 8, async ([payload, eventId, eventName]) => {
         const valid = isSafeId(eventId) && eventName.length <= 128;
         try {
-          await rpc(t.socket, 'Ingest', 'SubmitHook', { eventId, eventName, payload, hookStartedUnixMs: 1, sentUnixMs: 1, clientVersion: 'fuzz' }, { timeoutMs: 30_000 });
+          await rpc(
+            t.socket,
+            'Ingest',
+            'SubmitHook',
+            { eventId, eventName, payload, hookStartedUnixMs: 1, sentUnixMs: 1, clientVersion: 'fuzz' },
+            { timeoutMs: 30_000 },
+          );
           expect(valid, `accepted an invalid request: ${JSON.stringify(eventId)} / ${JSON.stringify(eventName)}`).toBe(true);
           seen.add(eventId);
           stored++;
@@ -70,7 +121,10 @@ describe('fuzz batches against a running daemon', () => {
   }, 240_000);
 
   it('a sample through the real hook bundle: exit 0, nothing on stdout, stored once each', async () => {
-    const samples = fc.sample(payloadArb.filter((b) => b.length < 1 << 20), { numRuns: 40, seed: 7 });
+    const samples = fc.sample(
+      payloadArb.filter((b) => b.length < 1 << 20),
+      { numRuns: 40, seed: 7 },
+    );
     const before = hookEventRows(t).length;
     const results = await pool(samples, 4, (p) => runHook(t, p, { timeoutMs: 30_000 }));
     for (const r of results) {
@@ -90,24 +144,36 @@ describe('fuzz batches against a running daemon', () => {
     const lineArb = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1').replace(/\n/g, ' ')),
       fc.jsonValue().map((v) => JSON.stringify(v)),
-      fc.record({ type: fc.constantFrom('user', 'assistant', 'system', 'zzz'), uuid: fc.oneof(fc.uuid(), fc.string()), sessionId: hostile, message: fc.anything() }, { requiredKeys: ['type'] }).map((o) => JSON.stringify(o)),
-      fc.integer({ min: 1000, max: 100_000 }).map((n) => `{"type":"user","uuid":"deep-${n}","message":{"role":"user","content":${'['.repeat(n)}${']'.repeat(n)}}}`),
+      fc
+        .record(
+          { type: fc.constantFrom('user', 'assistant', 'system', 'zzz'), uuid: fc.oneof(fc.uuid(), fc.string()), sessionId: hostile, message: fc.anything() },
+          { requiredKeys: ['type'] },
+        )
+        .map((o) => JSON.stringify(o)),
+      fc
+        .integer({ min: 1000, max: 100_000 })
+        .map((n) => `{"type":"user","uuid":"deep-${n}","message":{"role":"user","content":${'['.repeat(n)}${']'.repeat(n)}}}`),
     );
     const files = fc.sample(fc.array(lineArb, { minLength: 1, maxLength: 60 }), { numRuns: 8, seed: 3 });
-    const goodLine = (uuid: string) => `${JSON.stringify({ type: 'user', uuid, sessionId: sid, timestamp: new Date().toISOString(), message: { role: 'user', content: 'still here' } })}\n`;
+    const goodLine = (uuid: string) =>
+      `${JSON.stringify({ type: 'user', uuid, sessionId: sid, timestamp: new Date().toISOString(), message: { role: 'user', content: 'still here' } })}\n`;
     // Every fuzzed file ends with a good line: a hostile line must not stop the lines after it.
     for (const [i, ls] of files.entries()) fs.writeFileSync(path.join(dir, `fuzz-${i}.jsonl`), `${ls.join('\n')}\n${goodLine(`after-fuzz-${i}`)}`);
     const veryDeep = files.flat().filter((l) => /^\{"type":"user","uuid":"deep-(\d+)"/.exec(l) && Number(/deep-(\d+)/.exec(l)![1]) >= 20_000).length;
     const good = goodLine('after-the-fuzz');
     // A 70 MB line (over the 64 MiB line limit), then the good line.
-    fs.writeFileSync(path.join(dir, `${sid}.jsonl`), Buffer.concat([Buffer.from('{"type":"user","x":"'), Buffer.alloc(70 << 20, 0x61), Buffer.from('"}\n'), Buffer.from(good)]));
+    fs.writeFileSync(
+      path.join(dir, `${sid}.jsonl`),
+      Buffer.concat([Buffer.from('{"type":"user","x":"'), Buffer.alloc(70 << 20, 0x61), Buffer.from('"}\n'), Buffer.from(good)]),
+    );
     const r = await runCli(t, ['import', dir, '--json'], { timeoutMs: 180_000 });
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { files: number; skipped: Record<string, number> };
     expect(summary.files, r.stdout).toBe(9);
     expect(summary.skipped.oversized).toBe(1);
     expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = 'after-the-fuzz'`)).toEqual({ text: 'still here' });
-    for (let i = 0; i < files.length; i++) expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = ?`, `after-fuzz-${i}`), `file ${i}`).toEqual({ text: 'still here' });
+    for (let i = 0; i < files.length; i++)
+      expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = ?`, `after-fuzz-${i}`), `file ${i}`).toEqual({ text: 'still here' });
     // Lines nested deeper than the redaction walk can go are counted, not fatal to their file.
     if (veryDeep > 0) expect(summary.skipped['too-deep'], r.stdout).toBeGreaterThanOrEqual(veryDeep);
     console.log(`fuzzed import: ${summary.files} files, skipped ${JSON.stringify(summary.skipped)} (${veryDeep} lines nested 20,000+ deep)`);
@@ -119,7 +185,9 @@ describe('fuzz batches against a running daemon', () => {
       fc.oneof(
         // Metrics stay off in every variant: a config that starts must not take the shared port 9477.
         fc.string({ unit: 'binary', maxLength: 200 }).map((s) => `metrics:\n  enabled: false\n${s}`),
-        fc.dictionary(fc.constantFrom('log', 'ingest', 'redaction', 'jobs', 'hook', 'x'), fc.anything(), { maxKeys: 3 }).map((o) => toYaml({ ...o, metrics: { enabled: false } })),
+        fc
+          .dictionary(fc.constantFrom('log', 'ingest', 'redaction', 'jobs', 'hook', 'x'), fc.anything(), { maxKeys: 3 })
+          .map((o) => toYaml({ ...o, metrics: { enabled: false } })),
       ),
       { numRuns: 4, seed: 11 },
     );

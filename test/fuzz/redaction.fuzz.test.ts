@@ -22,7 +22,10 @@ const neighbour = fc.constantFrom('', ' ', '\n', '"', "'", '日本', 'é', '😀
 
 /** Arbitrary JSON with secrets planted at random places (values, keys, array items, nested JSON text). */
 const plantedArb = fc
-  .tuple(fc.jsonValue({ maxDepth: 4 }), fc.array(fc.tuple(secretArb, neighbour, neighbour, fc.nat(), fc.constantFrom('value', 'key', 'item', 'json-string')), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.array(fc.tuple(secretArb, neighbour, neighbour, fc.nat(), fc.constantFrom('value', 'key', 'item', 'json-string')), { minLength: 1, maxLength: 4 }),
+  )
   .map(([base, plants]) => {
     const root: unknown = { base };
     for (const [secret, before, after, pick, where] of plants) {

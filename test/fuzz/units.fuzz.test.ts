@@ -19,7 +19,19 @@ import { openDatabase, type Db } from '../../daemon/store/db.js';
 import { isSafeId } from '../../common/ids.js';
 
 const FAILURE_REASONS = new Set(['empty', 'invalid-json', 'invalid-utf8', 'not-object', 'oversized', 'too-deep']);
-const LINE_TYPES = ['user', 'assistant', 'system', 'summary', 'attachment', 'progress', 'file-history-snapshot', 'queue-operation', 'custom-title', 'x-unknown', ''];
+const LINE_TYPES = [
+  'user',
+  'assistant',
+  'system',
+  'summary',
+  'attachment',
+  'progress',
+  'file-history-snapshot',
+  'queue-operation',
+  'custom-title',
+  'x-unknown',
+  '',
+];
 const redaction = createRedactionService(configSchema.parse({}), fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-fuzz-key-')));
 const redactEntry = (e: Record<string, unknown>) => redaction.redactValue(e).value;
 
@@ -30,7 +42,11 @@ const lineArb = fc
       type: fc.constantFrom(...LINE_TYPES),
       uuid: fc.oneof(fc.uuid(), fc.string(), fc.constant(null), fc.integer()),
       sessionId: fc.oneof(fc.uuid(), fc.string(), fc.constant('../../etc/passwd')),
-      timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.integer()),
+      timestamp: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+        fc.integer(),
+      ),
       isSidechain: fc.oneof(fc.boolean(), fc.anything()),
       message: fc.oneof(
         fc.record({
@@ -51,7 +67,13 @@ const lineArb = fc
             ),
             fc.anything(),
           ),
-          usage: fc.oneof(fc.constant(undefined), fc.dictionary(fc.constantFrom('input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'x'), fc.oneof(fc.integer(), fc.double(), fc.string()))),
+          usage: fc.oneof(
+            fc.constant(undefined),
+            fc.dictionary(
+              fc.constantFrom('input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'x'),
+              fc.oneof(fc.integer(), fc.double(), fc.string()),
+            ),
+          ),
         }),
         fc.anything(),
       ),
@@ -79,7 +101,10 @@ function checkParsed(bytes: Buffer, transform?: (e: Record<string, unknown>) => 
 
 describe('fuzz: transcript reader and parser', () => {
   it('arbitrary bytes: a result or a counted failure, never an exception', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => void checkParsed(Buffer.from(bytes))), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => void checkParsed(Buffer.from(bytes))),
+      { numRuns: 3000 },
+    );
   });
 
   it('transcript-shaped lines with arbitrary field values, with and without redaction', () => {
@@ -184,10 +209,33 @@ describe('fuzz: hook payloads into the store (real SQLite file)', () => {
     fc.anything(),
   );
   const payloadArb = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ session_id: hostileId, hook_event_name: fc.oneof(fc.constantFrom('PreToolUse', 'PostToolUse', 'SessionEnd', 'SubagentStop', 'UserPromptSubmit'), fc.string()), transcript_path: hostileId, agent_id: hostileId, tool_use_id: hostileId, tool_name: fc.anything(), tool_input: fc.anything(), cwd: fc.anything(), prompt: fc.string({ unit: 'binary' }) }, { requiredKeys: [] }).map((o) => Buffer.from(JSON.stringify(o))) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .record(
+          {
+            session_id: hostileId,
+            hook_event_name: fc.oneof(fc.constantFrom('PreToolUse', 'PostToolUse', 'SessionEnd', 'SubagentStop', 'UserPromptSubmit'), fc.string()),
+            transcript_path: hostileId,
+            agent_id: hostileId,
+            tool_use_id: hostileId,
+            tool_name: fc.anything(),
+            tool_input: fc.anything(),
+            cwd: fc.anything(),
+            prompt: fc.string({ unit: 'binary' }),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => Buffer.from(JSON.stringify(o))),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)) },
     { weight: 1, arbitrary: fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))) },
-    { weight: 1, arbitrary: fc.integer({ min: 1000, max: 100_000 }).map((d) => Buffer.from(`{"session_id":"deep","hook_event_name":"Stop","x":${'['.repeat(d)}${']'.repeat(d)}}`)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 1000, max: 100_000 })
+        .map((d) => Buffer.from(`{"session_id":"deep","hook_event_name":"Stop","x":${'['.repeat(d)}${']'.repeat(d)}}`)),
+    },
   );
 
   it('anything is stored exactly once, with a safe session id or none, and never throws', () => {
@@ -228,13 +276,51 @@ describe('fuzz: config parsing', () => {
 
   it('arbitrary YAML documents and objects shaped like the schema', () => {
     const leaf = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
-    const keys = fc.constantFrom('log', 'level', 'hook', 'timeoutMs', 'ingest', 'transcriptRoots', 'spoolDrainIntervalMs', 'redaction', 'mode', 'customRules', 'allowlist', 'jobs', 'metrics', 'enabled', 'listen', 'integrations', 'claude', 'sessionStorage', 'backend', 's3', 'bucket', 'endpoint', 'pricing', 'retention', '__proto__', 'constructor', 'x');
+    const keys = fc.constantFrom(
+      'log',
+      'level',
+      'hook',
+      'timeoutMs',
+      'ingest',
+      'transcriptRoots',
+      'spoolDrainIntervalMs',
+      'redaction',
+      'mode',
+      'customRules',
+      'allowlist',
+      'jobs',
+      'metrics',
+      'enabled',
+      'listen',
+      'integrations',
+      'claude',
+      'sessionStorage',
+      'backend',
+      's3',
+      'bucket',
+      'endpoint',
+      'pricing',
+      'retention',
+      '__proto__',
+      'constructor',
+      'x',
+    );
     const shaped = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: 'small' }, leaf, fc.dictionary(keys, tie('node'), { maxKeys: 5 })) })).node;
-    fc.assert(fc.property(fc.oneof(shaped, fc.anything()), (value) => expectConfigOrConfigError(toYaml(value))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.oneof(shaped, fc.anything()), (value) => expectConfigOrConfigError(toYaml(value))),
+      { numRuns: 2000 },
+    );
   });
 
   it('YAML bombs and deep nesting end in a ConfigError, not a hang or a crash', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     const started = Date.now();
     expectConfigOrConfigError(bomb);
     expectConfigOrConfigError(`log: ${'['.repeat(50_000)}${']'.repeat(50_000)}`);

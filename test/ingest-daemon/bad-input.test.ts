@@ -5,7 +5,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookPayload, makeDataDir, queryAll, queryOne, runHook, sleep, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookPayload,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  runHook,
+  sleep,
+  startDaemon,
+  status,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { importJson, lines, memoryMB, uuidFor } from './support.js';
 
 let t: TempRbk;
@@ -39,9 +52,11 @@ function newSession(): { sid: string; file: string; s: number } {
   return { sid, file: path.join(dir, `${sid}.jsonl`), s };
 }
 
-const uuidsOf = (sid: string): string[] => queryAll<{ uuid: string }>(t, 'SELECT uuid FROM interactions WHERE session_id = ? ORDER BY uuid', sid).map((r) => r.uuid);
+const uuidsOf = (sid: string): string[] =>
+  queryAll<{ uuid: string }>(t, 'SELECT uuid FROM interactions WHERE session_id = ? ORDER BY uuid', sid).map((r) => r.uuid);
 const rowCount = (sid: string): number => queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions WHERE session_id = ?', sid)!.n;
-const offsetOf = (file: string): number | undefined => queryOne<{ byte_offset: number }>(t, 'SELECT byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset;
+const offsetOf = (file: string): number | undefined =>
+  queryOne<{ byte_offset: number }>(t, 'SELECT byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset;
 
 /** Has the daemon follow `file` the way a Claude Code hook would make it. */
 async function follow(sid: string, file: string): Promise<void> {
@@ -126,7 +141,9 @@ describe('bad transcript input through the daemon', () => {
     expect(row.tur).toBeLessThanOrEqual(256 * 1024);
     expect(row.raw).toBeNull();
     // The small lines keep their raw text.
-    expect(queryOne(t, 'SELECT raw FROM interactions WHERE uuid = ?', uuidFor(s, 4))).toEqual({ raw: lines.assistant(sid, uuidFor(s, 4), 4, 'that bundle is large').trimEnd() });
+    expect(queryOne(t, 'SELECT raw FROM interactions WHERE uuid = ?', uuidFor(s, 4))).toEqual({
+      raw: lines.assistant(sid, uuidFor(s, 4), 4, 'that bundle is large').trimEnd(),
+    });
     // Memory: the 50 MB line is held a few times over while it is parsed, never the 65 MB one.
     const after = memoryMB(d.pid);
     expect(after.hwm, `VmHWM ${before.hwm.toFixed(0)} → ${after.hwm.toFixed(0)} MB`).toBeLessThan(400);
@@ -169,12 +186,25 @@ describe('bad transcript input through the daemon', () => {
     fs.renameSync(tmp, file);
     expect(fs.statSync(file).ino).not.toBe(inode);
     await waitFor('the replaced file', () => rowCount(sid) === 11);
-    await waitFor('the new inode recorded', () => queryOne<{ inode: number; byte_offset: number }>(t, 'SELECT inode, byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset === fs.statSync(file).size);
+    await waitFor(
+      'the new inode recorded',
+      () =>
+        queryOne<{ inode: number; byte_offset: number }>(t, 'SELECT inode, byte_offset FROM transcripts WHERE path = ?', file)?.byte_offset ===
+        fs.statSync(file).size,
+    );
     expect(queryOne(t, 'SELECT inode FROM transcripts WHERE path = ?', file)).toEqual({ inode: fs.statSync(file).ino });
     expect(uuidsOf(sid)).toEqual(Array.from({ length: 11 }, (_, k) => uuidFor(s, k + 1)));
-    const dup = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM (SELECT uuid, block_index FROM interactions WHERE session_id = ? GROUP BY 1, 2 HAVING count(*) > 1)', sid)!;
+    const dup = queryOne<{ n: number }>(
+      t,
+      'SELECT count(*) AS n FROM (SELECT uuid, block_index FROM interactions WHERE session_id = ? GROUP BY 1, 2 HAVING count(*) > 1)',
+      sid,
+    )!;
     expect(dup.n).toBe(0);
     // Counts follow the rows, not the reads: 6 prompts (odd lines) and no double counting.
-    expect(queryOne(t, 'SELECT t_prompts, interactions, output_tokens FROM sessions WHERE id = ?', sid)).toEqual({ t_prompts: 6, interactions: 11, output_tokens: 5 * 40 });
+    expect(queryOne(t, 'SELECT t_prompts, interactions, output_tokens FROM sessions WHERE id = ?', sid)).toEqual({
+      t_prompts: 6,
+      interactions: 11,
+      output_tokens: 5 * 40,
+    });
   });
 });

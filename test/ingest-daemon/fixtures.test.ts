@@ -59,7 +59,13 @@ describe('rbk import of the real fixtures', () => {
     const lineCount = files.reduce((n, f) => n + rawLines(f).length, 0);
     expect(first).toMatchObject({ files: files.length, linesRead: lineCount, errors: [], skipped: {} });
     expect(first.bytes).toBe(files.reduce((n, f) => n + fs.statSync(f).size, 0));
-    const named = new Set(files.flatMap((f) => rawLines(f).filter((l) => ['user', 'assistant'].includes(l.type)).map((l) => l.sessionId as string)));
+    const named = new Set(
+      files.flatMap((f) =>
+        rawLines(f)
+          .filter((l) => ['user', 'assistant'].includes(l.type))
+          .map((l) => l.sessionId as string),
+      ),
+    );
     const stored = queryAll<{ id: string }>(t, 'SELECT id FROM sessions ORDER BY id').map((r) => r.id);
     expect(stored).toEqual([...named].sort());
     expect(first.sessions).toBe(named.size);
@@ -121,7 +127,10 @@ describe('rbk import of the real fixtures', () => {
     expect(show.timeline.filter((e) => e.agentId === 'aac57f5' && e.kind === 'tool').length).toBe(12);
 
     expect(show.timeline.some((e) => e.agentId?.startsWith('acompact'))).toBe(false);
-    const compaction = queryAll<{ hidden: number; n: number }>(t, `SELECT hidden, count(*) AS n FROM interactions WHERE agent_id = 'acompact-946d2b' GROUP BY hidden`);
+    const compaction = queryAll<{ hidden: number; n: number }>(
+      t,
+      `SELECT hidden, count(*) AS n FROM interactions WHERE agent_id = 'acompact-946d2b' GROUP BY hidden`,
+    );
     expect(compaction).toEqual([{ hidden: 1, n: 2 }]);
     expect(queryAll(t, 'SELECT agent_id, kind FROM subagents WHERE session_id = ? ORDER BY agent_id', S2139)).toEqual([
       { agent_id: 'aac57f5', kind: 'conversation' },
@@ -130,14 +139,24 @@ describe('rbk import of the real fixtures', () => {
     // One compaction: the boundary and the summary that follows it.
     expect(show.timeline.filter((e) => e.kind === 'compaction')).toHaveLength(2);
     // Counts: the fixture README's 242 main-session tool calls + the subagent's 12, and 12 errors.
-    const toolUses = [MAIN_2139, SUB_2139].flatMap(rawLines).flatMap((l) => (l.type === 'assistant' ? l.message.content.filter((b: any) => b.type === 'tool_use') : []));
-    const errors = [MAIN_2139, SUB_2139].flatMap(rawLines).flatMap((l) => (l.type === 'user' && Array.isArray(l.message.content) ? l.message.content.filter((b: any) => b.type === 'tool_result' && b.is_error) : []));
+    const toolUses = [MAIN_2139, SUB_2139]
+      .flatMap(rawLines)
+      .flatMap((l) => (l.type === 'assistant' ? l.message.content.filter((b: any) => b.type === 'tool_use') : []));
+    const errors = [MAIN_2139, SUB_2139]
+      .flatMap(rawLines)
+      .flatMap((l) =>
+        l.type === 'user' && Array.isArray(l.message.content) ? l.message.content.filter((b: any) => b.type === 'tool_result' && b.is_error) : [],
+      );
     expect(show.session.counts).toMatchObject({ toolCalls: toolUses.length, toolFailures: errors.length });
     expect(show.timeline.filter((e) => e.kind === 'tool' && e.status === 'error')).toHaveLength(errors.length);
   });
 
   it('flags the 1.0.108 inline sidechain lines is_sidechain', () => {
-    const sidechainUuids = new Set(rawLines(LEGACY_10108).filter((l) => l.isSidechain === true).map((l) => l.uuid as string));
+    const sidechainUuids = new Set(
+      rawLines(LEGACY_10108)
+        .filter((l) => l.isSidechain === true)
+        .map((l) => l.uuid as string),
+    );
     expect(sidechainUuids.size).toBe(22);
     const stored = queryAll<{ uuid: string; is_sidechain: number }>(t, 'SELECT DISTINCT uuid, is_sidechain FROM interactions WHERE session_id = ?', S10108);
     for (const r of stored) expect(r.is_sidechain, r.uuid).toBe(sidechainUuids.has(r.uuid) ? 1 : 0);
@@ -146,11 +165,19 @@ describe('rbk import of the real fixtures', () => {
 
   it('a second import adds nothing', async () => {
     const before = tableCounts(t);
-    const tokensBefore = queryAll(t, 'SELECT id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, t_prompts, t_tool_calls, t_tool_failures, t_subagents, interactions FROM sessions ORDER BY id');
+    const tokensBefore = queryAll(
+      t,
+      'SELECT id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, t_prompts, t_tool_calls, t_tool_failures, t_subagents, interactions FROM sessions ORDER BY id',
+    );
     const again = await importJson(t, [FIXTURES]);
     expect(again).toMatchObject({ files: files.length, interactionsAdded: 0, linesRead: 0, errors: [] });
     expect(tableCounts(t)).toEqual(before);
-    expect(queryAll(t, 'SELECT id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, t_prompts, t_tool_calls, t_tool_failures, t_subagents, interactions FROM sessions ORDER BY id')).toEqual(tokensBefore);
+    expect(
+      queryAll(
+        t,
+        'SELECT id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, t_prompts, t_tool_calls, t_tool_failures, t_subagents, interactions FROM sessions ORDER BY id',
+      ),
+    ).toEqual(tokensBefore);
   });
 
   it('rbk sessions show <prefix> renders prompts, tool calls with status, subagent spans and compactions', async () => {
@@ -198,7 +225,13 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
     fs.mkdirSync(warmDir, { recursive: true });
     fs.writeFileSync(
       path.join(warmDir, 'agent-awarm01.jsonl'),
-      line({ ...base(S2139, 1, { isSidechain: true, agentId: 'awarm01' }), parentUuid: null, type: 'user', uuid: 'e0000000-0000-4000-8000-000000000001', message: { role: 'user', content: 'Warmup' } }) +
+      line({
+        ...base(S2139, 1, { isSidechain: true, agentId: 'awarm01' }),
+        parentUuid: null,
+        type: 'user',
+        uuid: 'e0000000-0000-4000-8000-000000000001',
+        message: { role: 'user', content: 'Warmup' },
+      }) +
         line({
           ...base(S2139, 2, { isSidechain: true, agentId: 'awarm01' }),
           parentUuid: 'e0000000-0000-4000-8000-000000000001',
@@ -212,10 +245,22 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
     const u = 'e1000000-0000-4000-8000-000000000000';
     fs.writeFileSync(
       path.join(extras, `${u}.jsonl`),
-      line({ ...base(u, 1), type: 'user', uuid: 'e1000000-0000-4000-8000-000000000001', parentUuid: null, message: { role: 'user', content: 'hello from the future' } }) +
+      line({
+        ...base(u, 1),
+        type: 'user',
+        uuid: 'e1000000-0000-4000-8000-000000000001',
+        parentUuid: null,
+        message: { role: 'user', content: 'hello from the future' },
+      }) +
         line({ ...base(u, 2), type: 'future-widget', uuid: 'e1000000-0000-4000-8000-000000000002', widget: { size: 3 } }) +
         line({ type: 'another-new-thing', value: 1 }) +
-        line({ ...base(u, 3), type: 'assistant', uuid: 'e1000000-0000-4000-8000-000000000003', requestId: 'req_f_1', message: { id: 'msg_f_1', model: 'claude-sonnet-4-5-20250929', role: 'assistant', content: [{ type: 'text', text: 'hi' }], usage: usage(5) } }),
+        line({
+          ...base(u, 3),
+          type: 'assistant',
+          uuid: 'e1000000-0000-4000-8000-000000000003',
+          requestId: 'req_f_1',
+          message: { id: 'msg_f_1', model: 'claude-sonnet-4-5-20250929', role: 'assistant', content: [{ type: 'text', text: 'hi' }], usage: usage(5) },
+        }),
     );
     // A 2.1.x subagent whose parent tool_result does not name it: only .meta.json links them.
     const m = 'e2000000-0000-4000-8000-000000000000';
@@ -227,16 +272,36 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
           type: 'assistant',
           uuid: 'e2000000-0000-4000-8000-000000000002',
           requestId: 'req_m_1',
-          message: { id: 'msg_m_1', model: 'claude-sonnet-4-5-20250929', role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_meta_1', name: 'Agent', input: { description: 'd', prompt: 'p' } }], usage: usage(9) },
+          message: {
+            id: 'msg_m_1',
+            model: 'claude-sonnet-4-5-20250929',
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'toolu_meta_1', name: 'Agent', input: { description: 'd', prompt: 'p' } }],
+            usage: usage(9),
+          },
         }) +
-        line({ ...base(m, 9), type: 'user', uuid: 'e2000000-0000-4000-8000-000000000003', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_meta_1', content: 'done' }] } }),
+        line({
+          ...base(m, 9),
+          type: 'user',
+          uuid: 'e2000000-0000-4000-8000-000000000003',
+          message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_meta_1', content: 'done' }] },
+        }),
     );
     const metaDir = path.join(extras, m, 'subagents');
     fs.mkdirSync(metaDir, { recursive: true });
-    fs.writeFileSync(path.join(metaDir, 'agent-ameta01.meta.json'), JSON.stringify({ agentType: 'Explore', description: 'Look around the repo', toolUseId: 'toolu_meta_1' }));
+    fs.writeFileSync(
+      path.join(metaDir, 'agent-ameta01.meta.json'),
+      JSON.stringify({ agentType: 'Explore', description: 'Look around the repo', toolUseId: 'toolu_meta_1' }),
+    );
     fs.writeFileSync(
       path.join(metaDir, 'agent-ameta01.jsonl'),
-      line({ ...base(m, 3, { isSidechain: true, agentId: 'ameta01' }), type: 'user', parentUuid: null, uuid: 'e2000000-0000-4000-8000-000000000004', message: { role: 'user', content: 'p' } }) +
+      line({
+        ...base(m, 3, { isSidechain: true, agentId: 'ameta01' }),
+        type: 'user',
+        parentUuid: null,
+        uuid: 'e2000000-0000-4000-8000-000000000004',
+        message: { role: 'user', content: 'p' },
+      }) +
         line({
           ...base(m, 4, { isSidechain: true, agentId: 'ameta01' }),
           type: 'assistant',
@@ -252,7 +317,12 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
     const summary = await importJson(t, [path.join(t.root, 'extras')]);
     expect(summary).toMatchObject({ files: 4, errors: [], skipped: { 'unknown-type': 2 } });
     const after = await showJson(t, S2139);
-    const add = (a: Tokens, b: Tokens): Tokens => ({ input: a.input + b.input, output: a.output + b.output, cacheCreation: a.cacheCreation + b.cacheCreation, cacheRead: a.cacheRead + b.cacheRead });
+    const add = (a: Tokens, b: Tokens): Tokens => ({
+      input: a.input + b.input,
+      output: a.output + b.output,
+      cacheCreation: a.cacheCreation + b.cacheCreation,
+      cacheRead: a.cacheRead + b.cacheRead,
+    });
     expect(after.session.tokens).toEqual(add(before.session.tokens, { input: 3, output: 7, cacheCreation: 100, cacheRead: 1000 }));
     expect(after.session.counts.subagents).toBe(1);
     expect(after.timeline).toEqual(before.timeline);
@@ -264,7 +334,11 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
     const u = 'e1000000-0000-4000-8000-000000000000';
     const file = path.join(extras, `${u}.jsonl`);
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    const rows = queryAll<{ subtype: string; raw: string; session_id: string }>(t, `SELECT subtype, raw, session_id FROM interactions WHERE kind = 'other' AND source_path = ? ORDER BY subtype`, file);
+    const rows = queryAll<{ subtype: string; raw: string; session_id: string }>(
+      t,
+      `SELECT subtype, raw, session_id FROM interactions WHERE kind = 'other' AND source_path = ? ORDER BY subtype`,
+      file,
+    );
     expect(rows).toEqual([
       { subtype: 'another-new-thing', raw: lines[2], session_id: u },
       { subtype: 'future-widget', raw: lines[1], session_id: u },

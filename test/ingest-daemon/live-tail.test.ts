@@ -9,7 +9,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookPayload, makeDataDir, queryAll, queryOne, runHook, sleep, startDaemon, status, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookPayload,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  runHook,
+  sleep,
+  startDaemon,
+  status,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { dedupedTokens, parsedInteractionKeys, sessionTokens, showJson, storedInteractionKeys } from './support.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/claude-code/transcripts/spotter-v2.1.39-compaction', import.meta.url));
@@ -69,7 +82,9 @@ describe('live tailing', () => {
       // Mostly the main file; the subagent starts a third of the way in, the summarizer late.
       while (targets.some((x) => x.written < x.data.length)) {
         const progress = main.written / main.data.length;
-        const open = targets.filter((x, i) => x.written < x.data.length && (i === 0 || (i === 1 && progress > 0.33) || (i === 2 && progress > 0.8) || main.written === main.data.length));
+        const open = targets.filter(
+          (x, i) => x.written < x.data.length && (i === 0 || (i === 1 && progress > 0.33) || (i === 2 && progress > 0.8) || main.written === main.data.length),
+        );
         const target = open[Math.floor(rand() * open.length)]!;
         const r = rand();
         const size = r < 0.3 ? 1 + Math.floor(rand() * 200) : r < 0.9 ? 200 + Math.floor(rand() * 20_000) : 20_000 + Math.floor(rand() * 200_000);
@@ -83,13 +98,13 @@ describe('live tailing', () => {
         }
         await sleep(Math.floor(rand() * 25));
       }
-      await waitFor(
-        'every file read to its end',
-        () => targets.every((x) => (offsetOf.get(x.file) as number | undefined) === x.data.length),
-        30_000,
-      ).catch((err) => {
-        throw new Error(`${(err as Error).message}\n${JSON.stringify(queryAll(t, 'SELECT path, byte_offset, size, last_error FROM transcripts'), null, 1)}\n${d.log().slice(-3000)}`);
-      });
+      await waitFor('every file read to its end', () => targets.every((x) => (offsetOf.get(x.file) as number | undefined) === x.data.length), 30_000).catch(
+        (err) => {
+          throw new Error(
+            `${(err as Error).message}\n${JSON.stringify(queryAll(t, 'SELECT path, byte_offset, size, last_error FROM transcripts'), null, 1)}\n${d.log().slice(-3000)}`,
+          );
+        },
+      );
       await waitFor('the lag probe to drain', () => waiting.length === 0, 5_000);
     } finally {
       clearInterval(probe);
@@ -113,6 +128,8 @@ describe('live tailing', () => {
     expect(lags.length).toBeGreaterThan(50);
     expect(p50).toBeLessThan(1_000);
     expect(lags.at(-1)!).toBeLessThan(10_000);
-    console.log(`live tail: ${lags.length} appends, lag p50 ${p50.toFixed(0)} ms, p90 ${lags[Math.floor(lags.length * 0.9)]!.toFixed(0)} ms, max ${lags.at(-1)!.toFixed(0)} ms`);
+    console.log(
+      `live tail: ${lags.length} appends, lag p50 ${p50.toFixed(0)} ms, p90 ${lags[Math.floor(lags.length * 0.9)]!.toFixed(0)} ms, max ${lags.at(-1)!.toFixed(0)} ms`,
+    );
   }, 120_000);
 });

@@ -27,7 +27,15 @@ function writeTranscript(dir: string, index: number, n: number): string {
   let parent: string | null = null;
   for (let i = 0; i < n; i++) {
     const uuid = uuidFor(0x7a0000 + index, i);
-    const common = { parentUuid: parent, isSidechain: false, sessionId: session, uuid, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), cwd: '/home/dev/app', version: '2.1.39' };
+    const common = {
+      parentUuid: parent,
+      isSidechain: false,
+      sessionId: session,
+      uuid,
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      cwd: '/home/dev/app',
+      version: '2.1.39',
+    };
     parent = uuid;
     out.push(JSON.stringify({ ...common, type: 'user', message: { role: 'user', content: `file ${index} line ${i} ${'filler text '.repeat(170)}` } }));
   }
@@ -67,7 +75,14 @@ beforeAll(async () => {
   const dir = path.join(t.root, 'projects', '-home-dev-app');
   fs.mkdirSync(dir, { recursive: true });
   // One file of several batches between small ones: the shape that made reading and writing take turns.
-  for (const [i, n] of [[0, 40], [1, 1600], [2, 3], [3, 700], [4, 1]] as const) files.push(writeTranscript(dir, i, n));
+  for (const [i, n] of [
+    [0, 40],
+    [1, 1600],
+    [2, 3],
+    [3, 700],
+    [4, 1],
+  ] as const)
+    files.push(writeTranscript(dir, i, n));
 });
 afterAll(() => t?.cleanup());
 
@@ -153,7 +168,12 @@ describe('import parse worker', () => {
     try {
       const whole = await collect(prepareBatches(files[3]!, 0, { ...opts(files[3]!), redact: null }));
       const from = whole[0]!.end;
-      const missing = worker.scan(path.join(path.dirname(files[0]!), 'gone.jsonl'), 0, { untilOffset: 10, sessionIdHint: null, agentIdHint: null }, noRedaction);
+      const missing = worker.scan(
+        path.join(path.dirname(files[0]!), 'gone.jsonl'),
+        0,
+        { untilOffset: 10, sessionIdHint: null, agentIdHint: null },
+        noRedaction,
+      );
       const resumed = worker.scan(files[3]!, from, opts(files[3]!), noRedaction);
       await expect(collect(missing)).rejects.toThrow(/ENOENT|no such file/);
       const r = summary(await collect(resumed));

@@ -43,8 +43,14 @@ function snapshot(t: TempRbk) {
               cache_creation_tokens, cache_read_tokens, round(cost_usd, 9) AS cost, started_at, last_activity_at, cwd, model, title
        FROM sessions ORDER BY id`,
     ),
-    keyList: queryAll<{ k: string }>(t, `SELECT uuid || '#' || block_index || '#' || coalesce(session_id, '') || '#' || hidden AS k FROM interactions ORDER BY k`).map((r) => r.k),
-    usage: queryAll(t, 'SELECT usage_key, session_id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens FROM message_usage ORDER BY usage_key'),
+    keyList: queryAll<{ k: string }>(
+      t,
+      `SELECT uuid || '#' || block_index || '#' || coalesce(session_id, '') || '#' || hidden AS k FROM interactions ORDER BY k`,
+    ).map((r) => r.k),
+    usage: queryAll(
+      t,
+      'SELECT usage_key, session_id, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens FROM message_usage ORDER BY usage_key',
+    ),
     subagents: queryAll(t, 'SELECT session_id, agent_id, kind, tool_use_id FROM subagents ORDER BY session_id, agent_id'),
     offsets: queryAll(t, 'SELECT path, byte_offset, lines, skipped FROM transcripts ORDER BY path'),
   };

@@ -14,7 +14,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, hookPayload, makeDataDir, queryAll, queryOne, runCli, runHook, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookPayload,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  runCli,
+  runHook,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { importJson, jsonlFiles, lines, uuidFor } from './support.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/claude-code/transcripts', import.meta.url));
@@ -47,7 +59,8 @@ const COMMON_WORD = 'quokka';
 /** The one word of a synthetic line no other line has (letters and digits are one FTS token). */
 const lineWord = (file: number, line: number) => `zq${file}x${line}`;
 const corpusSession = (file: number) => uuidFor(0x5b0000 + file, 0xffff);
-const FILLER = 'harbor lantern copper meadow signal thunder orchard velvet glacier prism summit canyon ember falcon willow quarry tundra beacon cobalt saffron'.split(' ');
+const FILLER =
+  'harbor lantern copper meadow signal thunder orchard velvet glacier prism summit canyon ember falcon willow quarry tundra beacon cobalt saffron'.split(' ');
 
 let corpus: string;
 let corpusBytes = 0;
@@ -165,7 +178,10 @@ async function expectCorpusSearchable(t: TempRbk): Promise<void> {
   expect(newest.length).toBeGreaterThan(0);
   for (const row of newest) {
     const word = /^zq\d+x\d+/.exec(row.text)![0];
-    expect((await search(t, word)).map((h) => h.interactionUuid), word).toEqual([row.uuid]);
+    expect(
+      (await search(t, word)).map((h) => h.interactionUuid),
+      word,
+    ).toEqual([row.uuid]);
   }
 }
 
@@ -176,7 +192,7 @@ async function expectCorpusSearchable(t: TempRbk): Promise<void> {
  */
 function fixtureTerms(): { file: string; word: string; uuids: Set<string> }[] {
   const files = jsonlFiles(FIXTURES).filter((f) => !/agent-acompact|agent-awarmup/.test(f));
-  const wordsOf = (s: string) => new Set((s.toLowerCase().match(/\b[a-z]{6,20}\b/g) ?? []));
+  const wordsOf = (s: string) => new Set(s.toLowerCase().match(/\b[a-z]{6,20}\b/g) ?? []);
   const filesPerWord = new Map<string, number>();
   const occurrences = new Map<string, number>();
   const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
@@ -255,9 +271,13 @@ describe('deferred full-text indexing (search backlog)', () => {
     const small = runCli(t, ['import', FIXTURES, '--json'], { timeoutMs: 120_000 });
     const rs = await small;
     // The small import reports done while the big one still runs: its rows are searchable now.
-    const bigStillRunning = (queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')!.n) < CORPUS_ROWS + JSON.parse(rs.stdout).interactionsAdded;
+    const bigStillRunning = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')!.n < CORPUS_ROWS + JSON.parse(rs.stdout).interactionsAdded;
     expect(bigStillRunning, 'the corpus import should still be running when the fixture import returns').toBe(true);
-    for (const { word, uuids } of terms) expect((await search(t, word)).some((h) => uuids.has(h.interactionUuid)), `${word} right after the small import`).toBe(true);
+    for (const { word, uuids } of terms)
+      expect(
+        (await search(t, word)).some((h) => uuids.has(h.interactionUuid)),
+        `${word} right after the small import`,
+      ).toBe(true);
     const rb = await big;
     expect(rb.code, rb.stderr).toBe(0);
     expect(rs.code, rs.stderr).toBe(0);
@@ -271,7 +291,11 @@ describe('deferred full-text indexing (search backlog)', () => {
     const s = expectFullyIndexed(t);
     expect(commonWordMatches(t)).toBe(CORPUS_ROWS);
     expect(s.indexable).toBeGreaterThan(CORPUS_ROWS);
-    for (const { word, uuids } of terms) expect((await search(t, word)).some((h) => uuids.has(h.interactionUuid)), word).toBe(true);
+    for (const { word, uuids } of terms)
+      expect(
+        (await search(t, word)).some((h) => uuids.has(h.interactionUuid)),
+        word,
+      ).toBe(true);
     for (const [f, line] of [
       [0, 0],
       [CORPUS_FILES - 1, CORPUS_LINES - 1],
@@ -328,7 +352,12 @@ describe('deferred full-text indexing (search backlog)', () => {
     const { t, d } = await freshDaemon();
     const imp = runCli(t, ['import', corpus, '--json'], { timeoutMs: 120_000 });
     // Mid-way: some files stored, far from all.
-    await waitFor('the import to be a fifth of the way through', () => (queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')?.n ?? 0) >= CORPUS_ROWS / 5, 60_000, 5);
+    await waitFor(
+      'the import to be a fifth of the way through',
+      () => (queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM interactions')?.n ?? 0) >= CORPUS_ROWS / 5,
+      60_000,
+      5,
+    );
     expect((await d.kill9()).signal).toBe('SIGKILL');
     const r = await imp;
     expect(r.code, 'the CLI must fail when the daemon dies under it').not.toBe(0);

@@ -19,7 +19,10 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 
 /** Lines of a JSONL file (the last may be torn; it then fails to parse and is ignored). */
 function fileLines(file: string): string[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 }
 
 /**
@@ -41,11 +44,23 @@ export function dedupeLines(lines: Iterable<string>): Tokens & { messages: numbe
     if (o?.type !== 'assistant' || !u || typeof u !== 'object') continue;
     if (o.message.model === '<synthetic>') continue;
     const key = typeof o.message.id === 'string' ? `${o.message.id}|${o.requestId ?? ''}` : `#${anon++}`;
-    const t = { input: num(u.input_tokens), output: num(u.output_tokens), cacheCreation: num(u.cache_creation_input_tokens), cacheRead: num(u.cache_read_input_tokens) };
+    const t = {
+      input: num(u.input_tokens),
+      output: num(u.output_tokens),
+      cacheCreation: num(u.cache_creation_input_tokens),
+      cacheRead: num(u.cache_read_input_tokens),
+    };
     const p = byKey.get(key);
     byKey.set(
       key,
-      p ? { input: Math.max(p.input, t.input), output: Math.max(p.output, t.output), cacheCreation: Math.max(p.cacheCreation, t.cacheCreation), cacheRead: Math.max(p.cacheRead, t.cacheRead) } : t,
+      p
+        ? {
+            input: Math.max(p.input, t.input),
+            output: Math.max(p.output, t.output),
+            cacheCreation: Math.max(p.cacheCreation, t.cacheCreation),
+            cacheRead: Math.max(p.cacheRead, t.cacheRead),
+          }
+        : t,
     );
   }
   const total = { input: 0, output: 0, cacheCreation: 0, cacheRead: 0, messages: byKey.size };
@@ -147,7 +162,18 @@ export interface ShowJson {
     [k: string]: unknown;
   };
   hookEvents: { eventName: string }[];
-  timeline: { at: string | null; kind: string; text: string; toolName: string | null; toolUseId: string | null; status: string | null; agentId: string | null; ref: string; source: string; detail: string | null }[];
+  timeline: {
+    at: string | null;
+    kind: string;
+    text: string;
+    toolName: string | null;
+    toolUseId: string | null;
+    status: string | null;
+    agentId: string | null;
+    ref: string;
+    source: string;
+    detail: string | null;
+  }[];
 }
 
 /** `rbk sessions show <id> --json`. */
@@ -189,7 +215,18 @@ export function memoryMB(pid: number): { hwm: number; rss: number } {
 export const lines = {
   at: (i: number) => new Date(Date.UTC(2026, 2, 1, 12, 0, 0) + i * 1000).toISOString(),
   common(sessionId: string, uuid: string, i: number, extra: Record<string, unknown> = {}) {
-    return { parentUuid: null, isSidechain: false, userType: 'external', cwd: '/home/dev/app', sessionId, version: '2.1.90', gitBranch: 'main', uuid, timestamp: lines.at(i), ...extra };
+    return {
+      parentUuid: null,
+      isSidechain: false,
+      userType: 'external',
+      cwd: '/home/dev/app',
+      sessionId,
+      version: '2.1.90',
+      gitBranch: 'main',
+      uuid,
+      timestamp: lines.at(i),
+      ...extra,
+    };
   },
   user(sessionId: string, uuid: string, i: number, text: string): string {
     return `${JSON.stringify({ ...lines.common(sessionId, uuid, i), type: 'user', message: { role: 'user', content: text } })}\n`;
@@ -199,7 +236,14 @@ export const lines = {
       ...lines.common(sessionId, uuid, i),
       type: 'assistant',
       requestId: `req_${msg}`,
-      message: { id: msg, model: 'claude-sonnet-4-5-20250929', role: 'assistant', type: 'message', content: [{ type: 'text', text }], usage: { input_tokens: 3, output_tokens: 40, cache_creation_input_tokens: 200, cache_read_input_tokens: 5000 } },
+      message: {
+        id: msg,
+        model: 'claude-sonnet-4-5-20250929',
+        role: 'assistant',
+        type: 'message',
+        content: [{ type: 'text', text }],
+        usage: { input_tokens: 3, output_tokens: 40, cache_creation_input_tokens: 200, cache_read_input_tokens: 5000 },
+      },
     })}\n`;
   },
   toolResult(sessionId: string, uuid: string, i: number, toolUseId: string, output: string, isError = false): string {

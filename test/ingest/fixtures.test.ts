@@ -8,17 +8,7 @@ import { linkToolResults } from '../../daemon/ingest/transcripts/links.js';
 import { classifyTranscriptPath, classifySidechain, isWarmupOrCompaction } from '../../daemon/ingest/transcripts/layout.js';
 import { costOf } from '../../daemon/ingest/pricing.js';
 import type { Interaction, ParsedEntry } from '../../daemon/ingest/transcripts/types.js';
-import {
-  ALL_FIXTURES,
-  COMPACT_2139,
-  LEGACY_10108,
-  MAIN_2139,
-  OLDEST_1017,
-  SHORT_2138,
-  SUBAGENT_2139,
-  TOOL_HEAVY_2138,
-  tempDir,
-} from './helpers.js';
+import { ALL_FIXTURES, COMPACT_2139, LEGACY_10108, MAIN_2139, OLDEST_1017, SHORT_2138, SUBAGENT_2139, TOOL_HEAVY_2138, tempDir } from './helpers.js';
 
 interface Scan {
   stats: ScanStats;
@@ -207,9 +197,20 @@ describe('subagent files (2.1.2+ layout)', () => {
       problems: [],
     });
     const compact = classifyTranscriptPath(COMPACT_2139);
-    expect(compact).toMatchObject({ role: 'subagent', layout: 'subagents-folder', agentId: 'acompact-946d2b', isCompaction: true, internalAgent: 'compaction' });
+    expect(compact).toMatchObject({
+      role: 'subagent',
+      layout: 'subagents-folder',
+      agentId: 'acompact-946d2b',
+      isCompaction: true,
+      internalAgent: 'compaction',
+    });
     expect(isWarmupOrCompaction({ layout: compact })).toBe(true);
-    expect(classifyTranscriptPath(MAIN_2139)).toMatchObject({ role: 'session', layout: 'main', sessionId: 'ae4a77f8-aedd-4bc1-888f-c94edc91af04', agentId: null });
+    expect(classifyTranscriptPath(MAIN_2139)).toMatchObject({
+      role: 'session',
+      layout: 'main',
+      sessionId: 'ae4a77f8-aedd-4bc1-888f-c94edc91af04',
+      agentId: null,
+    });
   });
 
   it('agrees with the lines: every line is a sidechain of the parent session with the file agent id', async () => {

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  classifySidechain,
-  classifyTranscriptPath,
-  isWarmupOrCompaction,
-  isWarmupPrompt,
-  parseSubagentMeta,
-} from '../../daemon/ingest/transcripts/layout.js';
+import { classifySidechain, classifyTranscriptPath, isWarmupOrCompaction, isWarmupPrompt, parseSubagentMeta } from '../../daemon/ingest/transcripts/layout.js';
 
 const P = '/home/u/.claude/projects/-home-u-proj';
 const SID = '55604662-cf2a-4331-851a-ec234028f8ca';

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  boundedJson,
-  JSON_LIMIT,
-  KNOWN_LINE_TYPES,
-  parseTranscriptLine,
-  syntheticLineKey,
-  TEXT_LIMIT,
-} from '../../daemon/ingest/transcripts/parse.js';
+import { boundedJson, JSON_LIMIT, KNOWN_LINE_TYPES, parseTranscriptLine, syntheticLineKey, TEXT_LIMIT } from '../../daemon/ingest/transcripts/parse.js';
 import { mergeUsage, usageKey, addUsage, sumUsage } from '../../daemon/ingest/transcripts/usage.js';
 import { linkToolResults } from '../../daemon/ingest/transcripts/links.js';
 import type { Interaction, ParsedEntry, ParsedLine, UsageRecord } from '../../daemon/ingest/transcripts/types.js';
@@ -88,9 +81,23 @@ describe('user lines', () => {
 
   it('turns tool_result blocks into tool_result interactions with the structured result', () => {
     const p = ok(
-      user([{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'image', source: {} }], is_error: true }], {
-        toolUseResult: { status: 'completed', agentId: 'aac57f5', totalTokens: 19831 },
-      }),
+      user(
+        [
+          {
+            type: 'tool_result',
+            tool_use_id: 'toolu_1',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+              { type: 'image', source: {} },
+            ],
+            is_error: true,
+          },
+        ],
+        {
+          toolUseResult: { status: 'completed', agentId: 'aac57f5', totalTokens: 19831 },
+        },
+      ),
     );
     const it0 = p.interactions[0]!;
     expect(it0).toMatchObject({ kind: 'tool_result', toolUseId: 'toolu_1', isError: true, text: 'a\nb\n[image]', spawnedAgentId: 'aac57f5' });
@@ -101,7 +108,9 @@ describe('user lines', () => {
 
   it('bounds huge text and huge structured results', () => {
     const big = 'y'.repeat(3 * TEXT_LIMIT);
-    const p = ok(user([{ type: 'tool_result', tool_use_id: 't', content: big }], { toolUseResult: { file: { content: 'z'.repeat(4 * JSON_LIMIT) }, type: 'text' } }));
+    const p = ok(
+      user([{ type: 'tool_result', tool_use_id: 't', content: big }], { toolUseResult: { file: { content: 'z'.repeat(4 * JSON_LIMIT) }, type: 'text' } }),
+    );
     const it0 = p.interactions[0]!;
     expect(it0.textLength).toBe(big.length);
     expect(it0.text.length).toBeLessThan(TEXT_LIMIT + 100);
@@ -136,20 +145,31 @@ describe('assistant lines', () => {
       'other/future_block',
     ]);
     expect(p.interactions.map((i) => i.blockIndex)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(p.interactions[2]).toMatchObject({ toolName: 'Bash', toolUseId: 'toolu_9', text: 'ls -la', messageId: 'msg_1', requestId: 'req_1', model: 'claude-opus-4-6' });
+    expect(p.interactions[2]).toMatchObject({
+      toolName: 'Bash',
+      toolUseId: 'toolu_9',
+      text: 'ls -la',
+      messageId: 'msg_1',
+      requestId: 'req_1',
+      model: 'claude-opus-4-6',
+    });
     expect(JSON.parse(p.interactions[2]!.toolInput!)).toEqual({ command: 'ls -la', timeout: 5 });
     expect(p.sessionMeta.model).toBe('claude-opus-4-6');
   });
 
   it('reads usage, treating a missing TTL split as 5-minute writes', () => {
     const withSplit = ok(
-      assistant([{ type: 'text', text: 'x' }], {}, {
-        input_tokens: 3,
-        cache_creation_input_tokens: 8165,
-        cache_read_input_tokens: 17842,
-        cache_creation: { ephemeral_5m_input_tokens: 8000, ephemeral_1h_input_tokens: 165 },
-        output_tokens: 209,
-      }),
+      assistant(
+        [{ type: 'text', text: 'x' }],
+        {},
+        {
+          input_tokens: 3,
+          cache_creation_input_tokens: 8165,
+          cache_read_input_tokens: 17842,
+          cache_creation: { ephemeral_5m_input_tokens: 8000, ephemeral_1h_input_tokens: 165 },
+          output_tokens: 209,
+        },
+      ),
     ).usage!;
     expect(withSplit).toMatchObject({
       messageId: 'msg_1',
@@ -174,7 +194,13 @@ describe('assistant lines', () => {
       env({
         type: 'assistant',
         isApiErrorMessage: true,
-        message: { id: 'x1', model: '<synthetic>', role: 'assistant', content: [{ type: 'text', text: 'API Error: overloaded' }], usage: { input_tokens: 99, output_tokens: 99 } },
+        message: {
+          id: 'x1',
+          model: '<synthetic>',
+          role: 'assistant',
+          content: [{ type: 'text', text: 'API Error: overloaded' }],
+          usage: { input_tokens: 99, output_tokens: 99 },
+        },
       }),
     );
     expect(p.usage).toMatchObject({ model: '<synthetic>', inputTokens: 0, outputTokens: 0, requestId: null });
@@ -233,12 +259,20 @@ describe('system, attachment and progress lines', () => {
     );
     expect(p.subtype).toBe('compact_boundary');
     expect(p.compaction).toEqual({ trigger: 'manual', preTokens: 142431, postTokens: null, logicalParentUuid: 'lp-1' });
-    expect(p.interactions[0]).toMatchObject({ kind: 'system_event', subtype: 'compact_boundary', parentUuid: null, logicalParentUuid: 'lp-1', text: 'Conversation compacted' });
+    expect(p.interactions[0]).toMatchObject({
+      kind: 'system_event',
+      subtype: 'compact_boundary',
+      parentUuid: null,
+      logicalParentUuid: 'lp-1',
+      text: 'Conversation compacted',
+    });
     expect(JSON.parse(p.interactions[0]!.data!)).toMatchObject({ compactMetadata: { trigger: 'manual' }, level: 'info' });
   });
 
   it('handles api_error, turn_duration, local_command, informational and unknown subtypes', () => {
-    const apiErr = ok(env({ type: 'system', subtype: 'api_error', level: 'error', error: { status: 529, message: 'overloaded' }, retryAttempt: 1, maxRetries: 10 }));
+    const apiErr = ok(
+      env({ type: 'system', subtype: 'api_error', level: 'error', error: { status: 529, message: 'overloaded' }, retryAttempt: 1, maxRetries: 10 }),
+    );
     expect(apiErr.interactions[0]).toMatchObject({ kind: 'system_event', subtype: 'api_error', text: '529 overloaded' });
     expect(JSON.parse(apiErr.interactions[0]!.data!)).toMatchObject({ retryAttempt: 1, maxRetries: 10 });
     expect(ok(env({ type: 'system', subtype: 'turn_duration', durationMs: 1341830 })).interactions[0]!.text).toBe('turn took 1341830 ms');
@@ -270,18 +304,34 @@ describe('system, attachment and progress lines', () => {
     );
     expect(p.interactions).toEqual([]);
     expect(p.subtype).toBe('hook_progress');
-    expect(p.progress).toEqual({ dataType: 'hook_progress', toolUseId: 'toolu_1', parentToolUseId: 'toolu_1', hookEvent: 'PreToolUse', hookName: 'PreToolUse:Bash', agentId: null });
+    expect(p.progress).toEqual({
+      dataType: 'hook_progress',
+      toolUseId: 'toolu_1',
+      parentToolUseId: 'toolu_1',
+      hookEvent: 'PreToolUse',
+      hookName: 'PreToolUse:Bash',
+      agentId: null,
+    });
   });
 });
 
 describe('metadata and unknown lines', () => {
   it('maps uuid-less metadata lines to sessionMeta and no interactions', () => {
     const cases: [unknown, Record<string, unknown>][] = [
-      [{ type: 'summary', summary: 'AI Music Generation', leafUuid: 'leaf-1' }, { summary: 'AI Music Generation', leafUuid: 'leaf-1' }],
-      [{ type: 'custom-title', customTitle: 'my title', sessionId: SID }, { customTitle: 'my title', sessionId: SID }],
+      [
+        { type: 'summary', summary: 'AI Music Generation', leafUuid: 'leaf-1' },
+        { summary: 'AI Music Generation', leafUuid: 'leaf-1' },
+      ],
+      [
+        { type: 'custom-title', customTitle: 'my title', sessionId: SID },
+        { customTitle: 'my title', sessionId: SID },
+      ],
       [{ type: 'ai-title', aiTitle: 'AI title', sessionId: SID }, { aiTitle: 'AI title' }],
       [{ type: 'agent-name', agentName: 'helper', sessionId: SID }, { agentName: 'helper' }],
-      [{ type: 'last-prompt', lastPrompt: 'ship it', leafUuid: 'leaf-2', sessionId: SID }, { lastPrompt: 'ship it', leafUuid: 'leaf-2' }],
+      [
+        { type: 'last-prompt', lastPrompt: 'ship it', leafUuid: 'leaf-2', sessionId: SID },
+        { lastPrompt: 'ship it', leafUuid: 'leaf-2' },
+      ],
       [{ type: 'mode', mode: 'normal', sessionId: SID }, { mode: 'normal' }],
       [{ type: 'permission-mode', permissionMode: 'acceptEdits', sessionId: SID }, { permissionMode: 'acceptEdits' }],
       [
@@ -299,7 +349,12 @@ describe('metadata and unknown lines', () => {
   });
 
   it('dates file-history-snapshots and names queue operations', () => {
-    const snap = ok({ type: 'file-history-snapshot', messageId: 'm', snapshot: { messageId: 'm', trackedFileBackups: {}, timestamp: '2026-02-12T14:11:57.624Z' }, isSnapshotUpdate: false });
+    const snap = ok({
+      type: 'file-history-snapshot',
+      messageId: 'm',
+      snapshot: { messageId: 'm', trackedFileBackups: {}, timestamp: '2026-02-12T14:11:57.624Z' },
+      isSnapshotUpdate: false,
+    });
     expect(snap.timestamp).toBe(Date.parse('2026-02-12T14:11:57.624Z'));
     expect(snap.interactions).toEqual([]);
     const q = ok({ type: 'queue-operation', operation: 'enqueue', timestamp: '2026-02-10T22:57:58.381Z', sessionId: SID, content: '/mcp' });

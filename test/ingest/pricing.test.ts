@@ -60,7 +60,16 @@ describe('priceFor', () => {
 
 describe('costOf', () => {
   it('prices each token class', () => {
-    const c = costOf(usage('claude-opus-4-6', { inputTokens: M, outputTokens: M, cacheCreationTokens: 3 * M, cacheCreation5mTokens: M, cacheCreation1hTokens: 2 * M, cacheReadTokens: M }));
+    const c = costOf(
+      usage('claude-opus-4-6', {
+        inputTokens: M,
+        outputTokens: M,
+        cacheCreationTokens: 3 * M,
+        cacheCreation5mTokens: M,
+        cacheCreation1hTokens: 2 * M,
+        cacheReadTokens: M,
+      }),
+    );
     expect(c).toBeCloseTo(5 + 25 + 6.25 + 20 + 0.5, 9);
   });
 

@@ -2,13 +2,7 @@ import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from 'n
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  LineAssembler,
-  readCompleteLines,
-  readCompleteLinesSync,
-  splitCompleteLines,
-  type LineRecord,
-} from '../../daemon/ingest/transcripts/reader.js';
+import { LineAssembler, readCompleteLines, readCompleteLinesSync, splitCompleteLines, type LineRecord } from '../../daemon/ingest/transcripts/reader.js';
 import { parseLineRecord, parseTranscriptLine, TEXT_LIMIT } from '../../daemon/ingest/transcripts/parse.js';
 import { scanTranscript } from '../../daemon/ingest/transcripts/scan.js';
 import { collect, tempDir } from './helpers.js';

@@ -29,7 +29,12 @@ interface RetentionJson {
   dryRun: boolean;
   days: number;
   cutoff: string;
-  sessions: { id: string; project: string | null; lastActivityAt: string; rows: { hookEvents: number; interactions: number; messageUsage: number; subagents: number } }[];
+  sessions: {
+    id: string;
+    project: string | null;
+    lastActivityAt: string;
+    rows: { hookEvents: number; interactions: number; messageUsage: number; subagents: number };
+  }[];
   pinnedKept: number;
   orphans: { hookEvents: number; interactions: number; messageUsage: number };
   spoolRejected: string[];

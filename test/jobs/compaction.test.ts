@@ -49,7 +49,14 @@ describe('compaction', () => {
     // ~4.8 MB of raw went: the file (and the truncated WAL) must be at least 4 MB smaller.
     expect(before - after).toBeGreaterThan(4 * 1024 * 1024);
     expect(fs.statSync(`${t.file}-wal`).size).toBe(0);
-    expect(counts).toMatchObject({ bytesBefore: before, bytesAfter: after, bytesReclaimed: before - after, autoVacuumConverted: 0, walCheckpointBusy: 0, freelistPagesAfter: 0 });
+    expect(counts).toMatchObject({
+      bytesBefore: before,
+      bytesAfter: after,
+      bytesReclaimed: before - after,
+      autoVacuumConverted: 0,
+      walCheckpointBusy: 0,
+      freelistPagesAfter: 0,
+    });
     expect(counts.freelistPagesBefore).toBeGreaterThan(1000);
     expect(t.db.pragma('integrity_check', { simple: true })).toBe('ok');
 

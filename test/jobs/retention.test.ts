@@ -59,10 +59,36 @@ function seedLearn(id: string): void {
   sig.run(id, 'sig_000000000001', `build error in ${tokenOf(id)}`);
   sig.run(id, 'sig_000000000002', 'other');
   const runId = `lrun_${id}`;
-  recordRun(t.db, { id: runId, sessionId: id, incidentId: null, query: `why did ${id} fail`, synthesizer: 'extractive', fallbackReason: null, outputDir: '/out', files: ['/out/pm.md'] }, at);
+  recordRun(
+    t.db,
+    {
+      id: runId,
+      sessionId: id,
+      incidentId: null,
+      query: `why did ${id} fail`,
+      synthesizer: 'extractive',
+      fallbackReason: null,
+      outputDir: '/out',
+      files: ['/out/pm.md'],
+    },
+    at,
+  );
   upsertLearning(
     t.db,
-    { id: 'lrn_000000000001', kind: 'fix', signatureId: 'sig_000000000001', signature: 'Bash: build error', title: 't', fix: 'mkdir -p generated', verification: 'v', firstSeen: at, lastSeen: at, docPath: '/out/k.md', sessionId: id, refs: [`u-${id}-1`] },
+    {
+      id: 'lrn_000000000001',
+      kind: 'fix',
+      signatureId: 'sig_000000000001',
+      signature: 'Bash: build error',
+      title: 't',
+      fix: 'mkdir -p generated',
+      verification: 'v',
+      firstSeen: at,
+      lastSeen: at,
+      docPath: '/out/k.md',
+      sessionId: id,
+      refs: [`u-${id}-1`],
+    },
     runId,
     at,
   );
@@ -71,7 +97,12 @@ function seedLearn(id: string): void {
 /** The session's rows in learn's tables (learnings themselves are shared, counted apart). */
 function learnState(id: string): Record<string, number> {
   const n = (table: string) => t.db.prepare(`SELECT count(*) FROM ${table} WHERE session_id = ?`).pluck().get(id) as number;
-  return { error_signatures: n('error_signatures'), signature_scans: n('signature_scans'), learn_runs: n('learn_runs'), learning_sources: n('learning_sources') };
+  return {
+    error_signatures: n('error_signatures'),
+    signature_scans: n('signature_scans'),
+    learn_runs: n('learn_runs'),
+    learning_sources: n('learning_sources'),
+  };
 }
 const LEARNED = { error_signatures: 2, signature_scans: 1, learn_runs: 1, learning_sources: 1 };
 
@@ -81,13 +112,27 @@ describe('retention', () => {
     for (const id of ['old-a', 'old-b', 'old-pinned', 'new-a']) seedLearn(id);
     const beforeKept = Object.fromEntries(['old-pinned', 'edge-young', 'new-a', 'new-b'].map((id) => [id, sessionState(t.db, id)]));
     const counts = await runRetention(jobContext(t));
-    expect(counts).toMatchObject({ sessions: 3, hookEvents: 3 + 5 + 3, interactions: 4 + 6 + 4, messageUsage: 6, subagents: 3, learnRows: 2 * 4, pinnedKept: 1, skipped: 0 });
+    expect(counts).toMatchObject({
+      sessions: 3,
+      hookEvents: 3 + 5 + 3,
+      interactions: 4 + 6 + 4,
+      messageUsage: 6,
+      subagents: 3,
+      learnRows: 2 * 4,
+      pinnedKept: 1,
+      skipped: 0,
+    });
     // Learn rows: the expired sessions' signatures, scans and runs are gone; the learning (the
     // distilled fact) and its provenance by id stay on purpose (docs/jobs.md).
     for (const id of ['old-a', 'old-b']) expect(learnState(id), id).toEqual({ error_signatures: 0, signature_scans: 0, learn_runs: 0, learning_sources: 1 });
     for (const id of ['old-pinned', 'new-a']) expect(learnState(id), id).toEqual(LEARNED);
     expect(t.db.prepare(`SELECT id, fix FROM learnings`).all()).toEqual([{ id: 'lrn_000000000001', fix: 'mkdir -p generated' }]);
-    expect(t.db.prepare(`SELECT count(*) FROM error_signatures WHERE example LIKE 'build error in tokolda%' OR example LIKE 'build error in tokoldb%'`).pluck().get()).toBe(0);
+    expect(
+      t.db
+        .prepare(`SELECT count(*) FROM error_signatures WHERE example LIKE 'build error in tokolda%' OR example LIKE 'build error in tokoldb%'`)
+        .pluck()
+        .get(),
+    ).toBe(0);
     for (const id of ['old-a', 'old-b', 'old-nulllast']) {
       const s = sessionState(t.db, id);
       expect(isFullyGone(s), `${id}: ${JSON.stringify(s)}`).toBe(true);
@@ -175,9 +220,17 @@ describe('retention', () => {
     seed([WORLD[0]!, WORLD[1]!]);
     await runRetention(jobContext(t));
     // A late, old hook event for old-a (a spool drained late): old, so it goes on the next run.
-    t.db.prepare(`INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('late', 'old-a', 'Stop', ?, 'spool', '{}', 2)`).run(NOW - 390 * DAY_MS);
+    t.db
+      .prepare(
+        `INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('late', 'old-a', 'Stop', ?, 'spool', '{}', 2)`,
+      )
+      .run(NOW - 390 * DAY_MS);
     // old-b resumed today: its last activity moves forward.
-    t.db.prepare(`INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('fresh', 'old-b', 'UserPromptSubmit', ?, 'direct', '{}', 2)`).run(NOW);
+    t.db
+      .prepare(
+        `INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('fresh', 'old-b', 'UserPromptSubmit', ?, 'direct', '{}', 2)`,
+      )
+      .run(NOW);
     t.db.prepare('UPDATE sessions SET last_activity_at = ? WHERE id = ?').run(NOW, 'old-b');
     expect(planRetention(t).sessions.map((s) => s.id)).toEqual(['old-a']);
     expect(await runRetention(jobContext(t))).toMatchObject({ sessions: 1, hookEvents: 1 });
@@ -200,8 +253,16 @@ describe('retention', () => {
     const oldTime = new Date(NOW - 400 * DAY_MS);
     fs.utimesSync(path.join(rejected, 'old.json'), oldTime, oldTime);
     fs.utimesSync(path.join(rejected, 'new.json'), new Date(NOW), new Date(NOW));
-    t.db.prepare(`INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('o1', NULL, 'x', ?, 'direct', 'x', 1), ('o2', NULL, 'x', ?, 'direct', 'x', 1)`).run(NOW - 400 * DAY_MS, NOW);
-    t.db.prepare(`INSERT INTO interactions (uuid, block_index, session_id, kind, ts, text, source_path, ingested_at) VALUES ('oi', 0, NULL, 'user_prompt', ?, 'orphan hello', '/x.jsonl', ?)`).run(NOW - 400 * DAY_MS, NOW - 400 * DAY_MS);
+    t.db
+      .prepare(
+        `INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('o1', NULL, 'x', ?, 'direct', 'x', 1), ('o2', NULL, 'x', ?, 'direct', 'x', 1)`,
+      )
+      .run(NOW - 400 * DAY_MS, NOW);
+    t.db
+      .prepare(
+        `INSERT INTO interactions (uuid, block_index, session_id, kind, ts, text, source_path, ingested_at) VALUES ('oi', 0, NULL, 'user_prompt', ?, 'orphan hello', '/x.jsonl', ?)`,
+      )
+      .run(NOW - 400 * DAY_MS, NOW - 400 * DAY_MS);
 
     const plan = planRetention(t);
     expect(plan.artifactDirs).toEqual([dir('old-a')]);
@@ -227,8 +288,16 @@ describe('retention', () => {
 });
 
 describe('interrupted retention', () => {
-  const MANY: SeedSession[] = Array.from({ length: 10 }, (_, i) => ({ id: `s${String(i).padStart(2, '0')}`, ageDays: 400 + i, hookEvents: 2 + i, interactions: 3 + i }));
-  const KEEP: SeedSession[] = [{ id: 'keep-1', ageDays: 3 }, { id: 'keep-pinned', ageDays: 900, pinned: true }];
+  const MANY: SeedSession[] = Array.from({ length: 10 }, (_, i) => ({
+    id: `s${String(i).padStart(2, '0')}`,
+    ageDays: 400 + i,
+    hookEvents: 2 + i,
+    interactions: 3 + i,
+  }));
+  const KEEP: SeedSession[] = [
+    { id: 'keep-1', ageDays: 3 },
+    { id: 'keep-pinned', ageDays: 900, pinned: true },
+  ];
 
   function scheduler(db = t.db, clock: FakeClock = t.clock): { s: Scheduler; registry: JobRegistry } {
     const registry = new JobRegistry();
@@ -251,7 +320,11 @@ describe('interrupted retention', () => {
     try {
       for (const s of [...MANY, ...KEEP]) seedSession(copy.db, NOW, s);
       const counts = await runRetention(jobContext(copy));
-      return { counts, tables: tableCounts(copy.db), expired: copy.db.prepare('SELECT id FROM sessions WHERE expired_at IS NOT NULL ORDER BY id').pluck().all() as string[] };
+      return {
+        counts,
+        tables: tableCounts(copy.db),
+        expired: copy.db.prepare('SELECT id FROM sessions WHERE expired_at IS NOT NULL ORDER BY id').pluck().all() as string[],
+      };
     } finally {
       copy.cleanup();
     }

@@ -41,7 +41,15 @@ describe('job runs', () => {
     scheduler.start();
     const started = t.clock.now();
     const run = await scheduler.run('count').done;
-    expect(run).toMatchObject({ job: 'count', trigger: 'manual', status: 'ok', counts: { widgets: 3, gadgets: 0 }, error: null, startedAt: started, endedAt: started + 1500 });
+    expect(run).toMatchObject({
+      job: 'count',
+      trigger: 'manual',
+      status: 'ok',
+      counts: { widgets: 3, gadgets: 0 },
+      error: null,
+      startedAt: started,
+      endedAt: started + 1500,
+    });
     const [row] = scheduler.runs.list({ limit: 10 });
     expect(row).toEqual(run);
     expect(t.db.prepare('SELECT counts FROM job_runs WHERE id = ?').pluck().get(run.id)).toBe('{"widgets":3,"gadgets":0}');

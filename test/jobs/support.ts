@@ -127,7 +127,11 @@ export function seedSession(db: Db, now: number, s: SeedSession): void {
        VALUES (@id, @cwd, @project, @started, @last, 'ended', 'testhost', @started, @started, @nHook, @nInt, 1, 1, 100, 50, 0.5, @pinned)`,
     ).run({ id: s.id, cwd: `/home/u/${project}`, project, started, last: s.nullLastActivity ? null : last, nHook, nInt, pinned: s.pinned ? 1 : 0 });
     const transcript = `/home/u/.claude/projects/-home-u-${project}/${s.id}.jsonl`;
-    db.prepare(`INSERT INTO transcripts (path, session_id, source, byte_offset, size, registered_at) VALUES (?, ?, 'import', 12345, 12345, ?)`).run(transcript, s.id, started);
+    db.prepare(`INSERT INTO transcripts (path, session_id, source, byte_offset, size, registered_at) VALUES (?, ?, 'import', 12345, 12345, ?)`).run(
+      transcript,
+      s.id,
+      started,
+    );
     for (let i = 0; i < nHook; i++) {
       db.prepare(
         `INSERT INTO hook_events (event_id, session_id, event_name, tool_name, received_at, via, payload, payload_bytes)
@@ -179,7 +183,11 @@ export interface SessionState {
 
 /** Everything stored for one session, the FTS index included (searched by the session's token). */
 export function sessionState(db: Db, id: string): SessionState {
-  const n = (sql: string, ...p: unknown[]) => db.prepare(sql).pluck().get(...p) as number;
+  const n = (sql: string, ...p: unknown[]) =>
+    db
+      .prepare(sql)
+      .pluck()
+      .get(...p) as number;
   const row = db.prepare('SELECT expired_at FROM sessions WHERE id = ?').get(id) as { expired_at: number | null } | undefined;
   return {
     hookEvents: n('SELECT count(*) FROM hook_events WHERE session_id = ?', id),

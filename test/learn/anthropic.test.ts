@@ -21,7 +21,9 @@ beforeAll(async () => {
   assertBuilt();
   standIn = await startMessagesStandIn();
   t = makeDataDir();
-  t.writeConfig(`metrics: { enabled: false }\nlearning:\n  anthropic:\n    model: claude-test-model\n    baseUrl: ${standIn.url}\n    timeoutMs: 10000\n  openai:\n    model: local-test-model\n    baseUrl: ${standIn.url}/v1\n    apiKeyEnv: LOCAL_LLM_KEY\n`);
+  t.writeConfig(
+    `metrics: { enabled: false }\nlearning:\n  anthropic:\n    model: claude-test-model\n    baseUrl: ${standIn.url}\n    timeoutMs: 10000\n  openai:\n    model: local-test-model\n    baseUrl: ${standIn.url}/v1\n    apiKeyEnv: LOCAL_LLM_KEY\n`,
+  );
   const projects = path.join(t.root, 'projects');
   writeSession(projects, {
     sessionId: SESSION,
@@ -29,7 +31,11 @@ beforeAll(async () => {
     start: '2026-03-03T10:00:00Z',
     steps: [
       { prompt: `the shop server does not start. ${INJECTION}` },
-      { bash: 'npm start', error: true, output: `Exit code 1\nError: Cannot find module '/srv/shop/dist/server.js'\n${INJECTION}\nAWS_SECRET_ACCESS_KEY=mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU` },
+      {
+        bash: 'npm start',
+        error: true,
+        output: `Exit code 1\nError: Cannot find module '/srv/shop/dist/server.js'\n${INJECTION}\nAWS_SECRET_ACCESS_KEY=mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU`,
+      },
       { bash: 'npm run build', output: 'built' },
       { bash: 'npm start', output: 'listening on :8080' },
       { say: 'Root cause: the build had not run. Fixed by npm run build.' },
@@ -136,7 +142,9 @@ describe('anthropic synthesizer', () => {
   });
 
   it('falls back when the API is unreachable', async () => {
-    const t2 = makeDataDir({ config: 'metrics: { enabled: false }\nlearning:\n  synthesizer: anthropic\n  anthropic:\n    baseUrl: http://127.0.0.1:9\n    timeoutMs: 2000\n' });
+    const t2 = makeDataDir({
+      config: 'metrics: { enabled: false }\nlearning:\n  synthesizer: anthropic\n  anthropic:\n    baseUrl: http://127.0.0.1:9\n    timeoutMs: 2000\n',
+    });
     const d2 = await startDaemon(t2, { env: { ANTHROPIC_API_KEY: API_KEY } });
     try {
       expect((await runCli(t2, ['import', path.join(t.root, 'projects')])).code).toBe(0);

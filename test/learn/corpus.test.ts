@@ -18,13 +18,24 @@ let s: Score;
 beforeAll(async () => {
   assertBuilt();
   await findClaudeBinary();
-  t = makeDataDir({ config: ['metrics: { enabled: false }', 'sync: { automatic: false }', 'jobs:', ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`)].join('\n') });
+  t = makeDataDir({
+    config: [
+      'metrics: { enabled: false }',
+      'sync: { automatic: false }',
+      'jobs:',
+      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
+    ].join('\n'),
+  });
   d = await startDaemon(t);
   const only = process.env.RBK_LEARN_CORPUS ? process.env.RBK_LEARN_CORPUS.split(',') : undefined;
   runs = await runCorpus(t, { only });
   s = score(runs);
   const out = process.env.RBK_LEARN_SCORE_OUT;
-  if (out) fs.writeFileSync(out, `${JSON.stringify({ ...s, perSession: runs.map((r) => ({ name: r.name, toolCalls: r.toolCalls, incidents: r.learn.incidents.map((i) => ({ title: i.title, status: i.status })) })) }, null, 2)}\n`);
+  if (out)
+    fs.writeFileSync(
+      out,
+      `${JSON.stringify({ ...s, perSession: runs.map((r) => ({ name: r.name, toolCalls: r.toolCalls, incidents: r.learn.incidents.map((i) => ({ title: i.title, status: i.status })) })) }, null, 2)}\n`,
+    );
   // The score, for the test log (what a reader compares across runs).
   console.log(JSON.stringify({ ...s, misses: s.misses }, null, 2));
 }, 900_000);

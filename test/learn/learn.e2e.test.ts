@@ -35,12 +35,16 @@ async function claude(scenario: string, project: string): Promise<string> {
   expect(run.exitCode, `claude failed:\n${run.stderr}\n${run.stdout}`).toBe(0);
   const id = run.sessionId!;
   // The transcript is tailed after the hooks: wait until the final answer is stored.
-  await waitFor('the final answer to be ingested', async () => {
-    const show = await runCli(t, ['sessions', 'show', id, '--json']);
-    if (show.code !== 0) return false;
-    const tl = (JSON.parse(show.stdout) as { timeline: { kind: string; agentId: string }[] }).timeline;
-    return tl.filter((e) => e.kind === 'assistant' && !e.agentId).length >= (scenario === 'failing-build' ? 3 : 2);
-  }, 30_000);
+  await waitFor(
+    'the final answer to be ingested',
+    async () => {
+      const show = await runCli(t, ['sessions', 'show', id, '--json']);
+      if (show.code !== 0) return false;
+      const tl = (JSON.parse(show.stdout) as { timeline: { kind: string; agentId: string }[] }).timeline;
+      return tl.filter((e) => e.kind === 'assistant' && !e.agentId).length >= (scenario === 'failing-build' ? 3 : 2);
+    },
+    30_000,
+  );
   return id;
 }
 
@@ -57,24 +61,22 @@ describe('rbk learn on real Claude Code sessions', () => {
     expect(pm).toContain('Incident: `sh scripts/build.sh` failed with "build error: generated/ directory is missing (run codegen first)"');
     expect(pm).toContain('Fixed by running `mkdir -p generated`; verified by `sh scripts/build.sh` passing.');
     const tl = a.postmortem.sections.timeline;
-    expect(tl.map((x) => x.text.slice(0, 20))).toEqual([
-      'Prompt: "The build i',
-      '`cat config/build.en',
-      '`mkdir -p generated ',
-      'Final answer: "Root ',
-    ]);
+    expect(tl.map((x) => x.text.slice(0, 20))).toEqual(['Prompt: "The build i', '`cat config/build.en', '`mkdir -p generated ', 'Final answer: "Root ']);
     const times = tl.map((x) => Date.parse(x.at));
     expect(times).toEqual([...times].sort((x, y) => x - y));
     expect(a.proposals).toHaveLength(1);
     for (const f of [a.postmortem.path, ...a.proposals.map((p) => p.path), ...a.knowledge.map((k) => k.path)]) {
       const text = fs.readFileSync(f, 'utf8');
-      for (const secret of ['AKIA4Q24M3S7P2YU3ND2', 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU', 'hunter2', 'jane.doe@example.com']) expect(text).not.toContain(secret);
+      for (const secret of ['AKIA4Q24M3S7P2YU3ND2', 'mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU', 'hunter2', 'jane.doe@example.com'])
+        expect(text).not.toContain(secret);
     }
 
     const b = await learnJson(t, [second, '--incident-id', 'INC-7']);
     expect(b.signatures.map((s) => s.id)).toEqual(a.signatures.map((s) => s.id));
     expect(b.signatures[0]!.seenBefore.map((p) => p.sessionId)).toEqual([first]);
-    expect(fs.readFileSync(b.postmortem.path, 'utf8')).toContain(`seen before in 1 other session (${first.slice(0, 8)}); fixed by running \`mkdir -p generated\``);
+    expect(fs.readFileSync(b.postmortem.path, 'utf8')).toContain(
+      `seen before in 1 other session (${first.slice(0, 8)}); fixed by running \`mkdir -p generated\``,
+    );
     expect(path.basename(b.postmortem.path)).toBe('INC-7.md');
 
     const inc = await runCli(t, ['incidents', '--json']);
@@ -85,10 +87,14 @@ describe('rbk learn on real Claude Code sessions', () => {
 
   it('an investigation that used a subagent: the subagent, its finding and the answer, in order', async () => {
     const id = await claude('agent-investigation', path.join(t.root, 'work', 'todos'));
-    await waitFor('the subagent to be linked', async () => {
-      const show = await runCli(t, ['sessions', 'show', id, '--json']);
-      return (JSON.parse(show.stdout) as { session: { counts: { subagents: number } } }).session.counts.subagents === 1;
-    }, 30_000);
+    await waitFor(
+      'the subagent to be linked',
+      async () => {
+        const show = await runCli(t, ['sessions', 'show', id, '--json']);
+        return (JSON.parse(show.stdout) as { session: { counts: { subagents: number } } }).session.counts.subagents === 1;
+      },
+      30_000,
+    );
     const r = await learnJson(t, [id, '--out', path.join(t.root, 'agent-out')]);
     const tl = r.postmortem.sections.timeline.map((x) => x.text);
     const idx = (re: RegExp) => tl.findIndex((x) => re.test(x));

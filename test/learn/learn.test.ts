@@ -56,7 +56,12 @@ beforeAll(async () => {
   fs.mkdirSync(aliceCwd, { recursive: true });
   writeSession(projects, { sessionId: ALICE, cwd: aliceCwd, start: '2026-01-05T09:00:00Z', steps: shopSession(aliceCwd, 1234, '') });
   const bobCwd = '/srv/ci/bob/shop-checkout';
-  writeSession(projects, { sessionId: BOB, cwd: bobCwd, start: '2026-02-10T14:00:00Z', steps: shopSession(bobCwd, 87, 'DATABASE_URL=postgres://svc:s3cr3tP4ssw0rd@db.internal:5432/shop\n') });
+  writeSession(projects, {
+    sessionId: BOB,
+    cwd: bobCwd,
+    start: '2026-02-10T14:00:00Z',
+    steps: shopSession(bobCwd, 87, 'DATABASE_URL=postgres://svc:s3cr3tP4ssw0rd@db.internal:5432/shop\n'),
+  });
   d = await startDaemon(t);
   const imp = await runCli(t, ['import', E2E_CAPTURED, TRANSCRIPTS, projects, '--json'], { timeoutMs: 120_000 });
   expect(imp.code, imp.stderr).toBe(0);
@@ -89,8 +94,22 @@ describe('golden postmortems of real fixture sessions (extractive)', () => {
         expect(kg.actual).toBe(kg.expected);
       }
       // Every section, in the order the issue asks for.
-      const headings = pm.split('\n').filter((l) => l.startsWith('## ')).map((l) => l.slice(3));
-      expect(headings).toEqual(['Summary', 'Impact', 'Timeline', 'Detection', 'Root cause', 'Resolution', 'What went well', 'What went poorly', 'Action items', 'Evidence']);
+      const headings = pm
+        .split('\n')
+        .filter((l) => l.startsWith('## '))
+        .map((l) => l.slice(3));
+      expect(headings).toEqual([
+        'Summary',
+        'Impact',
+        'Timeline',
+        'Detection',
+        'Root cause',
+        'Resolution',
+        'What went well',
+        'What went poorly',
+        'Action items',
+        'Evidence',
+      ]);
       // Every cited evidence number is listed, with an interaction id from the session.
       const cited = new Set([...pm.matchAll(/\[E(\d+)\]\(#e\d+\)/g)].map((m) => m[1]));
       for (const n of cited) expect(pm).toMatch(new RegExp(`<a id="e${n}"></a>\\*\\*E${n}\\*\\* \x60[0-9a-z-]{16,36}\x60`));
@@ -197,18 +216,38 @@ describe('cross-session retrieval and incidents', () => {
     expect(pm).toContain('seen before in 1 other session (a11ce000); fixed by running `npm run build`');
     for (const f of filesUnder(path.join(t.root, 'bob'))) expect(fs.readFileSync(f, 'utf8')).not.toContain('s3cr3tP4ssw0rd');
     const k = fs.readFileSync(b.knowledge[0]!.path, 'utf8');
-    expect(k).toMatch(/sessions:\n {2}- a11ce000-0000-4000-8000-000000000001\n {2}- b0b00000-0000-4000-8000-000000000002\nfirst_seen: 2026-01-05T09:00:30Z\nlast_seen: 2026-02-10T14:00:30Z/);
+    expect(k).toMatch(
+      /sessions:\n {2}- a11ce000-0000-4000-8000-000000000001\n {2}- b0b00000-0000-4000-8000-000000000002\nfirst_seen: 2026-01-05T09:00:30Z\nlast_seen: 2026-02-10T14:00:30Z/,
+    );
   });
 
   it('rbk incidents clusters the same failure across sessions, with how it was resolved', async () => {
     const r = await runCli(t, ['incidents', '--json'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    const incidents = (JSON.parse(r.stdout) as { incidents: { signature: string; count: number; sessions: string[]; firstSeenAt: string; lastSeenAt: string; resolved: boolean; fixes: { fix: string; sessions: number }[] }[] }).incidents;
+    const incidents = (
+      JSON.parse(r.stdout) as {
+        incidents: {
+          signature: string;
+          count: number;
+          sessions: string[];
+          firstSeenAt: string;
+          lastSeenAt: string;
+          resolved: boolean;
+          fixes: { fix: string; sessions: number }[];
+        }[];
+      }
+    ).incidents;
     const build = incidents.find((i) => i.signature.startsWith('Bash: build error: <path> directory is missing'));
     expect(build).toMatchObject({ count: 2, resolved: true, fixes: [{ fix: 'running `mkdir -p generated`', sessions: 2 }] });
     expect(build!.sessions.sort()).toEqual([FAILING_BUILD, FAILING_BUILD_TWIN].sort());
     const shop = incidents.find((i) => i.signature.startsWith("Bash: Error: Cannot find module '<path>'"));
-    expect(shop).toMatchObject({ count: 2, sessions: [ALICE, BOB], firstSeenAt: '2026-01-05T09:00:30.000Z', lastSeenAt: '2026-02-10T14:00:30.000Z', resolved: true });
+    expect(shop).toMatchObject({
+      count: 2,
+      sessions: [ALICE, BOB],
+      firstSeenAt: '2026-01-05T09:00:30.000Z',
+      lastSeenAt: '2026-02-10T14:00:30.000Z',
+      resolved: true,
+    });
     // By default an incident is a failure seen in two sessions or more: one-off errors are left out.
     expect(incidents.length).toBeGreaterThan(0);
     expect(incidents.every((i) => i.sessions.length >= 2)).toBe(true);
@@ -229,7 +268,7 @@ describe('cross-session retrieval and incidents', () => {
     const list = await runCli(t, ['learnings', '--json']);
     expect(list.code, list.stderr).toBe(0);
     const learnings = (JSON.parse(list.stdout) as { learnings: { id: string; kind: string; signature: string; sessions: number; fix: string }[] }).learnings;
-    const shop = learnings.find((l) => l.signature.startsWith("Bash: Error: Cannot find module"));
+    const shop = learnings.find((l) => l.signature.startsWith('Bash: Error: Cannot find module'));
     expect(shop).toMatchObject({ kind: 'fix', sessions: 2, fix: 'running `npm run build`' });
     const show = await runCli(t, ['learnings', 'show', shop!.id.slice(0, 10), '--json']);
     expect(show.code, show.stderr).toBe(0);

@@ -78,7 +78,14 @@ export async function startMessagesStandIn(mode: StandInMode = 'valid'): Promise
       }
       if (api === 'chat') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: `chatcmpl-standin-${requests.length}`, object: 'chat.completion', model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }] }));
+        res.end(
+          JSON.stringify({
+            id: `chatcmpl-standin-${requests.length}`,
+            object: 'chat.completion',
+            model: body.model,
+            choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_standin_${requests.length}` });

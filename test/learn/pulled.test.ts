@@ -78,7 +78,11 @@ function lineDiff(a: Map<string, string>, b: Map<string, string>): string[] {
 
 describe('rbk learn on a pulled session', () => {
   it("B's postmortem names the failing command, the error and the fix, in true order, and equals A's", async () => {
-    expect(queryOne(b, `SELECT pulled_from, origin, transcript_path FROM sessions WHERE id = ?`, FAILING_BUILD)).toEqual({ pulled_from: 'laptop-a', origin: 'pull', transcript_path: null });
+    expect(queryOne(b, `SELECT pulled_from, origin, transcript_path FROM sessions WHERE id = ?`, FAILING_BUILD)).toEqual({
+      pulled_from: 'laptop-a',
+      origin: 'pull',
+      transcript_path: null,
+    });
     const outA = path.join(a.root, 'learn-out');
     const outB = path.join(b.root, 'learn-out');
     const ra = await learnOn(a, envA, [FAILING_BUILD, '--out', outA]);
@@ -95,7 +99,9 @@ describe('rbk learn on a pulled session', () => {
     expect(tl.map((x) => x.text.slice(0, 20))).toEqual(['Prompt: "The build i', '`cat config/build.en', '`mkdir -p generated ', 'Final answer: "Root ']);
     const times = tl.map((x) => Date.parse(x.at));
     expect(times).toEqual([...times].sort((x, y) => x - y));
-    expect(rb.signatures).toMatchObject([{ text: 'Bash: build error: <path> directory is missing (run codegen first)', resolved: true, fix: 'running `mkdir -p generated`' }]);
+    expect(rb.signatures).toMatchObject([
+      { text: 'Bash: build error: <path> directory is missing (run codegen first)', resolved: true, fix: 'running `mkdir -p generated`' },
+    ]);
     for (const f of filesUnder(outB)) for (const s of SECRETS) expect(fs.readFileSync(f, 'utf8')).not.toContain(s);
 
     // The same evidence: the pull keeps interaction ids, times, kinds and (already redacted) text.

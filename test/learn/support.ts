@@ -36,7 +36,11 @@ export function sessionLines(opts: { sessionId: string; cwd: string; start: stri
   const usage = { input_tokens: 10, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
   const assistant = (content: object[]) => {
     const msg = `msg_${opts.sessionId.slice(0, 8)}_${n + 1}`;
-    push({ type: 'assistant', requestId: `req_${msg}`, message: { model: 'claude-sonnet-4-5-20250929', id: msg, type: 'message', role: 'assistant', content, usage } });
+    push({
+      type: 'assistant',
+      requestId: `req_${msg}`,
+      message: { model: 'claude-sonnet-4-5-20250929', id: msg, type: 'message', role: 'assistant', content, usage },
+    });
   };
   for (const s of opts.steps) {
     if ('prompt' in s) push({ type: 'user', message: { role: 'user', content: s.prompt } });
@@ -46,7 +50,11 @@ export function sessionLines(opts: { sessionId: string; cwd: string; start: stri
       const name = 'bash' in s ? 'Bash' : s.tool;
       const input = 'bash' in s ? { command: s.bash, description: 'run it' } : s.input;
       assistant([{ type: 'tool_use', id: toolId, name, input }]);
-      push({ type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, is_error: s.error === true, content: s.output }] }, toolUseResult: s.output });
+      push({
+        type: 'user',
+        message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, is_error: s.error === true, content: s.output }] },
+        toolUseResult: s.output,
+      });
     }
   }
   return lines;
@@ -57,7 +65,12 @@ export function writeSession(root: string, opts: { sessionId: string; cwd: strin
   const dir = path.join(root, opts.cwd.replace(/[^a-zA-Z0-9]/g, '-'));
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${opts.sessionId}.jsonl`);
-  fs.writeFileSync(file, `${sessionLines(opts).map((l) => JSON.stringify(l)).join('\n')}\n`);
+  fs.writeFileSync(
+    file,
+    `${sessionLines(opts)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}\n`,
+  );
   return file;
 }
 
@@ -74,7 +87,14 @@ export interface LearnJson {
   proposals: { path: string; runbook: string; kind: string; signatureIds: string[] }[];
   alreadyInRunbooks: { signatureId: string; runbook: string }[];
   knowledge: { path: string; learningId: string; signatureId: string; kind: string }[];
-  signatures: { id: string; text: string; occurrences: number; resolved: boolean; fix: string; seenBefore: { sessionId: string; resolved: boolean; fix: string }[] }[];
+  signatures: {
+    id: string;
+    text: string;
+    occurrences: number;
+    resolved: boolean;
+    fix: string;
+    seenBefore: { sessionId: string; resolved: boolean; fix: string }[];
+  }[];
   applied: { changed: { file: string; kind: string }[]; conflicts: { file: string; reason: string }[] } | null;
   incidents: { number: number; title: string; status: string; postmortem: string; proposal: string | null; knowledge: string | null }[];
   unrelated: { ref: string; command: string; error: string; why: string }[];

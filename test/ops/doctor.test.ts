@@ -4,7 +4,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { desiredHooks, planInstall } from '../../cli/install/hooks.js';
-import { assertBuilt, HOOK_BUNDLE, hookPayload, makeDataDir, runCli, runHook, spoolFiles, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  HOOK_BUNDLE,
+  hookPayload,
+  makeDataDir,
+  runCli,
+  runHook,
+  spoolFiles,
+  startDaemon,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { freePort } from './support.js';
 
 beforeAll(() => assertBuilt());
@@ -83,7 +94,20 @@ describe('rbk doctor', () => {
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
-    for (const id of ['node', 'config', 'daemon', 'permissions', 'hooks', 'disableAllHooks', 'spool', 'database', 'storage', 'transcripts', 'metrics', 'service']) {
+    for (const id of [
+      'node',
+      'config',
+      'daemon',
+      'permissions',
+      'hooks',
+      'disableAllHooks',
+      'spool',
+      'database',
+      'storage',
+      'transcripts',
+      'metrics',
+      'service',
+    ]) {
       expect(check(id).status, `${id}: ${check(id).summary}`).toBe('pass');
     }
     expect(['pass', 'warn']).toContain(check('disk').status);
@@ -186,7 +210,11 @@ describe('rbk doctor', () => {
   });
 
   it('S3 configured but the daemon down: the central copy cannot be checked, and says where it goes', async () => {
-    const s = await setup({ daemon: false, install: true, config: 'integrations:\n  claude:\n    sessionStorage:\n      backend: s3\n      s3:\n        bucket: my-bucket\n' });
+    const s = await setup({
+      daemon: false,
+      install: true,
+      config: 'integrations:\n  claude:\n    sessionStorage:\n      backend: s3\n      s3:\n        bucket: my-bucket\n',
+    });
     const { check } = await s.doctor();
     expect(check('storage')).toMatchObject({ status: 'skip', summary: expect.stringContaining('s3://my-bucket/rbk') });
   });

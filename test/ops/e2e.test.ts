@@ -80,7 +80,11 @@ describe('rbk install + a real Claude Code session', () => {
     for (const e of ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'PostToolUseFailure', 'Stop', 'SessionEnd']) expect(events).toContain(e);
     // Both tool calls' hooks arrived (2 PreToolUse; one PostToolUse and one failure).
     expect(events.filter((e) => e === 'PreToolUse')).toHaveLength(2);
-    const session = await waitFor('transcript ingested', () => queryOne<{ status: string; t_tool_calls: number; output_tokens: number }>(t, 'SELECT * FROM sessions WHERE id = ? AND output_tokens > 0', id), 20_000);
+    const session = await waitFor(
+      'transcript ingested',
+      () => queryOne<{ status: string; t_tool_calls: number; output_tokens: number }>(t, 'SELECT * FROM sessions WHERE id = ? AND output_tokens > 0', id),
+      20_000,
+    );
     expect(session.status).toBe('ended');
     expect(session.t_tool_calls).toBe(2);
   });
@@ -88,7 +92,10 @@ describe('rbk install + a real Claude Code session', () => {
   it('the session-end webhook arrives with a valid signature and the session summary', async () => {
     const req = await waitFor('webhook', () => receiver.requests.find((r) => r.body.includes(run.sessionId!)), 20_000);
     expect(verifySignature(SECRET, req.headers, req.body)).toBe(true);
-    const body = JSON.parse(req.body) as { event: string; session: { id: string; counts: { toolCalls: number; toolFailures: number }; tokens: { total: number }; command: string } };
+    const body = JSON.parse(req.body) as {
+      event: string;
+      session: { id: string; counts: { toolCalls: number; toolFailures: number }; tokens: { total: number }; command: string };
+    };
     expect(body.event).toBe('session.end');
     expect(body.session.counts).toMatchObject({ toolCalls: 2, toolFailures: 1 });
     expect(body.session.tokens.total).toBeGreaterThan(0);
@@ -135,15 +142,22 @@ describe('rbk install + a real Claude Code session', () => {
 
   it('the Grafana dashboard’s queries are valid PromQL over metrics the daemon exports', () => {
     expect(scrape).not.toBe('');
-    const dash = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dashboards', 'rbk.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const dash = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dashboards', 'rbk.json'), 'utf8')) as {
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
     const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((x) => ({ title: p.title, expr: x.expr })));
     expect(exprs.length).toBeGreaterThan(20);
-    const exported = new Set([...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
+    const exported = new Set(
+      [...scrape.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])),
+    );
     for (const { title, expr } of exprs) {
       for (const name of expr.match(/\brbk_[a-z0-9_]+/g) ?? []) expect(exported.has(name), `${title}: ${name} is not exported`).toBe(true);
     }
     // promtool parses each query (as a recording rule) with Grafana's variables filled in.
-    const rules = exprs.map(({ expr }, i) => `      - record: rbk_dashboard_query_${i}\n        expr: ${JSON.stringify(expr.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$(job|instance)/g, '.*'))}`);
+    const rules = exprs.map(
+      ({ expr }, i) =>
+        `      - record: rbk_dashboard_query_${i}\n        expr: ${JSON.stringify(expr.replace(/\$__rate_interval|\$__interval/g, '5m').replace(/\$(job|instance)/g, '.*'))}`,
+    );
     const file = path.join(t.root, 'dashboard-rules.yml');
     fs.writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
     const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });

@@ -7,7 +7,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HOOK_EVENTS, isRbkHook } from '../../cli/install/hooks.js';
-import { assertBuilt, hookEventRows, hookPayload, makeDataDir, REPO_ROOT, runCli, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  hookEventRows,
+  hookPayload,
+  makeDataDir,
+  REPO_ROOT,
+  runCli,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { fakeSystemd, snapshotTree, type FakeSystemd } from './support.js';
 
 beforeAll(() => assertBuilt());
@@ -104,7 +115,9 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     expect(second.code, second.stderr).toBe(0);
     expect((JSON.parse(second.stdout) as { changed: boolean }).changed).toBe(false);
     const after = snapshotTree(s.t.root);
-    expect([...after.entries()].filter(([k]) => !k.endsWith('install-manifest.json'))).toEqual([...before.entries()].filter(([k]) => !k.endsWith('install-manifest.json')));
+    expect([...after.entries()].filter(([k]) => !k.endsWith('install-manifest.json'))).toEqual(
+      [...before.entries()].filter(([k]) => !k.endsWith('install-manifest.json')),
+    );
 
     const un = await cli(s, ['uninstall', '--yes']);
     expect(un.code, un.stderr).toBe(0);
@@ -184,7 +197,10 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
   it('re-install after rbk moved replaces its stale entries instead of adding a second set', async () => {
     const s = sandbox();
     const stale = { type: 'command', command: '/old/node /old/place/dist/hook/rbk-hook.cjs', timeout: 5 };
-    fs.writeFileSync(s.settings, `${JSON.stringify({ hooks: { Stop: [{ matcher: '*', hooks: [stale] }, { hooks: [{ type: 'command', command: 'say done' }] }] } }, null, 2)}\n`);
+    fs.writeFileSync(
+      s.settings,
+      `${JSON.stringify({ hooks: { Stop: [{ matcher: '*', hooks: [stale] }, { hooks: [{ type: 'command', command: 'say done' }] }] } }, null, 2)}\n`,
+    );
     expect((await cli(s, ['install', '--no-service'])).code).toBe(0);
     const ours = rbkCommands(fs.readFileSync(s.settings, 'utf8'));
     expect(ours.get('Stop')).toHaveLength(1);
@@ -216,14 +232,22 @@ describe('the installed hook command', () => {
     const root = fs.mkdtempSync(path.join('/tmp', 'rbk q-'));
     cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
     const dataDir = path.join(root, "it's data");
-    const t: TempRbk = { ...makeDataDir(), dataDir, socket: path.join(dataDir, 'run', 'rbk.sock'), db: path.join(dataDir, 'rbk.db'), spoolDir: path.join(dataDir, 'spool') };
+    const t: TempRbk = {
+      ...makeDataDir(),
+      dataDir,
+      socket: path.join(dataDir, 'run', 'rbk.sock'),
+      db: path.join(dataDir, 'rbk.db'),
+      spoolDir: path.join(dataDir, 'spool'),
+    };
     cleanups.push(() => t.cleanup());
     t.env = { ...t.env, RBK_DATA_DIR: dataDir };
     d = await startDaemon(t);
     const home = path.join(root, 'home');
     const r = await runCli(t, ['install', '--no-service'], { env: { HOME: home } });
     expect(r.code, r.stderr).toBe(0);
-    const settings = JSON.parse(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8')) as { hooks: Record<string, { hooks: { command: string }[] }[]> };
+    const settings = JSON.parse(fs.readFileSync(path.join(home, '.claude', 'settings.json'), 'utf8')) as {
+      hooks: Record<string, { hooks: { command: string }[] }[]>;
+    };
     const command = settings.hooks.UserPromptSubmit![0]!.hooks[0]!.command;
     expect(command).toContain(`RBK_DATA_DIR='${root}/it'\\''s data'`);
     // As Claude Code runs it: through a shell, with none of rbk's variables in the environment.
@@ -239,7 +263,8 @@ describe('rbk install with the systemd user service (stand-in systemd user manag
   function systemdEnv(s: Sandbox, sd: FakeSystemd) {
     return { PATH: `${sd.bin}${path.delimiter}${process.env.PATH}`, XDG_CONFIG_HOME: path.join(s.home, '.config') };
   }
-  const statusOf = async (s: Sandbox, env: Record<string, string>) => JSON.parse((await cli(s, ['status', '--json'], env)).stdout) as { pid: number; startedBy: string };
+  const statusOf = async (s: Sandbox, env: Record<string, string>) =>
+    JSON.parse((await cli(s, ['status', '--json'], env)).stdout) as { pid: number; startedBy: string };
 
   it('writes the unit, hands a hand-started daemon over to the service, is idempotent, and uninstall disables and removes it', async () => {
     const s = sandbox();
@@ -268,7 +293,12 @@ describe('rbk install with the systemd user service (stand-in systemd user manag
     expect(unit).not.toContain('{{');
     // The bus is checked before anything is written; then reload, enable, restart.
     expect(sd.log()).toBe('--user show-environment\n--user daemon-reload\n--user enable rbk.service\n--user restart rbk.service\n');
-    const json = JSON.parse(r.stdout) as { daemonRunning: boolean; service: { kind: string }; stoppedDaemon: { pid: number; startedBy: string } | null; warnings: string[] };
+    const json = JSON.parse(r.stdout) as {
+      daemonRunning: boolean;
+      service: { kind: string };
+      stoppedDaemon: { pid: number; startedBy: string } | null;
+      warnings: string[];
+    };
     expect(json.service.kind).toBe('systemd');
     // The daemon started by hand was stopped, and the service's own runs now.
     expect(json.stoppedDaemon).toEqual({ pid: d.pid, startedBy: 'foreground' });
@@ -371,7 +401,9 @@ describe('rbk install with the systemd user service (stand-in systemd user manag
     // Only the read-only bus check ran.
     expect(sd.log()).toBe('--user show-environment\n');
     sd.clearLog();
-    expect([...snapshotTree(s.t.root).entries()].filter(([k]) => !k.startsWith('fake-systemd'))).toEqual([...before.entries()].filter(([k]) => !k.startsWith('fake-systemd')));
+    expect([...snapshotTree(s.t.root).entries()].filter(([k]) => !k.startsWith('fake-systemd'))).toEqual(
+      [...before.entries()].filter(([k]) => !k.startsWith('fake-systemd')),
+    );
     // Without systemctl at all, the dry run says what happens instead.
     const emptyBin = path.join(s.t.root, 'empty-bin');
     fs.mkdirSync(emptyBin);

@@ -45,7 +45,10 @@ describe('systemd user unit', () => {
     const home = path.join(t.root, 'home');
     // A user manager to install into (a container has none): the stand-in answers the bus check.
     const sd = fakeSystemd(t.root, { rbkd: path.join(REPO_ROOT, 'bin', 'rbkd.js') });
-    const r = await runCli(t, ['install', '--dry-run', '--json'], { env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: `${sd.bin}${path.delimiter}${process.env.PATH}` }, cwd: t.root });
+    const r = await runCli(t, ['install', '--dry-run', '--json'], {
+      env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: `${sd.bin}${path.delimiter}${process.env.PATH}` },
+      cwd: t.root,
+    });
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as { service: { kind: string; content: string; file: string } };
     expect(plan.service.kind).toBe('systemd');

@@ -6,24 +6,48 @@ import { describe, expect, it } from 'vitest';
 import { desiredHooks, HOOK_EVENTS, isRbkHook, planInstall, planUninstall } from '../../cli/install/hooks.js';
 import { parseTree } from '../../cli/install/json-edit.js';
 
-const desired = desiredHooks({ nodePath: '/usr/bin/node', hookScript: '/opt/rbk/dist/hook/rbk-hook.cjs', env: { RBK_DATA_DIR: '/home/u/rbk data' }, async: true });
-
-const userHook = fc.record({ type: fc.constant('command'), command: fc.string({ maxLength: 20 }).filter((c) => !c.includes('rbk-hook.cjs')), timeout: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }) }, { requiredKeys: ['type', 'command'] });
-const group = fc.record({ matcher: fc.option(fc.constantFrom('*', 'Bash', 'Edit|Write', ''), { nil: undefined }), hooks: fc.array(userHook, { maxLength: 3 }) }, { requiredKeys: ['hooks'] });
-const hooks = fc.dictionary(fc.constantFrom(...HOOK_EVENTS, 'Setup', 'CwdChanged'), fc.array(group, { maxLength: 3 }), { maxKeys: 6 });
-const settings = fc.record(
-  { hooks: fc.option(hooks, { nil: undefined }), other: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== 'hooks' && k !== '__proto__'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }) },
-  { requiredKeys: ['other'] },
-).map(({ hooks: h, other }) => {
-  // The user's keys before and after "hooks", in their order.
-  const keys = Object.keys(other);
-  const half = Math.floor(keys.length / 2);
-  const out: Record<string, unknown> = {};
-  for (const k of keys.slice(0, half)) out[k] = other[k];
-  if (h !== undefined) out.hooks = h;
-  for (const k of keys.slice(half)) out[k] = other[k];
-  return out;
+const desired = desiredHooks({
+  nodePath: '/usr/bin/node',
+  hookScript: '/opt/rbk/dist/hook/rbk-hook.cjs',
+  env: { RBK_DATA_DIR: '/home/u/rbk data' },
+  async: true,
 });
+
+const userHook = fc.record(
+  {
+    type: fc.constant('command'),
+    command: fc.string({ maxLength: 20 }).filter((c) => !c.includes('rbk-hook.cjs')),
+    timeout: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }),
+  },
+  { requiredKeys: ['type', 'command'] },
+);
+const group = fc.record(
+  { matcher: fc.option(fc.constantFrom('*', 'Bash', 'Edit|Write', ''), { nil: undefined }), hooks: fc.array(userHook, { maxLength: 3 }) },
+  { requiredKeys: ['hooks'] },
+);
+const hooks = fc.dictionary(fc.constantFrom(...HOOK_EVENTS, 'Setup', 'CwdChanged'), fc.array(group, { maxLength: 3 }), { maxKeys: 6 });
+const settings = fc
+  .record(
+    {
+      hooks: fc.option(hooks, { nil: undefined }),
+      other: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== 'hooks' && k !== '__proto__'),
+        fc.jsonValue({ maxDepth: 3 }),
+        { maxKeys: 5 },
+      ),
+    },
+    { requiredKeys: ['other'] },
+  )
+  .map(({ hooks: h, other }) => {
+    // The user's keys before and after "hooks", in their order.
+    const keys = Object.keys(other);
+    const half = Math.floor(keys.length / 2);
+    const out: Record<string, unknown> = {};
+    for (const k of keys.slice(0, half)) out[k] = other[k];
+    if (h !== undefined) out.hooks = h;
+    for (const k of keys.slice(half)) out[k] = other[k];
+    return out;
+  });
 const layout = fc.record({ indent: fc.constantFrom(0, 2, 4, '\t'), crlf: fc.boolean(), trailingNewline: fc.boolean() });
 
 function render(value: unknown, l: { indent: number | string; crlf: boolean; trailingNewline: boolean }): string {

@@ -84,7 +84,10 @@ describe('rbk sessions (list filters)', () => {
   it('--project matches a substring of the project or the cwd, case-insensitively', async () => {
     const all = await rig.json<SessionJson[]>(['sessions', '--json']);
     const expectFor = (needle: string) =>
-      all.filter((s) => (s.project ?? '').toLowerCase().includes(needle.toLowerCase()) || (s.cwd ?? '').toLowerCase().includes(needle.toLowerCase())).map((s) => s.id).sort();
+      all
+        .filter((s) => (s.project ?? '').toLowerCase().includes(needle.toLowerCase()) || (s.cwd ?? '').toLowerCase().includes(needle.toLowerCase()))
+        .map((s) => s.id)
+        .sort();
     for (const needle of ['spotter', 'SPOTTER-4', '/home/marco', 'quasar']) {
       const got = ids(await rig.json<SessionJson[]>(['sessions', '--json', '--project', needle]));
       expect(got, needle).toEqual(expectFor(needle));
@@ -98,7 +101,10 @@ describe('rbk sessions (list filters)', () => {
   it('--since/--until take dates, date-times, relative times and today/yesterday', async () => {
     const all = await rig.json<SessionJson[]>(['sessions', '--json']);
     const active = (since: number, until: number) =>
-      all.filter((s) => Date.parse(s.lastActivityAt!) >= since && Date.parse(s.startedAt ?? s.lastActivityAt!) < until).map((s) => s.id).sort();
+      all
+        .filter((s) => Date.parse(s.lastActivityAt!) >= since && Date.parse(s.startedAt ?? s.lastActivityAt!) < until)
+        .map((s) => s.id)
+        .sort();
     const since = ids(await rig.json<SessionJson[]>(['sessions', '--json', '--since', '2026-02-11']));
     expect(since).toEqual(active(Date.parse('2026-02-11T00:00:00Z'), Infinity));
     expect(since).toContain(CUSTOM_SESSION);
@@ -121,22 +127,32 @@ describe('rbk sessions (list filters)', () => {
   it('--tool finds the sessions that called the tool (case-insensitively for built-ins)', async () => {
     const facts = rawSessionFacts();
     for (const tool of ['WebSearch', 'TodoWrite', 'Bash', 'Task']) {
-      const expected = [...facts.entries()].filter(([, f]) => f.tools.has(tool)).map(([id]) => id).sort();
+      const expected = [...facts.entries()]
+        .filter(([, f]) => f.tools.has(tool))
+        .map(([id]) => id)
+        .sort();
       expect(expected.length, tool).toBeGreaterThan(0);
       expect(ids(await rig.json<SessionJson[]>(['sessions', '--json', '--tool', tool])), tool).toEqual(expected);
     }
-    expect(ids(await rig.json<SessionJson[]>(['sessions', '--json', '--tool', 'bash']))).toEqual(ids(await rig.json<SessionJson[]>(['sessions', '--json', '--tool', 'Bash'])));
+    expect(ids(await rig.json<SessionJson[]>(['sessions', '--json', '--tool', 'bash']))).toEqual(
+      ids(await rig.json<SessionJson[]>(['sessions', '--json', '--tool', 'Bash'])),
+    );
     expect(await rig.json(['sessions', '--json', '--tool', 'NoSuchTool'])).toEqual([]);
   });
 
   it('--errors finds the sessions with failed tool calls; filters combine', async () => {
     const facts = rawSessionFacts();
-    const expected = [...facts.entries()].filter(([, f]) => f.failed).map(([id]) => id).sort();
+    const expected = [...facts.entries()]
+      .filter(([, f]) => f.failed)
+      .map(([id]) => id)
+      .sort();
     const got = await rig.json<SessionJson[]>(['sessions', '--json', '--errors']);
     expect(ids(got)).toEqual(expected);
     expect(got.every((s) => s.counts.toolFailures > 0)).toBe(true);
     const combined = await rig.json<SessionJson[]>(['sessions', '--json', '--errors', '--project', 'spotter', '--tool', 'Bash', '--since', '2026-02-01']);
-    expect(ids(combined)).toEqual(expected.filter((id) => ids(got.filter((s) => (s.project ?? '').includes('spotter'))).includes(id) && facts.get(id)!.tools.has('Bash')));
+    expect(ids(combined)).toEqual(
+      expected.filter((id) => ids(got.filter((s) => (s.project ?? '').includes('spotter'))).includes(id) && facts.get(id)!.tools.has('Bash')),
+    );
   });
 
   it('--host and --limit', async () => {
@@ -179,7 +195,12 @@ describe('rbk sessions show', () => {
   });
 
   it('accepts any unique id prefix, refuses ambiguous ones, and marks failures', async () => {
-    const full = await rig.json<{ session: SessionJson; timeline: { kind: string; status: string | null; detail: string | null }[] }>(['sessions', 'show', CUSTOM_SESSION, '--json']);
+    const full = await rig.json<{ session: SessionJson; timeline: { kind: string; status: string | null; detail: string | null }[] }>([
+      'sessions',
+      'show',
+      CUSTOM_SESSION,
+      '--json',
+    ]);
     const short = await rig.json(['sessions', 'show', CUSTOM_SESSION.slice(0, 6), '--json']);
     expect(short).toEqual(full);
     const failed = full.timeline.filter((e) => e.status === 'error');
@@ -221,7 +242,14 @@ const search = (args: string[]) => rig.json<{ query: string; ftsQuery: string; h
 describe('rbk sessions search', () => {
   it('ranks the interaction that matches best first, with highlighted snippets linked to session and interaction', async () => {
     const res = await search(['undefined reference zorblax']);
-    expect(res.hits[0]).toMatchObject({ sessionId: CUSTOM_SESSION, interactionUuid: CUSTOM_FAILURE_UUID, kind: 'tool_result', toolName: 'Bash', isError: true, rank: 1 });
+    expect(res.hits[0]).toMatchObject({
+      sessionId: CUSTOM_SESSION,
+      interactionUuid: CUSTOM_FAILURE_UUID,
+      kind: 'tool_result',
+      toolName: 'Bash',
+      isError: true,
+      rank: 1,
+    });
     const h = res.hits[0]!;
     expect(h.highlights.map(([s, e]) => h.snippet.slice(s, e).toLowerCase())).toEqual(expect.arrayContaining(['undefined', 'reference', 'zorblax']));
     // bm25 over several matching interactions: the prompt says "flux capacitor"; nothing else does.
@@ -298,20 +326,23 @@ describe('rbk sessions export', () => {
 
   it('json and jsonl carry the session, the timeline, every interaction and the hook events', async () => {
     const show = await rig.json<{ session: SessionJson; timeline: unknown[] }>(['sessions', 'show', CUSTOM_SESSION, '--json']);
-    const j = await rig.json<{ exportVersion: number; session: SessionJson; timeline: unknown[]; interactions: { uuid: string; kind: string; text: string; toolInput: unknown }[]; hookEvents: unknown[] }>([
-      'sessions',
-      'export',
-      CUSTOM_SESSION.slice(0, 10),
-      '--format',
-      'json',
-    ]);
+    const j = await rig.json<{
+      exportVersion: number;
+      session: SessionJson;
+      timeline: unknown[];
+      interactions: { uuid: string; kind: string; text: string; toolInput: unknown }[];
+      hookEvents: unknown[];
+    }>(['sessions', 'export', CUSTOM_SESSION.slice(0, 10), '--format', 'json']);
     expect(j.exportVersion).toBe(1);
     expect(j.session).toEqual(show.session);
     expect(j.timeline).toEqual(show.timeline);
     expect(j.interactions).toHaveLength(show.session.counts.interactions);
     expect(j.interactions.find((i) => i.kind === 'tool_use')?.toolInput).toEqual({ command: 'make quasar-build', description: 'Build quasar' });
     const l = await rig.cli(['sessions', 'export', 'c0ffee', '--format', 'jsonl']);
-    const lines = l.stdout.trim().split('\n').map((x) => JSON.parse(x) as { type: string; id?: string });
+    const lines = l.stdout
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as { type: string; id?: string });
     expect(lines[0]).toMatchObject({ type: 'session', id: CUSTOM_SESSION });
     expect(lines.filter((x) => x.type === 'interaction')).toHaveLength(j.interactions.length);
     expect(lines.filter((x) => x.type === 'timeline')).toHaveLength(j.timeline.length);
@@ -332,7 +363,9 @@ describe('rbk sessions export', () => {
 
     const chromium = '/usr/bin/chromium';
     if (!fs.existsSync(chromium)) {
-      throw new Error(`${chromium} is missing: this test renders the HTML export in headless Chromium. Install it (apt-get install -y chromium); npm test installs it when it can (scripts/test-prerequisites.mjs).`);
+      throw new Error(
+        `${chromium} is missing: this test renders the HTML export in headless Chromium. Install it (apt-get install -y chromium); npm test installs it when it can (scripts/test-prerequisites.mjs).`,
+      );
     }
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-chromium-'));
     try {
@@ -370,7 +403,16 @@ interface UsageRowJson {
   costComplete: boolean;
   messages: number;
   modelsUsed: string[];
-  modelBreakdowns: { modelName: string; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number; totalTokens: number; cost: number | null; messages: number }[];
+  modelBreakdowns: {
+    modelName: string;
+    inputTokens: number;
+    outputTokens: number;
+    cacheCreationTokens: number;
+    cacheReadTokens: number;
+    totalTokens: number;
+    cost: number | null;
+    messages: number;
+  }[];
 }
 
 interface UsageJson {
@@ -518,8 +560,24 @@ describe('rbk stats', () => {
     }
     const after = await rig.json<any>(['stats', '--json']);
     expect(after.health.jobs).toEqual([
-      { job: 'compaction', lastStatus: 'ok', lastStartedAt: new Date(1_700_000_200_000).toISOString(), lastEndedAt: new Date(1_700_000_201_000).toISOString(), lastError: null, runs: 1, failedRuns: 0 },
-      { job: 'retention', lastStatus: 'failed', lastStartedAt: new Date(1_700_000_100_000).toISOString(), lastEndedAt: new Date(1_700_000_101_000).toISOString(), lastError: 'disk full', runs: 2, failedRuns: 1 },
+      {
+        job: 'compaction',
+        lastStatus: 'ok',
+        lastStartedAt: new Date(1_700_000_200_000).toISOString(),
+        lastEndedAt: new Date(1_700_000_201_000).toISOString(),
+        lastError: null,
+        runs: 1,
+        failedRuns: 0,
+      },
+      {
+        job: 'retention',
+        lastStatus: 'failed',
+        lastStartedAt: new Date(1_700_000_100_000).toISOString(),
+        lastEndedAt: new Date(1_700_000_101_000).toISOString(),
+        lastError: 'disk full',
+        runs: 2,
+        failedRuns: 1,
+      },
     ]);
     expect((await rig.cli(['stats'])).stdout).toMatch(/job retention\s+! failed .*\(1 of 2 runs failed\): disk full/);
   });
@@ -529,7 +587,10 @@ describe('rbk sessions tail (without -f)', () => {
   it('prints the last N events of a session and exits', async () => {
     const r = await rig.cli(['sessions', 'tail', '-n', '3', '--session', 'c0ffee', '--json']);
     expect(r.code).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events).toHaveLength(3);
     expect(events.map((e) => e.kind)).toEqual(['tool_result', 'assistant_text', 'assistant_text']);
     expect(events[0]).toMatchObject({ source: 'interaction', sessionId: CUSTOM_SESSION, isError: true, ref: CUSTOM_FAILURE_UUID });
@@ -561,7 +622,9 @@ describe('derived tables stay in sync (runs last: it rewrites and deletes rows)'
       db.exec(`CREATE VIRTUAL TABLE temp.fts_docs USING fts5vocab(main, 'interactions_fts', 'instance')`);
       const indexed = db.prepare('SELECT DISTINCT doc FROM temp.fts_docs ORDER BY doc').pluck().all();
       const rows = db
-        .prepare(`SELECT id, text || ' ' || COALESCE(tool_input, '') AS t FROM interactions WHERE hidden = 0 AND kind IN ('user_prompt','assistant_text','thinking','tool_use','tool_result') ORDER BY id`)
+        .prepare(
+          `SELECT id, text || ' ' || COALESCE(tool_input, '') AS t FROM interactions WHERE hidden = 0 AND kind IN ('user_prompt','assistant_text','thinking','tool_use','tool_result') ORDER BY id`,
+        )
         .all() as { id: number; t: string }[];
       // Rows without a single letter or digit have no tokens, so no entries.
       const expected = rows.filter((r) => /[\p{L}\p{N}]/u.test(r.t)).map((r) => r.id);
@@ -606,10 +669,24 @@ describe('derived tables stay in sync (runs last: it rewrites and deletes rows)'
     }
     const after = new Database(rig.t.db, { readonly: true });
     try {
-      const a = after.prepare(`SELECT slot, session_id, model, messages, output_tokens FROM usage_rollup WHERE session_id = ? AND messages > 0 ORDER BY slot`).all(CUSTOM_SESSION);
+      const a = after
+        .prepare(`SELECT slot, session_id, model, messages, output_tokens FROM usage_rollup WHERE session_id = ? AND messages > 0 ORDER BY slot`)
+        .all(CUSTOM_SESSION);
       expect(a).toEqual([
-        { slot: Math.floor(Date.parse('2026-03-01T23:30:05Z') / 900000), session_id: CUSTOM_SESSION, model: 'claude-sonnet-4-5-20250929', messages: 1, output_tokens: 250 },
-        { slot: Math.floor(Date.parse('2026-03-02T01:30:00Z') / 900000), session_id: CUSTOM_SESSION, model: 'claude-sonnet-4-5-20250929', messages: 1, output_tokens: 120 },
+        {
+          slot: Math.floor(Date.parse('2026-03-01T23:30:05Z') / 900000),
+          session_id: CUSTOM_SESSION,
+          model: 'claude-sonnet-4-5-20250929',
+          messages: 1,
+          output_tokens: 250,
+        },
+        {
+          slot: Math.floor(Date.parse('2026-03-02T01:30:00Z') / 900000),
+          session_id: CUSTOM_SESSION,
+          model: 'claude-sonnet-4-5-20250929',
+          messages: 1,
+          output_tokens: 120,
+        },
       ]);
       expect(after.prepare(`SELECT count(*) FROM usage_rollup WHERE messages <= 0`).pluck().get()).toBe(0);
     } finally {

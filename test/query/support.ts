@@ -56,7 +56,14 @@ export function customTranscriptLines(): Line[] {
       uuid: 'c0ffee00-0000-4000-8000-000000000002',
       timestamp: '2026-03-01T23:30:05.000Z',
       requestId: 'req_custom_1',
-      message: { model: 'claude-sonnet-4-5-20250929', id: 'msg_custom_1', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'Let me run the quasar build to reproduce it.' }], usage: usage(3) },
+      message: {
+        model: 'claude-sonnet-4-5-20250929',
+        id: 'msg_custom_1',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'text', text: 'Let me run the quasar build to reproduce it.' }],
+        usage: usage(3),
+      },
     },
     {
       ...base,
@@ -80,7 +87,17 @@ export function customTranscriptLines(): Line[] {
       type: 'user',
       uuid: CUSTOM_FAILURE_UUID,
       timestamp: '2026-03-01T23:30:09.000Z',
-      message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_custom_1', is_error: true, content: 'make: *** [quasar-build] Error 2: undefined reference to zorblax_init </pre><img src=x onerror=alert(1)>' }] },
+      message: {
+        role: 'user',
+        content: [
+          {
+            type: 'tool_result',
+            tool_use_id: 'toolu_custom_1',
+            is_error: true,
+            content: 'make: *** [quasar-build] Error 2: undefined reference to zorblax_init </pre><img src=x onerror=alert(1)>',
+          },
+        ],
+      },
       toolUseResult: 'Error: undefined reference to zorblax_init',
     },
     {
@@ -90,7 +107,14 @@ export function customTranscriptLines(): Line[] {
       uuid: 'c0ffee00-0000-4000-8000-000000000004',
       timestamp: '2026-03-02T00:30:00.000Z',
       requestId: 'req_custom_2',
-      message: { model: 'claude-sonnet-4-5-20250929', id: 'msg_custom_2', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'The zorblax library is not linked; add -lzorblax to LDFLAGS.' }], usage: usage(120) },
+      message: {
+        model: 'claude-sonnet-4-5-20250929',
+        id: 'msg_custom_2',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'text', text: 'The zorblax library is not linked; add -lzorblax to LDFLAGS.' }],
+        usage: usage(120),
+      },
     },
     {
       ...base,
@@ -108,7 +132,12 @@ export function writeCustomTranscript(root: string): string {
   const dir = path.join(root, '-home-test-quasar-lab');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${CUSTOM_SESSION}.jsonl`);
-  fs.writeFileSync(file, `${customTranscriptLines().map((l) => JSON.stringify(l)).join('\n')}\n`);
+  fs.writeFileSync(
+    file,
+    `${customTranscriptLines()
+      .map((l) => JSON.stringify(l))
+      .join('\n')}\n`,
+  );
   return file;
 }
 
@@ -153,11 +182,25 @@ export function independentUsage(files: string[]): { byDay: Map<string, DayToken
       const key = o.requestId ? `${o.message.id}:${o.requestId}` : o.message.id;
       const ts = Date.parse(o.timestamp);
       const prev = recs.get(key);
-      const cur = { ts, model: o.message.model, i: n(u.input_tokens), o: n(u.output_tokens), cc: n(u.cache_creation_input_tokens), cr: n(u.cache_read_input_tokens) };
+      const cur = {
+        ts,
+        model: o.message.model,
+        i: n(u.input_tokens),
+        o: n(u.output_tokens),
+        cc: n(u.cache_creation_input_tokens),
+        cr: n(u.cache_read_input_tokens),
+      };
       recs.set(
         key,
         prev
-          ? { ts: Math.min(prev.ts, ts), model: prev.model, i: Math.max(prev.i, cur.i), o: Math.max(prev.o, cur.o), cc: Math.max(prev.cc, cur.cc), cr: Math.max(prev.cr, cur.cr) }
+          ? {
+              ts: Math.min(prev.ts, ts),
+              model: prev.model,
+              i: Math.max(prev.i, cur.i),
+              o: Math.max(prev.o, cur.o),
+              cc: Math.max(prev.cc, cur.cc),
+              cr: Math.max(prev.cr, cur.cr),
+            }
           : cur,
       );
     }
@@ -205,7 +248,8 @@ export async function startQueryRig(): Promise<QueryRig> {
   fs.cpSync(FIXTURES, transcripts, { recursive: true, filter: (src) => !src.endsWith('README.txt') });
   writeCustomTranscript(transcripts);
   const d = await startDaemon(t);
-  const cli = (args: string[], opts: { env?: Record<string, string | undefined> } = {}) => runCli(t, args, { env: { TZ: 'UTC', ...opts.env }, timeoutMs: 60_000 });
+  const cli = (args: string[], opts: { env?: Record<string, string | undefined> } = {}) =>
+    runCli(t, args, { env: { TZ: 'UTC', ...opts.env }, timeoutMs: 60_000 });
   const imp = await cli(['import', '--json', transcripts]);
   if (imp.code !== 0) throw new Error(`rbk import failed (${imp.code}): ${imp.stderr}`);
   return {

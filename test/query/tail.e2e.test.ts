@@ -5,7 +5,20 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HOOK_BUNDLE, RBK_BIN, REPO_ROOT, assertBuilt, cleanEnv, hookPayload, makeDataDir, runHook, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  HOOK_BUNDLE,
+  RBK_BIN,
+  REPO_ROOT,
+  assertBuilt,
+  cleanEnv,
+  hookPayload,
+  makeDataDir,
+  runHook,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { findClaudeBinary, runClaude } from '../e2e/support/claude.js';
 import { shellQuote } from '../e2e/support/hook-recorder.js';
 
@@ -39,7 +52,11 @@ afterAll(async () => {
 });
 
 it('tail -f streams the hook events and interactions of a live Claude Code session; SIGINT exits 0', async () => {
-  tail = spawn(process.execPath, [RBK_BIN, 'sessions', 'tail', '-f', '--json', '-n', '0'], { cwd: REPO_ROOT, env: cleanEnv(t.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  tail = spawn(process.execPath, [RBK_BIN, 'sessions', 'tail', '-f', '--json', '-n', '0'], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(t.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const events: Event[] = [];
   let buffered = '';
   let stderr = '';
@@ -53,7 +70,9 @@ it('tail -f streams the hook events and interactions of a live Claude Code sessi
     }
   });
   tail.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => tail!.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    tail!.on('close', (code, signal) => resolve({ code, signal })),
+  );
 
   // The stream is live once an event sent now comes out of it.
   const probe = '00000000-0000-4000-8000-00000000beef';
@@ -80,12 +99,33 @@ it('tail -f streams the hook events and interactions of a live Claude Code sessi
   const mine = () => events.filter((e) => e.sessionId === sid);
 
   // Hook events arrive as the hooks fire; interactions as the daemon tails the transcript.
-  await waitFor('the session hook events on the tail', () => mine().filter((e) => e.source === 'hook').map((e) => e.kind).includes('SessionEnd'), 20_000);
+  await waitFor(
+    'the session hook events on the tail',
+    () =>
+      mine()
+        .filter((e) => e.source === 'hook')
+        .map((e) => e.kind)
+        .includes('SessionEnd'),
+    20_000,
+  );
   await waitFor('the failed tool result on the tail', () => mine().some((e) => e.source === 'interaction' && e.kind === 'tool_result' && e.isError), 20_000);
-  await waitFor('the final answer on the tail', () => mine().some((e) => e.source === 'interaction' && e.kind === 'assistant_text' && e.text.startsWith('Root cause')), 20_000);
+  await waitFor(
+    'the final answer on the tail',
+    () => mine().some((e) => e.source === 'interaction' && e.kind === 'assistant_text' && e.text.startsWith('Root cause')),
+    20_000,
+  );
 
   const hooks = mine().filter((e) => e.source === 'hook');
-  expect(hooks.map((e) => e.kind)).toEqual(['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUseFailure', 'PreToolUse', 'PostToolUse', 'Stop', 'SessionEnd']);
+  expect(hooks.map((e) => e.kind)).toEqual([
+    'SessionStart',
+    'UserPromptSubmit',
+    'PreToolUse',
+    'PostToolUseFailure',
+    'PreToolUse',
+    'PostToolUse',
+    'Stop',
+    'SessionEnd',
+  ]);
   const failure = hooks.find((e) => e.kind === 'PostToolUseFailure')!;
   expect(failure).toMatchObject({ toolName: 'Bash', isError: true });
   expect(failure.text).toContain('generated/ directory is missing');
@@ -93,10 +133,11 @@ it('tail -f streams the hook events and interactions of a live Claude Code sessi
   expect(hooks.find((e) => e.kind === 'UserPromptSubmit')!.text).toBe('The build is failing, please fix it');
 
   const interactions = mine().filter((e) => e.source === 'interaction');
-  expect(interactions.map((e) => e.kind)).toEqual(
-    expect.arrayContaining(['user_prompt', 'assistant_text', 'tool_use', 'tool_result']),
-  );
-  expect(interactions.filter((e) => e.kind === 'tool_use').map((e) => e.text)).toEqual(['cat config/build.env && sh scripts/build.sh', 'mkdir -p generated && sh scripts/build.sh']);
+  expect(interactions.map((e) => e.kind)).toEqual(expect.arrayContaining(['user_prompt', 'assistant_text', 'tool_use', 'tool_result']));
+  expect(interactions.filter((e) => e.kind === 'tool_use').map((e) => e.text)).toEqual([
+    'cat config/build.env && sh scripts/build.sh',
+    'mkdir -p generated && sh scripts/build.sh',
+  ]);
   // In storage order, each exactly once.
   for (const list of [hooks, interactions]) {
     const seqs = list.map((e) => e.seq);

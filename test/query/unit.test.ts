@@ -117,7 +117,10 @@ describe('migration 0003 over an existing database', () => {
       row('u5', 'meta', 'turbine caveat');
       expect(migrate(db, all).to).toBe(all.at(-1)!.version);
 
-      const uuids = (q: string, extra: Partial<Parameters<typeof search>[1]> = {}) => search(db, { query: q, limit: 10, ...extra }).hits.map((h) => h.uuid).sort();
+      const uuids = (q: string, extra: Partial<Parameters<typeof search>[1]> = {}) =>
+        search(db, { query: q, limit: 10, ...extra })
+          .hits.map((h) => h.uuid)
+          .sort();
       expect(uuids('turbine')).toEqual(['u1', 'u2', 'u3']);
       expect(uuids('turbine', { errors: true })).toEqual(['u2', 'u3']);
       expect(uuids('turbine', { tool: 'bash' })).toEqual(['u2', 'u3']);

@@ -16,7 +16,7 @@ const inputs: Record<string, string> = {
   'many curl -u credentials': 'curl -u a:b '.repeat(MB / 12),
   'JSON-escaped keys without newlines': '\\"password\\":\\"'.repeat(MB / 16),
   'Authorization without values': 'Authorization: Digest '.repeat(MB / 22),
-  'many secrets and existing tokens': ('DB_PASSWORD=hunter2 jane@example.com [REDACTED:email:abcdef] ').repeat(MB / 62),
+  'many secrets and existing tokens': 'DB_PASSWORD=hunter2 jane@example.com [REDACTED:email:abcdef] '.repeat(MB / 62),
   'digit walls': '4111 1111 '.repeat(MB / 10),
 };
 

@@ -254,9 +254,20 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   k = f.pem('EC ');
   pos(rule, [k.body], `key.pem:\n${k.block}`);
   k = f.pem('');
-  pos(rule, k.body.split('\n'), J({ type: 'service_account', project_id: 'demo', private_key: `${k.block}\n`, client_email: 'svc@demo.iam.gserviceaccount.com' }));
+  pos(
+    rule,
+    k.body.split('\n'),
+    J({ type: 'service_account', project_id: 'demo', private_key: `${k.block}\n`, client_email: 'svc@demo.iam.gserviceaccount.com' }),
+  );
   k = f.pem('ENCRYPTED ');
-  pos(rule, [k.body], `tls:\n  key: |\n${k.block.split('\n').map((l) => `    ${l}`).join('\n')}`);
+  pos(
+    rule,
+    [k.body],
+    `tls:\n  key: |\n${k.block
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}`,
+  );
   // Output cut off before the END line.
   const body = f.pemBody(4);
   pos(rule, body.split('\n'), `-----BEGIN RSA PRIVATE KEY-----\n${body}\n[output truncated]`);
@@ -460,7 +471,11 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
 
 {
   const rule = 'email';
-  pos(rule, ['jane.doe@gmail.com'], `commit 3f9a2c1e8b7d6f5a4c3b2a1f0e9d8c7b6a5f4e3d\nAuthor: Jane Doe <jane.doe@gmail.com>\nDate:   Mon Jan 6 10:12:00 2025 +0100`);
+  pos(
+    rule,
+    ['jane.doe@gmail.com'],
+    `commit 3f9a2c1e8b7d6f5a4c3b2a1f0e9d8c7b6a5f4e3d\nAuthor: Jane Doe <jane.doe@gmail.com>\nDate:   Mon Jan 6 10:12:00 2025 +0100`,
+  );
   pos(rule, ['m.mueller@firma.de'], J({ id: 42, name: 'Max Müller', email: 'm.mueller@firma.de', role: 'admin' }));
   pos(rule, ['support+billing@acme-corp.io'], `Questions? Contact support+billing@acme-corp.io or open a ticket.`);
   pos(rule, ['bob@example.org'], `<a href="mailto:bob@example.org">Email Bob</a>`);
@@ -576,7 +591,11 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   pos('private-key', pem.body.split('\n'), `PRIVATE_KEY="${pem.block.replace(/\n/g, '\\n')}"`);
   const sigCred = f.awsKeyId();
   const sig = f.hex(64);
-  pos('authorization-header', [sigCred, sig], `Authorization: AWS4-HMAC-SHA256 Credential=${sigCred}/20250115/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`);
+  pos(
+    'authorization-header',
+    [sigCred, sig],
+    `Authorization: AWS4-HMAC-SHA256 Credential=${sigCred}/20250115/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=${sig}`,
+  );
   t = f.b64url(40);
   pos('token-assignment', [t], `X-Auth-Token: ${t}`);
   t = `FwoGZXIvYXdzE${f.b64(120)}`;
@@ -586,7 +605,11 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   p = f.password();
   pos('password-assignment', [p], `[{"name": "DB_PASSWORD", "value": "${p}"}, {"name": "PORT", "value": "8080"}]`);
   p = f.password();
-  pos('password-assignment', [p], `aws ssm put-parameter --name /app/db --value x --tags Key=owner,Value=ops && aws ecs run-task --overrides Name=DB_PASSWORD,Value=${p}`);
+  pos(
+    'password-assignment',
+    [p],
+    `aws ssm put-parameter --name /app/db --value x --tags Key=owner,Value=ops && aws ecs run-task --overrides Name=DB_PASSWORD,Value=${p}`,
+  );
 }
 
 {
@@ -681,7 +704,10 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   neg('git', `HEAD is now at ${f.hex(7)} Merge pull request #1234 from acme/fix-token-refresh`);
   neg('git', `$ git push origin main\nTo github.com:acme/api.git\n   ${f.hex(7)}..${f.hex(7)}  main -> main`);
   neg('git', `git@github.com:acme/infra.git`);
-  neg('git', `remote: Resolving deltas: 100% (42/42), completed with 7 local objects.\nTo https://github.com/acme/web.git\n * [new branch]      feature/password-reset -> feature/password-reset`);
+  neg(
+    'git',
+    `remote: Resolving deltas: 100% (42/42), completed with 7 local objects.\nTo https://github.com/acme/web.git\n * [new branch]      feature/password-reset -> feature/password-reset`,
+  );
   neg('git', `[main ${f.hex(7)}] Rename getToken to fetchAccessToken\n 3 files changed, 27 insertions(+), 14 deletions(-)`);
 }
 
@@ -698,12 +724,18 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
 {
   neg('base64-image', `<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA${f.b64(600)}==" />`);
   neg('base64-image', J({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: `/9j/4AAQSkZJRgABAQ${f.b64(1200)}` } }));
-  neg('base64-image', `background-image: url(data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxMCAxMCI+PC9zdmc+);`);
+  neg(
+    'base64-image',
+    `background-image: url(data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxMCAxMCI+PC9zdmc+);`,
+  );
   neg('base64-image', `"favicon": "data:image/x-icon;base64,AAABAAEAEBAAAAEAIABoBAAAFgAAACgAAAAQAAAAIAAAAAEAIAAAAAAAAAQAABILAAASCwAAAAAAAAAAAAD${f.b64(300)}"`);
 }
 
 {
-  neg('lockfile', `"node_modules/react": {\n  "version": "18.2.0",\n  "resolved": "https://registry.npmjs.org/react/-/react-18.2.0.tgz",\n  "integrity": "sha512-${f.b64(86)}=="\n}`);
+  neg(
+    'lockfile',
+    `"node_modules/react": {\n  "version": "18.2.0",\n  "resolved": "https://registry.npmjs.org/react/-/react-18.2.0.tgz",\n  "integrity": "sha512-${f.b64(86)}=="\n}`,
+  );
   neg('lockfile', `integrity sha512-${f.b64(86)}==`);
   neg('lockfile', `"integrity": "sha1-${f.b64(27)}="`);
   neg('lockfile', `resolution: {integrity: sha512-${f.b64(86)}==}`);
@@ -890,7 +922,10 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
 }
 
 {
-  neg('minified', `!function(e,t){"object"==typeof exports&&"undefined"!=typeof module?module.exports=t():"function"==typeof define&&define.amd?define(t):(e=e||self).Vue=t()}(this,function(){"use strict";var e=Object.freeze({});function t(e){return null==e}`);
+  neg(
+    'minified',
+    `!function(e,t){"object"==typeof exports&&"undefined"!=typeof module?module.exports=t():"function"==typeof define&&define.amd?define(t):(e=e||self).Vue=t()}(this,function(){"use strict";var e=Object.freeze({});function t(e){return null==e}`,
+  );
   neg('minified', `var a=function(b,c){return b.token=c.token||"",b.secret=!1,b};a.prototype.pass=function(){return this.tokens.length>0};`);
   neg('minified', `(function(){var n=document.querySelectorAll("[data-token]");for(var i=0;i<n.length;i++){n[i].setAttribute("aria-hidden","true")}})();`);
   neg('minified', `webpackJsonp([1],{"./src/api.js":function(e,t,n){"use strict";t.a=function(e){return fetch(e,{credentials:"include"})}}})`);
@@ -953,7 +988,17 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
   neg('json', J({ type: 'assistant', message: { usage: { input_tokens: 1234, cache_creation_input_tokens: 5678, output_tokens: 910 } } }));
   neg('json', J({ token_type: 'Bearer', expires_in: 3600, scope: 'openid profile email' }));
   neg('json', J({ secretName: 'db-credentials', secretKeyRef: { name: 'api', key: 'password' } }));
-  neg('json', J({ logprobs: { content: [{ token: ' the', logprob: -0.01 }, { token: ' answer', logprob: -0.2 }] } }));
+  neg(
+    'json',
+    J({
+      logprobs: {
+        content: [
+          { token: ' the', logprob: -0.01 },
+          { token: ' answer', logprob: -0.2 },
+        ],
+      },
+    }),
+  );
   neg('json', J({ passwordPolicy: { minLength: 12, requireSymbols: true }, tokenLifetime: 3600 }));
   neg('json', J({ hasPassword: true, tokenCount: 42, secretsEnabled: false }));
   neg('json', J({ stop_reason: 'end_turn', stop_sequence: null, model: 'claude-sonnet-4-20250514' }));
@@ -972,10 +1017,16 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
 }
 
 {
-  neg('stack', `Traceback (most recent call last):\n  File "/app/auth.py", line 42, in verify_token\n    payload = jwt.decode(token, key, algorithms=["HS256"])\njwt.exceptions.ExpiredSignatureError: Signature has expired`);
+  neg(
+    'stack',
+    `Traceback (most recent call last):\n  File "/app/auth.py", line 42, in verify_token\n    payload = jwt.decode(token, key, algorithms=["HS256"])\njwt.exceptions.ExpiredSignatureError: Signature has expired`,
+  );
   neg('stack', `TypeError: Cannot read properties of undefined (reading 'token')\n    at refreshSession (/app/src/session.ts:88:23)`);
   neg('stack', `java.lang.IllegalStateException: password must not be null\n\tat com.acme.auth.UserService.create(UserService.java:57)`);
-  neg('stack', `panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2b3c]`);
+  neg(
+    'stack',
+    `panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2b3c]`,
+  );
 }
 
 {
@@ -1068,7 +1119,8 @@ const J = (value: unknown, replacer?: null, indent?: number) => JSON.stringify(v
     `const PRIMARY_KEY = "user_id_created_at_idx";`,
     `monkey: true`,
     `The password is incorrect.`,
-  ]) neg('holdout', text);
+  ])
+    neg('holdout', text);
 }
 
 export const CORPUS = { positives, negatives };

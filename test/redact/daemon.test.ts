@@ -19,7 +19,10 @@ afterEach(async () => {
 
 async function sendToolOutput(t: TempRbk, sessionId: string, output: string): Promise<void> {
   const before = queryAll<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events')[0]?.n ?? 0;
-  const r = await runHook(t, hookPayload('PostToolUse', sessionId, { tool_name: 'Bash', tool_use_id: `toolu_${Date.now()}`, tool_response: { stdout: output } }));
+  const r = await runHook(
+    t,
+    hookPayload('PostToolUse', sessionId, { tool_name: 'Bash', tool_use_id: `toolu_${Date.now()}`, tool_response: { stdout: output } }),
+  );
   expect(r.code).toBe(0);
   await waitFor('the event stored', () => (queryAll<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events')[0]!.n > before ? true : undefined));
 }
@@ -72,7 +75,11 @@ describe('redaction in the daemon', () => {
 
     t.writeConfig(`redaction:\n  mode: ingest\n  customRules:\n    - id: internal-token\n      pattern: "itk_[0-9a-f]{32}"\n`);
     d = await startDaemon(t);
-    const dry = JSON.parse((await runCli(t, ['redact', '--dry-run', '--json'])).stdout) as { version: string; pendingRows: number; byRule: Record<string, number> };
+    const dry = JSON.parse((await runCli(t, ['redact', '--dry-run', '--json'])).stdout) as {
+      version: string;
+      pendingRows: number;
+      byRule: Record<string, number>;
+    };
     expect(dry.version).not.toBe(before.redaction_version);
     expect(dry.pendingRows).toBe(1);
     expect(dry.byRule['internal-token']).toBe(1);

@@ -58,7 +58,10 @@ class Stream {
   private counter = 0;
   constructor(private readonly seed: string) {}
   private byte(): number {
-    if (this.buf.length === 0) this.buf = createHash('sha256').update(`${this.seed}:${this.counter++}`).digest();
+    if (this.buf.length === 0)
+      this.buf = createHash('sha256')
+        .update(`${this.seed}:${this.counter++}`)
+        .digest();
     const b = this.buf[0]!;
     this.buf = this.buf.subarray(1);
     return b;
@@ -102,7 +105,7 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
   const neg = (category: string, text: string) => negatives.push({ category, text });
 
   const awsId = () => P('AK', 'IA') + r.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16);
-  const awsSecret = () => r.token(40, B64.replace('+', '').replace('/', '')) .slice(0, 36) + r.chars(B64, 4);
+  const awsSecret = () => r.token(40, B64.replace('+', '').replace('/', '')).slice(0, 36) + r.chars(B64, 4);
   const github = () => {
     const body = r.token(30);
     return P('gh', 'p_') + body + base62(crc32(body), 6);
@@ -133,12 +136,20 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const sid = twilioSid();
       const tok = hex32();
-      pos('twilio', [tok], `from twilio.rest import Client\nclient = Client("${sid}", "${tok}")\nmessage = client.messages.create(to="+15558675310", from_="+15017122661", body="hi")`);
+      pos(
+        'twilio',
+        [tok],
+        `from twilio.rest import Client\nclient = Client("${sid}", "${tok}")\nmessage = client.messages.create(to="+15558675310", from_="+15017122661", body="hi")`,
+      );
     }
     {
       const sid = twilioSid();
       const tok = hex32();
-      pos('twilio', [tok], `$ curl -X POST "https://api.twilio.com/2010-04-01/Accounts/${sid}/Messages.json" \\\n  --data-urlencode "Body=Hello" -u ${sid}:${tok}`);
+      pos(
+        'twilio',
+        [tok],
+        `$ curl -X POST "https://api.twilio.com/2010-04-01/Accounts/${sid}/Messages.json" \\\n  --data-urlencode "Body=Hello" -u ${sid}:${tok}`,
+      );
     }
     {
       const t = dockerPat();
@@ -146,7 +157,11 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     }
     {
       const t = vaultToken();
-      pos('vault', [t], `$ vault login -method=userpass username=ops\nSuccess! You are now authenticated.\n\nKey                    Value\n---                    -----\ntoken                  ${t}\ntoken_accessor         ${r.token(24)}\ntoken_duration         768h`);
+      pos(
+        'vault',
+        [t],
+        `$ vault login -method=userpass username=ops\nSuccess! You are now authenticated.\n\nKey                    Value\n---                    -----\ntoken                  ${t}\ntoken_accessor         ${r.token(24)}\ntoken_duration         768h`,
+      );
     }
     {
       const t = vaultBatch();
@@ -156,7 +171,11 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const id = awsId();
       const sec = awsSecret();
-      pos('aws-positional', [sec], `cfg, err := config.LoadDefaultConfig(ctx,\n    config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("${id}", "${sec}", "")))`);
+      pos(
+        'aws-positional',
+        [sec],
+        `cfg, err := config.LoadDefaultConfig(ctx,\n    config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("${id}", "${sec}", "")))`,
+      );
     }
     {
       const id = awsId();
@@ -166,7 +185,11 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const id = awsId();
       const sec = awsSecret();
-      pos('aws-positional', [id, sec], `$ cat new_user_credentials.csv\nUser name,Password,Access key ID,Secret access key,Console login link\nci-deployer,,${id},${sec},https://123456789012.signin.aws.amazon.com/console`);
+      pos(
+        'aws-positional',
+        [id, sec],
+        `$ cat new_user_credentials.csv\nUser name,Password,Access key ID,Secret access key,Console login link\nci-deployer,,${id},${sec},https://123456789012.signin.aws.amazon.com/console`,
+      );
     }
     {
       const sec = awsSecret();
@@ -175,20 +198,36 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const k1 = azureKey();
       const k2 = azureKey();
-      pos('azure', [k1, k2], `$ az storage account keys list -g rg-${r.word()} -n st${r.word()}prod\n[\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key1",\n    "permissions": "FULL",\n    "value": "${k1}"\n  },\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key2",\n    "permissions": "FULL",\n    "value": "${k2}"\n  }\n]`);
+      pos(
+        'azure',
+        [k1, k2],
+        `$ az storage account keys list -g rg-${r.word()} -n st${r.word()}prod\n[\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key1",\n    "permissions": "FULL",\n    "value": "${k1}"\n  },\n  {\n    "creationTime": "2026-03-01T10:00:00.000000+00:00",\n    "keyName": "key2",\n    "permissions": "FULL",\n    "value": "${k2}"\n  }\n]`,
+      );
     }
     {
       const sig = encodeURIComponent(`${r.chars(B64, 43)}=`);
-      pos('url-signature', [sig], `https://st${r.word()}.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-31T00:00:00Z&st=2026-01-01T00:00:00Z&spr=https&sig=${sig}`);
+      pos(
+        'url-signature',
+        [sig],
+        `https://st${r.word()}.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-12-31T00:00:00Z&st=2026-01-01T00:00:00Z&spr=https&sig=${sig}`,
+      );
     }
     {
       const sig = r.chars(HEX, 64);
-      pos('url-signature', [sig], `https://${r.word()}-exports.s3.eu-west-1.amazonaws.com/report.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${awsId()}%2F20260301%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20260301T100000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`);
+      pos(
+        'url-signature',
+        [sig],
+        `https://${r.word()}-exports.s3.eu-west-1.amazonaws.com/report.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${awsId()}%2F20260301%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20260301T100000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=${sig}`,
+      );
     }
     // --- Passwords as CLI arguments and config defaults ----------------------------------------
     {
       const pw = password();
-      pos('cli-password', [pw], `$ redis-cli -h cache.internal -p 6379 -a ${pw} PING\nWarning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\nPONG`);
+      pos(
+        'cli-password',
+        [pw],
+        `$ redis-cli -h cache.internal -p 6379 -a ${pw} PING\nWarning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\nPONG`,
+      );
     }
     {
       const pw = password();
@@ -226,19 +265,31 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const pw = password();
       const enc = b64(pw);
-      pos('k8s-secret', [enc], `$ kubectl get secret ${r.word()}-db -o yaml\napiVersion: v1\ndata:\n  password: ${enc}\n  username: ${b64('app')}\nkind: Secret\nmetadata:\n  name: ${r.word()}-db\ntype: Opaque`);
+      pos(
+        'k8s-secret',
+        [enc],
+        `$ kubectl get secret ${r.word()}-db -o yaml\napiVersion: v1\ndata:\n  password: ${enc}\n  username: ${b64('app')}\nkind: Secret\nmetadata:\n  name: ${r.word()}-db\ntype: Opaque`,
+      );
     }
     {
       const keyBody = r.chars(B64, 64 * 4);
       const pem = `-----BEGIN PRIVATE KEY-----\n${keyBody.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
       const enc = b64(pem);
-      pos('k8s-secret', [enc], `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ingress-tls\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ${b64('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')}\n  tls.key: ${enc}`);
+      pos(
+        'k8s-secret',
+        [enc],
+        `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ingress-tls\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ${b64('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')}\n  tls.key: ${enc}`,
+      );
     }
     {
       const pw = password();
       const auth = b64(`ci-bot:${pw}`);
       const enc = b64(JSON.stringify({ auths: { 'registry.example.com': { username: 'ci-bot', password: pw, auth } } }));
-      pos('k8s-secret', [enc], `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"regcred"},"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"${enc}"}}`);
+      pos(
+        'k8s-secret',
+        [enc],
+        `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"regcred"},"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"${enc}"}}`,
+      );
     }
     {
       const pw = password();
@@ -248,7 +299,15 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     {
       const pw = password();
       const inner = JSON.stringify({ username: 'app', password: pw, host: 'db.internal' });
-      pos('json-nested', [pw], JSON.stringify({ ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${r.word()}-AbCdEf`, Name: 'prod/db', SecretString: inner, VersionId: 'v1' }, null, 4));
+      pos(
+        'json-nested',
+        [pw],
+        JSON.stringify(
+          { ARN: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${r.word()}-AbCdEf`, Name: 'prod/db', SecretString: inner, VersionId: 'v1' },
+          null,
+          4,
+        ),
+      );
     }
     {
       const t = github();
@@ -281,13 +340,19 @@ export function generateCorpus(seed: string, perTemplate = 4): { positives: GenP
     }
 
     // --- Hard negatives -----------------------------------------------------------------------------
-    neg('docker-warning', `$ docker login -u ci-bot -p "$DOCKER_PASSWORD" registry.example.com\nWARNING! Using --password via the CLI is insecure. Use --password-stdin.\nLogin Succeeded`);
+    neg(
+      'docker-warning',
+      `$ docker login -u ci-bot -p "$DOCKER_PASSWORD" registry.example.com\nWARNING! Using --password via the CLI is insecure. Use --password-stdin.\nLogin Succeeded`,
+    );
     neg('arn', `arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/${r.word()}-${r.chars(UPPER + LOWER, 6)}`);
     neg('placeholder', `Parameters: {"email"=>"[FILTERED]", "password"=>"[FILTERED]", "password_confirmation"=>"[FILTERED]"}`);
     neg('placeholder', `aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`);
     neg('placeholder', `DB_PASSWORD=...\nAPI_TOKEN=****\nSECRET_KEY=<redacted>`);
     neg('git', `commit ${r.chars(HEX, 40)}\nAuthor: CI <ci@ci.invalid>\nMerge: ${r.chars(HEX, 7)} ${r.chars(HEX, 7)}`);
-    neg('lockfile', `"node_modules/${r.word()}": {\n  "version": "4.1.2",\n  "resolved": "https://registry.npmjs.org/x/-/x-4.1.2.tgz",\n  "integrity": "sha512-${r.chars(B64, 86)}=="\n}`);
+    neg(
+      'lockfile',
+      `"node_modules/${r.word()}": {\n  "version": "4.1.2",\n  "resolved": "https://registry.npmjs.org/x/-/x-4.1.2.tgz",\n  "integrity": "sha512-${r.chars(B64, 86)}=="\n}`,
+    );
     neg('docker', `sha256:${r.chars(HEX, 64)}: Pulling fs layer\nDigest: sha256:${r.chars(HEX, 64)}`);
     neg('uuid', `request_id=${[8, 4, 4, 4, 12].map((n) => r.chars(HEX, n)).join('-')} trace=${r.chars(HEX, 32)}`);
     neg('k8s', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  LOG_LEVEL: info\n  FEATURE_FLAGS: ${b64('search,checkout')}`);

@@ -95,7 +95,9 @@ describe('independent corpora through rbk import and rbk sessions export', () =>
   it("peers' test cases: recall ≥ 98 %, precision ≥ 95 %", () => {
     const s = scoreImported(peers, peersNeg);
     console.log(`peers through import: recall ${(100 * s.recall).toFixed(2)}% (${s.recalled}/${s.positives}), precision ${(100 * s.precision).toFixed(2)}%`);
-    if (process.env.RBK_SHOW_MISSES) for (const x of peers.filter((p) => p.item.secrets!.some((sec) => inRow(p.uuid, sec))).slice(0, 30)) console.log('MISS', x.item.category, JSON.stringify(x.item.text).slice(0, 160));
+    if (process.env.RBK_SHOW_MISSES)
+      for (const x of peers.filter((p) => p.item.secrets!.some((sec) => inRow(p.uuid, sec))).slice(0, 30))
+        console.log('MISS', x.item.category, JSON.stringify(x.item.text).slice(0, 160));
     expect(s.positives).toBeGreaterThan(5000);
     expect(s.recall).toBeGreaterThanOrEqual(0.98);
     expect(s.precision).toBeGreaterThanOrEqual(0.95);
@@ -103,7 +105,9 @@ describe('independent corpora through rbk import and rbk sessions export', () =>
 
   it('generated corpus: recall ≥ 98 %, precision ≥ 95 %', () => {
     const s = scoreImported(gen, genNeg);
-    console.log(`generated through import: recall ${(100 * s.recall).toFixed(2)}% (${s.recalled}/${s.positives}), precision ${(100 * s.precision).toFixed(2)}%`);
+    console.log(
+      `generated through import: recall ${(100 * s.recall).toFixed(2)}% (${s.recalled}/${s.positives}), precision ${(100 * s.precision).toFixed(2)}%`,
+    );
     expect(s.recall).toBeGreaterThanOrEqual(0.98);
     expect(s.precision).toBeGreaterThanOrEqual(0.95);
   });

@@ -11,13 +11,15 @@ const viaText = (t: string) => redactor.redactText(t).text;
 const viaJson = (t: string) => redactor.redactJson({ type: 'tool_result', content: [{ type: 'text', text: t }] }).value.content[0]!.text;
 
 function report(name: string, s: Score) {
-  console.log(`${name}: recall ${(100 * s.recall).toFixed(2)}% (${s.recalled}/${s.positives}), precision ${(100 * s.precision).toFixed(2)}% (${s.flaggedNegatives} negatives touched)`);
+  console.log(
+    `${name}: recall ${(100 * s.recall).toFixed(2)}% (${s.recalled}/${s.positives}), precision ${(100 * s.precision).toFixed(2)}% (${s.flaggedNegatives} negatives touched)`,
+  );
   console.table(s.table);
   if (s.misses.length) console.log(`misses:\n  ${s.misses.slice(0, 40).join('\n  ')}`);
   if (s.falsePositives.length) console.log(`false positives:\n  ${s.falsePositives.slice(0, 40).join('\n  ')}`);
 }
 
-describe('redaction on the peers\' test cases (gitleaks, secretlint)', () => {
+describe("redaction on the peers' test cases (gitleaks, secretlint)", () => {
   const peers = loadPeers();
   it('is the converted catalogue, not a sample', () => {
     expect(peers.positives.length).toBeGreaterThan(5000);
@@ -37,11 +39,28 @@ describe('redaction on the peers\' test cases (gitleaks, secretlint)', () => {
   }
 });
 
-describe('redaction on a corpus generated from real tools\' output formats', () => {
+describe("redaction on a corpus generated from real tools' output formats", () => {
   const gen = loadGenerated();
   it('has every category the independent evaluation found missing', () => {
     const cats = new Set(gen.positives.map((p) => p.category));
-    for (const c of ['twilio', 'docker-hub', 'vault', 'aws-positional', 'azure', 'url-signature', 'cli-password', 'iac-default', 'config-password', 'env-license', 'ssn', 'query-string', 'k8s-secret', 'json-nested', 'wrapped']) expect(cats).toContain(c);
+    for (const c of [
+      'twilio',
+      'docker-hub',
+      'vault',
+      'aws-positional',
+      'azure',
+      'url-signature',
+      'cli-password',
+      'iac-default',
+      'config-password',
+      'env-license',
+      'ssn',
+      'query-string',
+      'k8s-secret',
+      'json-nested',
+      'wrapped',
+    ])
+      expect(cats).toContain(c);
     expect(gen.positives.length).toBeGreaterThan(300);
     expect(gen.negatives.length).toBeGreaterThan(150);
   });
@@ -65,10 +84,12 @@ describe('redaction on a corpus generated from real tools\' output formats', () 
 describe('vendor tokens inside base64', () => {
   const gen = loadGenerated();
   const generic = new Set(['token-assignment', 'generic-secret', 'authorization-header', 'url-credentials', 'high-entropy-assignment']);
-  const tokens = [...new Set(gen.positives.flatMap((p) => p.secrets))].filter((s): s is string => typeof s === "string").filter((s) => {
-    const m = redactor.redactText(s).matches;
-    return m.length === 1 && m[0]!.start === 0 && m[0]!.end === s.length && m[0]!.kind === 'secret' && !generic.has(m[0]!.rule);
-  });
+  const tokens = [...new Set(gen.positives.flatMap((p) => p.secrets))]
+    .filter((s): s is string => typeof s === 'string')
+    .filter((s) => {
+      const m = redactor.redactText(s).matches;
+      return m.length === 1 && m[0]!.start === 0 && m[0]!.end === s.length && m[0]!.kind === 'secret' && !generic.has(m[0]!.rule);
+    });
   it('are found at every alignment and in every context', () => {
     expect(tokens.length).toBeGreaterThan(40);
     let total = 0;
@@ -85,7 +106,9 @@ describe('vendor tokens inside base64', () => {
         }
       }
     }
-    console.log(`base64 of vendor tokens: ${found}/${total} found (${((100 * found) / total).toFixed(1)}%), ${tokens.length} tokens; missed: ${[...new Set(missed)].slice(0, 10).join(', ')}`);
+    console.log(
+      `base64 of vendor tokens: ${found}/${total} found (${((100 * found) / total).toFixed(1)}%), ${tokens.length} tokens; missed: ${[...new Set(missed)].slice(0, 10).join(', ')}`,
+    );
     expect(found / total).toBeGreaterThanOrEqual(0.95);
   });
 });

@@ -82,6 +82,14 @@ export function score(positives: Item[], negatives: Item[], redact: (t: string) 
     }
   }
   for (const r of Object.values(table)) r.recall = r.positives ? `${((100 * r.recalled) / r.positives).toFixed(1)}%` : '';
-  return { recall: recalled / positives.length, precision: recalled / (recalled + flagged), positives: positives.length, recalled, flaggedNegatives: flagged, misses, falsePositives, table };
+  return {
+    recall: recalled / positives.length,
+    precision: recalled / (recalled + flagged),
+    positives: positives.length,
+    recalled,
+    flaggedNegatives: flagged,
+    misses,
+    falsePositives,
+    table,
+  };
 }
-

@@ -100,7 +100,38 @@ describe('assignment keywords found by the shared scan', () => {
 
   it('has a start at every place the keyword and SQL regexes can match', () => {
     const f = new Fake(5);
-    const pieces = ['password', 'PASSWD', 'DB_PASS', 'bypass', 'passphrase', 'token', 'tokens', 'api-key', 'ApiKey', 'apikey', 'monkey', 'key', 'secret_key_base', 'auth', '_auth', 'auth.key', 'pwd', 'private_key', 'Signing-Key', 'encryptionkey', 'MASTER_KEY', 'access.key', 'ldap_bind_pw', 'DB_PW', 'IDENTIFIED  BY', 'identified by', 'CREATE USER bob', 'passpass', 'pas', 'ke'];
+    const pieces = [
+      'password',
+      'PASSWD',
+      'DB_PASS',
+      'bypass',
+      'passphrase',
+      'token',
+      'tokens',
+      'api-key',
+      'ApiKey',
+      'apikey',
+      'monkey',
+      'key',
+      'secret_key_base',
+      'auth',
+      '_auth',
+      'auth.key',
+      'pwd',
+      'private_key',
+      'Signing-Key',
+      'encryptionkey',
+      'MASTER_KEY',
+      'access.key',
+      'ldap_bind_pw',
+      'DB_PW',
+      'IDENTIFIED  BY',
+      'identified by',
+      'CREATE USER bob',
+      'passpass',
+      'pas',
+      'ke',
+    ];
     const seps = ['=', ': ', '="', "='", ' = ', ' is ', '\\":\\"', ' ', ''];
     const values = ['hunter2x9', 's3cr3t-P4ssw0rd!', "'pw1234xyz'", f.hex(40), '${TOKEN}'];
     let matches = 0;

@@ -16,7 +16,11 @@ interface Embedded {
 
 const KINDS: Record<string, (f: Fake) => Omit<Embedded, 'kind'>> = {
   'aws-access-key-id': (f) => ({ before: '', secret: f.awsKeyId(f.pick(['AKIA', 'ASIA'] as const)), after: '' }),
-  'aws-secret-access-key': (f) => ({ before: f.pick(['aws_secret_access_key = ', 'AWS_SECRET_ACCESS_KEY=', '"SecretAccessKey": "']), secret: f.awsSecret(), after: '' }),
+  'aws-secret-access-key': (f) => ({
+    before: f.pick(['aws_secret_access_key = ', 'AWS_SECRET_ACCESS_KEY=', '"SecretAccessKey": "']),
+    secret: f.awsSecret(),
+    after: '',
+  }),
   'github-token': (f) => ({ before: '', secret: f.pick([f.github('p'), f.github('o'), f.github('s'), f.githubPat()]), after: '' }),
   'gitlab-token': (f) => ({ before: '', secret: f.gitlab(), after: '' }),
   'slack-token': (f) => ({ before: '', secret: f.slack(f.pick(['b', 'p', 'a'] as const)), after: '' }),
@@ -32,7 +36,11 @@ const KINDS: Record<string, (f: Fake) => Omit<Embedded, 'kind'>> = {
     const [header, , footer] = [pem.block.split('\n')[0]!, pem.body, pem.block.split('\n').at(-1)!];
     return { before: `${header}\n`, secret: pem.body, after: `\n${footer}` };
   },
-  'authorization-header': (f) => ({ before: f.pick(['Authorization: Bearer ', 'authorization: Basic ', '"Authorization": "Token ']), secret: f.alnum(32), after: '' }),
+  'authorization-header': (f) => ({
+    before: f.pick(['Authorization: Bearer ', 'authorization: Basic ', '"Authorization": "Token ']),
+    secret: f.alnum(32),
+    after: '',
+  }),
   'url-credentials': (f) => ({
     before: `${f.pick(['postgres', 'mysql', 'mongodb+srv', 'redis', 'amqp', 'https'])}://${f.pick(['app', 'admin', ''])}:`,
     secret: f.alnum(8 + f.int(16)),
@@ -87,30 +95,100 @@ interface Sample {
   secrets: Embedded[];
 }
 
-const sampleArb: fc.Arbitrary<Sample> = fc
-  .array(fc.tuple(fillerArb, separatorArb, embeddedArb, separatorArb), { minLength: 1, maxLength: 3 })
-  .chain((parts) =>
-    fillerArb.map((tail) => {
-      let text = '';
-      for (const [filler, sepBefore, e, sepAfter] of parts) {
-        // A quoted context needs its closing quote.
-        const closing = /"$/.test(e.before) ? '"' : /'$/.test(e.before) ? "'" : '';
-        text += filler + sepBefore + e.before + e.secret + closing + e.after + sepAfter;
-      }
-      return { text: text + tail, secrets: parts.map(([, , e]) => e) };
-    }),
-  );
+const sampleArb: fc.Arbitrary<Sample> = fc.array(fc.tuple(fillerArb, separatorArb, embeddedArb, separatorArb), { minLength: 1, maxLength: 3 }).chain((parts) =>
+  fillerArb.map((tail) => {
+    let text = '';
+    for (const [filler, sepBefore, e, sepAfter] of parts) {
+      // A quoted context needs its closing quote.
+      const closing = /"$/.test(e.before) ? '"' : /'$/.test(e.before) ? "'" : '';
+      text += filler + sepBefore + e.before + e.secret + closing + e.after + sepAfter;
+    }
+    return { text: text + tail, secrets: parts.map(([, , e]) => e) };
+  }),
+);
 
 /** Strings built from fragments that rules care about, to provoke near-misses and overlaps. */
 const FRAGMENTS = [
-  'password', 'PASSWORD', 'token', 'secret', 'api_key', 'DB_PASS', 'auth', '=', ':', ': ', ' = ', '"', "'", '\\"', '\\', '\\n', '\n', ' ',
-  '@', '.', 'com', 'example', '://', 'user', 'Bearer ', 'Basic ', 'Authorization: ', 'Cookie: ', 'AKIA', 'ghp_', 'sk-', 'eyJ', 'xoxb-',
-  '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', '+1 ', '415', '555', '-', '(', ')', '4111', '1111 ', '123-45-6789',
-  'DE89', '3704', ' 0044', '[REDACTED:email:abcdef]', '[REDACTED:', ']', '$', '{', '}', ',', ';', '&', '?', '#', '<', '>', 'x', 'A', '0', '9',
-  'curl -u ', 'mysql -p', 'name: ', 'value: ', '<password>', '</password>',
+  'password',
+  'PASSWORD',
+  'token',
+  'secret',
+  'api_key',
+  'DB_PASS',
+  'auth',
+  '=',
+  ':',
+  ': ',
+  ' = ',
+  '"',
+  "'",
+  '\\"',
+  '\\',
+  '\\n',
+  '\n',
+  ' ',
+  '@',
+  '.',
+  'com',
+  'example',
+  '://',
+  'user',
+  'Bearer ',
+  'Basic ',
+  'Authorization: ',
+  'Cookie: ',
+  'AKIA',
+  'ghp_',
+  'sk-',
+  'eyJ',
+  'xoxb-',
+  '-----BEGIN RSA PRIVATE KEY-----',
+  '-----END RSA PRIVATE KEY-----',
+  '+1 ',
+  '415',
+  '555',
+  '-',
+  '(',
+  ')',
+  '4111',
+  '1111 ',
+  '123-45-6789',
+  'DE89',
+  '3704',
+  ' 0044',
+  '[REDACTED:email:abcdef]',
+  '[REDACTED:',
+  ']',
+  '$',
+  '{',
+  '}',
+  ',',
+  ';',
+  '&',
+  '?',
+  '#',
+  '<',
+  '>',
+  'x',
+  'A',
+  '0',
+  '9',
+  'curl -u ',
+  'mysql -p',
+  'name: ',
+  'value: ',
+  '<password>',
+  '</password>',
 ];
 const fragmentTextArb = fc
-  .array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 6 }), embeddedArb.map((e) => e.before + e.secret)), { maxLength: 30 })
+  .array(
+    fc.oneof(
+      fc.constantFrom(...FRAGMENTS),
+      fc.string({ maxLength: 6 }),
+      embeddedArb.map((e) => e.before + e.secret),
+    ),
+    { maxLength: 30 },
+  )
   .map((parts) => parts.join(''));
 
 function withoutTokens(s: string): string {
@@ -206,15 +284,15 @@ describe('redaction properties', () => {
         expect(b).toBe(a);
       }
     };
-    const withSecrets = fc.tuple(fc.jsonValue(), fc.array(embeddedArb, { maxLength: 3 }), fc.array(fc.string(), { maxLength: 3 })).map(
-      ([json, secrets, keys]) => {
+    const withSecrets = fc
+      .tuple(fc.jsonValue(), fc.array(embeddedArb, { maxLength: 3 }), fc.array(fc.string(), { maxLength: 3 }))
+      .map(([json, secrets, keys]) => {
         const value: Record<string, unknown> = { data: json };
         secrets.forEach((e, i) => {
           value[keys[i] ?? `k${i}`] = `${e.before}${e.secret}${/"$/.test(e.before) ? '"' : ''}${e.after}`;
         });
         return { value, secrets };
-      },
-    );
+      });
     fc.assert(
       fc.property(withSecrets, ({ value, secrets }) => {
         const snapshot = JSON.stringify(value);

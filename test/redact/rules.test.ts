@@ -16,7 +16,7 @@ function token(rule: string, value: string, key = KEY): string {
 type Positive = [string, string, string];
 
 const positives: Positive[] = [
-  [`AWS_ACCESS_KEY_ID=${(f.awsKeyId())}`, '', 'aws-access-key-id'],
+  [`AWS_ACCESS_KEY_ID=${f.awsKeyId()}`, '', 'aws-access-key-id'],
   [`aws_secret_access_key = SECRET`, f.awsSecret(), 'aws-secret-access-key'],
   [`"SecretAccessKey": "SECRET"`, f.awsSecret(), 'aws-secret-access-key'],
   [`token ${f.github('p')}`, '', 'github-token'],

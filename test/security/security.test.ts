@@ -35,7 +35,22 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../../daemon/rpc/protos.js';
 import { rpc } from '../faults/support/faults.js';
 
-const TRAVERSALS = ['../../escaped', '..', '.', '/etc/passwd', 'a/../../escaped', '..\\..\\escaped', 'a\0b', '%2e%2e%2fescaped', ' ../x', 'x'.repeat(129), '', '-rf', '\u202e../x', '.hidden'];
+const TRAVERSALS = [
+  '../../escaped',
+  '..',
+  '.',
+  '/etc/passwd',
+  'a/../../escaped',
+  '..\\..\\escaped',
+  'a\0b',
+  '%2e%2e%2fescaped',
+  ' ../x',
+  'x'.repeat(129),
+  '',
+  '-rf',
+  '\u202e../x',
+  '.hidden',
+];
 
 let t: TempRbk;
 let d: DaemonProcess;
@@ -97,7 +112,9 @@ describe('file modes under umask 000', () => {
       fs.mkdirSync(path.join(shared, 'spool'), { recursive: true });
       fs.chmodSync(shared, 0o777);
       fs.writeFileSync(path.join(down.root, 'file'), '');
-      const r = await runHook(down, hookPayload('Stop', 'x'), { env: { RBK_DATA_DIR: path.join(down.root, 'file', 'data'), RBK_FALLBACK_SPOOL_DIR: path.join(shared, 'spool') } });
+      const r = await runHook(down, hookPayload('Stop', 'x'), {
+        env: { RBK_DATA_DIR: path.join(down.root, 'file', 'data'), RBK_FALLBACK_SPOOL_DIR: path.join(shared, 'spool') },
+      });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/could not deliver or spool event .*open to other users \(mode 777\); refusing to spool there/);
@@ -123,20 +140,30 @@ describe('path traversal', () => {
     await waitFor('every hostile event stored', () => hookEventRows(t, `session_id IS NULL OR session_id = 'safe-session'`).length >= payloads.length);
     for (const id of queryAll<{ id: string }>(t, 'SELECT id FROM sessions').map((r) => r.id)) expect(isSafeId(id), id).toBe(true);
     for (const p of queryAll<{ path: string }>(t, 'SELECT path FROM transcripts').map((r) => r.path)) expect(isSafeTranscriptPath(p), p).toBe(true);
-    for (const a of queryAll<{ agent_id: string | null }>(t, 'SELECT agent_id FROM hook_events WHERE agent_id IS NOT NULL')) expect(isSafeId(a.agent_id), String(a.agent_id)).toBe(true);
+    for (const a of queryAll<{ agent_id: string | null }>(t, 'SELECT agent_id FROM hook_events WHERE agent_id IS NOT NULL'))
+      expect(isSafeId(a.agent_id), String(a.agent_id)).toBe(true);
     expect(outside()).toEqual(before);
     expect(fs.existsSync(path.join(t.root, 'escaped'))).toBe(false);
   });
 
   it('hostile event ids: refused by SubmitHook, never written as spool files, ignored by the drain', async () => {
     for (const v of TRAVERSALS) {
-      const err = await rpc(t.socket, 'Ingest', 'SubmitHook', { eventId: v, eventName: 'Stop', payload: Buffer.from('{}'), hookStartedUnixMs: 1, sentUnixMs: 1, clientVersion: 't' }).then(
+      const err = await rpc(t.socket, 'Ingest', 'SubmitHook', {
+        eventId: v,
+        eventName: 'Stop',
+        payload: Buffer.from('{}'),
+        hookStartedUnixMs: 1,
+        sentUnixMs: 1,
+        clientVersion: 't',
+      }).then(
         () => null,
         (e: { code: number; details: string }) => e,
       );
       expect(err, JSON.stringify(v)).toMatchObject({ code: 3 });
       expect(err!.details).toMatch(/event_id must be/);
-      expect(() => writeSpoolRecord(t.spoolDir, { v: 1, event_id: v, event_name: 'x', hook_started_unix_ms: 1, spooled_unix_ms: 1, reason: 't', payload_b64: '' })).toThrow(/invalid spool event id/);
+      expect(() =>
+        writeSpoolRecord(t.spoolDir, { v: 1, event_id: v, event_name: 'x', hook_started_unix_ms: 1, spooled_unix_ms: 1, reason: 't', payload_b64: '' }),
+      ).toThrow(/invalid spool event id/);
     }
     // A file planted in the spool with a name that is not an event id is left alone (not stored, not moved).
     fs.mkdirSync(t.spoolDir, { recursive: true, mode: 0o700 });
@@ -166,7 +193,9 @@ describe('path traversal', () => {
 
   it('transcript paths: the Import RPC refuses relative paths; the ingester refuses unsafe ones', async () => {
     const Import = loadServices().Ingest;
-    const client = new Import(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Import(req: object): grpc.ClientReadableStream<unknown> };
+    const client = new Import(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      Import(req: object): grpc.ClientReadableStream<unknown>;
+    };
     try {
       for (const v of ['../../etc', 'relative/dir', '/abs\0nul']) {
         const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
@@ -204,7 +233,12 @@ describe('path traversal', () => {
     expect(() => partKey('interactions', p, 0)).toThrow(UnsafeKeyError);
     expect(() => partKey('interactions', p, 1.5)).toThrow(UnsafeKeyError);
     expect(() => compactedPartKey('interactions', p, 3, 2)).toThrow(UnsafeKeyError);
-    for (const k of ['v1/interactions/date=2026-05-01/host=laptop/session=../part-000001.ndjson.gz', 'v1/interactions/date=2026-05-01/host=../session=x/part.gz', 'v1/../interactions/x', 'v1/interactions/date=2026-05-01/host=laptop/session=a/b/part.gz']) {
+    for (const k of [
+      'v1/interactions/date=2026-05-01/host=laptop/session=../part-000001.ndjson.gz',
+      'v1/interactions/date=2026-05-01/host=../session=x/part.gz',
+      'v1/../interactions/x',
+      'v1/interactions/date=2026-05-01/host=laptop/session=a/b/part.gz',
+    ]) {
       expect(parseKey(k), k).toBeNull();
     }
   });
@@ -213,7 +247,13 @@ describe('path traversal', () => {
 describe('oversized gRPC messages', () => {
   it('a 65 MiB SubmitHook is refused with RESOURCE_EXHAUSTED; the daemon keeps serving', async () => {
     const payload = Buffer.alloc(65 * 1024 * 1024, 0x61);
-    const err = await rpc(t.socket, 'Ingest', 'SubmitHook', { eventId: 'too-big-1', eventName: 'Stop', payload, hookStartedUnixMs: 1, sentUnixMs: 1, clientVersion: 't' }, { timeoutMs: 60_000, channelOptions: { 'grpc.max_send_message_length': -1 } }).then(
+    const err = await rpc(
+      t.socket,
+      'Ingest',
+      'SubmitHook',
+      { eventId: 'too-big-1', eventName: 'Stop', payload, hookStartedUnixMs: 1, sentUnixMs: 1, clientVersion: 't' },
+      { timeoutMs: 60_000, channelOptions: { 'grpc.max_send_message_length': -1 } },
+    ).then(
       () => null,
       (e: { code: number; details: string }) => e,
     );
@@ -222,7 +262,11 @@ describe('oversized gRPC messages', () => {
     expect(hookEventRows(t, `event_id = 'too-big-1'`)).toEqual([]);
     expect(await healthCheck(t.socket)).toBe('SERVING');
     // The hook never sends such a message: over its limit it spools straight away, and the drain stores it.
-    const big = Buffer.concat([Buffer.from('{"session_id":"big-one","hook_event_name":"PostToolUse","tool_response":"'), Buffer.alloc(61 * 1024 * 1024, 0x62), Buffer.from('"}')]);
+    const big = Buffer.concat([
+      Buffer.from('{"session_id":"big-one","hook_event_name":"PostToolUse","tool_response":"'),
+      Buffer.alloc(61 * 1024 * 1024, 0x62),
+      Buffer.from('"}'),
+    ]);
     const r = await runHook(t, big, { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     await waitFor('the big event via the spool', () => hookEventRows(t, `session_id = 'big-one'`).length === 1, 60_000, 200);
@@ -232,8 +276,30 @@ describe('oversized gRPC messages', () => {
 describe('no secret values in logs', () => {
   it('hooks and transcripts full of secrets at log level debug: no raw value in the daemon log or hook output', async () => {
     const f = new Fake(99);
-    const secrets = [f.awsKeyId('AKIA'), f.awsSecret(), f.github('p'), f.slack('b'), f.stripe('sk_live'), f.anthropic(), f.openai(false), f.jwt(), f.password(), f.alnum(32)];
-    const [awsId, awsSecret, gh, slack, stripe, anthropic, openai, jwt, password, bearer] = secrets as [string, string, string, string, string, string, string, string, string, string];
+    const secrets = [
+      f.awsKeyId('AKIA'),
+      f.awsSecret(),
+      f.github('p'),
+      f.slack('b'),
+      f.stripe('sk_live'),
+      f.anthropic(),
+      f.openai(false),
+      f.jwt(),
+      f.password(),
+      f.alnum(32),
+    ];
+    const [awsId, awsSecret, gh, slack, stripe, anthropic, openai, jwt, password, bearer] = secrets as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const sid = '5ec12e75-0000-4000-8000-000000000001';
     const transcript = path.join(t.root, 'projects', '-tmp-secrets', `${sid}.jsonl`);
     fs.mkdirSync(path.dirname(transcript), { recursive: true });
@@ -247,7 +313,11 @@ describe('no secret values in logs', () => {
     );
     const hooks = [
       hookPayload('SessionStart', sid, { transcript_path: transcript }),
-      hookPayload('PreToolUse', sid, { tool_name: 'Bash', tool_use_id: 'toolu_s', tool_input: { command: `curl -H "x-api-key: ${anthropic}" -u admin:${password} https://api` } }),
+      hookPayload('PreToolUse', sid, {
+        tool_name: 'Bash',
+        tool_use_id: 'toolu_s',
+        tool_input: { command: `curl -H "x-api-key: ${anthropic}" -u admin:${password} https://api` },
+      }),
       hookPayload('PostToolUse', sid, { tool_name: 'Bash', tool_use_id: 'toolu_s', tool_response: { stdout: `OPENAI_API_KEY=${openai}` } }),
       `{"session_id":"${sid}","hook_event_name":"Stop","note": ${stripe}}`, // invalid JSON, the secret where V8's error message quotes the text
       hookPayload(`SessionEnd`, `${gh}`), // a secret where an id belongs

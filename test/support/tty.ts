@@ -34,7 +34,11 @@ let counter = 0;
  * Runs `argv` in a fresh tmux session of `cols` × `rows` cells with `env`. The command's exit code
  * is written to a file when it ends, and the pane stays open so the last screen can be read.
  */
-export function openTerminal(dir: string, argv: string[], opts: { cols: number; rows: number; env: Record<string, string | undefined>; cwd?: string }): Terminal {
+export function openTerminal(
+  dir: string,
+  argv: string[],
+  opts: { cols: number; rows: number; env: Record<string, string | undefined>; cwd?: string },
+): Terminal {
   const name = `rbk-test-${process.pid}-${++counter}`;
   const socketName = `${name}-sock`;
   const rawFile = path.join(dir, `${name}.raw`);

@@ -52,25 +52,44 @@ describe('central copy config keys', () => {
     const c = parseConfigText('');
     expect(c.integrations.claude.sessionStorage.backend).toBe('local');
     expect(c.integrations.claude.sessionStorage.s3.sse).toBeUndefined();
-    expect(c.sync).toEqual({ automatic: true, debounceMs: 5000, idleMinutes: 10, minIntervalMs: 300_000, backoffBaseMs: 1000, backoffCapMs: 60_000, maxPartRows: 50_000, maxPartBytes: 4_194_304 });
+    expect(c.sync).toEqual({
+      automatic: true,
+      debounceMs: 5000,
+      idleMinutes: 10,
+      minIntervalMs: 300_000,
+      backoffBaseMs: 1000,
+      backoffCapMs: 60_000,
+      maxPartRows: 50_000,
+      maxPartBytes: 4_194_304,
+    });
   });
 
   it('SSE: AES256 or aws:kms with a key id; a key id needs aws:kms; anything else names the key', () => {
     const kms = parseConfigText(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: aws:kms\n  kmsKeyId: arn:aws:kms:eu-west-1:111122223333:key/abcd'));
     expect(kms.integrations.claude.sessionStorage.s3).toMatchObject({ sse: 'aws:kms', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/abcd' });
     expect(parseConfigText(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: AES256')).integrations.claude.sessionStorage.s3.sse).toBe('AES256');
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: AES256\n  kmsKeyId: abcd'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.kmsKeyId: goes with sse: aws:kms/);
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: rot13'))).toContain('integrations.claude.sessionStorage.s3.sse: must be one of "AES256", "aws:kms"');
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: AES256\n  kmsKeyId: abcd'))).toMatch(
+      /integrations\.claude\.sessionStorage\.s3\.kmsKeyId: goes with sse: aws:kms/,
+    );
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  sse: rot13'))).toContain(
+      'integrations.claude.sessionStorage.s3.sse: must be one of "AES256", "aws:kms"',
+    );
   });
 
   it('no credential keys: they are refused as unknown, the credential chain is the only source', () => {
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  accessKeyId: AKIA4Q24M3S7P2YU3ND2'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.accessKeyId: unknown key/);
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  accessKeyId: AKIA4Q24M3S7P2YU3ND2'))).toMatch(
+      /integrations\.claude\.sessionStorage\.s3\.accessKeyId: unknown key/,
+    );
     expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  secretAccessKey: x'))).toMatch(/s3\.secretAccessKey: unknown key/);
   });
 
   it('a key prefix that could leave its place is refused', () => {
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  prefix: "../other"'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.prefix: must not contain "\.\."/);
-    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  prefix: "a b"'))).toMatch(/integrations\.claude\.sessionStorage\.s3\.prefix: must be a key prefix/);
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  prefix: "../other"'))).toMatch(
+      /integrations\.claude\.sessionStorage\.s3\.prefix: must not contain "\.\."/,
+    );
+    expect(configError(storage('backend: s3\ns3:\n  bucket: team-sessions\n  prefix: "a b"'))).toMatch(
+      /integrations\.claude\.sessionStorage\.s3\.prefix: must be a key prefix/,
+    );
   });
 
   it('sync tuning keys are range-checked and named', () => {

@@ -95,7 +95,10 @@ async function expectComplete(w: World): Promise<{ objects: number; parts: numbe
       ['hook_events', `SELECT event_id AS id FROM hook_events WHERE session_id = ? ORDER BY seq`, (r: any) => String(r.event_id)],
     ] as const) {
       const parts = m.parts[dataset] as { key: string; first: number; last: number; sha256: string; rows: number }[];
-      expect(parts.map((p) => p.first), `${dataset} parts of ${s}`).toEqual(parts.map((_, i) => i + 1));
+      expect(
+        parts.map((p) => p.first),
+        `${dataset} parts of ${s}`,
+      ).toEqual(parts.map((_, i) => i + 1));
       const ids: string[] = [];
       for (const p of parts) {
         const body = objects.get(p.key);
@@ -122,7 +125,12 @@ function okPuts(p: FaultProxy): number {
 
 describe('sync under faults', () => {
   it('s3rver stopped mid-sync and started later: the object set completes, nothing twice', async () => {
-    const w = await world('s3-down', 30, 4, ['sync:', '  automatic: false', '  backoffBaseMs: 50', '  backoffCapMs: 200', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n'));
+    const w = await world(
+      's3-down',
+      30,
+      4,
+      ['sync:', '  automatic: false', '  backoffBaseMs: 50', '  backoffCapMs: 200', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n'),
+    );
     // Slow enough (latency on every request) that the stop lands in the middle of the run.
     w.proxy.setFault(() => ({ delayMs: 40 }));
     const running = syncJson(w.t);
@@ -184,7 +192,21 @@ describe('sync under faults', () => {
   });
 
   it('503 SlowDown, 500 InternalError, dropped connections and latency: backoff timers finish the job unattended', async () => {
-    const w = await world('flaky', 12, 3, ['sync:', '  automatic: true', '  idleMinutes: 1440', '  debounceMs: 3600000', '  backoffBaseMs: 100', '  backoffCapMs: 400', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n'));
+    const w = await world(
+      'flaky',
+      12,
+      3,
+      [
+        'sync:',
+        '  automatic: true',
+        '  idleMinutes: 1440',
+        '  debounceMs: 3600000',
+        '  backoffBaseMs: 100',
+        '  backoffCapMs: 400',
+        'jobs:',
+        '  sync: "0 0 1 1 *"',
+      ].join('\n'),
+    );
     // Roughly a third of the requests fail, in every way the SDK and our backoff must absorb.
     let n = 0;
     w.proxy.setFault(({ method }) => {
@@ -209,14 +231,19 @@ describe('sync under faults', () => {
       45_000,
       250,
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\nstatus: ${JSON.stringify(last)}\nrequests: ${JSON.stringify(w.proxy.requests.slice(-12).map((r) => [r.method, r.status, r.injected]))}\nlog: ${w.d.log().slice(-3000)}`);
+      throw new Error(
+        `${err.message}\nstatus: ${JSON.stringify(last)}\nrequests: ${JSON.stringify(w.proxy.requests.slice(-12).map((r) => [r.method, r.status, r.injected]))}\nlog: ${w.d.log().slice(-3000)}`,
+      );
     });
     const injected = w.proxy.requests.filter((r) => r.injected).length;
     expect(injected).toBeGreaterThan(5);
     const done = await expectComplete(w);
     expect(done.objects).toBe(12 * 2);
     // Every object was stored by exactly one forwarded PUT per key, or by a retry of the same bytes.
-    const forwardedKeys = w.proxy.forwarded('PUT').filter((r) => r.status === 200).map((r) => decodeURIComponent(r.path.split('?')[0]!));
+    const forwardedKeys = w.proxy
+      .forwarded('PUT')
+      .filter((r) => r.status === 200)
+      .map((r) => decodeURIComponent(r.path.split('?')[0]!));
     expect(new Set(forwardedKeys).size).toBe(12 * 2);
   }, 120_000);
 });

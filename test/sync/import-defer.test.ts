@@ -30,13 +30,33 @@ afterEach(async () => {
 const objects = async () => (await backend.list('v1/')).length;
 
 function jobContext(trigger: JobContext['trigger']): JobContext {
-  return { db: m.db, clock: { now: () => Date.now() }, log: silentLogger, config: m.config, paths: m.paths, progress: () => {}, signal: new AbortController().signal, job: 'sync', runId: 1, trigger };
+  return {
+    db: m.db,
+    clock: { now: () => Date.now() },
+    log: silentLogger,
+    config: m.config,
+    paths: m.paths,
+    progress: () => {},
+    signal: new AbortController().signal,
+    job: 'sync',
+    runId: 1,
+    trigger,
+  };
 }
 
 describe('sync during an import', () => {
   it('the scheduled job defers while an import runs, and a manual run does not', async () => {
     await captureScenario(m, 'failing-build', 'laptop-a');
-    const service = createSyncService({ db: m.db, config: { ...m.config, sync: { ...m.config.sync, automatic: false } }, paths: m.paths, redaction: m.redaction, hookWriter: {} as HookWriter, log: silentLogger, importing: () => m.ingester.importing(), backend });
+    const service = createSyncService({
+      db: m.db,
+      config: { ...m.config, sync: { ...m.config.sync, automatic: false } },
+      paths: m.paths,
+      redaction: m.redaction,
+      hookWriter: {} as HookWriter,
+      log: silentLogger,
+      importing: () => m.ingester.importing(),
+      backend,
+    });
     try {
       m.ingester.beginImport();
       const deferred = await service.job()(jobContext('cron'));

@@ -29,7 +29,9 @@ describe('sync.maxPartBytes', () => {
     dirs.push(base);
     const backend = new LocalBackend(base);
     const rowText = m.db
-      .prepare("SELECT SUM(length(text) + COALESCE(length(tool_input), 0) + COALESCE(length(tool_use_result), 0) + COALESCE(length(data), 0)) FROM interactions WHERE session_id = ?")
+      .prepare(
+        'SELECT SUM(length(text) + COALESCE(length(tool_input), 0) + COALESCE(length(tool_use_result), 0) + COALESCE(length(data), 0)) FROM interactions WHERE session_id = ?',
+      )
       .pluck()
       .get(id) as number;
     // The fixture session must be bigger than the bound for the test to say anything.
@@ -43,7 +45,12 @@ describe('sync.maxPartBytes', () => {
     expect(parts.length).toBeGreaterThan(1);
     const seen: string[] = [];
     for (const key of parts) {
-      const rows = zlib.gunzipSync(objects.get(key)!).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const rows = zlib
+        .gunzipSync(objects.get(key)!)
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       const text = rows.map((r) => r.text.length + (r.tool_input?.length ?? 0) + (r.tool_use_result?.length ?? 0) + (r.data?.length ?? 0) + 512);
       // Under the bound, except that the row which crossed it is the part's last one.
       expect(text.slice(0, -1).reduce((a, b) => a + b, 0)).toBeLessThan(BOUND);
@@ -93,7 +100,17 @@ describe('sync.maxPartBytes', () => {
     const seen = [...objects.keys()]
       .filter((k) => k.startsWith('v1/interactions/'))
       .sort()
-      .flatMap((k) => zlib.gunzipSync(objects.get(k)!).toString('utf8').trim().split('\n').map((l) => { const r = JSON.parse(l); return `${r.uuid}:${r.block_index}`; }));
+      .flatMap((k) =>
+        zlib
+          .gunzipSync(objects.get(k)!)
+          .toString('utf8')
+          .trim()
+          .split('\n')
+          .map((l) => {
+            const r = JSON.parse(l);
+            return `${r.uuid}:${r.block_index}`;
+          }),
+      );
     const stored = m.db.prepare("SELECT uuid || ':' || block_index FROM interactions WHERE session_id = ? ORDER BY id").pluck().all(id) as string[];
     expect(seen).toEqual(stored);
   });

@@ -105,12 +105,24 @@ describe('rbk pull over s3rver', () => {
     expect(ub).toEqual(ua);
     expect(ua.totals.totalTokens).toBeGreaterThan(0);
 
-    const counts = () => queryAll<{ n: number }>(b, `SELECT (SELECT count(*) FROM interactions) + (SELECT count(*) FROM hook_events) + (SELECT count(*) FROM message_usage) AS n`)[0]!.n;
+    const counts = () =>
+      queryAll<{ n: number }>(
+        b,
+        `SELECT (SELECT count(*) FROM interactions) + (SELECT count(*) FROM hook_events) + (SELECT count(*) FROM message_usage) AS n`,
+      )[0]!.n;
     const before = counts();
     const again = await cli(b, envB, ['pull', '--json']);
     expect(again.code, again.stderr).toBe(0);
     // Only LIST requests: each manifest's ETag is the one it had when B stored it in full.
-    expect(again.json).toMatchObject({ sessionsAdded: 0, sessionsUpdated: 0, sessionsUnchanged: 2, partsFetched: 0, bytesFetched: 0, interactionsAdded: 0, hookEventsAdded: 0 });
+    expect(again.json).toMatchObject({
+      sessionsAdded: 0,
+      sessionsUpdated: 0,
+      sessionsUnchanged: 2,
+      partsFetched: 0,
+      bytesFetched: 0,
+      interactionsAdded: 0,
+      hookEventsAdded: 0,
+    });
     expect(counts()).toBe(before);
 
     // B's own sync uploads nothing of what it pulled, and A's pull skips its own host.

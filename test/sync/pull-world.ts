@@ -83,7 +83,9 @@ export async function captureScenario(m: Machine, scenario: string, host: string
     if (r.sessionId) sessions.add(r.sessionId);
   }
   const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.jsonl') ? [path.join(dir, e.name)] : []));
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.jsonl') ? [path.join(dir, e.name)] : []));
   for (const file of walk(path.join(base, 'projects')).sort()) {
     const r = await m.ingester.ingestFile(file, 'import');
     for (const s of r.sessionIds) sessions.add(s);

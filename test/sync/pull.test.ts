@@ -37,18 +37,25 @@ const pull = (m: Machine, req: PullRequest = {}, selfHost = 'desk-b') =>
 
 /** What `rbk sessions --json` compares on: everything but where the row came from. */
 function sessionsOf(m: Machine) {
-  return (listSessions(m.db, { limit: 100 }) as unknown as Record<string, unknown>[]).map(({ transcript_path: _t, origin: _o, created_at: _c, updated_at: _u, ...rest }: Record<string, unknown>) => {
-    const r = rest as Record<string, unknown>;
-    delete r.pulled_from;
-    delete r.pinned;
-    delete r.expired_at;
-    // Each side of the hook/transcript pair is shown as the larger count; B has the larger in both.
-    for (const [h, t] of [['prompts', 't_prompts'], ['tool_calls', 't_tool_calls'], ['tool_failures', 't_tool_failures'], ['subagents', 't_subagents']] as const) {
-      r[h] = Math.max(r[h] as number, r[t] as number);
-      delete r[t];
-    }
-    return r;
-  });
+  return (listSessions(m.db, { limit: 100 }) as unknown as Record<string, unknown>[]).map(
+    ({ transcript_path: _t, origin: _o, created_at: _c, updated_at: _u, ...rest }: Record<string, unknown>) => {
+      const r = rest as Record<string, unknown>;
+      delete r.pulled_from;
+      delete r.pinned;
+      delete r.expired_at;
+      // Each side of the hook/transcript pair is shown as the larger count; B has the larger in both.
+      for (const [h, t] of [
+        ['prompts', 't_prompts'],
+        ['tool_calls', 't_tool_calls'],
+        ['tool_failures', 't_tool_failures'],
+        ['subagents', 't_subagents'],
+      ] as const) {
+        r[h] = Math.max(r[h] as number, r[t] as number);
+        delete r[t];
+      }
+      return r;
+    },
+  );
 }
 
 const usageOf = (m: Machine) => usageReport(m.db, { report: 'session', timeZone: 'UTC' });
@@ -195,16 +202,31 @@ describe('pull', () => {
     fs.mkdirSync(hostileDir, { recursive: true });
     fs.writeFileSync(path.join(hostileDir, 'session.json'), '{}');
     const thief = 'v1/sessions/date=2026-05-19/host=evil/session=thief/session.json';
-    await bucket.put(thief, Buffer.from(JSON.stringify({ ...man1, sessionId: 'thief', host: 'evil', date: '2026-05-19' })), { sha256: sha256Hex(Buffer.from(JSON.stringify({ ...man1, sessionId: 'thief', host: 'evil', date: '2026-05-19' }))), contentType: 'application/json' });
+    await bucket.put(thief, Buffer.from(JSON.stringify({ ...man1, sessionId: 'thief', host: 'evil', date: '2026-05-19' })), {
+      sha256: sha256Hex(Buffer.from(JSON.stringify({ ...man1, sessionId: 'thief', host: 'evil', date: '2026-05-19' }))),
+      contentType: 'application/json',
+    });
     const junk = Buffer.from('not json');
     await bucket.put('v1/sessions/date=2026-05-19/host=evil/session=junk/session.json', junk, { sha256: sha256Hex(junk), contentType: 'application/json' });
     const bomb = zlib.gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20));
     const bombKey = 'v1/interactions/date=2026-05-19/host=evil/session=bomb/part-000001.ndjson.gz';
     await bucket.put(bombKey, bomb, { sha256: sha256Hex(bomb), contentType: 'application/gzip' });
     const bombManifest = Buffer.from(
-      JSON.stringify({ layout: 'v1', sessionId: 'bomb', host: 'evil', date: '2026-05-19', updatedAt: 'x', session: {}, totals: {}, parts: { interactions: [{ key: bombKey, first: 1, last: 1, rows: 1, bytes: bomb.length, sha256: sha256Hex(bomb) }], hook_events: [] } }),
+      JSON.stringify({
+        layout: 'v1',
+        sessionId: 'bomb',
+        host: 'evil',
+        date: '2026-05-19',
+        updatedAt: 'x',
+        session: {},
+        totals: {},
+        parts: { interactions: [{ key: bombKey, first: 1, last: 1, rows: 1, bytes: bomb.length, sha256: sha256Hex(bomb) }], hook_events: [] },
+      }),
     );
-    await bucket.put('v1/sessions/date=2026-05-19/host=evil/session=bomb/session.json', bombManifest, { sha256: sha256Hex(bombManifest), contentType: 'application/json' });
+    await bucket.put('v1/sessions/date=2026-05-19/host=evil/session=bomb/session.json', bombManifest, {
+      sha256: sha256Hex(bombManifest),
+      contentType: 'application/json',
+    });
 
     const r = await pull(b);
     expect(r.skipped).toEqual({
@@ -214,12 +236,21 @@ describe('pull', () => {
       'manifest-invalid': 2,
       'part-too-large': 1,
     });
-    expect(r.problems.map((p) => p.reason).sort()).toEqual(['checksum-mismatch', 'corrupt-gzip', 'manifest-invalid', 'manifest-invalid', 'not-a-layout-key', 'part-too-large']);
-    // The junk manifest is not JSON; the thief's points at s1's parts, outside its own prefix.
-    expect(r.problems.filter((p) => p.reason === 'manifest-invalid').map((p) => p.key).sort()).toEqual([
-      'v1/sessions/date=2026-05-19/host=evil/session=junk/session.json',
-      thief,
+    expect(r.problems.map((p) => p.reason).sort()).toEqual([
+      'checksum-mismatch',
+      'corrupt-gzip',
+      'manifest-invalid',
+      'manifest-invalid',
+      'not-a-layout-key',
+      'part-too-large',
     ]);
+    // The junk manifest is not JSON; the thief's points at s1's parts, outside its own prefix.
+    expect(
+      r.problems
+        .filter((p) => p.reason === 'manifest-invalid')
+        .map((p) => p.key)
+        .sort(),
+    ).toEqual(['v1/sessions/date=2026-05-19/host=evil/session=junk/session.json', thief]);
     expect(b.db.prepare("SELECT count(*) FROM sessions WHERE id IN ('thief', 'a.b', 'junk')").pluck().get()).toBe(0);
     // The parts that were fine are in; the bad ones are retried on the next pull once repaired.
     fs.writeFileSync(file(p0), good0);
@@ -243,7 +274,10 @@ describe('pull', () => {
     await captureScenario(b, 'failing-build', 'laptop-a');
     expect(b.db.prepare('SELECT * FROM sessions ORDER BY id').all()).toEqual(before);
     expect(count(b, 'interactions')).toBe(rowsBefore);
-    const strays = b.db.prepare(`SELECT session_id, problem FROM hook_events WHERE problem LIKE '%read-only here%'`).all() as { session_id: string | null; problem: string }[];
+    const strays = b.db.prepare(`SELECT session_id, problem FROM hook_events WHERE problem LIKE '%read-only here%'`).all() as {
+      session_id: string | null;
+      problem: string;
+    }[];
     expect(strays.length).toBeGreaterThan(0);
     expect(strays.every((s) => s.session_id === null && s.problem.includes('pulled from host laptop-a'))).toBe(true);
     // And B's sync never uploads them.

@@ -23,7 +23,9 @@ let d: DaemonProcess | undefined;
 const config = (disabled: string[]) => `${s3ConfigYaml(s3, { prefix: 'rr', extra: MANUAL_ONLY })}\nredaction:\n  disabledRules: ${JSON.stringify(disabled)}\n`;
 
 function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []));
 }
 
 async function objectsWith(value: string): Promise<string[]> {
@@ -47,7 +49,12 @@ beforeAll(async () => {
       { say: 'Logged in.' },
     ],
   });
-  writeSession(projects, { sessionId: CLEAN_SESSION, cwd: '/work/clean', start: '2026-05-01T11:00:00Z', steps: [{ prompt: 'list files' }, { bash: 'ls', output: 'a.txt\nb.txt' }] });
+  writeSession(projects, {
+    sessionId: CLEAN_SESSION,
+    cwd: '/work/clean',
+    start: '2026-05-01T11:00:00Z',
+    steps: [{ prompt: 'list files' }, { bash: 'ls', output: 'a.txt\nb.txt' }],
+  });
   d = await startDaemon(t, { env: S3_ENV });
   expect((await runCli(t, ['import', projects])).code).toBe(0);
   const sync = await runCli(t, ['sync', '--json'], { env: S3_ENV, timeoutMs: 60_000 });
@@ -63,7 +70,15 @@ afterAll(async () => {
 
 describe('re-redaction after a rule change', () => {
   it('before: with the rule off, the token is in the store and in the central copy', async () => {
-    expect(queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND (text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%')", SESSION, TOKEN, TOKEN)!.n).toBeGreaterThan(0);
+    expect(
+      queryOne<{ n: number }>(
+        t,
+        "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND (text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%')",
+        SESSION,
+        TOKEN,
+        TOKEN,
+      )!.n,
+    ).toBeGreaterThan(0);
     expect((await objectsWith(TOKEN)).length).toBeGreaterThan(0);
   });
 
@@ -75,7 +90,15 @@ describe('re-redaction after a rule change', () => {
 
     const job = await runCli(t, ['jobs', 'run', 'redact', '--yes', '--json'], { timeoutMs: 120_000 });
     expect(job.code, job.stderr).toBe(0);
-    expect(queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%' OR tool_use_result LIKE '%' || ? || '%'", TOKEN, TOKEN, TOKEN)!.n).toBe(0);
+    expect(
+      queryOne<{ n: number }>(
+        t,
+        "SELECT count(*) AS n FROM interactions WHERE text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%' OR tool_use_result LIKE '%' || ? || '%'",
+        TOKEN,
+        TOKEN,
+        TOKEN,
+      )!.n,
+    ).toBe(0);
 
     const sync = await runCli(t, ['sync', '--json'], { env: S3_ENV, timeoutMs: 60_000 });
     expect(sync.code, sync.stderr).toBe(0);

@@ -58,17 +58,23 @@ describe('S3Backend over s3rver', () => {
   it('refuses an upload the store confirms with other bytes (ETag of a different body)', async () => {
     const b = backend();
     const body = Buffer.from('the real bytes');
-    proxy.setFault(({ method }) => (method === 'PUT' ? { rewriteHeaders: { etag: `"${crypto.createHash('md5').update('other bytes').digest('hex')}"` } } : null));
+    proxy.setFault(({ method }) =>
+      method === 'PUT' ? { rewriteHeaders: { etag: `"${crypto.createHash('md5').update('other bytes').digest('hex')}"` } } : null,
+    );
     try {
       await expect(b.put('v1/x/c.bin', body, { sha256: sha256Hex(body), contentType: 'text/plain' })).rejects.toBeInstanceOf(ChecksumMismatchError);
       // A returned sha256 checksum that differs is refused too.
-      proxy.setFault(({ method }) => (method === 'PUT' ? { rewriteHeaders: { 'x-amz-checksum-sha256': crypto.createHash('sha256').update('nope').digest('base64') } } : null));
+      proxy.setFault(({ method }) =>
+        method === 'PUT' ? { rewriteHeaders: { 'x-amz-checksum-sha256': crypto.createHash('sha256').update('nope').digest('base64') } } : null,
+      );
       await expect(b.put('v1/x/c.bin', body, { sha256: sha256Hex(body), contentType: 'text/plain' })).rejects.toThrow(/S3 stored v1\/x\/c\.bin with sha256/);
     } finally {
       proxy.setFault(null);
     }
     // And refuses to send bytes that do not match the sha256 it was given.
-    await expect(b.put('v1/x/c.bin', body, { sha256: sha256Hex(Buffer.from('else')), contentType: 'text/plain' })).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(b.put('v1/x/c.bin', body, { sha256: sha256Hex(Buffer.from('else')), contentType: 'text/plain' })).rejects.toBeInstanceOf(
+      ChecksumMismatchError,
+    );
     await b.close();
   });
 
@@ -101,7 +107,10 @@ describe('S3Backend over s3rver', () => {
     const pagedProxy = await startFaultProxy(paged.endpoint);
     try {
       const b = new S3Backend({ bucket: paged.bucket, prefix: 'team', client: testS3Client(pagedProxy.endpoint) });
-      const keys = Array.from({ length: 2101 }, (_, i) => `v1/interactions/date=2026-11-0${1 + (i % 3)}/host=h/session=s${String(i).padStart(5, '0')}/part-000001.ndjson.gz`);
+      const keys = Array.from(
+        { length: 2101 },
+        (_, i) => `v1/interactions/date=2026-11-0${1 + (i % 3)}/host=h/session=s${String(i).padStart(5, '0')}/part-000001.ndjson.gz`,
+      );
       const body = Buffer.from('..');
       // One at a time: s3rver's file store races on a shared directory under concurrent PUTs.
       for (const k of keys) await b.put(k, body, { sha256: sha256Hex(body), contentType: 'application/gzip' });

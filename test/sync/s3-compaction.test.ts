@@ -114,7 +114,9 @@ describe('S3 compaction', () => {
     const n = (await keysOf('hook_events')).length;
     await runS3Compaction(env(), 24);
     a.db
-      .prepare(`INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('late-1', ?, 'Notification', ?, 'direct', '{}', 2)`)
+      .prepare(
+        `INSERT INTO hook_events (event_id, session_id, event_name, received_at, via, payload, payload_bytes) VALUES ('late-1', ?, 'Notification', ?, 'direct', '{}', 2)`,
+      )
       .run(id, Date.now());
     expect((await engineFor(a, bucket).run({ now: true })).parts).toBe(1);
     expect(await keysOf('hook_events')).toEqual([`part-000001-${String(n).padStart(6, '0')}.ndjson.gz`, `part-${String(n + 1).padStart(6, '0')}.ndjson.gz`]);
@@ -146,10 +148,21 @@ describe('S3 compaction', () => {
   it('the compact job runs it with the configured backend', async () => {
     await setup();
     const m = makeMachine({
-      integrations: { claude: { sessionStorage: { backend: 's3', s3: { bucket: s3.bucket, prefix: 'rbk', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true } } } },
+      integrations: {
+        claude: {
+          sessionStorage: { backend: 's3', s3: { bucket: s3.bucket, prefix: 'rbk', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true } },
+        },
+      },
     });
     machines.push(m);
-    const counts = await compactCentralCopy({ db: a.db, config: m.config, paths: a.paths, log: silentLogger, clock: { now: later }, signal: new AbortController().signal });
+    const counts = await compactCentralCopy({
+      db: a.db,
+      config: m.config,
+      paths: a.paths,
+      log: silentLogger,
+      clock: { now: later },
+      signal: new AbortController().signal,
+    });
     expect(counts.s3SessionsCompacted).toBe(1);
     expect(await keysOf('interactions')).toHaveLength(1);
   });

@@ -87,7 +87,14 @@ describe('S3 retention', () => {
     const unset = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } } });
     const set = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } }, retention: { s3: { days: 30 } } });
     try {
-      const ctx = (config: Machine['config']) => ({ db: a.db, config, paths: a.paths, log: silentLogger, clock: { now: () => Date.now() }, signal: new AbortController().signal });
+      const ctx = (config: Machine['config']) => ({
+        db: a.db,
+        config,
+        paths: a.paths,
+        log: silentLogger,
+        clock: { now: () => Date.now() },
+        signal: new AbortController().signal,
+      });
       expect((await expireCentralCopy(ctx(unset.config))).s3ObjectsDeleted).toBe(0);
       expect((await sessionsIn()).size).toBe(3);
       expect((await expireCentralCopy(ctx(set.config))).s3SessionsDeleted).toBe(1);
@@ -147,7 +154,9 @@ describe('S3 retention', () => {
   }, 120_000);
 
   it('a bucket that cannot be listed: the dry run still shows the local part, names the error, exits 1', async () => {
-    const t = makeDataDir({ config: s3ConfigYaml({ endpoint: 'http://127.0.0.1:9', bucket: 'rbk-nowhere' }, { extra: `${MANUAL_ONLY}\nretention:\n  s3:\n    days: 30` }) });
+    const t = makeDataDir({
+      config: s3ConfigYaml({ endpoint: 'http://127.0.0.1:9', bucket: 'rbk-nowhere' }, { extra: `${MANUAL_ONLY}\nretention:\n  s3:\n    days: 30` }),
+    });
     const d = await startDaemon(t, { env: S3_ENV });
     try {
       const dry = await runCli(t, ['retention', '--dry-run', '--json'], { env: S3_ENV, timeoutMs: 60_000 });

@@ -11,7 +11,18 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datePartition, hostPartition } from '../../daemon/sync/layout.js';
 import { hookPayload, makeDataDir, queryAll, queryOne, runCli, runHook, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
-import { MANUAL_ONLY, ndjsonRecords, readAllObjects, S3_ENV, s3ConfigYaml, sessionIdFor, startS3rver, writeObjects, writeSyntheticTranscript, type S3Server } from './support.js';
+import {
+  MANUAL_ONLY,
+  ndjsonRecords,
+  readAllObjects,
+  S3_ENV,
+  s3ConfigYaml,
+  sessionIdFor,
+  startS3rver,
+  writeObjects,
+  writeSyntheticTranscript,
+  type S3Server,
+} from './support.js';
 
 const PREFIX = 'team/rbk';
 const HOST = hostPartition(os.hostname());
@@ -198,10 +209,17 @@ describe('sync to S3 (s3rver)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-duck-'));
     try {
       writeObjects(await objects(), dir);
-      const usage = await cliJson<{ sessions: { sessionId: string; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number; totalTokens: number; messages: number }[] }>([
-        'usage',
-        'session',
-      ]);
+      const usage = await cliJson<{
+        sessions: {
+          sessionId: string;
+          inputTokens: number;
+          outputTokens: number;
+          cacheCreationTokens: number;
+          cacheReadTokens: number;
+          totalTokens: number;
+          messages: number;
+        }[];
+      }>(['usage', 'session']);
       expect(usage.sessions.map((s) => s.sessionId).sort()).toEqual([...sessions].sort());
 
       const duck = await DuckDBInstance.create(':memory:');

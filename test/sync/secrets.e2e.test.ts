@@ -49,14 +49,23 @@ describe('no secret in the central copy (real Claude Code, s3rver)', () => {
     });
     expect(run.exitCode, run.stderr).toBe(0);
     const sessionId = run.result.session_id as string;
-    await waitFor('hook events and transcript ingested', () => {
-      const hooks = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events WHERE session_id = ?', sessionId)!.n;
-      const results = queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND kind = 'tool_result'", sessionId)!.n;
-      return hooks >= 8 && results >= 2;
-    }, 30_000);
+    await waitFor(
+      'hook events and transcript ingested',
+      () => {
+        const hooks = queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events WHERE session_id = ?', sessionId)!.n;
+        const results = queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND kind = 'tool_result'", sessionId)!.n;
+        return hooks >= 8 && results >= 2;
+      },
+      30_000,
+    );
 
     // In cron mode the raw values are in the database: the upload path is what is being tested.
-    const rawInDb = queryOne<{ n: number }>(t, "SELECT count(*) AS n FROM hook_events WHERE session_id = ? AND payload LIKE '%' || ? || '%'", sessionId, SECRETS.awsSecretKey)!.n;
+    const rawInDb = queryOne<{ n: number }>(
+      t,
+      "SELECT count(*) AS n FROM hook_events WHERE session_id = ? AND payload LIKE '%' || ? || '%'",
+      sessionId,
+      SECRETS.awsSecretKey,
+    )!.n;
     expect(rawInDb).toBeGreaterThan(0);
 
     const r = await runCli(t, ['sync', '--json'], { env: S3_ENV, timeoutMs: 60_000 });

@@ -52,7 +52,21 @@ describe('sync status, doctor and metrics', () => {
     s3 = await startS3rver({ bucket: 'rbk-status' });
     await s3.stop();
     const port = await freePort();
-    const t = makeDataDir({ config: s3ConfigYaml(s3, { extra: ['sync:', '  automatic: false', '  backoffBaseMs: 60000', '  backoffCapMs: 120000', 'jobs:', '  sync: "0 0 1 1 *"', 'metrics:', '  enabled: true', `  listen: 127.0.0.1:${port}`].join('\n') }).replace('metrics: { enabled: false }\n', '') });
+    const t = makeDataDir({
+      config: s3ConfigYaml(s3, {
+        extra: [
+          'sync:',
+          '  automatic: false',
+          '  backoffBaseMs: 60000',
+          '  backoffCapMs: 120000',
+          'jobs:',
+          '  sync: "0 0 1 1 *"',
+          'metrics:',
+          '  enabled: true',
+          `  listen: 127.0.0.1:${port}`,
+        ].join('\n'),
+      }).replace('metrics: { enabled: false }\n', ''),
+    });
     cleanups.push(() => t.cleanup());
     const dir = path.join(t.root, 'transcripts');
     writeSyntheticTranscript(dir, sessionIdFor(7), 2);
@@ -134,16 +148,23 @@ describe('sync status, doctor and metrics', () => {
 
 describe('automatic uploads with the default local backend (no cloud account)', () => {
   it('Stop uploads the session after the debounce; the sync cron job uploads what is pending', async () => {
-    const t = makeDataDir({ config: ['metrics: { enabled: false }', 'sync:', '  debounceMs: 300', '  minIntervalMs: 0', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n') });
+    const t = makeDataDir({
+      config: ['metrics: { enabled: false }', 'sync:', '  debounceMs: 300', '  minIntervalMs: 0', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n'),
+    });
     cleanups.push(() => t.cleanup());
     await start(t);
     const base = path.join(t.dataDir, 'artifacts');
     const id = 'stop-trigger-session';
     for (const e of ['SessionStart', 'UserPromptSubmit', 'Stop']) expect((await runHook(t, hookPayload(e, id, { prompt: 'hi' }))).code).toBe(0);
-    const objects = await waitFor('the Stop trigger uploaded the session', () => {
-      const o = readLocalObjects(base);
-      return [...o.keys()].some((k) => k.endsWith('session.json')) ? o : null;
-    }, 15_000, 100);
+    const objects = await waitFor(
+      'the Stop trigger uploaded the session',
+      () => {
+        const o = readLocalObjects(base);
+        return [...o.keys()].some((k) => k.endsWith('session.json')) ? o : null;
+      },
+      15_000,
+      100,
+    );
     const part = [...objects.entries()].find(([k]) => k.startsWith('v1/hook_events/') && k.includes(`session=${id}/`));
     expect(ndjsonRecords(part![1]).map((r) => r.event_name)).toEqual(['SessionStart', 'UserPromptSubmit', 'Stop']);
     expect(fs.statSync(path.join(base, ...part![0].split('/'))).mode & 0o777).toBe(0o600);

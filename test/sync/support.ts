@@ -100,7 +100,10 @@ export async function startS3rver(opts: { bucket?: string; port?: number; dir?: 
 export const MANUAL_ONLY = ['sync:', '  automatic: false', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n');
 
 /** YAML for a test daemon that syncs to `s3` (metrics off: their port is shared). */
-export function s3ConfigYaml(s3: { endpoint: string; bucket: string }, opts: { prefix?: string; mirrorLocal?: boolean; extra?: string; sse?: string } = {}): string {
+export function s3ConfigYaml(
+  s3: { endpoint: string; bucket: string },
+  opts: { prefix?: string; mirrorLocal?: boolean; extra?: string; sse?: string } = {},
+): string {
   return [
     'metrics: { enabled: false }',
     'integrations:',
@@ -251,14 +254,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     requests.push(entry);
     const decision = fault ? fault({ method: entry.method, path: entry.path, index }) : null;
     const forward = (rewrite: Record<string, string> = {}) => {
-      const up = http.request(
-        { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent },
-        (upRes) => {
-          entry.status = upRes.statusCode ?? 0;
-          res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...rewrite });
-          upRes.pipe(res);
-        },
-      );
+      const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+        entry.status = upRes.statusCode ?? 0;
+        res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...rewrite });
+        upRes.pipe(res);
+      });
       up.on('error', () => {
         entry.status = 502;
         res.destroy();
@@ -285,7 +285,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.resume();
     req.on('end', () => {
       const [code, message] = S3_ERRORS[decision]!;
-      res.writeHead(decision, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>rbk-fault</RequestId></Error>`);
+      res
+        .writeHead(decision, { 'content-type': 'application/xml' })
+        .end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>rbk-fault</RequestId></Error>`);
     });
   });
   server.on('connection', (s: Socket) => {
@@ -324,7 +326,12 @@ export interface SyntheticSession {
  * A Claude Code-shaped transcript: `turns` prompt/answer pairs, each answer with its own message
  * id, request id and usage. `extraText` goes into every prompt (e.g. a planted secret).
  */
-export function writeSyntheticTranscript(dir: string, sessionId: string, turns: number, opts: { startMs?: number; extraText?: string; model?: string } = {}): SyntheticSession {
+export function writeSyntheticTranscript(
+  dir: string,
+  sessionId: string,
+  turns: number,
+  opts: { startMs?: number; extraText?: string; model?: string } = {},
+): SyntheticSession {
   const projectDir = path.join(dir, '-synthetic-project');
   fs.mkdirSync(projectDir, { recursive: true });
   const file = path.join(projectDir, `${sessionId}.jsonl`);

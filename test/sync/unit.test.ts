@@ -112,18 +112,60 @@ describe('export', () => {
   it('rows stored unredacted (cron mode) or under an older rule set are redacted before they are serialized', () => {
     const redaction = createRedactionService(configSchema.parse({ redaction: { mode: 'cron' } }), tmp());
     const interaction: InteractionRow = {
-      id: 1, uuid: 'u1', block_index: 0, session_id: 's1', agent_id: null, kind: 'tool_result', subtype: null, ts: 1, text: `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`,
-      text_length: 60, tool_name: null, tool_use_id: 't1', tool_input: JSON.stringify({ command: `curl -H "Authorization: token ${GH_TOKEN}"` }), is_error: 1,
-      tool_use_result: JSON.stringify({ stdout: `token=${GH_TOKEN}` }), spawned_agent_id: null, data: null, parent_uuid: null, logical_parent_uuid: null,
-      is_sidechain: 0, is_meta: 0, is_compact_summary: 0, hidden: 0, request_id: null, message_id: null, model: null, cwd: '/p', git_branch: null,
-      cc_version: null, prompt_id: null, redaction_version: null,
+      id: 1,
+      uuid: 'u1',
+      block_index: 0,
+      session_id: 's1',
+      agent_id: null,
+      kind: 'tool_result',
+      subtype: null,
+      ts: 1,
+      text: `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`,
+      text_length: 60,
+      tool_name: null,
+      tool_use_id: 't1',
+      tool_input: JSON.stringify({ command: `curl -H "Authorization: token ${GH_TOKEN}"` }),
+      is_error: 1,
+      tool_use_result: JSON.stringify({ stdout: `token=${GH_TOKEN}` }),
+      spawned_agent_id: null,
+      data: null,
+      parent_uuid: null,
+      logical_parent_uuid: null,
+      is_sidechain: 0,
+      is_meta: 0,
+      is_compact_summary: 0,
+      hidden: 0,
+      request_id: null,
+      message_id: null,
+      model: null,
+      cwd: '/p',
+      git_branch: null,
+      cc_version: null,
+      prompt_id: null,
+      redaction_version: null,
     };
     const hook: HookEventRow = {
-      seq: 1, event_id: 'e1', session_id: 's1', event_name: 'PostToolUse', tool_name: 'Bash', tool_use_id: 't1', prompt_id: null, agent_id: null,
-      hook_started_at: 1, sent_at: 1, received_at: 1, via: 'direct', payload: JSON.stringify({ tool_response: { stdout: `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}` } }),
-      payload_bytes: 10, problem: null, redaction_version: 'an-older-rule-set',
+      seq: 1,
+      event_id: 'e1',
+      session_id: 's1',
+      event_name: 'PostToolUse',
+      tool_name: 'Bash',
+      tool_use_id: 't1',
+      prompt_id: null,
+      agent_id: null,
+      hook_started_at: 1,
+      sent_at: 1,
+      received_at: 1,
+      via: 'direct',
+      payload: JSON.stringify({ tool_response: { stdout: `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}` } }),
+      payload_bytes: 10,
+      problem: null,
+      redaction_version: 'an-older-rule-set',
     };
-    for (const [dataset, row] of [['interactions', interaction], ['hook_events', hook]] as const) {
+    for (const [dataset, row] of [
+      ['interactions', interaction],
+      ['hook_events', hook],
+    ] as const) {
       const part = encodePart(dataset, [row as never], redaction);
       const text = zlib.gunzipSync(part.body).toString('utf8');
       expect(text).not.toContain(AWS_SECRET);
@@ -136,8 +178,22 @@ describe('export', () => {
   it('the same rows always give the same bytes (deterministic parts)', () => {
     const redaction = createRedactionService(configSchema.parse({}), tmp());
     const hook: HookEventRow = {
-      seq: 7, event_id: 'e7', session_id: 's1', event_name: 'Stop', tool_name: null, tool_use_id: null, prompt_id: null, agent_id: null,
-      hook_started_at: null, sent_at: null, received_at: 5, via: 'spool', payload: '{}', payload_bytes: 2, problem: null, redaction_version: redaction.version,
+      seq: 7,
+      event_id: 'e7',
+      session_id: 's1',
+      event_name: 'Stop',
+      tool_name: null,
+      tool_use_id: null,
+      prompt_id: null,
+      agent_id: null,
+      hook_started_at: null,
+      sent_at: null,
+      received_at: 5,
+      via: 'spool',
+      payload: '{}',
+      payload_bytes: 2,
+      problem: null,
+      redaction_version: redaction.version,
     };
     const a = encodePart('hook_events', [hook], redaction);
     const b = encodePart('hook_events', [hook], redaction);

@@ -17,12 +17,7 @@ export type TranscriptLayoutKind = 'main' | 'flat-agent' | 'subagents-folder';
 /** Internal subagent runs recognisable from their agent id. */
 export type InternalAgentKind = 'compaction' | 'prompt-suggestion';
 
-export type LayoutProblem =
-  | 'not-jsonl'
-  | 'unsafe-path'
-  | 'unsafe-session-id'
-  | 'unsafe-agent-id'
-  | 'session-id-not-uuid';
+export type LayoutProblem = 'not-jsonl' | 'unsafe-path' | 'unsafe-session-id' | 'unsafe-agent-id' | 'session-id-not-uuid';
 
 export interface TranscriptLayout {
   role: 'session' | 'subagent';

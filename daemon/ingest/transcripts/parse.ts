@@ -356,7 +356,7 @@ function systemText(o: Obj, subtype: string | null): string {
   if (subtype === 'api_error' && isObj(o.error)) {
     const e = o.error;
     const inner = isObj(e.error) ? e.error : null;
-    const msg = str(e.message) ?? (inner ? str(inner.message) ?? (isObj(inner.error) ? str(inner.error.message) : null) : null);
+    const msg = str(e.message) ?? (inner ? (str(inner.message) ?? (isObj(inner.error) ? str(inner.error.message) : null)) : null);
     const status = typeof e.status === 'number' ? `${e.status} ` : '';
     return `${status}${msg ?? 'API error'}`;
   }

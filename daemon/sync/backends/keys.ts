@@ -8,7 +8,8 @@ export function checkKey(key: string): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > 1024) throw new InvalidKeyError(`invalid object key (length ${String(key).length})`);
   const segments = key.split('/');
   for (const s of segments) {
-    if (!SEGMENT.test(s) || s === '.' || s === '..') throw new InvalidKeyError(`refusing object key ${JSON.stringify(key.slice(0, 120))}: segment ${JSON.stringify(s.slice(0, 40))} is not allowed`);
+    if (!SEGMENT.test(s) || s === '.' || s === '..')
+      throw new InvalidKeyError(`refusing object key ${JSON.stringify(key.slice(0, 120))}: segment ${JSON.stringify(s.slice(0, 40))} is not allowed`);
   }
   return key;
 }

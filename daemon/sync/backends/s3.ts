@@ -35,7 +35,6 @@ export interface S3BackendOptions {
 // DeleteObjects takes at most 1000 keys per request.
 const DELETE_BATCH = 1000;
 
-
 export class S3Backend implements StorageBackend {
   readonly name = 's3';
   readonly location: string;
@@ -81,12 +80,16 @@ export class S3Backend implements StorageBackend {
     if (this.opts.sse === 'aws:kms' && this.opts.kmsKeyId) input.SSEKMSKeyId = this.opts.kmsKeyId;
     const res = await this.client.send(new PutObjectCommand(input));
     if (res.ChecksumSHA256) {
-      if (res.ChecksumSHA256 !== checksum) throw new ChecksumMismatchError(`S3 stored ${key} with sha256 ${Buffer.from(res.ChecksumSHA256, 'base64').toString('hex')}, not ${opts.sha256}`);
+      if (res.ChecksumSHA256 !== checksum)
+        throw new ChecksumMismatchError(`S3 stored ${key} with sha256 ${Buffer.from(res.ChecksumSHA256, 'base64').toString('hex')}, not ${opts.sha256}`);
     } else {
       // A store without checksum support: a single-part, non-KMS PUT has the body's MD5 as ETag.
       const etag = (res.ETag ?? '').replace(/"/g, '');
       const md5 = crypto.createHash('md5').update(body).digest('hex');
-      if (!/^[0-9a-f]{32}$/.test(etag)) throw new ChecksumMismatchError(`the store confirmed ${key} with neither a sha256 checksum nor an MD5 ETag (ETag ${JSON.stringify(etag.slice(0, 80))}); cannot verify the upload`);
+      if (!/^[0-9a-f]{32}$/.test(etag))
+        throw new ChecksumMismatchError(
+          `the store confirmed ${key} with neither a sha256 checksum nor an MD5 ETag (ETag ${JSON.stringify(etag.slice(0, 80))}); cannot verify the upload`,
+        );
       if (etag !== md5) throw new ChecksumMismatchError(`the store's ETag for ${key} is ${etag}, not the body's MD5 ${md5}`);
     }
     return { sha256: opts.sha256, bytes: body.length };
@@ -97,7 +100,12 @@ export class S3Backend implements StorageBackend {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
       return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      if (
+        err instanceof NoSuchKey ||
+        (err as { name?: string }).name === 'NoSuchKey' ||
+        (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      )
+        return null;
       throw err;
     }
   }
@@ -107,9 +115,7 @@ export class S3Backend implements StorageBackend {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const res = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }),
-      );
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root + prefix, ContinuationToken: token }));
       for (const o of res.Contents ?? []) {
         if (!o.Key?.startsWith(this.root)) continue;
         out.push({ key: o.Key.slice(this.root.length), bytes: o.Size ?? 0, ...(o.ETag ? { version: o.ETag } : {}) });

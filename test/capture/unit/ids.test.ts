@@ -17,24 +17,7 @@ describe('isSafeId', () => {
   });
 
   it('refuses anything that could walk a path or is not a plain id', () => {
-    for (const id of [
-      '',
-      '../../etc',
-      '..',
-      '.',
-      '.hidden',
-      '-rf',
-      '_x',
-      'a/b',
-      'a\\b',
-      'a.b',
-      'a b',
-      'a\0b',
-      'a\nb',
-      'é',
-      'a'.repeat(129),
-      '/etc/passwd',
-    ]) {
+    for (const id of ['', '../../etc', '..', '.', '.hidden', '-rf', '_x', 'a/b', 'a\\b', 'a.b', 'a b', 'a\0b', 'a\nb', 'é', 'a'.repeat(129), '/etc/passwd']) {
       expect(isSafeId(id), JSON.stringify(id)).toBe(false);
     }
   });
@@ -55,7 +38,9 @@ describe('describeUnsafeId', () => {
     const msg = describeUnsafeId('agent_id', 'x'.repeat(500));
     expect(msg).toContain(`"${'x'.repeat(80)}…"`);
     expect(msg).not.toContain('x'.repeat(81));
-    expect(describeUnsafeId('session_id', 42)).toBe(`session_id number is not a valid id: ids must be 1-128 characters of letters, digits, '-' and '_', starting with a letter or digit`);
+    expect(describeUnsafeId('session_id', 42)).toBe(
+      `session_id number is not a valid id: ids must be 1-128 characters of letters, digits, '-' and '_', starting with a letter or digit`,
+    );
   });
 });
 
@@ -66,16 +51,7 @@ describe('isSafeTranscriptPath', () => {
   });
 
   it('refuses relative, traversing, non-jsonl, NUL-carrying and oversized paths', () => {
-    for (const p of [
-      '',
-      'relative/x.jsonl',
-      '/a/../etc/x.jsonl',
-      '/a/./x.jsonl',
-      '/a/x.json',
-      '/a/x.jsonl\0',
-      '/a\0/x.jsonl',
-      `/${'a'.repeat(4096)}.jsonl`,
-    ]) {
+    for (const p of ['', 'relative/x.jsonl', '/a/../etc/x.jsonl', '/a/./x.jsonl', '/a/x.json', '/a/x.jsonl\0', '/a\0/x.jsonl', `/${'a'.repeat(4096)}.jsonl`]) {
       expect(isSafeTranscriptPath(p), JSON.stringify(p.slice(0, 40))).toBe(false);
     }
     for (const v of [undefined, null, 1, {}]) expect(isSafeTranscriptPath(v)).toBe(false);

@@ -73,7 +73,11 @@ describe('migrate()', () => {
 
   it('runs all pending migrations in one transaction: a failure in the last leaves none applied', () => {
     const db = new Database(':memory:');
-    const broken = [m(1, 'a', 'CREATE TABLE a (x); INSERT INTO a VALUES (1)'), m(2, 'b', 'CREATE TABLE b (y)'), m(3, 'c', 'CREATE TABLE c (z); THIS IS NOT SQL')];
+    const broken = [
+      m(1, 'a', 'CREATE TABLE a (x); INSERT INTO a VALUES (1)'),
+      m(2, 'b', 'CREATE TABLE b (y)'),
+      m(3, 'c', 'CREATE TABLE c (z); THIS IS NOT SQL'),
+    ];
     expect(() => migrate(db, broken)).toThrow(/syntax error/);
     expect(tables(db)).toEqual(['schema_migrations']);
     expect(applied(db)).toEqual([]);

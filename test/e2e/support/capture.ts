@@ -111,7 +111,7 @@ export async function captureScenario(name: string, outRoot = FIXTURE_ROOT): Pro
     `Session id: ${first.sessionId}`,
     '',
     'Files:',
-    '  result*.json    Claude Code\'s JSON stdout (session_id, usage, modelUsage, total_cost_usd);',
+    "  result*.json    Claude Code's JSON stdout (session_id, usage, modelUsage, total_cost_usd);",
     '                  result-resume.json is the --resume run.',
     '  requests*.json  What the stand-in received and answered (message id, request id, usage).',
     '  hooks/NN-<Event>.json  Each hook payload (stdin), in the order the hooks ran, across runs.',

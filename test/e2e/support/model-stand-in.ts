@@ -157,7 +157,10 @@ function messageText(msg: Message | undefined): string {
 export function newestInput(messages: Message[] = []): string {
   let i = messages.length - 1;
   while (i >= 0 && messages[i]?.role !== 'assistant') i -= 1;
-  return messages.slice(i + 1).map(messageText).join('\n');
+  return messages
+    .slice(i + 1)
+    .map(messageText)
+    .join('\n');
 }
 
 function systemText(system: RequestBody['system']): string {
@@ -166,7 +169,13 @@ function systemText(system: RequestBody['system']): string {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 32) || 'scenario';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 32) || 'scenario'
+  );
 }
 
 const pad = (n: number, width = 4): string => String(n).padStart(width, '0');
@@ -296,7 +305,16 @@ export async function startModelStandIn(scenario: Scenario, options: StandInOpti
     const events: Array<Record<string, unknown>> = [];
     events.push({
       type: 'message_start',
-      message: { id: r.messageId, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...apiUsage(r.usage), output_tokens: 1 } },
+      message: {
+        id: r.messageId,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...apiUsage(r.usage), output_tokens: 1 },
+      },
     });
     events.push({ type: 'ping' });
     r.blocks.forEach((b, index) => {
@@ -341,7 +359,11 @@ export async function startModelStandIn(scenario: Scenario, options: StandInOpti
       const method = req.method ?? 'GET';
       const pathname = url.split('?')[0] ?? url;
       const kind: LoggedRequest['kind'] =
-        method === 'POST' && pathname === '/v1/messages/count_tokens' ? 'count_tokens' : method === 'POST' && pathname === '/v1/messages' ? 'messages' : 'other';
+        method === 'POST' && pathname === '/v1/messages/count_tokens'
+          ? 'count_tokens'
+          : method === 'POST' && pathname === '/v1/messages'
+            ? 'messages'
+            : 'other';
       const logged: LoggedRequest = {
         seq: requests.length + 1,
         method,
@@ -380,7 +402,16 @@ export async function startModelStandIn(scenario: Scenario, options: StandInOpti
       if (!body.stream) {
         res.writeHead(200, { 'content-type': 'application/json', ...headers });
         res.end(
-          JSON.stringify({ id: r.messageId, type: 'message', role: 'assistant', model, content: r.blocks, stop_reason: r.stop, stop_sequence: null, usage: apiUsage(r.usage) }),
+          JSON.stringify({
+            id: r.messageId,
+            type: 'message',
+            role: 'assistant',
+            model,
+            content: r.blocks,
+            stop_reason: r.stop,
+            stop_sequence: null,
+            usage: apiUsage(r.usage),
+          }),
         );
         return;
       }

@@ -64,12 +64,22 @@ export function usageTotals(lines: TranscriptLine[], mode: 'dedupe' | 'naive' = 
     const u = l.message?.usage;
     if (l.type !== 'assistant' || !u) return;
     const key = mode === 'naive' || !l.message?.id ? `#${i}` : `${l.message.id}|${l.requestId ?? ''}`;
-    const t = { input: num(u.input_tokens), output: num(u.output_tokens), cacheCreation: num(u.cache_creation_input_tokens), cacheRead: num(u.cache_read_input_tokens) };
+    const t = {
+      input: num(u.input_tokens),
+      output: num(u.output_tokens),
+      cacheCreation: num(u.cache_creation_input_tokens),
+      cacheRead: num(u.cache_read_input_tokens),
+    };
     const prev = byKey.get(key);
     byKey.set(
       key,
       prev
-        ? { input: Math.max(prev.input, t.input), output: Math.max(prev.output, t.output), cacheCreation: Math.max(prev.cacheCreation, t.cacheCreation), cacheRead: Math.max(prev.cacheRead, t.cacheRead) }
+        ? {
+            input: Math.max(prev.input, t.input),
+            output: Math.max(prev.output, t.output),
+            cacheCreation: Math.max(prev.cacheCreation, t.cacheCreation),
+            cacheRead: Math.max(prev.cacheRead, t.cacheRead),
+          }
         : t,
     );
   });
@@ -87,9 +97,19 @@ export function usageTotals(lines: TranscriptLine[], mode: 'dedupe' | 'naive' = 
 export function resultTotals(usage: Record<string, unknown> | undefined): TokenTotals {
   if (!usage) return { input: 0, output: 0, cacheCreation: 0, cacheRead: 0 };
   if ('inputTokens' in usage) {
-    return { input: num(usage.inputTokens), output: num(usage.outputTokens), cacheCreation: num(usage.cacheCreationInputTokens), cacheRead: num(usage.cacheReadInputTokens) };
+    return {
+      input: num(usage.inputTokens),
+      output: num(usage.outputTokens),
+      cacheCreation: num(usage.cacheCreationInputTokens),
+      cacheRead: num(usage.cacheReadInputTokens),
+    };
   }
-  return { input: num(usage.input_tokens), output: num(usage.output_tokens), cacheCreation: num(usage.cache_creation_input_tokens), cacheRead: num(usage.cache_read_input_tokens) };
+  return {
+    input: num(usage.input_tokens),
+    output: num(usage.output_tokens),
+    cacheCreation: num(usage.cache_creation_input_tokens),
+    cacheRead: num(usage.cache_read_input_tokens),
+  };
 }
 
 /** Sums every model in a result's modelUsage. */

@@ -95,6 +95,8 @@ export function rpc<Res = Record<string, unknown>>(
   > &
     grpc.Client;
   return new Promise<Res>((resolve, reject) => {
-    client[method]!.call(client, request, new grpc.Metadata(), { deadline: Date.now() + (opts.timeoutMs ?? 10_000) }, (err, res) => (err ? reject(err) : resolve(res)));
+    client[method]!.call(client, request, new grpc.Metadata(), { deadline: Date.now() + (opts.timeoutMs ?? 10_000) }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
   }).finally(() => client.close());
 }

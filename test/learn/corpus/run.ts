@@ -90,7 +90,8 @@ export async function runCorpus(t: TempRbk, opts: { only?: string[]; concurrency
     const home = path.join(t.root, 'homes', name);
     const project = path.join(t.root, 'work', name);
     const first = await runClaude({ scenario: file, home, project, timeoutMs: 240_000 });
-    if (first.exitCode !== 0 || !first.sessionId) throw new Error(`claude (${name}) exited ${first.exitCode}:\n${first.stderr}\n${first.stdout.slice(0, 2000)}`);
+    if (first.exitCode !== 0 || !first.sessionId)
+      throw new Error(`claude (${name}) exited ${first.exitCode}:\n${first.stderr}\n${first.stdout.slice(0, 2000)}`);
     if (scenario.resumePrompt) {
       const second = await runClaude({ scenario: file, home, project, resume: first.sessionId, writeFiles: false, timeoutMs: 240_000 });
       if (second.exitCode !== 0) throw new Error(`claude --resume (${name}) exited ${second.exitCode}:\n${second.stderr}\n${second.stdout.slice(0, 2000)}`);
@@ -190,7 +191,10 @@ export function score(runs: CorpusRun[]): Score {
         const missing = w.fixIncludes.filter((f) => !fixSection.includes(f));
         const wrong = w.fixExcludes.filter((f) => fixSection.includes(f));
         if (inc && missing.length === 0 && wrong.length === 0) fixShown++;
-        else miss(`fix of \`${w.check}\` in the runbook: ${inc ? '' : 'no incident; '}${missing.length ? `missing ${missing.map((m) => JSON.stringify(m)).join(', ')}` : ''}${wrong.length ? ` has ${wrong.join(', ')}` : ''}`);
+        else
+          miss(
+            `fix of \`${w.check}\` in the runbook: ${inc ? '' : 'no incident; '}${missing.length ? `missing ${missing.map((m) => JSON.stringify(m)).join(', ')}` : ''}${wrong.length ? ` has ${wrong.join(', ')}` : ''}`,
+          );
       }
       const tried = runbook.split('### Tried, did not help')[1]?.split('### Fix')[0] ?? '';
       for (const a of w.failedAttempts) {
@@ -217,9 +221,11 @@ export function score(runs: CorpusRun[]): Score {
       if (w && w.status === 'resolved') proposalsRight++;
       else miss(`a proposal that should not exist: ${path.basename(p.path)}`);
     }
-    for (const u of run.expected.unrelated) if (!run.learn.unrelated.some((x) => x.command.includes(u))) miss(`unrelated failure \`${u}\` not reported as such`);
+    for (const u of run.expected.unrelated)
+      if (!run.learn.unrelated.some((x) => x.command.includes(u))) miss(`unrelated failure \`${u}\` not reported as such`);
     for (const m of run.expected.missteps) if (!run.learn.missteps.some((x) => x.command.includes(m))) miss(`misstep \`${m}\` not reported as such`);
-    if (run.expected.minToolCalls && run.toolCalls < run.expected.minToolCalls) miss(`only ${run.toolCalls} tool calls, expected at least ${run.expected.minToolCalls}`);
+    if (run.expected.minToolCalls && run.toolCalls < run.expected.minToolCalls)
+      miss(`only ${run.toolCalls} tool calls, expected at least ${run.expected.minToolCalls}`);
     for (const f of [...run.learn.proposals.map((p) => p.path), ...run.learn.knowledge.map((k) => k.path)]) {
       const all = [...new Set([...machinePaths(read(f), run.projectDir), ...(read(f).includes(run.home) ? [run.home] : [])])];
       if (all.length > 0) {
@@ -238,6 +244,18 @@ export function score(runs: CorpusRun[]): Score {
     verificationRecall: ratio(verifyFound, verifyWanted),
     absolutePathLeaks: leaks,
     misses,
-    counts: { incidents: incidentSlots, correct, proposalsMade, proposalsRight, proposalsWanted, fixWanted, fixShown, attemptsWanted, attemptsFound, verifyWanted, verifyFound },
+    counts: {
+      incidents: incidentSlots,
+      correct,
+      proposalsMade,
+      proposalsRight,
+      proposalsWanted,
+      fixWanted,
+      fixShown,
+      attemptsWanted,
+      attemptsFound,
+      verifyWanted,
+      verifyFound,
+    },
   };
 }

@@ -70,7 +70,10 @@ function goRegexToJs(src) {
   let flags = '';
   if (s.includes('(?i')) {
     flags += 'i';
-    s = s.replace(/\(\?i\)/g, '').replace(/\(\?i:/g, '(?:').replace(/\(\?-i:/g, '(?:');
+    s = s
+      .replace(/\(\?i\)/g, '')
+      .replace(/\(\?i:/g, '(?:')
+      .replace(/\(\?-i:/g, '(?:');
   }
   s = s.replace(/\(\?s\)/g, '').replace(/\(\?s:/g, '(?:');
   if (src.includes('(?s')) flags += 's';
@@ -120,7 +123,7 @@ function tokenize(src) {
       while (j < src.length && src[j] !== '"') {
         if (src[j] === '\\') {
           const n = src[j + 1];
-          const map = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', "'": "'", '0': '\0' };
+          const map = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', "'": "'", 0: '\0' };
           if (n === 'x') {
             v += String.fromCharCode(parseInt(src.slice(j + 2, j + 4), 16));
             j += 4;
