@@ -36,7 +36,7 @@ const sessionStorage = z
           });
         }
       })
-      .default({ prefix: 'rbk', forcePathStyle: false }),
+      .prefault({}),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -158,14 +158,14 @@ export const configSchema = z
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
     hook: z
       .object({
         // How long `rbk hook` waits for the daemon before spooling the event.
         timeoutMs: z.number().int().min(50).max(60_000).default(2000),
       })
       .strict()
-      .default({ timeoutMs: 2000 }),
+      .prefault({}),
     ingest: z
       .object({
         // Where `rbk import` looks when given no path; empty = ~/.claude/projects and $CLAUDE_CONFIG_DIR/projects.
@@ -173,7 +173,7 @@ export const configSchema = z
         spoolDrainIntervalMs: z.number().int().min(100).default(5000),
       })
       .strict()
-      .default({ transcriptRoots: [], spoolDrainIntervalMs: 5000 }),
+      .prefault({}),
     redaction: z
       .object({
         mode: z.enum(['ingest', 'cron']).default('ingest'),
@@ -185,7 +185,7 @@ export const configSchema = z
         disabledRules: z.array(z.string()).default([]),
       })
       .strict()
-      .default({ mode: 'ingest', ipAddresses: false, allowlist: [], publicPlaceholders: true, customRules: [], disabledRules: [] }),
+      .prefault({}),
     jobs: z
       .object({
         redact: cronExpression.default('*/30 * * * *'),
@@ -194,20 +194,20 @@ export const configSchema = z
         sync: cronExpression.default('*/15 * * * *'),
       })
       .strict()
-      .default({ redact: '*/30 * * * *', retention: '17 3 * * *', compact: '47 3 * * *', sync: '*/15 * * * *' }),
+      .prefault({}),
     retention: z
       .object({
         local: z
           .object({ days: z.number().int().min(1).default(365) })
           .strict()
-          .default({ days: 365 }),
+          .prefault({}),
         s3: z
           .object({ days: z.number().int().min(1).optional() })
           .strict()
-          .default({}),
+          .prefault({}),
       })
       .strict()
-      .default({ local: { days: 365 }, s3: {} }),
+      .prefault({}),
     compaction: z
       .object({
         keepRawDays: z.number().int().min(0).default(30),
@@ -216,10 +216,10 @@ export const configSchema = z
         s3: z
           .object({ closedHours: z.number().int().min(0).max(87_600).default(24) })
           .strict()
-          .default({ closedHours: 24 }),
+          .prefault({}),
       })
       .strict()
-      .default({ keepRawDays: 30, s3: { closedHours: 24 } }),
+      .prefault({}),
     pricing: z
       .object({
         // Per-model overrides in USD per million tokens, merged over the embedded table.
@@ -239,7 +239,7 @@ export const configSchema = z
           .default({}),
       })
       .strict()
-      .default({ overrides: {} }),
+      .prefault({}),
     metrics: z
       .object({
         enabled: z.boolean().default(true),
@@ -251,7 +251,7 @@ export const configSchema = z
           .default('127.0.0.1:9477'),
       })
       .strict()
-      .default({ enabled: true, listen: '127.0.0.1:9477' }),
+      .prefault({}),
     // Webhooks sent when a session ends (daemon/notify). Secrets come from the environment only.
     notify: z
       .object({
@@ -266,11 +266,11 @@ export const configSchema = z
             maxDelayMs: z.number().int().min(10).max(86_400_000).default(300_000),
           })
           .strict()
-          .default({ maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }),
+          .prefault({}),
         webhooks: z.array(webhook).default([]),
       })
       .strict()
-      .default({ debounceMs: 3000, queueLimit: 1000, retry: { maxAttempts: 6, initialDelayMs: 1000, maxDelayMs: 300_000 }, webhooks: [] }),
+      .prefault({}),
     // rbk learn (daemon/learn, docs/learn.md). The Anthropic API key comes from ANTHROPIC_API_KEY only.
     learning: learningSchema,
     // The central copy's uploader (daemon/sync): when it runs and how it backs off.
@@ -294,36 +294,18 @@ export const configSchema = z
         maxPartBytes: z.number().int().min(1024).max(1_073_741_824).default(4_194_304),
       })
       .strict()
-      .default({
-        automatic: true,
-        debounceMs: 5000,
-        idleMinutes: 10,
-        minIntervalMs: 300_000,
-        backoffBaseMs: 1000,
-        backoffCapMs: 60_000,
-        maxPartRows: 50_000,
-        maxPartBytes: 4_194_304,
-      }),
+      .prefault({}),
     integrations: z
       .object({
         claude: z
           .object({
-            sessionStorage: sessionStorage.default({
-              backend: 'local',
-              mirrorLocal: false,
-              localBaseDir: 'artifacts',
-              s3: { prefix: 'rbk', forcePathStyle: false },
-            }),
+            sessionStorage: sessionStorage.prefault({}),
           })
           .strict()
-          .default({
-            sessionStorage: { backend: 'local', mirrorLocal: false, localBaseDir: 'artifacts', s3: { prefix: 'rbk', forcePathStyle: false } },
-          }),
+          .prefault({}),
       })
       .strict()
-      .default({
-        claude: { sessionStorage: { backend: 'local', mirrorLocal: false, localBaseDir: 'artifacts', s3: { prefix: 'rbk', forcePathStyle: false } } },
-      }),
+      .prefault({}),
   })
   .strict();
 
