@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedactor } from '../dist/daemon/redact/index.js';
 import { GITLEAKS_RULES } from '../dist/daemon/redact/gitleaks-rules.js';
+import { prng as mulberry32 } from './corpus.mjs';
 
 const FLOOR_MB_PER_SEC = 50;
 const MB = 1024 * 1024;
@@ -20,16 +21,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const mbArg = process.argv.indexOf('--mb');
 const targetBytes = (mbArg > 0 ? Number(process.argv[mbArg + 1]) : 50) * MB;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(0x5eed);
 const int = (n) => Math.floor(rand() * n);
 const pick = (arr) => arr[int(arr.length)];

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import RandExp from 'randexp';
 import { parse as parseToml } from 'smol-toml';
+import { prng as mulberry32 } from '../../../bench/corpus.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name) => {
@@ -44,16 +45,6 @@ function reader(dir) {
 
 // --- a seeded PRNG, so that the corpus is the same on every run ----------------------------------
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(20261202);
 
 function newSecret(regex) {
