@@ -49,7 +49,8 @@ const prefix = isRoot ? [] : ['sudo', '-n'];
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 for (const args of [
   ['apt-get', 'update', '-qq'],
-  ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages],
+  // --reinstall: a package can be installed with its binary gone (a broken or trimmed image).
+  ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', '--reinstall', ...packages],
 ]) {
   const cmd = [...prefix, ...args];
   const r = spawnSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env });
