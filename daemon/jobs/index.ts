@@ -1,7 +1,7 @@
 // The jobs rbk itself ships. Others register theirs with registerJob() (registry.ts).
-import { runCompaction } from './compaction.js';
+import { runCompaction } from '../maintenance/compaction.js';
 import { jobRegistry, type JobRegistry } from './registry.js';
-import { runRetention } from './retention.js';
+import { runRetention } from '../maintenance/retention.js';
 
 export { FakeClock, systemClock, DAY_MS, type Clock } from './clock.js';
 export { registerJob, jobRegistry, JobRegistry, checkpoint, type JobContext, type JobFn, type JobOptions, type JobProgress } from './registry.js';

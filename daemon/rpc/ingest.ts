@@ -5,7 +5,7 @@ import { defaultTranscriptRoots, importTranscripts, type ImportProgress } from '
 import { isSafeId } from '../../common/ids.js';
 import type { DaemonContext } from '../context.js';
 import { systemClock } from '../jobs/clock.js';
-import { pastRetention } from '../jobs/retention.js';
+import { pastRetention } from '../maintenance/retention.js';
 import { toServiceError, UserError } from './errors.js';
 import { unary } from './errors.js';
 

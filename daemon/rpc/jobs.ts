@@ -2,9 +2,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
-import { setPinned } from '../jobs/pin.js';
+import { setPinned } from '../maintenance/pin.js';
 import { scanStored } from '../redact/job.js';
-import { planRetention, type RetentionRows } from '../jobs/retention.js';
+import { planRetention, type RetentionRows } from '../maintenance/retention.js';
 import { previewCentralCopyRetention } from '../sync/s3-retention.js';
 import type { JobRun } from '../jobs/runs.js';
 import { schedulerFor, type Scheduler } from '../jobs/scheduler.js';

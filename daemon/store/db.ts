@@ -16,7 +16,7 @@ export function openDatabase(file: string): Db {
   const db = new Database(file);
   // Must come first: auto_vacuum applies at once only to a database whose header is not written
   // yet; journal_mode = WAL writes it, after which the pragma is silently ignored until a VACUUM.
-  // Older databases created without it are converted once by the compaction job (daemon/jobs/compaction.ts).
+  // Older databases created without it are converted once by the compaction job (daemon/maintenance/compaction.ts).
   db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   // FULL: a hook is acknowledged only after its event is durable, even across power loss.

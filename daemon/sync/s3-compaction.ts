@@ -295,7 +295,7 @@ export async function runS3Compaction(
 }
 
 /**
- * The step the `compact` job runs (daemon/jobs/compaction.ts): builds the configured backend only
+ * The step the `compact` job runs (daemon/maintenance/compaction.ts): builds the configured backend only
  * when some session is due, so a machine that never synced pays nothing.
  */
 export async function compactCentralCopy(ctx: {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCompaction } from '../../daemon/jobs/compaction.js';
+import { runCompaction } from '../../daemon/maintenance/compaction.js';
 import { migrate } from '../../daemon/store/migrate.js';
 import { openDatabase } from '../../daemon/store/db.js';
 import { NOW, fileBytes, jobContext, makeTestDb, seedSession, tokenOf, type TestDb } from './support.js';

@@ -10,9 +10,9 @@
 // S3 compaction of the central copy is step 4 (daemon/sync/s3-compaction.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { DAY_MS } from './clock.js';
-import { checkpoint, type JobContext } from './registry.js';
-import type { JobCounts } from './runs.js';
+import { DAY_MS } from '../jobs/clock.js';
+import { checkpoint, type JobContext } from '../jobs/registry.js';
+import type { JobCounts } from '../jobs/runs.js';
 import { compactCentralCopy } from '../sync/s3-compaction.js';
 
 /** Rows of interactions (by id) looked at per batch: each batch is one short write. */

@@ -29,9 +29,9 @@ import type { RbkPaths } from '../../common/paths.js';
 import { isSafeId } from '../../common/ids.js';
 import type { RbkConfig } from '../config/schema.js';
 import type { Db } from '../store/db.js';
-import { DAY_MS, type Clock } from './clock.js';
-import { checkpoint, type JobContext } from './registry.js';
-import type { JobCounts } from './runs.js';
+import { DAY_MS, type Clock } from '../jobs/clock.js';
+import { checkpoint, type JobContext } from '../jobs/registry.js';
+import type { JobCounts } from '../jobs/runs.js';
 import { expireCentralCopy } from '../sync/s3-retention.js';
 
 export interface RetentionEnv {
