@@ -8,6 +8,9 @@ import type { Logger } from './log.js';
 import type { RedactionService } from './redact/service.js';
 import type { Db } from './store/db.js';
 import type { SessionQueries } from './store/sessions.js';
+import type { Scheduler } from './jobs/scheduler.js';
+import type { LiveEvents } from './query/live.js';
+import type { StorageBackend } from './sync/backend.js';
 import type { SyncService } from './sync/index.js';
 
 /** What every RPC handler and job may use: built once in daemon/main.ts. */
@@ -26,6 +29,12 @@ export interface DaemonContext {
   startedAt: number;
   /** How this process was started (RBK_STARTED_BY, or what the service manager set). */
   startedBy: 'systemd' | 'launchd' | 'background' | 'foreground';
-  /** The central copy (daemon/sync); set once the daemon has built it. */
-  sync?: SyncService;
+  /** `rbk sessions tail`: new hook events and interactions, pushed as they are stored. */
+  live: LiveEvents;
+  /** The central copy's uploader (daemon/sync). */
+  sync: SyncService;
+  /** The central copy's storage backend, shared by sync, pull, retention and compaction; null when the config names none that works (sync.engine.backendError says why). */
+  storage: StorageBackend | null;
+  /** Runs the jobs of daemon/job-list.ts on their schedules and on demand. */
+  scheduler: Scheduler;
 }

@@ -9,20 +9,20 @@ import { RBK_VERSION } from '../common/version.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { DaemonContext } from './context.js';
 import { HookEventStore } from './ingest/hook-events.js';
-import { redactionJob } from './redact/job.js';
 import { createRedactionService } from './redact/service.js';
 import { HookWriter } from './ingest/hook-writer.js';
 import { SpoolDrain } from './ingest/spool-drain.js';
 import { TranscriptIngester } from './ingest/transcript-ingester.js';
 import { TranscriptWatcher } from './ingest/transcript-watcher.js';
-import { createScheduler, jobRegistry, registerBuiltinJobs } from './jobs/index.js';
+import { JobRegistry, Scheduler } from './jobs/index.js';
+import { daemonJobs } from './job-list.js';
 import { createLogger, type Logger } from './log.js';
 import { RbkMetrics } from './metrics/index.js';
 import { WebhookNotifier } from './notify/webhooks.js';
 import { createLiveEvents } from './query/live.js';
 import { acquireInstanceLock, openDatabase } from './store/db.js';
 import { SessionQueries } from './store/sessions.js';
-import { createSyncService } from './sync/index.js';
+import { createSyncService, type SyncService } from './sync/index.js';
 import { AlreadyRunningError, startServer } from './server.js';
 
 export interface Daemon {
@@ -106,28 +106,13 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   hookWriter.onStored((_event, result) => {
     for (const t of result.transcripts) watcher.follow(t);
   });
-  const ctx: DaemonContext = {
-    paths,
-    config,
-    configSource: source,
-    db,
-    log,
-    hookWriter,
-    spool: new SpoolDrain(paths.spoolDir, hookWriter, log, paths.fallbackSpoolDir),
-    sessions: new SessionQueries(db),
-    redaction,
-    ingester,
-    watcher,
-    startedAt: Date.now(),
-    startedBy: howStarted(),
-  };
-
-  createLiveEvents(ctx); // `rbk sessions tail`: new hook events and interactions, pushed as they are stored
+  const spool = new SpoolDrain(paths.spoolDir, hookWriter, log, paths.fallbackSpoolDir);
   // Observers first, so that events drained from the spool below are counted and notified too.
-  const metrics = config.metrics.enabled ? new RbkMetrics(ctx) : null;
-  const notifier = new WebhookNotifier(ctx, metrics?.webhookMetrics());
+  const live = createLiveEvents({ db, hookWriter, ingester });
+  const metrics = config.metrics.enabled ? new RbkMetrics({ db, spool, paths, log, hookWriter, ingester }) : null;
+  const notifier = new WebhookNotifier({ db, hookWriter, ingester, log, config }, metrics?.webhookMetrics());
   // The central copy: uploads redacted sessions to the storage backend (local by default).
-  ctx.sync = createSyncService({
+  const sync: SyncService = createSyncService({
     db,
     config,
     paths,
@@ -135,22 +120,38 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     hookWriter,
     log,
     importing: () => ingester.importing(),
-    metrics: metrics?.syncMetrics(() => ctx.sync?.status() ?? null),
+    metrics: metrics?.syncMetrics(() => sync.status()),
   });
+  // Retention, compaction, redaction and sync, from the one list, on their cron schedules.
+  const registry = new JobRegistry();
+  for (const job of daemonJobs({ redaction, sync })) registry.register(job.name, job.run, job);
+  const scheduler = new Scheduler({ db, config, paths, log: log.child({ svc: 'jobs' }), registry });
+  const ctx: DaemonContext = {
+    paths,
+    config,
+    configSource: source,
+    db,
+    log,
+    hookWriter,
+    spool,
+    sessions: new SessionQueries(db),
+    redaction,
+    ingester,
+    watcher,
+    startedAt: Date.now(),
+    startedBy: howStarted(),
+    live,
+    sync,
+    storage: sync.engine.backend,
+    scheduler,
+  };
 
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();
-  // Retention, compaction (and whatever else registered a job) on their cron schedules.
-  registerBuiltinJobs();
-  jobRegistry.register('redact', redactionJob(redaction), {
-    description: 're-redact rows stored before the current rule set (or all rows in redaction.mode: cron)',
-  });
-  jobRegistry.register('sync', ctx.sync.job(), { description: 'upload pending sessions to the central copy (integrations.claude.sessionStorage)' });
-  const scheduler = createScheduler(ctx);
   scheduler.start();
   const server = await startServer(ctx).catch(async (err: unknown) => {
     await scheduler.stop();
-    await ctx.sync?.close();
+    await sync.close();
     throw err;
   });
   // A taken port is logged, not fatal: capture matters more than metrics.
@@ -183,7 +184,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
         await scheduler.stop();
         await server.close();
         await notifier.close();
-        await ctx.sync?.close();
+        await sync.close();
         await watcher.close();
         await ingester.idle();
         await metrics?.close();

@@ -1,5 +1,5 @@
-// The jobs the scheduler knows. Other modules add theirs with registerJob(); the scheduler picks
-// up registrations made before or after it started.
+// The jobs a scheduler knows. The daemon builds one registry from one list (daemon/job-list.ts);
+// the scheduler picks up registrations made before or after it started.
 import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -80,14 +80,6 @@ export class JobRegistry {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
-
-/** The daemon's registry. */
-export const jobRegistry = new JobRegistry();
-
-/** Adds a job to the daemon's registry; see JobRegistry.register. */
-export function registerJob(name: string, run: JobFn, opts?: JobOptions): () => void {
-  return jobRegistry.register(name, run, opts);
 }
 
 /** The cron expression a job runs on under `config`, or null for manual only. */

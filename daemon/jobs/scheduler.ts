@@ -10,11 +10,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
-import type { DaemonContext } from '../context.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { systemClock, type Clock } from './clock.js';
-import { jobRegistry, scheduleOf, type JobContext, type JobDefinition, type JobProgress, type JobRegistry } from './registry.js';
+import { scheduleOf, type JobContext, type JobDefinition, type JobProgress, type JobRegistry } from './registry.js';
 import { cleanCounts, JobRuns, type JobCounts, type JobRun, type JobTrigger } from './runs.js';
 import { UserError } from '../errors.js';
 
@@ -71,7 +70,8 @@ export interface SchedulerOptions {
   paths: RbkPaths;
   log: Logger;
   clock?: Clock;
-  registry?: JobRegistry;
+  /** The jobs to run (the daemon's comes from daemon/job-list.ts). */
+  registry: JobRegistry;
   /** Schedule jobs with node-cron (default true); tests that drive runs by hand turn it off. */
   cron?: boolean;
   /** How long after start() a run missed while the daemon was down is made up (default 5 min). */
@@ -110,7 +110,7 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.runs = new JobRuns(opts.db);
     this.clock = opts.clock ?? systemClock;
-    this.registry = opts.registry ?? jobRegistry;
+    this.registry = opts.registry;
   }
 
   /** Marks leftovers of a previous daemon as interrupted, then schedules every registered job. */
@@ -386,17 +386,4 @@ export class Scheduler {
     else log.warn('job did not finish', fields);
     return { id: a.runId, job: def.name, trigger: a.trigger, startedAt: a.startedAt, endedAt, status, counts, error };
   }
-}
-
-// The daemon's scheduler, found from its context by the RPC handlers.
-const schedulers = new WeakMap<DaemonContext, Scheduler>();
-
-export function createScheduler(ctx: DaemonContext, opts: Partial<SchedulerOptions> = {}): Scheduler {
-  const s = new Scheduler({ db: ctx.db, config: ctx.config, paths: ctx.paths, log: ctx.log.child({ svc: 'jobs' }), ...opts });
-  schedulers.set(ctx, s);
-  return s;
-}
-
-export function schedulerFor(ctx: DaemonContext): Scheduler | undefined {
-  return schedulers.get(ctx);
 }

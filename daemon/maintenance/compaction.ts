@@ -13,7 +13,17 @@ import path from 'node:path';
 import { DAY_MS } from '../jobs/clock.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
-import { compactCentralCopy } from '../sync/s3-compaction.js';
+import type { RedactionService } from '../redact/service.js';
+import type { StorageBackend } from '../sync/backend.js';
+import { compactCentralCopy, emptyCounts } from '../sync/s3-compaction.js';
+
+/** What the central copy's steps of retention and compaction use: the daemon's own. */
+export interface CentralCopyServices {
+  backend: StorageBackend | null;
+  /** Why there is no backend (a config that cannot be used): the step then fails with it. */
+  backendError: string | null;
+  redaction: RedactionService;
+}
 
 /** Rows of interactions (by id) looked at per batch: each batch is one short write. */
 const ID_WINDOW = 5000;
@@ -37,7 +47,11 @@ function freeBytes(dir: string): number | null {
   }
 }
 
-export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
+/**
+ * `central`: the central copy's backend and redaction service (DaemonContext.storage and
+ * .redaction); without it the central copy's step is skipped.
+ */
+export async function runCompaction(ctx: JobContext, central: CentralCopyServices | null = null): Promise<JobCounts> {
   const { db, signal } = ctx;
   const file = db.name;
   const onDisk = () => fileSize(file) + fileSize(`${file}-wal`);
@@ -110,11 +124,16 @@ export async function runCompaction(ctx: JobContext): Promise<JobCounts> {
 
   // 4. The central copy: merge closed sessions' parts (daemon/sync/s3-compaction.ts).
   await checkpoint(signal);
-  const s3 = await compactCentralCopy({
-    ...ctx,
-    progress: (done, total, c) =>
-      ctx.progress({ done, total, message: `compacting the central copy: ${done} of ${total} sessions`, counts: { rawDropped, ...c } }),
-  });
+  const s3 = central
+    ? await compactCentralCopy(
+        {
+          ...ctx,
+          progress: (done, total, c) =>
+            ctx.progress({ done, total, message: `compacting the central copy: ${done} of ${total} sessions`, counts: { rawDropped, ...c } }),
+        },
+        central,
+      )
+    : emptyCounts();
   const counts: JobCounts = {
     rawDropped,
     bytesBefore,

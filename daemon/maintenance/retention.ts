@@ -33,6 +33,7 @@ import { DAY_MS, type Clock } from '../jobs/clock.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
 import { expireCentralCopy } from '../sync/s3-retention.js';
+import type { CentralCopyServices } from './compaction.js';
 
 export interface RetentionEnv {
   db: Db;
@@ -154,7 +155,8 @@ export function planRetention(env: RetentionEnv): RetentionPlan {
 }
 
 /** The job. Counts: sessions expired, rows deleted per table, orphans, files and dirs removed. */
-export async function runRetention(ctx: JobContext): Promise<JobCounts> {
+/** `central`: the central copy's services (see compaction.ts); without them its step is skipped. */
+export async function runRetention(ctx: JobContext, central: CentralCopyServices | null = null): Promise<JobCounts> {
   const { db, signal } = ctx;
   const { cutoff, days } = retentionCutoff(ctx.config, ctx.clock);
   const counts = {
@@ -228,7 +230,7 @@ export async function runRetention(ctx: JobContext): Promise<JobCounts> {
   }
   // The central copy's expired date partitions (retention.s3.days; daemon/sync/s3-retention.ts).
   await checkpoint(signal);
-  const all = { ...counts, ...(await expireCentralCopy(ctx)) };
+  const all = { ...counts, ...(await expireCentralCopy(ctx, central)) };
   ctx.progress({ done: total, total, message: `expired ${counts.sessions} sessions`, counts: all });
   return all;
 }

@@ -229,21 +229,14 @@ export class LiveEvents {
   }
 }
 
-const instances = new WeakMap<DaemonContext, LiveEvents>();
-
-/** The daemon's live event bus, created and wired to the writers on first use. */
-export function createLiveEvents(ctx: DaemonContext): LiveEvents {
-  let live = instances.get(ctx);
-  if (!live) {
-    const l = new LiveEvents(ctx.db);
-    ctx.hookWriter.onStored((event, result) => {
-      if (result.stored) l.hookStored(event.eventId);
-    });
-    ctx.ingester.onIngested((r) => {
-      if (r.interactionsAdded > 0) l.interactionsAdded();
-    });
-    instances.set(ctx, l);
-    live = l;
-  }
+/** The daemon's live event bus, wired to the writers whose stores it announces. */
+export function createLiveEvents(deps: Pick<DaemonContext, 'db' | 'hookWriter' | 'ingester'>): LiveEvents {
+  const live = new LiveEvents(deps.db);
+  deps.hookWriter.onStored((event, result) => {
+    if (result.stored) live.hookStored(event.eventId);
+  });
+  deps.ingester.onIngested((r) => {
+    if (r.interactionsAdded > 0) live.interactionsAdded();
+  });
   return live;
 }

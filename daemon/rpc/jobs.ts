@@ -7,8 +7,8 @@ import { scanStored } from '../redact/job.js';
 import { planRetention, type RetentionRows } from '../maintenance/retention.js';
 import { previewCentralCopyRetention } from '../sync/s3-retention.js';
 import type { JobRun } from '../jobs/runs.js';
-import { schedulerFor, type Scheduler } from '../jobs/scheduler.js';
-import { toServiceError, unary, UserError } from './errors.js';
+import type { Scheduler } from '../jobs/scheduler.js';
+import { toServiceError, unary } from './errors.js';
 
 const listRuns = z.object({ limit: z.number().int().min(0).max(10_000), job: z.string().max(64) });
 const runJob = z.object({ name: z.string().min(1, 'give a job name, e.g. retention').max(64) });
@@ -36,16 +36,10 @@ function rowsToProto(r: RetentionRows) {
   return { hookEvents: r.hookEvents, interactions: r.interactions, messageUsage: r.messageUsage, subagents: r.subagents, learnRows: r.learnRows };
 }
 
-function scheduler(ctx: DaemonContext): Scheduler {
-  const s = schedulerFor(ctx);
-  if (!s) throw new UserError('the job scheduler is not running in this daemon', 'unavailable');
-  return s;
-}
-
 export function jobsHandlers(ctx: DaemonContext) {
   return {
     ListRuns: unary(listRuns, (req) => {
-      const s = scheduler(ctx);
+      const s = ctx.scheduler;
       return {
         runs: s.runs.list({ limit: req.limit || 20, job: req.job || undefined }).map(runToProto),
         jobs: s.jobs().map((j) => ({
@@ -63,7 +57,7 @@ export function jobsHandlers(ctx: DaemonContext) {
       let handle: ReturnType<Scheduler['run']>;
       try {
         const req = runJob.parse(call.request);
-        handle = scheduler(ctx).run(req.name, 'manual');
+        handle = ctx.scheduler.run(req.name, 'manual');
       } catch (err) {
         call.emit('error', toServiceError(err));
         return;
@@ -97,9 +91,15 @@ export function jobsHandlers(ctx: DaemonContext) {
     },
 
     Retention: unary(retention, async (req) => {
-      const s = scheduler(ctx);
+      const s = ctx.scheduler;
       const plan = planRetention({ db: ctx.db, config: ctx.config, paths: ctx.paths, clock: s.clock });
-      const s3 = await previewCentralCopyRetention({ db: ctx.db, config: ctx.config, paths: ctx.paths, now: s.clock.now() });
+      const s3 = await previewCentralCopyRetention({
+        db: ctx.db,
+        config: ctx.config,
+        now: s.clock.now(),
+        backend: ctx.storage,
+        backendError: ctx.sync.engine.backendError,
+      });
       const response = {
         dryRun: req.dryRun,
         days: plan.days,
@@ -141,7 +141,7 @@ export function jobsHandlers(ctx: DaemonContext) {
     }),
 
     Pin: unary(pin, (req) => {
-      const r = setPinned(ctx.db, ctx.sessions, req.sessionId, req.pinned, schedulerFor(ctx)?.clock.now() ?? Date.now());
+      const r = setPinned(ctx.db, ctx.sessions, req.sessionId, req.pinned, ctx.scheduler.clock.now());
       return { sessionId: r.sessionId, pinned: r.pinned, changed: r.changed, expiredUnixMs: r.expiredAt ?? 0 };
     }),
 

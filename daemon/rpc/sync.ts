@@ -3,18 +3,13 @@ import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import type { SyncService, SyncSummary } from '../sync/index.js';
-import { toServiceError, unary, UserError } from './errors.js';
+import { toServiceError, unary } from './errors.js';
 import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
 
 const syncRequest = z.object({ now: z.boolean(), force: z.boolean() });
 
 /** How often progress is sent, at most. */
 const PROGRESS_EVERY_MS = 100;
-
-function service(ctx: DaemonContext): SyncService {
-  if (!ctx.sync) throw new UserError('sync is not running in this daemon', 'unavailable');
-  return ctx.sync;
-}
 
 /** SyncSummary as the Sync RPC sends it (what `rbk sync` reads). */
 export type SyncSummaryWire = ReturnType<typeof summaryToProto>;
@@ -48,7 +43,7 @@ export function syncHandlers(ctx: DaemonContext) {
       let req: z.infer<typeof syncRequest>;
       try {
         req = syncRequest.parse(call.request);
-        sync = service(ctx);
+        sync = ctx.sync;
       } catch (err) {
         call.emit('error', toServiceError(err));
         return;
@@ -101,7 +96,7 @@ export function syncHandlers(ctx: DaemonContext) {
     },
 
     Status: unary(z.object({}), () => {
-      const s = service(ctx).status();
+      const s = ctx.sync.status();
       return {
         backend: s.backend,
         location: s.location,

@@ -908,7 +908,9 @@ const PROGRESS_EVERY_MS = 100;
 export interface PullDaemonContext {
   db: Db;
   log: Logger;
-  sync?: { engine: { backend: StorageBackend | null; backendError: string | null } };
+  /** The central copy's backend (DaemonContext.storage); null when the config names none that works. */
+  storage: StorageBackend | null;
+  sync: { engine: { backendError: string | null } };
 }
 
 /** Runs a pull with the daemon's backend; resolves with the final message (phase "done"). */
@@ -917,14 +919,13 @@ export async function pullForDaemon(
   req: z.infer<typeof pullRequestSchema>,
   send: (p: PullProgressWire) => void,
 ): Promise<PullProgressWire> {
-  const engine = ctx.sync?.engine;
-  if (!engine?.backend) {
+  const backend = ctx.storage;
+  if (!backend) {
     throw new UserError(
-      `${engine?.backendError ?? 'sync is not running in this daemon'}; set integrations.claude.sessionStorage (backend and s3.bucket) to the central copy's bucket and restart rbkd`,
+      `${ctx.sync.engine.backendError ?? 'no storage backend'}; set integrations.claude.sessionStorage (backend and s3.bucket) to the central copy's bucket and restart rbkd`,
       'precondition',
     );
   }
-  const backend = engine.backend;
   const toProto = (p: PullProgress): PullProgressWire => ({ ...p, startedUnixMs: p.startedAt, backend: backend.name, location: backend.location });
   let last = 0;
   const final = await pullCentralCopy(

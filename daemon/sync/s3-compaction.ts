@@ -21,13 +21,11 @@
 // (same parts, same bytes), so compacting twice changes nothing.
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { createRedactionService, type RedactionService } from '../redact/service.js';
+import type { RedactionService } from '../redact/service.js';
 import type { Db } from '../store/db.js';
 import type { StorageBackend } from './backend.js';
-import { createBackend } from './backends/index.js';
 import { compactedPartKey, DATASETS, manifestKey, parseKey, sessionPrefix, type Dataset, type SessionPartition } from './layout.js';
 import { encodeManifest, manifestContent, ManifestBuilder } from './manifest.js';
 import { gunzipBounded, sha256Hex } from './pull.js';
@@ -295,28 +293,31 @@ export async function runS3Compaction(
 }
 
 /**
- * The step the `compact` job runs (daemon/maintenance/compaction.ts): builds the configured backend only
- * when some session is due, so a machine that never synced pays nothing.
+ * The step the `compact` job runs (daemon/maintenance/compaction.ts), with the daemon's own
+ * backend: nothing to do when no session is due.
  */
-export async function compactCentralCopy(ctx: {
-  db: Db;
-  config: RbkConfig;
-  paths: RbkPaths;
-  log: Logger;
-  clock: { now(): number };
-  signal: AbortSignal;
-  progress?: (done: number, total: number, counts: S3CompactionCounts) => void;
-}): Promise<S3CompactionCounts> {
+export async function compactCentralCopy(
+  ctx: {
+    db: Db;
+    config: RbkConfig;
+    log: Logger;
+    clock: { now(): number };
+    signal: AbortSignal;
+    progress?: (done: number, total: number, counts: S3CompactionCounts) => void;
+  },
+  /** The daemon's backend (DaemonContext.storage, used, not closed) and redaction service. */
+  central: { backend: StorageBackend | null; backendError?: string | null; redaction: RedactionService },
+): Promise<S3CompactionCounts> {
   const closedHours = ctx.config.compaction.s3.closedHours;
   if (compactionCandidates(ctx.db, ctx.clock.now() - closedHours * HOUR_MS, ctx.clock.now()).length === 0) return emptyCounts();
-  const backend = createBackend(ctx.config, ctx.paths);
-  try {
-    return await runS3Compaction(
-      { db: ctx.db, backend, redaction: createRedactionService(ctx.config, ctx.paths.dataDir), log: ctx.log, now: () => ctx.clock.now(), signal: ctx.signal },
-      closedHours,
-      ctx.progress,
+  const backend = central.backend;
+  if (!backend)
+    throw new Error(
+      `sessions are due for compaction in the central copy, but it has no usable backend: ${central.backendError ?? 'unknown'}; fix integrations.claude.sessionStorage (rbk doctor)`,
     );
-  } finally {
-    await backend.close();
-  }
+  return runS3Compaction(
+    { db: ctx.db, backend, redaction: central.redaction, log: ctx.log, now: () => ctx.clock.now(), signal: ctx.signal },
+    closedHours,
+    ctx.progress,
+  );
 }

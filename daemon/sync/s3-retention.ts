@@ -1,22 +1,7 @@
-// S3 retention, a step of the `retention` job: with retention.s3.days set, every `date=` partition
-// of every dataset older than that many days is deleted from the central copy (unset: never).
-// `date` is the UTC day a session started, so a partition expires as a whole.
-//
-// Pinned sessions stay: a partition that holds a session pinned here (`rbk sessions pin`, a
-// session captured here or pulled) keeps that session's prefixes and loses the others. Only pins
-// this machine knows count: a teammate's pin on their machine is invisible here.
-//
-// Order: the manifests (v1/sessions/) of a partition go first, then the data prefixes, so that a
-// reader following manifests never meets a manifest whose parts are gone; an interrupted run
-// leaves data without a manifest (which the next run deletes), never the reverse. The sync
-// engine's record of the deleted objects (sync_parts) goes with them, so a later upload of the
-// same session writes a manifest naming only what exists.
-import type { RbkPaths } from '../../common/paths.js';
 import type { RbkConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { StorageBackend } from './backend.js';
-import { createBackend } from './backends/index.js';
 import { LAYOUT_VERSION, parseKey } from './layout.js';
 
 const DAY_MS = 86_400_000;
@@ -125,17 +110,21 @@ export interface S3RetentionPreview {
  * it would not run (retention.s3.days unset, or the backend is not s3). A bucket that cannot be
  * listed is reported in `error`, not thrown: the local part of the preview still stands.
  */
-export async function previewCentralCopyRetention(ctx: { db: Db; config: RbkConfig; paths: RbkPaths; now: number }): Promise<S3RetentionPreview | null> {
+export async function previewCentralCopyRetention(ctx: {
+  db: Db;
+  config: RbkConfig;
+  now: number;
+  /** The daemon's backend (DaemonContext.storage): used, not closed. */
+  backend: StorageBackend | null;
+  /** Why there is no backend, when there is none. */
+  backendError: string | null;
+}): Promise<S3RetentionPreview | null> {
   const days = ctx.config.retention.s3.days;
   if (days === undefined || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return null;
   const cutoffDay = new Date(ctx.now - days * DAY_MS).toISOString().slice(0, 10);
   const empty = { days, cutoffDay, partitions: [], objects: 0, bytes: 0, sessions: 0, pinnedKept: 0 };
-  let backend: StorageBackend;
-  try {
-    backend = createBackend(ctx.config, ctx.paths);
-  } catch (err) {
-    return { ...empty, location: '', error: (err as Error).message };
-  }
+  const backend = ctx.backend;
+  if (!backend) return { ...empty, location: '', error: ctx.backendError ?? 'no storage backend' };
   try {
     const plan = await planS3Retention(ctx.db, backend, days, ctx.now);
     return {
@@ -155,26 +144,27 @@ export async function previewCentralCopyRetention(ctx: { db: Db; config: RbkConf
       location: backend.location,
       error: `listing ${backend.location} failed: ${(err as Error).message}; check the bucket, endpoint and credentials (rbk doctor)`,
     };
-  } finally {
-    await backend.close();
   }
 }
 
 /** The step the `retention` job runs: nothing unless retention.s3.days is set and the backend is s3. */
-export async function expireCentralCopy(ctx: {
-  db: Db;
-  config: RbkConfig;
-  paths: RbkPaths;
-  log: Logger;
-  clock: { now(): number };
-  signal: AbortSignal;
-}): Promise<S3RetentionCounts> {
+export async function expireCentralCopy(
+  ctx: {
+    db: Db;
+    config: RbkConfig;
+    log: Logger;
+    clock: { now(): number };
+    signal: AbortSignal;
+  },
+  /** The daemon's backend (DaemonContext.storage), shared with sync: used, not closed; null = no central copy step. */
+  central: { backend: StorageBackend | null; backendError?: string | null } | null,
+): Promise<S3RetentionCounts> {
   const days = ctx.config.retention.s3.days;
-  if (days === undefined || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return emptyRetentionCounts();
-  const backend = createBackend(ctx.config, ctx.paths);
-  try {
-    return await runS3Retention({ db: ctx.db, backend, log: ctx.log, now: ctx.clock.now(), signal: ctx.signal }, days);
-  } finally {
-    await backend.close();
-  }
+  if (days === undefined || !central || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return emptyRetentionCounts();
+  const backend = central.backend;
+  if (!backend)
+    throw new Error(
+      `retention.s3.days is set but the central copy has no usable backend: ${central.backendError ?? 'unknown'}; fix integrations.claude.sessionStorage (rbk doctor)`,
+    );
+  return runS3Retention({ db: ctx.db, backend, log: ctx.log, now: ctx.clock.now(), signal: ctx.signal }, days);
 }

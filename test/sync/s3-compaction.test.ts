@@ -9,7 +9,9 @@ import { silentLogger } from '../../daemon/log.js';
 import { listSessions } from '../../daemon/query/sessions.js';
 import { buildTimeline } from '../../daemon/query/timeline.js';
 import { usageReport } from '../../daemon/query/usage.js';
+import { createBackend } from '../../daemon/sync/backends/index.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
+import { createRedactionService } from '../../daemon/redact/service.js';
 import { parseKey } from '../../daemon/sync/layout.js';
 import { pullCentralCopy } from '../../daemon/sync/pull.js';
 import { compactCentralCopy, emptyCounts, runS3Compaction, SessionCompactor, type CompactionStep } from '../../daemon/sync/s3-compaction.js';
@@ -145,7 +147,7 @@ describe('S3 compaction', () => {
     });
   }
 
-  it('the compact job runs it with the configured backend', async () => {
+  it('the compact job runs it with the backend built from the config', async () => {
     await setup();
     const m = makeMachine({
       integrations: {
@@ -155,15 +157,18 @@ describe('S3 compaction', () => {
       },
     });
     machines.push(m);
-    const counts = await compactCentralCopy({
-      db: a.db,
-      config: m.config,
-      paths: a.paths,
-      log: silentLogger,
-      clock: { now: later },
-      signal: new AbortController().signal,
-    });
-    expect(counts.s3SessionsCompacted).toBe(1);
+    // What the daemon builds once at start and shares (DaemonContext.storage, .redaction).
+    const backend = createBackend(m.config, a.paths);
+    try {
+      const ctx = { db: a.db, config: m.config, log: silentLogger, clock: { now: later }, signal: new AbortController().signal };
+      await expect(
+        compactCentralCopy(ctx, { backend: null, backendError: 'no bucket', redaction: createRedactionService(m.config, a.paths.dataDir) }),
+      ).rejects.toThrow(/no usable backend: no bucket/);
+      const counts = await compactCentralCopy(ctx, { backend, redaction: createRedactionService(m.config, a.paths.dataDir) });
+      expect(counts.s3SessionsCompacted).toBe(1);
+    } finally {
+      await backend.close();
+    }
     expect(await keysOf('interactions')).toHaveLength(1);
   });
 });

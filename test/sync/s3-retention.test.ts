@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
+import { createBackend } from '../../daemon/sync/backends/index.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { parseKey } from '../../daemon/sync/layout.js';
 import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/s3-retention.js';
@@ -86,20 +87,24 @@ describe('S3 retention', () => {
     const s3Storage = { backend: 's3', s3: { bucket: s3.bucket, prefix: 'rbk', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true } };
     const unset = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } } });
     const set = makeMachine({ integrations: { claude: { sessionStorage: s3Storage } }, retention: { s3: { days: 30 } } });
+    // What the daemon builds once at start and shares (DaemonContext.storage).
+    const backend = createBackend(set.config, a.paths);
     try {
       const ctx = (config: Machine['config']) => ({
         db: a.db,
         config,
-        paths: a.paths,
         log: silentLogger,
         clock: { now: () => Date.now() },
         signal: new AbortController().signal,
       });
-      expect((await expireCentralCopy(ctx(unset.config))).s3ObjectsDeleted).toBe(0);
+      expect((await expireCentralCopy(ctx(unset.config), { backend })).s3ObjectsDeleted).toBe(0);
+      expect((await expireCentralCopy(ctx(set.config), null)).s3ObjectsDeleted).toBe(0);
+      await expect(expireCentralCopy(ctx(set.config), { backend: null, backendError: 'no bucket' })).rejects.toThrow(/no usable backend: no bucket/);
       expect((await sessionsIn()).size).toBe(3);
-      expect((await expireCentralCopy(ctx(set.config))).s3SessionsDeleted).toBe(1);
+      expect((await expireCentralCopy(ctx(set.config), { backend })).s3SessionsDeleted).toBe(1);
       expect(await sessionsIn()).toEqual(new Set([ids.agent, ids.resume]));
     } finally {
+      await backend.close();
       unset.cleanup();
       set.cleanup();
     }
