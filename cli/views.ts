@@ -1,46 +1,21 @@
 // The documented --json shapes (docs/cli-json.md). Change them only additively.
 import { duration, iso } from './format.js';
-
-export interface ProtoSession {
-  id: string;
-  cwd: string;
-  project: string;
-  transcriptPath: string;
-  gitBranch: string;
-  ccVersion: string;
-  model: string;
-  startedUnixMs: number;
-  endedUnixMs: number;
-  lastActivityUnixMs: number;
-  status: string;
-  counts: { prompts: number; toolCalls: number; toolFailures: number; subagents: number; hookEvents: number; interactions: number };
-  tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
-  costUsd?: number;
-  host: string;
-  origin: string;
-  endReason: string;
-  title: string;
-  expiredUnixMs?: number;
-}
-
-export interface ProtoHookEvent {
-  eventId: string;
-  eventName: string;
-  receivedUnixMs: number;
-  clientUnixMs: number;
-  toolName: string;
-  toolUseId: string;
-  promptId: string;
-  agentId: string;
-  via: string;
-  problem: string;
-  payloadJson: string;
-  payloadBytes: number;
-}
+import type {
+  WireHookEvent,
+  WireLiveEvent,
+  WireModelUsage,
+  WireSearchHit,
+  WireSession,
+  WireStatsResponse,
+  WireTimelineEntry,
+  WireUsageResponse,
+  WireUsageRow,
+  WireUsageTotals,
+} from './wire.js';
 
 const orNull = (s: string) => (s === '' ? null : s);
 
-export function sessionView(s: ProtoSession) {
+export function sessionView(s: WireSession) {
   return {
     id: s.id,
     cwd: orNull(s.cwd),
@@ -64,7 +39,7 @@ export function sessionView(s: ProtoSession) {
   };
 }
 
-export function hookEventView(e: ProtoHookEvent, withPayload: boolean) {
+export function hookEventView(e: WireHookEvent, withPayload: boolean) {
   let payload: unknown;
   if (withPayload) {
     try {
@@ -89,23 +64,7 @@ export function hookEventView(e: ProtoHookEvent, withPayload: boolean) {
   };
 }
 
-export interface ProtoTimelineEntry {
-  unixMs: number;
-  kind: string;
-  text: string;
-  toolName: string;
-  toolUseId: string;
-  status: string;
-  durationMs: number;
-  agentId: string;
-  ref: string;
-  source: string;
-  detail: string;
-  input?: string;
-  output?: string;
-}
-
-export function timelineView(e: ProtoTimelineEntry) {
+export function timelineView(e: WireTimelineEntry) {
   return {
     at: iso(e.unixMs),
     kind: e.kind,
@@ -118,7 +77,7 @@ export function timelineView(e: ProtoTimelineEntry) {
     ref: e.ref,
     source: e.source,
     detail: orNull(e.detail),
-    ...(e.input || e.output ? { input: e.input ?? '', output: e.output ?? '' } : {}),
+    ...(e.input || e.output ? { input: e.input, output: e.output } : {}),
   };
 }
 
@@ -158,7 +117,7 @@ function prettyInput(json: string): string {
  * error lines (the head and tail of the output, where errors are). With payloads, every tool
  * call shows its whole input and output under it.
  */
-export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean, opts: { payloads?: boolean } = {}): string {
+export function renderTimeline(entries: WireTimelineEntry[], color: boolean, opts: { payloads?: boolean } = {}): string {
   if (entries.length === 0) return '(no timeline yet: the transcript has not been read and no hook events arrived)';
   const paint = (code: string, s: string) => (color ? `${code}${s}${RESET}` : s);
   const indent = '             ';
@@ -201,22 +160,6 @@ export function renderTimeline(entries: ProtoTimelineEntry[], color: boolean, op
 // Search, usage, stats, tail (issue 6). Shapes documented in docs/cli-json.md and docs/usage.md.
 // ---------------------------------------------------------------------------------------------
 
-export interface ProtoSearchHit {
-  sessionId: string;
-  uuid: string;
-  blockIndex: number;
-  kind: string;
-  toolName: string;
-  toolUseId: string;
-  isError: boolean;
-  unixMs: number;
-  agentId: string;
-  project: string;
-  sessionTitle: string;
-  snippet: string;
-  score: number;
-}
-
 /** Splits a daemon snippet (matches wrapped in U+0002 … U+0003) into plain text and [start, end) ranges. */
 export function splitHighlights(marked: string): { text: string; highlights: [number, number][] } {
   let text = '';
@@ -232,7 +175,7 @@ export function splitHighlights(marked: string): { text: string; highlights: [nu
   return { text, highlights };
 }
 
-export function searchHitView(h: ProtoSearchHit, rank: number) {
+export function searchHitView(h: WireSearchHit, rank: number) {
   const { text, highlights } = splitHighlights(h.snippet);
   return {
     rank,
@@ -253,46 +196,8 @@ export function searchHitView(h: ProtoSearchHit, rank: number) {
   };
 }
 
-export interface ProtoUsageTotals {
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
-  totalTokens: number;
-  costUsd?: number;
-  messages: number;
-  unpricedMessages: number;
-}
-
-export interface ProtoModelUsage {
-  model: string;
-  totals: ProtoUsageTotals;
-}
-
-export interface ProtoUsageRow {
-  period: string;
-  sessionId: string;
-  project: string;
-  firstUnixMs: number;
-  lastUnixMs: number;
-  sessions: number;
-  totals: ProtoUsageTotals;
-  models: ProtoModelUsage[];
-}
-
-export interface ProtoUsageResponse {
-  report: 'daily' | 'weekly' | 'monthly' | 'session';
-  timeZone: string;
-  rows: ProtoUsageRow[];
-  totals: ProtoUsageTotals;
-  models: ProtoModelUsage[];
-  unpricedModels: string[];
-  pricingVersion: string;
-  undatedMessages: number;
-}
-
 /** Token columns named as ccusage names them, so that scripts written for it keep working. */
-function tokenFields(t: ProtoUsageTotals) {
+function tokenFields(t: WireUsageTotals) {
   return {
     inputTokens: t.inputTokens,
     outputTokens: t.outputTokens,
@@ -302,7 +207,7 @@ function tokenFields(t: ProtoUsageTotals) {
   };
 }
 
-export function usageTotalsView(t: ProtoUsageTotals) {
+export function usageTotalsView(t: WireUsageTotals) {
   return {
     ...tokenFields(t),
     totalCost: t.costUsd ?? null,
@@ -312,7 +217,7 @@ export function usageTotalsView(t: ProtoUsageTotals) {
   };
 }
 
-export function modelBreakdownView(m: ProtoModelUsage) {
+export function modelBreakdownView(m: WireModelUsage) {
   return {
     modelName: m.model,
     ...tokenFields(m.totals),
@@ -324,8 +229,16 @@ export function modelBreakdownView(m: ProtoModelUsage) {
 
 const REPORT_KEY = { daily: 'date', weekly: 'week', monthly: 'month', session: 'sessionId' } as const;
 const REPORT_LIST = { daily: 'daily', weekly: 'weekly', monthly: 'monthly', session: 'sessions' } as const;
+type Report = keyof typeof REPORT_KEY;
 
-export function usageRowView(report: ProtoUsageResponse['report'], r: ProtoUsageRow) {
+/** The usage report kind the daemon answered with (a string on the wire). */
+function reportOf(report: string): Report {
+  if (report in REPORT_KEY) return report as Report;
+  throw new Error(`the daemon answered with an unknown usage report "${report}"; are rbk and rbkd the same version? (rbk doctor)`);
+}
+
+export function usageRowView(wireReport: string, r: WireUsageRow) {
+  const report = reportOf(wireReport);
   const base = {
     period: r.period,
     [REPORT_KEY[report]]: r.period,
@@ -337,7 +250,7 @@ export function usageRowView(report: ProtoUsageResponse['report'], r: ProtoUsage
   return base;
 }
 
-export function usageView(res: ProtoUsageResponse, query: { since: number; until: number; project: string | null; weekStart: string }) {
+export function usageView(res: WireUsageResponse, query: { since: number; until: number; project: string | null; weekStart: string }) {
   return {
     report: res.report,
     timezone: res.timeZone,
@@ -346,7 +259,7 @@ export function usageView(res: ProtoUsageResponse, query: { since: number; until
     project: query.project,
     ...(res.report === 'weekly' ? { weekStart: query.weekStart } : {}),
     pricingVersion: res.pricingVersion,
-    [REPORT_LIST[res.report]]: res.rows.map((r) => usageRowView(res.report, r)),
+    [REPORT_LIST[reportOf(res.report)]]: res.rows.map((r) => usageRowView(res.report, r)),
     totals: usageTotalsView(res.totals),
     modelBreakdowns: res.models.map(modelBreakdownView),
     unpricedModels: res.unpricedModels,
@@ -354,49 +267,9 @@ export function usageView(res: ProtoUsageResponse, query: { since: number; until
   };
 }
 
-export interface ProtoStats {
-  totals: {
-    sessions: number;
-    activeSessions: number;
-    prompts: number;
-    toolCalls: number;
-    toolFailures: number;
-    subagents: number;
-    interactions: number;
-    hookEvents: number;
-    tokens: { input: number; output: number; cacheCreation: number; cacheRead: number };
-    costUsd?: number;
-    unpricedSessions: number;
-    firstUnixMs: number;
-    lastUnixMs: number;
-  };
-  tools: { toolName: string; calls: number; failures: number; sessions: number }[];
-  projects: {
-    project: string;
-    sessions: number;
-    prompts: number;
-    toolCalls: number;
-    toolFailures: number;
-    tokens: number;
-    costUsd?: number;
-    lastActivityUnixMs: number;
-  }[];
-  health: {
-    spoolBacklog: number;
-    transcripts: number;
-    transcriptsWithErrors: number;
-    transcriptErrors: { path: string; sessionId: string; error: string; lastReadUnixMs: number }[];
-    hookEventsWithProblems: number;
-    lastHookUnixMs: number;
-    lastTranscriptReadUnixMs: number;
-    skippedLines: number;
-    jobs: { job: string; lastStatus: string; lastStartedUnixMs: number; lastEndedUnixMs: number; lastError: string; runs: number; failedRuns: number }[];
-  };
-}
-
 const rate = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0);
 
-export function statsView(s: ProtoStats) {
+export function statsView(s: WireStatsResponse) {
   const t = s.totals;
   return {
     totals: {
@@ -453,22 +326,7 @@ export function statsView(s: ProtoStats) {
   };
 }
 
-export interface ProtoLiveEvent {
-  source: string;
-  seq: number;
-  unixMs: number;
-  sessionId: string;
-  kind: string;
-  toolName: string;
-  toolUseId: string;
-  text: string;
-  isError: boolean;
-  agentId: string;
-  ref: string;
-  blockIndex: number;
-}
-
-export function liveEventView(e: ProtoLiveEvent) {
+export function liveEventView(e: WireLiveEvent) {
   return {
     source: e.source,
     seq: e.seq,

@@ -6,42 +6,22 @@ import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { duration, iso, plural } from '../format.js';
 import type { Io } from '../io.js';
-import { hookEventView, sessionView, timelineView, type ProtoHookEvent, type ProtoSession, type ProtoTimelineEntry } from '../views.js';
+import { hookEventView, sessionView, timelineView } from '../views.js';
+import type { WireHookEvent, WireInteraction, WireSession, WireTimelineEntry } from '../wire.js';
 
 export const EXPORT_FORMATS = ['md', 'json', 'jsonl', 'html'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-interface ProtoInteraction {
-  uuid: string;
-  sessionId: string;
-  kind: string;
-  timestampUnixMs: number;
-  text: string;
-  toolName: string;
-  toolUseId: string;
-  isError: boolean;
-  agentId: string;
-  parentUuid: string;
-  blockIndex: number;
-  subtype: string;
-  toolInput: string;
-  isSidechain: boolean;
-  hidden: boolean;
-  model: string;
-  messageId: string;
-  requestId: string;
-}
-
 export interface SessionExport {
-  session: ProtoSession;
-  hookEvents: ProtoHookEvent[];
-  timeline: ProtoTimelineEntry[];
-  interactions: ProtoInteraction[];
+  session: WireSession;
+  hookEvents: WireHookEvent[];
+  timeline: WireTimelineEntry[];
+  interactions: WireInteraction[];
 }
 
 const orNull = (s: string) => (s === '' ? null : s);
 
-function interactionView(i: ProtoInteraction) {
+function interactionView(i: WireInteraction) {
   let toolInput: unknown = null;
   if (i.toolInput) {
     try {
@@ -80,14 +60,14 @@ function capped(text: string): string {
 }
 
 export async function fetchSessionExport(id: string, opts: { outputs?: boolean } = {}): Promise<SessionExport> {
-  const res = await call<{ session: ProtoSession; hookEvents: ProtoHookEvent[] }>('Query', 'GetSession', { id, includePayloads: false });
-  const timeline: ProtoTimelineEntry[] = [];
-  const interactions: ProtoInteraction[] = [];
+  const res = await call<{ session: WireSession; hookEvents: WireHookEvent[] }>('Query', 'GetSession', { id, includePayloads: false });
+  const timeline: WireTimelineEntry[] = [];
+  const interactions: WireInteraction[] = [];
   await Promise.all([
-    stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.outputs === true }, (p) =>
+    stream<{ entries: WireTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.outputs === true }, (p) =>
       timeline.push(...p.entries),
     ).done,
-    stream<ProtoInteraction>('Query', 'ListInteractions', { sessionId: res.session.id, includeHidden: false }, (i) => interactions.push(i)).done,
+    stream<WireInteraction>('Query', 'ListInteractions', { sessionId: res.session.id, includeHidden: false }, (i) => interactions.push(i)).done,
   ]);
   return { session: res.session, hookEvents: res.hookEvents, timeline, interactions };
 }
@@ -97,7 +77,7 @@ export function exportJson(x: SessionExport, now = Date.now()) {
     exportVersion: 1,
     exportedAt: iso(now),
     session: sessionView(x.session),
-    timeline: x.timeline.map((e) => timelineView({ ...e, input: undefined, output: undefined })),
+    timeline: x.timeline.map((e) => timelineView({ ...e, input: '', output: '' })),
     interactions: x.interactions.map(interactionView),
     hookEvents: x.hookEvents.map((e) => hookEventView(e, false)),
   };
@@ -105,7 +85,7 @@ export function exportJson(x: SessionExport, now = Date.now()) {
 
 export function renderJsonl(x: SessionExport, now = Date.now()): string {
   const lines = [JSON.stringify({ type: 'session', exportVersion: 1, exportedAt: iso(now), ...sessionView(x.session) })];
-  for (const e of x.timeline) lines.push(JSON.stringify({ type: 'timeline', ...timelineView({ ...e, input: undefined, output: undefined }) }));
+  for (const e of x.timeline) lines.push(JSON.stringify({ type: 'timeline', ...timelineView({ ...e, input: '', output: '' }) }));
   for (const i of x.interactions) lines.push(JSON.stringify({ type: 'interaction', ...interactionView(i) }));
   for (const e of x.hookEvents) lines.push(JSON.stringify({ type: 'hookEvent', ...hookEventView(e, false) }));
   return `${lines.join('\n')}\n`;
@@ -115,7 +95,7 @@ export function renderJsonl(x: SessionExport, now = Date.now()): string {
 // Shared facts for the human formats
 // ---------------------------------------------------------------------------------------------
 
-function facts(s: ProtoSession): [string, string][] {
+function facts(s: WireSession): [string, string][] {
   const end = s.endedUnixMs || s.lastActivityUnixMs;
   const tokens = s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead;
   return [
@@ -139,7 +119,7 @@ function facts(s: ProtoSession): [string, string][] {
 }
 
 const time = (ms: number) => (ms ? new Date(ms).toISOString().slice(11, 19) : '--:--:--');
-const failed = (e: ProtoTimelineEntry) => e.status === 'error' || e.kind === 'error';
+const failed = (e: WireTimelineEntry) => e.status === 'error' || e.kind === 'error';
 
 // ---------------------------------------------------------------------------------------------
 // Markdown

@@ -3,29 +3,11 @@ import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, plural } from '../format.js';
 import type { Io } from '../io.js';
-
-interface ProtoImportProgress {
-  filesTotal: number;
-  filesDone: number;
-  bytesTotal: number;
-  bytesDone: number;
-  sessions: number;
-  interactionsAdded: number;
-  linesRead: number;
-  skipped: Record<string, number>;
-  errors: { path: string; error: string }[];
-  currentFile: string;
-  done: boolean;
-  startedUnixMs: number;
-  roots: string[];
-  pastRetentionSessions?: number;
-  pastRetentionOldestUnixMs?: number;
-  retentionDays?: number;
-}
+import type { WireImportProgress } from '../wire.js';
 
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 
-function bar(p: ProtoImportProgress, width = 24): string {
+function bar(p: WireImportProgress, width = 24): string {
   const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
   const filled = Math.round(frac * width);
   const secs = Math.max((Date.now() - p.startedUnixMs) / 1000, 0.001);
@@ -34,9 +16,9 @@ function bar(p: ProtoImportProgress, width = 24): string {
 
 export async function importCommand(io: Io, opts: { paths: string[]; json: boolean; progress: boolean }): Promise<number> {
   const paths = opts.paths.map((p) => path.resolve(p));
-  let last: ProtoImportProgress | undefined;
+  let last: WireImportProgress | undefined;
   const tty = opts.progress && process.stderr.isTTY;
-  const { done } = stream<ProtoImportProgress>('Ingest', 'Import', { paths }, (p) => {
+  const { done } = stream<WireImportProgress>('Ingest', 'Import', { paths }, (p) => {
     last = p;
     if (tty) process.stderr.write(`\r\x1b[2K${bar(p)}`);
   });

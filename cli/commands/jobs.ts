@@ -3,46 +3,12 @@ import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { duration, iso, shortTime, table } from '../format.js';
 import type { Io } from '../io.js';
-
-export interface ProtoJobRun {
-  id: number;
-  job: string;
-  trigger: string;
-  startedUnixMs: number;
-  endedUnixMs: number;
-  status: string;
-  counts: Record<string, number>;
-  error: string;
-}
-
-interface ProtoJobInfo {
-  name: string;
-  description: string;
-  schedule: string;
-  nextRunUnixMs: number;
-  running: boolean;
-  runningRunId: number;
-}
-
-interface ProtoJobProgress {
-  runId: number;
-  job: string;
-  trigger: string;
-  done: number;
-  total: number;
-  message: string;
-  final: boolean;
-  status: string;
-  counts: Record<string, number>;
-  error: string;
-  startedUnixMs: number;
-  endedUnixMs: number;
-}
+import type { WireJobInfo, WireJobProgress, WireJobRun } from '../wire.js';
 
 const numbers = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts ?? {}).map(([k, v]) => [k, Number(v)]));
 
 /** One run in --json output (docs/jobs.md). */
-export function runView(r: ProtoJobRun) {
+export function runView(r: WireJobRun) {
   return {
     id: Number(r.id),
     job: r.job,
@@ -79,7 +45,7 @@ function plain(err: unknown): unknown {
 }
 
 export async function jobsListCommand(io: Io, opts: { json: boolean; limit: number; job?: string }): Promise<number> {
-  const res = await call<{ runs: ProtoJobRun[]; jobs: ProtoJobInfo[] }>('Jobs', 'ListRuns', { limit: opts.limit, job: opts.job ?? '' });
+  const res = await call<{ runs: WireJobRun[]; jobs: WireJobInfo[] }>('Jobs', 'ListRuns', { limit: opts.limit, job: opts.job ?? '' });
   const jobs = res.jobs.map((j) => ({
     name: j.name,
     description: j.description || null,
@@ -132,18 +98,18 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
   return EXIT.ok;
 }
 
-function progressLine(p: ProtoJobProgress, width = 20): string {
+function progressLine(p: WireJobProgress, width = 20): string {
   const frac = p.total > 0 ? Math.min(p.done / p.total, 1) : 0;
   const filled = Math.round(frac * width);
   return `${p.job} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${p.message}`.slice(0, (process.stderr.columns || 100) - 1);
 }
 
 export async function jobsRunCommand(io: Io, opts: { name: string; json: boolean; progress: boolean }): Promise<number> {
-  let final: ProtoJobProgress | undefined;
+  let final: WireJobProgress | undefined;
   const tty = opts.progress && Boolean(process.stderr.isTTY);
-  let handle: ReturnType<typeof stream<ProtoJobProgress>>;
+  let handle: ReturnType<typeof stream<WireJobProgress>>;
   try {
-    handle = stream<ProtoJobProgress>('Jobs', 'Run', { name: opts.name }, (p) => {
+    handle = stream<WireJobProgress>('Jobs', 'Run', { name: opts.name }, (p) => {
       if (p.final) final = p;
       else if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
     });

@@ -8,6 +8,7 @@ import type { LearnResult } from '../../daemon/learn/index.js';
 import type { IncidentCluster } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
 import { terminalSafe } from '../views.js';
+import type { WireLearning } from '../wire.js';
 
 const sectionsView = (pm: LearnResult['postmortem']['postmortem']) => ({
   ...pm,
@@ -186,22 +187,7 @@ export async function learnCommand(
   return EXIT.ok;
 }
 
-interface ProtoLearning {
-  id: string;
-  kind: string;
-  signatureId: string;
-  signature: string;
-  title: string;
-  fix: string;
-  verification: string;
-  firstSeenUnixMs: number;
-  lastSeenUnixMs: number;
-  docPath: string;
-  sessions: number;
-  updatedUnixMs: number;
-}
-
-function learningView(l: ProtoLearning) {
+function learningView(l: WireLearning) {
   return {
     id: l.id,
     kind: l.kind,
@@ -219,7 +205,7 @@ function learningView(l: ProtoLearning) {
 }
 
 export async function learningsListCommand(io: Io, opts: { json: boolean; limit: number }): Promise<number> {
-  const r = await call<{ learnings: ProtoLearning[] }>('Learn', 'ListLearnings', { limit: opts.limit });
+  const r = await call<{ learnings: WireLearning[] }>('Learn', 'ListLearnings', { limit: opts.limit });
   if (opts.json) {
     io.json({ learnings: r.learnings.map(learningView) });
     return EXIT.ok;
@@ -239,7 +225,7 @@ export async function learningsListCommand(io: Io, opts: { json: boolean; limit:
 }
 
 export async function learningsShowCommand(io: Io, opts: { id: string; json: boolean }): Promise<number> {
-  const r = await call<{ learning: ProtoLearning; sources: { sessionId: string; runId: string; refs: string[]; createdUnixMs: number }[] }>(
+  const r = await call<{ learning: WireLearning; sources: { sessionId: string; runId: string; refs: string[]; createdUnixMs: number }[] }>(
     'Learn',
     'GetLearning',
     { id: opts.id },

@@ -3,16 +3,10 @@ import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { iso } from '../format.js';
 import type { Io } from '../io.js';
-
-interface ProtoPin {
-  sessionId: string;
-  pinned: boolean;
-  changed: boolean;
-  expiredUnixMs: number;
-}
+import type { WirePinResponse } from '../wire.js';
 
 export async function pinCommand(io: Io, opts: { id: string; pinned: boolean; json: boolean }): Promise<number> {
-  const r = await call<ProtoPin>('Jobs', 'Pin', { sessionId: opts.id, pinned: opts.pinned });
+  const r = await call<WirePinResponse>('Jobs', 'Pin', { sessionId: opts.id, pinned: opts.pinned });
   const expiredAt = iso(r.expiredUnixMs);
   if (opts.json) {
     io.json({ id: r.sessionId, pinned: r.pinned, changed: r.changed, expiredAt });

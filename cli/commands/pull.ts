@@ -4,14 +4,12 @@ import { localTimeZone, parseTimeArg, TimeArgError } from '../../daemon/query/ti
 import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { plural } from '../format.js';
-import type { PullProgressWire } from '../../daemon/sync/pull.js';
 import type { Io } from '../io.js';
-
-type ProtoPullProgress = PullProgressWire;
+import type { WirePullProgress } from '../wire.js';
 
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 
-function bar(p: ProtoPullProgress, width = 24): string {
+function bar(p: WirePullProgress, width = 24): string {
   if (p.phase === 'listing') return 'listing manifests…';
   const total = Number(p.manifestsTotal);
   const frac = total > 0 ? Number(p.manifestsDone) / total : 1;
@@ -31,9 +29,9 @@ export function parseSince(value: string | undefined): number {
 
 export async function pullCommand(io: Io, opts: { since?: string; host?: string; json: boolean; progress: boolean }): Promise<number> {
   const request = { sinceUnixMs: parseSince(opts.since), host: opts.host ?? '' };
-  let last: ProtoPullProgress | undefined;
+  let last: WirePullProgress | undefined;
   const tty = opts.progress && process.stderr.isTTY;
-  const { done } = stream<ProtoPullProgress>('Sync', 'Pull', request, (p) => {
+  const { done } = stream<WirePullProgress>('Sync', 'Pull', request, (p) => {
     last = p;
     if (tty && p.phase !== 'done') process.stderr.write(`\r\x1b[2K${bar(p)}`);
   });

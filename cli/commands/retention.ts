@@ -5,34 +5,12 @@ import { iso, plural, shortTime, table } from '../format.js';
 import type { S3RetentionPreview } from '../../daemon/sync/s3-retention.js';
 import type { Io } from '../io.js';
 import type { Confirmation } from '../parse.js';
-import { bytes, countsText, runView, type ProtoJobRun } from './jobs.js';
-
-interface ProtoRows {
-  hookEvents: number;
-  interactions: number;
-  messageUsage: number;
-  subagents: number;
-  learnRows?: number;
-}
-
-interface ProtoRetention {
-  dryRun: boolean;
-  days: number;
-  cutoffUnixMs: number;
-  sessions: { id: string; project: string; lastActivityUnixMs: number; rows: ProtoRows }[];
-  pinnedKept: number;
-  orphans: ProtoRows;
-  spoolRejected: string[];
-  artifactDirs: string[];
-  run?: ProtoJobRun | null;
-  s3?: ProtoRetentionS3 | null;
-}
+import { bytes, countsText, runView } from './jobs.js';
+import type { WireJobRun, WireRetentionResponse, WireRetentionRows, WireRetentionS3 } from '../wire.js';
 
 /** On the wire a missing error is '' rather than null. */
-type ProtoRetentionS3 = Omit<S3RetentionPreview, 'error'> & { error: string };
-
 /** The central copy's part: null when the retention job has no S3 step (retention.s3.days unset, or not s3). */
-const s3View = (s: ProtoRetentionS3 | null | undefined) =>
+const s3View = (s: WireRetentionS3 | null | undefined) =>
   s
     ? {
         days: s.days,
@@ -47,7 +25,7 @@ const s3View = (s: ProtoRetentionS3 | null | undefined) =>
       }
     : null;
 
-const rowsView = (r: ProtoRows) => ({
+const rowsView = (r: WireRetentionRows) => ({
   hookEvents: Number(r?.hookEvents ?? 0),
   interactions: Number(r?.interactions ?? 0),
   messageUsage: Number(r?.messageUsage ?? 0),
@@ -69,10 +47,10 @@ interface RetentionView {
   s3: ReturnType<typeof s3View>;
 }
 
-async function fetchRetention(dryRun: boolean): Promise<{ res: ProtoRetention; view: RetentionView }> {
-  let res: ProtoRetention;
+async function fetchRetention(dryRun: boolean): Promise<{ res: WireRetentionResponse; view: RetentionView }> {
+  let res: WireRetentionResponse;
   try {
-    res = await call<ProtoRetention>('Jobs', 'Retention', { dryRun }, dryRun ? 60_000 : 3600_000);
+    res = await call<WireRetentionResponse>('Jobs', 'Retention', { dryRun }, dryRun ? 60_000 : 3600_000);
   } catch (err) {
     if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: ')) throw new CliError(err.message.slice(21), EXIT.failure);
     throw err;
@@ -105,7 +83,7 @@ function deletesSomething(view: RetentionView): boolean {
   );
 }
 
-function renderRetention(res: ProtoRetention, view: RetentionView, width: number): string {
+function renderRetention(res: WireRetentionResponse, view: RetentionView, width: number): string {
   const sessions = view.sessions;
   const verb = res.dryRun ? 'would be deleted' : 'were deleted';
   const out: string[] = [];

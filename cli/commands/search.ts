@@ -3,7 +3,8 @@ import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { shortTime } from '../format.js';
 import type { Io } from '../io.js';
-import { searchHitView, splitHighlights, terminalSafe, type ProtoSearchHit } from '../views.js';
+import { searchHitView, splitHighlights, terminalSafe } from '../views.js';
+import type { WireSearchHit } from '../wire.js';
 
 export interface SearchOptions {
   query: string;
@@ -29,7 +30,7 @@ function terminalSafeSameLength(s: string): string {
 }
 
 export async function searchCommand(io: Io, opts: SearchOptions): Promise<number> {
-  const res = await call<{ hits: ProtoSearchHit[]; ftsQuery: string; rankedWindow: number }>('Query', 'Search', {
+  const res = await call<{ hits: WireSearchHit[]; ftsQuery: string; rankedWindow: number }>('Query', 'Search', {
     query: opts.query,
     raw: opts.raw,
     tool: opts.tool ?? '',

@@ -2,16 +2,8 @@ import { call, stream } from '../client.js';
 import { EXIT } from '../errors.js';
 import { duration, numberColumn, plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
-import {
-  hookEventView,
-  renderTimeline,
-  terminalSafe,
-  sessionView,
-  timelineView,
-  type ProtoHookEvent,
-  type ProtoSession,
-  type ProtoTimelineEntry,
-} from '../views.js';
+import { hookEventView, renderTimeline, terminalSafe, sessionView, timelineView } from '../views.js';
+import type { WireHookEvent, WireSession, WireTimelineEntry } from '../wire.js';
 
 export interface SessionsListOptions {
   json: boolean;
@@ -25,7 +17,7 @@ export interface SessionsListOptions {
 }
 
 export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Promise<number> {
-  const res = await call<{ sessions: ProtoSession[] }>('Query', 'ListSessions', {
+  const res = await call<{ sessions: WireSession[] }>('Query', 'ListSessions', {
     limit: opts.limit,
     beforeUnixMs: 0,
     project: opts.project ?? '',
@@ -75,11 +67,11 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
 }
 
 export async function sessionsShowCommand(io: Io, opts: { id: string; json: boolean; payloads: boolean; pager?: boolean }): Promise<number> {
-  const res = await call<{ session: ProtoSession; hookEvents: ProtoHookEvent[] }>('Query', 'GetSession', { id: opts.id, includePayloads: opts.payloads });
+  const res = await call<{ session: WireSession; hookEvents: WireHookEvent[] }>('Query', 'GetSession', { id: opts.id, includePayloads: opts.payloads });
   const session = sessionView(res.session);
   const hookEvents = res.hookEvents.map((e) => hookEventView(e, opts.payloads));
-  const timeline: ProtoTimelineEntry[] = [];
-  await stream<{ entries: ProtoTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.payloads }, (p) =>
+  const timeline: WireTimelineEntry[] = [];
+  await stream<{ entries: WireTimelineEntry[] }>('Query', 'GetTimelinePages', { id: res.session.id, includePayloads: opts.payloads }, (p) =>
     timeline.push(...p.entries),
   ).done;
   if (opts.json) {

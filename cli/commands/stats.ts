@@ -3,12 +3,13 @@ import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { compactNumber, numberColumn, plural, shortTime, table, usd, usdColumn, wrap } from '../format.js';
 import type { Io } from '../io.js';
-import { statsView, terminalSafe, type ProtoStats } from '../views.js';
+import { statsView, terminalSafe } from '../views.js';
+import type { WireStatsResponse } from '../wire.js';
 
 const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 
 export async function statsCommand(io: Io, opts: { json: boolean; top: number }): Promise<number> {
-  const res = await call<ProtoStats>('Query', 'Stats', { top: opts.top });
+  const res = await call<WireStatsResponse>('Query', 'Stats', { top: opts.top });
   const v = statsView(res);
   if (opts.json) {
     io.json(v);

@@ -4,40 +4,8 @@ import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { syncFailureCause } from '../../common/sync-failure.js';
 import { duration, iso, plural, shortTime } from '../format.js';
-import type { SyncSummaryWire } from '../../daemon/rpc/sync.js';
 import type { Io } from '../io.js';
-
-type ProtoSummary = SyncSummaryWire;
-
-interface ProtoProgress {
-  done: number;
-  total: number;
-  sessionId: string;
-  message: string;
-  final: boolean;
-  summary?: ProtoSummary | null;
-}
-
-interface ProtoStatus {
-  backend: string;
-  location: string;
-  mirrorLocal: boolean;
-  backlogSessions: number;
-  backlogBytes: number;
-  backlogRows: number;
-  sessionsInBackoff: number;
-  lastSuccessUnixMs: number;
-  lastError: string;
-  lastErrorUnixMs: number;
-  lastErrorSessionId: string;
-  lagMs: number;
-  sessionsSynced: number;
-  parts: number;
-  bytes: number;
-  running: boolean;
-  backendError: string;
-  nextAttemptUnixMs: number;
-}
+import type { WireSyncProgress, WireSyncStatusResponse, WireSyncSummary } from '../wire.js';
 
 function bytes(n: number): string {
   if (n >= 1024 * 1024 * 1024) return `${(n / 1024 / 1024 / 1024).toFixed(1)} GB`;
@@ -47,7 +15,7 @@ function bytes(n: number): string {
 }
 
 /** `rbk sync --json` (docs/cli-json.md). */
-export function summaryView(s: ProtoSummary) {
+export function summaryView(s: WireSyncSummary) {
   return {
     backend: s.backend,
     location: s.location,
@@ -72,7 +40,7 @@ export function summaryView(s: ProtoSummary) {
 }
 
 /** `rbk sync status --json` (docs/cli-json.md). */
-export function statusView(s: ProtoStatus) {
+export function statusView(s: WireSyncStatusResponse) {
   return {
     backend: s.backend,
     location: s.location,
@@ -89,7 +57,7 @@ export function statusView(s: ProtoStatus) {
 }
 
 export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promise<number> {
-  const view = statusView(await call<ProtoStatus>('Sync', 'Status', {}));
+  const view = statusView(await call<WireSyncStatusResponse>('Sync', 'Status', {}));
   if (opts.json) {
     io.json(view);
     return view.backendError ? EXIT.failure : EXIT.ok;
@@ -113,9 +81,9 @@ export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promis
 }
 
 export async function syncCommand(io: Io, opts: { json: boolean; now: boolean; force: boolean; progress: boolean }): Promise<number> {
-  let final: ProtoSummary | undefined;
+  let final: WireSyncSummary | undefined;
   const tty = opts.progress && Boolean(process.stderr.isTTY);
-  const handle = stream<ProtoProgress>('Sync', 'Sync', { now: opts.now, force: opts.force }, (p) => {
+  const handle = stream<WireSyncProgress>('Sync', 'Sync', { now: opts.now, force: opts.force }, (p) => {
     if (p.final && p.summary) final = p.summary;
     else if (tty) process.stderr.write(`\r\x1b[2Ksync ${p.done}/${p.total} ${p.sessionId} ${p.message}`.slice(0, (process.stderr.columns || 100) - 1));
   });

@@ -3,14 +3,15 @@
 import { closeClients, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Io } from '../io.js';
-import { liveEventView, terminalSafe, type ProtoLiveEvent } from '../views.js';
+import { liveEventView, terminalSafe } from '../views.js';
+import type { WireLiveEvent } from '../wire.js';
 
 const RED = '\x1b[31m';
 const DIM = '\x1b[2m';
 const CYAN = '\x1b[36m';
 const RESET = '\x1b[0m';
 
-export function renderLiveEvent(e: ProtoLiveEvent, color: boolean): string {
+export function renderLiveEvent(e: WireLiveEvent, color: boolean): string {
   const paint = (code: string, s: string) => (color ? `${code}${s}${RESET}` : s);
   const t = e.unixMs ? new Date(e.unixMs).toISOString().slice(11, 19) : '--:--:--';
   const what = e.source === 'hook' ? paint(CYAN, `hook ${e.kind}`) : e.kind;
@@ -26,13 +27,13 @@ export function renderLiveEvent(e: ProtoLiveEvent, color: boolean): string {
 const RECONNECT_EVERY_MS = 1000;
 
 export async function tailCommand(io: Io, opts: { follow: boolean; session?: string; last: number; json: boolean; all: boolean }): Promise<number> {
-  const print = (e: ProtoLiveEvent) => {
+  const print = (e: WireLiveEvent) => {
     if (opts.json) process.stdout.write(`${JSON.stringify(liveEventView(e))}\n`);
     else io.out(renderLiveEvent(e, io.isTTY));
   };
   const request = (last: number) => ({ sessionId: opts.session ?? '', last, follow: opts.follow, includeHidden: opts.all });
   if (!opts.follow) {
-    await stream<ProtoLiveEvent>('Query', 'Tail', request(opts.last), print).done;
+    await stream<WireLiveEvent>('Query', 'Tail', request(opts.last), print).done;
     return EXIT.ok;
   }
   if (!opts.json && io.isTTY) io.err(`following ${opts.session ? `session ${opts.session}` : 'all sessions'}; Ctrl-C to stop`);
@@ -57,7 +58,7 @@ export async function tailCommand(io: Io, opts: { follow: boolean; session?: str
     let lost = false;
     while (!stopping) {
       let connected = false;
-      const s = stream<ProtoLiveEvent>('Query', 'Tail', request(last), (e) => {
+      const s = stream<WireLiveEvent>('Query', 'Tail', request(last), (e) => {
         if (!connected && lost) note('rbk: reconnected to rbkd; following again');
         connected = true;
         lost = false;

@@ -4,7 +4,8 @@ import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { plural, shortTime, table, usd, usdColumn } from '../format.js';
 import type { Io } from '../io.js';
-import { usageView, type ProtoUsageResponse, type ProtoUsageTotals } from '../views.js';
+import { usageView } from '../views.js';
+import type { WireUsageResponse, WireUsageTotals } from '../wire.js';
 
 export type UsageReportName = 'daily' | 'weekly' | 'monthly' | 'session';
 
@@ -21,12 +22,12 @@ export interface UsageOptions {
 
 const n = (x: number) => x.toLocaleString('en-US');
 
-function cost(t: ProtoUsageTotals): string {
+function cost(t: WireUsageTotals): string {
   return t.costUsd === undefined ? '?' : usd(t.costUsd);
 }
 
 export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> {
-  const res = await call<ProtoUsageResponse>('Query', 'Usage', {
+  const res = await call<WireUsageResponse>('Query', 'Usage', {
     report: opts.report,
     sinceUnixMs: opts.sinceMs ?? 0,
     untilUnixMs: opts.untilMs ?? 0,
@@ -61,7 +62,7 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
   const allTotals = [...res.rows.flatMap((r) => [r.totals, ...(opts.breakdown ? r.models.map((m) => m.totals) : [])]), res.totals];
   const costCells = usdColumn(allTotals.map((x) => x.costUsd));
   const costText = new Map(allTotals.map((t, i) => [t, costCells[i]!]));
-  const nums = (t: ProtoUsageTotals) => [
+  const nums = (t: WireUsageTotals) => [
     n(t.inputTokens),
     n(t.outputTokens),
     n(t.cacheCreationTokens),

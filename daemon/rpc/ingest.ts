@@ -8,18 +8,23 @@ import { systemClock } from '../jobs/clock.js';
 import { pastRetention } from '../maintenance/retention.js';
 import { toServiceError, UserError } from './errors.js';
 import { unary } from './errors.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { ImportRequest__Output } from '../../common/wire/rbk/v1/ImportRequest.js';
+import type { SubmitHookRequest__Output } from '../../common/wire/rbk/v1/SubmitHookRequest.js';
 
-const importRequest = z.object({
-  paths: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(4096)
-        .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'paths must be absolute (the CLI resolves them)'),
-    )
-    .max(1000),
-});
+const importRequest = forRequest<ImportRequest__Output>()(
+  z.object({
+    paths: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(4096)
+          .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'paths must be absolute (the CLI resolves them)'),
+      )
+      .max(1000),
+  }),
+);
 
 function progressToProto(p: ImportProgress, roots: string[]) {
   return {
@@ -42,14 +47,16 @@ function progressToProto(p: ImportProgress, roots: string[]) {
   };
 }
 
-const submitHook = z.object({
-  eventId: z.string().refine(isSafeId, 'event_id must be 1-128 letters, digits, "-" or "_" (the hook sends a UUID)'),
-  eventName: z.string().max(128),
-  payload: z.instanceof(Buffer),
-  hookStartedUnixMs: z.number().int().nonnegative(),
-  sentUnixMs: z.number().int().nonnegative(),
-  clientVersion: z.string().max(64),
-});
+const submitHook = forRequest<SubmitHookRequest__Output>()(
+  z.object({
+    eventId: z.string().refine(isSafeId, 'event_id must be 1-128 letters, digits, "-" or "_" (the hook sends a UUID)'),
+    eventName: z.string().max(128),
+    payload: z.instanceof(Buffer),
+    hookStartedUnixMs: z.number().int().nonnegative(),
+    sentUnixMs: z.number().int().nonnegative(),
+    clientVersion: z.string().max(64),
+  }),
+);
 
 export function ingestHandlers(ctx: DaemonContext) {
   return {

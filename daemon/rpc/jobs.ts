@@ -9,12 +9,20 @@ import { previewCentralCopyRetention } from '../sync/s3-retention.js';
 import type { JobRun } from '../jobs/runs.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { toServiceError, unary } from './errors.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { ListRunsRequest__Output } from '../../common/wire/rbk/v1/ListRunsRequest.js';
+import type { PinRequest__Output } from '../../common/wire/rbk/v1/PinRequest.js';
+import type { RedactScanRequest__Output } from '../../common/wire/rbk/v1/RedactScanRequest.js';
+import type { RetentionRequest__Output } from '../../common/wire/rbk/v1/RetentionRequest.js';
+import type { RunJobRequest__Output } from '../../common/wire/rbk/v1/RunJobRequest.js';
 
-const listRuns = z.object({ limit: z.number().int().min(0).max(10_000), job: z.string().max(64) });
-const runJob = z.object({ name: z.string().min(1, 'give a job name, e.g. retention').max(64) });
-const retention = z.object({ dryRun: z.boolean() });
-const redactScan = z.object({ sessionId: z.string().max(128) });
-const pin = z.object({ sessionId: z.string().min(1, 'give a session id or a unique prefix of one').max(128), pinned: z.boolean() });
+const listRuns = forRequest<ListRunsRequest__Output>()(z.object({ limit: z.number().int().min(0).max(10_000), job: z.string().max(64) }));
+const runJob = forRequest<RunJobRequest__Output>()(z.object({ name: z.string().min(1, 'give a job name, e.g. retention').max(64) }));
+const retention = forRequest<RetentionRequest__Output>()(z.object({ dryRun: z.boolean() }));
+const redactScan = forRequest<RedactScanRequest__Output>()(z.object({ sessionId: z.string().max(128) }));
+const pin = forRequest<PinRequest__Output>()(
+  z.object({ sessionId: z.string().min(1, 'give a session id or a unique prefix of one').max(128), pinned: z.boolean() }),
+);
 
 /** How often a running job's progress is sent, at most. */
 const PROGRESS_EVERY_MS = 100;

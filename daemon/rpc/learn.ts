@@ -5,33 +5,44 @@ import { INCIDENT_ID, learn } from '../learn/index.js';
 import { incidents } from '../learn/scan.js';
 import { getLearning, listLearnings, type LearningRow } from '../learn/store.js';
 import { unary, UserError } from './errors.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { GetLearningRequest__Output } from '../../common/wire/rbk/v1/GetLearningRequest.js';
+import type { IncidentsRequest__Output } from '../../common/wire/rbk/v1/IncidentsRequest.js';
+import type { LearnRequest__Output } from '../../common/wire/rbk/v1/LearnRequest.js';
+import type { ListLearningsRequest__Output } from '../../common/wire/rbk/v1/ListLearningsRequest.js';
 
-const learnRequest = z.object({
-  sessionId: z.string().min(1, 'give a session id or a unique prefix of one (see: rbk sessions)').max(128),
-  incidentId: z.union([
-    z.literal(''),
-    z.string().regex(INCIDENT_ID, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041)'),
-  ]),
-  query: z.string().max(1000),
-  applyRunbookUpdates: z.boolean(),
-  outDir: z.union([
-    z.literal(''),
-    z
+const learnRequest = forRequest<LearnRequest__Output>()(
+  z.object({
+    sessionId: z.string().min(1, 'give a session id or a unique prefix of one (see: rbk sessions)').max(128),
+    incidentId: z.union([
+      z.literal(''),
+      z.string().regex(INCIDENT_ID, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. INC-2041)'),
+    ]),
+    query: z.string().max(1000),
+    applyRunbookUpdates: z.boolean(),
+    outDir: z.union([
+      z.literal(''),
+      z
+        .string()
+        .max(4096)
+        .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path'),
+    ]),
+    synthesizer: z.enum(['', 'extractive', 'anthropic', 'openai'], { message: 'synthesizer must be extractive, anthropic or openai' }),
+  }),
+);
+const listRequest = forRequest<ListLearningsRequest__Output>()(z.object({ limit: z.number().int().min(0).max(10_000) }));
+const getRequest = forRequest<GetLearningRequest__Output>()(
+  z.object({
+    id: z
       .string()
-      .max(4096)
-      .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'must be an absolute directory path'),
-  ]),
-  synthesizer: z.enum(['', 'extractive', 'anthropic', 'openai'], { message: 'synthesizer must be extractive, anthropic or openai' }),
-});
-const listRequest = z.object({ limit: z.number().int().min(0).max(10_000) });
-const getRequest = z.object({
-  id: z
-    .string()
-    .min(1, 'give a learning id (see: rbk learnings)')
-    .max(128)
-    .regex(/^[A-Za-z0-9_-]+$/, 'learning ids are letters, digits, "_" and "-"'),
-});
-const incidentsRequest = z.object({ minSessions: z.number().int().min(0).max(100_000), limit: z.number().int().min(0).max(100_000) });
+      .min(1, 'give a learning id (see: rbk learnings)')
+      .max(128)
+      .regex(/^[A-Za-z0-9_-]+$/, 'learning ids are letters, digits, "_" and "-"'),
+  }),
+);
+const incidentsRequest = forRequest<IncidentsRequest__Output>()(
+  z.object({ minSessions: z.number().int().min(0).max(100_000), limit: z.number().int().min(0).max(100_000) }),
+);
 
 function learningToProto(l: LearningRow & { sessions?: number }) {
   return {

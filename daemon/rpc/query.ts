@@ -10,6 +10,14 @@ import { buildTimeline } from '../query/timeline.js';
 import { usageReport, type Totals } from '../query/usage.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';
 import { toServiceError, unary } from './errors.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { GetSessionRequest__Output } from '../../common/wire/rbk/v1/GetSessionRequest.js';
+import type { ListInteractionsRequest__Output } from '../../common/wire/rbk/v1/ListInteractionsRequest.js';
+import type { ListSessionsRequest__Output } from '../../common/wire/rbk/v1/ListSessionsRequest.js';
+import type { SearchRequest__Output } from '../../common/wire/rbk/v1/SearchRequest.js';
+import type { StatsRequest__Output } from '../../common/wire/rbk/v1/StatsRequest.js';
+import type { TailRequest__Output } from '../../common/wire/rbk/v1/TailRequest.js';
+import type { UsageRequest__Output } from '../../common/wire/rbk/v1/UsageRequest.js';
 
 export function sessionToProto(row: SessionRow) {
   return {
@@ -63,37 +71,45 @@ function hookEventToProto(row: HookEventRow, includePayload: boolean) {
 
 const TIMELINE_PAGE = 1000;
 const ms = z.number().int().min(0);
-const listSessions = z.object({
-  limit: z.number().int().min(0).max(10_000),
-  beforeUnixMs: ms,
-  project: z.string().max(1024).default(''),
-  sinceUnixMs: ms.default(0),
-  untilUnixMs: ms.default(0),
-  tool: z.string().max(256).default(''),
-  errorsOnly: z.boolean().default(false),
-  host: z.string().max(256).default(''),
-});
-const searchRequest = z.object({
-  query: z.string().min(1, 'give something to search for').max(4096),
-  raw: z.boolean(),
-  tool: z.string().max(256),
-  errorsOnly: z.boolean(),
-  project: z.string().max(1024),
-  sinceUnixMs: ms,
-  untilUnixMs: ms,
-  limit: z.number().int().min(0).max(1000),
-  sessionId: z.string().max(128),
-});
-const usageRequest = z.object({
-  report: z.enum(['daily', 'weekly', 'monthly', 'session'], { message: 'report must be daily, weekly, monthly or session' }),
-  sinceUnixMs: ms,
-  untilUnixMs: ms,
-  project: z.string().max(1024),
-  timeZone: z.string().max(128),
-  weekStart: z.enum(['', 'monday', 'sunday'], { message: 'week_start must be monday or sunday' }),
-});
-const statsRequest = z.object({ top: z.number().int().min(0).max(1000) });
-const tailRequest = z.object({ sessionId: z.string().max(128), last: z.number().int().min(0).max(100_000), follow: z.boolean(), includeHidden: z.boolean() });
+const listSessions = forRequest<ListSessionsRequest__Output>()(
+  z.object({
+    limit: z.number().int().min(0).max(10_000),
+    beforeUnixMs: ms,
+    project: z.string().max(1024).default(''),
+    sinceUnixMs: ms.default(0),
+    untilUnixMs: ms.default(0),
+    tool: z.string().max(256).default(''),
+    errorsOnly: z.boolean().default(false),
+    host: z.string().max(256).default(''),
+  }),
+);
+const searchRequest = forRequest<SearchRequest__Output>()(
+  z.object({
+    query: z.string().min(1, 'give something to search for').max(4096),
+    raw: z.boolean(),
+    tool: z.string().max(256),
+    errorsOnly: z.boolean(),
+    project: z.string().max(1024),
+    sinceUnixMs: ms,
+    untilUnixMs: ms,
+    limit: z.number().int().min(0).max(1000),
+    sessionId: z.string().max(128),
+  }),
+);
+const usageRequest = forRequest<UsageRequest__Output>()(
+  z.object({
+    report: z.enum(['daily', 'weekly', 'monthly', 'session'], { message: 'report must be daily, weekly, monthly or session' }),
+    sinceUnixMs: ms,
+    untilUnixMs: ms,
+    project: z.string().max(1024),
+    timeZone: z.string().max(128),
+    weekStart: z.enum(['', 'monday', 'sunday'], { message: 'week_start must be monday or sunday' }),
+  }),
+);
+const statsRequest = forRequest<StatsRequest__Output>()(z.object({ top: z.number().int().min(0).max(1000) }));
+const tailRequest = forRequest<TailRequest__Output>()(
+  z.object({ sessionId: z.string().max(128), last: z.number().int().min(0).max(100_000), follow: z.boolean(), includeHidden: z.boolean() }),
+);
 
 function totalsToProto(t: Totals) {
   return {
@@ -125,9 +141,11 @@ function liveEventToProto(e: LiveEvent) {
   };
 }
 
-const getSession = z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() });
+const getSession = forRequest<GetSessionRequest__Output>()(
+  z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() }),
+);
 
-const listInteractions = z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() });
+const listInteractions = forRequest<ListInteractionsRequest__Output>()(z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() }));
 
 /** Runs a server-streaming handler: validate, then write each item; errors become a status. */
 function streaming<Req>(schema: z.ZodType<Req>, fn: (req: Req, write: (m: unknown) => void) => void) {

@@ -5,16 +5,17 @@ import type { DaemonContext } from '../context.js';
 import type { SyncService, SyncSummary } from '../sync/index.js';
 import { toServiceError, unary } from './errors.js';
 import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
+import type { SyncSummary as SyncSummaryMessage } from '../../common/wire/rbk/v1/SyncSummary.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { SyncRequest__Output } from '../../common/wire/rbk/v1/SyncRequest.js';
 
-const syncRequest = z.object({ now: z.boolean(), force: z.boolean() });
+const syncRequest = forRequest<SyncRequest__Output>()(z.object({ now: z.boolean(), force: z.boolean() }));
 
 /** How often progress is sent, at most. */
 const PROGRESS_EVERY_MS = 100;
 
-/** SyncSummary as the Sync RPC sends it (what `rbk sync` reads). */
-export type SyncSummaryWire = ReturnType<typeof summaryToProto>;
-
-export function summaryToProto(s: SyncSummary) {
+/** SyncSummary as the Sync RPC sends it (what `rbk sync` reads): the generated message type. */
+export function summaryToProto(s: SyncSummary): SyncSummaryMessage {
   return {
     backend: s.backend,
     location: s.location,

@@ -29,6 +29,9 @@ import type { Db } from '../store/db.js';
 import type { Logger } from '../log.js';
 import type { StorageBackend } from './backend.js';
 import { DATASETS, hostPartition, LAYOUT_VERSION, parseKey, type Dataset, type ManifestPart, type SessionManifest } from './layout.js';
+import type { PullProgress as PullProgressMessage } from '../../common/wire/rbk/v1/PullProgress.js';
+import { forRequest } from '../../common/wire-schema.js';
+import type { PullRequest__Output } from '../../common/wire/rbk/v1/PullRequest.js';
 
 /** Largest manifest and largest (gunzipped) part accepted: anything bigger is a skip, not an OOM. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -59,7 +62,8 @@ export interface PullProblem {
 }
 
 /** PullProgress as the Pull RPC streams it (what `rbk pull` reads). */
-export type PullProgressWire = PullProgress & { startedUnixMs: number; backend: string; location: string };
+/** PullProgress as the Pull RPC sends it: the generated message type. */
+export type PullProgressWire = PullProgressMessage;
 
 export interface PullProgress {
   phase: 'listing' | 'pulling' | 'done';
@@ -892,10 +896,12 @@ async function pullSession(
 // In the daemon (the Pull RPC)
 // ---------------------------------------------------------------------------------------------
 
-export const pullRequestSchema = z.object({
-  sinceUnixMs: z.number().int().min(0).default(0),
-  host: z.string().max(253).default(''),
-});
+export const pullRequestSchema = forRequest<PullRequest__Output>()(
+  z.object({
+    sinceUnixMs: z.number().int().min(0).default(0),
+    host: z.string().max(253).default(''),
+  }),
+);
 
 /** This machine's host partition: the value its own uploads carry, never pulled back. */
 export function selfHostPartition(): string {

@@ -1,0 +1,13 @@
+// Request schemas checked against the wire types generated from proto/ (common/wire). A handler
+// validates its request with zod; `forRequest<Generated>()(schema)` fails to compile when the
+// schema and the proto drift: a field the proto has and the schema lacks (or the reverse), or a
+// field whose validated type is not the proto's. Zod may narrow (an enum for a string, a bounded
+// int for a uint64), never widen.
+import type { z } from 'zod';
+
+type Mismatch<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>;
+type SameFields<A, B> = [Mismatch<A, B>] extends [never] ? unknown : { 'fields that differ between the schema and the proto': Mismatch<A, B> };
+
+export function forRequest<Wire>() {
+  return <S extends z.ZodType<Wire>>(schema: S & SameFields<z.output<S>, Wire>): S => schema;
+}
