@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { resolvePaths } from '../common/paths.js';
-import { DAEMON_ERROR_TRAILER, loadServices } from '../daemon/rpc/protos.js';
+import { DAEMON_ERROR_TRAILER, loadServices } from '../common/protos.js';
 import { rbkCommand } from './daemon-control.js';
 import { CliError, EXIT } from './errors.js';
 

@@ -2,7 +2,7 @@
 // each command's --help and the main usage are all produced from it (cli/parse.ts), and the
 // --help safety test walks it. Handlers load their module only once the arguments are known to
 // be valid, so `rbk --help` loads no gRPC at all.
-import { checkTimeZone, localTimeZone, parseTimeArg, TimeArgError } from '../daemon/query/time.js';
+import { checkTimeZone, localTimeZone, parseTimeArg, TimeArgError } from '../common/time.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
 import type { CommandSpec, OptionSpec, Parsed } from './parse.js';

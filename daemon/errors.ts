@@ -38,7 +38,12 @@ export class UserError extends Error {
   }
 }
 
-/** The kind of any error: a UserError's own, else undefined (an internal error). */
+/**
+ * The kind of any error: a UserError's own, or that of an error from below the daemon that names
+ * one (common/time.ts TimeArgError, which the CLI shares); undefined = an internal error.
+ */
 export function errorKind(err: unknown): ErrorKind | undefined {
-  return err instanceof UserError ? err.kind : undefined;
+  if (!(err instanceof Error)) return undefined;
+  const kind = (err as { kind?: unknown }).kind;
+  return typeof kind === 'string' && Object.hasOwn(ERROR_KINDS, kind) ? (kind as ErrorKind) : undefined;
 }

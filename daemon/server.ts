@@ -12,7 +12,7 @@ import { HealthService } from './rpc/health.js';
 import { ingestHandlers } from './rpc/ingest.js';
 import { jobsHandlers } from './rpc/jobs.js';
 import { learnHandlers } from './rpc/learn.js';
-import { loadServices } from './rpc/protos.js';
+import { loadServices } from '../common/protos.js';
 import { queryHandlers } from './rpc/query.js';
 import { syncHandlers } from './rpc/sync.js';
 

@@ -1,6 +1,6 @@
 // `rbk pull [--since T] [--host H] [--json]`: copies other machines' sessions from the central copy
 // into this index. They are read-only here; running it again adds only what is new.
-import { localTimeZone, parseTimeArg, TimeArgError } from '../../daemon/query/time.js';
+import { localTimeZone, parseTimeArg, TimeArgError } from '../../common/time.js';
 import { stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { plural } from '../format.js';

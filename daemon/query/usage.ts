@@ -10,7 +10,7 @@
 // responses of that one slot.
 import type { Db } from '../store/db.js';
 import { PRICING_VERSION } from '../ingest/pricing.js';
-import { dateKeyer, weekKey } from './time.js';
+import { dateKeyer, weekKey } from '../../common/time.js';
 
 export type UsageReport = 'daily' | 'weekly' | 'monthly' | 'session';
 

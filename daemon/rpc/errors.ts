@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { DAEMON_ERROR_TRAILER } from './protos.js';
-import { ERROR_KINDS, UserError } from '../errors.js';
+import { DAEMON_ERROR_TRAILER } from '../../common/protos.js';
+import { ERROR_KINDS, errorKind, UserError } from '../errors.js';
 
 export { UserError };
 
@@ -17,7 +17,8 @@ function describeError(err: unknown): { code: grpc.status; details: string } {
     return { code: grpc.status.INVALID_ARGUMENT, details: `invalid request: ${detail}` };
   }
   // Every domain error is a UserError with a kind (daemon/errors.ts); one table gives its status.
-  if (err instanceof UserError) return { code: ERROR_KINDS[err.kind].grpc, details: err.message };
+  const kind = errorKind(err);
+  if (kind) return { code: ERROR_KINDS[kind].grpc, details: (err as Error).message };
   const code = (err as { code?: string }).code;
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
     return { code: ERROR_KINDS.exhausted.grpc, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };

@@ -5,7 +5,7 @@ import { createLiveEvents, type LiveEvent } from '../query/live.js';
 import { search, toFtsQuery } from '../query/search.js';
 import { listSessions as listSessionsFiltered } from '../query/sessions.js';
 import { stats } from '../query/stats.js';
-import { checkTimeZone, localTimeZone } from '../query/time.js';
+import { checkTimeZone, localTimeZone } from '../../common/time.js';
 import { buildTimeline } from '../query/timeline.js';
 import { usageReport, type Totals } from '../query/usage.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { search, toFtsQuery, SearchSyntaxError } from '../../daemon/query/search.js';
-import { addDays, checkTimeZone, dateKey, dateKeyer, offsetMs, parseTimeArg, TimeArgError, weekKey, zonedToUtc } from '../../daemon/query/time.js';
+import { addDays, checkTimeZone, dateKey, dateKeyer, offsetMs, parseTimeArg, TimeArgError, weekKey, zonedToUtc } from '../../common/time.js';
 import { migrate, readMigrations } from '../../daemon/store/migrate.js';
 
 describe('time arguments', () => {

@@ -32,7 +32,7 @@ import {
 } from '../support/rbk.js';
 import { lines } from '../ingest-daemon/support.js';
 import * as grpc from '@grpc/grpc-js';
-import { loadServices } from '../../daemon/rpc/protos.js';
+import { loadServices } from '../../common/protos.js';
 import { rpc } from '../faults/support/faults.js';
 
 const TRAVERSALS = [

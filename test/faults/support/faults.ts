@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
-import { loadServices } from '../../../daemon/rpc/protos.js';
+import { loadServices } from '../../../common/protos.js';
 import { cleanEnv, REPO_ROOT, type TempRbk } from '../../support/rbk.js';
 
 export const HOOK_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'hook-client.mjs');

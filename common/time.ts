@@ -1,8 +1,9 @@
 // Time arguments and time-zone arithmetic for the query side. No dependencies beyond Intl: the
 // CLI loads this to turn --since/--until into Unix ms, the daemon to bucket usage by local day.
-import { UserError } from '../errors.js';
-
-export class TimeArgError extends UserError {}
+/** A --since/--until/--tz the person must fix; `kind` is the daemon's error kind (daemon/errors.ts). */
+export class TimeArgError extends Error {
+  readonly kind = 'invalid' as const;
+}
 
 /** Throws TimeArgError unless `tz` is an IANA zone this runtime knows (or "UTC"). */
 export function checkTimeZone(tz: string): string {

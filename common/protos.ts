@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { packageRoot } from '../../common/root.js';
+import { packageRoot } from './root.js';
 
 export const PROTO_ROOT = path.join(packageRoot(), 'proto');
 export const PROTO_FILES = [
