@@ -2,7 +2,6 @@
 import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { iso, plural, shortTime, table } from '../format.js';
-import type { S3RetentionPreview } from '../../daemon/sync/s3-retention.js';
 import type { Io } from '../io.js';
 import type { Confirmation } from '../parse.js';
 import { bytes, countsText, runView } from './jobs.js';
