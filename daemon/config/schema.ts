@@ -211,7 +211,7 @@ export const configSchema = z
     compaction: z
       .object({
         keepRawDays: z.number().int().min(0).default(30),
-        // S3 compaction (daemon/sync/s3-compaction.ts): a session's parts are merged into one
+        // S3 compaction (daemon/sync/compaction.ts): a session's parts are merged into one
         // object per dataset once it has been closed (ended or idle) this long.
         s3: z
           .object({ closedHours: z.number().int().min(0).max(87_600).default(24) })

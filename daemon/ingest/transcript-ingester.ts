@@ -8,7 +8,7 @@ import path from 'node:path';
 import { localHostname } from '../../common/host.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { costOf, PRICING_VERSION, type ModelPrice } from './pricing.js';
+import { costOf, PRICING_VERSION, type ModelPrice } from '../pricing/pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
 import type { HookRedaction } from './hook-events.js';
 import { SearchBacklog } from './search-backlog.js';

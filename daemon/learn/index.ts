@@ -34,7 +34,7 @@ import { evidenceIndex, renderKnowledge, renderPostmortem } from './render.js';
 import { applyProposals, proposeRunbookUpdates, readRunbooks, type ApplyReport, type Proposal, type RunbookEntry } from './runbooks.js';
 import { incidentRecord, retrieve, sessionModel, type PriorOccurrence } from './scan.js';
 import { slugify } from './signature.js';
-import { otherSessionsWith, recordRun, saveSignatures, upsertLearning } from './store.js';
+import { otherSessionsWith, recordRun, saveSignatures, upsertLearning } from '../store/learnings.js';
 
 export const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /**

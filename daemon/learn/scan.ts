@@ -9,7 +9,7 @@ import type { Db } from '../store/db.js';
 import { pathScrubber, type PatchHunk } from './change.js';
 import { fixSummary } from './extractive.js';
 import { analyze, type Analysis, type Incident } from './incident.js';
-import { INCIDENT_MODEL_VERSION, isScanCurrent, otherSessionsWith, saveSignatures, type IncidentRecord, type SignatureRow } from './store.js';
+import { INCIDENT_MODEL_VERSION, isScanCurrent, otherSessionsWith, saveSignatures, type IncidentRecord, type SignatureRow } from '../store/learnings.js';
 
 /** tool_use_id → the tool_result's interaction uuid, so claims can cite the output itself. */
 export function resultRefs(db: Db, sessionId: string): Map<string, string> {

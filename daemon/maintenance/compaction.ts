@@ -7,7 +7,7 @@
 // was fixed has auto_vacuum = NONE, where freed pages are only reused, never returned: the first
 // compaction converts it with one VACUUM when the disk has room for it (about twice the file).
 //
-// S3 compaction of the central copy is step 4 (daemon/sync/s3-compaction.ts).
+// S3 compaction of the central copy is step 4 (daemon/sync/compaction.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAY_MS } from '../jobs/clock.js';
@@ -15,7 +15,7 @@ import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
 import type { RedactionService } from '../redact/service.js';
 import type { StorageBackend } from '../sync/backend.js';
-import { compactCentralCopy, emptyCounts } from '../sync/s3-compaction.js';
+import { compactCentralCopy, emptyCounts } from '../sync/compaction.js';
 
 /** What the central copy's steps of retention and compaction use: the daemon's own. */
 export interface CentralCopyServices {
@@ -122,7 +122,7 @@ export async function runCompaction(ctx: JobContext, central: CentralCopyService
   const cp = (db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[])[0];
   const bytesAfter = onDisk();
 
-  // 4. The central copy: merge closed sessions' parts (daemon/sync/s3-compaction.ts).
+  // 4. The central copy: merge closed sessions' parts (daemon/sync/compaction.ts).
   await checkpoint(signal);
   const s3 = central
     ? await compactCentralCopy(

@@ -32,7 +32,7 @@ import type { Db } from '../store/db.js';
 import { DAY_MS, type Clock } from '../jobs/clock.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
-import { expireCentralCopy } from '../sync/s3-retention.js';
+import { expireCentralCopy } from '../sync/retention.js';
 import type { CentralCopyServices } from './compaction.js';
 
 export interface RetentionEnv {
@@ -228,7 +228,7 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
     fs.rmSync(file, { force: true });
     counts.spoolRejected += 1;
   }
-  // The central copy's expired date partitions (retention.s3.days; daemon/sync/s3-retention.ts).
+  // The central copy's expired date partitions (retention.s3.days; daemon/sync/retention.ts).
   await checkpoint(signal);
   const all = { ...counts, ...(await expireCentralCopy(ctx, central)) };
   ctx.progress({ done: total, total, message: `expired ${counts.sessions} sessions`, counts: all });

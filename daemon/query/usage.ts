@@ -9,7 +9,7 @@
 // however many responses it holds. Only a --since/--until that falls inside a slot reads the
 // responses of that one slot.
 import type { Db } from '../store/db.js';
-import { PRICING_VERSION } from '../ingest/pricing.js';
+import { PRICING_VERSION } from '../pricing/pricing.js';
 import { dateKeyer, weekKey } from '../../common/time.js';
 
 export type UsageReport = 'daily' | 'weekly' | 'monthly' | 'session';

@@ -5,7 +5,7 @@ import type { DaemonContext } from '../context.js';
 import { setPinned } from '../maintenance/pin.js';
 import { scanStored } from '../redact/job.js';
 import { planRetention, type RetentionRows } from '../maintenance/retention.js';
-import { previewCentralCopyRetention } from '../sync/s3-retention.js';
+import { previewCentralCopyRetention } from '../sync/retention.js';
 import type { JobRun } from '../jobs/runs.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { toServiceError, unary } from './errors.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
 import { INCIDENT_ID, learn } from '../learn/index.js';
 import { incidents } from '../learn/scan.js';
-import { getLearning, listLearnings, type LearningRow } from '../learn/store.js';
+import { getLearning, listLearnings, type LearningRow } from '../store/learnings.js';
 import { unary, UserError } from './errors.js';
 import { forRequest } from '../../common/wire-schema.js';
 import type { GetLearningRequest__Output } from '../../common/wire/rbk/v1/GetLearningRequest.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { scanTranscript, ScanStats } from '../../daemon/ingest/transcripts/scan.js';
 import { linkToolResults } from '../../daemon/ingest/transcripts/links.js';
 import { classifyTranscriptPath, classifySidechain, isWarmupOrCompaction } from '../../daemon/ingest/transcripts/layout.js';
-import { costOf } from '../../daemon/ingest/pricing.js';
+import { costOf } from '../../daemon/pricing/pricing.js';
 import type { Interaction, ParsedEntry } from '../../daemon/ingest/transcripts/types.js';
 import { ALL_FIXTURES, COMPACT_2139, LEGACY_10108, MAIN_2139, OLDEST_1017, SHORT_2138, SUBAGENT_2139, TOOL_HEAVY_2138, tempDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalModel, costOf, priceFor, PRICING_VERSION, type CostUsage } from '../../daemon/ingest/pricing.js';
+import { canonicalModel, costOf, priceFor, PRICING_VERSION, type CostUsage } from '../../daemon/pricing/pricing.js';
 
 const usage = (model: string, o: Partial<CostUsage> = {}): CostUsage => ({
   model,

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setPinned } from '../../daemon/maintenance/pin.js';
-import { recordRun, saveSignatures, upsertLearning } from '../../daemon/learn/store.js';
+import { recordRun, saveSignatures, upsertLearning } from '../../daemon/store/learnings.js';
 import { JobRegistry } from '../../daemon/jobs/registry.js';
 import { planRetention, runRetention } from '../../daemon/maintenance/retention.js';
 import { Scheduler } from '../../daemon/jobs/scheduler.js';

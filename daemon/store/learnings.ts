@@ -1,6 +1,6 @@
 // Learn's tables (migrations/0006_learn.sql): per-session error signatures, learnings with their
 // provenance, and the record of each learn run.
-import type { Db } from '../store/db.js';
+import type { Db } from './db.js';
 
 /** Bumped when the incident model changes what it finds: scans made by an older model are redone. */
 export const INCIDENT_MODEL_VERSION = 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../../common/ids.js';
+import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../common/ids.js';
 
 describe('isSafeId', () => {
   it('accepts the ids Claude Code uses and a conservative superset', () => {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, hookEventRows, hookPayload, makeDataDir, runHook, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
-import { startReceiver, verifySignature, type Receiver } from './support.js';
+import { startReceiver, verifySignature, type Receiver } from '../ops/support.js';
 
 const FIXTURE = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'claude-code', 'e2e-captured', 'failing-build');
 const FIXTURE_SESSION = '49614653-89bf-462c-9741-3e1bae46895c';

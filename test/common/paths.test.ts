@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_SOCKET_PATH_BYTES, checkSocketPath, maxSocketPathBytes, resolvePaths } from '../../../common/paths.js';
+import { MAX_SOCKET_PATH_BYTES, checkSocketPath, maxSocketPathBytes, resolvePaths } from '../../common/paths.js';
 
 const HOME = '/home/alice';
 const uid = typeof process.getuid === 'function' ? String(process.getuid()) : os.userInfo().username;

@@ -14,7 +14,7 @@ import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { createRedactionService } from '../../daemon/redact/service.js';
 import { parseKey } from '../../daemon/sync/layout.js';
 import { pullCentralCopy } from '../../daemon/sync/pull.js';
-import { compactCentralCopy, emptyCounts, runS3Compaction, SessionCompactor, type CompactionStep } from '../../daemon/sync/s3-compaction.js';
+import { compactCentralCopy, emptyCounts, runS3Compaction, SessionCompactor, type CompactionStep } from '../../daemon/sync/compaction.js';
 import { captureScenario, engineFor, makeMachine, snapshot, type Machine } from './pull-world.js';
 import { emptyBucket, S3_ENV, startS3rver, type S3Server } from './support.js';
 

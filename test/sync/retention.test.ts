@@ -8,7 +8,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { createBackend } from '../../daemon/sync/backends/index.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { parseKey } from '../../daemon/sync/layout.js';
-import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/s3-retention.js';
+import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/retention.js';
 import { captureScenario, engineFor, makeMachine, type Machine } from './pull-world.js';
 import { assertBuilt, makeDataDir, runCli, startDaemon } from '../support/rbk.js';
 import { emptyBucket, MANUAL_ONLY, S3_ENV, s3ConfigYaml, startS3rver, type S3Server } from './support.js';

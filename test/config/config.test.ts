@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText } from '../../../daemon/config/load.js';
+import { ConfigError, loadConfig, parseConfigText } from '../../daemon/config/load.js';
 
 /** The ConfigError parseConfigText throws for `yaml`. */
 function configError(yaml: string, file = '/etc/rbk/config.yaml'): ConfigError {

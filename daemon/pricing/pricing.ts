@@ -13,7 +13,7 @@
 // - an unknown model costs null, never 0, so unpriced usage stays visible; `<synthetic>`
 //   (Claude Code's locally generated messages) costs 0.
 // Bare aliases ("opus", "sonnet") are ambiguous across generations and priced as unknown.
-import type { UsageRecord } from './transcripts/types.js';
+import type { UsageRecord } from '../ingest/transcripts/types.js';
 
 export const PRICING_VERSION = '2026-11-01';
 

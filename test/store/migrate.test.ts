@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate, readMigrations, type Migration } from '../../../daemon/store/migrate.js';
-import { REPO_ROOT } from '../../support/rbk.js';
+import { migrate, readMigrations, type Migration } from '../../daemon/store/migrate.js';
+import { REPO_ROOT } from '../support/rbk.js';
 
 // migrate.ts's default MIGRATIONS_DIR is resolved for the compiled file (dist/daemon/store), so from
 // the sources it points one level too high; name the shipped migrations explicitly.
