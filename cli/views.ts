@@ -18,24 +18,24 @@ const orNull = (s: string) => (s === '' ? null : s);
 export function sessionView(s: WireSession) {
   return {
     id: s.id,
-    cwd: orNull(s.cwd),
-    project: orNull(s.project),
-    transcriptPath: orNull(s.transcriptPath),
-    gitBranch: orNull(s.gitBranch),
-    ccVersion: orNull(s.ccVersion),
-    model: orNull(s.model),
+    cwd: s.cwd ?? null,
+    project: s.project ?? null,
+    transcriptPath: s.transcriptPath ?? null,
+    gitBranch: s.gitBranch ?? null,
+    ccVersion: s.ccVersion ?? null,
+    model: s.model ?? null,
     host: s.host,
     origin: s.origin,
     status: s.status,
-    endReason: orNull(s.endReason),
-    title: orNull(s.title),
+    endReason: s.endReason ?? null,
+    title: s.title ?? null,
     startedAt: iso(s.startedUnixMs),
     endedAt: iso(s.endedUnixMs),
     lastActivityAt: iso(s.lastActivityUnixMs),
     counts: { ...s.counts },
     tokens: { ...s.tokens },
     costUsd: s.costUsd ?? null,
-    expiredAt: iso(Number(s.expiredUnixMs ?? 0)),
+    expiredAt: iso(s.expiredUnixMs),
   };
 }
 

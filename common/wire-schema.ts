@@ -11,3 +11,13 @@ type SameFields<A, B> = [Mismatch<A, B>] extends [never] ? unknown : { 'fields t
 export function forRequest<Wire>() {
   return <S extends z.ZodType<Wire>>(schema: S & SameFields<z.output<S>, Wire>): S => schema;
 }
+
+/** A field the store may not know (SQL NULL) as a proto3 `optional` field: absent, never "" or 0. */
+export type Absent<T> = { [K in keyof T]: null extends T[K] ? Exclude<T[K], null> | undefined : T[K] };
+
+/** Drops the null fields of a response object, for proto3 `optional` fields: null → absent on the wire. */
+export function absentIfNull<T extends object>(o: T): Absent<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== null) out[k] = v;
+  return out as Absent<T>;
+}

@@ -40,12 +40,12 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
   const tokens = numberColumn(res.sessions.map((s) => s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead));
   const costs = usdColumn(res.sessions.map((s) => s.costUsd));
   const rows = res.sessions.map((s, i) => {
-    const end = s.endedUnixMs || s.lastActivityUnixMs;
+    const end = s.endedUnixMs ?? s.lastActivityUnixMs;
     return [
       s.id.slice(0, 8),
       terminalSafe(s.project || '-'),
       shortTime(s.startedUnixMs),
-      s.startedUnixMs ? duration(end - s.startedUnixMs) : '-',
+      s.startedUnixMs !== undefined && end !== undefined ? duration(end - s.startedUnixMs) : '-',
       s.status,
       String(s.counts.prompts),
       String(s.counts.toolCalls),
@@ -79,9 +79,9 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
     return EXIT.ok;
   }
   const s = res.session;
-  if (Number(s.expiredUnixMs ?? 0) > 0) {
+  if (s.expiredUnixMs !== undefined) {
     io.out(
-      `Session ${s.id} expired: retention deleted its history on ${shortTime(Number(s.expiredUnixMs))} (last activity ${shortTime(s.lastActivityUnixMs)}).\n` +
+      `Session ${s.id} expired: retention deleted its history on ${shortTime(s.expiredUnixMs)} (last activity ${shortTime(s.lastActivityUnixMs)}).\n` +
         'Only its id is kept. To keep sessions longer, raise retention.local.days in the config, or pin them: rbk sessions pin <id>.',
     );
     return EXIT.ok;

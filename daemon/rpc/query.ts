@@ -18,19 +18,21 @@ import type { SearchRequest__Output } from '../../common/wire/rbk/v1/SearchReque
 import type { StatsRequest__Output } from '../../common/wire/rbk/v1/StatsRequest.js';
 import type { TailRequest__Output } from '../../common/wire/rbk/v1/TailRequest.js';
 import type { UsageRequest__Output } from '../../common/wire/rbk/v1/UsageRequest.js';
+import type { Session as SessionMessage } from '../../common/wire/rbk/v1/Session.js';
+import { absentIfNull } from '../../common/wire-schema.js';
 
-export function sessionToProto(row: SessionRow) {
-  return {
+export function sessionToProto(row: SessionRow): SessionMessage {
+  return absentIfNull({
     id: row.id,
-    cwd: row.cwd ?? '',
-    project: row.project ?? '',
-    transcriptPath: row.transcript_path ?? '',
-    gitBranch: row.git_branch ?? '',
-    ccVersion: row.cc_version ?? '',
-    model: row.model ?? '',
-    startedUnixMs: row.started_at ?? 0,
-    endedUnixMs: row.ended_at ?? 0,
-    lastActivityUnixMs: row.last_activity_at ?? 0,
+    cwd: row.cwd,
+    project: row.project,
+    transcriptPath: row.transcript_path,
+    gitBranch: row.git_branch,
+    ccVersion: row.cc_version,
+    model: row.model,
+    startedUnixMs: row.started_at,
+    endedUnixMs: row.ended_at,
+    lastActivityUnixMs: row.last_activity_at,
     status: row.status,
     // Hooks and transcripts each see a session from one side, and either may be missing (hooks
     // not installed yet, transcript deleted), so the larger count is the truer one.
@@ -43,13 +45,13 @@ export function sessionToProto(row: SessionRow) {
       interactions: row.interactions,
     },
     tokens: { input: row.input_tokens, output: row.output_tokens, cacheCreation: row.cache_creation_tokens, cacheRead: row.cache_read_tokens },
-    ...(row.cost_usd !== null && row.cost_complete ? { costUsd: row.cost_usd } : {}),
-    title: row.title ?? '',
+    costUsd: row.cost_complete ? row.cost_usd : null,
+    title: row.title,
     host: row.host,
     origin: row.origin,
-    endReason: row.end_reason ?? '',
-    expiredUnixMs: row.expired_at ?? 0,
-  };
+    endReason: row.end_reason,
+    expiredUnixMs: row.expired_at,
+  });
 }
 
 function hookEventToProto(row: HookEventRow, includePayload: boolean) {

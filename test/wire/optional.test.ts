@@ -1,0 +1,58 @@
+// Fields the store does not know are absent on the wire (proto3 optional), not "" or 0, and the
+// CLI's --json says null for them: a session seen only by its hooks has no transcript, title,
+// model or end yet. Through the real daemon and the generated client.
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServices } from '../../common/protos.js';
+import type { GetSessionResponse__Output } from '../../common/wire/rbk/v1/GetSessionResponse.js';
+import { assertBuilt, type DaemonProcess, hookPayload, makeDataDir, runCli, runHook, startDaemon, type TempRbk, waitFor } from '../support/rbk.js';
+
+let t: TempRbk;
+let d: DaemonProcess;
+const SESSION = 'a1b2c3d4-0000-4000-8000-00000000f1e1';
+
+beforeAll(async () => {
+  assertBuilt();
+  t = makeDataDir();
+  d = await startDaemon(t);
+  const r = await runHook(t, hookPayload('UserPromptSubmit', SESSION, { prompt: 'hello' }));
+  expect(r.code).toBe(0);
+}, 60_000);
+
+afterAll(async () => {
+  await d?.stop();
+  t?.cleanup();
+});
+
+function getSession(id: string): Promise<GetSessionResponse__Output> {
+  const Query = loadServices().Query;
+  const client = new Query(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as {
+    GetSession(req: object, cb: (e: grpc.ServiceError | null, r: GetSessionResponse__Output) => void): void;
+    close(): void;
+  };
+  return new Promise((resolve, reject) =>
+    client.GetSession({ id, includePayloads: false }, (e, r) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(r);
+    }),
+  );
+}
+
+describe('unknown fields are absent, not zero values', () => {
+  it('on the wire', async () => {
+    const res = await waitFor('the session', async () => (await getSession(SESSION).catch(() => null))?.session);
+    expect(res.id).toBe(SESSION);
+    expect(res.cwd).toBe('/tmp/rbk-test-project');
+    for (const field of ['transcriptPath', 'title', 'model', 'endedUnixMs', 'expiredUnixMs', 'endReason', 'ccVersion'] as const) {
+      expect(res[field], field).toBeUndefined();
+    }
+  });
+
+  it('in rbk sessions show --json, as null', async () => {
+    const r = await runCli(t, ['sessions', 'show', SESSION, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = (JSON.parse(r.stdout) as { session: Record<string, unknown> }).session;
+    expect(s).toMatchObject({ cwd: '/tmp/rbk-test-project', transcriptPath: null, title: null, model: null, endedAt: null, expiredAt: null, endReason: null });
+  });
+});
