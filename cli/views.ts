@@ -40,8 +40,8 @@ export function sessionView(s: WireSession) {
 }
 
 export function hookEventView(e: WireHookEvent, withPayload: boolean) {
-  let payload: unknown;
-  if (withPayload) {
+  let payload: unknown = null;
+  if (withPayload && e.payloadJson !== undefined) {
     try {
       payload = JSON.parse(e.payloadJson);
     } catch {
@@ -51,14 +51,14 @@ export function hookEventView(e: WireHookEvent, withPayload: boolean) {
   return {
     eventId: e.eventId,
     eventName: e.eventName,
-    at: iso(e.clientUnixMs || e.receivedUnixMs),
+    at: iso(e.clientUnixMs ?? e.receivedUnixMs),
     receivedAt: iso(e.receivedUnixMs),
-    toolName: orNull(e.toolName),
-    toolUseId: orNull(e.toolUseId),
-    promptId: orNull(e.promptId),
-    agentId: orNull(e.agentId),
+    toolName: e.toolName ?? null,
+    toolUseId: e.toolUseId ?? null,
+    promptId: e.promptId ?? null,
+    agentId: e.agentId ?? null,
     via: e.via,
-    problem: orNull(e.problem),
+    problem: e.problem ?? null,
     payloadBytes: e.payloadBytes,
     ...(withPayload ? { payload } : {}),
   };

@@ -18,6 +18,7 @@ import type { SearchRequest__Output } from '../../common/wire/rbk/v1/SearchReque
 import type { StatsRequest__Output } from '../../common/wire/rbk/v1/StatsRequest.js';
 import type { TailRequest__Output } from '../../common/wire/rbk/v1/TailRequest.js';
 import type { UsageRequest__Output } from '../../common/wire/rbk/v1/UsageRequest.js';
+import type { HookEvent as HookEventMessage } from '../../common/wire/rbk/v1/HookEvent.js';
 import type { Session as SessionMessage } from '../../common/wire/rbk/v1/Session.js';
 import { absentIfNull } from '../../common/wire-schema.js';
 
@@ -54,21 +55,21 @@ export function sessionToProto(row: SessionRow): SessionMessage {
   });
 }
 
-function hookEventToProto(row: HookEventRow, includePayload: boolean) {
-  return {
+function hookEventToProto(row: HookEventRow, includePayload: boolean): HookEventMessage {
+  return absentIfNull({
     eventId: row.event_id,
     eventName: row.event_name,
     receivedUnixMs: row.received_at,
-    clientUnixMs: row.hook_started_at ?? 0,
-    toolName: row.tool_name ?? '',
-    toolUseId: row.tool_use_id ?? '',
-    promptId: row.prompt_id ?? '',
-    agentId: row.agent_id ?? '',
+    clientUnixMs: row.hook_started_at,
+    toolName: row.tool_name,
+    toolUseId: row.tool_use_id,
+    promptId: row.prompt_id,
+    agentId: row.agent_id,
     via: row.via,
-    problem: row.problem ?? '',
-    payloadJson: includePayload ? row.payload : '',
+    problem: row.problem,
+    payloadJson: includePayload ? row.payload : null,
     payloadBytes: row.payload_bytes,
-  };
+  });
 }
 
 const TIMELINE_PAGE = 1000;

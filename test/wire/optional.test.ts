@@ -24,7 +24,7 @@ afterAll(async () => {
   t?.cleanup();
 });
 
-function getSession(id: string): Promise<GetSessionResponse__Output> {
+function getSessionResponse(id: string): Promise<GetSessionResponse__Output> {
   const Query = loadServices().Query;
   const client = new Query(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as {
     GetSession(req: object, cb: (e: grpc.ServiceError | null, r: GetSessionResponse__Output) => void): void;
@@ -41,12 +41,16 @@ function getSession(id: string): Promise<GetSessionResponse__Output> {
 
 describe('unknown fields are absent, not zero values', () => {
   it('on the wire', async () => {
-    const res = await waitFor('the session', async () => (await getSession(SESSION).catch(() => null))?.session);
+    const full = await waitFor('the session', async () => getSessionResponse(SESSION).catch(() => null));
+    const res = full.session!;
     expect(res.id).toBe(SESSION);
     expect(res.cwd).toBe('/tmp/rbk-test-project');
     for (const field of ['transcriptPath', 'title', 'model', 'endedUnixMs', 'expiredUnixMs', 'endReason', 'ccVersion'] as const) {
       expect(res[field], field).toBeUndefined();
     }
+    const prompt = full.hookEvents.find((e) => e.eventName === 'UserPromptSubmit')!;
+    expect(prompt.eventId).toBeTruthy();
+    for (const field of ['toolName', 'toolUseId', 'agentId', 'problem', 'payloadJson'] as const) expect(prompt[field], field).toBeUndefined();
   });
 
   it('in rbk sessions show --json, as null', async () => {

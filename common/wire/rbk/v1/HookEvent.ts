@@ -16,19 +16,33 @@ export interface HookEvent {
   'problem'?: (string);
   'payloadJson'?: (string);
   'payloadBytes'?: (number);
+  '_clientUnixMs'?: "clientUnixMs";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_promptId'?: "promptId";
+  '_agentId'?: "agentId";
+  '_problem'?: "problem";
+  '_payloadJson'?: "payloadJson";
 }
 
 export interface HookEvent__Output {
   'eventId': (string);
   'eventName': (string);
   'receivedUnixMs': (number);
-  'clientUnixMs': (number);
-  'toolName': (string);
-  'toolUseId': (string);
-  'promptId': (string);
-  'agentId': (string);
+  'clientUnixMs'?: (number);
+  'toolName'?: (string);
+  'toolUseId'?: (string);
+  'promptId'?: (string);
+  'agentId'?: (string);
   'via': (string);
-  'problem': (string);
-  'payloadJson': (string);
+  'problem'?: (string);
+  'payloadJson'?: (string);
   'payloadBytes': (number);
+  '_clientUnixMs'?: "clientUnixMs";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_promptId'?: "promptId";
+  '_agentId'?: "agentId";
+  '_problem'?: "problem";
+  '_payloadJson'?: "payloadJson";
 }
