@@ -5,7 +5,7 @@ import { iso, plural, shortTime, table } from '../format.js';
 import type { Io } from '../io.js';
 import type { Confirmation } from '../parse.js';
 import { bytes, countsText, runView } from './jobs.js';
-import type { WireJobRun, WireRetentionResponse, WireRetentionRows, WireRetentionS3 } from '../wire.js';
+import type { WireRetentionResponse, WireRetentionRows, WireRetentionS3 } from '../wire.js';
 
 /** On the wire a missing error is '' rather than null. */
 /** The central copy's part: null when the retention job has no S3 step (retention.s3.days unset, or not s3). */
