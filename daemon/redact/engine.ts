@@ -55,7 +55,7 @@ export interface Redactor {
 }
 
 /** Bump when engine behaviour (merging, tokens, JSON handling) changes; rule changes bump their own revision. */
-const ENGINE_REVISION = 4; // 2: object keys are redacted too; 3: one run of equal characters no longer makes a vendor token a placeholder; 4: public placeholders, gitleaks' rules, context and structure rules (issue 24)
+const ENGINE_REVISION = 5; // 2: object keys are redacted too; 3: one run of equal characters no longer makes a vendor token a placeholder; 4: public placeholders, gitleaks' rules, context and structure rules (issue 24); 5: placeholder words count only when written in one case (a private key spelling "DUmMy" was left whole)
 
 /**
  * Values that are public by design and never a leak: AWS's documented example credentials (in

@@ -222,13 +222,22 @@ export function ibanValid(compact: string): boolean {
 
 const PLACEHOLDER_EXACT =
   /^(?:x+|\*+|\.+|…+|-+|_+|#+|\?+|changeme|change[_-]?me|change[_-]?it|change[_-]?this|example|sample|placeholder|password|passwd|pass|pwd|secret|secrets|token|apikey|api[_-]?key|key|value|redacted|dummy|fake|foo|bar|baz|foobar|none|null|nil|undefined|true|false|yes|no|on|off|empty|todo|tbd|fixme|n\/a|na|required|optional|hidden|masked|omitted|removed|unset|not[_ -]?set|string|str|number|int|integer|bool|boolean|any|unknown|never|object|bytes|buffer|text|varchar|char|secretstr|optional\[str\]|env|environment|os|config|settings|self|this|args|opts|options|params|props|ctx|context|req|request|res|response|data|input|get|set|new|return|const|let|var|function|await|async)$/i;
-// Case-sensitive runs of five: random tokens contain "xXx" or "XXXX" far too often to count it.
+// Runs of five x's in one case: random tokens contain "xXx" or "XXXX" far too often to count it.
 const PLACEHOLDER_FRAGMENT =
-  /x{5}|X{5}|\*\*\*|changeme|change_me|change-me|example|placeholder|your[_-]|your\s|\byour[A-Z]|<[^>]*>|\{\{|\}\}|\$\{|%\(|\[redacted|REDACTED|\.\.\.|…|dummy|fake[_-]|replace[_-]?me|insert[_-]|enter[_ -]your/i;
+  /x{5}|X{5}|\*\*\*|changeme|change_me|change-me|example|placeholder|your[_-]|your\s|\byour[A-Z]|<[^>]*>|\{\{|\}\}|\$\{|%\(|\[redacted|REDACTED|\.\.\.|…|dummy|fake[_-]|replace[_-]?me|insert[_-]|enter[_ -]your/gi;
+
+/**
+ * A placeholder word is written in one case ("dummy", "DUMMY", "Dummy", "yourToken"); random
+ * base64 spells them in mixed case ("DUmMy" inside a private key), which is not a placeholder.
+ */
+function writtenInOneCase(word: string): boolean {
+  const letters = word.replace(/[^A-Za-z]/g, '');
+  return letters === letters.toLowerCase() || letters === letters.toUpperCase() || /^[A-Z][a-z]+$/.test(letters);
+}
 
 export function isPlaceholderValue(value: string): boolean {
   if (PLACEHOLDER_EXACT.test(value)) return true;
-  if (PLACEHOLDER_FRAGMENT.test(value)) return true;
+  for (const m of value.matchAll(PLACEHOLDER_FRAGMENT)) if (/^your[A-Z]$/.test(m[0]) || writtenInOneCase(m[0])) return true;
   if (value.length >= 3 && /^(.)\1+$/.test(value)) return true; // "aaaa", "0000"
   return false;
 }
@@ -711,12 +720,14 @@ function trimPemBody(text: string, start: number, end: number): [number, number]
  */
 function isPlaceholderPemBody(body: string): boolean {
   const compact = body.replace(/\s+|\\[nr]/g, '');
-  if (compact.length === 0 || isPlaceholderValue(compact) || /^[.*x…<>-]+$/i.test(compact)) return true;
-  if (compact.length < 64 && /^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
-    const decoded = Buffer.from(compact, 'base64').toString('latin1');
-    if (/^[\x20-\x7e]+$/.test(decoded)) return true;
+  if (compact.length === 0 || /^[.*x…<>-]+$/i.test(compact) || /^(.)\1+$/.test(compact)) return true;
+  // A base64 body is a key, whatever words its random letters happen to spell, unless it is too
+  // short to be one and decodes to text.
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+    if (compact.length >= 64) return false;
+    return /^[\x20-\x7e]+$/.test(Buffer.from(compact, 'base64').toString('latin1'));
   }
-  return false;
+  return isPlaceholderValue(compact);
 }
 
 const privateKey: Detector = {

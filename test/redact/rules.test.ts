@@ -330,3 +330,22 @@ describe('secrets right after a JSON escape', () => {
     expect(redactor.redactText(glued).text).toBe(glued);
   });
 });
+
+describe('placeholder words inside random values', () => {
+  const r = createRedactor({ key: Buffer.alloc(32, 9) });
+  // Found by the property test (seed 717423673): this private key's body spells "DUmMy".
+  const body = [
+    'kI+bjP13Uyr7zIONHjpa5soYa21SlP6TB3V51pHSZZPiZ5WZEelpD/OJ9vZHe8gx',
+    'uUsg5MM0VGM1qhaylQAijPn2VoJS+XbyMjLFl+KWg4PrTPSDUmMyIA/Auv3F7dcy',
+    'VVkLRPLX8F/t66MEi2a4jIWN4Z63gSVnTMqHwRJ+BmOM+LbhCW6gA9JDyVdVcVMk',
+  ].join('\n');
+  it('a private key whose base64 spells a placeholder word in mixed case is still redacted', () => {
+    const text = `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`;
+    expect(r.redactText(text).text).not.toContain('DUmMy');
+  });
+  it('a token assignment whose random value spells one is redacted; the word written as a word is not', () => {
+    expect(r.redactText('API_TOKEN=q8Rf2DUmMyLw9Kx4Tz7Vb1Nc6Hs3Jp0').text).not.toContain('q8Rf2');
+    expect(r.redactText('API_TOKEN=dummy-token-value').text).toContain('dummy-token-value');
+    expect(r.redactText('-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----').text).toContain('...');
+  });
+});
