@@ -510,7 +510,7 @@ function interpret(o: Obj, bytes: Buffer, ctx: ParseContext, invalidUtf8: boolea
   }
   if (uuid === null && isConversation) uuid = syntheticLineKey(bytes);
 
-  let timestamp = parseTimestamp(o.timestamp);
+  const timestamp = parseTimestamp(o.timestamp);
   if (timestamp === null && o.timestamp !== undefined) problems.push('bad-timestamp');
   const isSidechain = o.isSidechain === true;
 
@@ -548,27 +548,11 @@ function interpret(o: Obj, bytes: Buffer, ctx: ParseContext, invalidUtf8: boolea
   };
 
   if (!isConversation) {
-    if (type === 'queue-operation') result.subtype = boundedStr(o.operation, 64);
-    else if (type === 'file-history-snapshot' && timestamp === null && isObj(o.snapshot)) {
-      timestamp = parseTimestamp(o.snapshot.timestamp);
-      result.timestamp = timestamp;
-    }
-    readMeta(o, type, meta);
+    interpretMetadataLine(o, type, meta, result);
     return result;
   }
-
   if (type === 'progress') {
-    const data = isObj(o.data) ? o.data : null;
-    const info: ProgressInfo = {
-      dataType: data ? boundedStr(data.type, 64) : null,
-      toolUseId: opaqueId(o.toolUseID),
-      parentToolUseId: opaqueId(o.parentToolUseID),
-      hookEvent: data ? boundedStr(data.hookEvent, 128) : null,
-      hookName: data ? boundedStr(data.hookName, 256) : null,
-      agentId: data ? safeIdOrNull(data.agentId) : null,
-    };
-    result.subtype = info.dataType;
-    result.progress = info;
+    interpretProgress(o, result);
     return result;
   }
 
@@ -593,63 +577,102 @@ function interpret(o: Obj, bytes: Buffer, ctx: ParseContext, invalidUtf8: boolea
   };
   if (base.model !== null && base.model !== '<synthetic>') meta.model = base.model;
 
-  switch (type) {
-    case 'user':
-      if (message === null) problems.push('missing-message');
-      else userInteractions(o, message, base, size, result.interactions);
-      break;
-    case 'assistant':
-      if (message === null) {
-        problems.push('missing-message');
-      } else {
-        assistantInteractions(o, message, base, size, result.interactions);
-        result.usage = usageFrom(message, base);
-      }
-      break;
-    case 'system': {
-      const subtype = boundedStr(o.subtype, 64);
-      result.subtype = subtype;
-      const text = systemText(o, subtype);
-      let kind: InteractionKind = 'system_event';
-      if (subtype === 'local_command') {
-        const c = classifyUserText(text, false, false);
-        if (c.kind === 'command' || c.kind === 'command_output') kind = c.kind;
-      }
-      const it = makeInteraction(base, 0, kind, subtype, text);
-      it.data = systemData(o, size);
-      result.interactions.push(it);
-      if (subtype === 'compact_boundary') {
-        const cm = isObj(o.compactMetadata) ? o.compactMetadata : null;
-        const compaction: CompactionInfo = {
-          trigger: cm ? boundedStr(cm.trigger, 64) : null,
-          preTokens: cm && typeof cm.preTokens === 'number' ? cm.preTokens : null,
-          postTokens: cm && typeof cm.postTokens === 'number' ? cm.postTokens : null,
-          logicalParentUuid: base.logicalParentUuid,
-        };
-        result.compaction = compaction;
-      }
-      break;
-    }
-    case 'attachment': {
-      const att = isObj(o.attachment) ? o.attachment : null;
-      const attType = att ? boundedStr(att.type, 64) : null;
-      result.subtype = attType;
-      if (att && attType === 'queued_command') {
-        // A prompt typed while the previous turn ran: the user speaking, delivered late.
-        const prompt = att.prompt;
-        const text = typeof prompt === 'string' ? prompt : toolResultText(prompt);
-        result.interactions.push(makeInteraction(base, 0, 'user_prompt', 'queued_command', text));
-      } else {
-        const it = makeInteraction(base, 0, 'attachment', attType, att ? attachmentText(att) : '');
-        it.data = att ? boundedJson(att, JSON_LIMIT, size) : null;
-        result.interactions.push(it);
-      }
-      break;
-    }
-    default:
-      break;
-  }
+  LINE_INTERPRETERS[type]?.({ o, message, base, size, result });
   return result;
+}
+
+/** What each conversation line type's interpreter gets: the line, its message, the fields every interaction shares, its size, and the entry to fill. */
+interface LineInput {
+  o: Obj;
+  message: Obj | null;
+  base: LineBase;
+  size: number;
+  result: ParsedEntry;
+}
+
+// One interpreter per conversation line type (progress lines and metadata lines are handled
+// before the base fields are built); a type without one yields no interactions.
+const LINE_INTERPRETERS: Record<string, (line: LineInput) => void> = {
+  user: ({ o, message, base, size, result }) => {
+    if (message === null) result.problems.push('missing-message');
+    else userInteractions(o, message, base, size, result.interactions);
+  },
+  assistant: ({ o, message, base, size, result }) => {
+    if (message === null) {
+      result.problems.push('missing-message');
+      return;
+    }
+    assistantInteractions(o, message, base, size, result.interactions);
+    result.usage = usageFrom(message, base);
+  },
+  system: interpretSystem,
+  attachment: interpretAttachment,
+};
+
+/** Lines that are not conversation (summaries, titles, queue operations, snapshots): session metadata. */
+function interpretMetadataLine(o: Obj, type: string, meta: SessionMeta, result: ParsedEntry): void {
+  if (type === 'queue-operation') result.subtype = boundedStr(o.operation, 64);
+  else if (type === 'file-history-snapshot' && result.timestamp === null && isObj(o.snapshot)) {
+    result.timestamp = parseTimestamp(o.snapshot.timestamp);
+  }
+  readMeta(o, type, meta);
+}
+
+/** Progress lines: hook and subagent progress, tied to a tool use. */
+function interpretProgress(o: Obj, result: ParsedEntry): void {
+  const data = isObj(o.data) ? o.data : null;
+  const info: ProgressInfo = {
+    dataType: data ? boundedStr(data.type, 64) : null,
+    toolUseId: opaqueId(o.toolUseID),
+    parentToolUseId: opaqueId(o.parentToolUseID),
+    hookEvent: data ? boundedStr(data.hookEvent, 128) : null,
+    hookName: data ? boundedStr(data.hookName, 256) : null,
+    agentId: data ? safeIdOrNull(data.agentId) : null,
+  };
+  result.subtype = info.dataType;
+  result.progress = info;
+}
+
+/** System lines: one system event (a local command's echo or output), and compaction boundaries. */
+function interpretSystem({ o, base, size, result }: LineInput): void {
+  const subtype = boundedStr(o.subtype, 64);
+  result.subtype = subtype;
+  const text = systemText(o, subtype);
+  let kind: InteractionKind = 'system_event';
+  if (subtype === 'local_command') {
+    const c = classifyUserText(text, false, false);
+    if (c.kind === 'command' || c.kind === 'command_output') kind = c.kind;
+  }
+  const it = makeInteraction(base, 0, kind, subtype, text);
+  it.data = systemData(o, size);
+  result.interactions.push(it);
+  if (subtype === 'compact_boundary') {
+    const cm = isObj(o.compactMetadata) ? o.compactMetadata : null;
+    const compaction: CompactionInfo = {
+      trigger: cm ? boundedStr(cm.trigger, 64) : null,
+      preTokens: cm && typeof cm.preTokens === 'number' ? cm.preTokens : null,
+      postTokens: cm && typeof cm.postTokens === 'number' ? cm.postTokens : null,
+      logicalParentUuid: base.logicalParentUuid,
+    };
+    result.compaction = compaction;
+  }
+}
+
+/** Attachment lines: a queued prompt is the user speaking; anything else is kept as an attachment. */
+function interpretAttachment({ o, base, size, result }: LineInput): void {
+  const att = isObj(o.attachment) ? o.attachment : null;
+  const attType = att ? boundedStr(att.type, 64) : null;
+  result.subtype = attType;
+  if (att && attType === 'queued_command') {
+    // A prompt typed while the previous turn ran: the user speaking, delivered late.
+    const prompt = att.prompt;
+    const text = typeof prompt === 'string' ? prompt : toolResultText(prompt);
+    result.interactions.push(makeInteraction(base, 0, 'user_prompt', 'queued_command', text));
+  } else {
+    const it = makeInteraction(base, 0, 'attachment', attType, att ? attachmentText(att) : '');
+    it.data = att ? boundedJson(att, JSON_LIMIT, size) : null;
+    result.interactions.push(it);
+  }
 }
 
 function userInteractions(o: Obj, message: Obj, base: LineBase, size: number, out: Interaction[]): void {
