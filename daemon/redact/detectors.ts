@@ -4,6 +4,7 @@
 import { CONTEXT_DETECTORS } from './context-rules.js';
 import { LiteralAutomaton } from './literal-scan.js';
 import { RULE_DETECTORS, VENDOR_PRIORITY, type Detector, type RuleInfo } from './rules.js';
+import { isAlnumCode } from './rules/values.js';
 
 // Detectors of tokens with a format of their own (prefix, length, charset): the ones a line break
 // can cut in two.
@@ -15,9 +16,7 @@ const BREAK_AT = /(?:\n|\\n|["'][ \t]*(?:\+[ \t]*)?(?:\n|\\n)[ \t]*(?:\+[ \t]*)?
 const MAX_TOKEN = 300;
 
 function isTokenCode(c: number): boolean {
-  return (
-    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126
-  );
+  return isAlnumCode(c) || c === 95 || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126;
 }
 
 // One pass finds every vendor anchor; only where a run of token characters from one reaches a
@@ -108,10 +107,7 @@ const B64_SOURCES = ANCHORS.filter((a) => a.length >= 4 && /^[\x20-\x7e]+$/.test
 const B64_ANCHORS = [...new Set(B64_SOURCES.flatMap(base64Spellings))];
 
 function isBase64Code(c: number): boolean {
-  return isAlnum(c) || c === 43 || c === 47 || c === 45 || c === 95; // + / and the URL-safe - _
-}
-function isAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return isAlnumCode(c) || c === 43 || c === 47 || c === 45 || c === 95; // + / and the URL-safe - _
 }
 
 let b64Scanner: LiteralAutomaton | null = null;

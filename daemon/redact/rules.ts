@@ -18,7 +18,7 @@ import { GITLEAKS_COMMIT, GITLEAKS_RULES, type GitleaksRule } from './gitleaks-r
 import { assignments } from './rules/assignments.js';
 import { authorizationHeader, cliCredentials, cookieHeader, privateKey, urlCredentials } from './rules/credentials.js';
 import { email, iban, ipAddress, numericPii } from './rules/pii.js';
-import type { Detector, RuleInfo } from './rules/types.js';
+import type { Detector } from './rules/types.js';
 import { looksRandom, shannonEntropy } from './rules/values.js';
 import {
   VENDOR_PRIORITY,
@@ -34,9 +34,9 @@ import {
   googleApiKey,
   googleOauthToken,
   huggingfaceToken,
-  isPlaceholderToken,
   jsonWebToken,
   moreVendors,
+  regexDetector,
   npmToken,
   openaiKey,
   pypiToken,
@@ -60,9 +60,6 @@ export { cardIssuerValid, ibanValid, isPlaceholderValue, isReferenceValue, looks
 export { VENDOR_PRIORITY, isPlaceholderToken, regexDetector, type RegexRuleSpec } from './rules/vendors.js';
 
 // ---------------------------------------------------------------------------------------------
-
-/** In a fixed order: the order only matters for reporting, priorities decide overlaps. */
-// ---------------------------------------------------------------------------------------------
 // gitleaks' format-anchored rules (gitleaks-rules.ts, generated from its catalogue)
 
 // gitleaks ends a token at a quote, whitespace, ';' or a literal \n; a session also has tokens
@@ -71,38 +68,26 @@ const GITLEAKS_END = String.raw`(?:[\x60'"\s;]|\\[nr]|$)`;
 
 function gitleaksDetector(rule: GitleaksRule): Detector {
   const source = rule.source.split(GITLEAKS_END).join(String.raw`(?![A-Za-z0-9+/_-])`);
-  const pattern = new RegExp(source, `${rule.flags}gd`);
   const groups = new RegExp(`${source}|`).exec('')!.length - 1;
   const secretGroup = rule.secretGroup || (groups > 0 ? 1 : 0);
-  const info: RuleInfo = { id: rule.id, kind: 'secret', priority: VENDOR_PRIORITY - 2, description: `${rule.description} (gitleaks)` };
-  return {
+  return regexDetector({
+    id: rule.id,
     name: `gitleaks:${rule.id}`,
+    kind: 'secret',
+    priority: VENDOR_PRIORITY - 2,
+    description: `${rule.description} (gitleaks)`,
     // The rules change with the gitleaks commit they were generated from.
     revision: Number.parseInt(GITLEAKS_COMMIT.slice(0, 7), 16),
-    rules: [info],
     anchors: rule.anchors,
-    detect(text, emit) {
-      pattern.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = pattern.exec(text)) !== null) {
-        if (m[0].length === 0) {
-          pattern.lastIndex++;
-          continue;
-        }
-        const span: readonly [number, number] | undefined = secretGroup > 0 ? m.indices?.[secretGroup] : [m.index, m.index + m[0].length];
-        if (!span || span[1] <= span[0]) continue;
-        const [start, end] = span;
-        const secret = text.slice(start, end);
-        if (isPlaceholderToken(secret)) continue;
-        if (rule.entropy > 0 && shannonEntropy(secret) < rule.entropy) continue;
-        // GLC_CreateLightmapTextures(…): a C identifier, not a token (tokens have digits or mixed case).
-        if (!/\d/.test(secret) && !looksRandom(secret, 8)) continue;
-        emit(rule.id, start, end);
-      }
-    },
-  };
+    pattern: new RegExp(source, `${rule.flags}gd`),
+    ...(secretGroup > 0 ? { secretGroup } : {}),
+    // Below the rule's entropy, or a C identifier (GLC_CreateLightmapTextures(…)): not a token
+    // (tokens have digits or mixed case).
+    accept: (secret) => (rule.entropy <= 0 || shannonEntropy(secret) >= rule.entropy) && (/\d/.test(secret) || looksRandom(secret, 8)),
+  });
 }
 
+/** In a fixed order: the order only matters for reporting, priorities decide overlaps. */
 const HAND_WRITTEN: readonly Detector[] = [
   privateKey,
   awsAccessKeyId,

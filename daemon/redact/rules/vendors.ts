@@ -7,6 +7,8 @@ import { shannonEntropy } from './values.js';
 
 export interface RegexRuleSpec {
   id: string;
+  /** The detector's name (default: the rule id). */
+  name?: string;
   kind: RedactionKind;
   priority: number;
   description: string;
@@ -49,7 +51,7 @@ export function regexDetector(spec: RegexRuleSpec): Detector {
   const rule: RuleInfo = { id: spec.id, kind: spec.kind, priority: spec.priority, description: spec.description };
   const { pattern, secretGroup, accept } = spec;
   return {
-    name: spec.id,
+    name: spec.name ?? spec.id,
     revision: spec.revision,
     rules: [rule],
     anchors: spec.anchors,
