@@ -2,7 +2,8 @@
 // maintenance, the redaction rules, the central copy); the scheduler (daemon/jobs) only runs them.
 // A job's cron schedule is config `jobs.<name>` (daemon/config/schema.ts).
 import type { JobDefinition } from './jobs/index.js';
-import { runCompaction, type CentralCopyServices } from './maintenance/compaction.js';
+import { runCompaction } from './maintenance/compaction.js';
+import type { CentralCopyServices } from './sync/compaction.js';
 import { runRetention } from './maintenance/retention.js';
 import { redactionJob } from './redact/job.js';
 import type { RedactionService } from './redact/service.js';

@@ -13,17 +13,7 @@ import path from 'node:path';
 import { DAY_MS } from '../jobs/clock.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
-import type { RedactionService } from '../redact/service.js';
-import type { StorageBackend } from '../sync/backend.js';
-import { compactCentralCopy, emptyCounts } from '../sync/compaction.js';
-
-/** What the central copy's steps of retention and compaction use: the daemon's own. */
-export interface CentralCopyServices {
-  backend: StorageBackend | null;
-  /** Why there is no backend (a config that cannot be used): the step then fails with it. */
-  backendError: string | null;
-  redaction: RedactionService;
-}
+import { type CentralCopyServices, compactCentralCopy, emptyCounts } from '../sync/compaction.js';
 
 /** Rows of interactions (by id) looked at per batch: each batch is one short write. */
 const ID_WINDOW = 5000;

@@ -33,7 +33,7 @@ import { DAY_MS, type Clock } from '../jobs/clock.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
 import { expireCentralCopy } from '../sync/retention.js';
-import type { CentralCopyServices } from './compaction.js';
+import type { CentralCopyServices } from '../sync/compaction.js';
 
 export interface RetentionEnv {
   db: Db;

@@ -1,9 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { DAEMON_ERROR_TRAILER } from '../../common/protos.js';
-import { ERROR_KINDS, errorKind, UserError } from '../errors.js';
-
-export { UserError };
+import { ERROR_KINDS, errorKind } from '../errors.js';
 
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   const metadata = new grpc.Metadata();

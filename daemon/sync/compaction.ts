@@ -292,6 +292,14 @@ export async function runS3Compaction(
   return counts;
 }
 
+/** What the central copy's steps of retention and compaction use: the daemon's own backend and redaction service. */
+export interface CentralCopyServices {
+  backend: StorageBackend | null;
+  /** Why there is no backend (a config that cannot be used): the step then fails with it. */
+  backendError: string | null;
+  redaction: RedactionService;
+}
+
 /**
  * The step the `compact` job runs (daemon/maintenance/compaction.ts), with the daemon's own
  * backend: nothing to do when no session is due.
@@ -306,7 +314,7 @@ export async function compactCentralCopy(
     progress?: (done: number, total: number, counts: S3CompactionCounts) => void;
   },
   /** The daemon's backend (DaemonContext.storage, used, not closed) and redaction service. */
-  central: { backend: StorageBackend | null; backendError?: string | null; redaction: RedactionService },
+  central: CentralCopyServices,
 ): Promise<S3CompactionCounts> {
   const closedHours = ctx.config.compaction.s3.closedHours;
   if (compactionCandidates(ctx.db, ctx.clock.now() - closedHours * HOUR_MS, ctx.clock.now()).length === 0) return emptyCounts();

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { StorageBackend } from './backend.js';
 import { LAYOUT_VERSION, parseKey } from './layout.js';
+import type { CentralCopyServices } from './compaction.js';
 
 const DAY_MS = 86_400_000;
 const DELETE_BATCH = 1000;
@@ -157,7 +158,7 @@ export async function expireCentralCopy(
     signal: AbortSignal;
   },
   /** The daemon's backend (DaemonContext.storage), shared with sync: used, not closed; null = no central copy step. */
-  central: { backend: StorageBackend | null; backendError?: string | null } | null,
+  central: Pick<CentralCopyServices, 'backend' | 'backendError'> | null,
 ): Promise<S3RetentionCounts> {
   const days = ctx.config.retention.s3.days;
   if (days === undefined || !central || ctx.config.integrations.claude.sessionStorage.backend !== 's3') return emptyRetentionCounts();

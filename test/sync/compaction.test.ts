@@ -164,7 +164,7 @@ describe('S3 compaction', () => {
       await expect(
         compactCentralCopy(ctx, { backend: null, backendError: 'no bucket', redaction: createRedactionService(m.config, a.paths.dataDir) }),
       ).rejects.toThrow(/no usable backend: no bucket/);
-      const counts = await compactCentralCopy(ctx, { backend, redaction: createRedactionService(m.config, a.paths.dataDir) });
+      const counts = await compactCentralCopy(ctx, { backend, backendError: null, redaction: createRedactionService(m.config, a.paths.dataDir) });
       expect(counts.s3SessionsCompacted).toBe(1);
     } finally {
       await backend.close();
