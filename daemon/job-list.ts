@@ -8,14 +8,53 @@ import { runRetention } from './maintenance/retention.js';
 import { redactionJob } from './redact/job.js';
 import type { RedactionService } from './redact/service.js';
 import type { SyncService } from './sync/index.js';
+import { transcriptRoots } from './ingest/importer.js';
+import { sweepTranscripts } from './ingest/sweep.js';
+import type { TranscriptIngester } from './ingest/transcript-ingester.js';
+import type { SessionQueries } from './store/sessions.js';
 
-export function daemonJobs(services: { redaction: RedactionService; sync: SyncService }): JobDefinition[] {
+export function daemonJobs(services: {
+  redaction: RedactionService;
+  sync: SyncService;
+  ingester: TranscriptIngester;
+  sessions: SessionQueries;
+}): JobDefinition[] {
   const central: CentralCopyServices = {
     backend: services.sync.engine.backend,
     backendError: services.sync.engine.backendError,
     redaction: services.redaction,
   };
   return [
+    {
+      name: 'sweep',
+      run: async (ctx) => {
+        const roots = transcriptRoots(ctx.config.ingest.transcriptRoots);
+        const r = await sweepTranscripts({
+          ingester: services.ingester,
+          sessions: services.sessions,
+          roots,
+          isCancelled: () => ctx.signal.aborted,
+          onProgress: (p) => ctx.progress({ done: p.filesDone, total: p.filesTotal, message: p.currentFile }),
+        });
+        if (r.unannounced > 0) {
+          ctx.log.warn('the sweep found sessions no hook announced; they are stored now. rbk doctor says why hooks may have missed them', {
+            sessions: r.unannounced,
+            ids: r.unannouncedSessionIds.slice(0, 10),
+          });
+        }
+        for (const e of r.errors.slice(0, 10)) ctx.log.warn('sweep could not read a transcript; the next sweep retries it', e);
+        return {
+          files: r.files,
+          read: r.read,
+          newFiles: r.newFiles,
+          sessions: r.sessions,
+          unannounced: r.unannounced,
+          interactions: r.interactionsAdded,
+          errors: r.errors.length,
+        };
+      },
+      description: 'read transcripts no hook announced: new or grown files under the transcript roots (stat only when nothing changed)',
+    },
     {
       name: 'retention',
       run: (ctx) => runRetention(ctx, central),

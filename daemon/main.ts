@@ -106,10 +106,11 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   hookWriter.onStored((_event, result) => {
     for (const t of result.transcripts) watcher.follow(t);
   });
+  const sessions = new SessionQueries(db);
   const spool = new SpoolDrain(paths.spoolDir, hookWriter, log, paths.fallbackSpoolDir);
   // Observers first, so that events drained from the spool below are counted and notified too.
   const live = createLiveEvents({ db, hookWriter, ingester });
-  const metrics = config.metrics.enabled ? new RbkMetrics({ db, spool, paths, log, hookWriter, ingester }) : null;
+  const metrics = config.metrics.enabled ? new RbkMetrics({ db, spool, paths, log, hookWriter, ingester, sessions }) : null;
   const notifier = new WebhookNotifier({ db, hookWriter, ingester, log, config }, metrics?.webhookMetrics());
   // The central copy: uploads redacted sessions to the storage backend (local by default).
   const sync: SyncService = createSyncService({
@@ -124,7 +125,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   });
   // Retention, compaction, redaction and sync, from the one list, on their cron schedules.
   const registry = new JobRegistry();
-  for (const job of daemonJobs({ redaction, sync })) registry.register(job.name, job.run, job);
+  for (const job of daemonJobs({ redaction, sync, ingester, sessions })) registry.register(job.name, job.run, job);
   const scheduler = new Scheduler({ db, config, paths, log: log.child({ svc: 'jobs' }), registry });
   const ctx: DaemonContext = {
     paths,
@@ -134,7 +135,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     log,
     hookWriter,
     spool,
-    sessions: new SessionQueries(db),
+    sessions,
     redaction,
     ingester,
     watcher,
@@ -171,6 +172,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     .all(Date.now() - 24 * 3600_000) as string[]) {
     watcher.follow(t);
   }
+  // Sessions no hook announced while the daemon was away (or ever): read them now, not in ten minutes.
+  if (config.ingest.sweepAtStart) scheduler.tick('sweep');
   // Interactions left unsearchable by an import the last daemon did not finish.
   ingester.searchBacklog.drain().catch((err: unknown) => log.error('search index catch-up failed; the next import retries it', { error: err }));
   log.info('rbkd started', { version: RBK_VERSION, pid: process.pid, socket: paths.socket, db: paths.db, config: source });

@@ -9,6 +9,7 @@ import { syncFailureCause } from '../../common/sync-failure.js';
 import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import { loadConfig } from '../../daemon/config/load.js';
+import { SessionQueries } from '../../daemon/store/sessions.js';
 import type { RbkConfig } from '../../daemon/config/schema.js';
 import { launchdState, rbkCommand, STARTED_BY_TEXT, systemdState, type StartedBy } from '../daemon-control.js';
 import { EXIT } from '../errors.js';
@@ -407,6 +408,35 @@ function checkDatabase(e: Env): Check {
   }
 }
 
+/** Sessions only the sweep found: hooks were off, missing or bypassed when they ran. */
+function checkUnannounced(e: Env, files: SettingsFileInfo[]): Check {
+  if (!fs.existsSync(e.paths.db)) return { id: 'sweep', status: 'skip', summary: 'no database yet' };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
+    const { total, recent } = new SessionQueries(db).unannounced(3);
+    if (total === 0) return { id: 'sweep', status: 'pass', summary: 'every session the sweep found was also announced by a hook' };
+    const reasons = [
+      'rbk install had not run yet when they ran',
+      files.some((f) => f.value?.disableAllHooks === true) ? 'disableAllHooks is set in a settings file (see above)' : 'a project set "disableAllHooks"',
+      'Claude Code ran with other setting sources (--setting-sources, a different CLAUDE_CONFIG_DIR)',
+      'an IDE, container or remote run that does not load your user settings',
+    ];
+    const list = recent.map((r) => `${r.id.slice(0, 8)} (${r.project ?? 'no project'})`).join(', ');
+    return {
+      id: 'sweep',
+      status: 'warn',
+      summary: `${plural(total, 'session')} reached rbk only through the sweep, with no hook event (latest: ${list}); they are stored, but live features (tail, notifications, quick sync) missed them`,
+      fix: `hooks can miss a session when ${reasons.join('; ')}. Run rbk doctor in that project to see its settings`,
+      details: { total, recent },
+    };
+  } catch (err) {
+    return { id: 'sweep', status: 'skip', summary: `could not read the database: ${(err as Error).message}` };
+  } finally {
+    db?.close();
+  }
+}
+
 function checkDisk(paths: RbkPaths): Check {
   let dir = paths.dataDir;
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
@@ -720,6 +750,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(checkDisableAllHooks(files));
   checks.push(checkSpool(e));
   checks.push(checkDatabase(e));
+  checks.push(checkUnannounced(e, files));
   checks.push(checkDisk(paths));
   checks.push(await checkStorage(e));
   checks.push(checkRetention(e, files));

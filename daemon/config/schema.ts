@@ -168,8 +168,11 @@ export const configSchema = z
       .prefault({}),
     ingest: z
       .object({
-        // Where `rbk import` looks when given no path; empty = ~/.claude/projects and $CLAUDE_CONFIG_DIR/projects.
+        // More folders of transcripts, beside ~/.claude/projects, ~/.config/claude/projects and
+        // $CLAUDE_CONFIG_DIR/projects: read by the sweep and by `rbk import` given no path.
         transcriptRoots: z.array(z.string()).default([]),
+        // Read the roots once when the daemon starts (the sweep job, jobs.sweep, runs on its schedule too).
+        sweepAtStart: z.boolean().default(true),
         spoolDrainIntervalMs: z.number().int().min(100).default(5000),
       })
       .strict()
@@ -192,6 +195,8 @@ export const configSchema = z
         retention: cronExpression.default('17 3 * * *'),
         compact: cronExpression.default('47 3 * * *'),
         sync: cronExpression.default('*/15 * * * *'),
+        // Transcripts no hook announced (hooks off, another settings source, an IDE): see daemon/ingest/sweep.ts.
+        sweep: cronExpression.default('*/10 * * * *'),
       })
       .strict()
       .prefault({}),

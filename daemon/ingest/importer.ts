@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { IngestFileResult, TranscriptIngester } from './transcript-ingester.js';
+import type { IngestFileResult, TranscriptIngester, TranscriptSource } from './transcript-ingester.js';
 
 /** Files in flight at once: one committing, the next being read by the parse worker. */
 const PIPELINE_FILES = 2;
@@ -31,6 +31,15 @@ export function defaultTranscriptRoots(env: NodeJS.ProcessEnv = process.env, hom
   const roots = [path.join(home, '.claude', 'projects'), path.join(home, '.config', 'claude', 'projects')];
   if (env.CLAUDE_CONFIG_DIR) roots.unshift(path.join(path.resolve(env.CLAUDE_CONFIG_DIR), 'projects'));
   return [...new Set(roots)].filter((r) => fs.existsSync(r));
+}
+
+/**
+ * Where rbk looks for transcripts when no path is named (`rbk import`, the sweep, doctor): the
+ * default roots plus config `ingest.transcriptRoots` (with ~ expanded), where they exist.
+ */
+export function transcriptRoots(extra: readonly string[], env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string[] {
+  const more = extra.map((r) => path.resolve(r === '~' || r.startsWith('~/') ? path.join(home, r.slice(1)) : r));
+  return [...new Set([...defaultTranscriptRoots(env, home), ...more])].filter((r) => fs.existsSync(r));
 }
 
 /** Every *.jsonl under root (or root itself), not following symlinks, skipping tool-results/. */
@@ -76,6 +85,18 @@ export async function importTranscripts(
 ): Promise<ImportProgress> {
   const files: { path: string; size: number }[] = [];
   for (const root of roots) files.push(...(await findTranscripts(path.resolve(root))));
+  return importFiles(ingester, files, onProgress, isCancelled, summarize);
+}
+
+/** Reads the given files (mains before subagents, as findTranscripts orders them) through the import pipeline. */
+export async function importFiles(
+  ingester: TranscriptIngester,
+  files: { path: string; size: number }[],
+  onProgress: (p: ImportProgress) => void,
+  isCancelled: () => boolean = () => false,
+  summarize: (sessionIds: string[]) => Partial<ImportProgress> = () => ({}),
+  source: TranscriptSource = 'import',
+): Promise<ImportProgress> {
   const progress: ImportProgress = {
     filesTotal: files.length,
     filesDone: 0,
@@ -110,7 +131,7 @@ export async function importTranscripts(
     while (started.length > 0 || mayStartNext()) {
       while (mayStartNext()) {
         const file = files[next++]!;
-        started.push({ file, result: ingester.ingestFile(file.path, 'import') });
+        started.push({ file, result: ingester.ingestFile(file.path, source) });
       }
       const { file: f, result } = started.shift()!;
       progress.currentFile = f.path;

@@ -17,6 +17,9 @@ import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine }
 import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
 import { addUsage, mergeUsage } from './transcripts/usage.js';
 
+/** Who first asked for a file to be read; kept in transcripts.source ("sweep" = no hook announced it). */
+export type TranscriptSource = 'hook' | 'watch' | 'import' | 'sweep';
+
 export interface IngestFileResult {
   path: string;
   sessionIds: string[];
@@ -71,6 +74,7 @@ export class TranscriptIngester {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
     this.stmts = {
+      readPositions: db.prepare('SELECT path, byte_offset, inode, session_id FROM transcripts'),
       getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
       registerTranscript: db.prepare(`
         INSERT INTO transcripts (path, session_id, agent_id, source, registered_at, layout) VALUES (?, ?, ?, ?, ?, ?)
@@ -181,6 +185,17 @@ export class TranscriptIngester {
     return this.imports > 0;
   }
 
+  /**
+   * What the store has read of every transcript it knows: the sweep (sweep.ts) compares these
+   * with a stat of each file and reads only what is new, so an unchanged archive costs no read.
+   */
+  readPositions(): Map<string, { offset: number; inode: number | null; sessionId: string | null }> {
+    const out = new Map<string, { offset: number; inode: number | null; sessionId: string | null }>();
+    for (const r of this.stmts.readPositions.iterate() as Iterable<{ path: string; byte_offset: number; inode: number | null; session_id: string | null }>)
+      out.set(r.path, { offset: r.byte_offset, inode: r.inode, sessionId: r.session_id });
+    return out;
+  }
+
   /** Resolves when no file is being read (used at shutdown, before the database closes). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
@@ -191,7 +206,7 @@ export class TranscriptIngester {
   }
 
   /** Reads whatever is new in `file`. Concurrent calls for one file share one run plus one re-run. */
-  ingestFile(file: string, source: 'hook' | 'watch' | 'import' = 'watch'): Promise<IngestFileResult> {
+  ingestFile(file: string, source: TranscriptSource = 'watch'): Promise<IngestFileResult> {
     const current = this.running.get(file);
     if (current) {
       this.again.add(file);
@@ -255,7 +270,7 @@ export class TranscriptIngester {
       const opts = { untilOffset: st.size, sessionIdHint, agentIdHint: layout.agentId };
       // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
       const redaction = this.opts.redaction ?? null;
-      const worker = source === 'import' ? this.parseWorker : null;
+      const worker = source === 'import' || source === 'sweep' ? this.parseWorker : null;
       const batches: AsyncIterable<PreparedBatch> = worker
         ? worker.scan(file, offset, opts, (byRule) => addTotals(redaction?.totals, byRule))
         : prepareBatches(file, offset, { ...opts, redact: redaction ? (e) => redaction.redactValue(e) : null });

@@ -69,6 +69,7 @@ interface Snapshot {
   usage: { model: string; input: number; output: number; cacheCreation: number; cacheRead: number; cost: number; unpriced: number }[];
   transcripts: number;
   transcriptErrors: number;
+  unannouncedSessions: number;
 }
 
 interface InteractionRow {
@@ -114,7 +115,7 @@ export class RbkMetrics {
   private closed = false;
   private readonly stmts;
 
-  constructor(private readonly ctx: Pick<DaemonContext, 'db' | 'spool' | 'paths' | 'log' | 'hookWriter' | 'ingester'>) {
+  constructor(private readonly ctx: Pick<DaemonContext, 'db' | 'spool' | 'paths' | 'log' | 'hookWriter' | 'ingester' | 'sessions'>) {
     const r = [this.registry];
     const db: Db = ctx.db;
     this.stmts = {
@@ -272,6 +273,14 @@ export class RbkMetrics {
       },
     });
     new Gauge({
+      name: 'rbk_sessions_unannounced',
+      help: 'Sessions the sweep found that no hook announced (hooks off or missing when they ran); rbk doctor says why that can be.',
+      registers: r,
+      async collect() {
+        this.set((await snapshot()).unannouncedSessions);
+      },
+    });
+    new Gauge({
       name: 'rbk_transcripts_with_errors',
       help: 'Tracked transcript files whose last read failed.',
       registers: r,
@@ -343,7 +352,8 @@ export class RbkMetrics {
       const s = this.stmts.sessions.get(now - ACTIVE_WINDOW_MS) as { total: number; active: number };
       const usage = this.stmts.usage.all() as Snapshot['usage'];
       const t = this.stmts.transcripts.get() as { n: number; errors: number };
-      return { sessionsTotal: s.total, sessionsActive: s.active, usage, transcripts: t.n, transcriptErrors: t.errors };
+      const unannouncedSessions = this.ctx.sessions.unannounced(0).total;
+      return { sessionsTotal: s.total, sessionsActive: s.active, usage, transcripts: t.n, transcriptErrors: t.errors, unannouncedSessions };
     })();
     // Cache for at least 5 s, longer when the queries are slow (keeps scrapes under ~5% of a core).
     this.snapshotCache = { at: now, ttl: Math.max(5000, 20 * (performance.now() - started)), value };

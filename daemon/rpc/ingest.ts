@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { defaultTranscriptRoots, importTranscripts, type ImportProgress } from '../ingest/importer.js';
+import { importTranscripts, transcriptRoots, type ImportProgress } from '../ingest/importer.js';
 import { isSafeId } from '../../common/ids.js';
 import type { DaemonContext } from '../context.js';
 import { systemClock } from '../jobs/clock.js';
@@ -81,10 +81,10 @@ export function ingestHandlers(ctx: DaemonContext) {
       });
       (async () => {
         const req = importRequest.parse(call.request);
-        const roots = req.paths.length > 0 ? req.paths.map((p) => path.normalize(p)) : defaultTranscriptRoots();
+        const roots = req.paths.length > 0 ? req.paths.map((p) => path.normalize(p)) : transcriptRoots(ctx.config.ingest.transcriptRoots);
         if (roots.length === 0)
           throw new UserError(
-            'found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects); pass the folder to import',
+            'found no transcripts folder (~/.claude/projects, ~/.config/claude/projects, $CLAUDE_CONFIG_DIR/projects, config ingest.transcriptRoots); pass the folder to import',
           );
         ctx.log.info('import started', { roots });
         const final = await importTranscripts(

@@ -109,6 +109,27 @@ export class SessionQueries {
       .all(sessionId) as HookEventRow[];
   }
 
+  /** Of these sessions, the ones no hook event names: found only by reading transcripts. */
+  withoutHookEvents(ids: readonly string[]): string[] {
+    const stmt = this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM hook_events WHERE session_id = ?)').pluck();
+    return ids.filter((id) => stmt.get(id) === 1);
+  }
+
+  /**
+   * Sessions the sweep found (their transcript was first read by it) that no hook announced,
+   * newest first: for `rbk doctor`, `rbk status` and the rbk_sessions_unannounced metric.
+   */
+  unannounced(limit = 5): { total: number; recent: { id: string; project: string | null; lastActivityAt: number | null }[] } {
+    const where = `FROM sessions s WHERE s.pulled_from IS NULL AND s.expired_at IS NULL
+      AND EXISTS (SELECT 1 FROM transcripts t WHERE t.session_id = s.id AND t.source = 'sweep')
+      AND NOT EXISTS (SELECT 1 FROM hook_events h WHERE h.session_id = s.id)`;
+    const total = this.db.prepare(`SELECT count(*) ${where}`).pluck().get() as number;
+    const recent = this.db
+      .prepare(`SELECT s.id, s.project, s.last_activity_at AS lastActivityAt ${where} ORDER BY s.last_activity_at DESC LIMIT ?`)
+      .all(limit) as { id: string; project: string | null; lastActivityAt: number | null }[];
+    return { total, recent };
+  }
+
   counts(): { sessions: number; hookEvents: number; transcripts: number; interactions: number } {
     const one = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
     return {

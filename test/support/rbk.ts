@@ -83,13 +83,27 @@ export function makeDataDir(opts: { config?: string; socket?: string } = {}): Te
   return t;
 }
 
-/** process.env without anything that could point a child at the developer's real rbk. */
+let testHome: string | undefined;
+/**
+ * An empty HOME shared by this test file's children: the daemon sweeps ~/.claude/projects at
+ * start, and must not read the developer's own transcripts into a test store.
+ */
+function emptyHome(): string {
+  if (!testHome) {
+    testHome = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'rbk-home-'));
+    process.once('exit', () => fs.rmSync(testHome!, { recursive: true, force: true }));
+  }
+  return testHome;
+}
+
+/** process.env without anything that could point a child at the developer's real rbk or transcripts. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('RBK_') || k.startsWith('XDG_')) continue;
+    if (k.startsWith('RBK_') || k.startsWith('XDG_') || k === 'CLAUDE_CONFIG_DIR') continue;
     env[k] = v;
   }
+  env.HOME = emptyHome();
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
