@@ -7,6 +7,7 @@ import type { TranscriptWatcher } from './ingest/transcript-watcher.js';
 import type { Logger } from './log.js';
 import type { RedactionService } from './redact/service.js';
 import type { Db } from './store/db.js';
+import type { StoreHealth } from './store/health.js';
 import type { SessionQueries } from './store/sessions.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import type { LiveEvents } from './query/live.js';
@@ -19,6 +20,8 @@ export interface DaemonContext {
   config: RbkConfig;
   configSource: string;
   db: Db;
+  /** Whether the database may be written (damage stops all writes until rbk recover). */
+  health: StoreHealth;
   log: Logger;
   hookWriter: HookWriter;
   spool: SpoolDrain;

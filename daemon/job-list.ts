@@ -12,12 +12,16 @@ import { transcriptRoots } from './ingest/importer.js';
 import { sweepTranscripts } from './ingest/sweep.js';
 import type { TranscriptIngester } from './ingest/transcript-ingester.js';
 import type { SessionQueries } from './store/sessions.js';
+import type { StoreHealth } from './store/health.js';
+import { checkIntegrity, integrityStateFile } from './store/integrity.js';
+import { UserError } from './errors.js';
 
 export function daemonJobs(services: {
   redaction: RedactionService;
   sync: SyncService;
   ingester: TranscriptIngester;
   sessions: SessionQueries;
+  health: StoreHealth;
 }): JobDefinition[] {
   const central: CentralCopyServices = {
     backend: services.sync.engine.backend,
@@ -54,6 +58,21 @@ export function daemonJobs(services: {
         };
       },
       description: 'read transcripts no hook announced: new or grown files under the transcript roots (stat only when nothing changed)',
+    },
+    {
+      name: 'integrity',
+      run: async (ctx) => {
+        const summary = await checkIntegrity({
+          dbFile: ctx.paths.db,
+          stateFile: integrityStateFile(ctx.paths.dataDir),
+          kind: 'full',
+          signal: ctx.signal,
+        });
+        services.health.noteCheck(summary);
+        if (summary.result !== 'ok') throw new UserError(`the database is damaged: ${summary.problems.slice(0, 3).join('; ')}. Run: rbk recover`, 'unavailable');
+        return { tables: summary.tablesChecked, problems: 0, ms: summary.durationMs };
+      },
+      description: 'check the whole database file (PRAGMA integrity_check); damage stops writes until rbk recover',
     },
     {
       name: 'retention',

@@ -20,7 +20,9 @@ import { createLogger, type Logger } from './log.js';
 import { RbkMetrics } from './metrics/index.js';
 import { WebhookNotifier } from './notify/webhooks.js';
 import { createLiveEvents } from './query/live.js';
-import { acquireInstanceLock, openDatabase } from './store/db.js';
+import { acquireInstanceLock, type Db, openDatabase } from './store/db.js';
+import { isCorruption, StoreDamagedError, StoreHealth } from './store/health.js';
+import { checkIntegrity, integrityStateFile } from './store/integrity.js';
 import { SessionQueries } from './store/sessions.js';
 import { createSyncService, type SyncService } from './sync/index.js';
 import { AlreadyRunningError, startServer } from './server.js';
@@ -95,12 +97,23 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   }
   fs.writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
 
-  const db = openDatabase(paths.db);
+  let db: Db;
+  try {
+    db = openDatabase(paths.db);
+  } catch (err) {
+    lock.close();
+    if (!isCorruption(err)) throw err;
+    // Not even the schema can be read: serving nothing is safer than serving from it. Hooks spool.
+    throw new DataDirError(
+      `the database ${paths.db} is damaged (${(err as Error).message}); rbkd will not write to it. Hook events spool meanwhile. Run: rbk recover`,
+    );
+  }
+  const health = new StoreHealth(log, paths.db);
   // redaction.mode ingest (the default): nothing reaches SQLite unredacted. cron: the redact job does it later.
   const redaction = createRedactionService(config, paths.dataDir);
   const redactAtIngest = config.redaction.mode === 'ingest' ? redaction : null;
-  const hookWriter = new HookWriter(db, new HookEventStore(db, redactAtIngest), log);
-  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides, redaction: redactAtIngest });
+  const hookWriter = new HookWriter(db, new HookEventStore(db, redactAtIngest), log, health);
+  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides, redaction: redactAtIngest, health });
   const watcher = new TranscriptWatcher(ingester, log);
   // A hook names the transcript it belongs to; that is how live sessions get followed.
   hookWriter.onStored((_event, result) => {
@@ -125,13 +138,21 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   });
   // Retention, compaction, redaction and sync, from the one list, on their cron schedules.
   const registry = new JobRegistry();
-  for (const job of daemonJobs({ redaction, sync, ingester, sessions })) registry.register(job.name, job.run, job);
-  const scheduler = new Scheduler({ db, config, paths, log: log.child({ svc: 'jobs' }), registry });
+  for (const job of daemonJobs({ redaction, sync, ingester, sessions, health })) registry.register(job.name, job.run, job);
+  const scheduler = new Scheduler({
+    db,
+    config,
+    paths,
+    log: log.child({ svc: 'jobs' }),
+    registry,
+    refuseRuns: () => (health.damage ? new StoreDamagedError(health.damage) : null),
+  });
   const ctx: DaemonContext = {
     paths,
     config,
     configSource: source,
     db,
+    health,
     log,
     hookWriter,
     spool,
@@ -147,6 +168,17 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     scheduler,
   };
 
+  // Check the file before anything is written to it (bounded: see store/integrity.ts). Damage found
+  // here stops writes at once, so the drain below and the hooks keep their events in the spool.
+  if (config.integrity.startBudgetMs > 0) {
+    try {
+      health.noteCheck(
+        await checkIntegrity({ dbFile: paths.db, stateFile: integrityStateFile(paths.dataDir), kind: 'quick', budgetMs: config.integrity.startBudgetMs }),
+      );
+    } catch (err) {
+      log.warn('the start-up integrity check could not run; the scheduled one will', { error: err });
+    }
+  }
   // Drain before serving, so that events from the outage land before newer ones.
   ctx.spool.drain();
   scheduler.start();

@@ -393,7 +393,7 @@ function checkDatabase(e: Env): Check {
       id: 'database',
       status: 'fail',
       summary: `database ${e.paths.db} is damaged: ${result.slice(0, 3).join('; ')}`,
-      fix: `stop rbkd, copy the file aside, and try: sqlite3 ${e.paths.db} ".recover" | sqlite3 recovered.db; transcripts can be re-imported with rbk import`,
+      fix: `run: ${rbkCommand()} recover (it stops rbkd, keeps the damaged file, rebuilds the database from what SQLite's pages still hold, re-reads the transcripts on disk and drains the spool)`,
       details: { bytes },
     };
   } catch (err) {

@@ -4,20 +4,18 @@ import { CliError, EXIT } from '../errors.js';
 import { STARTED_BY_TEXT, type StartedBy } from '../daemon-control.js';
 import { duration, iso, plural } from '../format.js';
 import type { Io } from '../io.js';
+import type { Sent } from '../wire.js';
+import type { StatusResponse__Output } from '../../common/wire/rbk/v1/StatusResponse.js';
 
-interface StatusResponse {
-  daemonVersion: string;
-  protocolVersion: number;
-  pid: number;
-  startedUnixMs: number;
-  paths: { config: string; dataDir: string; socket: string; db: string; spoolDir: string };
-  counts: { sessions: number; hookEvents: number; interactions: number; transcripts: number; spoolBacklog: number };
-  dbBytes: number;
-  configSource: string;
-  writeError: string;
-  writeErrorSinceUnixMs: number;
-  startedBy: string;
-  logFile: string;
+type StatusResponse = Sent<StatusResponse__Output>;
+
+function healthLine(h: StatusResponse['store']): string {
+  if (h.condition === 'damaged')
+    return `DAMAGED since ${iso(Number(h.damagedSinceUnixMs))} (found by ${h.foundBy}): ${h.damage}. rbkd writes nothing to it; hook events spool. Run: rbk recover`;
+  const c = h.lastCheck;
+  if (!c) return 'not checked since the daemon started (integrity.startBudgetMs is 0); the integrity job checks it';
+  const what = c.complete ? 'all tables' : `${c.tablesChecked} of ${c.tablesTotal} tables (the rest at the next start)`;
+  return `ok (${c.kind} check of ${what}, ${duration(Number(c.durationMs))}, ${iso(Number(c.finishedUnixMs))})`;
 }
 
 export async function statusCommand(io: Io, opts: { json: boolean }): Promise<number> {
@@ -40,11 +38,27 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       logFile: s.logFile || null,
       paths: s.paths,
       config: s.configSource,
-      counts: s.counts,
+      counts: s.countsError === undefined ? s.counts : null,
+      countsError: s.countsError ?? null,
       dbBytes: s.dbBytes,
+      store: {
+        condition: s.store.condition,
+        damage: s.store.damage ? { detail: s.store.damage, foundBy: s.store.foundBy ?? null, since: iso(Number(s.store.damagedSinceUnixMs)) } : null,
+        lastCheck: s.store.lastCheck
+          ? {
+              kind: s.store.lastCheck.kind,
+              at: iso(Number(s.store.lastCheck.finishedUnixMs)),
+              durationMs: Number(s.store.lastCheck.durationMs),
+              tablesChecked: s.store.lastCheck.tablesChecked,
+              tablesTotal: s.store.lastCheck.tablesTotal,
+              complete: s.store.lastCheck.complete,
+              result: s.store.lastCheck.result,
+            }
+          : null,
+      },
       writeError: s.writeError ? { message: s.writeError, since: iso(Number(s.writeErrorSinceUnixMs)) } : null,
     });
-    return EXIT.ok;
+    return s.store.condition === 'damaged' ? EXIT.failure : EXIT.ok;
   }
   io.out(
     [
@@ -53,11 +67,16 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       `  socket     ${s.paths.socket}`,
       `  database   ${s.paths.db} (${(s.dbBytes / 1024 / 1024).toFixed(1)} MB)`,
       `  config     ${s.configSource}`,
-      `  sessions   ${s.counts.sessions}`,
-      `  stored     ${plural(Number(s.counts.hookEvents), 'hook event')}, ${plural(Number(s.counts.interactions), 'interaction')}, ${plural(Number(s.counts.transcripts), 'transcript')}`,
+      `  health     ${healthLine(s.store)}`,
+      ...(s.countsError !== undefined
+        ? [`  counts     unreadable: ${s.countsError}`]
+        : [
+            `  sessions   ${s.counts.sessions}${Number(s.counts.unannouncedSessions) > 0 ? ` (${plural(Number(s.counts.unannouncedSessions), 'session')} found only by the sweep: see rbk doctor)` : ''}`,
+            `  stored     ${plural(Number(s.counts.hookEvents), 'hook event')}, ${plural(Number(s.counts.interactions), 'interaction')}, ${plural(Number(s.counts.transcripts), 'transcript')}`,
+          ]),
       `  spool      ${Number(s.counts.spoolBacklog) === 0 ? 'empty' : `${plural(Number(s.counts.spoolBacklog), 'event')} waiting`}`,
       ...(s.writeError ? [`  WRITES FAILING since ${iso(Number(s.writeErrorSinceUnixMs))}: ${s.writeError}`] : []),
     ].join('\n'),
   );
-  return EXIT.ok;
+  return s.store.condition === 'damaged' ? EXIT.failure : EXIT.ok;
 }

@@ -197,6 +197,16 @@ export const configSchema = z
         sync: cronExpression.default('*/15 * * * *'),
         // Transcripts no hook announced (hooks off, another settings source, an IDE): see daemon/ingest/sweep.ts.
         sweep: cronExpression.default('*/10 * * * *'),
+        // A full PRAGMA integrity_check of the database (daemon/store/integrity.ts).
+        integrity: cronExpression.default('33 4 * * *'),
+      })
+      .strict()
+      .prefault({}),
+    integrity: z
+      .object({
+        // At start, PRAGMA quick_check table by table for at most this long before serving; tables
+        // not reached are checked first at the next start. 0 turns the start check off.
+        startBudgetMs: z.number().int().min(0).max(600_000).default(3000),
       })
       .strict()
       .prefault({}),

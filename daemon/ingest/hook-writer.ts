@@ -10,6 +10,7 @@
 // together.
 import type { Db } from '../store/db.js';
 import type { Logger } from '../log.js';
+import type { StoreHealth } from '../store/health.js';
 import type { HookEventStore, IncomingHookEvent, StoredHookResult } from './hook-events.js';
 
 const QUIET_TURNS = 2;
@@ -43,8 +44,15 @@ export class HookWriter {
     private readonly db: Db,
     private readonly store: HookEventStore,
     private readonly log: Logger,
+    /** Refuses writes once the file is damaged (the hook then spools), and learns of damage from write errors. */
+    private readonly health: StoreHealth | null = null,
     private readonly maxBatch = 512,
   ) {}
+
+  /** False while the store is damaged: nothing may be written until `rbk recover`. */
+  accepting(): boolean {
+    return this.health?.writable !== false;
+  }
 
   onStored(observer: HookWriterObserver): void {
     this.observers.push(observer);
@@ -63,9 +71,11 @@ export class HookWriter {
   /** Stores a batch synchronously in one transaction (used by the spool drain). */
   storeBatch(events: IncomingHookEvent[]): StoredHookResult[] {
     let results: StoredHookResult[];
+    this.health?.assertWritable();
     try {
       results = this.db.transaction(() => events.map((e) => this.store.store(e))).immediate();
     } catch (err) {
+      this.health?.noteError(err, 'write');
       this.noteWriteFailure(err);
       throw err;
     }

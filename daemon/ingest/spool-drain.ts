@@ -61,6 +61,8 @@ export class SpoolDrain {
   drain(): DrainResult {
     const result: DrainResult = { drained: 0, duplicates: 0, rejected: 0, remaining: 0 };
     if (this.running) return { ...result, remaining: this.backlog() };
+    // A damaged store takes nothing (store/health.ts): the events wait here for `rbk recover`.
+    if (!this.writer.accepting()) return { ...result, remaining: this.backlog() };
     this.running = true;
     try {
       const ids = this.spooled();
@@ -169,5 +171,6 @@ export class SpoolDrain {
 /** SQLite's own errors (SQLITE_FULL, SQLITE_IOERR_*, SQLITE_BUSY, …) and ENOSPC: the store, not the event, is at fault. */
 function isDatabaseFailure(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC' || code === 'EIO');
+  // RBK_STORE_DAMAGED: the daemon stopped writing to a damaged file (store/health.ts); the events wait for rbk recover.
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC' || code === 'EIO' || code === 'RBK_STORE_DAMAGED');
 }

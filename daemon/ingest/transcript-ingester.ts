@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { localHostname } from '../../common/host.js';
+import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { costOf, PRICING_VERSION, type ModelPrice } from '../pricing/pricing.js';
@@ -69,7 +70,12 @@ export class TranscriptIngester {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly opts: { pricingOverrides?: Record<string, Partial<ModelPrice>>; redaction?: IngestRedaction | null } = {},
+    private readonly opts: {
+      pricingOverrides?: Record<string, Partial<ModelPrice>>;
+      redaction?: IngestRedaction | null;
+      /** Reads wait while the store is damaged (their offsets stay, so nothing is skipped), and write errors report damage. */
+      health?: StoreHealth | null;
+    } = {},
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
@@ -226,6 +232,10 @@ export class TranscriptIngester {
 
   private async ingestOnce(file: string, source: string): Promise<IngestFileResult> {
     const result: IngestFileResult = { path: file, sessionIds: [], lines: 0, bytes: 0, interactionsAdded: 0, skipped: {}, reset: false, error: null };
+    if (this.opts.health && !this.opts.health.writable) {
+      result.error = 'the database is damaged; this transcript is read after rbk recover';
+      return result;
+    }
     const layout = classifyTranscriptPath(file);
     if (layout.problems.includes('unsafe-path') || layout.problems.includes('not-jsonl')) {
       result.error = `not a transcript path (${layout.problems.join(', ')})`;
@@ -289,6 +299,8 @@ export class TranscriptIngester {
       }
     } catch (err) {
       result.error = (err as Error).message;
+      this.opts.health?.noteError(err, 'write');
+      if (this.opts.health && !this.opts.health.writable) return result;
       this.relaxedSync(() => this.stmts.saveError.run(result.error, Date.now(), file));
       this.log.warn('transcript read failed; will retry on the next change', { path: file, error: err });
     }

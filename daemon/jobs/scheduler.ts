@@ -72,6 +72,8 @@ export interface SchedulerOptions {
   clock?: Clock;
   /** The jobs to run (the daemon's comes from daemon/job-list.ts). */
   registry: JobRegistry;
+  /** Why no job may start now (a damaged database: store/health.ts), or null. Checked before the run is recorded. */
+  refuseRuns?: () => Error | null;
   /** Schedule jobs with node-cron (default true); tests that drive runs by hand turn it off. */
   cron?: boolean;
   /** How long after start() a run missed while the daemon was down is made up (default 5 min). */
@@ -173,6 +175,8 @@ export class Scheduler {
     }
     const busy = this.active.get(name);
     if (busy) throw new JobBusyError(name, busy.runId, busy.startedAt, busy.trigger);
+    const refused = this.opts.refuseRuns?.();
+    if (refused) throw refused;
     const startedAt = this.clock.now();
     const runId = this.runs.start(name, trigger, startedAt);
     const a: Active = {

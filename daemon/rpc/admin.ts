@@ -15,7 +15,18 @@ function fileSize(file: string): number {
 export function adminHandlers(ctx: DaemonContext) {
   return {
     Status: unary(z.object({}), () => {
-      const counts = ctx.sessions.counts();
+      // A damaged file can fail these reads: status must still answer, and say why.
+      let counts = { sessions: 0, hookEvents: 0, interactions: 0, transcripts: 0 };
+      let unannounced = 0;
+      let countsError: string | undefined;
+      try {
+        counts = ctx.sessions.counts();
+        unannounced = ctx.sessions.unannounced(0).total;
+      } catch (err) {
+        ctx.health.noteError(err, 'read');
+        countsError = (err as Error).message;
+      }
+      const { damage, lastCheck } = ctx.health;
       return {
         daemonVersion: RBK_VERSION,
         protocolVersion: PROTOCOL_VERSION,
@@ -34,6 +45,15 @@ export function adminHandlers(ctx: DaemonContext) {
           interactions: counts.interactions,
           transcripts: counts.transcripts,
           spoolBacklog: ctx.spool.backlog(),
+          unannouncedSessions: unannounced,
+        },
+        countsError,
+        store: {
+          condition: damage ? 'damaged' : lastCheck ? 'ok' : 'unchecked',
+          damage: damage?.detail,
+          damagedSinceUnixMs: damage?.sinceUnixMs,
+          foundBy: damage?.foundBy,
+          lastCheck: lastCheck ?? undefined,
         },
         dbBytes: fileSize(ctx.paths.db) + fileSize(`${ctx.paths.db}-wal`),
         configSource: ctx.configSource,

@@ -9,6 +9,7 @@ export interface DaemonCounts {
   'interactions'?: (number | string | Long);
   'transcripts'?: (number | string | Long);
   'spoolBacklog'?: (number | string | Long);
+  'unannouncedSessions'?: (number | string | Long);
 }
 
 export interface DaemonCounts__Output {
@@ -17,4 +18,5 @@ export interface DaemonCounts__Output {
   'interactions': (number);
   'transcripts': (number);
   'spoolBacklog': (number);
+  'unannouncedSessions': (number);
 }

@@ -3,6 +3,7 @@
 
 import type { DaemonPaths as _rbk_v1_DaemonPaths, DaemonPaths__Output as _rbk_v1_DaemonPaths__Output } from '../../rbk/v1/DaemonPaths.js';
 import type { DaemonCounts as _rbk_v1_DaemonCounts, DaemonCounts__Output as _rbk_v1_DaemonCounts__Output } from '../../rbk/v1/DaemonCounts.js';
+import type { StoreHealth as _rbk_v1_StoreHealth, StoreHealth__Output as _rbk_v1_StoreHealth__Output } from '../../rbk/v1/StoreHealth.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StatusResponse {
@@ -18,6 +19,9 @@ export interface StatusResponse {
   'writeErrorSinceUnixMs'?: (number | string | Long);
   'startedBy'?: (string);
   'logFile'?: (string);
+  'store'?: (_rbk_v1_StoreHealth | null);
+  'countsError'?: (string);
+  '_countsError'?: "countsError";
 }
 
 export interface StatusResponse__Output {
@@ -33,4 +37,7 @@ export interface StatusResponse__Output {
   'writeErrorSinceUnixMs': (number);
   'startedBy': (string);
   'logFile': (string);
+  'store': (_rbk_v1_StoreHealth__Output | null);
+  'countsError'?: (string);
+  '_countsError'?: "countsError";
 }
