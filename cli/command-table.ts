@@ -420,6 +420,19 @@ export const COMMANDS: CommandSpec[] = [
       (await import('./commands/uninstall.js')).uninstallCommand(io, { purge: flag(p, 'purge'), dryRun: flag(p, 'dry-run'), json: json(p) }),
   },
   {
+    path: ['recover'],
+    summary: 'rebuild a damaged database: keep the damaged file, save every row its pages hold, re-read transcripts, drain the spool',
+    description:
+      'Run it when rbk status or rbk doctor says the database is damaged. rbkd stops, the damaged file is moved aside (and kept), a new database is written from every row that can still be read, and rbkd starts on it: it drains the hook events spooled meanwhile and re-reads every transcript still on disk, which brings back what the damaged pages held for sessions Claude Code still keeps. The report says what was saved, what was lost, and what the transcripts brought back.',
+    options: {
+      force: { type: 'boolean', default: false, help: 'rebuild even when quick_check finds no damage' },
+      progress: progressOption,
+    },
+    destructive: () => true,
+    preview: async (io, p) => (await import('./commands/recover.js')).recoverPreview(io, { force: flag(p, 'force') }),
+    run: async (io, p) => (await import('./commands/recover.js')).recoverCommand(io, { json: json(p), force: flag(p, 'force'), progress: progress(p) }),
+  },
+  {
     path: ['doctor'],
     summary: 'check node, daemon, service, socket, hooks, spool, database, disk, config and the central copy',
     run: async (io, p) => (await import('./commands/doctor.js')).doctorCommand(io, { json: json(p) }),

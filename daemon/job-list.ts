@@ -69,7 +69,8 @@ export function daemonJobs(services: {
           signal: ctx.signal,
         });
         services.health.noteCheck(summary);
-        if (summary.result !== 'ok') throw new UserError(`the database is damaged: ${summary.problems.slice(0, 3).join('; ')}. Run: rbk recover`, 'unavailable');
+        if (summary.result !== 'ok')
+          throw new UserError(`the database is damaged: ${summary.problems.slice(0, 3).join('; ')}. Run: rbk recover`, 'unavailable');
         return { tables: summary.tablesChecked, problems: 0, ms: summary.durationMs };
       },
       description: 'check the whole database file (PRAGMA integrity_check); damage stops writes until rbk recover',

@@ -87,6 +87,7 @@ export class StoreHealth {
 
   noteCheck(summary: IntegrityCheckSummary): void {
     this.lastCheck = summary;
-    if (summary.result === 'damaged') this.markDamaged(summary.problems.slice(0, 3).join('; ') || 'integrity check failed', summary.kind === 'quick' ? 'start-check' : 'scheduled-check');
+    if (summary.result === 'damaged')
+      this.markDamaged(summary.problems.slice(0, 3).join('; ') || 'integrity check failed', summary.kind === 'quick' ? 'start-check' : 'scheduled-check');
   }
 }

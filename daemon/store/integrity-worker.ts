@@ -29,9 +29,7 @@ function run(data: IntegrityWorkerData, post: (m: IntegrityWorkerMessage) => voi
   try {
     // One row per problem, but a row can hold several lines; "*** in database main ***" only says which file.
     const problemsOf = (rows: Record<string, string>[]): string[] =>
-      rows
-        .flatMap((r) => String(Object.values(r)[0]).split('\n'))
-        .filter((v) => v !== 'ok' && v !== '' && !v.startsWith('*** in database'));
+      rows.flatMap((r) => String(Object.values(r)[0]).split('\n')).filter((v) => v !== 'ok' && v !== '' && !v.startsWith('*** in database'));
     // Reading the schema is itself a check: a damaged first page fails here.
     const tables = (
       db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`).all() as { name: string }[]

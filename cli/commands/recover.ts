@@ -1,0 +1,198 @@
+// `rbk recover`: rebuilds a damaged database. The daemon is stopped (hooks spool meanwhile), the
+// damaged file is moved aside and kept, a new one is written from every row SQLite's pages still
+// hold (daemon/store/recover.ts), and the daemon is started on it. At start it drains the spool,
+// and its sweep re-reads every transcript still on disk (recover resets their read offsets), which
+// brings back what the damaged pages held for sessions younger than Claude Code's 30 days.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { resolvePaths, type RbkPaths } from '../../common/paths.js';
+import { rebuildDatabase, type RebuildReport } from '../../daemon/store/recover.js';
+import { call } from '../client.js';
+import { startDaemon, stopDaemon } from '../daemon-control.js';
+import { CliError, EXIT } from '../errors.js';
+import { plural } from '../format.js';
+import type { Io } from '../io.js';
+import type { Confirmation } from '../parse.js';
+import type { WireJobRun } from '../wire.js';
+
+/** PRAGMA quick_check on a read-only connection: "ok", or what is wrong (an open that fails is damage too). */
+export function quickCheck(db: string): string {
+  let conn: Database.Database | undefined;
+  try {
+    conn = new Database(db, { readonly: true, fileMustExist: true, timeout: 5000 });
+    return (conn.pragma('quick_check') as { quick_check: string }[])
+      .map((r) => r.quick_check)
+      .join('; ')
+      .replaceAll('\n', '; ');
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    conn?.close();
+  }
+}
+
+function asideName(db: string, now = new Date()): string {
+  return `${db}.damaged-${now
+    .toISOString()
+    .replaceAll(':', '')
+    .replace(/\.\d+Z$/, 'Z')}`;
+}
+
+export async function recoverPreview(_io: Io, opts: { force: boolean }): Promise<Confirmation> {
+  const paths = resolvePaths();
+  if (!fs.existsSync(paths.db)) return { text: `no database at ${paths.db}: nothing to recover`, question: '', nothingToDo: true };
+  const check = quickCheck(paths.db);
+  if (check === 'ok' && !opts.force) return { text: 'the database is not damaged (PRAGMA quick_check: ok)', question: '', nothingToDo: true };
+  return {
+    text: [
+      `The database ${paths.db} ${check === 'ok' ? 'passes quick_check; --force rebuilds it anyway' : `is damaged: ${check.slice(0, 300)}`}.`,
+      'rbk recover will:',
+      '  - stop rbkd (hook events spool meanwhile; none is lost)',
+      `  - move the damaged file aside to ${path.basename(asideName(paths.db))} (kept; delete it yourself once you are satisfied)`,
+      '  - write a new database from every row its pages still hold',
+      '  - start rbkd, which drains the spool and re-reads every transcript still on disk',
+    ].join('\n'),
+    question: 'Recover the database?',
+  };
+}
+
+interface Outcome {
+  damagedCopy: string;
+  rebuild: RebuildReport;
+  daemon: { started: boolean; pid: number };
+  reread: WireJobRun | null;
+  spoolBacklog: number | null;
+}
+
+function moveAside(paths: RbkPaths, to: string): void {
+  for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(paths.db + suffix)) fs.renameSync(paths.db + suffix, to + suffix);
+}
+
+/** Waits for the sweep the daemon runs at start (or runs one) and returns its run. */
+async function waitForSweep(since: number, onWait: () => void): Promise<WireJobRun | null> {
+  const deadline = Date.now() + 30 * 60_000;
+  while (Date.now() < deadline) {
+    const { runs } = await call<{ runs: WireJobRun[] }>('Jobs', 'ListRuns', { job: 'sweep', limit: 5 });
+    const run = runs.find((r) => Number(r.startedUnixMs) >= since);
+    if (run && run.status !== 'running') return run;
+    if (!run && Date.now() - since > 10_000) {
+      // ingest.sweepAtStart is off: run it now.
+      const { stream } = await import('../client.js');
+      let final: WireJobRun | null = null;
+      const h = stream<{ final: boolean; runId: number } & WireJobRun>('Jobs', 'Run', { name: 'sweep' }, (p) => {
+        if (p.final) final = { ...p, id: p.runId };
+      });
+      await h.done;
+      return final;
+    }
+    onWait();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
+export async function recoverCommand(io: Io, opts: { json: boolean; force: boolean; progress: boolean }): Promise<number> {
+  const paths = resolvePaths();
+  if (!fs.existsSync(paths.db)) throw new CliError(`no database at ${paths.db}: nothing to recover`, EXIT.notFound);
+  const check = quickCheck(paths.db);
+  if (check === 'ok' && !opts.force) {
+    if (opts.json) io.json({ recovered: false, reason: 'not damaged', check });
+    else io.out('The database is not damaged (PRAGMA quick_check: ok); nothing to do. rbk recover --force rebuilds it anyway.');
+    return EXIT.ok;
+  }
+  const tty = opts.progress && Boolean(process.stderr.isTTY);
+  const say = (line: string) => {
+    if (!opts.json) io.err(line);
+  };
+  const stopped = await stopDaemon(paths, 60_000);
+  if (stopped.wasRunning) say(`Stopped rbkd (pid ${stopped.pid}); hook events spool until it is back.`);
+  const aside = asideName(paths.db);
+  moveAside(paths, aside);
+  say(`Moved the damaged database aside: ${aside}`);
+  const building = `${paths.db}.recovering`;
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(building + suffix, { force: true });
+  let rebuild: RebuildReport;
+  try {
+    rebuild = rebuildDatabase({
+      damaged: aside,
+      target: building,
+      onProgress: (table, rows) => {
+        if (tty) process.stderr.write(`\r\x1b[2Kreading ${table}: ${rows} rows`);
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[2K');
+    // The checkpoint left an empty log and an index beside the kept copy: not part of what is kept.
+    for (const suffix of ['-wal', '-shm'])
+      if (fs.existsSync(aside + suffix) && (suffix === '-shm' || fs.statSync(aside + suffix).size === 0)) fs.rmSync(aside + suffix);
+    fs.renameSync(building, paths.db);
+    fs.chmodSync(paths.db, 0o600);
+  } catch (err) {
+    // Leave things as they were: the damaged file back in place, nothing half-built.
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(building + suffix, { force: true });
+    if (!fs.existsSync(paths.db))
+      for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(aside + suffix)) fs.renameSync(aside + suffix, paths.db + suffix);
+    throw new CliError(
+      `could not rebuild the database: ${(err as Error).message}. The damaged file is back in place, unchanged but for a WAL checkpoint`,
+      EXIT.failure,
+    );
+  }
+  const since = Date.now();
+  const started = await startDaemon(paths, 60_000);
+  say(`Started rbkd (pid ${started.pid}) on the new database; it drains the spool and re-reads the transcripts on disk.`);
+  let dots = 0;
+  const reread = await waitForSweep(since, () => {
+    if (tty) process.stderr.write(`\rre-reading transcripts${'.'.repeat((dots++ % 3) + 1)}   `);
+  });
+  if (tty) process.stderr.write('\r\x1b[2K');
+  const status = await call<{ counts: { spoolBacklog: number } }>('Admin', 'Status', {}).catch(() => null);
+  const outcome: Outcome = {
+    damagedCopy: aside,
+    rebuild,
+    daemon: { started: !started.already, pid: started.pid },
+    reread,
+    spoolBacklog: status ? Number(status.counts.spoolBacklog) : null,
+  };
+  if (opts.json) {
+    io.json({ recovered: true, ...outcome });
+    return EXIT.ok;
+  }
+  io.out(report(outcome));
+  return rebuild.check === 'ok' ? EXIT.ok : EXIT.failure;
+}
+
+function report(o: Outcome): string {
+  const s = o.rebuild.stats;
+  const lines = [
+    `Recovered the database in ${(o.rebuild.durationMs / 1000).toFixed(1)} s (the new file's quick_check: ${o.rebuild.check}).`,
+    '',
+    'Saved from the damaged file:',
+  ];
+  for (const t of o.rebuild.tables.filter((t) => t.rows > 0))
+    lines.push(
+      `  ${t.table.padEnd(18)} ${String(t.rows).padStart(9)} rows${t.fromOrphanPages > 0 ? ` (${t.fromOrphanPages} found below a damaged page)` : ''}`,
+    );
+  lines.push('', 'Lost from the damaged file:');
+  const lost = s.pagesUnreadable + s.cellsUnreadable + s.orphanPagesUnattributed;
+  if (lost === 0) lines.push('  nothing: every page that holds rows could be read');
+  else {
+    if (s.pagesUnreadable > 0) lines.push(`  ${plural(s.pagesUnreadable, 'page')} that could not be read (of ${s.pages}), with the rows on them`);
+    if (s.cellsUnreadable > 0) lines.push(`  ${plural(s.cellsUnreadable, 'row')} whose content was overwritten`);
+    if (s.orphanPagesUnattributed > 0)
+      lines.push(`  ${plural(s.orphanRowsUnattributed, 'row')} on ${plural(s.orphanPagesUnattributed, 'page')} that fit no single table (not guessed)`);
+  }
+  if (!s.freeListKnown) lines.push('  the first page was lost with the free list: rows deleted before the damage (retention) may have come back');
+  lines.push('');
+  if (o.reread) {
+    const c = o.reread.counts;
+    lines.push(
+      `Re-read ${plural(Number(c.read ?? 0), 'transcript')} still on disk: ${plural(Number(c.interactions ?? 0), 'interaction')} came back that the damaged file had lost or never had.`,
+    );
+  } else lines.push('The re-read of the transcripts did not finish in 30 minutes; it goes on in rbkd (rbk jobs shows it).');
+  if (o.spoolBacklog !== null)
+    lines.push(
+      o.spoolBacklog === 0 ? 'The spool is drained.' : `${plural(o.spoolBacklog, 'hook event')} still in the spool; rbkd drains it every few seconds.`,
+    );
+  lines.push(`The damaged file is kept at ${o.damagedCopy}; delete it once you are satisfied.`);
+  return lines.join('\n');
+}
