@@ -420,6 +420,27 @@ export const COMMANDS: CommandSpec[] = [
       (await import('./commands/uninstall.js')).uninstallCommand(io, { purge: flag(p, 'purge'), dryRun: flag(p, 'dry-run'), json: json(p) }),
   },
   {
+    path: ['backup'],
+    summary: 'a consistent, compressed copy of the database, taken while rbkd runs (keeps backup.keep of them)',
+    description:
+      'Without --to, the backup goes where config backup.to says: backup.dir (default <data dir>/backups) or the central copy. Put backups on another disk, or in the central copy, so that a dead disk does not take them along. The backup job (jobs.backup) takes one every night.',
+    options: {
+      to: { type: 'string', value: 'DIR|central-copy', help: 'write it into DIR, or into the central copy (backups/host=<host>/, encrypted as the sync is)' },
+      progress: progressOption,
+    },
+    run: async (io, p) => (await import('./commands/backup.js')).backupCommand(io, { to: str(p, 'to'), json: json(p), progress: progress(p) }),
+  },
+  {
+    path: ['restore'],
+    summary: 'put a backup in place of the database (the current one is kept beside it)',
+    args: [{ name: 'backup', required: true }],
+    description:
+      'BACKUP is a file rbk backup wrote, or central-copy:latest, or central-copy:<name> for one in the central copy. rbkd is stopped, the current database is kept as rbk.db.before-restore-<time>, and rbkd starts on the backup: it drains the hook events spooled meanwhile and reads what the transcripts on disk hold beyond the backup.',
+    destructive: () => true,
+    preview: async (io, p) => (await import('./commands/backup.js')).restorePreview(io, { source: p.args.backup! }),
+    run: async (io, p) => (await import('./commands/backup.js')).restoreCommand(io, { source: p.args.backup!, json: json(p) }),
+  },
+  {
     path: ['recover'],
     summary: 'rebuild a damaged database: keep the damaged file, save every row its pages hold, re-read transcripts, drain the spool',
     description:

@@ -2,6 +2,7 @@
 // launchd agent (rbk install), in the background (rbk start), or in a terminal (npm start, rbk
 // daemon). `rbk start|stop|restart`, install and uninstall all go through here, so that each of
 // them stops a daemon the same way and never leaves one running that the user does not know of.
+import type { WireJobRun } from './wire.js';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -308,4 +309,18 @@ export function rbkCommand(env: NodeJS.ProcessEnv = process.env): string {
     break; // the first rbk on PATH is someone else's: spell ours out
   }
   return `node ${ours}`;
+}
+
+/** The sweep rbkd runs at start (ingest.sweepAtStart), once it is done; null if it does not come. */
+export async function waitForStartSweep(since: number, timeoutMs = 30 * 60_000): Promise<WireJobRun | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { call } = await import('./client.js');
+    const { runs } = await call<{ runs: WireJobRun[] }>('Jobs', 'ListRuns', { job: 'sweep', limit: 5 });
+    const run = runs.find((r) => Number(r.startedUnixMs) >= since);
+    if (run && run.status !== 'running') return run;
+    if (!run && Date.now() - since > 10_000) return null;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return null;
 }

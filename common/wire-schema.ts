@@ -5,7 +5,8 @@
 // int for a uint64), never widen.
 import type { z } from 'zod';
 
-type Mismatch<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>;
+// `_name` keys are the generator's markers of proto3 `optional` fields (a synthetic oneof), not fields.
+type Mismatch<A, B> = Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A | `_${string}`>;
 type SameFields<A, B> = [Mismatch<A, B>] extends [never] ? unknown : { 'fields that differ between the schema and the proto': Mismatch<A, B> };
 
 export function forRequest<Wire>() {

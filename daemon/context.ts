@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import type { RedactionService } from './redact/service.js';
 import type { Db } from './store/db.js';
 import type { StoreHealth } from './store/health.js';
+import type { Backups } from './maintenance/backup.js';
 import type { SessionQueries } from './store/sessions.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import type { LiveEvents } from './query/live.js';
@@ -38,6 +39,8 @@ export interface DaemonContext {
   sync: SyncService;
   /** The central copy's storage backend, shared by sync, pull, retention and compaction; null when the config names none that works (sync.engine.backendError says why). */
   storage: StorageBackend | null;
+  /** Backups of the database (rbk backup and the backup job). */
+  backups: Backups;
   /** Runs the jobs of daemon/job-list.ts on their schedules and on demand. */
   scheduler: Scheduler;
 }

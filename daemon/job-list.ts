@@ -15,6 +15,7 @@ import type { SessionQueries } from './store/sessions.js';
 import type { StoreHealth } from './store/health.js';
 import { checkIntegrity, integrityStateFile } from './store/integrity.js';
 import { UserError } from './errors.js';
+import { configuredTarget, type Backups } from './maintenance/backup.js';
 
 export function daemonJobs(services: {
   redaction: RedactionService;
@@ -22,6 +23,7 @@ export function daemonJobs(services: {
   ingester: TranscriptIngester;
   sessions: SessionQueries;
   health: StoreHealth;
+  backups: Backups;
 }): JobDefinition[] {
   const central: CentralCopyServices = {
     backend: services.sync.engine.backend,
@@ -74,6 +76,14 @@ export function daemonJobs(services: {
         return { tables: summary.tablesChecked, problems: 0, ms: summary.durationMs };
       },
       description: 'check the whole database file (PRAGMA integrity_check); damage stops writes until rbk recover',
+    },
+    {
+      name: 'backup',
+      run: async (ctx) => {
+        const r = await services.backups.run(configuredTarget(ctx.config, ctx.paths), (done, total) => ctx.progress({ done, total, message: 'pages copied' }));
+        return { bytes: r.bytes, databaseBytes: r.databaseBytes, interactions: r.rows.interactions ?? 0, removed: r.removed.length, ms: r.durationMs };
+      },
+      description: 'a compressed, consistent copy of the database to backup.dir (or the central copy), keeping backup.keep',
     },
     {
       name: 'retention',

@@ -25,6 +25,7 @@ import { isCorruption, StoreDamagedError, StoreHealth } from './store/health.js'
 import { checkIntegrity, integrityStateFile } from './store/integrity.js';
 import { SessionQueries } from './store/sessions.js';
 import { createSyncService, type SyncService } from './sync/index.js';
+import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
 
 export interface Daemon {
@@ -137,8 +138,9 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     metrics: metrics?.syncMetrics(() => sync.status()),
   });
   // Retention, compaction, redaction and sync, from the one list, on their cron schedules.
+  const backups = new Backups({ db, paths, config, log, health, backend: sync.engine.backend, backendError: sync.engine.backendError });
   const registry = new JobRegistry();
-  for (const job of daemonJobs({ redaction, sync, ingester, sessions, health })) registry.register(job.name, job.run, job);
+  for (const job of daemonJobs({ redaction, sync, ingester, sessions, health, backups })) registry.register(job.name, job.run, job);
   const scheduler = new Scheduler({
     db,
     config,
@@ -165,6 +167,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     live,
     sync,
     storage: sync.engine.backend,
+    backups,
     scheduler,
   };
 

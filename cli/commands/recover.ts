@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { rebuildDatabase, type RebuildReport } from '../../daemon/store/recover.js';
 import { call } from '../client.js';
-import { startDaemon, stopDaemon } from '../daemon-control.js';
+import { startDaemon, stopDaemon, waitForStartSweep } from '../daemon-control.js';
 import { CliError, EXIT } from '../errors.js';
 import { plural } from '../format.js';
 import type { Io } from '../io.js';
@@ -69,29 +69,6 @@ function moveAside(paths: RbkPaths, to: string): void {
   for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(paths.db + suffix)) fs.renameSync(paths.db + suffix, to + suffix);
 }
 
-/** Waits for the sweep the daemon runs at start (or runs one) and returns its run. */
-async function waitForSweep(since: number, onWait: () => void): Promise<WireJobRun | null> {
-  const deadline = Date.now() + 30 * 60_000;
-  while (Date.now() < deadline) {
-    const { runs } = await call<{ runs: WireJobRun[] }>('Jobs', 'ListRuns', { job: 'sweep', limit: 5 });
-    const run = runs.find((r) => Number(r.startedUnixMs) >= since);
-    if (run && run.status !== 'running') return run;
-    if (!run && Date.now() - since > 10_000) {
-      // ingest.sweepAtStart is off: run it now.
-      const { stream } = await import('../client.js');
-      let final: WireJobRun | null = null;
-      const h = stream<{ final: boolean; runId: number } & WireJobRun>('Jobs', 'Run', { name: 'sweep' }, (p) => {
-        if (p.final) final = { ...p, id: p.runId };
-      });
-      await h.done;
-      return final;
-    }
-    onWait();
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return null;
-}
-
 export async function recoverCommand(io: Io, opts: { json: boolean; force: boolean; progress: boolean }): Promise<number> {
   const paths = resolvePaths();
   if (!fs.existsSync(paths.db)) throw new CliError(`no database at ${paths.db}: nothing to recover`, EXIT.notFound);
@@ -140,10 +117,8 @@ export async function recoverCommand(io: Io, opts: { json: boolean; force: boole
   const since = Date.now();
   const started = await startDaemon(paths, 60_000);
   say(`Started rbkd (pid ${started.pid}) on the new database; it drains the spool and re-reads the transcripts on disk.`);
-  let dots = 0;
-  const reread = await waitForSweep(since, () => {
-    if (tty) process.stderr.write(`\rre-reading transcripts${'.'.repeat((dots++ % 3) + 1)}   `);
-  });
+  if (tty) process.stderr.write('re-reading the transcripts on disk…');
+  const reread = await waitForStartSweep(since);
   if (tty) process.stderr.write('\r\x1b[2K');
   const status = await call<{ counts: { spoolBacklog: number } }>('Admin', 'Status', {}).catch(() => null);
   const outcome: Outcome = {
@@ -188,7 +163,7 @@ function report(o: Outcome): string {
     lines.push(
       `Re-read ${plural(Number(c.read ?? 0), 'transcript')} still on disk: ${plural(Number(c.interactions ?? 0), 'interaction')} came back that the damaged file had lost or never had.`,
     );
-  } else lines.push('The re-read of the transcripts did not finish in 30 minutes; it goes on in rbkd (rbk jobs shows it).');
+  } else lines.push('The re-read of the transcripts goes on in rbkd (rbk jobs shows it; with ingest.sweepAtStart off, run: rbk jobs run sweep).');
   if (o.spoolBacklog !== null)
     lines.push(
       o.spoolBacklog === 0 ? 'The spool is drained.' : `${plural(o.spoolBacklog, 'hook event')} still in the spool; rbkd drains it every few seconds.`,

@@ -3,6 +3,9 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AdminClient as _rbk_v1_AdminClient, AdminDefinition as _rbk_v1_AdminDefinition } from './rbk/v1/Admin.js';
+import type { BackupProgress as _rbk_v1_BackupProgress, BackupProgress__Output as _rbk_v1_BackupProgress__Output } from './rbk/v1/BackupProgress.js';
+import type { BackupRequest as _rbk_v1_BackupRequest, BackupRequest__Output as _rbk_v1_BackupRequest__Output } from './rbk/v1/BackupRequest.js';
+import type { BackupResult as _rbk_v1_BackupResult, BackupResult__Output as _rbk_v1_BackupResult__Output } from './rbk/v1/BackupResult.js';
 import type { DaemonCounts as _rbk_v1_DaemonCounts, DaemonCounts__Output as _rbk_v1_DaemonCounts__Output } from './rbk/v1/DaemonCounts.js';
 import type { DaemonPaths as _rbk_v1_DaemonPaths, DaemonPaths__Output as _rbk_v1_DaemonPaths__Output } from './rbk/v1/DaemonPaths.js';
 import type { IntegrityCheck as _rbk_v1_IntegrityCheck, IntegrityCheck__Output as _rbk_v1_IntegrityCheck__Output } from './rbk/v1/IntegrityCheck.js';
@@ -18,6 +21,9 @@ export interface ProtoGrpcType {
   rbk: {
     v1: {
       Admin: SubtypeConstructor<typeof grpc.Client, _rbk_v1_AdminClient> & { service: _rbk_v1_AdminDefinition }
+      BackupProgress: MessageTypeDefinition<_rbk_v1_BackupProgress, _rbk_v1_BackupProgress__Output>
+      BackupRequest: MessageTypeDefinition<_rbk_v1_BackupRequest, _rbk_v1_BackupRequest__Output>
+      BackupResult: MessageTypeDefinition<_rbk_v1_BackupResult, _rbk_v1_BackupResult__Output>
       DaemonCounts: MessageTypeDefinition<_rbk_v1_DaemonCounts, _rbk_v1_DaemonCounts__Output>
       DaemonPaths: MessageTypeDefinition<_rbk_v1_DaemonPaths, _rbk_v1_DaemonPaths__Output>
       IntegrityCheck: MessageTypeDefinition<_rbk_v1_IntegrityCheck, _rbk_v1_IntegrityCheck__Output>

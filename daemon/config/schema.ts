@@ -199,6 +199,20 @@ export const configSchema = z
         sweep: cronExpression.default('*/10 * * * *'),
         // A full PRAGMA integrity_check of the database (daemon/store/integrity.ts).
         integrity: cronExpression.default('33 4 * * *'),
+        // A compressed copy of the database (backup.to), keeping backup.keep of them.
+        backup: cronExpression.default('7 2 * * *'),
+      })
+      .strict()
+      .prefault({}),
+    backup: z
+      .object({
+        // dir: files in backup.dir. central-copy: objects under backups/host=<host>/ in the
+        // central copy's storage (S3 with its SSE settings, or the local artifacts folder).
+        to: z.enum(['dir', 'central-copy']).default('dir'),
+        // Relative paths are resolved against the data dir. Put it on another disk when you can.
+        dir: z.string().min(1).default('backups'),
+        // Generations kept; older backups of this host are deleted after a new one is complete.
+        keep: z.number().int().min(1).max(1000).default(7),
       })
       .strict()
       .prefault({}),

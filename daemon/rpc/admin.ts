@@ -1,8 +1,31 @@
 import fs from 'node:fs';
 import { z } from 'zod';
+import { UserError } from '../errors.js';
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import type { DaemonContext } from '../context.js';
-import { unary } from './errors.js';
+import type * as grpc from '@grpc/grpc-js';
+import path from 'node:path';
+import { forRequest } from '../../common/wire-schema.js';
+import type { BackupRequest__Output } from '../../common/wire/rbk/v1/BackupRequest.js';
+import { configuredTarget, type BackupResult, type BackupTarget } from '../maintenance/backup.js';
+import { toServiceError, unary } from './errors.js';
+
+const backupRequest = forRequest<BackupRequest__Output>()(
+  z.object({
+    toDir: z
+      .string()
+      .max(4096)
+      .refine((p) => path.isAbsolute(p) && !p.includes('\0'), 'to_dir must be an absolute path (the CLI resolves it)')
+      .optional(),
+    toCentralCopy: z.boolean(),
+  }),
+);
+
+function resultToProto(r: BackupResult) {
+  return { ...r, removed: r.removed };
+}
+
+const PROGRESS_EVERY_MS = 100;
 
 function fileSize(file: string): number {
   try {
@@ -14,6 +37,36 @@ function fileSize(file: string): number {
 
 export function adminHandlers(ctx: DaemonContext) {
   return {
+    Backup: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      let target: BackupTarget;
+      try {
+        const req = backupRequest.parse(call.request);
+        if (req.toDir && req.toCentralCopy) throw new UserError('give a folder or the central copy, not both');
+        target = req.toDir
+          ? { kind: 'dir', dir: path.normalize(req.toDir) }
+          : req.toCentralCopy
+            ? { kind: 'central-copy' }
+            : configuredTarget(ctx.config, ctx.paths);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      let lastSent = 0;
+      ctx.backups
+        .run(target, (done, total) => {
+          const now = Date.now();
+          if (call.cancelled || (now - lastSent < PROGRESS_EVERY_MS && done < total)) return;
+          lastSent = now;
+          call.write({ pagesDone: done, pagesTotal: total, final: false });
+        })
+        .then(
+          (r) => {
+            call.write({ pagesDone: 0, pagesTotal: 0, final: true, result: resultToProto(r) });
+            call.end();
+          },
+          (err) => call.emit('error', toServiceError(err)),
+        );
+    },
     Status: unary(z.object({}), () => {
       // A damaged file can fail these reads: status must still answer, and say why.
       let counts = { sessions: 0, hookEvents: 0, interactions: 0, transcripts: 0 };

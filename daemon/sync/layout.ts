@@ -130,3 +130,16 @@ export interface ModelUsage {
   /** null when a response of this model has no known price. */
   cost_usd: number | null;
 }
+
+/** Database backups (`rbk backup --to central-copy`): beside the datasets, one folder per host. */
+export function backupPrefix(host: string): string {
+  if (!HOST.test(host)) throw new UnsafeKeyError(`refusing to build a backup key from host ${JSON.stringify(host.slice(0, 80))}`);
+  return `backups/host=${host}/`;
+}
+
+const BACKUP_NAME = /^rbk-[a-z0-9._-]{1,63}-\d{8}T\d{6}Z\.db\.gz$/;
+
+export function backupKey(host: string, name: string): string {
+  if (!BACKUP_NAME.test(name)) throw new UnsafeKeyError(`refusing to build a backup key from name ${JSON.stringify(name.slice(0, 80))}`);
+  return backupPrefix(host) + name;
+}

@@ -3,10 +3,17 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BackupProgress as _rbk_v1_BackupProgress, BackupProgress__Output as _rbk_v1_BackupProgress__Output } from '../../rbk/v1/BackupProgress.js';
+import type { BackupRequest as _rbk_v1_BackupRequest, BackupRequest__Output as _rbk_v1_BackupRequest__Output } from '../../rbk/v1/BackupRequest.js';
 import type { StatusRequest as _rbk_v1_StatusRequest, StatusRequest__Output as _rbk_v1_StatusRequest__Output } from '../../rbk/v1/StatusRequest.js';
 import type { StatusResponse as _rbk_v1_StatusResponse, StatusResponse__Output as _rbk_v1_StatusResponse__Output } from '../../rbk/v1/StatusResponse.js';
 
 export interface AdminClient extends grpc.Client {
+  Backup(argument: _rbk_v1_BackupRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_BackupProgress__Output>;
+  Backup(argument: _rbk_v1_BackupRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_BackupProgress__Output>;
+  backup(argument: _rbk_v1_BackupRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_BackupProgress__Output>;
+  backup(argument: _rbk_v1_BackupRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_BackupProgress__Output>;
+  
   Status(argument: _rbk_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   Status(argument: _rbk_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   Status(argument: _rbk_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
@@ -19,10 +26,13 @@ export interface AdminClient extends grpc.Client {
 }
 
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
+  Backup: grpc.handleServerStreamingCall<_rbk_v1_BackupRequest__Output, _rbk_v1_BackupProgress>;
+  
   Status: grpc.handleUnaryCall<_rbk_v1_StatusRequest__Output, _rbk_v1_StatusResponse>;
   
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
+  Backup: MethodDefinition<_rbk_v1_BackupRequest, _rbk_v1_BackupProgress, _rbk_v1_BackupRequest__Output, _rbk_v1_BackupProgress__Output>
   Status: MethodDefinition<_rbk_v1_StatusRequest, _rbk_v1_StatusResponse, _rbk_v1_StatusRequest__Output, _rbk_v1_StatusResponse__Output>
 }
