@@ -432,13 +432,26 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['restore'],
-    summary: 'put a backup in place of the database (the current one is kept beside it)',
-    args: [{ name: 'backup', required: true }],
+    summary: "put a backup in place of the database, or rebuild this machine's sessions from the central copy",
+    args: [{ name: 'backup', required: false }],
+    options: {
+      'from-central-copy': { type: 'boolean', default: false, help: "rebuild this machine's sessions from the central copy (as its own, not read-only)" },
+      host: { type: 'string', value: 'HOST', help: "with --from-central-copy: restore that host's sessions (this machine's old name)" },
+      progress: progressOption,
+    },
     description:
-      'BACKUP is a file rbk backup wrote, or central-copy:latest, or central-copy:<name> for one in the central copy. rbkd is stopped, the current database is kept as rbk.db.before-restore-<time>, and rbkd starts on the backup: it drains the hook events spooled meanwhile and reads what the transcripts on disk hold beyond the backup.',
-    destructive: () => true,
-    preview: async (io, p) => (await import('./commands/backup.js')).restorePreview(io, { source: p.args.backup! }),
-    run: async (io, p) => (await import('./commands/backup.js')).restoreCommand(io, { source: p.args.backup!, json: json(p) }),
+      'BACKUP is a file rbk backup wrote, or central-copy:latest, or central-copy:<name> for one in the central copy. rbkd is stopped, the current database is kept as rbk.db.before-restore-<time>, and rbkd starts on the backup: it drains the hook events spooled meanwhile and reads what the transcripts on disk hold beyond the backup. With --from-central-copy instead (rbkd running), the sessions this machine synced come back from the central copy as its own: idempotent and resumable, it adds only what is missing. docs/reliability.md lists what a restore from the central copy cannot bring back.',
+    destructive: (p) => !flag(p, 'from-central-copy'),
+    preview: async (io, p) => (await import('./commands/backup.js')).restorePreview(io, { source: p.args.backup ?? '' }),
+    run: async (io, p) => {
+      if (flag(p, 'from-central-copy')) {
+        if (p.args.backup) throw new CliError('give a backup, or --from-central-copy, not both', EXIT.usage);
+        return (await import('./commands/pull.js')).pullCommand(io, { host: str(p, 'host'), json: json(p), progress: progress(p), restoreOwn: true });
+      }
+      if (str(p, 'host')) throw new CliError('--host goes with --from-central-copy', EXIT.usage);
+      if (!p.args.backup) throw new CliError('name the backup to restore (a file, or central-copy:latest), or use --from-central-copy', EXIT.usage);
+      return (await import('./commands/backup.js')).restoreCommand(io, { source: p.args.backup, json: json(p) });
+    },
   },
   {
     path: ['recover'],

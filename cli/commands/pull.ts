@@ -27,8 +27,8 @@ export function parseSince(value: string | undefined): number {
   }
 }
 
-export async function pullCommand(io: Io, opts: { since?: string; host?: string; json: boolean; progress: boolean }): Promise<number> {
-  const request = { sinceUnixMs: parseSince(opts.since), host: opts.host ?? '' };
+export async function pullCommand(io: Io, opts: { since?: string; host?: string; json: boolean; progress: boolean; restoreOwn?: boolean }): Promise<number> {
+  const request = { sinceUnixMs: parseSince(opts.since), host: opts.host ?? '', restoreOwn: opts.restoreOwn ?? false };
   let last: WirePullProgress | undefined;
   const tty = opts.progress && process.stderr.isTTY;
   const { done } = stream<WirePullProgress>('Sync', 'Pull', request, (p) => {
@@ -75,7 +75,7 @@ export async function pullCommand(io: Io, opts: { since?: string; host?: string;
     return bad.length > 0 ? EXIT.failure : EXIT.ok;
   }
   const lines = [
-    `Pulled from ${summary.location} (${summary.backend})${summary.hosts.length > 0 ? `, hosts ${summary.hosts.join(', ')}` : ''} in ${summary.seconds}s`,
+    `${opts.restoreOwn ? "Restored this machine's sessions" : 'Pulled'} from ${summary.location} (${summary.backend})${summary.hosts.length > 0 ? `, hosts ${summary.hosts.join(', ')}` : ''} in ${summary.seconds}s`,
     `  sessions        ${summary.sessionsAdded} new, ${summary.sessionsUpdated} updated, ${summary.sessionsUnchanged} unchanged (of ${summary.manifests} manifests)`,
     `  rows added      ${plural(summary.interactionsAdded, 'interaction')}, ${plural(summary.hookEventsAdded, 'hook event')} (${plural(summary.partsFetched, 'part')}, ${mb(summary.bytesFetched)} MB)`,
     `  skipped         ${
@@ -88,7 +88,13 @@ export async function pullCommand(io: Io, opts: { since?: string; host?: string;
     ...summary.problems.map((p) => `  problem  ${p.reason}  ${p.key}: ${p.detail}`),
   ];
   if (bad.length > 0) lines.push('Objects that failed are retried by the next `rbk pull`; the daemon log has each one.');
-  else if (summary.manifests === 0 && summary.sessionsAdded === 0) lines.push('Nothing to pull: no other host has uploaded sessions in that range.');
+  else if (summary.manifests === 0 && summary.sessionsAdded === 0)
+    lines.push(
+      opts.restoreOwn
+        ? `Nothing to restore: the central copy holds no session of host ${opts.host ?? 'this machine'}${opts.since ? ' in that range' : ''} (rbk sessions --host shows host names).`
+        : 'Nothing to pull: no other host has uploaded sessions in that range.',
+    );
+  else if (opts.restoreOwn) lines.push("They are this machine's own again (not read-only); running it again resumes or adds nothing.");
   io.out(lines.join('\n'));
   return bad.length > 0 ? EXIT.failure : EXIT.ok;
 }

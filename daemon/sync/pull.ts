@@ -31,6 +31,7 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { StorageBackend } from './backend.js';
+import { SyncState } from './state.js';
 import { DATASETS, hostPartition, parseKey } from './layout.js';
 import { z } from 'zod';
 import { Skip, gunzipBounded, manifestPrefixes, parseNdjson, sha256Hex, validateManifest } from './pull/objects.js';
@@ -97,6 +98,11 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
         continue;
       }
       if (sinceDay !== null && at.date < sinceDay) continue;
+      if (req.own) {
+        if (at.host !== (req.host ?? env.selfHost)) continue;
+        manifests.push({ key: o.key, version: o.version ?? null, sessionId: at.sessionId, host: at.host });
+        continue;
+      }
       if (req.host !== undefined && at.host !== req.host) continue;
       if (at.host === env.selfHost) {
         skip('own-host');
@@ -115,7 +121,7 @@ export async function pullCentralCopy(env: PullEnv, req: PullRequest, onProgress
     env.signal?.throwIfAborted();
     try {
       if (unchangedSinceLastPull(stmts, listed, hosts)) progress.sessionsUnchanged += 1;
-      else await pullSession(env, stmts, key, version, progress, skip, problem, now, hosts);
+      else await pullSession(env, stmts, key, version, progress, skip, problem, now, hosts, req.own ? new SyncState(db) : null);
     } catch (err) {
       if (err instanceof Skip) problem(key, err.reason, err.message);
       else if (env.signal?.aborted) throw err;
@@ -159,6 +165,12 @@ async function pullSession(
   problem: (key: string, reason: string, detail: string) => void,
   now: () => number,
   hosts: Set<string>,
+  /**
+   * Set for rbk restore --from-central-copy. The session is stored as a pulled one (read-only,
+   * never uploaded) while its parts come in, each part's sync state with its rows, so that a
+   * killed restore resumes like a pull; once all of it is in, it becomes this machine's own.
+   */
+  restoreOwn: SyncState | null = null,
 ): Promise<void> {
   const { db, backend } = env;
   const bytes = await backend.get(key);
@@ -240,8 +252,11 @@ async function pullSession(
       const n = db
         .transaction(() => {
           ensureSession();
-          const inserted = insertRows(stmts, dataset, rows, m.sessionId, part.key, now(), skip);
+          const ids = { first: 0, last: 0 };
+          const inserted = insertRows(stmts, dataset, rows, m.sessionId, part.key, now(), skip, ids);
           if (advance) stmts.advance[dataset].run({ id: m.sessionId, through: part.last });
+          if (restoreOwn && ids.first > 0)
+            restoreOwn.adoptRestoredPart(m.sessionId, { host: m.host, date: m.date }, { ...part, dataset, firstRow: ids.first, lastRow: ids.last }, now());
           return inserted;
         })
         .immediate();
@@ -269,6 +284,12 @@ async function pullSession(
   // Its listed version too, which may be older than what was read (replaced between the LIST and
   // the GET): then the next pull reads it again, and never skips a manifest it has not stored.
   if (!failed) stmts.manifestDone.run({ id: m.sessionId, sha: v.sha256, version, now: now() });
+  if (!failed && restoreOwn) {
+    db.transaction(() => {
+      stmts.becomeOwn.run({ id: m.sessionId });
+      restoreOwn.adoptRestoredManifest(m.sessionId, v.sha256, now());
+    })();
+  }
   if (added) progress.sessionsAdded += 1;
   else if (updated || rowsAdded > 0) progress.sessionsUpdated += 1;
   else progress.sessionsUnchanged += 1;
@@ -282,6 +303,7 @@ export const pullRequestSchema = forRequest<PullRequest__Output>()(
   z.object({
     sinceUnixMs: z.number().int().min(0).default(0),
     host: z.string().max(253).default(''),
+    restoreOwn: z.boolean().default(false),
   }),
 );
 
@@ -318,7 +340,7 @@ export async function pullForDaemon(
   let last = 0;
   const final = await pullCentralCopy(
     { db: ctx.db, backend, selfHost: selfHostPartition(), log: ctx.log.child({ mod: 'pull' }) },
-    { sinceMs: req.sinceUnixMs > 0 ? req.sinceUnixMs : undefined, host: req.host || undefined },
+    { sinceMs: req.sinceUnixMs > 0 ? req.sinceUnixMs : undefined, host: req.host || undefined, own: req.restoreOwn },
     (p) => {
       const t = Date.now();
       if (p.phase === 'done' || t - last < PROGRESS_EVERY_MS) return;

@@ -96,6 +96,9 @@ export class SyncState {
       dropPlan: db.prepare(
         `UPDATE sync_streams SET planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL WHERE session_id = ? AND dataset = ?`,
       ),
+      adoptStream: db.prepare(`
+        INSERT INTO sync_streams (session_id, dataset, uploaded_through, last_seq) VALUES (@sessionId, @dataset, @through, @seq)
+        ON CONFLICT (session_id, dataset) DO UPDATE SET uploaded_through = MAX(uploaded_through, @through), last_seq = MAX(last_seq, @seq)`),
       confirmStream: db.prepare(`
         UPDATE sync_streams SET uploaded_through = @lastRow, last_seq = @seq, planned_seq = NULL, planned_first_row = NULL, planned_last_row = NULL
         WHERE session_id = @sessionId AND dataset = @dataset`),
@@ -130,6 +133,38 @@ export class SyncState {
       attempts: db.prepare(`SELECT attempts FROM sync_sessions WHERE session_id = ?`).pluck(),
       lastSuccess: db.prepare(`SELECT last_success_at FROM sync_sessions WHERE session_id = ?`).pluck(),
     };
+  }
+
+  /**
+   * One part of a session of this machine's, restored from the central copy (rbk restore
+   * --from-central-copy): it is there already, so the sync state says so, in the transaction that
+   * stores its rows. Rows stored later go up as the next parts of the same streams. The part's
+   * redaction version is unknown, so it counts as encoded before versions were recorded.
+   */
+  adoptRestoredPart(sessionId: string, partition: { host: string; date: string }, p: PartRecord & { firstRow: number; lastRow: number }, now: number): void {
+    this.stmts.ensureSession.run(sessionId);
+    this.stmts.setPartition.run(partition.host, partition.date, sessionId);
+    this.stmts.insertPart.run({
+      sessionId,
+      dataset: p.dataset,
+      first: p.first,
+      last: p.last,
+      key: p.key,
+      firstRow: p.firstRow,
+      lastRow: p.lastRow,
+      rows: p.rows,
+      bytes: p.bytes,
+      sha256: p.sha256,
+      now,
+      redactionVersion: null,
+    });
+    this.stmts.adoptStream.run({ sessionId, dataset: p.dataset, through: p.lastRow, seq: p.last });
+  }
+
+  /** The restored session's manifest is the central copy's: nothing is pending for it. */
+  adoptRestoredManifest(sessionId: string, manifestSha256: string, now: number): void {
+    this.stmts.ensureSession.run(sessionId);
+    this.stmts.success.run({ sessionId, now, manifest: manifestSha256, clean: 1 });
   }
 
   session(sessionId: string): SyncSessionState | undefined {

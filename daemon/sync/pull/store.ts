@@ -56,6 +56,8 @@ export function statements(db: Db) {
       INSERT INTO pull_sessions (session_id, host, manifest_key, manifest_sha256, pulled_at)
       VALUES (@id, @host, @key, NULL, @now)
       ON CONFLICT (session_id) DO UPDATE SET manifest_key = excluded.manifest_key`),
+    // rbk restore --from-central-copy: once all of it is back, this machine's session is its own again.
+    becomeOwn: db.prepare(`UPDATE sessions SET pulled_from = NULL, origin = 'restore' WHERE id = @id AND pulled_from IS NOT NULL`),
     manifestDone: db.prepare('UPDATE pull_sessions SET manifest_sha256 = @sha, manifest_version = @version, pulled_at = @now WHERE session_id = @id'),
     sameManifest: db.prepare('UPDATE pull_sessions SET manifest_version = @version WHERE session_id = @id AND manifest_version IS NOT @version'),
     advance: {
@@ -173,34 +175,48 @@ export function insertRows(
   partKey: string,
   now: number,
   skipped: (reason: string, n?: number) => void,
+  /** Widened to the row ids this call inserted (a restored part's rows, for the sync state). */
+  ids?: { first: number; last: number },
 ): number {
   let added = 0;
+  const note = (r: { changes: number; lastInsertRowid: number | bigint }): number => {
+    if (r.changes > 0 && ids) {
+      const id = Number(r.lastInsertRowid);
+      ids.first = ids.first === 0 ? id : Math.min(ids.first, id);
+      ids.last = Math.max(ids.last, id);
+    }
+    return r.changes;
+  };
   for (const raw of rows) {
     if (dataset === 'interactions') {
       const v = sessionRow(interactionRow, INTERACTION_COLUMNS, raw, sessionId, skipped);
       if (!v) continue;
       const body = v.text ?? '';
-      added += stmts.insertInteraction.run({
-        ...Object.fromEntries(INTERACTION_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
-        session_id: sessionId,
-        text: body,
-        text_length: body.length,
-        is_sidechain: v.is_sidechain ?? 0,
-        is_meta: v.is_meta ?? 0,
-        is_compact_summary: v.is_compact_summary ?? 0,
-        hidden: v.hidden ?? 0,
-        source_path: partKey,
-        now,
-      }).changes;
+      added += note(
+        stmts.insertInteraction.run({
+          ...Object.fromEntries(INTERACTION_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
+          session_id: sessionId,
+          text: body,
+          text_length: body.length,
+          is_sidechain: v.is_sidechain ?? 0,
+          is_meta: v.is_meta ?? 0,
+          is_compact_summary: v.is_compact_summary ?? 0,
+          hidden: v.hidden ?? 0,
+          source_path: partKey,
+          now,
+        }),
+      );
     } else {
       const v = sessionRow(hookEventRow, HOOK_EVENT_COLUMNS, raw, sessionId, skipped);
       if (!v) continue;
-      added += stmts.insertHookEvent.run({
-        ...Object.fromEntries(HOOK_EVENT_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
-        session_id: sessionId,
-        via: v.via,
-        payload_bytes: v.payload_bytes ?? Buffer.byteLength(v.payload),
-      }).changes;
+      added += note(
+        stmts.insertHookEvent.run({
+          ...Object.fromEntries(HOOK_EVENT_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
+          session_id: sessionId,
+          via: v.via,
+          payload_bytes: v.payload_bytes ?? Buffer.byteLength(v.payload),
+        }),
+      );
     }
   }
   return added;

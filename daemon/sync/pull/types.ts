@@ -25,6 +25,11 @@ export interface PullRequest {
   sinceMs?: number;
   /** Only this origin host (a partition value, as `rbk sessions --host` shows it). */
   host?: string;
+  /**
+   * rbk restore --from-central-copy: this machine's own sessions (host, or this machine's
+   * partition), which come back as its own once complete, not read-only.
+   */
+  own?: boolean;
 }
 
 export interface PullProblem {

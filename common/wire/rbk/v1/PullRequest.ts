@@ -6,9 +6,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface PullRequest {
   'sinceUnixMs'?: (number | string | Long);
   'host'?: (string);
+  'restoreOwn'?: (boolean);
 }
 
 export interface PullRequest__Output {
   'sinceUnixMs': (number);
   'host': (string);
+  'restoreOwn': (boolean);
 }
