@@ -90,6 +90,27 @@ describe('a damaged database', () => {
     t?.cleanup();
   });
 
+  it('damage that appears while rbkd runs is found by the integrity job, and writes stop from then on', async () => {
+    for (const f of fs.readdirSync(t.dataDir)) if (f.startsWith('rbk.db')) fs.rmSync(path.join(t.dataDir, f), { recursive: true, force: true });
+    fs.copyFileSync(original, t.db);
+    const d = await startDaemon(t);
+    expect((await runCli(t, ['status'])).code).toBe(0);
+    damage(t.db, 5, 3);
+    const run = await runCli(t, ['jobs', 'run', 'integrity', '--json']);
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as { status: string; error: string }).error).toContain('rbk recover');
+    const s = JSON.parse((await runCli(t, ['status', '--json'])).stdout) as { store: { condition: string; damage: { foundBy: string } } };
+    expect(s.store).toMatchObject({ condition: 'damaged', damage: { foundBy: 'scheduled-check' } });
+    expect((await runHook(t, hookPayload('UserPromptSubmit', 'e0e0e0e0-0000-4000-8000-000000000001'))).code).toBe(0);
+    expect(spoolFiles(t)).toHaveLength(1);
+    // No job may write to the file now, the integrity job included.
+    const refused = await runCli(t, ['jobs', 'run', 'sweep']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('rbk recover');
+    await d.stop();
+    for (const f of spoolFiles(t)) fs.rmSync(path.join(t.spoolDir, f));
+  }, 60_000);
+
   for (const seed of [11, 23, 47]) {
     it(`seed ${seed}: detected at start, hooks spool, recover saves what the pages hold and the transcripts bring back the rest`, async () => {
       for (const f of fs.readdirSync(t.dataDir)) if (f.startsWith('rbk.db')) fs.rmSync(path.join(t.dataDir, f), { recursive: true, force: true });
