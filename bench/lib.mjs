@@ -13,7 +13,9 @@ export function tempDataDir(tag) {
 }
 
 export async function startDaemon(dataDir, extraEnv = {}, nodeArgs = []) {
-  const env = { ...process.env, RBK_DATA_DIR: dataDir, RBK_CONFIG: path.join(dataDir, 'none.yaml'), ...extraEnv };
+  // HOME inside the data dir: the daemon sweeps ~/.claude/projects at start, and a benchmark must
+  // not read (or time) the developer's own transcripts.
+  const env = { ...process.env, RBK_DATA_DIR: dataDir, RBK_CONFIG: path.join(dataDir, 'none.yaml'), HOME: path.join(dataDir, 'home'), ...extraEnv };
   delete env.RBK_SOCKET;
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
