@@ -46,7 +46,16 @@ try {
     const project = path.join(roots, `-home-dev-p${i % 100}`);
     if (i < 100) fs.mkdirSync(project, { recursive: true });
     const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-    const line = JSON.stringify({ type: 'user', uuid: `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`, parentUuid: null, sessionId: id, timestamp: new Date(1_780_000_000_000 + i * 1000).toISOString(), cwd: '/home/dev/p', version: '2.1.40', message: { role: 'user', content: `prompt ${i}` } });
+    const line = JSON.stringify({
+      type: 'user',
+      uuid: `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      parentUuid: null,
+      sessionId: id,
+      timestamp: new Date(1_780_000_000_000 + i * 1000).toISOString(),
+      cwd: '/home/dev/p',
+      version: '2.1.40',
+      message: { role: 'user', content: `prompt ${i}` },
+    });
     fs.writeFileSync(path.join(project, `${id}.jsonl`), `${line}\n`);
   }
   const db = openDatabase(path.join(dir, 'sweep.db'));
@@ -64,8 +73,15 @@ try {
     runs.push({ wallMs: performance.now() - t, cpuMs: cpuMs(process.cpuUsage(c)), read: r.read });
   }
   if (runs.some((r) => r.read !== 0)) throw new Error('an unchanged sweep read files');
-  out.sweepUnchanged = { runs: runs.length, medianWallMs: round(median(runs.map((r) => r.wallMs))), medianCpuMs: round(median(runs.map((r) => r.cpuMs))), maxCpuMs: round(Math.max(...runs.map((r) => r.cpuMs))) };
-  log(`sweep of ${FILES} unchanged files: ${out.sweepUnchanged.medianCpuMs} ms CPU, ${out.sweepUnchanged.medianWallMs} ms wall (first sweep ${out.sweepFirst.wallMs} ms)`);
+  out.sweepUnchanged = {
+    runs: runs.length,
+    medianWallMs: round(median(runs.map((r) => r.wallMs))),
+    medianCpuMs: round(median(runs.map((r) => r.cpuMs))),
+    maxCpuMs: round(Math.max(...runs.map((r) => r.cpuMs))),
+  };
+  log(
+    `sweep of ${FILES} unchanged files: ${out.sweepUnchanged.medianCpuMs} ms CPU, ${out.sweepUnchanged.medianWallMs} ms wall (first sweep ${out.sweepFirst.wallMs} ms)`,
+  );
   db.close();
 
   // (b) a store worth backing up.
@@ -92,7 +108,9 @@ try {
     MBps: round(dbBytes / 1e6 / (backupMs / 1000)),
     unpackMs: round(unpackMs),
   };
-  log(`backup of ${out.backup.databaseMB} MB: ${out.backup.ms} ms (${out.backup.MBps} MB/s), ${out.backup.compressedMB} MB compressed; unpack ${out.backup.unpackMs} ms`);
+  log(
+    `backup of ${out.backup.databaseMB} MB: ${out.backup.ms} ms (${out.backup.MBps} MB/s), ${out.backup.compressedMB} MB compressed; unpack ${out.backup.unpackMs} ms`,
+  );
 
   // (c) daemon start-up on that store, with and without the integrity check.
   const startup = {};
@@ -134,7 +152,14 @@ try {
   const rebuilt = rebuildDatabase({ damaged, target: path.join(dir, 'rebuilt.db') });
   const recoverMs = performance.now() - t;
   const saved = rebuilt.tables.filter((x) => ['interactions', 'message_usage', 'sessions'].includes(x.table)).reduce((a, x) => a + x.rows, 0);
-  out.recover = { ms: round(recoverMs), MBps: round(dbBytes / 1e6 / (recoverMs / 1000)), rowsSaved: saved, rowsBefore, share: round(saved / rowsBefore, 4), check: rebuilt.check };
+  out.recover = {
+    ms: round(recoverMs),
+    MBps: round(dbBytes / 1e6 / (recoverMs / 1000)),
+    rowsSaved: saved,
+    rowsBefore,
+    share: round(saved / rowsBefore, 4),
+    check: rebuilt.check,
+  };
   log(`recover: ${out.recover.ms} ms (${out.recover.MBps} MB/s), ${saved}/${rowsBefore} rows saved`);
 
   out.floors = { sweepUnchangedCpuMs: FLOOR_SWEEP_CPU_MS };
