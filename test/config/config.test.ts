@@ -30,7 +30,10 @@ describe('config defaults', () => {
     expect(source).toBe('embedded defaults');
     expect(config.log.level).toBe('info');
     expect(config.hook.timeoutMs).toBe(2000);
-    expect(config.ingest).toEqual({ transcriptRoots: [], spoolDrainIntervalMs: 5000 });
+    expect(config.ingest).toEqual({ transcriptRoots: [], sweepAtStart: true, spoolDrainIntervalMs: 5000 });
+    expect(config.integrity).toEqual({ startBudgetMs: 3000 });
+    expect(config.backup).toEqual({ to: 'dir', dir: 'backups', keep: 7 });
+    expect(config.jobs).toMatchObject({ sweep: '*/10 * * * *', integrity: '33 4 * * *', backup: '7 2 * * *' });
     expect(config.redaction).toEqual({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [], publicPlaceholders: true });
     expect(config.metrics).toEqual({ enabled: true, listen: '127.0.0.1:9477' });
     expect(config.retention.local.days).toBe(365);

@@ -546,7 +546,9 @@ describe('rbk stats', () => {
     const text = await rig.cli(['stats']);
     expect(text.stdout).toContain('Top tools');
     expect(text.stdout).toContain('Capture health');
-    expect(s.health.jobs).toEqual([]);
+    // The only run so far is the sweep every daemon does at start (daemon/ingest/sweep.ts).
+    expect(s.health.jobs.map((j: any) => [j.job, j.lastStatus, j.runs])).toEqual([['sweep', 'ok', 1]]);
+    const startSweep = s.health.jobs[0];
     // Job health comes from the run history.
     const db = new Database(rig.t.db);
     db.pragma('busy_timeout = 5000');
@@ -578,6 +580,7 @@ describe('rbk stats', () => {
         runs: 2,
         failedRuns: 1,
       },
+      startSweep,
     ]);
     expect((await rig.cli(['stats'])).stdout).toMatch(/job retention\s+! failed .*\(1 of 2 runs failed\): disk full/);
   });
