@@ -311,15 +311,27 @@ export function rbkCommand(env: NodeJS.ProcessEnv = process.env): string {
   return `node ${ours}`;
 }
 
-/** The sweep rbkd runs at start (ingest.sweepAtStart), once it is done; null if it does not come. */
-export async function waitForStartSweep(since: number, timeoutMs = 30 * 60_000): Promise<WireJobRun | null> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * The sweep rbkd runs at start, once it is done. With ingest.sweepAtStart off there is none:
+ * `runIfOff` runs one now (rbk recover must re-read the transcripts); otherwise this returns null.
+ */
+export async function waitForStartSweep(paths: RbkPaths, since: number, opts: { runIfOff: boolean }): Promise<WireJobRun | null> {
+  const { call, stream } = await import('./client.js');
+  const { loadConfig } = await import('../daemon/config/load.js');
+  if (!loadConfig(paths.config).config.ingest.sweepAtStart) {
+    if (!opts.runIfOff) return null;
+    let final: WireJobRun | null = null;
+    const h = stream<WireJobRun & { final: boolean; runId: number }>('Jobs', 'Run', { name: 'sweep' }, (p) => {
+      if (p.final) final = { ...p, id: p.runId };
+    });
+    await h.done;
+    return final;
+  }
+  const deadline = Date.now() + 30 * 60_000;
   while (Date.now() < deadline) {
-    const { call } = await import('./client.js');
     const { runs } = await call<{ runs: WireJobRun[] }>('Jobs', 'ListRuns', { job: 'sweep', limit: 5 });
     const run = runs.find((r) => Number(r.startedUnixMs) >= since);
     if (run && run.status !== 'running') return run;
-    if (!run && Date.now() - since > 10_000) return null;
     await new Promise((r) => setTimeout(r, 300));
   }
   return null;

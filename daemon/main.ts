@@ -110,6 +110,9 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     );
   }
   const health = new StoreHealth(log, paths.db);
+  // Belt and braces: once damage is seen, SQLite itself refuses every write on this connection,
+  // whichever module would have made it (each also checks health before writing).
+  health.onDamage(() => db.pragma('query_only = ON'));
   // redaction.mode ingest (the default): nothing reaches SQLite unredacted. cron: the redact job does it later.
   const redaction = createRedactionService(config, paths.dataDir);
   const redactAtIngest = config.redaction.mode === 'ingest' ? redaction : null;
@@ -135,6 +138,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     hookWriter,
     log,
     importing: () => ingester.importing(),
+    storeWritable: () => health.writable,
     metrics: metrics?.syncMetrics(() => sync.status()),
   });
   // Retention, compaction, redaction and sync, from the one list, on their cron schedules.
@@ -201,16 +205,22 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   }, config.ingest.spoolDrainIntervalMs);
   drainTimer.unref();
   // Catch up on sessions that were live when the daemon last stopped.
-  for (const t of db
-    .prepare(`SELECT t.path FROM transcripts t JOIN sessions s ON s.id = t.session_id WHERE s.last_activity_at > ?`)
-    .pluck()
-    .all(Date.now() - 24 * 3600_000) as string[]) {
-    watcher.follow(t);
+  try {
+    for (const t of db
+      .prepare(`SELECT t.path FROM transcripts t JOIN sessions s ON s.id = t.session_id WHERE s.last_activity_at > ?`)
+      .pluck()
+      .all(Date.now() - 24 * 3600_000) as string[]) {
+      watcher.follow(t);
+    }
+  } catch (err) {
+    health.noteError(err, 'read');
+    if (health.writable) throw err;
   }
   // Sessions no hook announced while the daemon was away (or ever): read them now, not in ten minutes.
   if (config.ingest.sweepAtStart) scheduler.tick('sweep');
   // Interactions left unsearchable by an import the last daemon did not finish.
-  ingester.searchBacklog.drain().catch((err: unknown) => log.error('search index catch-up failed; the next import retries it', { error: err }));
+  if (health.writable)
+    ingester.searchBacklog.drain().catch((err: unknown) => log.error('search index catch-up failed; the next import retries it', { error: err }));
   log.info('rbkd started', { version: RBK_VERSION, pid: process.pid, socket: paths.socket, db: paths.db, config: source });
 
   let stopping: Promise<void> | undefined;

@@ -165,7 +165,7 @@ export async function restoreCommand(io: Io, opts: { source: string; json: boole
   const since = Date.now();
   const started = await startDaemon(paths, 60_000);
   say(`Started rbkd (pid ${started.pid}) on the restored database; it drains the spool and reads the transcripts newer than the backup.`);
-  const sweep = await waitForStartSweep(since);
+  const sweep = await waitForStartSweep(paths, since, { runIfOff: false });
   const out = {
     restored: true,
     from: source.label,

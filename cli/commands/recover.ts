@@ -118,7 +118,7 @@ export async function recoverCommand(io: Io, opts: { json: boolean; force: boole
   const started = await startDaemon(paths, 60_000);
   say(`Started rbkd (pid ${started.pid}) on the new database; it drains the spool and re-reads the transcripts on disk.`);
   if (tty) process.stderr.write('re-reading the transcripts on disk…');
-  const reread = await waitForStartSweep(since);
+  const reread = await waitForStartSweep(paths, since, { runIfOff: true });
   if (tty) process.stderr.write('\r\x1b[2K');
   const status = await call<{ counts: { spoolBacklog: number } }>('Admin', 'Status', {}).catch(() => null);
   const outcome: Outcome = {
@@ -163,7 +163,7 @@ function report(o: Outcome): string {
     lines.push(
       `Re-read ${plural(Number(c.read ?? 0), 'transcript')} still on disk: ${plural(Number(c.interactions ?? 0), 'interaction')} came back that the damaged file had lost or never had.`,
     );
-  } else lines.push('The re-read of the transcripts goes on in rbkd (rbk jobs shows it; with ingest.sweepAtStart off, run: rbk jobs run sweep).');
+  } else lines.push('The re-read of the transcripts goes on in rbkd (rbk jobs shows it).');
   if (o.spoolBacklog !== null)
     lines.push(
       o.spoolBacklog === 0 ? 'The spool is drained.' : `${plural(o.spoolBacklog, 'hook event')} still in the spool; rbkd drains it every few seconds.`,

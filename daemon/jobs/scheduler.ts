@@ -119,7 +119,8 @@ export class Scheduler {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const leftovers = this.runs.interruptLeftovers(this.clock.now());
+    // A store that may not be written (damaged) keeps its leftovers until it is recovered.
+    const leftovers = this.opts.refuseRuns?.() ? 0 : this.runs.interruptLeftovers(this.clock.now());
     if (leftovers > 0) this.opts.log.warn('job runs left running by a previous daemon marked interrupted', { runs: leftovers });
     for (const def of this.registry.list()) this.schedule(def);
     this.unsubscribe = this.registry.onRegister((def) => this.schedule(def));

@@ -21,6 +21,11 @@ function describeError(err: unknown): { code: grpc.status; details: string } {
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
     return { code: ERROR_KINDS.exhausted.grpc, details: 'the data dir is out of disk space; free space there (rbk keeps serving reads meanwhile)' };
   }
+  if (code === 'SQLITE_READONLY')
+    return {
+      code: ERROR_KINDS.unavailable.grpc,
+      details: 'rbkd stopped writing to its database (rbk status says why); if it is damaged, run: rbk recover',
+    };
   if (code === 'SQLITE_BUSY')
     return { code: grpc.status.UNAVAILABLE, details: 'the database is busy (another writer held it for more than 5 s); retry in a moment' };
   return { code: grpc.status.INTERNAL, details: `internal error: ${(err as Error)?.message ?? String(err)}; see the daemon log` };

@@ -56,6 +56,8 @@ export function createSyncService(deps: {
   metrics?: SyncMetricsSink | null;
   /** Whether `rbk import` runs: the idle uploads and the cron job wait for it to end. */
   importing?: () => boolean;
+  /** False while the database may not be written (damaged: store/health.ts): the automatic runs wait. */
+  storeWritable?: () => boolean;
   /** Tests inject a backend; the daemon builds it from config. */
   backend?: StorageBackend;
 }): SyncService {
@@ -82,7 +84,7 @@ export function createSyncService(deps: {
       redactionVersion: deps.redaction.version,
     });
   const importing = deps.importing ?? (() => false);
-  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing) : null;
+  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing, deps.storeWritable) : null;
   if (triggers) {
     deps.hookWriter.onStored((_event, result) => {
       if (result.stored) triggers.onHookEvent(result.eventName, result.sessionId);

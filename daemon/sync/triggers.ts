@@ -32,6 +32,7 @@ export class SyncTriggers {
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
     private readonly importing: () => boolean = () => false,
+    private readonly storeWritable: () => boolean = () => true,
   ) {
     const every = Math.min(MAX_IDLE_CHECK_MS, Math.max(1000, (tuning.idleMinutes * 60_000) / 2));
     this.idleTimer = setInterval(() => this.syncIdle(), every);
@@ -60,7 +61,7 @@ export class SyncTriggers {
   }
 
   private syncIdle(): void {
-    if (this.stopped || this.importing()) return;
+    if (this.stopped || this.importing() || !this.storeWritable()) return;
     const now = this.clock();
     let ids: string[];
     try {
@@ -94,7 +95,7 @@ export class SyncTriggers {
   }
 
   private fire(sessions: string[], trigger: string): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.storeWritable()) return;
     // Re-arm after every run, failed or not: other sessions may still be waiting out a later
     // backoff, and the timer that fired this run was theirs too.
     this.engine.run({ sessions }).then(

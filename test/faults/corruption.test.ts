@@ -107,6 +107,13 @@ describe('a damaged database', () => {
     const refused = await runCli(t, ['jobs', 'run', 'sweep']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('rbk recover');
+    // Nor any other path that writes: SQLite itself refuses (query_only) and the message says what to do.
+    const probe = new Database(original, { readonly: true });
+    const someSession = probe.prepare('SELECT id FROM sessions WHERE interactions > 0 LIMIT 1').pluck().get() as string;
+    probe.close();
+    const pin = await runCli(t, ['sessions', 'pin', someSession]);
+    expect(pin.code, pin.stdout).not.toBe(0);
+    expect(pin.stderr).toContain('rbk recover');
     await d.stop();
     for (const f of spoolFiles(t)) fs.rmSync(path.join(t.spoolDir, f));
   }, 60_000);
