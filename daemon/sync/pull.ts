@@ -287,7 +287,7 @@ async function pullSession(
   if (!failed && restoreOwn) {
     db.transaction(() => {
       stmts.becomeOwn.run({ id: m.sessionId });
-      restoreOwn.adoptRestoredManifest(m.sessionId, v.sha256, now());
+      restoreOwn.adoptRestoredManifest(m.sessionId, v.contentSha256, now());
     })();
   }
   if (added) progress.sessionsAdded += 1;

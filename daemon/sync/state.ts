@@ -161,10 +161,13 @@ export class SyncState {
     this.stmts.adoptStream.run({ sessionId, dataset: p.dataset, through: p.lastRow, seq: p.last });
   }
 
-  /** The restored session's manifest is the central copy's: nothing is pending for it. */
-  adoptRestoredManifest(sessionId: string, manifestSha256: string, now: number): void {
+  /**
+   * The restored session's manifest is the central copy's: nothing is pending for it, and the next
+   * upload rewrites the manifest only when it changes (`manifestContentSha256` as the engine hashes it).
+   */
+  adoptRestoredManifest(sessionId: string, manifestContentSha256: string, now: number): void {
     this.stmts.ensureSession.run(sessionId);
-    this.stmts.success.run({ sessionId, now, manifest: manifestSha256, clean: 1 });
+    this.stmts.success.run({ sessionId, now, manifest: manifestContentSha256, clean: 1 });
   }
 
   session(sessionId: string): SyncSessionState | undefined {

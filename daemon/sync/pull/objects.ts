@@ -1,5 +1,6 @@
 // Reading objects from the central copy: checksums, bounded gunzip, NDJSON, manifest validation, and
 // the prefixes a pull lists.
+import { manifestContent } from '../manifest.js';
 import zlib from 'node:zlib';
 import { DATASETS, LAYOUT_VERSION, parseKey, type Dataset, type ManifestPart, type SessionManifest } from '../layout.js';
 import { createHash } from 'node:crypto';
@@ -62,6 +63,8 @@ export function parseNdjson(body: Buffer): { rows: Record<string, unknown>[]; ba
 export interface ValidManifest {
   key: string;
   sha256: string;
+  /** The hash the uploader keeps of what it wrote (manifest.ts manifestContent: all but updatedAt). */
+  contentSha256: string;
   manifest: SessionManifest & { usage?: unknown[] };
   parts: Record<Dataset, (ManifestPart & { file: string })[]>;
 }
@@ -103,7 +106,14 @@ export function validateManifest(key: string, bytes: Uint8Array): ValidManifest 
     }
     parts[dataset].sort((a, b) => a.first - b.first || b.last - a.last);
   }
-  return { key, sha256: sha256Hex(bytes), manifest: m as unknown as ValidManifest['manifest'], parts };
+  return {
+    key,
+    sha256: sha256Hex(bytes),
+    // From the JSON as written (key order and all), so that it equals the uploader's own hash.
+    contentSha256: sha256Hex(Buffer.from(manifestContent(json as SessionManifest))),
+    manifest: m as unknown as ValidManifest['manifest'],
+    parts,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
