@@ -13,7 +13,7 @@ import type { SessionQueries } from './store/sessions.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import type { LiveEvents } from './query/live.js';
 import type { StorageBackend } from './sync/backend.js';
-import type { SyncService } from './sync/index.js';
+import type { SyncService } from './sync/service.js';
 
 /** What every RPC handler and job may use: built once in daemon/main.ts. */
 export interface DaemonContext {

@@ -7,7 +7,7 @@ import type { CentralCopyServices } from './sync/compaction.js';
 import { runRetention } from './maintenance/retention.js';
 import { redactionJob } from './redact/job.js';
 import type { RedactionService } from './redact/service.js';
-import type { SyncService } from './sync/index.js';
+import type { SyncService } from './sync/service.js';
 import { transcriptRoots } from './ingest/importer.js';
 import { sweepTranscripts } from './ingest/sweep.js';
 import type { TranscriptIngester } from './ingest/transcript-ingester.js';

@@ -17,14 +17,14 @@ import { TranscriptWatcher } from './ingest/transcript-watcher.js';
 import { JobRegistry, Scheduler } from './jobs/index.js';
 import { daemonJobs } from './job-list.js';
 import { createLogger, type Logger } from './log.js';
-import { RbkMetrics } from './metrics/index.js';
+import { RbkMetrics } from './metrics/metrics.js';
 import { WebhookNotifier } from './notify/webhooks.js';
 import { createLiveEvents } from './query/live.js';
 import { acquireInstanceLock, type Db, openDatabase } from './store/db.js';
 import { isCorruption, StoreDamagedError, StoreHealth } from './store/health.js';
 import { checkIntegrity, integrityStateFile } from './store/integrity.js';
 import { SessionQueries } from './store/sessions.js';
-import { createSyncService, type SyncService } from './sync/index.js';
+import { createSyncService, type SyncService } from './sync/service.js';
 import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
 

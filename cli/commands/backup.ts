@@ -12,7 +12,7 @@ import { loadConfig } from '../../daemon/config/load.js';
 import { centralCopyBackups } from '../../daemon/maintenance/backup.js';
 import { migrate } from '../../daemon/store/migrate.js';
 import { inspectDatabase, unpackBackup } from '../../daemon/store/snapshot.js';
-import { createBackend } from '../../daemon/sync/backends/index.js';
+import { createBackend } from '../../daemon/sync/backends/create.js';
 import { stream } from '../client.js';
 import { startDaemon, stopDaemon, waitForStartSweep } from '../daemon-control.js';
 import { CliError, EXIT } from '../errors.js';

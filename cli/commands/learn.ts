@@ -4,7 +4,7 @@ import path from 'node:path';
 import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { iso, plural, table } from '../format.js';
-import type { LearnResult } from '../../daemon/learn/index.js';
+import type { LearnResult } from '../../daemon/learn/learn.js';
 import type { IncidentCluster } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
 import { terminalSafe } from '../views.js';

@@ -12,7 +12,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { RbkConfig } from '../config/schema.js';
 import type { DaemonContext } from '../context.js';
 import type { Logger } from '../log.js';
-import type { WebhookMetrics } from '../metrics/index.js';
+import type { WebhookMetrics } from '../metrics/metrics.js';
 import { buildSessionSummary, summaryText, type SessionSummary } from './summary.js';
 
 type WebhookConfig = RbkConfig['notify']['webhooks'][number];

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
-import { INCIDENT_ID, learn } from '../learn/index.js';
+import { INCIDENT_ID, learn } from '../learn/learn.js';
 import { incidents } from '../learn/scan.js';
 import { getLearning, listLearnings, type LearningRow } from '../store/learnings.js';
 import { UserError } from '../errors.js';

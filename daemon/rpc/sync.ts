@@ -2,7 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import type { DaemonContext } from '../context.js';
-import type { SyncService, SyncSummary } from '../sync/index.js';
+import type { SyncService, SyncSummary } from '../sync/service.js';
 import { toServiceError, unary } from './errors.js';
 import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
 import type { SyncSummary as SyncSummaryMessage } from '../../common/wire/rbk/v1/SyncSummary.js';

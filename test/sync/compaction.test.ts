@@ -9,7 +9,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { listSessions } from '../../daemon/query/sessions.js';
 import { buildTimeline } from '../../daemon/query/timeline.js';
 import { usageReport } from '../../daemon/query/usage.js';
-import { createBackend } from '../../daemon/sync/backends/index.js';
+import { createBackend } from '../../daemon/sync/backends/create.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { createRedactionService } from '../../daemon/redact/service.js';
 import { parseKey } from '../../daemon/sync/layout.js';

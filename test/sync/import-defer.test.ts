@@ -10,7 +10,7 @@ import type { JobContext } from '../../daemon/jobs/registry.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { HookWriter } from '../../daemon/ingest/hook-writer.js';
 import { LocalBackend } from '../../daemon/sync/backends/local.js';
-import { createSyncService } from '../../daemon/sync/index.js';
+import { createSyncService } from '../../daemon/sync/service.js';
 import { SyncTriggers } from '../../daemon/sync/triggers.js';
 import { captureScenario, engineFor, makeMachine, type Machine } from './pull-world.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StorageBackend } from '../../daemon/sync/backend.js';
-import { LocalBackend } from '../../daemon/sync/backends/index.js';
+import { LocalBackend } from '../../daemon/sync/backends/create.js';
 import { captureScenario, engineFor, makeMachine, snapshot, type Machine } from './pull-world.js';
 
 const machines: Machine[] = [];

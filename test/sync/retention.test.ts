@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
-import { createBackend } from '../../daemon/sync/backends/index.js';
+import { createBackend } from '../../daemon/sync/backends/create.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { parseKey } from '../../daemon/sync/layout.js';
 import { expireCentralCopy, planS3Retention, runS3Retention } from '../../daemon/sync/retention.js';

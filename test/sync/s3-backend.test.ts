@@ -4,7 +4,7 @@
 // past 1,000 keys, deletes go 1,000 per request.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChecksumMismatchError, sha256Hex } from '../../daemon/sync/backends/index.js';
+import { ChecksumMismatchError, sha256Hex } from '../../daemon/sync/backends/create.js';
 import { S3Backend } from '../../daemon/sync/backends/s3.js';
 import { startFaultProxy, startS3rver, startS3rverProcess, testS3Client, type FaultProxy, type S3Server } from './support.js';
 

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../daemon/config/schema.js';
 import { createRedactionService } from '../../daemon/redact/service.js';
-import { ChecksumMismatchError, InvalidKeyError, LocalBackend, sha256Hex } from '../../daemon/sync/backends/index.js';
+import { ChecksumMismatchError, InvalidKeyError, LocalBackend, sha256Hex } from '../../daemon/sync/backends/create.js';
 import { normalizePrefix } from '../../daemon/sync/backends/s3.js';
 import { backoffDelay } from '../../daemon/sync/engine.js';
 import { encodePart, type HookEventRow, type InteractionRow } from '../../daemon/sync/export.js';

@@ -14,7 +14,7 @@ import { RBK_VERSION } from '../../common/version.js';
 import type { DaemonContext } from '../context.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import type { SyncMetricsSink, SyncStatus } from '../sync/index.js';
+import type { SyncMetricsSink, SyncStatus } from '../sync/service.js';
 
 /** Claude Code's hook events; anything else is counted as "other" (label values stay bounded). */
 const KNOWN_EVENTS = new Set([

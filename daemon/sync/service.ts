@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { RedactionService } from '../redact/service.js';
 import type { Db } from '../store/db.js';
 import type { StorageBackend } from './backend.js';
-import { createBackend } from './backends/index.js';
+import { createBackend } from './backends/create.js';
 import { SyncEngine, type RunOptions, type SyncMetricsSink, type SyncSummary } from './engine.js';
 import { SyncTriggers } from './triggers.js';
 
