@@ -10,6 +10,7 @@ import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { PROTOCOL_VERSION, RBK_VERSION } from '../../common/version.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import { SessionQueries } from '../../daemon/store/sessions.js';
+import { configuredTarget } from '../../daemon/maintenance/backup.js';
 import type { RbkConfig } from '../../daemon/config/schema.js';
 import { launchdState, rbkCommand, STARTED_BY_TEXT, systemdState, type StartedBy } from '../daemon-control.js';
 import { EXIT } from '../errors.js';
@@ -437,6 +438,82 @@ function checkUnannounced(e: Env, files: SettingsFileInfo[]): Check {
   }
 }
 
+/**
+ * Backups: the newest one, how old it is, and whether it sits on the database's own disk (where a
+ * dead disk takes both). A backup to the central copy is judged by the backup job's last run.
+ */
+function checkBackup(e: Env): Check {
+  if (!e.config) return { id: 'backup', status: 'skip', summary: 'config invalid; see the config check' };
+  if (!fs.existsSync(e.paths.db)) return { id: 'backup', status: 'skip', summary: 'no database yet' };
+  const rbk = rbkCommand();
+  const target = configuredTarget(e.config, e.paths);
+  const staleAfter = 2 * DAY;
+  if (target.kind === 'central-copy') {
+    let last: { status: string; started_at: number; error: string | null } | undefined;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(e.paths.db, { readonly: true, fileMustExist: true, timeout: 5000 });
+      last = db
+        .prepare(`SELECT status, started_at, error FROM job_runs WHERE job = 'backup' AND status != 'running' ORDER BY id DESC LIMIT 1`)
+        .get() as typeof last;
+    } catch {
+      /* unreadable: reported by the database check */
+    } finally {
+      db?.close();
+    }
+    if (!last) return { id: 'backup', status: 'warn', summary: 'no backup job has run yet (backup.to: central-copy)', fix: `${rbk} backup` };
+    const age = Date.now() - last.started_at;
+    if (last.status !== 'ok')
+      return {
+        id: 'backup',
+        status: 'warn',
+        summary: `the last backup job ${last.status}: ${last.error ?? 'no error recorded'}`,
+        fix: `${rbk} jobs run backup`,
+      };
+    return {
+      id: 'backup',
+      status: age > staleAfter ? 'warn' : 'pass',
+      summary: `last backup to the central copy ${Math.round(age / 3600_000)} h ago`,
+      fix: age > staleAfter ? `${rbk} jobs run backup; is the daemon running at night (jobs.backup)?` : undefined,
+    };
+  }
+  let newest: { file: string; mtimeMs: number } | undefined;
+  try {
+    for (const n of fs.readdirSync(target.dir)) {
+      if (!/^rbk-.+-\d{8}T\d{6}Z\.db\.gz$/.test(n)) continue;
+      const st = fs.statSync(path.join(target.dir, n));
+      if (!newest || st.mtimeMs > newest.mtimeMs) newest = { file: path.join(target.dir, n), mtimeMs: st.mtimeMs };
+    }
+  } catch {
+    /* no folder yet */
+  }
+  if (!newest)
+    return {
+      id: 'backup',
+      status: 'warn',
+      summary: `no backup in ${tildify(target.dir)} yet; the backup job makes one every night (jobs.backup)`,
+      fix: `${rbk} backup`,
+    };
+  const age = Date.now() - newest.mtimeMs;
+  const sameDisk = (() => {
+    try {
+      return fs.statSync(target.dir).dev === fs.statSync(e.paths.db).dev;
+    } catch {
+      return false;
+    }
+  })();
+  const summary = `newest backup ${Math.round(age / 3600_000)} h old: ${tildify(newest.file)}`;
+  if (age > staleAfter) return { id: 'backup', status: 'warn', summary, fix: `${rbk} backup; is the daemon running at night (jobs.backup)?` };
+  if (sameDisk)
+    return {
+      id: 'backup',
+      status: 'warn',
+      summary: `${summary}, on the same disk as the database: it survives a damaged file, not a dead disk`,
+      fix: 'set backup.dir to another disk, or backup.to: central-copy',
+    };
+  return { id: 'backup', status: 'pass', summary };
+}
+
 function checkDisk(paths: RbkPaths): Check {
   let dir = paths.dataDir;
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
@@ -751,6 +828,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(checkSpool(e));
   checks.push(checkDatabase(e));
   checks.push(checkUnannounced(e, files));
+  checks.push(checkBackup(e));
   checks.push(checkDisk(paths));
   checks.push(await checkStorage(e));
   checks.push(checkRetention(e, files));

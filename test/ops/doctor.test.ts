@@ -119,6 +119,32 @@ describe('rbk doctor', () => {
     expect(human.stdout).toMatch(/^PASS {2}daemon +rbkd .* running \(pid \d+, started in a terminal/m);
   });
 
+  it("backups: none yet is a warning; one on the database's own disk is a warning that says why; elsewhere it passes", async () => {
+    const port = await freePort();
+    const s = await setup();
+    let { check } = await s.doctor();
+    expect(check('backup').status).toBe('warn');
+    expect(check('backup').summary).toContain('no backup');
+    expect(check('backup').fix).toContain('backup');
+    const b = await runCli(s.t, ['backup', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    ({ check } = await s.doctor());
+    expect(check('backup').status).toBe('warn');
+    expect(check('backup').summary).toContain('same disk as the database');
+    expect(check('backup').fix).toContain('backup.to: central-copy');
+    // Another filesystem (/dev/shm, a tmpfs, where there is one): the backup would survive the disk.
+    const shm = '/dev/shm';
+    if (fs.existsSync(shm) && fs.statSync(shm).dev !== fs.statSync(s.t.dataDir).dev) {
+      const elsewhere = fs.mkdtempSync(path.join(shm, 'rbk-doctor-'));
+      cleanups.push(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
+      expect((await runCli(s.t, ['backup', '--to', elsewhere])).code).toBe(0);
+      s.t.writeConfig(`metrics:\n  listen: 127.0.0.1:${port}\nbackup:\n  dir: ${JSON.stringify(elsewhere)}\n`);
+      ({ check } = await s.doctor());
+      expect(check('backup').status, check('backup').summary).toBe('pass');
+      expect(check('backup').summary).toContain(elsewhere);
+    }
+  });
+
   it('daemon down: fail with how to start it; spooled events are a warning', async () => {
     const s = await setup({ daemon: false });
     await runHook(s.t, hookPayload('UserPromptSubmit', 'doctor-spool', { prompt: 'x' }));
