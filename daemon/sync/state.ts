@@ -144,20 +144,7 @@ export class SyncState {
   adoptRestoredPart(sessionId: string, partition: { host: string; date: string }, p: PartRecord & { firstRow: number; lastRow: number }, now: number): void {
     this.stmts.ensureSession.run(sessionId);
     this.stmts.setPartition.run(partition.host, partition.date, sessionId);
-    this.stmts.insertPart.run({
-      sessionId,
-      dataset: p.dataset,
-      first: p.first,
-      last: p.last,
-      key: p.key,
-      firstRow: p.firstRow,
-      lastRow: p.lastRow,
-      rows: p.rows,
-      bytes: p.bytes,
-      sha256: p.sha256,
-      now,
-      redactionVersion: null,
-    });
+    this.recordPart(sessionId, { ...p, redactionVersion: null }, now);
     this.stmts.adoptStream.run({ sessionId, dataset: p.dataset, through: p.lastRow, seq: p.last });
   }
 
@@ -260,25 +247,30 @@ export class SyncState {
     return this.stmts.parts.all(sessionId) as ConfirmedPart[];
   }
 
+  /** A part as the manifest lists it, with the row range it holds here. */
+  private recordPart(sessionId: string, p: ConfirmedPart, now: number): void {
+    this.stmts.insertPart.run({
+      sessionId,
+      dataset: p.dataset,
+      first: p.first,
+      last: p.last,
+      key: p.key,
+      firstRow: p.firstRow,
+      lastRow: p.lastRow,
+      rows: p.rows,
+      bytes: p.bytes,
+      sha256: p.sha256,
+      now,
+      redactionVersion: p.redactionVersion ?? null,
+    });
+  }
+
   /** One transaction: the new parts, the watermarks past them, and the session's success. */
   confirm(sessionId: string, uploaded: ConfirmedPart[], manifestHash: string, now: number, stillDirty: () => boolean): boolean {
     return this.db
       .transaction(() => {
         for (const p of uploaded) {
-          this.stmts.insertPart.run({
-            sessionId,
-            dataset: p.dataset,
-            first: p.first,
-            last: p.last,
-            key: p.key,
-            firstRow: p.firstRow,
-            lastRow: p.lastRow,
-            rows: p.rows,
-            bytes: p.bytes,
-            sha256: p.sha256,
-            now,
-            redactionVersion: p.redactionVersion ?? null,
-          });
+          this.recordPart(sessionId, p, now);
           this.stmts.confirmStream.run({ sessionId, dataset: p.dataset, lastRow: p.lastRow, seq: p.last });
         }
         const clean = !stillDirty();
