@@ -10,6 +10,7 @@ import type { BackupProgress__Output } from '../../common/wire/rbk/v1/BackupProg
 import type { BackupResult__Output } from '../../common/wire/rbk/v1/BackupResult.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import { centralCopyBackups } from '../../daemon/maintenance/backup.js';
+import { fileTimestamp, moveDatabaseFiles, removeDatabaseFiles } from '../../daemon/store/db.js';
 import { migrate } from '../../daemon/store/migrate.js';
 import { inspectDatabase, unpackBackup } from '../../daemon/store/snapshot.js';
 import { createBackend } from '../../daemon/sync/backends/create.js';
@@ -75,13 +76,6 @@ export async function backupCommand(io: Io, opts: { to?: string; json: boolean; 
 /** A restored database unpacks to at most this: far above any real store, far below a gzip bomb's fill-the-disk. */
 const MAX_RESTORE_BYTES = 256 * 1024 * 1024 * 1024;
 
-function stamp(): string {
-  return new Date()
-    .toISOString()
-    .replaceAll(':', '')
-    .replace(/\.\d+Z$/, 'Z');
-}
-
 /** Fetches `central-copy:latest` or `central-copy:<name>` into the data dir; a file path is used as it is. */
 async function localCopyOf(source: string, dataDir: string): Promise<{ file: string; temporary: boolean; label: string }> {
   if (!source.startsWith('central-copy:')) {
@@ -105,7 +99,7 @@ async function localCopyOf(source: string, dataDir: string): Promise<{ file: str
       );
     const body = await backend.get(pick.key);
     if (!body) throw new CliError(`the backup ${pick.key} vanished from the central copy while it was read`, EXIT.failure);
-    const file = path.join(dataDir, `.restore-download-${stamp()}.db.gz`);
+    const file = path.join(dataDir, `.restore-download-${fileTimestamp()}.db.gz`);
     fs.writeFileSync(file, body, { mode: 0o600 });
     return { file, temporary: true, label: `${backend.location.replace(/\/$/, '')}/${pick.key}` };
   } finally {
@@ -135,7 +129,7 @@ export async function restoreCommand(io: Io, opts: { source: string; json: boole
   fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const source = await localCopyOf(opts.source, paths.dataDir);
   const staged = `${paths.db}.restoring`;
-  for (const s of ['', '-wal', '-shm']) fs.rmSync(staged + s, { force: true });
+  removeDatabaseFiles(staged);
   let inspected: ReturnType<typeof inspectDatabase>;
   try {
     await unpackBackup(source.file, staged, MAX_RESTORE_BYTES);
@@ -150,7 +144,7 @@ export async function restoreCommand(io: Io, opts: { source: string; json: boole
       db.close();
     }
   } catch (err) {
-    for (const s of ['', '-wal', '-shm']) fs.rmSync(staged + s, { force: true });
+    removeDatabaseFiles(staged);
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot restore ${source.label}: ${(err as Error).message}`, EXIT.failure);
   } finally {
@@ -158,8 +152,8 @@ export async function restoreCommand(io: Io, opts: { source: string; json: boole
   }
   const stopped = await stopDaemon(paths, 60_000);
   if (stopped.wasRunning) say(`Stopped rbkd (pid ${stopped.pid}); hook events spool until it is back.`);
-  const kept = `${paths.db}.before-restore-${stamp()}`;
-  for (const s of ['', '-wal', '-shm']) if (fs.existsSync(paths.db + s)) fs.renameSync(paths.db + s, kept + s);
+  const kept = `${paths.db}.before-restore-${fileTimestamp()}`;
+  moveDatabaseFiles(paths.db, kept);
   fs.renameSync(staged, paths.db);
   fs.chmodSync(paths.db, 0o600);
   const since = Date.now();

@@ -5,8 +5,8 @@
 // brings back what the damaged pages held for sessions younger than Claude Code's 30 days.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { resolvePaths, type RbkPaths } from '../../common/paths.js';
+import { resolvePaths } from '../../common/paths.js';
+import { fileTimestamp, moveDatabaseFiles, quickCheckFile, removeDatabaseFiles } from '../../daemon/store/db.js';
 import { rebuildDatabase, type RebuildReport } from '../../daemon/store/recover.js';
 import { call } from '../client.js';
 import { startDaemon, stopDaemon, waitForStartSweep } from '../daemon-control.js';
@@ -16,33 +16,14 @@ import type { Io } from '../io.js';
 import type { Confirmation } from '../parse.js';
 import type { WireJobRun } from '../wire.js';
 
-/** PRAGMA quick_check on a read-only connection: "ok", or what is wrong (an open that fails is damage too). */
-export function quickCheck(db: string): string {
-  let conn: Database.Database | undefined;
-  try {
-    conn = new Database(db, { readonly: true, fileMustExist: true, timeout: 5000 });
-    return (conn.pragma('quick_check') as { quick_check: string }[])
-      .map((r) => r.quick_check)
-      .join('; ')
-      .replaceAll('\n', '; ');
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    conn?.close();
-  }
-}
-
-function asideName(db: string, now = new Date()): string {
-  return `${db}.damaged-${now
-    .toISOString()
-    .replaceAll(':', '')
-    .replace(/\.\d+Z$/, 'Z')}`;
+function asideName(db: string): string {
+  return `${db}.damaged-${fileTimestamp()}`;
 }
 
 export async function recoverPreview(_io: Io, opts: { force: boolean }): Promise<Confirmation> {
   const paths = resolvePaths();
   if (!fs.existsSync(paths.db)) return { text: `no database at ${paths.db}: nothing to recover`, question: '', nothingToDo: true };
-  const check = quickCheck(paths.db);
+  const check = quickCheckFile(paths.db);
   if (check === 'ok' && !opts.force) return { text: 'the database is not damaged (PRAGMA quick_check: ok)', question: '', nothingToDo: true };
   return {
     text: [
@@ -65,14 +46,10 @@ interface Outcome {
   spoolBacklog: number | null;
 }
 
-function moveAside(paths: RbkPaths, to: string): void {
-  for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(paths.db + suffix)) fs.renameSync(paths.db + suffix, to + suffix);
-}
-
 export async function recoverCommand(io: Io, opts: { json: boolean; force: boolean; progress: boolean }): Promise<number> {
   const paths = resolvePaths();
   if (!fs.existsSync(paths.db)) throw new CliError(`no database at ${paths.db}: nothing to recover`, EXIT.notFound);
-  const check = quickCheck(paths.db);
+  const check = quickCheckFile(paths.db);
   if (check === 'ok' && !opts.force) {
     if (opts.json) io.json({ recovered: false, reason: 'not damaged', check });
     else io.out('The database is not damaged (PRAGMA quick_check: ok); nothing to do. rbk recover --force rebuilds it anyway.');
@@ -85,10 +62,10 @@ export async function recoverCommand(io: Io, opts: { json: boolean; force: boole
   const stopped = await stopDaemon(paths, 60_000);
   if (stopped.wasRunning) say(`Stopped rbkd (pid ${stopped.pid}); hook events spool until it is back.`);
   const aside = asideName(paths.db);
-  moveAside(paths, aside);
+  moveDatabaseFiles(paths.db, aside);
   say(`Moved the damaged database aside: ${aside}`);
   const building = `${paths.db}.recovering`;
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(building + suffix, { force: true });
+  removeDatabaseFiles(building);
   let rebuild: RebuildReport;
   try {
     rebuild = rebuildDatabase({
@@ -106,9 +83,8 @@ export async function recoverCommand(io: Io, opts: { json: boolean; force: boole
     fs.chmodSync(paths.db, 0o600);
   } catch (err) {
     // Leave things as they were: the damaged file back in place, nothing half-built.
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(building + suffix, { force: true });
-    if (!fs.existsSync(paths.db))
-      for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(aside + suffix)) fs.renameSync(aside + suffix, paths.db + suffix);
+    removeDatabaseFiles(building);
+    if (!fs.existsSync(paths.db)) moveDatabaseFiles(aside, paths.db);
     throw new CliError(
       `could not rebuild the database: ${(err as Error).message}. The damaged file is back in place, unchanged but for a WAL checkpoint`,
       EXIT.failure,

@@ -11,7 +11,7 @@ import { localHostname } from '../../common/host.js';
 import type { RbkConfig } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Db } from '../store/db.js';
+import { type Db, fileTimestamp } from '../store/db.js';
 import type { StoreHealth } from '../store/health.js';
 import { snapshotDatabase, type SnapshotInfo } from '../store/snapshot.js';
 import type { StorageBackend } from '../sync/backend.js';
@@ -44,11 +44,7 @@ export interface BackupEnv {
 const NAME = /^rbk-([a-z0-9._-]{1,63})-(\d{8}T\d{6}Z)\.db\.gz$/;
 
 export function backupName(host: string, at: Date): string {
-  return `rbk-${hostPartition(host)}-${at
-    .toISOString()
-    .replaceAll('-', '')
-    .replaceAll(':', '')
-    .replace(/\.\d+Z$/, 'Z')}.db.gz`;
+  return `rbk-${hostPartition(host)}-${fileTimestamp(at)}.db.gz`;
 }
 
 /** The configured target (backup.to, backup.dir relative to the data dir). */

@@ -4,6 +4,43 @@ import { migrate } from './migrate.js';
 
 export type Db = Database.Database;
 
+/** A database is its file and, in WAL mode, two more beside it: they move and go together. */
+const DATABASE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
+
+/** Renames a database (with its -wal and -shm, where present) from one path to another. */
+export function moveDatabaseFiles(from: string, to: string): void {
+  for (const s of DATABASE_FILE_SUFFIXES) if (fs.existsSync(from + s)) fs.renameSync(from + s, to + s);
+}
+
+export function removeDatabaseFiles(file: string): void {
+  for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(file + s, { force: true });
+}
+
+/** UTC time for a file name, to the second: 20261202T225612Z (no ':' for any file system). */
+export function fileTimestamp(at: Date = new Date()): string {
+  return at
+    .toISOString()
+    .replaceAll('-', '')
+    .replaceAll(':', '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/** PRAGMA quick_check on a read-only connection: "ok", or what is wrong (a file that will not open is damaged too). */
+export function quickCheckFile(file: string): string {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    return (db.pragma('quick_check') as { quick_check: string }[])
+      .map((r) => r.quick_check)
+      .join('; ')
+      .replaceAll('\n', '; ');
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    db?.close();
+  }
+}
+
 /**
  * Opens (creating if needed) the daemon's SQLite file: WAL, 0600, migrated.
  * The file is created with 0600 before SQLite touches it so that it is never world-readable,

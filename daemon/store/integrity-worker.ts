@@ -2,6 +2,7 @@
 // daemon keeps answering hooks while a large file is checked. See integrity.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { isCorruption } from './health.js';
 
 export interface IntegrityWorkerData {
   file: string;
@@ -49,7 +50,7 @@ function run(data: IntegrityWorkerData, post: (m: IntegrityWorkerMessage) => voi
         problems = problemsOf(db.pragma(`quick_check(${quoteIdent(t)})`) as Record<string, string>[]);
       } catch (err) {
         // SQLite may fail the check itself on a damaged page rather than report it in rows.
-        if (!String((err as { code?: string }).code ?? '').startsWith('SQLITE_CORRUPT')) throw err;
+        if (!isCorruption(err)) throw err;
         problems = [`${t}: ${(err as Error).message}`];
       }
       post({ type: 'table', table: t, problems });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { IntegrityCheckSummary } from './health.js';
+import { isCorruption, type IntegrityCheckSummary } from './health.js';
 import type { IntegrityWorkerData, IntegrityWorkerMessage } from './integrity-worker.js';
 
 interface CheckState {
@@ -83,7 +83,7 @@ export async function checkIntegrity(opts: {
     /* the cursor only orders the next check; a full disk must not fail the check */
   }
   const f = failure as { code: string | null; message: string } | null;
-  const corrupt = f !== null && /^SQLITE_(CORRUPT|NOTADB)/.test(f.code ?? '');
+  const corrupt = f !== null && isCorruption(f);
   return {
     kind: opts.kind,
     finishedUnixMs: now,

@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
-import type { Db } from './db.js';
+import { type Db, quickCheckFile, removeDatabaseFiles } from './db.js';
 
 /** The tables whose rows a backup counts (and a restore is checked against). */
 export const CORE_TABLES = ['sessions', 'hook_events', 'interactions', 'message_usage', 'subagents', 'transcripts'] as const;
@@ -29,9 +29,11 @@ export interface SnapshotInfo {
 
 /** Opens a database file read-only and says what it holds: quick_check, schema version and core row counts. */
 export function inspectDatabase(file: string): { check: string; schemaVersion: number; rows: Record<string, number> } {
+  const check = quickCheckFile(file);
+  // A damaged file's counts would be wrong or fail: the caller refuses it on the check alone.
+  if (check !== 'ok') return { check, schemaVersion: 0, rows: {} };
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const check = (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
     const schemaVersion = db.prepare('SELECT COALESCE(MAX(version), 0) FROM schema_migrations').pluck().get() as number;
     const rows: Record<string, number> = {};
     for (const t of CORE_TABLES) rows[t] = db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
@@ -77,7 +79,8 @@ export async function snapshotDatabase(db: Db, outFile: string, onProgress?: (do
       createdUnixMs,
     };
   } finally {
-    for (const f of [plain, `${plain}-wal`, `${plain}-shm`, packed]) fs.rmSync(f, { force: true });
+    removeDatabaseFiles(plain);
+    fs.rmSync(packed, { force: true });
   }
 }
 
