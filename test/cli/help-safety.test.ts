@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/command-table.js';
-import { assertBuilt, makeDataDir, REPO_ROOT, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, jobsOnRequestOnly, makeDataDir, REPO_ROOT, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'claude-code', 'transcripts');
 
@@ -62,14 +62,7 @@ beforeAll(async () => {
   // of idle sessions. Retention keeps 30 days, so every fixture session (from 2025) is one it
   // would delete.
   t = makeDataDir({
-    config: [
-      'jobs:',
-      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
-      'retention:',
-      '  local: { days: 30 }',
-      'sync:',
-      '  automatic: false',
-    ].join('\n'),
+    config: [jobsOnRequestOnly(), 'retention:', '  local: { days: 30 }', 'sync:', '  automatic: false'].join('\n'),
   });
   home = path.join(t.root, 'home');
   fs.mkdirSync(path.join(home, 'nobus'), { recursive: true });

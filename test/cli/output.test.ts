@@ -10,6 +10,7 @@ import {
   assertBuilt,
   cleanEnv,
   hookPayload,
+  jobsOnRequestOnly,
   makeDataDir,
   RBK_BIN,
   REPO_ROOT,
@@ -97,14 +98,7 @@ let projects: string;
 beforeAll(async () => {
   assertBuilt();
   t = makeDataDir({
-    config: [
-      'jobs:',
-      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
-      'sync:',
-      '  automatic: false',
-      'retention:',
-      '  local: { days: 30 }',
-    ].join('\n'),
+    config: [jobsOnRequestOnly(), 'sync:', '  automatic: false', 'retention:', '  local: { days: 30 }'].join('\n'),
   });
   // A data dir someone created open to everyone: the daemon closes it at start.
   fs.mkdirSync(t.dataDir, { recursive: true, mode: 0o755 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { customTranscriptLines } from '../query/support.js';
-import { assertBuilt, cleanEnv, makeDataDir, RBK_BIN, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, jobsOnRequestOnly, cleanEnv, makeDataDir, RBK_BIN, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { openTerminal, tmuxAvailable, type Terminal } from '../support/tty.js';
 
 let t: TempRbk;
@@ -59,14 +59,7 @@ beforeAll(async () => {
   if (!tmuxAvailable())
     throw new Error('tmux is missing: these tests drive the CLI on a real terminal. The test command installs it (apt-get install -y tmux).');
   t = makeDataDir({
-    config: [
-      'jobs:',
-      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
-      'sync:',
-      '  automatic: false',
-      'retention:',
-      '  local: { days: 30 }',
-    ].join('\n'),
+    config: [jobsOnRequestOnly(), 'sync:', '  automatic: false', 'retention:', '  local: { days: 30 }'].join('\n'),
   });
   fs.mkdirSync(path.join(t.root, 'home'), { recursive: true });
   d = await startDaemon(t);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findClaudeBinary } from '../e2e/support/claude.js';
-import { assertBuilt, makeDataDir, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, jobsOnRequestOnly, makeDataDir, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { runCorpus, scenarioNames, score, type CorpusRun, type Score } from './corpus/run.js';
 
 let t: TempRbk;
@@ -19,12 +19,7 @@ beforeAll(async () => {
   assertBuilt();
   await findClaudeBinary();
   t = makeDataDir({
-    config: [
-      'metrics: { enabled: false }',
-      'sync: { automatic: false }',
-      'jobs:',
-      ...['redact', 'retention', 'compact', 'sync'].map((j) => `  ${j}: "0 0 1 1 *"`),
-    ].join('\n'),
+    config: ['metrics: { enabled: false }', 'sync: { automatic: false }', jobsOnRequestOnly()].join('\n'),
   });
   d = await startDaemon(t);
   const only = process.env.RBK_LEARN_CORPUS ? process.env.RBK_LEARN_CORPUS.split(',') : undefined;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertBuilt, makeDataDir, runCli, startDaemon, type DaemonProcess, type RunResult, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, jobsOnRequestOnly, makeDataDir, runCli, startDaemon, type DaemonProcess, type RunResult, type TempRbk } from '../support/rbk.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/claude-code/transcripts/', import.meta.url));
 
@@ -243,7 +243,7 @@ export async function startQueryRig(): Promise<QueryRig> {
   assertBuilt();
   // No job on its cron schedule: `rbk stats` reports job health from the run history, and a
   // redact or sync run at a quarter past the hour would land in it mid-test.
-  const t = makeDataDir({ config: ['jobs:', ...['redact', 'retention', 'compact', 'sync'].map((job) => `  ${job}: "0 0 1 1 *"`)].join('\n') });
+  const t = makeDataDir({ config: jobsOnRequestOnly() });
   const transcripts = path.join(t.root, 'projects');
   fs.cpSync(FIXTURES, transcripts, { recursive: true, filter: (src) => !src.endsWith('README.txt') });
   writeCustomTranscript(transcripts);

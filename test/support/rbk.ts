@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
+import { configSchema } from '../../daemon/config/schema.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RBKD_BIN = path.join(REPO_ROOT, 'bin', 'rbkd.js');
@@ -27,6 +28,15 @@ export function assertBuilt(): void {
       `build output missing (${missing.map((f) => path.relative(REPO_ROOT, f)).join(', ')}): these tests run the real rbkd/rbk/hook from dist/. Run \`npm run build\` first (\`npm test\` does).`,
     );
   }
+}
+
+/**
+ * Config lines that put every job the daemon has (every key of config `jobs`, so a new job cannot
+ * be forgotten) on a schedule that never comes: for tests in which nothing may change the store on
+ * its own.
+ */
+export function jobsOnRequestOnly(): string {
+  return ['jobs:', ...Object.keys(configSchema.parse({}).jobs).map((job) => `  ${job}: "0 0 1 1 *"`)].join('\n');
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
