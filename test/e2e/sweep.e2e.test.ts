@@ -44,17 +44,25 @@ describe('sweep with the real Claude Code CLI', () => {
     const run = await runClaude({ scenario: 'failing-build', home, project: path.join(t.root, 'no-hooks') });
     expect(run.exitCode, run.stderr).toBe(0);
     const id = run.sessionId!;
+    const expected = modelUsageTokens(run.result);
+    // A sweep may run while Claude Code is still writing, and read part of the transcript; the next
+    // one reads the rest. So wait for the whole session; on a timeout, say what was last seen.
+    let last: { input_tokens: number; output_tokens: number; t_tool_calls: number } | undefined;
     const session = await waitFor(
-      'the sweep to read the session',
-      () =>
-        queryOne<{ input_tokens: number; output_tokens: number; t_tool_calls: number }>(
+      'the sweep to read the whole session',
+      () => {
+        last = queryOne<{ input_tokens: number; output_tokens: number; t_tool_calls: number }>(
           t,
-          'SELECT input_tokens, output_tokens, t_tool_calls FROM sessions WHERE id = ? AND output_tokens > 0',
+          'SELECT input_tokens, output_tokens, t_tool_calls FROM sessions WHERE id = ?',
           id,
-        ),
+        );
+        return last && last.output_tokens >= expected.output && last.input_tokens >= expected.input ? last : null;
+      },
       10_000,
-    );
-    expect({ input: session.input_tokens, output: session.output_tokens }).toEqual(modelUsageTokens(run.result));
+    ).catch((err) => {
+      throw new Error(`${err.message}; last seen ${JSON.stringify(last)}, expected ${JSON.stringify(expected)}`);
+    });
+    expect({ input: session.input_tokens, output: session.output_tokens }).toEqual(expected);
     expect(session.t_tool_calls).toBe(2);
     expect(queryOne<{ n: number }>(t, 'SELECT count(*) AS n FROM hook_events WHERE session_id = ?', id)!.n).toBe(0);
     expect(queryOne<{ source: string }>(t, 'SELECT source FROM transcripts WHERE session_id = ?', id)!.source).toBe('sweep');
