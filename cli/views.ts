@@ -13,8 +13,6 @@ import type {
   WireUsageTotals,
 } from './wire.js';
 
-const orNull = (s: string) => (s === '' ? null : s);
-
 export function sessionView(s: WireSession) {
   return {
     id: s.id,
@@ -69,14 +67,14 @@ export function timelineView(e: WireTimelineEntry) {
     at: iso(e.unixMs),
     kind: e.kind,
     text: e.text,
-    toolName: orNull(e.toolName),
-    toolUseId: orNull(e.toolUseId),
-    status: orNull(e.status),
+    toolName: e.toolName ?? null,
+    toolUseId: e.toolUseId ?? null,
+    status: e.status ?? null,
     durationMs: e.durationMs || null,
-    agentId: orNull(e.agentId),
+    agentId: e.agentId ?? null,
     ref: e.ref,
     source: e.source,
-    detail: orNull(e.detail),
+    detail: e.detail ?? null,
     ...(e.input || e.output ? { input: e.input, output: e.output } : {}),
   };
 }
@@ -129,7 +127,7 @@ export function renderTimeline(entries: WireTimelineEntry[], color: boolean, opt
       switch (e.kind) {
         case 'tool': {
           const failed = e.status === 'error';
-          const head = `${time}${agent} ${failed ? '!' : ' '} ${e.toolName.padEnd(6)} ${oneLine(e.text, opts.payloads ? 400 : 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}`;
+          const head = `${time}${agent} ${failed ? '!' : ' '} ${(e.toolName ?? '').padEnd(6)} ${oneLine(e.text, opts.payloads ? 400 : 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}`;
           const parts = [failed ? paint(RED, head) : head];
           if (opts.payloads && (e.input || e.output)) {
             if (e.input) parts.push(paint(DIM, `${indent}input:`), block(prettyInput(e.input), `${indent}  `));
@@ -183,13 +181,13 @@ export function searchHitView(h: WireSearchHit, rank: number) {
     interactionUuid: h.uuid,
     blockIndex: h.blockIndex,
     kind: h.kind,
-    toolName: orNull(h.toolName),
-    toolUseId: orNull(h.toolUseId),
+    toolName: h.toolName ?? null,
+    toolUseId: h.toolUseId ?? null,
     isError: h.isError,
     at: iso(h.unixMs),
-    agentId: orNull(h.agentId),
-    project: orNull(h.project),
-    sessionTitle: orNull(h.sessionTitle),
+    agentId: h.agentId ?? null,
+    project: h.project ?? null,
+    sessionTitle: h.sessionTitle ?? null,
     snippet: text,
     highlights,
     score: h.score,
@@ -242,7 +240,7 @@ export function usageRowView(wireReport: string, r: WireUsageRow) {
   const base = {
     period: r.period,
     [REPORT_KEY[report]]: r.period,
-    ...(report === 'session' ? { project: orNull(r.project), firstActivity: iso(r.firstUnixMs), lastActivity: iso(r.lastUnixMs) } : { sessions: r.sessions }),
+    ...(report === 'session' ? { project: r.project ?? null, firstActivity: iso(r.firstUnixMs), lastActivity: iso(r.lastUnixMs) } : { sessions: r.sessions }),
     ...usageTotalsView(r.totals),
     modelsUsed: r.models.map((m) => m.model),
     modelBreakdowns: r.models.map(modelBreakdownView),
@@ -305,7 +303,7 @@ export function statsView(s: WireStatsResponse) {
       transcriptsWithErrors: s.health.transcriptsWithErrors,
       transcriptErrors: s.health.transcriptErrors.map((e) => ({
         path: e.path,
-        sessionId: orNull(e.sessionId),
+        sessionId: e.sessionId ?? null,
         error: e.error,
         lastReadAt: iso(e.lastReadUnixMs),
       })),
@@ -318,7 +316,7 @@ export function statsView(s: WireStatsResponse) {
         lastStatus: j.lastStatus,
         lastStartedAt: iso(j.lastStartedUnixMs),
         lastEndedAt: iso(j.lastEndedUnixMs),
-        lastError: orNull(j.lastError),
+        lastError: j.lastError ?? null,
         runs: j.runs,
         failedRuns: j.failedRuns,
       })),
@@ -331,13 +329,13 @@ export function liveEventView(e: WireLiveEvent) {
     source: e.source,
     seq: e.seq,
     at: iso(e.unixMs),
-    sessionId: orNull(e.sessionId),
+    sessionId: e.sessionId ?? null,
     kind: e.kind,
-    toolName: orNull(e.toolName),
-    toolUseId: orNull(e.toolUseId),
+    toolName: e.toolName ?? null,
+    toolUseId: e.toolUseId ?? null,
     text: e.text,
     isError: e.isError,
-    agentId: orNull(e.agentId),
+    agentId: e.agentId ?? null,
     ref: e.ref,
     blockIndex: e.blockIndex,
   };

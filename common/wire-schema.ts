@@ -22,3 +22,19 @@ export function absentIfNull<T extends object>(o: T): Absent<T> {
   for (const [k, v] of Object.entries(o)) if (v !== null) out[k] = v;
   return out as Absent<T>;
 }
+
+/** Absent, all the way down: for a domain result sent whole as one message (Learn's result). */
+export type DeepAbsent<T> = T extends (infer U)[]
+  ? DeepAbsent<U>[]
+  : T extends object
+    ? { [K in keyof T]: null extends T[K] ? DeepAbsent<Exclude<T[K], null>> | undefined : DeepAbsent<T[K]> }
+    : T;
+
+/** absentIfNull through nested objects and arrays. */
+export function deepAbsentIfNull<T>(v: T): DeepAbsent<T> {
+  if (Array.isArray(v)) return v.map(deepAbsentIfNull) as DeepAbsent<T>;
+  if (v === null || typeof v !== 'object') return v as DeepAbsent<T>;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = deepAbsentIfNull(x);
+  return out as DeepAbsent<T>;
+}

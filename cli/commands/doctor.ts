@@ -21,6 +21,7 @@ import { claudeConfigDir, managedSettingsFile, projectSettingsFiles, tildify, us
 import { readManifest, type InstallManifest } from '../install/manifest.js';
 import { socketAnswers } from '../install/run.js';
 import { shellWords, splitAssignments } from '../install/shell.js';
+import type { WireSyncStatusResponse } from '../wire.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -546,18 +547,7 @@ async function checkStorage(e: Env): Promise<Check> {
   const where =
     s.backend === 's3' ? `s3://${s.s3.bucket}/${s.s3.prefix}${s.s3.endpoint ? ` at ${s.s3.endpoint}` : ''}` : `local (${s.localBaseDir} in the data dir)`;
   if (!e.daemon.running) return { id: 'storage', status: 'skip', summary: `central copy: ${where}; rbkd is not running, so its uploads cannot be checked` };
-  let st: {
-    backend: string;
-    location: string;
-    backendError: string;
-    backlogSessions: number;
-    sessionsInBackoff: number;
-    lastError: string;
-    lastErrorUnixMs: number;
-    lastSuccessUnixMs: number;
-    lagMs: number;
-    sessionsSynced: number;
-  };
+  let st: WireSyncStatusResponse;
   try {
     const { call } = await import('../client.js');
     st = await call('Sync', 'Status', {}, 5000);
@@ -575,8 +565,8 @@ async function checkStorage(e: Env): Promise<Check> {
     location: st.location,
     backlogSessions: backlog,
     lagMs: Number(st.lagMs),
-    lastError: st.lastError || null,
-    lastSuccessUnixMs: Number(st.lastSuccessUnixMs) || null,
+    lastError: st.lastError ?? null,
+    lastSuccessUnixMs: st.lastSuccessUnixMs ?? null,
   };
   if (st.backendError) {
     return {
@@ -605,7 +595,7 @@ async function checkStorage(e: Env): Promise<Check> {
       details,
     };
   }
-  const last = Number(st.lastSuccessUnixMs) > 0 ? `, last upload ${new Date(Number(st.lastSuccessUnixMs)).toISOString()}` : '';
+  const last = st.lastSuccessUnixMs !== undefined ? `, last upload ${new Date(st.lastSuccessUnixMs).toISOString()}` : '';
   return {
     id: 'storage',
     status: 'pass',

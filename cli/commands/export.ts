@@ -19,8 +19,6 @@ export interface SessionExport {
   interactions: WireInteraction[];
 }
 
-const orNull = (s: string) => (s === '' ? null : s);
-
 function interactionView(i: WireInteraction) {
   let toolInput: unknown = null;
   if (i.toolInput) {
@@ -34,19 +32,19 @@ function interactionView(i: WireInteraction) {
     uuid: i.uuid,
     blockIndex: i.blockIndex,
     kind: i.kind,
-    subtype: orNull(i.subtype),
+    subtype: i.subtype ?? null,
     at: iso(i.timestampUnixMs),
     text: i.text,
-    toolName: orNull(i.toolName),
-    toolUseId: orNull(i.toolUseId),
+    toolName: i.toolName ?? null,
+    toolUseId: i.toolUseId ?? null,
     toolInput,
     isError: i.isError,
-    agentId: orNull(i.agentId),
-    parentUuid: orNull(i.parentUuid),
+    agentId: i.agentId ?? null,
+    parentUuid: i.parentUuid ?? null,
     isSidechain: i.isSidechain,
-    model: orNull(i.model),
-    messageId: orNull(i.messageId),
-    requestId: orNull(i.requestId),
+    model: i.model ?? null,
+    messageId: i.messageId ?? null,
+    requestId: i.requestId ?? null,
   };
 }
 

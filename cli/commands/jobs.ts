@@ -15,10 +15,10 @@ export function runView(r: WireJobRun) {
     trigger: r.trigger,
     startedAt: iso(r.startedUnixMs),
     endedAt: iso(r.endedUnixMs),
-    durationMs: r.endedUnixMs > 0 ? r.endedUnixMs - r.startedUnixMs : null,
+    durationMs: r.endedUnixMs !== undefined ? r.endedUnixMs - r.startedUnixMs : null,
     status: r.status,
     counts: numbers(r.counts),
-    error: r.error === '' ? null : r.error,
+    error: r.error ?? null,
   };
 }
 
@@ -48,8 +48,8 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
   const res = await call<{ runs: WireJobRun[]; jobs: WireJobInfo[] }>('Jobs', 'ListRuns', { limit: opts.limit, job: opts.job ?? '' });
   const jobs = res.jobs.map((j) => ({
     name: j.name,
-    description: j.description || null,
-    schedule: j.schedule || null,
+    description: j.description ?? null,
+    schedule: j.schedule ?? null,
     nextRunAt: iso(j.nextRunUnixMs),
     running: j.running,
     runningRunId: j.running ? Number(j.runningRunId) : null,
@@ -85,10 +85,10 @@ export async function jobsListCommand(io: Io, opts: { json: boolean; limit: numb
           r.job,
           r.trigger,
           shortTime(r.startedUnixMs),
-          r.endedUnixMs > 0 ? duration(r.endedUnixMs - r.startedUnixMs) : `${duration(Date.now() - r.startedUnixMs)}…`,
+          r.endedUnixMs !== undefined ? duration(r.endedUnixMs - r.startedUnixMs) : `${duration(Date.now() - r.startedUnixMs)}…`,
           r.status,
           countsText(numbers(r.counts)),
-          r.error,
+          r.error ?? '',
         ]),
         { rightAlign: [0], keep: [1, 3], drop: [2, 4], width: io.columns },
       ),

@@ -4,19 +4,25 @@ import path from 'node:path';
 import { call } from '../client.js';
 import { EXIT } from '../errors.js';
 import { iso, plural, table } from '../format.js';
-import type { LearnResult } from '../../daemon/learn/learn.js';
-import type { IncidentCluster } from '../../daemon/learn/scan.js';
 import type { Io } from '../io.js';
 import { terminalSafe } from '../views.js';
-import type { WireLearning } from '../wire.js';
+import type { WireIncident, WireLearnResult, WireLearning } from '../wire.js';
 
-const sectionsView = (pm: LearnResult['postmortem']['postmortem']) => ({
-  ...pm,
-  title: undefined,
+type WirePostmortemFile = WireLearnResult['postmortem'];
+
+const sectionsView = (pm: WirePostmortemFile['postmortem']) => ({
+  summary: pm.summary,
+  impact: pm.impact,
+  detection: pm.detection,
+  rootCause: pm.rootCause,
+  resolution: pm.resolution,
+  wentWell: pm.wentWell,
+  wentPoorly: pm.wentPoorly,
+  actionItems: pm.actionItems,
   timeline: pm.timeline.map((t) => ({ at: iso(t.unixMs), text: t.text, refs: t.refs })),
 });
 
-const priorView = (p: LearnResult['signatures'][number]['seenBefore'][number]) => ({
+const priorView = (p: WireLearnResult['signatures'][number]['seenBefore'][number]) => ({
   sessionId: p.sessionId,
   project: p.project,
   firstSeenAt: iso(p.firstSeenUnixMs),
@@ -30,12 +36,12 @@ const priorView = (p: LearnResult['signatures'][number]['seenBefore'][number]) =
 });
 
 /** `rbk learn --json` (docs/cli-json.md): the daemon's result with times as ISO strings. */
-export function learnView(r: LearnResult) {
+export function learnView(r: WireLearnResult) {
   return {
     runId: r.runId,
     sessionId: r.sessionId,
-    incidentId: r.incidentId,
-    query: r.query,
+    incidentId: r.incidentId ?? null,
+    query: r.query ?? null,
     focus: {
       entries: r.focus.entries,
       totalEntries: r.focus.totalEntries,
@@ -43,31 +49,52 @@ export function learnView(r: LearnResult) {
       to: iso(r.focus.toUnixMs),
       matchedRefs: r.focus.matchedRefs,
     },
-    synthesizer: r.synthesizer,
+    synthesizer: { requested: r.synthesizer.requested, used: r.synthesizer.used, fallbackReason: r.synthesizer.fallbackReason ?? null },
     outputDir: r.outputDir,
     outputDirReason: r.outputDirReason,
     runbookDir: r.runbookDir,
     incidents: r.incidents.map((i) => ({
-      ...i,
-      firstSymptom: { ...i.firstSymptom, unixMs: undefined, at: iso(i.firstSymptom.unixMs) },
+      number: i.number,
+      status: i.status,
+      title: i.title,
+      signatureId: i.signatureId,
+      signature: i.signature,
+      checks: i.checks,
+      firstSymptom: {
+        ref: i.firstSymptom.ref,
+        resultRef: i.firstSymptom.resultRef,
+        command: i.firstSymptom.command,
+        error: i.firstSymptom.error,
+        at: iso(i.firstSymptom.unixMs),
+      },
+      failures: i.failures,
+      failedAttempts: i.failedAttempts,
+      diagnostics: i.diagnostics,
+      fix: i.fix,
+      verification: i.verification,
+      durationMs: i.durationMs ?? null,
+      evidence: i.evidence,
+      postmortem: i.postmortem,
+      proposal: i.proposal ?? null,
+      knowledge: i.knowledge ?? null,
       seenBefore: i.seenBefore.map(priorView),
     })),
     unrelated: r.unrelated,
-    missteps: r.missteps,
+    missteps: r.missteps.map((m) => ({ ref: m.ref, tool: m.tool, command: m.command, error: m.error, correctedBy: m.correctedBy ?? null })),
     postmortem: { path: r.postmortem.path, title: r.postmortem.title, sections: sectionsView(r.postmortem.postmortem) },
     postmortems: r.postmortems.map((p) => ({
-      incident: p.incident,
+      incident: p.incident ?? null,
       path: p.path,
       title: p.title,
       synthesizer: p.synthesizer,
-      fallbackReason: p.fallbackReason,
+      fallbackReason: p.fallbackReason ?? null,
       sections: sectionsView(p.postmortem),
     })),
     proposals: r.proposals,
     alreadyInRunbooks: r.alreadyInRunbooks,
     knowledge: r.knowledge,
     signatures: r.signatures.map((s) => ({ ...s, seenBefore: s.seenBefore.map(priorView) })),
-    applied: r.applied,
+    applied: r.applied ?? null,
   };
 }
 
@@ -90,7 +117,7 @@ function steps(list: string[], sep: string): string {
   return out.join(sep);
 }
 
-const STATUS = { resolved: 'resolved and verified', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved' } as const;
+const STATUS: Record<string, string> = { resolved: 'resolved and verified', 'fixed-unverified': 'fixed, not verified', unresolved: 'not resolved' };
 
 export async function learnCommand(
   io: Io,
@@ -99,7 +126,7 @@ export async function learnCommand(
   const remote = opts.synthesizer === 'anthropic' || opts.synthesizer === 'openai';
   if (opts.progress && io.isTTY)
     io.err(`learning from session ${opts.session}${remote ? ` (asking the ${opts.synthesizer} model; this can take a minute)` : ''}…`);
-  const res = await call<{ resultJson: string }>(
+  const res = await call<{ result: WireLearnResult }>(
     'Learn',
     'Learn',
     {
@@ -112,8 +139,8 @@ export async function learnCommand(
     },
     remote ? 15 * 60_000 : 5 * 60_000,
   );
-  const r = JSON.parse(res.resultJson) as LearnResult;
-  const conflict = r.applied !== null && r.applied.conflicts.length > 0;
+  const r = res.result;
+  const conflict = r.applied !== undefined && r.applied.conflicts.length > 0;
   if (opts.json) {
     io.json(learnView(r));
     return conflict ? EXIT.failure : EXIT.ok;
@@ -135,7 +162,7 @@ export async function learnCommand(
     io.out('');
     io.out(`incident ${i.number}: ${terminalSafe(i.title)}`);
     io.out(
-      `  status      ${STATUS[i.status]}${i.durationMs !== null ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`,
+      `  status      ${STATUS[i.status] ?? i.status}${i.durationMs !== undefined ? ` (${Math.round(i.durationMs / 1000)} s from the first symptom to the verification)` : ''}`,
     );
     if (i.failedAttempts.length > 0)
       io.out(
@@ -191,14 +218,14 @@ function learningView(l: WireLearning) {
   return {
     id: l.id,
     kind: l.kind,
-    signatureId: l.signatureId,
-    signature: l.signature,
+    signatureId: l.signatureId ?? null,
+    signature: l.signature ?? null,
     title: l.title,
     fix: l.fix,
     verification: l.verification,
     firstSeenAt: iso(l.firstSeenUnixMs),
     lastSeenAt: iso(l.lastSeenUnixMs),
-    docPath: l.docPath || null,
+    docPath: l.docPath ?? null,
     sessions: l.sessions,
     updatedAt: iso(l.updatedUnixMs),
   };
@@ -237,7 +264,7 @@ export async function learningsShowCommand(io: Io, opts: { id: string; json: boo
   }
   const l = r.learning;
   io.out(`${l.id}  (${l.kind})  ${l.title}`);
-  io.out(`  signature     ${l.signature} (${l.signatureId})`);
+  io.out(`  signature     ${l.signature ?? '-'} (${l.signatureId ?? 'none'})`);
   io.out(`  fix           ${l.fix}`);
   io.out(`  verification  ${l.verification}`);
   io.out(`  seen          ${iso(l.firstSeenUnixMs) ?? '-'} to ${iso(l.lastSeenUnixMs) ?? '-'} in ${plural(l.sessions, 'session')}`);
@@ -249,7 +276,7 @@ export async function learningsShowCommand(io: Io, opts: { id: string; json: boo
 
 export async function incidentsCommand(io: Io, opts: { json: boolean; minSessions: number; limit: number; progress: boolean }): Promise<number> {
   if (opts.progress && io.isTTY) io.err('clustering error signatures across sessions…');
-  const r = await call<{ incidents: IncidentCluster[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
+  const r = await call<{ incidents: WireIncident[] }>('Learn', 'Incidents', { minSessions: opts.minSessions, limit: opts.limit }, 10 * 60_000);
   const incidents = r.incidents.map((i) => ({
     signatureId: i.signatureId,
     signature: i.signature,

@@ -7,7 +7,6 @@ import type { Confirmation } from '../parse.js';
 import { bytes, countsText, runView } from './jobs.js';
 import type { WireRetentionResponse, WireRetentionRows, WireRetentionS3 } from '../wire.js';
 
-/** On the wire a missing error is '' rather than null. */
 /** The central copy's part: null when the retention job has no S3 step (retention.s3.days unset, or not s3). */
 const s3View = (s: WireRetentionS3 | null | undefined) =>
   s
@@ -20,7 +19,7 @@ const s3View = (s: WireRetentionS3 | null | undefined) =>
         bytes: Number(s.bytes),
         sessions: Number(s.sessions),
         pinnedKept: Number(s.pinnedKept),
-        error: s.error || null,
+        error: s.error ?? null,
       }
     : null;
 
@@ -54,7 +53,7 @@ async function fetchRetention(dryRun: boolean): Promise<{ res: WireRetentionResp
     if (err instanceof CliError && err.message.startsWith('FAILED_PRECONDITION: ')) throw new CliError(err.message.slice(21), EXIT.failure);
     throw err;
   }
-  const sessions = res.sessions.map((s) => ({ id: s.id, project: s.project || null, lastActivityAt: iso(s.lastActivityUnixMs), rows: rowsView(s.rows) }));
+  const sessions = res.sessions.map((s) => ({ id: s.id, project: s.project ?? null, lastActivityAt: iso(s.lastActivityUnixMs), rows: rowsView(s.rows) }));
   const orphans = rowsView(res.orphans);
   const view: RetentionView = {
     dryRun: res.dryRun,
@@ -94,7 +93,7 @@ function renderRetention(res: WireRetentionResponse, view: RetentionView, width:
     out.push(
       table(
         ['SESSION', 'PROJECT', 'LAST ACTIVITY', 'ROWS'],
-        res.sessions.map((s, i) => [s.id, s.project || '-', shortTime(s.lastActivityUnixMs), String(sum(sessions[i]!.rows))]),
+        res.sessions.map((s, i) => [s.id, s.project ?? '-', shortTime(s.lastActivityUnixMs), String(sum(sessions[i]!.rows))]),
         { rightAlign: [3], keep: [0], width },
       ),
     );

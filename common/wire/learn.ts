@@ -2,19 +2,41 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AlreadyInRunbook as _rbk_v1_AlreadyInRunbook, AlreadyInRunbook__Output as _rbk_v1_AlreadyInRunbook__Output } from './rbk/v1/AlreadyInRunbook.js';
+import type { AppliedChange as _rbk_v1_AppliedChange, AppliedChange__Output as _rbk_v1_AppliedChange__Output } from './rbk/v1/AppliedChange.js';
+import type { ApplyConflict as _rbk_v1_ApplyConflict, ApplyConflict__Output as _rbk_v1_ApplyConflict__Output } from './rbk/v1/ApplyConflict.js';
+import type { ApplyReport as _rbk_v1_ApplyReport, ApplyReport__Output as _rbk_v1_ApplyReport__Output } from './rbk/v1/ApplyReport.js';
+import type { Claim as _rbk_v1_Claim, Claim__Output as _rbk_v1_Claim__Output } from './rbk/v1/Claim.js';
+import type { CommandStep as _rbk_v1_CommandStep, CommandStep__Output as _rbk_v1_CommandStep__Output } from './rbk/v1/CommandStep.js';
+import type { FailedAttempt as _rbk_v1_FailedAttempt, FailedAttempt__Output as _rbk_v1_FailedAttempt__Output } from './rbk/v1/FailedAttempt.js';
+import type { FirstSymptom as _rbk_v1_FirstSymptom, FirstSymptom__Output as _rbk_v1_FirstSymptom__Output } from './rbk/v1/FirstSymptom.js';
+import type { FixStep as _rbk_v1_FixStep, FixStep__Output as _rbk_v1_FixStep__Output } from './rbk/v1/FixStep.js';
 import type { GetLearningRequest as _rbk_v1_GetLearningRequest, GetLearningRequest__Output as _rbk_v1_GetLearningRequest__Output } from './rbk/v1/GetLearningRequest.js';
 import type { GetLearningResponse as _rbk_v1_GetLearningResponse, GetLearningResponse__Output as _rbk_v1_GetLearningResponse__Output } from './rbk/v1/GetLearningResponse.js';
 import type { Incident as _rbk_v1_Incident, Incident__Output as _rbk_v1_Incident__Output } from './rbk/v1/Incident.js';
 import type { IncidentFix as _rbk_v1_IncidentFix, IncidentFix__Output as _rbk_v1_IncidentFix__Output } from './rbk/v1/IncidentFix.js';
 import type { IncidentsRequest as _rbk_v1_IncidentsRequest, IncidentsRequest__Output as _rbk_v1_IncidentsRequest__Output } from './rbk/v1/IncidentsRequest.js';
 import type { IncidentsResponse as _rbk_v1_IncidentsResponse, IncidentsResponse__Output as _rbk_v1_IncidentsResponse__Output } from './rbk/v1/IncidentsResponse.js';
+import type { KnowledgeFile as _rbk_v1_KnowledgeFile, KnowledgeFile__Output as _rbk_v1_KnowledgeFile__Output } from './rbk/v1/KnowledgeFile.js';
 import type { LearnClient as _rbk_v1_LearnClient, LearnDefinition as _rbk_v1_LearnDefinition } from './rbk/v1/Learn.js';
+import type { LearnFocus as _rbk_v1_LearnFocus, LearnFocus__Output as _rbk_v1_LearnFocus__Output } from './rbk/v1/LearnFocus.js';
 import type { LearnRequest as _rbk_v1_LearnRequest, LearnRequest__Output as _rbk_v1_LearnRequest__Output } from './rbk/v1/LearnRequest.js';
 import type { LearnResponse as _rbk_v1_LearnResponse, LearnResponse__Output as _rbk_v1_LearnResponse__Output } from './rbk/v1/LearnResponse.js';
+import type { LearnResult as _rbk_v1_LearnResult, LearnResult__Output as _rbk_v1_LearnResult__Output } from './rbk/v1/LearnResult.js';
+import type { LearnSynthesizer as _rbk_v1_LearnSynthesizer, LearnSynthesizer__Output as _rbk_v1_LearnSynthesizer__Output } from './rbk/v1/LearnSynthesizer.js';
+import type { LearnedIncident as _rbk_v1_LearnedIncident, LearnedIncident__Output as _rbk_v1_LearnedIncident__Output } from './rbk/v1/LearnedIncident.js';
+import type { LearnedSignature as _rbk_v1_LearnedSignature, LearnedSignature__Output as _rbk_v1_LearnedSignature__Output } from './rbk/v1/LearnedSignature.js';
 import type { Learning as _rbk_v1_Learning, Learning__Output as _rbk_v1_Learning__Output } from './rbk/v1/Learning.js';
 import type { LearningSource as _rbk_v1_LearningSource, LearningSource__Output as _rbk_v1_LearningSource__Output } from './rbk/v1/LearningSource.js';
 import type { ListLearningsRequest as _rbk_v1_ListLearningsRequest, ListLearningsRequest__Output as _rbk_v1_ListLearningsRequest__Output } from './rbk/v1/ListLearningsRequest.js';
 import type { ListLearningsResponse as _rbk_v1_ListLearningsResponse, ListLearningsResponse__Output as _rbk_v1_ListLearningsResponse__Output } from './rbk/v1/ListLearningsResponse.js';
+import type { Misstep as _rbk_v1_Misstep, Misstep__Output as _rbk_v1_Misstep__Output } from './rbk/v1/Misstep.js';
+import type { Postmortem as _rbk_v1_Postmortem, Postmortem__Output as _rbk_v1_Postmortem__Output } from './rbk/v1/Postmortem.js';
+import type { PostmortemFile as _rbk_v1_PostmortemFile, PostmortemFile__Output as _rbk_v1_PostmortemFile__Output } from './rbk/v1/PostmortemFile.js';
+import type { PostmortemTimelineItem as _rbk_v1_PostmortemTimelineItem, PostmortemTimelineItem__Output as _rbk_v1_PostmortemTimelineItem__Output } from './rbk/v1/PostmortemTimelineItem.js';
+import type { PriorOccurrence as _rbk_v1_PriorOccurrence, PriorOccurrence__Output as _rbk_v1_PriorOccurrence__Output } from './rbk/v1/PriorOccurrence.js';
+import type { RunbookProposal as _rbk_v1_RunbookProposal, RunbookProposal__Output as _rbk_v1_RunbookProposal__Output } from './rbk/v1/RunbookProposal.js';
+import type { UnrelatedFailure as _rbk_v1_UnrelatedFailure, UnrelatedFailure__Output as _rbk_v1_UnrelatedFailure__Output } from './rbk/v1/UnrelatedFailure.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -23,19 +45,41 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   rbk: {
     v1: {
+      AlreadyInRunbook: MessageTypeDefinition<_rbk_v1_AlreadyInRunbook, _rbk_v1_AlreadyInRunbook__Output>
+      AppliedChange: MessageTypeDefinition<_rbk_v1_AppliedChange, _rbk_v1_AppliedChange__Output>
+      ApplyConflict: MessageTypeDefinition<_rbk_v1_ApplyConflict, _rbk_v1_ApplyConflict__Output>
+      ApplyReport: MessageTypeDefinition<_rbk_v1_ApplyReport, _rbk_v1_ApplyReport__Output>
+      Claim: MessageTypeDefinition<_rbk_v1_Claim, _rbk_v1_Claim__Output>
+      CommandStep: MessageTypeDefinition<_rbk_v1_CommandStep, _rbk_v1_CommandStep__Output>
+      FailedAttempt: MessageTypeDefinition<_rbk_v1_FailedAttempt, _rbk_v1_FailedAttempt__Output>
+      FirstSymptom: MessageTypeDefinition<_rbk_v1_FirstSymptom, _rbk_v1_FirstSymptom__Output>
+      FixStep: MessageTypeDefinition<_rbk_v1_FixStep, _rbk_v1_FixStep__Output>
       GetLearningRequest: MessageTypeDefinition<_rbk_v1_GetLearningRequest, _rbk_v1_GetLearningRequest__Output>
       GetLearningResponse: MessageTypeDefinition<_rbk_v1_GetLearningResponse, _rbk_v1_GetLearningResponse__Output>
       Incident: MessageTypeDefinition<_rbk_v1_Incident, _rbk_v1_Incident__Output>
       IncidentFix: MessageTypeDefinition<_rbk_v1_IncidentFix, _rbk_v1_IncidentFix__Output>
       IncidentsRequest: MessageTypeDefinition<_rbk_v1_IncidentsRequest, _rbk_v1_IncidentsRequest__Output>
       IncidentsResponse: MessageTypeDefinition<_rbk_v1_IncidentsResponse, _rbk_v1_IncidentsResponse__Output>
+      KnowledgeFile: MessageTypeDefinition<_rbk_v1_KnowledgeFile, _rbk_v1_KnowledgeFile__Output>
       Learn: SubtypeConstructor<typeof grpc.Client, _rbk_v1_LearnClient> & { service: _rbk_v1_LearnDefinition }
+      LearnFocus: MessageTypeDefinition<_rbk_v1_LearnFocus, _rbk_v1_LearnFocus__Output>
       LearnRequest: MessageTypeDefinition<_rbk_v1_LearnRequest, _rbk_v1_LearnRequest__Output>
       LearnResponse: MessageTypeDefinition<_rbk_v1_LearnResponse, _rbk_v1_LearnResponse__Output>
+      LearnResult: MessageTypeDefinition<_rbk_v1_LearnResult, _rbk_v1_LearnResult__Output>
+      LearnSynthesizer: MessageTypeDefinition<_rbk_v1_LearnSynthesizer, _rbk_v1_LearnSynthesizer__Output>
+      LearnedIncident: MessageTypeDefinition<_rbk_v1_LearnedIncident, _rbk_v1_LearnedIncident__Output>
+      LearnedSignature: MessageTypeDefinition<_rbk_v1_LearnedSignature, _rbk_v1_LearnedSignature__Output>
       Learning: MessageTypeDefinition<_rbk_v1_Learning, _rbk_v1_Learning__Output>
       LearningSource: MessageTypeDefinition<_rbk_v1_LearningSource, _rbk_v1_LearningSource__Output>
       ListLearningsRequest: MessageTypeDefinition<_rbk_v1_ListLearningsRequest, _rbk_v1_ListLearningsRequest__Output>
       ListLearningsResponse: MessageTypeDefinition<_rbk_v1_ListLearningsResponse, _rbk_v1_ListLearningsResponse__Output>
+      Misstep: MessageTypeDefinition<_rbk_v1_Misstep, _rbk_v1_Misstep__Output>
+      Postmortem: MessageTypeDefinition<_rbk_v1_Postmortem, _rbk_v1_Postmortem__Output>
+      PostmortemFile: MessageTypeDefinition<_rbk_v1_PostmortemFile, _rbk_v1_PostmortemFile__Output>
+      PostmortemTimelineItem: MessageTypeDefinition<_rbk_v1_PostmortemTimelineItem, _rbk_v1_PostmortemTimelineItem__Output>
+      PriorOccurrence: MessageTypeDefinition<_rbk_v1_PriorOccurrence, _rbk_v1_PriorOccurrence__Output>
+      RunbookProposal: MessageTypeDefinition<_rbk_v1_RunbookProposal, _rbk_v1_RunbookProposal__Output>
+      UnrelatedFailure: MessageTypeDefinition<_rbk_v1_UnrelatedFailure, _rbk_v1_UnrelatedFailure__Output>
     }
   }
 }

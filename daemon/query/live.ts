@@ -12,15 +12,15 @@ export interface LiveEvent {
   /** hook_events.seq or interactions.id: increasing in storage order within a source. */
   seq: number;
   unixMs: number;
-  sessionId: string;
+  sessionId: string | null;
   /** The hook event name (PreToolUse, …) or the interaction kind (user_prompt, tool_use, …). */
   kind: string;
-  toolName: string;
-  toolUseId: string;
+  toolName: string | null;
+  toolUseId: string | null;
   /** One readable line: the prompt, the command, the error, the first part of the text. */
   text: string;
   isError: boolean;
-  agentId: string;
+  agentId: string | null;
   /** The hook event id or the interaction uuid. */
   ref: string;
   blockIndex: number;
@@ -108,13 +108,13 @@ function hookEvent(r: HookRow): LiveEvent {
     source: 'hook',
     seq: r.seq,
     unixMs: r.at,
-    sessionId: r.session_id ?? '',
+    sessionId: r.session_id,
     kind: r.event_name,
-    toolName: r.tool_name ?? '',
-    toolUseId: r.tool_use_id ?? '',
+    toolName: r.tool_name,
+    toolUseId: r.tool_use_id,
     text,
     isError: r.event_name === 'PostToolUseFailure' || r.event_name === 'StopFailure',
-    agentId: r.agent_id ?? '',
+    agentId: r.agent_id,
     ref: r.event_id,
     blockIndex: 0,
     hidden: false,
@@ -126,13 +126,13 @@ function interactionEvent(r: InteractionRow): LiveEvent {
     source: 'interaction',
     seq: r.id,
     unixMs: r.ts ?? 0,
-    sessionId: r.session_id ?? '',
+    sessionId: r.session_id,
     kind: r.kind,
-    toolName: r.tool_name ?? '',
-    toolUseId: r.tool_use_id ?? '',
+    toolName: r.tool_name,
+    toolUseId: r.tool_use_id,
     text: r.kind === 'tool_use' ? summarizeToolInput(r.tool_input) : clip(r.text),
     isError: r.is_error === 1,
-    agentId: r.agent_id ?? '',
+    agentId: r.agent_id,
     ref: r.uuid,
     blockIndex: r.block_index,
     hidden: r.hidden === 1,

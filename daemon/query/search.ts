@@ -45,13 +45,13 @@ export interface SearchHit {
   uuid: string;
   blockIndex: number;
   kind: string;
-  toolName: string;
-  toolUseId: string;
+  toolName: string | null;
+  toolUseId: string | null;
   isError: boolean;
   unixMs: number;
-  agentId: string;
-  project: string;
-  sessionTitle: string;
+  agentId: string | null;
+  project: string | null;
+  sessionTitle: string | null;
   /** Text around the best match; matched terms are wrapped in HL_START … HL_END. */
   snippet: string;
   /** bm25 score (lower is better; FTS5's rank). */
@@ -176,13 +176,13 @@ export function search(db: Db, f: SearchFilter): SearchResult {
       uuid: d.uuid,
       blockIndex: d.block_index,
       kind: d.kind,
-      toolName: d.tool_name ?? '',
-      toolUseId: d.tool_use_id ?? '',
+      toolName: d.tool_name,
+      toolUseId: d.tool_use_id,
       isError: d.is_error === 1,
       unixMs: d.ts ?? 0,
-      agentId: d.agent_id ?? '',
-      project: d.project ?? '',
-      sessionTitle: d.title ?? '',
+      agentId: d.agent_id,
+      project: d.project,
+      sessionTitle: d.title,
       snippet: d.snippet ?? '',
       score: r.score,
     });

@@ -23,7 +23,7 @@ export interface ProjectStat {
 
 export interface TranscriptProblem {
   path: string;
-  sessionId: string;
+  sessionId: string | null;
   error: string;
   lastReadUnixMs: number;
 }
@@ -33,8 +33,8 @@ export interface JobHealth {
   /** The latest run. */
   lastStatus: string;
   lastStartedUnixMs: number;
-  lastEndedUnixMs: number;
-  lastError: string;
+  lastEndedUnixMs: number | null;
+  lastError: string | null;
   /** Runs kept in job_runs, and how many of them failed or were interrupted. */
   runs: number;
   failedRuns: number;
@@ -161,7 +161,7 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
     .get() as { n: number; errors: number; lastRead: number; skipped: number };
   const transcriptErrors = db
     .prepare(
-      `SELECT path, COALESCE(session_id, '') AS sessionId, last_error AS error, COALESCE(last_read_at, 0) AS lastReadUnixMs
+      `SELECT path, session_id AS sessionId, last_error AS error, COALESCE(last_read_at, 0) AS lastReadUnixMs
        FROM transcripts WHERE last_error IS NOT NULL ORDER BY last_read_at DESC LIMIT 20`,
     )
     .all() as TranscriptProblem[];
@@ -171,8 +171,8 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
 
   const jobs = db
     .prepare(
-      `SELECT r.job, r.status AS lastStatus, r.started_at AS lastStartedUnixMs, COALESCE(r.ended_at, 0) AS lastEndedUnixMs,
-              COALESCE(r.error, '') AS lastError, a.runs, a.failedRuns
+      `SELECT r.job, r.status AS lastStatus, r.started_at AS lastStartedUnixMs, r.ended_at AS lastEndedUnixMs,
+              r.error AS lastError, a.runs, a.failedRuns
        FROM (SELECT job, MAX(id) AS last, count(*) AS runs, SUM(status IN ('failed', 'interrupted')) AS failedRuns FROM job_runs GROUP BY job) a
        JOIN job_runs r ON r.id = a.last ORDER BY r.job`,
     )

@@ -45,8 +45,10 @@ export interface ModelUsage {
 export interface UsageRow {
   /** daily: YYYY-MM-DD; weekly: the week's first day; monthly: YYYY-MM; session: the session id. */
   period: string;
-  sessionId: string;
-  project: string;
+  /** Session reports only. */
+  sessionId: string | null;
+  /** Session reports only: the session's project (or cwd); null when it has neither. */
+  project: string | null;
   firstUnixMs: number;
   lastUnixMs: number;
   sessions: number;
@@ -196,8 +198,8 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
   }
   const out: UsageRow[] = [...groups.entries()].map(([key, g]) => ({
     period: key,
-    sessionId: f.report === 'session' ? key : '',
-    project: f.report === 'session' ? (projects.get(key) ?? '') : '',
+    sessionId: f.report === 'session' ? key : null,
+    project: f.report === 'session' ? projects.get(key) || null : null,
     firstUnixMs: Number.isFinite(g.first) ? g.first : 0,
     lastUnixMs: Number.isFinite(g.last) ? g.last : 0,
     sessions: g.sessions.size,

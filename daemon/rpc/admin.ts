@@ -110,8 +110,8 @@ export function adminHandlers(ctx: DaemonContext) {
         },
         dbBytes: fileSize(ctx.paths.db) + fileSize(`${ctx.paths.db}-wal`),
         configSource: ctx.configSource,
-        writeError: ctx.hookWriter.writeFailure?.message ?? '',
-        writeErrorSinceUnixMs: ctx.hookWriter.writeFailure?.sinceUnixMs ?? 0,
+        writeError: ctx.hookWriter.writeFailure?.message,
+        writeErrorSinceUnixMs: ctx.hookWriter.writeFailure?.sinceUnixMs,
         startedBy: ctx.startedBy,
         logFile: ctx.startedBy === 'background' ? ctx.paths.logFile : '',
       };

@@ -9,7 +9,8 @@ import { pastRetention } from '../maintenance/retention.js';
 import { UserError } from '../errors.js';
 import { toServiceError } from './errors.js';
 import { unary } from './errors.js';
-import { forRequest } from '../../common/wire-schema.js';
+import { absentIfNull, forRequest } from '../../common/wire-schema.js';
+import type { SubmitHookResponse } from '../../common/wire/rbk/v1/SubmitHookResponse.js';
 import type { ImportRequest__Output } from '../../common/wire/rbk/v1/ImportRequest.js';
 import type { SubmitHookRequest__Output } from '../../common/wire/rbk/v1/SubmitHookRequest.js';
 
@@ -71,7 +72,7 @@ export function ingestHandlers(ctx: DaemonContext) {
         via: 'direct',
         receivedAt: Date.now(),
       });
-      return { stored: result.stored, sessionId: result.sessionId ?? '', problem: result.problem ?? '' };
+      return absentIfNull({ stored: result.stored, sessionId: result.sessionId, problem: result.problem }) satisfies SubmitHookResponse;
     }),
     // The daemon stays the only writer: the CLI asks, the daemon reads the files.
     Import: (call: grpc.ServerWritableStream<unknown, unknown>) => {

@@ -9,7 +9,12 @@ import { previewCentralCopyRetention } from '../sync/retention.js';
 import type { JobRun } from '../jobs/runs.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { toServiceError, unary } from './errors.js';
-import { forRequest } from '../../common/wire-schema.js';
+import { absentIfNull, forRequest } from '../../common/wire-schema.js';
+import type { JobInfo as JobInfoMessage } from '../../common/wire/rbk/v1/JobInfo.js';
+import type { JobProgress as JobProgressMessage } from '../../common/wire/rbk/v1/JobProgress.js';
+import type { JobRun as JobRunMessage } from '../../common/wire/rbk/v1/JobRun.js';
+import type { PinResponse as PinResponseMessage } from '../../common/wire/rbk/v1/PinResponse.js';
+import type { RetentionSession as RetentionSessionMessage } from '../../common/wire/rbk/v1/RetentionSession.js';
 import type { ListRunsRequest__Output } from '../../common/wire/rbk/v1/ListRunsRequest.js';
 import type { PinRequest__Output } from '../../common/wire/rbk/v1/PinRequest.js';
 import type { RedactScanRequest__Output } from '../../common/wire/rbk/v1/RedactScanRequest.js';
@@ -27,17 +32,17 @@ const pin = forRequest<PinRequest__Output>()(
 /** How often a running job's progress is sent, at most. */
 const PROGRESS_EVERY_MS = 100;
 
-function runToProto(r: JobRun) {
-  return {
+function runToProto(r: JobRun): JobRunMessage {
+  return absentIfNull({
     id: r.id,
     job: r.job,
     trigger: r.trigger,
     startedUnixMs: r.startedAt,
-    endedUnixMs: r.endedAt ?? 0,
+    endedUnixMs: r.endedAt,
     status: r.status,
     counts: r.counts,
-    error: r.error ?? '',
-  };
+    error: r.error,
+  });
 }
 
 function rowsToProto(r: RetentionRows) {
@@ -50,14 +55,16 @@ export function jobsHandlers(ctx: DaemonContext) {
       const s = ctx.scheduler;
       return {
         runs: s.runs.list({ limit: req.limit || 20, job: req.job || undefined }).map(runToProto),
-        jobs: s.jobs().map((j) => ({
-          name: j.name,
-          description: j.description ?? '',
-          schedule: j.schedule ?? '',
-          nextRunUnixMs: j.nextRunAt ?? 0,
-          running: j.running !== null,
-          runningRunId: j.running?.runId ?? 0,
-        })),
+        jobs: s.jobs().map(
+          (j): JobInfoMessage => ({
+            name: j.name,
+            description: j.description ?? undefined,
+            schedule: j.schedule ?? undefined,
+            nextRunUnixMs: j.nextRunAt ?? undefined,
+            running: j.running !== null,
+            runningRunId: j.running?.runId,
+          }),
+        ),
       };
     }),
 
@@ -76,24 +83,33 @@ export function jobsHandlers(ctx: DaemonContext) {
         const now = Date.now();
         if (call.cancelled || (now - lastSent < PROGRESS_EVERY_MS && p.done < p.total)) return;
         lastSent = now;
-        call.write({ ...base, done: p.done, total: p.total, message: p.message ?? '', counts: p.counts ?? {}, status: 'running' });
+        call.write({
+          ...base,
+          done: p.done,
+          total: p.total,
+          message: p.message ?? undefined,
+          counts: p.counts ?? {},
+          status: 'running',
+        } satisfies JobProgressMessage);
       });
       // A client that goes away does not stop the run: it goes on, and `rbk jobs` shows how it ended.
       call.on('cancelled', stop);
       void handle.done.then((run) => {
         stop();
         if (call.cancelled) return;
-        call.write({
-          ...base,
-          final: true,
-          status: run.status,
-          counts: run.counts,
-          error: run.error ?? '',
-          endedUnixMs: run.endedAt ?? 0,
-          done: 1,
-          total: 1,
-          message: run.status,
-        });
+        call.write(
+          absentIfNull({
+            ...base,
+            final: true,
+            status: run.status,
+            counts: run.counts,
+            error: run.error,
+            endedUnixMs: run.endedAt,
+            done: 1,
+            total: 1,
+            message: run.status,
+          }) satisfies JobProgressMessage,
+        );
         call.end();
       });
     },
@@ -122,10 +138,12 @@ export function jobsHandlers(ctx: DaemonContext) {
         },
         spoolRejected: plan.spoolRejected,
         artifactDirs: plan.artifactDirs,
-        s3: s3 && { ...s3, error: s3.error ?? '' },
+        s3: s3 && absentIfNull(s3),
       };
       const toProto = (list: typeof plan.sessions) =>
-        list.map((x) => ({ id: x.id, project: x.project ?? '', lastActivityUnixMs: x.lastActivityAt, rows: rowsToProto(x.rows) }));
+        list.map(
+          (x): RetentionSessionMessage => absentIfNull({ id: x.id, project: x.project, lastActivityUnixMs: x.lastActivityAt, rows: rowsToProto(x.rows) }),
+        );
       if (req.dryRun) return { ...response, sessions: toProto(plan.sessions) };
       const run: JobRun = await s.run('retention', 'manual').done;
       // What went: the planned sessions this run expired.
@@ -137,8 +155,7 @@ export function jobsHandlers(ctx: DaemonContext) {
       // What the run's S3 step deleted: its counts (the listing above was before the run).
       const c = run.counts;
       const s3Went = s3 && {
-        ...s3,
-        error: s3.error ?? '',
+        ...absentIfNull(s3),
         objects: c.s3ObjectsDeleted ?? 0,
         bytes: c.s3BytesDeleted ?? 0,
         sessions: c.s3SessionsDeleted ?? 0,
@@ -150,7 +167,7 @@ export function jobsHandlers(ctx: DaemonContext) {
 
     Pin: unary(pin, (req) => {
       const r = setPinned(ctx.db, ctx.sessions, req.sessionId, req.pinned, ctx.scheduler.clock.now());
-      return { sessionId: r.sessionId, pinned: r.pinned, changed: r.changed, expiredUnixMs: r.expiredAt ?? 0 };
+      return absentIfNull({ sessionId: r.sessionId, pinned: r.pinned, changed: r.changed, expiredUnixMs: r.expiredAt }) satisfies PinResponseMessage;
     }),
 
     RedactScan: unary(redactScan, (req) => {

@@ -6,7 +6,9 @@ import { incidents } from '../learn/scan.js';
 import { getLearning, listLearnings, type LearningRow } from '../store/learnings.js';
 import { UserError } from '../errors.js';
 import { unary } from './errors.js';
-import { forRequest } from '../../common/wire-schema.js';
+import { absentIfNull, deepAbsentIfNull, forRequest } from '../../common/wire-schema.js';
+import type { LearnResponse } from '../../common/wire/rbk/v1/LearnResponse.js';
+import type { Learning as LearningMessage } from '../../common/wire/rbk/v1/Learning.js';
 import type { GetLearningRequest__Output } from '../../common/wire/rbk/v1/GetLearningRequest.js';
 import type { IncidentsRequest__Output } from '../../common/wire/rbk/v1/IncidentsRequest.js';
 import type { LearnRequest__Output } from '../../common/wire/rbk/v1/LearnRequest.js';
@@ -45,21 +47,21 @@ const incidentsRequest = forRequest<IncidentsRequest__Output>()(
   z.object({ minSessions: z.number().int().min(0).max(100_000), limit: z.number().int().min(0).max(100_000) }),
 );
 
-function learningToProto(l: LearningRow & { sessions?: number }) {
-  return {
+function learningToProto(l: LearningRow & { sessions?: number }): LearningMessage {
+  return absentIfNull({
     id: l.id,
     kind: l.kind,
-    signatureId: l.signature_id ?? '',
-    signature: l.signature ?? '',
+    signatureId: l.signature_id,
+    signature: l.signature,
     title: l.title,
     fix: l.fix,
     verification: l.verification,
-    firstSeenUnixMs: l.first_seen ?? 0,
-    lastSeenUnixMs: l.last_seen ?? 0,
-    docPath: l.doc_path ?? '',
+    firstSeenUnixMs: l.first_seen,
+    lastSeenUnixMs: l.last_seen,
+    docPath: l.doc_path,
     sessions: l.sessions ?? 0,
     updatedUnixMs: l.updated_at,
-  };
+  });
 }
 
 export function learnHandlers(ctx: DaemonContext) {
@@ -73,7 +75,7 @@ export function learnHandlers(ctx: DaemonContext) {
         outDir: req.outDir || undefined,
         synthesizer: req.synthesizer || undefined,
       });
-      return { resultJson: JSON.stringify(result) };
+      return { result: deepAbsentIfNull(result) } satisfies LearnResponse;
     }),
     ListLearnings: unary(listRequest, (req) => ({ learnings: listLearnings(ctx.db, req.limit || 100).map(learningToProto) })),
     GetLearning: unary(getRequest, (req) => {

@@ -6,7 +6,7 @@ import { search, toFtsQuery } from '../query/search.js';
 import { listSessions as listSessionsFiltered } from '../query/sessions.js';
 import { stats } from '../query/stats.js';
 import { checkTimeZone, localTimeZone } from '../../common/time.js';
-import { buildTimeline } from '../query/timeline.js';
+import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
 import { usageReport, type Totals } from '../query/usage.js';
 import type { HookEventRow, SessionRow } from '../store/sessions.js';
 import { toServiceError, unary } from './errors.js';
@@ -20,6 +20,13 @@ import type { TailRequest__Output } from '../../common/wire/rbk/v1/TailRequest.j
 import type { UsageRequest__Output } from '../../common/wire/rbk/v1/UsageRequest.js';
 import type { HookEvent as HookEventMessage } from '../../common/wire/rbk/v1/HookEvent.js';
 import type { Session as SessionMessage } from '../../common/wire/rbk/v1/Session.js';
+import type { Interaction as InteractionMessage } from '../../common/wire/rbk/v1/Interaction.js';
+import type { JobHealth as JobHealthMessage } from '../../common/wire/rbk/v1/JobHealth.js';
+import type { LiveEvent as LiveEventMessage } from '../../common/wire/rbk/v1/LiveEvent.js';
+import type { SearchHit as SearchHitMessage } from '../../common/wire/rbk/v1/SearchHit.js';
+import type { TimelineEntry as TimelineEntryMessage } from '../../common/wire/rbk/v1/TimelineEntry.js';
+import type { TranscriptProblem as TranscriptProblemMessage } from '../../common/wire/rbk/v1/TranscriptProblem.js';
+import type { UsageRow as UsageRowMessage } from '../../common/wire/rbk/v1/UsageRow.js';
 import { absentIfNull } from '../../common/wire-schema.js';
 
 export function sessionToProto(row: SessionRow): SessionMessage {
@@ -127,20 +134,23 @@ function totalsToProto(t: Totals) {
   };
 }
 
-function liveEventToProto(e: LiveEvent) {
+function liveEventToProto(e: LiveEvent): LiveEventMessage {
+  const { hidden: _hidden, ...wire } = e;
+  return absentIfNull(wire);
+}
+
+/**
+ * The timeline's entries say "none" with '' (learn compares their strings); on the wire, none is
+ * an absent field.
+ */
+function timelineEntryToProto(e: TimelineEntry): TimelineEntryMessage {
   return {
-    source: e.source,
-    seq: e.seq,
-    unixMs: e.unixMs,
-    sessionId: e.sessionId,
-    kind: e.kind,
-    toolName: e.toolName,
-    toolUseId: e.toolUseId,
-    text: e.text,
-    isError: e.isError,
-    agentId: e.agentId,
-    ref: e.ref,
-    blockIndex: e.blockIndex,
+    ...e,
+    toolName: e.toolName || undefined,
+    toolUseId: e.toolUseId || undefined,
+    status: e.status || undefined,
+    agentId: e.agentId || undefined,
+    detail: e.detail || undefined,
   };
 }
 
@@ -189,7 +199,11 @@ export function queryHandlers(ctx: DaemonContext) {
         untilMs: req.untilUnixMs,
         limit: req.limit || 20,
       });
-      return { hits: result.hits, rankedWindow: result.rankedWindow, ftsQuery: req.raw ? req.query : toFtsQueryOrEmpty(req.query) };
+      return {
+        hits: result.hits.map((h): SearchHitMessage => absentIfNull(h)),
+        rankedWindow: result.rankedWindow,
+        ftsQuery: req.raw ? req.query : toFtsQueryOrEmpty(req.query),
+      };
     }),
     Usage: unary(usageRequest, (req) => {
       const timeZone = checkTimeZone(req.timeZone || localTimeZone());
@@ -205,7 +219,7 @@ export function queryHandlers(ctx: DaemonContext) {
       return {
         report: r.report,
         timeZone: r.timeZone,
-        rows: r.rows.map((row) => ({ ...row, totals: totalsToProto(row.totals), models: models(row.models) })),
+        rows: r.rows.map((row): UsageRowMessage => absentIfNull({ ...row, totals: totalsToProto(row.totals), models: models(row.models) })),
         totals: totalsToProto(r.totals),
         models: models(r.models),
         unpricedModels: r.unpricedModels,
@@ -220,7 +234,11 @@ export function queryHandlers(ctx: DaemonContext) {
         totals: { ...s.totals, costUsd: undefined, ...cost(s.totals.costUsd) },
         tools: s.tools,
         projects: s.projects.map((p) => ({ ...p, costUsd: undefined, ...cost(p.costUsd) })),
-        health: s.health,
+        health: {
+          ...s.health,
+          transcriptErrors: s.health.transcriptErrors.map((e): TranscriptProblemMessage => absentIfNull(e)),
+          jobs: s.health.jobs.map((j): JobHealthMessage => absentIfNull(j)),
+        },
       };
     }),
     Tail: (call: grpc.ServerWritableStream<unknown, unknown>) => {
@@ -254,30 +272,32 @@ export function queryHandlers(ctx: DaemonContext) {
     }),
     GetTimelinePages: streaming(getSession, (req, write) => {
       const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id), { payloads: req.includePayloads });
-      for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE) });
+      for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE).map(timelineEntryToProto) });
     }),
     ListInteractions: streaming(listInteractions, (req, write) => {
       for (const r of ctx.sessions.interactions(ctx.sessions.resolveId(req.sessionId), req.includeHidden)) {
-        write({
-          uuid: r.uuid,
-          sessionId: r.session_id,
-          kind: r.kind,
-          timestampUnixMs: r.ts ?? 0,
-          text: r.text,
-          toolName: r.tool_name ?? '',
-          toolUseId: r.tool_use_id ?? '',
-          isError: r.is_error === 1,
-          agentId: r.agent_id ?? '',
-          parentUuid: r.parent_uuid ?? '',
-          blockIndex: r.block_index,
-          subtype: r.subtype ?? '',
-          toolInput: r.tool_input ?? '',
-          isSidechain: r.is_sidechain === 1,
-          hidden: r.hidden === 1,
-          model: r.model ?? '',
-          messageId: r.message_id ?? '',
-          requestId: r.request_id ?? '',
-        });
+        write(
+          absentIfNull({
+            uuid: r.uuid,
+            sessionId: r.session_id,
+            kind: r.kind,
+            timestampUnixMs: r.ts,
+            text: r.text,
+            toolName: r.tool_name,
+            toolUseId: r.tool_use_id,
+            isError: r.is_error === 1,
+            agentId: r.agent_id,
+            parentUuid: r.parent_uuid,
+            blockIndex: r.block_index,
+            subtype: r.subtype,
+            toolInput: r.tool_input,
+            isSidechain: r.is_sidechain === 1,
+            hidden: r.hidden === 1,
+            model: r.model,
+            messageId: r.message_id,
+            requestId: r.request_id,
+          }) satisfies InteractionMessage,
+        );
       }
     }),
   };

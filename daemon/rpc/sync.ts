@@ -6,7 +6,8 @@ import type { SyncService, SyncSummary } from '../sync/service.js';
 import { toServiceError, unary } from './errors.js';
 import { pullForDaemon, pullRequestSchema } from '../sync/pull.js';
 import type { SyncSummary as SyncSummaryMessage } from '../../common/wire/rbk/v1/SyncSummary.js';
-import { forRequest } from '../../common/wire-schema.js';
+import { absentIfNull, forRequest } from '../../common/wire-schema.js';
+import type { SyncStatusResponse } from '../../common/wire/rbk/v1/SyncStatusResponse.js';
 import type { SyncRequest__Output } from '../../common/wire/rbk/v1/SyncRequest.js';
 
 const syncRequest = forRequest<SyncRequest__Output>()(z.object({ now: z.boolean(), force: z.boolean() }));
@@ -98,7 +99,7 @@ export function syncHandlers(ctx: DaemonContext) {
 
     Status: unary(z.object({}), () => {
       const s = ctx.sync.status();
-      return {
+      return absentIfNull({
         backend: s.backend,
         location: s.location,
         mirrorLocal: s.mirrorLocal,
@@ -106,18 +107,18 @@ export function syncHandlers(ctx: DaemonContext) {
         backlogBytes: s.backlogBytes,
         backlogRows: s.backlogRows,
         sessionsInBackoff: s.sessionsInBackoff,
-        lastSuccessUnixMs: s.lastSuccessAt ?? 0,
-        lastError: s.lastError ?? '',
-        lastErrorUnixMs: s.lastErrorAt ?? 0,
-        lastErrorSessionId: s.lastErrorSessionId ?? '',
+        lastSuccessUnixMs: s.lastSuccessAt,
+        lastError: s.lastError,
+        lastErrorUnixMs: s.lastErrorAt,
+        lastErrorSessionId: s.lastErrorSessionId,
         lagMs: s.lagMs,
         sessionsSynced: s.sessionsSynced,
         parts: s.parts,
         bytes: s.bytes,
         running: s.running,
-        backendError: s.backendError ?? '',
-        nextAttemptUnixMs: s.nextAttemptAt ?? 0,
-      };
+        backendError: s.backendError,
+        nextAttemptUnixMs: s.nextAttemptAt,
+      }) satisfies SyncStatusResponse;
     }),
   };
 }

@@ -5,6 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServices } from '../../common/protos.js';
 import type { GetSessionResponse__Output } from '../../common/wire/rbk/v1/GetSessionResponse.js';
+import type { LiveEvent__Output } from '../../common/wire/rbk/v1/LiveEvent.js';
+import type { TimelinePage__Output } from '../../common/wire/rbk/v1/TimelinePage.js';
 import { assertBuilt, type DaemonProcess, hookPayload, makeDataDir, runCli, runHook, startDaemon, type TempRbk, waitFor } from '../support/rbk.js';
 
 let t: TempRbk;
@@ -23,6 +25,27 @@ afterAll(async () => {
   await d?.stop();
   t?.cleanup();
 });
+
+/** Every message of a server stream, through the generated client. */
+function streamAll<T>(service: 'Query' | 'Jobs', method: string, req: object): Promise<T[]> {
+  const Service = loadServices()[service];
+  const client = new Service(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as Record<string, (r: object) => grpc.ClientReadableStream<T>> & {
+    close(): void;
+  };
+  return new Promise((resolve, reject) => {
+    const out: T[] = [];
+    const stream = client[method]!(req);
+    stream.on('data', (m: T) => out.push(m));
+    stream.on('error', (e) => {
+      client.close();
+      reject(e);
+    });
+    stream.on('end', () => {
+      client.close();
+      resolve(out);
+    });
+  });
+}
 
 function getSessionResponse(id: string): Promise<GetSessionResponse__Output> {
   const Query = loadServices().Query;
@@ -53,10 +76,33 @@ describe('unknown fields are absent, not zero values', () => {
     for (const field of ['toolName', 'toolUseId', 'agentId', 'problem', 'payloadJson'] as const) expect(prompt[field], field).toBeUndefined();
   });
 
+  it('in the timeline and the live feed', async () => {
+    const pages = await streamAll<TimelinePage__Output>('Query', 'GetTimelinePages', { id: SESSION, includePayloads: false });
+    const prompt = pages.flatMap((p) => p.entries).find((e) => e.kind === 'prompt')!;
+    expect(prompt.text).toBe('hello');
+    for (const field of ['toolName', 'toolUseId', 'status', 'agentId', 'detail', 'input', 'output'] as const) expect(prompt[field], field).toBeUndefined();
+    const live = await streamAll<LiveEvent__Output>('Query', 'Tail', { sessionId: SESSION, last: 10, follow: false, includeHidden: false });
+    const event = live.find((e) => e.kind === 'UserPromptSubmit')!;
+    expect(event.sessionId).toBe(SESSION);
+    for (const field of ['toolName', 'toolUseId', 'agentId'] as const) expect(event[field], field).toBeUndefined();
+  });
+
   it('in rbk sessions show --json, as null', async () => {
     const r = await runCli(t, ['sessions', 'show', SESSION, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const s = (JSON.parse(r.stdout) as { session: Record<string, unknown> }).session;
     expect(s).toMatchObject({ cwd: '/tmp/rbk-test-project', transcriptPath: null, title: null, model: null, endedAt: null, expiredAt: null, endReason: null });
+    const timeline = (JSON.parse(r.stdout) as { timeline: Record<string, unknown>[] }).timeline;
+    expect(timeline.find((e) => e.kind === 'prompt')).toMatchObject({ text: 'hello', toolName: null, toolUseId: null, status: null, agentId: null });
+  });
+
+  it('in rbk sessions tail --json, as null', async () => {
+    const r = await runCli(t, ['sessions', 'tail', '--session', SESSION, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.find((e) => e.kind === 'UserPromptSubmit')).toMatchObject({ sessionId: SESSION, toolName: null, toolUseId: null, agentId: null });
   });
 });

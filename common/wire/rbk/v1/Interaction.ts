@@ -22,25 +22,45 @@ export interface Interaction {
   'model'?: (string);
   'messageId'?: (string);
   'requestId'?: (string);
+  '_timestampUnixMs'?: "timestampUnixMs";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
+  '_parentUuid'?: "parentUuid";
+  '_subtype'?: "subtype";
+  '_toolInput'?: "toolInput";
+  '_model'?: "model";
+  '_messageId'?: "messageId";
+  '_requestId'?: "requestId";
 }
 
 export interface Interaction__Output {
   'uuid': (string);
   'sessionId': (string);
   'kind': (string);
-  'timestampUnixMs': (number);
+  'timestampUnixMs'?: (number);
   'text': (string);
-  'toolName': (string);
-  'toolUseId': (string);
+  'toolName'?: (string);
+  'toolUseId'?: (string);
   'isError': (boolean);
-  'agentId': (string);
-  'parentUuid': (string);
+  'agentId'?: (string);
+  'parentUuid'?: (string);
   'blockIndex': (number);
-  'subtype': (string);
-  'toolInput': (string);
+  'subtype'?: (string);
+  'toolInput'?: (string);
   'isSidechain': (boolean);
   'hidden': (boolean);
-  'model': (string);
-  'messageId': (string);
-  'requestId': (string);
+  'model'?: (string);
+  'messageId'?: (string);
+  'requestId'?: (string);
+  '_timestampUnixMs'?: "timestampUnixMs";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
+  '_parentUuid'?: "parentUuid";
+  '_subtype'?: "subtype";
+  '_toolInput'?: "toolInput";
+  '_model'?: "model";
+  '_messageId'?: "messageId";
+  '_requestId'?: "requestId";
 }

@@ -11,14 +11,18 @@ export interface JobHealth {
   'lastError'?: (string);
   'runs'?: (number);
   'failedRuns'?: (number);
+  '_lastEndedUnixMs'?: "lastEndedUnixMs";
+  '_lastError'?: "lastError";
 }
 
 export interface JobHealth__Output {
   'job': (string);
   'lastStatus': (string);
   'lastStartedUnixMs': (number);
-  'lastEndedUnixMs': (number);
-  'lastError': (string);
+  'lastEndedUnixMs'?: (number);
+  'lastError'?: (string);
   'runs': (number);
   'failedRuns': (number);
+  '_lastEndedUnixMs'?: "lastEndedUnixMs";
+  '_lastError'?: "lastError";
 }

@@ -10,13 +10,21 @@ export interface JobInfo {
   'nextRunUnixMs'?: (number | string | Long);
   'running'?: (boolean);
   'runningRunId'?: (number | string | Long);
+  '_description'?: "description";
+  '_schedule'?: "schedule";
+  '_nextRunUnixMs'?: "nextRunUnixMs";
+  '_runningRunId'?: "runningRunId";
 }
 
 export interface JobInfo__Output {
   'name': (string);
-  'description': (string);
-  'schedule': (string);
-  'nextRunUnixMs': (number);
+  'description'?: (string);
+  'schedule'?: (string);
+  'nextRunUnixMs'?: (number);
   'running': (boolean);
-  'runningRunId': (number);
+  'runningRunId'?: (number);
+  '_description'?: "description";
+  '_schedule'?: "schedule";
+  '_nextRunUnixMs'?: "nextRunUnixMs";
+  '_runningRunId'?: "runningRunId";
 }

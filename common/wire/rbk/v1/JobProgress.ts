@@ -16,6 +16,9 @@ export interface JobProgress {
   'startedUnixMs'?: (number | string | Long);
   'endedUnixMs'?: (number | string | Long);
   'trigger'?: (string);
+  '_message'?: "message";
+  '_error'?: "error";
+  '_endedUnixMs'?: "endedUnixMs";
 }
 
 export interface JobProgress__Output {
@@ -23,12 +26,15 @@ export interface JobProgress__Output {
   'job': (string);
   'done': (number);
   'total': (number);
-  'message': (string);
+  'message'?: (string);
   'final': (boolean);
   'status': (string);
   'counts': ({[key: string]: number});
-  'error': (string);
+  'error'?: (string);
   'startedUnixMs': (number);
-  'endedUnixMs': (number);
+  'endedUnixMs'?: (number);
   'trigger': (string);
+  '_message'?: "message";
+  '_error'?: "error";
+  '_endedUnixMs'?: "endedUnixMs";
 }

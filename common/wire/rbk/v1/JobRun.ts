@@ -12,6 +12,8 @@ export interface JobRun {
   'status'?: (string);
   'counts'?: ({[key: string]: number | string | Long});
   'error'?: (string);
+  '_endedUnixMs'?: "endedUnixMs";
+  '_error'?: "error";
 }
 
 export interface JobRun__Output {
@@ -19,8 +21,10 @@ export interface JobRun__Output {
   'job': (string);
   'trigger': (string);
   'startedUnixMs': (number);
-  'endedUnixMs': (number);
+  'endedUnixMs'?: (number);
   'status': (string);
   'counts': ({[key: string]: number});
-  'error': (string);
+  'error'?: (string);
+  '_endedUnixMs'?: "endedUnixMs";
+  '_error'?: "error";
 }

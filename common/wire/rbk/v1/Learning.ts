@@ -16,19 +16,29 @@ export interface Learning {
   'docPath'?: (string);
   'sessions'?: (number);
   'updatedUnixMs'?: (number | string | Long);
+  '_signatureId'?: "signatureId";
+  '_signature'?: "signature";
+  '_firstSeenUnixMs'?: "firstSeenUnixMs";
+  '_lastSeenUnixMs'?: "lastSeenUnixMs";
+  '_docPath'?: "docPath";
 }
 
 export interface Learning__Output {
   'id': (string);
   'kind': (string);
-  'signatureId': (string);
-  'signature': (string);
+  'signatureId'?: (string);
+  'signature'?: (string);
   'title': (string);
   'fix': (string);
   'verification': (string);
-  'firstSeenUnixMs': (number);
-  'lastSeenUnixMs': (number);
-  'docPath': (string);
+  'firstSeenUnixMs'?: (number);
+  'lastSeenUnixMs'?: (number);
+  'docPath'?: (string);
   'sessions': (number);
   'updatedUnixMs': (number);
+  '_signatureId'?: "signatureId";
+  '_signature'?: "signature";
+  '_firstSeenUnixMs'?: "firstSeenUnixMs";
+  '_lastSeenUnixMs'?: "lastSeenUnixMs";
+  '_docPath'?: "docPath";
 }

@@ -16,19 +16,27 @@ export interface LiveEvent {
   'agentId'?: (string);
   'ref'?: (string);
   'blockIndex'?: (number);
+  '_sessionId'?: "sessionId";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
 }
 
 export interface LiveEvent__Output {
   'source': (string);
   'seq': (number);
   'unixMs': (number);
-  'sessionId': (string);
+  'sessionId'?: (string);
   'kind': (string);
-  'toolName': (string);
-  'toolUseId': (string);
+  'toolName'?: (string);
+  'toolUseId'?: (string);
   'text': (string);
   'isError': (boolean);
-  'agentId': (string);
+  'agentId'?: (string);
   'ref': (string);
   'blockIndex': (number);
+  '_sessionId'?: "sessionId";
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
 }

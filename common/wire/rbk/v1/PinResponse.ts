@@ -8,11 +8,13 @@ export interface PinResponse {
   'pinned'?: (boolean);
   'changed'?: (boolean);
   'expiredUnixMs'?: (number | string | Long);
+  '_expiredUnixMs'?: "expiredUnixMs";
 }
 
 export interface PinResponse__Output {
   'sessionId': (string);
   'pinned': (boolean);
   'changed': (boolean);
-  'expiredUnixMs': (number);
+  'expiredUnixMs'?: (number);
+  '_expiredUnixMs'?: "expiredUnixMs";
 }

@@ -13,6 +13,7 @@ export interface RetentionS3 {
   'sessions'?: (number | string | Long);
   'pinnedKept'?: (number | string | Long);
   'error'?: (string);
+  '_error'?: "error";
 }
 
 export interface RetentionS3__Output {
@@ -24,5 +25,6 @@ export interface RetentionS3__Output {
   'bytes': (number);
   'sessions': (number);
   'pinnedKept': (number);
-  'error': (string);
+  'error'?: (string);
+  '_error'?: "error";
 }

@@ -9,11 +9,13 @@ export interface RetentionSession {
   'project'?: (string);
   'lastActivityUnixMs'?: (number | string | Long);
   'rows'?: (_rbk_v1_RetentionRows | null);
+  '_project'?: "project";
 }
 
 export interface RetentionSession__Output {
   'id': (string);
-  'project': (string);
+  'project'?: (string);
   'lastActivityUnixMs': (number);
   'rows': (_rbk_v1_RetentionRows__Output | null);
+  '_project'?: "project";
 }

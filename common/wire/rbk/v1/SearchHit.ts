@@ -17,6 +17,11 @@ export interface SearchHit {
   'sessionTitle'?: (string);
   'snippet'?: (string);
   'score'?: (number | string);
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
+  '_project'?: "project";
+  '_sessionTitle'?: "sessionTitle";
 }
 
 export interface SearchHit__Output {
@@ -24,13 +29,18 @@ export interface SearchHit__Output {
   'uuid': (string);
   'blockIndex': (number);
   'kind': (string);
-  'toolName': (string);
-  'toolUseId': (string);
+  'toolName'?: (string);
+  'toolUseId'?: (string);
   'isError': (boolean);
   'unixMs': (number);
-  'agentId': (string);
-  'project': (string);
-  'sessionTitle': (string);
+  'agentId'?: (string);
+  'project'?: (string);
+  'sessionTitle'?: (string);
   'snippet': (string);
   'score': (number);
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_agentId'?: "agentId";
+  '_project'?: "project";
+  '_sessionTitle'?: "sessionTitle";
 }

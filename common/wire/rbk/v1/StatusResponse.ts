@@ -21,6 +21,8 @@ export interface StatusResponse {
   'logFile'?: (string);
   'store'?: (_rbk_v1_StoreHealth | null);
   'countsError'?: (string);
+  '_writeError'?: "writeError";
+  '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";
 }
 
@@ -33,11 +35,13 @@ export interface StatusResponse__Output {
   'counts': (_rbk_v1_DaemonCounts__Output | null);
   'dbBytes': (number);
   'configSource': (string);
-  'writeError': (string);
-  'writeErrorSinceUnixMs': (number);
+  'writeError'?: (string);
+  'writeErrorSinceUnixMs'?: (number);
   'startedBy': (string);
   'logFile': (string);
   'store': (_rbk_v1_StoreHealth__Output | null);
   'countsError'?: (string);
+  '_writeError'?: "writeError";
+  '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";
 }

@@ -6,10 +6,14 @@ export interface SubmitHookResponse {
   'stored'?: (boolean);
   'sessionId'?: (string);
   'problem'?: (string);
+  '_sessionId'?: "sessionId";
+  '_problem'?: "problem";
 }
 
 export interface SubmitHookResponse__Output {
   'stored': (boolean);
-  'sessionId': (string);
-  'problem': (string);
+  'sessionId'?: (string);
+  'problem'?: (string);
+  '_sessionId'?: "sessionId";
+  '_problem'?: "problem";
 }

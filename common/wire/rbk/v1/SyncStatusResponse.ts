@@ -22,6 +22,12 @@ export interface SyncStatusResponse {
   'running'?: (boolean);
   'backendError'?: (string);
   'nextAttemptUnixMs'?: (number | string | Long);
+  '_lastSuccessUnixMs'?: "lastSuccessUnixMs";
+  '_lastError'?: "lastError";
+  '_lastErrorUnixMs'?: "lastErrorUnixMs";
+  '_lastErrorSessionId'?: "lastErrorSessionId";
+  '_backendError'?: "backendError";
+  '_nextAttemptUnixMs'?: "nextAttemptUnixMs";
 }
 
 export interface SyncStatusResponse__Output {
@@ -32,15 +38,21 @@ export interface SyncStatusResponse__Output {
   'backlogBytes': (number);
   'backlogRows': (number);
   'sessionsInBackoff': (number);
-  'lastSuccessUnixMs': (number);
-  'lastError': (string);
-  'lastErrorUnixMs': (number);
-  'lastErrorSessionId': (string);
+  'lastSuccessUnixMs'?: (number);
+  'lastError'?: (string);
+  'lastErrorUnixMs'?: (number);
+  'lastErrorSessionId'?: (string);
   'lagMs': (number);
   'sessionsSynced': (number);
   'parts': (number);
   'bytes': (number);
   'running': (boolean);
-  'backendError': (string);
-  'nextAttemptUnixMs': (number);
+  'backendError'?: (string);
+  'nextAttemptUnixMs'?: (number);
+  '_lastSuccessUnixMs'?: "lastSuccessUnixMs";
+  '_lastError'?: "lastError";
+  '_lastErrorUnixMs'?: "lastErrorUnixMs";
+  '_lastErrorSessionId'?: "lastErrorSessionId";
+  '_backendError'?: "backendError";
+  '_nextAttemptUnixMs'?: "nextAttemptUnixMs";
 }

@@ -17,20 +17,34 @@ export interface TimelineEntry {
   'detail'?: (string);
   'input'?: (string);
   'output'?: (string);
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_status'?: "status";
+  '_agentId'?: "agentId";
+  '_detail'?: "detail";
+  '_input'?: "input";
+  '_output'?: "output";
 }
 
 export interface TimelineEntry__Output {
   'unixMs': (number);
   'kind': (string);
   'text': (string);
-  'toolName': (string);
-  'toolUseId': (string);
-  'status': (string);
+  'toolName'?: (string);
+  'toolUseId'?: (string);
+  'status'?: (string);
   'durationMs': (number);
-  'agentId': (string);
+  'agentId'?: (string);
   'ref': (string);
   'source': (string);
-  'detail': (string);
-  'input': (string);
-  'output': (string);
+  'detail'?: (string);
+  'input'?: (string);
+  'output'?: (string);
+  '_toolName'?: "toolName";
+  '_toolUseId'?: "toolUseId";
+  '_status'?: "status";
+  '_agentId'?: "agentId";
+  '_detail'?: "detail";
+  '_input'?: "input";
+  '_output'?: "output";
 }

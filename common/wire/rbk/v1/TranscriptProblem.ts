@@ -8,11 +8,13 @@ export interface TranscriptProblem {
   'sessionId'?: (string);
   'error'?: (string);
   'lastReadUnixMs'?: (number | string | Long);
+  '_sessionId'?: "sessionId";
 }
 
 export interface TranscriptProblem__Output {
   'path': (string);
-  'sessionId': (string);
+  'sessionId'?: (string);
   'error': (string);
   'lastReadUnixMs': (number);
+  '_sessionId'?: "sessionId";
 }

@@ -14,15 +14,19 @@ export interface UsageRow {
   'sessions'?: (number);
   'totals'?: (_rbk_v1_UsageTotals | null);
   'models'?: (_rbk_v1_ModelUsage)[];
+  '_sessionId'?: "sessionId";
+  '_project'?: "project";
 }
 
 export interface UsageRow__Output {
   'period': (string);
-  'sessionId': (string);
-  'project': (string);
+  'sessionId'?: (string);
+  'project'?: (string);
   'firstUnixMs': (number);
   'lastUnixMs': (number);
   'sessions': (number);
   'totals': (_rbk_v1_UsageTotals__Output | null);
   'models': (_rbk_v1_ModelUsage__Output)[];
+  '_sessionId'?: "sessionId";
+  '_project'?: "project";
 }
