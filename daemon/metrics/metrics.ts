@@ -15,6 +15,7 @@ import type { DaemonContext } from '../context.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { SyncMetricsSink, SyncStatus } from '../sync/service.js';
+import type { StoredInteraction } from '../store/rows.js';
 
 /** Claude Code's hook events; anything else is counted as "other" (label values stay bounded). */
 const KNOWN_EVENTS = new Set([
@@ -72,18 +73,10 @@ interface Snapshot {
   unannouncedSessions: number;
 }
 
-interface InteractionRow {
-  id: number;
-  kind: string;
-  block_index: number;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  is_error: number | null;
-  hidden: number;
-  ts: number | null;
-  ingested_at: number;
+type InteractionRow = Pick<StoredInteraction, 'id' | 'kind' | 'block_index' | 'tool_name' | 'tool_use_id' | 'is_error' | 'hidden' | 'ts' | 'ingested_at'> & {
+  /** The transcript's source (hook, import, sweep…), joined in. */
   source: string | null;
-}
+};
 
 /** Sessions with no activity for this long are not counted as active (crashed sessions never end). */
 const ACTIVE_WINDOW_MS = 3600_000;

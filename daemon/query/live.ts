@@ -5,6 +5,7 @@
 import type { DaemonContext } from '../context.js';
 import type { Db } from '../store/db.js';
 import { summarizeToolInput } from './timeline.js';
+import type { StoredInteraction } from '../store/rows.js';
 
 export interface LiveEvent {
   /** hook | interaction */
@@ -82,21 +83,10 @@ interface HookRow {
   detail: string | number | null;
 }
 
-interface InteractionRow {
-  id: number;
-  uuid: string;
-  block_index: number;
-  session_id: string | null;
-  kind: string;
-  ts: number | null;
-  text: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  tool_input: string | null;
-  is_error: number | null;
-  agent_id: string | null;
-  hidden: number;
-}
+type InteractionRow = Pick<
+  StoredInteraction,
+  'id' | 'uuid' | 'block_index' | 'session_id' | 'kind' | 'ts' | 'text' | 'tool_name' | 'tool_use_id' | 'tool_input' | 'is_error' | 'agent_id' | 'hidden'
+>;
 
 function hookEvent(r: HookRow): LiveEvent {
   const detail = r.detail === null || r.detail === undefined ? '' : String(r.detail);

@@ -2,6 +2,7 @@
 // lacks (tool durations) and stand in for it when there is no transcript (not yet written,
 // deleted by Claude Code's cleanup, or hooks-only capture).
 import type { Db } from '../store/db.js';
+import type { StoredInteraction } from '../store/rows.js';
 
 export interface TimelineEntry {
   unixMs: number;
@@ -21,23 +22,14 @@ export interface TimelineEntry {
   output?: string;
 }
 
-interface InteractionRow {
-  uuid: string;
-  kind: string;
-  subtype: string | null;
-  ts: number | null;
-  text: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  tool_input: string | null;
-  is_error: number | null;
-  agent_id: string | null;
-  is_sidechain: number;
-  spawned_agent_id: string | null;
+type InteractionRow = Pick<
+  StoredInteraction,
+  'uuid' | 'kind' | 'subtype' | 'ts' | 'text' | 'tool_name' | 'tool_use_id' | 'tool_input' | 'is_error' | 'agent_id' | 'is_sidechain' | 'spawned_agent_id'
+> & {
   /** Failed tool results longer than the head: their last characters. */
   tail: string | null;
   full_length: number;
-}
+};
 
 interface HookRow {
   event_id: string;

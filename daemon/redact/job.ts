@@ -6,17 +6,11 @@ import type { JobContext } from '../jobs/registry.js';
 import { checkpoint } from '../jobs/registry.js';
 import type { Db } from '../store/db.js';
 import type { RedactionService } from './service.js';
+import type { StoredInteraction } from '../store/rows.js';
 
 const BATCH = 500;
 
-interface InteractionRow {
-  id: number;
-  text: string;
-  tool_input: string | null;
-  tool_use_result: string | null;
-  data: string | null;
-  raw: string | null;
-}
+type InteractionRow = Pick<StoredInteraction, 'id' | 'text' | 'tool_input' | 'tool_use_result' | 'data' | 'raw'>;
 
 export function redactionJob(service: RedactionService) {
   return async (ctx: JobContext): Promise<Record<string, number>> => {

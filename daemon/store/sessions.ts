@@ -1,6 +1,7 @@
 // Read-side queries over sessions and hook events. Writers live in ingest/.
 import type { Db } from './db.js';
 import { UserError } from '../errors.js';
+import type { StoredHookEvent, StoredInteraction } from './rows.js';
 
 export interface SessionRow {
   id: string;
@@ -38,21 +39,22 @@ export interface SessionRow {
   expired_at: number | null;
 }
 
-export interface HookEventRow {
-  seq: number;
-  event_id: string;
-  event_name: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  prompt_id: string | null;
-  agent_id: string | null;
-  hook_started_at: number | null;
-  received_at: number;
-  via: 'direct' | 'spool';
-  problem: string | null;
-  payload: string;
-  payload_bytes: number;
-}
+export type HookEventRow = Pick<
+  StoredHookEvent,
+  | 'seq'
+  | 'event_id'
+  | 'event_name'
+  | 'tool_name'
+  | 'tool_use_id'
+  | 'prompt_id'
+  | 'agent_id'
+  | 'hook_started_at'
+  | 'received_at'
+  | 'via'
+  | 'problem'
+  | 'payload'
+  | 'payload_bytes'
+>;
 
 export class AmbiguousIdError extends UserError {
   constructor(
@@ -150,23 +152,23 @@ export class SessionQueries {
   }
 }
 
-export interface InteractionRow {
-  uuid: string;
-  block_index: number;
-  session_id: string;
-  kind: string;
-  subtype: string | null;
-  ts: number | null;
-  text: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  tool_input: string | null;
-  is_error: number | null;
-  agent_id: string | null;
-  parent_uuid: string | null;
-  is_sidechain: number;
-  hidden: number;
-  model: string | null;
-  message_id: string | null;
-  request_id: string | null;
-}
+export type InteractionRow = Pick<
+  StoredInteraction,
+  | 'uuid'
+  | 'block_index'
+  | 'kind'
+  | 'subtype'
+  | 'ts'
+  | 'text'
+  | 'tool_name'
+  | 'tool_use_id'
+  | 'tool_input'
+  | 'is_error'
+  | 'agent_id'
+  | 'parent_uuid'
+  | 'is_sidechain'
+  | 'hidden'
+  | 'model'
+  | 'message_id'
+  | 'request_id'
+> & { session_id: string };

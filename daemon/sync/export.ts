@@ -9,59 +9,12 @@ import zlib from 'node:zlib';
 import type { RedactionService } from '../redact/service.js';
 import type { Db } from '../store/db.js';
 import type { Dataset } from './layout.js';
+import type { StoredHookEvent, StoredInteraction } from '../store/rows.js';
 
-export interface InteractionRow {
-  id: number;
-  uuid: string;
-  block_index: number;
-  session_id: string;
-  agent_id: string | null;
-  kind: string;
-  subtype: string | null;
-  ts: number | null;
-  text: string;
-  text_length: number;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  tool_input: string | null;
-  is_error: number | null;
-  tool_use_result: string | null;
-  spawned_agent_id: string | null;
-  data: string | null;
-  parent_uuid: string | null;
-  logical_parent_uuid: string | null;
-  is_sidechain: number;
-  is_meta: number;
-  is_compact_summary: number;
-  hidden: number;
-  request_id: string | null;
-  message_id: string | null;
-  model: string | null;
-  cwd: string | null;
-  git_branch: string | null;
-  cc_version: string | null;
-  prompt_id: string | null;
-  redaction_version: string | null;
-}
+/** What a part holds of an interaction: every column but the raw line and where it was read. */
+export type InteractionRow = Omit<StoredInteraction, 'raw' | 'source_path' | 'ingested_at'> & { session_id: string };
 
-export interface HookEventRow {
-  seq: number;
-  event_id: string;
-  session_id: string;
-  event_name: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  prompt_id: string | null;
-  agent_id: string | null;
-  hook_started_at: number | null;
-  sent_at: number | null;
-  received_at: number;
-  via: string;
-  payload: string;
-  payload_bytes: number;
-  problem: string | null;
-  redaction_version: string | null;
-}
+export type HookEventRow = StoredHookEvent & { session_id: string };
 
 /** Characters of a row's variable-size columns plus a fixed allowance for the rest. */
 function rowTextBytes(row: InteractionRow | HookEventRow): number {

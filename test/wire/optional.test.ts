@@ -29,7 +29,10 @@ afterAll(async () => {
 /** Every message of a server stream, through the generated client. */
 function streamAll<T>(service: 'Query' | 'Jobs', method: string, req: object): Promise<T[]> {
   const Service = loadServices()[service];
-  const client = new Service(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as Record<string, (r: object) => grpc.ClientReadableStream<T>> & {
+  const client = new Service(`unix:${t.socket}`, grpc.credentials.createInsecure()) as unknown as Record<
+    string,
+    (r: object) => grpc.ClientReadableStream<T>
+  > & {
     close(): void;
   };
   return new Promise((resolve, reject) => {
