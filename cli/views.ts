@@ -147,6 +147,8 @@ export function renderTimeline(entries: WireTimelineEntry[], color: boolean, opt
           return `${time} ⎇ subagent ${e.agentId}: ${oneLine(e.text, 120)}${e.durationMs ? ` (${duration(e.durationMs)})` : ''}`;
         case 'compaction':
           return paint(DIM, `${time} ── ${oneLine(e.text, 140)}`);
+        case 'context':
+          return paint(DIM, `${time}${agent}   (context) ${oneLine(e.text, 120)}`);
         default:
           return `${time}${agent}   ${oneLine(e.text, 160)}`;
       }

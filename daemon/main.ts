@@ -27,6 +27,7 @@ import { SessionQueries } from './store/sessions.js';
 import { createSyncService, type SyncService } from './sync/service.js';
 import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
+import { rederive } from './ingest/rederive.js';
 
 export interface Daemon {
   ctx: DaemonContext;
@@ -184,6 +185,15 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
       );
     } catch (err) {
       log.warn('the start-up integrity check could not run; the scheduled one will', { error: err });
+    }
+  }
+  // Stored values whose rule changed since this database last ran (ingest/rederive.ts).
+  if (health.writable) {
+    try {
+      rederive(db, log.child({ svc: 'rederive' }));
+    } catch (err) {
+      health.noteError(err, 'write');
+      log.error('re-deriving stored values failed; the next start tries again', { error: err });
     }
   }
   // Drain before serving, so that events from the outage land before newer ones.

@@ -1,10 +1,7 @@
-// Turns one raw hook invocation into a stored hook_events row and an up-to-date session.
-// Nothing is rejected here: whatever Claude Code (or a hostile caller) sends is stored once,
-// and anything odd about it is written to `problem` instead of being trusted.
-import path from 'node:path';
 import { localHostname } from '../../common/host.js';
 import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../common/ids.js';
 import type { Db } from '../store/db.js';
+import { projectOf } from './project.js';
 
 export interface IncomingHookEvent {
   eventId: string;
@@ -205,7 +202,7 @@ export class HookEventStore {
     const fields = {
       id: sessionId,
       cwd,
-      project: cwd ? path.basename(cwd) : null,
+      project: projectOf(cwd),
       transcriptPath,
       model: modelOf(p.model),
       permissionMode: str(p.permission_mode, 64),

@@ -4,7 +4,6 @@
 // a replaced file) a no-op. One ingest per file runs at a time; a request that arrives meanwhile
 // is folded into one more pass.
 import fs from 'node:fs';
-import path from 'node:path';
 import { localHostname } from '../../common/host.js';
 import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
@@ -17,6 +16,8 @@ import type { UsageRecord } from './transcripts/types.js';
 import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine } from './transcript-batches.js';
 import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
 import { addUsage, mergeUsage } from './transcripts/usage.js';
+import { projectOf } from './project.js';
+import { contentKey as transcriptContentKey } from './transcripts/identity.js';
 
 /** Who first asked for a file to be read; kept in transcripts.source ("sweep" = no hook announced it). */
 export type TranscriptSource = 'hook' | 'watch' | 'import' | 'sweep';
@@ -98,11 +99,14 @@ export class TranscriptIngester {
         INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
           tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
           logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version)
+          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version, content_key)
         VALUES (@uuid, @blockIndex, @sessionId, @agentId, @kind, @subtype, @timestamp, @text, @textLength,
           @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
-          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion)`),
+          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion, @contentKey)`),
+      /** After an ignored insert: was the line itself stored before (a re-read), or only its content (a replay)? */
+      uuidStored: db.prepare('SELECT 1 FROM interactions WHERE uuid = ? AND block_index = ?').pluck(),
+      lastActivity: db.prepare('SELECT MAX(ts) FROM interactions WHERE session_id = ?').pluck(),
       isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
       isPulled: db.prepare('SELECT 1 FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck(),
       getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
@@ -325,8 +329,12 @@ export class TranscriptIngester {
   ): number {
     const now = Date.now();
     const skippedTotal = Object.values(pos.skipped).reduce((a, b) => a + b, 0);
+    // Lines whose content was stored before under other uuids (see transcripts/identity.ts).
+    let replayed = 0;
     const transaction = this.db.transaction(() => {
       let added = 0;
+      replayed = 0;
+      const markedReplay = new Set<string>();
       const metaBySession = new Map<string, SessionMetaAcc>();
       // What this batch adds to each session's counts; applied with the offset, in this transaction.
       const deltas = new Map<string, SessionDelta>();
@@ -349,7 +357,9 @@ export class TranscriptIngester {
           if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
         }
         let rawText = raw;
+        let lineReplayed = false;
         for (const i of interactions) {
+          const contentKey = i.sessionId ? transcriptContentKey(i) : null;
           const r = this.stmts.insertInteraction.run({
             ...i,
             isError: i.isError === null ? null : i.isError ? 1 : 0,
@@ -361,14 +371,23 @@ export class TranscriptIngester {
             raw: rawText,
             redactionVersion: this.opts.redaction?.version ?? null,
             now,
+            contentKey,
           });
           rawText = null;
           added += r.changes;
+          if (r.changes === 0 && contentKey && !this.stmts.uuidStored.get(i.uuid, i.blockIndex)) lineReplayed = true;
           if (r.changes > 0 && delta && !hidden && i.sessionId === sessionId) {
             delta.interactions += 1;
             if (i.kind === 'user_prompt' && !i.isSidechain) delta.prompts += 1;
             else if (i.kind === 'tool_use') delta.toolCalls += 1;
             else if (i.kind === 'tool_result' && i.isError) delta.toolFailures += 1;
+          }
+        }
+        if (lineReplayed && sessionId) {
+          replayed++;
+          if (!markedReplay.has(sessionId)) {
+            markedReplay.add(sessionId);
+            added += this.markReplay(sessionId, parsed, hidden, pos.file, now);
           }
         }
         if (parsed.usage) addUsage(usage, parsed.usage);
@@ -386,16 +405,65 @@ export class TranscriptIngester {
         inode: pos.st.ino,
         size: pos.st.size,
         lines: pos.lines - state.committedLines,
-        skipped: skippedTotal - state.committedSkipped,
+        skipped: skippedTotal + replayed - state.committedSkipped,
         now,
         // The file name's session when it is one, else the first session its lines name.
         sessionId: (state.layout.problems.includes('session-id-not-uuid') ? null : state.layout.sessionId) ?? deltas.keys().next().value ?? null,
       });
       state.committedLines = pos.lines;
-      state.committedSkipped = skippedTotal;
+      state.committedSkipped = skippedTotal + replayed;
       return added;
     });
-    return this.relaxedSync(transaction);
+    const added = this.relaxedSync(transaction);
+    if (replayed > 0) pos.skipped.replayed = (pos.skipped.replayed ?? 0) + replayed;
+    return added;
+  }
+
+  /**
+   * A resume that wrote earlier history again: one marker per session and batch, at the session's
+   * latest stored moment (where the resume picked up), so the timeline shows where it happened.
+   * Its uuid derives from the first replayed line's, so a re-read adds no second marker.
+   */
+  private markReplay(sessionId: string, parsed: LineFacts, hidden: boolean, file: string, now: number): number {
+    if (hidden) return 0;
+    const at = (this.stmts.lastActivity.get(sessionId) as number | null) ?? parsed.timestamp;
+    const text = 'resumed: Claude Code wrote earlier history into the transcript again; rbk keeps the first copy';
+    return this.stmts.insertInteraction.run({
+      uuid: `replay-${parsed.uuid ?? sessionId}`,
+      blockIndex: 0,
+      sessionId,
+      agentId: null,
+      kind: 'system_event',
+      subtype: 'history_replayed',
+      timestamp: at,
+      text,
+      textLength: text.length,
+      toolName: null,
+      toolUseId: null,
+      toolInput: null,
+      isError: null,
+      toolUseResult: null,
+      spawnedAgentId: null,
+      data: null,
+      parentUuid: null,
+      logicalParentUuid: null,
+      isSidechain: 0,
+      isMeta: 0,
+      isCompactSummary: 0,
+      hidden: 0,
+      requestId: null,
+      messageId: null,
+      model: null,
+      cwd: null,
+      gitBranch: null,
+      version: null,
+      promptId: null,
+      sourcePath: file,
+      raw: null,
+      now,
+      redactionVersion: this.opts.redaction?.version ?? null,
+      contentKey: null,
+    }).changes;
   }
 
   /**
@@ -513,7 +581,7 @@ function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p:
   const meta = p.sessionMeta;
   if (meta.cwd) {
     m.cwd ??= meta.cwd;
-    m.project ??= path.basename(meta.cwd);
+    m.project ??= projectOf(meta.cwd);
   }
   if (meta.gitBranch) m.gitBranch = meta.gitBranch;
   if (meta.version) m.version = meta.version;

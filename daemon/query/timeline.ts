@@ -6,7 +6,7 @@ import type { StoredInteraction } from '../store/rows.js';
 
 export interface TimelineEntry {
   unixMs: number;
-  kind: 'prompt' | 'assistant' | 'thinking' | 'tool' | 'subagent' | 'compaction' | 'error' | 'system';
+  kind: 'prompt' | 'assistant' | 'thinking' | 'tool' | 'subagent' | 'compaction' | 'error' | 'system' | 'context';
   text: string;
   toolName: string;
   toolUseId: string;
@@ -42,6 +42,8 @@ interface HookRow {
   prompt: string | null;
   error: string | null;
   tool_input: string | null;
+  /** SessionStart: startup | resume | clear | compact. */
+  start_source: string | null;
 }
 
 const TEXT_MAX = 2000;
@@ -101,7 +103,8 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
               CASE WHEN json_valid(payload) THEN json_extract(payload, '$.duration_ms') END AS duration_ms,
               CASE WHEN event_name = 'UserPromptSubmit' AND json_valid(payload) THEN json_extract(payload, '$.prompt') END AS prompt,
               CASE WHEN event_name IN ('PostToolUseFailure', 'StopFailure') AND json_valid(payload) THEN json_extract(payload, '$.error') END AS error,
-              CASE WHEN event_name = 'PreToolUse' AND json_valid(payload) THEN json_extract(payload, '$.tool_input') END AS tool_input
+              CASE WHEN event_name = 'PreToolUse' AND json_valid(payload) THEN json_extract(payload, '$.tool_input') END AS tool_input,
+              CASE WHEN event_name = 'SessionStart' AND json_valid(payload) THEN json_extract(payload, '$.source') END AS start_source
        FROM hook_events WHERE session_id = ? ORDER BY at, seq`,
     )
     .all(sessionId) as HookRow[];
@@ -121,8 +124,11 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
   const entries = interactions.length > 0 ? fromTranscript(interactions, hookDuration) : fromHooks(hooks);
   if (opts.payloads || opts.inputs) addPayloads(db, sessionId, entries, interactions.length > 0, opts.payloads === true);
   if (interactions.length > 0) {
-    // StopFailure (rate limits, overload) is only in hooks.
-    for (const h of hooks) if (h.event_name === 'StopFailure') entries.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
+    // StopFailure (rate limits, overload) and where a session was resumed are only in hooks.
+    for (const h of hooks) {
+      if (h.event_name === 'StopFailure') entries.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
+      else if (h.event_name === 'SessionStart' && h.start_source === 'resume') entries.push(hookEntry(h, 'system', 'session resumed'));
+    }
   }
   const subagents = db
     .prepare(`SELECT agent_id, agent_type, description, tool_use_id, first_ts, last_ts FROM subagents WHERE session_id = ? AND kind = 'conversation'`)
@@ -243,7 +249,8 @@ function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number
         if (!r.is_sidechain) out.push({ ...base(r), kind: 'prompt', text: clip(r.text) });
         break;
       case 'assistant_text':
-        out.push({ ...base(r), kind: 'assistant', text: clip(r.text) });
+        // Claude Code writes a failed request as an assistant line ("API Error: …"): an error.
+        out.push({ ...base(r), kind: r.subtype === 'api_error' ? 'error' : 'assistant', text: clip(r.text) });
         break;
       case 'thinking':
         out.push({ ...base(r), kind: 'thinking', text: clip(r.text, 500) });
@@ -270,9 +277,14 @@ function fromTranscript(rows: InteractionRow[], hookDuration: Map<string, number
       case 'system_event':
         if (r.subtype === 'compact_boundary') out.push({ ...base(r), kind: 'compaction', text: 'conversation compacted' });
         else if (r.subtype === 'api_error') out.push({ ...base(r), kind: 'error', text: clip(r.text) || 'API error' });
+        else if (r.subtype === 'history_replayed') out.push({ ...base(r), kind: 'system', text: clip(r.text) });
         break;
       case 'interrupt':
         out.push({ ...base(r), kind: 'system', text: clip(r.text) });
+        break;
+      case 'meta':
+        // What the IDE or Claude Code attached to a prompt: shown (dimmed), never counted as one.
+        if (r.subtype === 'ide_context' || r.subtype === 'system_reminder') out.push({ ...base(r), kind: 'context', text: clip(r.text, 300) });
         break;
       default:
         break;
@@ -318,6 +330,7 @@ function fromHooks(hooks: HookRow[]): TimelineEntry[] {
     } else if (h.event_name === 'PreCompact') out.push(hookEntry(h, 'compaction', 'conversation compacted'));
     else if (h.event_name === 'SubagentStart') out.push(hookEntry(h, 'subagent', `subagent ${h.agent_id ?? ''} started`));
     else if (h.event_name === 'StopFailure') out.push(hookEntry(h, 'error', clip(h.error) || 'the turn failed'));
+    else if (h.event_name === 'SessionStart' && h.start_source === 'resume') out.push(hookEntry(h, 'system', 'session resumed'));
   }
   return out;
 }

@@ -54,6 +54,27 @@ describe('user lines', () => {
     expect(kinds(ok(user('<local-command-stdout>Compacted</local-command-stdout>')))).toEqual(['command_output/local_command']);
     expect(kinds(ok(user('<bash-input>ls</bash-input>')))).toEqual(['command/bash']);
     expect(kinds(ok(user([{ type: 'text', text: '[Request interrupted by user for tool use]' }])))).toEqual(['interrupt']);
+    // IDE and system context are not prompts; a block with a prompt after the context is one.
+    const ideOnly = ok(
+      user([
+        { type: 'text', text: '<ide_opened_file>The user opened the file /src/app.ts in the IDE. This may or may not be related.</ide_opened_file>' },
+        { type: 'text', text: '<ide_selection>The user selected the lines 3 to 4 from /src/app.ts:\nconst a = 1;\n</ide_selection>' },
+      ]),
+    );
+    expect(kinds(ideOnly)).toEqual(['meta/ide_context', 'meta/ide_context']);
+    expect(
+      kinds(
+        ok(
+          user([
+            { type: 'text', text: '<ide_opened_file>x</ide_opened_file>' },
+            { type: 'text', text: 'why does this fail?' },
+          ]),
+        ),
+      ),
+    ).toEqual(['meta/ide_context', 'user_prompt']);
+    expect(kinds(ok(user('<system-reminder>\nThe todo list is empty.\n</system-reminder>')))).toEqual(['meta/system_reminder']);
+    expect(kinds(ok(user('<ide_opened_file>x</ide_opened_file>\nand fix it')))).toEqual(['user_prompt']);
+    expect(kinds(ok(user('<ide_selection>never closed')))).toEqual(['user_prompt']);
     const summary = ok(user('This session is being continued…', { isCompactSummary: true, isVisibleInTranscriptOnly: true }));
     expect(kinds(summary)).toEqual(['compact_summary']);
     expect(summary.interactions[0]!.isCompactSummary).toBe(true);
@@ -273,8 +294,48 @@ describe('system, attachment and progress lines', () => {
     const apiErr = ok(
       env({ type: 'system', subtype: 'api_error', level: 'error', error: { status: 529, message: 'overloaded' }, retryAttempt: 1, maxRetries: 10 }),
     );
-    expect(apiErr.interactions[0]).toMatchObject({ kind: 'system_event', subtype: 'api_error', text: '529 overloaded' });
+    expect(apiErr.interactions[0]).toMatchObject({ kind: 'system_event', subtype: 'api_error', text: '529: overloaded (retry 1 of 10)' });
     expect(JSON.parse(apiErr.interactions[0]!.data!)).toMatchObject({ retryAttempt: 1, maxRetries: 10 });
+    // No answer at all: the transport's cause and the retry are the detail (Claude Code 2.x shape).
+    const socket = ok(
+      env({
+        type: 'system',
+        subtype: 'api_error',
+        level: 'error',
+        cause: { code: 'FailedToOpenSocket', path: 'https://api.anthropic.com/v1/messages?beta=true', errno: 0 },
+        error: { cause: { code: 'FailedToOpenSocket', path: 'https://api.anthropic.com/v1/messages?beta=true', errno: 0 } },
+        retryInMs: 1184.5,
+        retryAttempt: 3,
+        maxRetries: 10,
+      }),
+    ).interactions[0]!;
+    expect(socket.text).toBe('FailedToOpenSocket (retry 3 of 10 in 1.2 s)');
+    expect(JSON.parse(socket.data!).apiError).toEqual({
+      status: null,
+      type: null,
+      message: null,
+      cause: 'FailedToOpenSocket',
+      retryAttempt: 3,
+      maxRetries: 10,
+      retryInMs: 1184.5,
+    });
+    // The API answered with an error body.
+    const overloaded = ok(
+      env({
+        type: 'system',
+        subtype: 'api_error',
+        error: { status: 529, error: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
+        retryAttempt: 2,
+        maxRetries: 10,
+      }),
+    ).interactions[0]!;
+    expect(overloaded.text).toBe('529 overloaded_error: Overloaded (retry 2 of 10)');
+    // The assistant line Claude Code writes when it gives up keeps its kind of failure as a field.
+    const gaveUp = ok(
+      assistant([{ type: 'text', text: 'API Error: Unable to connect to API (FailedToOpenSocket)' }], { isApiErrorMessage: true, error: 'server_error' }),
+    ).interactions[0]!;
+    expect(gaveUp).toMatchObject({ kind: 'assistant_text', subtype: 'api_error' });
+    expect(JSON.parse(gaveUp.data!).apiError).toMatchObject({ type: 'server_error' });
     expect(ok(env({ type: 'system', subtype: 'turn_duration', durationMs: 1341830 })).interactions[0]!.text).toBe('turn took 1341830 ms');
     expect(kinds(ok(env({ type: 'system', subtype: 'local_command', content: '<command-name>/model</command-name>' })))).toEqual(['command/local_command']);
     expect(kinds(ok(env({ type: 'system', subtype: 'local_command', content: '<local-command-stdout>Kept model</local-command-stdout>' })))).toEqual([

@@ -248,11 +248,35 @@ function classifyUserText(text: string, isMeta: boolean, isCompactSummary: boole
     if (text.startsWith('<bash-stdout>') || text.startsWith('<bash-stderr>')) return { kind: 'command_output', subtype: 'bash' };
     if (text.startsWith('<local-command-caveat>')) return { kind: 'meta', subtype: 'local_command_caveat' };
     if (text.startsWith('<task-notification>')) return { kind: 'meta', subtype: 'task_notification' };
+    // What an IDE or Claude Code attaches to a prompt (the open file, the selection, reminders):
+    // context, not something the user typed. A block that holds a prompt after it stays a prompt.
+    const context = contextOnly(text);
+    if (context) return { kind: 'meta', subtype: context };
   } else if (c === 91 /* [ */ && text.startsWith('[Request interrupted by user')) {
     return { kind: 'interrupt', subtype: null };
   }
   if (isMeta) return { kind: 'meta', subtype: null };
   return { kind: 'user_prompt', subtype: null };
+}
+
+/** Context elements Claude Code and its IDE extensions put in user messages. */
+const CONTEXT_ELEMENT = /^\s*<(ide_[a-z_]+|system-reminder)>[\s\S]*?<\/\1>/;
+
+/**
+ * 'ide_context' or 'system_reminder' when the text is nothing but such elements (and whitespace),
+ * else null. Bounded: at most 16 elements are stripped, each by one anchored match.
+ */
+export function contextOnly(text: string): 'ide_context' | 'system_reminder' | null {
+  let rest = text;
+  let first: string | null = null;
+  for (let i = 0; i < 16; i++) {
+    const m = CONTEXT_ELEMENT.exec(rest);
+    if (!m) break;
+    first ??= m[1]!;
+    rest = rest.slice(m[0].length);
+    if (rest.trim() === '') return first.startsWith('ide_') ? 'ide_context' : 'system_reminder';
+  }
+  return null;
 }
 
 /** Text of a tool_result's content: a string, or text blocks joined (images noted). */
@@ -342,8 +366,9 @@ const SYSTEM_DATA_FIELDS = [
   'compactMetadata',
 ] as const;
 
-function systemData(o: Obj, sizeHint: number): string | null {
-  let picked: Obj | null = null;
+/** The system line's own fields, and for API errors the normalized detail (`apiError`), as JSON. */
+function systemData(o: Obj, sizeHint: number, apiError: ApiErrorDetail | null = null): string | null {
+  let picked: Obj | null = apiError ? { apiError } : null;
   for (const f of SYSTEM_DATA_FIELDS) {
     if (o[f] !== undefined) (picked ??= {})[f] = o[f];
   }
@@ -353,15 +378,54 @@ function systemData(o: Obj, sizeHint: number): string | null {
 function systemText(o: Obj, subtype: string | null): string {
   const content = o.content;
   if (typeof content === 'string') return content;
-  if (subtype === 'api_error' && isObj(o.error)) {
-    const e = o.error;
-    const inner = isObj(e.error) ? e.error : null;
-    const msg = str(e.message) ?? (inner ? (str(inner.message) ?? (isObj(inner.error) ? str(inner.error.message) : null)) : null);
-    const status = typeof e.status === 'number' ? `${e.status} ` : '';
-    return `${status}${msg ?? 'API error'}`;
-  }
+  if (subtype === 'api_error') return apiErrorText(apiErrorDetail(o));
   if (subtype === 'turn_duration' && typeof o.durationMs === 'number') return `turn took ${o.durationMs} ms`;
   return '';
+}
+
+/** What a failed API request was, from a system api_error line (or an assistant API error line). */
+export interface ApiErrorDetail {
+  /** HTTP status, when the API answered. */
+  status: number | null;
+  /** The API's error type (overloaded_error, rate_limit_error, …) or Claude Code's (server_error, …). */
+  type: string | null;
+  message: string | null;
+  /** Why no answer came: the transport's code (FailedToOpenSocket, ECONNRESET, …). */
+  cause: string | null;
+  retryAttempt: number | null;
+  maxRetries: number | null;
+  retryInMs: number | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function apiErrorDetail(o: Obj): ApiErrorDetail {
+  const e = isObj(o.error) ? o.error : null;
+  // The API's body: {type: 'error', error: {type, message}}, sometimes one level deeper.
+  const body = e && isObj(e.error) ? e.error : null;
+  const inner = body && isObj(body.error) ? body.error : body;
+  const causeObj = isObj(o.cause) ? o.cause : e && isObj(e.cause) ? e.cause : null;
+  return {
+    status: e ? num(e.status) : null,
+    type: (inner ? boundedStr(inner.type, 64) : null) ?? (typeof o.error === 'string' ? boundedStr(o.error, 64) : null),
+    message:
+      (e ? boundedStr(e.message, 500) : null) ?? (inner ? boundedStr(inner.message, 500) : null) ?? (causeObj ? boundedStr(causeObj.message, 500) : null),
+    cause: causeObj ? (boundedStr(causeObj.code, 64) ?? boundedStr(causeObj.name, 64)) : null,
+    retryAttempt: num(o.retryAttempt),
+    maxRetries: num(o.maxRetries),
+    retryInMs: num(o.retryInMs),
+  };
+}
+
+/** "529 overloaded_error: Overloaded (retry 2 of 10 in 1.2 s)", "FailedToOpenSocket (retry 3 of 10 …)". */
+export function apiErrorText(d: ApiErrorDetail): string {
+  const what = [d.status !== null ? String(d.status) : null, d.type && d.type !== 'error' ? d.type : null, d.cause].filter((x) => x !== null).join(' ');
+  const head = what && d.message ? `${what}: ${d.message}` : what || d.message || 'API error';
+  const retry =
+    d.retryAttempt !== null
+      ? ` (retry ${d.retryAttempt}${d.maxRetries !== null ? ` of ${d.maxRetries}` : ''}${d.retryInMs !== null ? ` in ${(d.retryInMs / 1000).toFixed(1)} s` : ''})`
+      : '';
+  return `${head}${retry}`;
 }
 
 function attachmentText(att: Obj): string {
@@ -644,7 +708,7 @@ function interpretSystem({ o, base, size, result }: LineInput): void {
     if (c.kind === 'command' || c.kind === 'command_output') kind = c.kind;
   }
   const it = makeInteraction(base, 0, kind, subtype, text);
-  it.data = systemData(o, size);
+  it.data = systemData(o, size, subtype === 'api_error' ? apiErrorDetail(o) : null);
   result.interactions.push(it);
   if (subtype === 'compact_boundary') {
     const cm = isObj(o.compactMetadata) ? o.compactMetadata : null;
@@ -715,8 +779,12 @@ function userInteractions(o: Obj, message: Obj, base: LineBase, size: number, ou
 function assistantInteractions(o: Obj, message: Obj, base: LineBase, size: number, out: Interaction[]): void {
   const content = message.content;
   const apiError = o.isApiErrorMessage === true ? 'api_error' : null;
+  // Claude Code's kind of failure (server_error, rate_limit, authentication_failed, …) as a field.
+  const errorData = apiError ? JSON.stringify({ apiError: apiErrorDetail(o) }) : null;
+  const start = out.length;
   if (typeof content === 'string') {
     out.push(makeInteraction(base, 0, 'assistant_text', apiError, content));
+    if (errorData) out[start]!.data = errorData;
     return;
   }
   if (!Array.isArray(content)) return;
@@ -725,9 +793,12 @@ function assistantInteractions(o: Obj, message: Obj, base: LineBase, size: numbe
     if (!isObj(block)) continue;
     const blockType = typeof block.type === 'string' ? block.type : '';
     switch (blockType) {
-      case 'text':
-        out.push(makeInteraction(base, i, 'assistant_text', apiError, str(block.text) ?? ''));
+      case 'text': {
+        const it = makeInteraction(base, i, 'assistant_text', apiError, str(block.text) ?? '');
+        if (errorData) it.data = errorData;
+        out.push(it);
         break;
+      }
       case 'thinking':
         out.push(makeInteraction(base, i, 'thinking', null, str(block.thinking) ?? ''));
         break;

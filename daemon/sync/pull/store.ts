@@ -15,6 +15,8 @@ import {
   pick,
   type ModelUsageRecord,
 } from './schema.js';
+import { projectOf } from '../../ingest/project.js';
+import { contentKey } from '../../ingest/transcripts/identity.js';
 
 // ---------------------------------------------------------------------------------------------
 // Storing
@@ -68,11 +70,11 @@ export function statements(db: Db) {
       INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
         tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
         logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-        git_branch, cc_version, prompt_id, source_path, raw, ingested_at)
+        git_branch, cc_version, prompt_id, source_path, raw, ingested_at, content_key)
       VALUES (@uuid, @block_index, @session_id, @agent_id, @kind, @subtype, @ts, @text, @text_length,
         @tool_name, @tool_use_id, @tool_input, @is_error, @tool_use_result, @spawned_agent_id, @data, @parent_uuid,
         @logical_parent_uuid, @is_sidechain, @is_meta, @is_compact_summary, @hidden, @request_id, @message_id, @model, @cwd,
-        @git_branch, @cc_version, @prompt_id, @source_path, NULL, @now)`),
+        @git_branch, @cc_version, @prompt_id, @source_path, NULL, @now, @content_key)`),
     insertHookEvent: db.prepare(`
       INSERT OR IGNORE INTO hook_events (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem)
@@ -134,6 +136,9 @@ export function sessionFields(m: SessionManifest): Record<string, unknown> {
     if (!r.success) continue;
     out[column] = r.data;
   }
+  // The project is derived from the cwd by this machine's rule (ingest/project.ts), so that a
+  // session pulled from a host running another version groups with the same project here.
+  if (typeof out.cwd === 'string') out.project = projectOf(out.cwd) ?? out.project;
   return out;
 }
 
@@ -204,6 +209,17 @@ export function insertRows(
           hidden: v.hidden ?? 0,
           source_path: partKey,
           now,
+          // The same identity as at ingest: a host that stored a replay before this rule gives it once here.
+          content_key: contentKey({
+            kind: v.kind,
+            subtype: v.subtype ?? null,
+            toolUseId: v.tool_use_id ?? null,
+            messageId: v.message_id ?? null,
+            agentId: v.agent_id ?? null,
+            timestamp: v.ts ?? null,
+            blockIndex: v.block_index,
+            text: body,
+          }),
         }),
       );
     } else {

@@ -1,0 +1,170 @@
+// Re-derivation: when a rule that turns stored facts into derived values changes (a project name
+// from a cwd, a user block's kind from its text), the stored rows are brought to the new rule once,
+// at daemon start, so that an existing store answers as a fresh import by this version would.
+// Each derivation runs in one IMMEDIATE transaction together with its row in `derivations`: a
+// kill -9 midway leaves the old values and the next start runs it again.
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { PROJECT_RULE_VERSION, projectOf } from './project.js';
+import { contentKey } from './transcripts/identity.js';
+import { contextOnly } from './transcripts/parse.js';
+
+export interface Derivation {
+  name: string;
+  version: number;
+  run(db: Db, now: number): Record<string, number>;
+}
+
+/** Sessions whose project the current rule names differently (Windows paths, worktrees). */
+function rederiveProjects(db: Db, now: number): Record<string, number> {
+  const update = db.prepare('UPDATE sessions SET project = ?, updated_at = ? WHERE id = ?');
+  let changed = 0;
+  const rows = db.prepare('SELECT id, cwd, project FROM sessions WHERE cwd IS NOT NULL').all() as { id: string; cwd: string; project: string | null }[];
+  for (const r of rows) {
+    const project = projectOf(r.cwd);
+    if (project !== null && project !== r.project) changed += update.run(project, now, r.id).changes;
+  }
+  return { sessions: rows.length, changed };
+}
+
+/**
+ * User blocks that are only IDE or system context (ide_opened_file, ide_selection, system-reminder),
+ * stored as prompts by earlier versions: they become context, and their sessions' prompt counts drop.
+ */
+function reclassifyContext(db: Db, now: number): Record<string, number> {
+  const candidates = db
+    .prepare(
+      `SELECT id, session_id, is_sidechain, text FROM interactions
+       WHERE kind = 'user_prompt' AND (substr(ltrim(text, char(32, 9, 10, 13)), 1, 5) = '<ide_'
+         OR substr(ltrim(text, char(32, 9, 10, 13)), 1, 17) = '<system-reminder>')`,
+    )
+    .all() as { id: number; session_id: string | null; is_sidechain: number; text: string }[];
+  const reclassify = db.prepare(`UPDATE interactions SET kind = 'meta', subtype = ? WHERE id = ? AND kind = 'user_prompt'`);
+  const fewerPrompts = new Map<string, number>();
+  let changed = 0;
+  for (const c of candidates) {
+    const subtype = contextOnly(c.text);
+    if (!subtype || reclassify.run(subtype, c.id).changes === 0) continue;
+    changed++;
+    if (c.session_id && !c.is_sidechain) fewerPrompts.set(c.session_id, (fewerPrompts.get(c.session_id) ?? 0) + 1);
+  }
+  const recount = db.prepare('UPDATE sessions SET t_prompts = MAX(0, t_prompts - ?), updated_at = ? WHERE id = ?');
+  for (const [id, n] of fewerPrompts) recount.run(n, now, id);
+  return { interactions: changed, sessions: fewerPrompts.size };
+}
+
+interface KeyRow {
+  id: number;
+  kind: string;
+  subtype: string | null;
+  tool_use_id: string | null;
+  message_id: string | null;
+  agent_id: string | null;
+  ts: number | null;
+  block_index: number;
+  text: string;
+  hidden: number;
+  is_sidechain: number;
+  is_error: number | null;
+  content_key: Buffer | null;
+}
+
+/**
+ * Rows stored before content identity (transcripts/identity.ts) get their key; a row whose content
+ * an earlier row of the session already holds (a replay under new uuids) is removed, and the
+ * session's counts drop by what it had added. The first occurrence (lowest id) is kept, as at
+ * ingest. Session by session, so memory is bounded by the largest session.
+ */
+function keyReplays(db: Db, now: number): Record<string, number> {
+  const sessions = db.prepare('SELECT DISTINCT session_id FROM interactions WHERE content_key IS NULL AND session_id IS NOT NULL').pluck().all() as string[];
+  const rowsOf = db.prepare(
+    `SELECT id, kind, subtype, tool_use_id, message_id, agent_id, ts, block_index, text, hidden, is_sidechain, is_error, content_key
+     FROM interactions WHERE session_id = ? ORDER BY id`,
+  );
+  const setKey = db.prepare('UPDATE interactions SET content_key = ? WHERE id = ?');
+  const remove = db.prepare('DELETE FROM interactions WHERE id = ?');
+  const lower = db.prepare(
+    `UPDATE sessions SET interactions = MAX(0, interactions - @interactions), t_prompts = MAX(0, t_prompts - @prompts),
+       t_tool_calls = MAX(0, t_tool_calls - @toolCalls), t_tool_failures = MAX(0, t_tool_failures - @toolFailures), updated_at = @now
+     WHERE id = @id`,
+  );
+  let keyed = 0;
+  let removed = 0;
+  let sessionsChanged = 0;
+  for (const sessionId of sessions) {
+    const seen = new Set<string>();
+    const toKey: [Buffer, number][] = [];
+    const duplicates: KeyRow[] = [];
+    for (const r of rowsOf.all(sessionId) as KeyRow[]) {
+      const key =
+        r.content_key ??
+        contentKey({
+          kind: r.kind,
+          subtype: r.subtype,
+          toolUseId: r.tool_use_id,
+          messageId: r.message_id,
+          agentId: r.agent_id,
+          timestamp: r.ts,
+          blockIndex: r.block_index,
+          text: r.text,
+        });
+      if (!key) continue;
+      const hex = key.toString('hex');
+      if (seen.has(hex)) duplicates.push(r);
+      else {
+        seen.add(hex);
+        if (!r.content_key) toKey.push([key, r.id]);
+      }
+    }
+    // Duplicates first: a row keyed since (by a daemon that ingested before this ran) may hold a
+    // key an older row is about to get; the older one is kept.
+    const drop = { id: sessionId, interactions: 0, prompts: 0, toolCalls: 0, toolFailures: 0, now };
+    for (const r of duplicates) {
+      removed += remove.run(r.id).changes;
+      if (r.hidden) continue;
+      drop.interactions++;
+      if (r.kind === 'user_prompt' && !r.is_sidechain) drop.prompts++;
+      else if (r.kind === 'tool_use') drop.toolCalls++;
+      else if (r.kind === 'tool_result' && r.is_error) drop.toolFailures++;
+    }
+    for (const [key, id] of toKey) keyed += setKey.run(key, id).changes;
+    if (drop.interactions > 0) {
+      lower.run(drop);
+      sessionsChanged++;
+    }
+  }
+  return { sessions: sessions.length, keyed, replaysRemoved: removed, sessionsChanged };
+}
+
+export const DERIVATIONS: Derivation[] = [
+  { name: 'project', version: PROJECT_RULE_VERSION, run: rederiveProjects },
+  { name: 'prompt_context', version: 1, run: reclassifyContext },
+  // After prompt_context: the key includes the kind.
+  { name: 'replay_identity', version: 1, run: keyReplays },
+];
+
+/** Runs every derivation this database has not had at its current version. */
+export function rederive(db: Db, log: Logger, derivations = DERIVATIONS, now = Date.now()): { name: string; counts: Record<string, number> }[] {
+  const done = new Map(
+    (db.prepare('SELECT name, version FROM derivations').all() as { name: string; version: number }[]).map((r) => [r.name, r.version] as const),
+  );
+  const record = db.prepare(
+    `INSERT INTO derivations (name, version, applied_at, counts) VALUES (?, ?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at, counts = excluded.counts`,
+  );
+  const ran: { name: string; counts: Record<string, number> }[] = [];
+  for (const d of derivations) {
+    if ((done.get(d.name) ?? 0) >= d.version) continue;
+    const started = Date.now();
+    const counts = db
+      .transaction(() => {
+        const c = d.run(db, now);
+        record.run(d.name, d.version, now, JSON.stringify(c));
+        return c;
+      })
+      .immediate();
+    log.info('re-derived stored values under a new rule', { derivation: d.name, version: d.version, ...counts, ms: Date.now() - started });
+    ran.push({ name: d.name, counts });
+  }
+  return ran;
+}
