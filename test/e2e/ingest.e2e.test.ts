@@ -243,4 +243,39 @@ describe('rbk ingests what real Claude Code writes', () => {
     expect(show.session.counts.prompts).toBe(2);
     expect(Math.abs(show.session.costUsd! - (first.result.total_cost_usd + second.result.total_cost_usd))).toBeLessThan(1e-6);
   }, 240_000);
+
+  it('resumed twice: tool calls and prompts are the distinct ones, tokens are what Claude Code reports', async () => {
+    const b = await box();
+    const first = await claude(b, 'resume');
+    const second = await claude(b, 'resume', first.sessionId!);
+    const third = await runClaude({
+      scenario: 'resume',
+      home: b.home,
+      project: b.project,
+      hookCommand: b.hookCommand,
+      extraEnv: b.extraEnv,
+      resume: first.sessionId!,
+      prompt: 'Add the launch date 2027-01-15 to NOTES.md',
+    });
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect([second.sessionId, third.sessionId]).toEqual([first.sessionId, first.sessionId]);
+    const total = [first, second, third].map((r) => modelUsageTokens(r.result)).reduce(addTokens);
+    const show = await waitForTokens(b, first.sessionId!, total);
+    // What the transcript holds, counted without rbk: distinct tool_use ids and typed prompts.
+    const toolIds = new Set<string>();
+    const prompts = new Set<string>();
+    for (const line of fs.readFileSync(third.transcriptPath!, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const o = JSON.parse(line);
+      const content = o.message?.content;
+      if (o.type === 'assistant' && Array.isArray(content)) for (const c of content) if (c.type === 'tool_use') toolIds.add(c.id);
+      if (o.type === 'user' && typeof content === 'string' && !o.isMeta && !content.startsWith('<')) prompts.add(content);
+    }
+    expect(toolIds.size).toBe(3);
+    expect(prompts.size).toBe(3);
+    await waitFor('the third run in the session', async () => ((await showJson(b.t, first.sessionId!)).session.counts.toolCalls === toolIds.size ? true : null));
+    const after = await showJson(b.t, first.sessionId!);
+    expect(after.session.counts).toMatchObject({ toolCalls: toolIds.size, prompts: prompts.size, toolFailures: 0 });
+    expect(show.session.tokens).toEqual(total);
+  }, 300_000);
 });
