@@ -273,7 +273,9 @@ describe('rbk ingests what real Claude Code writes', () => {
     }
     expect(toolIds.size).toBe(3);
     expect(prompts.size).toBe(3);
-    await waitFor('the third run in the session', async () => ((await showJson(b.t, first.sessionId!)).session.counts.toolCalls === toolIds.size ? true : null));
+    await waitFor('the third run in the session', async () =>
+      (await showJson(b.t, first.sessionId!)).session.counts.toolCalls === toolIds.size ? true : null,
+    );
     const after = await showJson(b.t, first.sessionId!);
     expect(after.session.counts).toMatchObject({ toolCalls: toolIds.size, prompts: prompts.size, toolFailures: 0 });
     expect(show.session.tokens).toEqual(total);
