@@ -33,6 +33,7 @@ export function sessionView(s: WireSession) {
     counts: { ...s.counts },
     tokens: { ...s.tokens },
     costUsd: s.costUsd ?? null,
+    webSearchRequests: s.webSearchRequests,
     expiredAt: iso(s.expiredUnixMs),
   };
 }
@@ -214,6 +215,7 @@ export function usageTotalsView(t: WireUsageTotals) {
     costComplete: t.unpricedMessages === 0,
     messages: t.messages,
     unpricedMessages: t.unpricedMessages,
+    webSearchRequests: t.webSearchRequests,
   };
 }
 
@@ -224,6 +226,7 @@ export function modelBreakdownView(m: WireModelUsage) {
     cost: m.totals.costUsd ?? null,
     messages: m.totals.messages,
     unpricedMessages: m.totals.unpricedMessages,
+    webSearchRequests: m.totals.webSearchRequests,
   };
 }
 

@@ -118,7 +118,12 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   const redaction = createRedactionService(config, paths.dataDir);
   const redactAtIngest = config.redaction.mode === 'ingest' ? redaction : null;
   const hookWriter = new HookWriter(db, new HookEventStore(db, redactAtIngest), log, health);
-  const ingester = new TranscriptIngester(db, log, { pricingOverrides: config.pricing.overrides, redaction: redactAtIngest, health });
+  const ingester = new TranscriptIngester(db, log, {
+    pricingOverrides: config.pricing.overrides,
+    webSearchPerRequest: config.pricing.webSearchPerRequest,
+    redaction: redactAtIngest,
+    health,
+  });
   const watcher = new TranscriptWatcher(ingester, log);
   // A hook names the transcript it belongs to; that is how live sessions get followed.
   hookWriter.onStored((_event, result) => {
@@ -190,7 +195,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   // Stored values whose rule changed since this database last ran (ingest/rederive.ts).
   if (health.writable) {
     try {
-      rederive(db, log.child({ svc: 'rederive' }));
+      rederive(db, log.child({ svc: 'rederive' }), { webSearchPrice: config.pricing.webSearchPerRequest });
     } catch (err) {
       health.noteError(err, 'write');
       log.error('re-deriving stored values failed; the next start tries again', { error: err });

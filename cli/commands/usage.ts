@@ -53,6 +53,8 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
     'CACHE WRITE',
     'CACHE READ',
     'TOTAL',
+    // Only when the range has any: most reports have none, and a column of zeros costs width.
+    ...(res.totals.webSearchRequests > 0 ? ['SEARCHES'] : []),
     'COST',
   ];
   const lead = opts.report === 'session' ? 3 : 1;
@@ -68,6 +70,7 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
     n(t.cacheCreationTokens),
     n(t.cacheReadTokens),
     n(t.totalTokens),
+    ...(res.totals.webSearchRequests > 0 ? [n(t.webSearchRequests)] : []),
     costText.get(t) ?? cost(t),
   ];
   for (const r of res.rows) {

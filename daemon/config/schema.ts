@@ -266,6 +266,8 @@ export const configSchema = z
               .strict(),
           )
           .default({}),
+        // USD per server-side web search; unset = the embedded price (WEB_SEARCH_USD_PER_REQUEST).
+        webSearchPerRequest: z.number().nonnegative().optional(),
       })
       .strict()
       .prefault({}),

@@ -7,16 +7,24 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { PROJECT_RULE_VERSION, projectOf } from './project.js';
 import { contentKey } from './transcripts/identity.js';
-import { contextOnly } from './transcripts/parse.js';
+import { contextOnly, webSearchCount } from './transcripts/parse.js';
+import { usageKey } from './transcripts/usage.js';
+import { WEB_SEARCH_USD_PER_REQUEST } from '../pricing/pricing.js';
+
+export interface DerivationOptions {
+  now: number;
+  /** USD per server-side web search (config pricing.webSearchPerRequest, else the embedded price). */
+  webSearchPrice: number;
+}
 
 export interface Derivation {
   name: string;
   version: number;
-  run(db: Db, now: number): Record<string, number>;
+  run(db: Db, opts: DerivationOptions): Record<string, number>;
 }
 
 /** Sessions whose project the current rule names differently (Windows paths, worktrees). */
-function rederiveProjects(db: Db, now: number): Record<string, number> {
+function rederiveProjects(db: Db, { now }: DerivationOptions): Record<string, number> {
   const update = db.prepare('UPDATE sessions SET project = ?, updated_at = ? WHERE id = ?');
   let changed = 0;
   const rows = db.prepare('SELECT id, cwd, project FROM sessions WHERE cwd IS NOT NULL').all() as { id: string; cwd: string; project: string | null }[];
@@ -31,7 +39,7 @@ function rederiveProjects(db: Db, now: number): Record<string, number> {
  * User blocks that are only IDE or system context (ide_opened_file, ide_selection, system-reminder),
  * stored as prompts by earlier versions: they become context, and their sessions' prompt counts drop.
  */
-function reclassifyContext(db: Db, now: number): Record<string, number> {
+function reclassifyContext(db: Db, { now }: DerivationOptions): Record<string, number> {
   const candidates = db
     .prepare(
       `SELECT id, session_id, is_sidechain, text FROM interactions
@@ -75,7 +83,7 @@ interface KeyRow {
  * session's counts drop by what it had added. The first occurrence (lowest id) is kept, as at
  * ingest. Session by session, so memory is bounded by the largest session.
  */
-function keyReplays(db: Db, now: number): Record<string, number> {
+function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> {
   const sessions = db.prepare('SELECT DISTINCT session_id FROM interactions WHERE content_key IS NULL AND session_id IS NOT NULL').pluck().all() as string[];
   const rowsOf = db.prepare(
     `SELECT id, kind, subtype, tool_use_id, message_id, agent_id, ts, block_index, text, hidden, is_sidechain, is_error, content_key
@@ -136,15 +144,71 @@ function keyReplays(db: Db, now: number): Record<string, number> {
   return { sessions: sessions.length, keyed, replaysRemoved: removed, sessionsChanged };
 }
 
+/**
+ * WebSearch results stored before web searches were counted: each gets its count, the response
+ * that called it gets the searches (and their cost, unless it reported its own), and the sessions'
+ * totals are summed again. The same link the ingester makes (transcript-ingester.ts).
+ */
+function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOptions): Record<string, number> {
+  const results = db
+    .prepare(
+      `SELECT id, session_id, tool_use_id, tool_use_result FROM interactions
+       WHERE kind = 'tool_result' AND web_searches IS NULL AND tool_use_id IS NOT NULL AND tool_use_result LIKE '%"query":%'`,
+    )
+    .all() as { id: number; session_id: string | null; tool_use_id: string; tool_use_result: string }[];
+  const setCount = db.prepare('UPDATE interactions SET web_searches = ? WHERE id = ?');
+  const caller = db.prepare(`SELECT message_id, request_id FROM interactions WHERE tool_use_id = ? AND kind = 'tool_use' ORDER BY id LIMIT 1`);
+  const link = db.prepare(`
+    UPDATE message_usage SET web_search_linked = web_search_linked + @n,
+      cost_usd = CASE WHEN cost_usd IS NULL OR web_search_reported > 0 THEN cost_usd ELSE cost_usd + @n * @price END
+    WHERE usage_key = @key`);
+  const sessions = new Set<string>();
+  let searches = 0;
+  let linked = 0;
+  for (const r of results) {
+    let n: number | null = null;
+    try {
+      n = webSearchCount(JSON.parse(r.tool_use_result));
+    } catch {
+      continue; // a bounded (cut) result: not JSON, nothing to count
+    }
+    if (n === null) continue;
+    setCount.run(n, r.id);
+    if (n === 0) continue;
+    searches += n;
+    const c = caller.get(r.tool_use_id) as { message_id: string | null; request_id: string | null } | undefined;
+    if (!c?.message_id) continue;
+    linked += link.run({ key: usageKey({ messageId: c.message_id, requestId: c.request_id }), n, price: webSearchPrice }).changes;
+    if (r.session_id) sessions.add(r.session_id);
+  }
+  const resum = db.prepare(`
+    UPDATE sessions SET web_search_requests = u.ws, cost_usd = u.cost, updated_at = @now
+    FROM (SELECT COALESCE(SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END), 0) AS ws,
+                 CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost
+          FROM message_usage WHERE session_id = @id) AS u
+    WHERE sessions.id = @id`);
+  for (const id of sessions) resum.run({ id, now });
+  return { results: results.length, searches, responsesLinked: linked, sessions: sessions.size };
+}
+
 export const DERIVATIONS: Derivation[] = [
   { name: 'project', version: PROJECT_RULE_VERSION, run: rederiveProjects },
   { name: 'prompt_context', version: 1, run: reclassifyContext },
   // After prompt_context: the key includes the kind.
   { name: 'replay_identity', version: 1, run: keyReplays },
+  // After replay_identity: a replayed WebSearch result is gone before its searches are counted.
+  { name: 'web_search', version: 1, run: linkStoredWebSearches },
 ];
 
 /** Runs every derivation this database has not had at its current version. */
-export function rederive(db: Db, log: Logger, derivations = DERIVATIONS, now = Date.now()): { name: string; counts: Record<string, number> }[] {
+export function rederive(
+  db: Db,
+  log: Logger,
+  opts: { webSearchPrice?: number; now?: number } = {},
+  derivations = DERIVATIONS,
+): { name: string; counts: Record<string, number> }[] {
+  const now = opts.now ?? Date.now();
+  const run = { now, webSearchPrice: opts.webSearchPrice ?? WEB_SEARCH_USD_PER_REQUEST };
   const done = new Map(
     (db.prepare('SELECT name, version FROM derivations').all() as { name: string; version: number }[]).map((r) => [r.name, r.version] as const),
   );
@@ -158,7 +222,7 @@ export function rederive(db: Db, log: Logger, derivations = DERIVATIONS, now = D
     const started = Date.now();
     const counts = db
       .transaction(() => {
-        const c = d.run(db, now);
+        const c = d.run(db, run);
         record.run(d.name, d.version, now, JSON.stringify(c));
         return c;
       })

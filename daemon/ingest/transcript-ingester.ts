@@ -8,14 +8,14 @@ import { localHostname } from '../../common/host.js';
 import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { costOf, PRICING_VERSION, type ModelPrice } from '../pricing/pricing.js';
+import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, type ModelPrice } from '../pricing/pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
 import type { HookRedaction } from './hook-events.js';
 import { SearchBacklog } from './search-backlog.js';
 import type { UsageRecord } from './transcripts/types.js';
 import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine } from './transcript-batches.js';
 import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
-import { addUsage, mergeUsage } from './transcripts/usage.js';
+import { addUsage, mergeUsage, usageKey } from './transcripts/usage.js';
 import { projectOf } from './project.js';
 import { contentKey as transcriptContentKey } from './transcripts/identity.js';
 
@@ -73,6 +73,8 @@ export class TranscriptIngester {
     private readonly log: Logger,
     private readonly opts: {
       pricingOverrides?: Record<string, Partial<ModelPrice>>;
+      /** USD per server-side web search (config pricing.webSearchPerRequest). */
+      webSearchPerRequest?: number;
       redaction?: IngestRedaction | null;
       /** Reads wait while the store is damaged (their offsets stay, so nothing is skipped), and write errors report damage. */
       health?: StoreHealth | null;
@@ -99,11 +101,19 @@ export class TranscriptIngester {
         INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
           tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
           logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version, content_key)
+          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version, content_key, web_searches)
         VALUES (@uuid, @blockIndex, @sessionId, @agentId, @kind, @subtype, @timestamp, @text, @textLength,
           @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
-          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion, @contentKey)`),
+          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion, @contentKey, @webSearches)`),
+      /** The response that called a tool: its usage row gets the web searches the tool ran. */
+      callerOf: db.prepare(
+        `SELECT message_id AS messageId, request_id AS requestId FROM interactions WHERE tool_use_id = ? AND kind = 'tool_use' ORDER BY id LIMIT 1`,
+      ),
+      linkWebSearches: db.prepare(`
+        UPDATE message_usage SET web_search_linked = web_search_linked + @n,
+          cost_usd = CASE WHEN cost_usd IS NULL OR web_search_reported > 0 THEN cost_usd ELSE cost_usd + @n * @price END
+        WHERE usage_key = @key`),
       /** After an ignored insert: was the line itself stored before (a re-read), or only its content (a replay)? */
       uuidStored: db.prepare('SELECT 1 FROM interactions WHERE uuid = ? AND block_index = ?').pluck(),
       lastActivity: db.prepare('SELECT MAX(ts) FROM interactions WHERE session_id = ?').pluck(),
@@ -113,14 +123,15 @@ export class TranscriptIngester {
       upsertUsage: db.prepare(`
         INSERT INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
           input_tokens, output_tokens, cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-          cache_read_tokens, cost_usd, pricing_version)
+          cache_read_tokens, cost_usd, pricing_version, web_search_reported)
         VALUES (@key, @messageId, @requestId, @sessionId, @agentId, @isSidechain, @model, @timestamp, @inputTokens,
-          @outputTokens, @cacheCreationTokens, @cacheCreation5mTokens, @cacheCreation1hTokens, @cacheReadTokens, @cost, @pricingVersion)
+          @outputTokens, @cacheCreationTokens, @cacheCreation5mTokens, @cacheCreation1hTokens, @cacheReadTokens, @cost, @pricingVersion,
+          @webSearchReported)
         ON CONFLICT (usage_key) DO UPDATE SET
           input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
           cache_creation_tokens = excluded.cache_creation_tokens, cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
           cache_creation_1h_tokens = excluded.cache_creation_1h_tokens, cache_read_tokens = excluded.cache_read_tokens,
-          cost_usd = excluded.cost_usd, ts = excluded.ts, model = excluded.model,
+          cost_usd = excluded.cost_usd, ts = excluded.ts, model = excluded.model, web_search_reported = excluded.web_search_reported,
           session_id = COALESCE(message_usage.session_id, excluded.session_id)`),
       sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?').pluck(),
       insertSession: db.prepare(`
@@ -158,8 +169,9 @@ export class TranscriptIngester {
           interactions = interactions + @interactions,
           t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
           input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
-          cost_usd = u.cost, cost_complete = u.complete
+          cost_usd = u.cost, cost_complete = u.complete, web_search_requests = u.ws
         FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
+                     COALESCE(SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END), 0) AS ws,
                      COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
                      CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
                      count(*) = count(cost_usd) AS complete
@@ -335,6 +347,8 @@ export class TranscriptIngester {
       let added = 0;
       replayed = 0;
       const markedReplay = new Set<string>();
+      // WebSearch results stored in this batch: their searches go on the calling response's usage.
+      const searches: { toolUseId: string; n: number }[] = [];
       const metaBySession = new Map<string, SessionMetaAcc>();
       // What this batch adds to each session's counts; applied with the offset, in this transaction.
       const deltas = new Map<string, SessionDelta>();
@@ -372,10 +386,12 @@ export class TranscriptIngester {
             redactionVersion: this.opts.redaction?.version ?? null,
             now,
             contentKey,
+            webSearches: i.webSearches ?? null,
           });
           rawText = null;
           added += r.changes;
           if (r.changes === 0 && contentKey && !this.stmts.uuidStored.get(i.uuid, i.blockIndex)) lineReplayed = true;
+          if (r.changes > 0 && i.webSearches && i.toolUseId) searches.push({ toolUseId: i.toolUseId, n: i.webSearches });
           if (r.changes > 0 && delta && !hidden && i.sessionId === sessionId) {
             delta.interactions += 1;
             if (i.kind === 'user_prompt' && !i.isSidechain) delta.prompts += 1;
@@ -393,6 +409,7 @@ export class TranscriptIngester {
         if (parsed.usage) addUsage(usage, parsed.usage);
       }
       for (const [key, u] of usage) this.upsertUsage(key, u);
+      for (const s of searches) this.linkWebSearches(s.toolUseId, s.n);
       for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
       state.flushAgents(this.stmts.upsertSubagent);
       // Counts move by what was inserted (re-reads insert nothing); token totals are re-summed
@@ -463,6 +480,7 @@ export class TranscriptIngester {
       now,
       redactionVersion: this.opts.redaction?.version ?? null,
       contentKey: null,
+      webSearches: null,
     }).changes;
   }
 
@@ -486,13 +504,27 @@ export class TranscriptIngester {
     const existing = this.stmts.getUsage.get(key) as UsageRow | undefined;
     const merged = existing ? mergeUsage(rowToUsage(existing), u) : u;
     if (existing && sameCounts(existing, merged)) return;
+    const reported = merged.webSearchRequests ?? 0;
+    const tokens = costOf(merged, this.opts.pricingOverrides);
     this.stmts.upsertUsage.run({
       ...merged,
       key,
       isSidechain: merged.isSidechain ? 1 : 0,
-      cost: costOf(merged, this.opts.pricingOverrides),
+      cost: tokens === null ? null : tokens + webSearchesOf(reported, existing?.web_search_linked ?? 0) * this.webSearchPrice,
       pricingVersion: PRICING_VERSION,
+      webSearchReported: reported,
     });
+  }
+
+  private get webSearchPrice(): number {
+    return this.opts.webSearchPerRequest ?? WEB_SEARCH_USD_PER_REQUEST;
+  }
+
+  /** A WebSearch result's searches, onto the usage of the response that called the tool. */
+  private linkWebSearches(toolUseId: string, n: number): void {
+    const caller = this.stmts.callerOf.get(toolUseId) as { messageId: string | null; requestId: string | null } | undefined;
+    if (!caller?.messageId) return;
+    this.stmts.linkWebSearches.run({ key: usageKey({ messageId: caller.messageId, requestId: caller.requestId }), n, price: this.webSearchPrice });
   }
 
   /** @internal used by FileState */
@@ -528,6 +560,8 @@ interface UsageRow {
   cache_creation_5m_tokens: number;
   cache_creation_1h_tokens: number;
   cache_read_tokens: number;
+  web_search_reported: number;
+  web_search_linked: number;
 }
 
 function rowToUsage(r: UsageRow): UsageRecord {
@@ -545,6 +579,7 @@ function rowToUsage(r: UsageRow): UsageRecord {
     sessionId: r.session_id,
     agentId: r.agent_id,
     isSidechain: r.is_sidechain === 1,
+    webSearchRequests: r.web_search_reported,
   };
 }
 
@@ -556,6 +591,7 @@ function sameCounts(r: UsageRow, u: UsageRecord): boolean {
     r.cache_creation_5m_tokens === u.cacheCreation5mTokens &&
     r.cache_creation_1h_tokens === u.cacheCreation1hTokens &&
     r.cache_read_tokens === u.cacheReadTokens &&
+    r.web_search_reported === (u.webSearchRequests ?? 0) &&
     r.model === u.model
   );
 }

@@ -15,7 +15,18 @@
 // Bare aliases ("opus", "sonnet") are ambiguous across generations and priced as unknown.
 import type { UsageRecord } from '../ingest/transcripts/types.js';
 
-export const PRICING_VERSION = '2026-11-01';
+export const PRICING_VERSION = '2026-12-03';
+
+/**
+ * Server-side web search, per request, whatever the model: $10 per 1,000 searches (Anthropic's
+ * pricing page, "Web search tool"). `pricing.webSearchPerRequest` overrides it.
+ */
+export const WEB_SEARCH_USD_PER_REQUEST = 0.01;
+
+/** The web searches a response is billed for: what it reports, else what its WebSearch results ran. */
+export function webSearchesOf(reported: number, linked: number): number {
+  return reported > 0 ? reported : linked;
+}
 
 export interface TierPrice {
   input: number;

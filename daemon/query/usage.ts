@@ -35,6 +35,8 @@ export interface Totals {
   costUsd: number | null;
   messages: number;
   unpricedMessages: number;
+  /** Server-side web searches (billed per request; their cost is in costUsd). */
+  webSearchRequests: number;
 }
 
 export interface ModelUsage {
@@ -78,7 +80,9 @@ class Acc {
   cost = 0;
   n = 0;
   unpriced = 0;
-  add(i: number, o: number, cc: number, cr: number, cost: number | null, n: number, priced: number): void {
+  ws = 0;
+  add(i: number, o: number, cc: number, cr: number, cost: number | null, n: number, priced: number, ws: number): void {
+    this.ws += ws;
     this.i += i;
     this.o += o;
     this.cc += cc;
@@ -95,6 +99,7 @@ class Acc {
     this.cost += a.cost;
     this.n += a.n;
     this.unpriced += a.unpriced;
+    this.ws += a.ws;
   }
   totals(): Totals {
     return {
@@ -107,6 +112,7 @@ class Acc {
       costUsd: this.unpriced > 0 ? null : Math.round(this.cost * 1e8) / 1e8,
       messages: this.n,
       unpricedMessages: this.unpriced,
+      webSearchRequests: this.ws,
     };
   }
 }
@@ -117,14 +123,14 @@ class Group {
   readonly sessions = new Set<string>();
   first = Infinity;
   last = -Infinity;
-  add(model: string, i: number, o: number, cc: number, cr: number, cost: number | null, n: number, priced: number): void {
-    this.all.add(i, o, cc, cr, cost, n, priced);
+  add(model: string, i: number, o: number, cc: number, cr: number, cost: number | null, n: number, priced: number, ws: number): void {
+    this.all.add(i, o, cc, cr, cost, n, priced, ws);
     let m = this.byModel.get(model);
     if (!m) {
       m = new Acc();
       this.byModel.set(model, m);
     }
-    m.add(i, o, cc, cr, cost, n, priced);
+    m.add(i, o, cc, cr, cost, n, priced, ws);
   }
   models(): ModelUsage[] {
     return [...this.byModel.entries()]
@@ -149,6 +155,7 @@ type SlotRow = [
   cost: number | null,
   first: number | null,
   last: number | null,
+  webSearches: number,
 ];
 
 export function usageReport(db: Db, f: UsageFilter): UsageResult {
@@ -168,8 +175,8 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
     return p;
   };
   let undated = 0;
-  for (const [slot, sessionId, model, n, priced, i, o, cc, cr, cost, first, last] of rows) {
-    overall.add(model, i, o, cc, cr, cost, n, priced);
+  for (const [slot, sessionId, model, n, priced, i, o, cc, cr, cost, first, last, ws] of rows) {
+    overall.add(model, i, o, cc, cr, cost, n, priced, ws);
     let key: string;
     if (f.report === 'session') key = sessionId ?? '';
     else if (slot === null || slot < 0) {
@@ -181,7 +188,7 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
       g = new Group();
       groups.set(key, g);
     }
-    g.add(model, i, o, cc, cr, cost, n, priced);
+    g.add(model, i, o, cc, cr, cost, n, priced, ws);
     if (sessionId) g.sessions.add(sessionId);
     if (first !== null && first < g.first) g.first = first;
     if (last !== null && last > g.last) g.last = last;
@@ -251,7 +258,7 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
   const rows = db
     .prepare(
       `SELECT r.slot, r.session_id, r.model, r.messages, r.priced, r.input_tokens, r.output_tokens, r.cache_creation_tokens,
-              r.cache_read_tokens, CASE WHEN r.priced > 0 THEN r.cost_usd END, r.first_ts, r.last_ts
+              r.cache_read_tokens, CASE WHEN r.priced > 0 THEN r.cost_usd END, r.first_ts, r.last_ts, r.web_search_requests
        FROM usage_rollup r ${f.project ? 'JOIN sessions s ON s.id = r.session_id' : ''}
        WHERE ${where.join(' AND ')} AND r.messages > 0`,
     )
@@ -269,7 +276,8 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
     const stmt = db
       .prepare(
         `SELECT m.ts / ${SLOT_MS}, COALESCE(m.session_id, ''), m.model, count(*), count(m.cost_usd), SUM(m.input_tokens), SUM(m.output_tokens),
-                SUM(m.cache_creation_tokens), SUM(m.cache_read_tokens), SUM(m.cost_usd), MIN(m.ts), MAX(m.ts)
+                SUM(m.cache_creation_tokens), SUM(m.cache_read_tokens), SUM(m.cost_usd), MIN(m.ts), MAX(m.ts),
+                SUM(CASE WHEN m.web_search_reported > 0 THEN m.web_search_reported ELSE m.web_search_linked END)
          FROM message_usage m ${f.project ? 'JOIN sessions s ON s.id = m.session_id' : ''}
          WHERE m.ts >= @from AND m.ts < @to AND m.model <> '<synthetic>' ${f.project ? `AND ${projectWhere}` : ''}
          GROUP BY 1, 2, 3`,

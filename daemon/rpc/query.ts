@@ -59,6 +59,7 @@ export function sessionToProto(row: SessionRow): SessionMessage {
     origin: row.origin,
     endReason: row.end_reason,
     expiredUnixMs: row.expired_at,
+    webSearchRequests: row.web_search_requests,
   });
 }
 
@@ -131,6 +132,7 @@ function totalsToProto(t: Totals) {
     ...(t.costUsd !== null ? { costUsd: t.costUsd } : {}),
     messages: t.messages,
     unpricedMessages: t.unpricedMessages,
+    webSearchRequests: t.webSearchRequests,
   };
 }
 

@@ -38,6 +38,10 @@ export interface StoredInteraction {
   raw: string | null;
   ingested_at: number;
   redaction_version: string | null;
+  /** What the row is beyond its uuid (ingest/transcripts/identity.ts); unique per session. */
+  content_key: Buffer | null;
+  /** WebSearch results: the searches the tool ran. */
+  web_searches: number | null;
 }
 
 /** One row of `hook_events`. */

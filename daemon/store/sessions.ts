@@ -34,6 +34,8 @@ export interface SessionRow {
   cache_read_tokens: number;
   cost_usd: number | null;
   cost_complete: number;
+  /** Server-side web searches (their cost is in cost_usd). */
+  web_search_requests: number;
   title: string | null;
   /** Set when retention deleted the session's history; the row stays so the id still resolves. */
   expired_at: number | null;

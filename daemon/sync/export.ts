@@ -11,8 +11,8 @@ import type { Db } from '../store/db.js';
 import type { Dataset } from './layout.js';
 import type { StoredHookEvent, StoredInteraction } from '../store/rows.js';
 
-/** What a part holds of an interaction: every column but the raw line and where it was read. */
-export type InteractionRow = Omit<StoredInteraction, 'raw' | 'source_path' | 'ingested_at'> & { session_id: string };
+/** What a part holds of an interaction: every column but the raw line, where it was read, and what the receiver derives again. */
+export type InteractionRow = Omit<StoredInteraction, 'raw' | 'source_path' | 'ingested_at' | 'content_key' | 'web_searches'> & { session_id: string };
 
 export type HookEventRow = StoredHookEvent & { session_id: string };
 

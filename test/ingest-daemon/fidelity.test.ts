@@ -19,6 +19,7 @@ const UNC = uuidFor(0x19, 3);
 const WORKTREE = uuidFor(0x19, 4);
 const IDE = uuidFor(0x19, 5);
 const OFFLINE = uuidFor(0x19, 6);
+const SEARCH = uuidFor(0x19, 7);
 
 const at = (i: number) => new Date(Date.UTC(2026, 0, 20, 9, 0, 0) + i * 1000).toISOString();
 
@@ -150,6 +151,39 @@ function offlineSession(): object[] {
   ];
 }
 
+/** Web searches three ways: results with server tool ids (older), searchCount (recent), a response's own count. */
+function searchSession(): object[] {
+  const s = SEARCH;
+  const search = (id: string, query: string) => ({ type: 'tool_use', id, name: 'WebSearch', input: { query } });
+  const noSearches = { ...usage, server_tool_use: { web_search_requests: 0, web_fetch_requests: 0 } };
+  const withUsage = (line: any, u: object) => ({ ...line, message: { ...line.message, usage: u } });
+  return [
+    prompt(s, uuidFor(0x1970, 1), 0, 'what changed in node 24 streams?'),
+    withUsage(assistant(s, uuidFor(0x1970, 2), 1, 'msg_w1', search('toolu_w1', 'node 24 streams changes')), noSearches),
+    {
+      ...result(s, uuidFor(0x1970, 3), 2, 'toolu_w1', 'Web search results for query: "node 24 streams changes"'),
+      toolUseResult: {
+        query: 'node 24 streams changes',
+        results: [
+          { tool_use_id: 'srvtoolu_01', content: [{ title: 'Node.js 24 release notes', url: 'https://nodejs.org/en/blog/release/v24.0.0' }] },
+          'Node 24 changed the default highWaterMark.',
+          { tool_use_id: 'srvtoolu_02', content: [{ title: 'Streams API', url: 'https://nodejs.org/api/stream.html' }] },
+        ],
+        durationSeconds: 3.1,
+      },
+    },
+    withUsage(assistant(s, uuidFor(0x1970, 4), 3, 'msg_w2', search('toolu_w2', 'highWaterMark default node 24')), noSearches),
+    {
+      ...result(s, uuidFor(0x1970, 5), 4, 'toolu_w2', 'Web search results for query: "highWaterMark default node 24"'),
+      toolUseResult: { query: 'highWaterMark default node 24', results: [], durationSeconds: 5.2, searchCount: 3 },
+    },
+    withUsage(assistant(s, uuidFor(0x1970, 6), 5, 'msg_w3', { type: 'text', text: 'It is 64 KiB now.' }), {
+      ...usage,
+      server_tool_use: { web_search_requests: 2 },
+    }),
+  ];
+}
+
 const FILES: Record<string, object[]> = {
   [`-home-dev-shop/${RESUMED}.jsonl`]: resumedSession(),
   [`C--Users-dev-proj/${WINDOWS}.jsonl`]: simpleSession(WINDOWS, 'C:\\Users\\dev\\proj', 1),
@@ -157,6 +191,7 @@ const FILES: Record<string, object[]> = {
   [`C--Users-dev--claude-worktrees-shop-brave-fox/${WORKTREE}.jsonl`]: simpleSession(WORKTREE, 'C:\\Users\\dev\\.claude-worktrees\\shop\\brave-fox', 3),
   [`-home-dev-shop/${IDE}.jsonl`]: ideSession(),
   [`-home-dev-shop/${OFFLINE}.jsonl`]: offlineSession(),
+  [`-home-dev-shop/${SEARCH}.jsonl`]: searchSession(),
 };
 
 let t: TempRbk;
@@ -174,8 +209,10 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(root, rel), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   }
   d = await startDaemon(t);
-  importSkipped = (await importJson(t, [root])).skipped;
-  for (const id of [RESUMED, WINDOWS, UNC, WORKTREE, IDE, OFFLINE]) fresh.set(id, await showJson(t, id));
+  const summary = await importJson(t, [root]);
+  if (summary.errors.length) console.error(JSON.stringify(summary.errors));
+  importSkipped = summary.skipped;
+  for (const id of [RESUMED, WINDOWS, UNC, WORKTREE, IDE, OFFLINE, SEARCH]) fresh.set(id, await showJson(t, id));
 }, 120_000);
 
 afterAll(async () => {
@@ -259,6 +296,29 @@ describe('API errors', () => {
   });
 });
 
+describe('web search', () => {
+  // One response's tokens at Sonnet 4.5 prices: 4 in, 120 out, 300 cache writes (5 min), 9,000 cache reads.
+  const tokenCost = (4 * 3 + 120 * 15 + 300 * 3.75 + 9000 * 0.3) / 1e6;
+
+  it('counts the searches each response ran, and prices them per request', () => {
+    const s = fresh.get(SEARCH)!.session;
+    expect(s.webSearchRequests).toBe(2 + 3 + 2);
+    expect(s.costUsd).toBeCloseTo(3 * tokenCost + 7 * 0.01, 9);
+  });
+
+  it('is a column of rbk usage, and in its --json', async () => {
+    const json = await runCli(t, ['usage', 'session', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const rows = JSON.parse(json.stdout).sessions as { sessionId: string; webSearchRequests: number; totalCost: number }[];
+    const row = rows.find((r) => r.sessionId === SEARCH)!;
+    expect(row.webSearchRequests).toBe(7);
+    expect(row.totalCost).toBeCloseTo(3 * tokenCost + 0.07, 9);
+    expect(JSON.parse(json.stdout).totals.webSearchRequests).toBe(7);
+    const text = await runCli(t, ['usage', 'daily']);
+    expect(text.stdout).toMatch(/SEARCHES/);
+  });
+});
+
 describe('a store written by the previous rules', () => {
   it('is repaired at the next start to what a fresh import gives', async () => {
     await d.stop();
@@ -282,6 +342,10 @@ describe('a store written by the previous rules', () => {
     db.prepare('UPDATE sessions SET t_prompts = t_prompts + 4 WHERE id = ?').run(IDE);
     db.prepare(`UPDATE sessions SET project = ? WHERE id = ?`).run('C:\\Users\\dev\\proj', WINDOWS);
     db.prepare(`UPDATE sessions SET project = ? WHERE id = ?`).run('brave-fox', WORKTREE);
+    // Web searches were not counted: no counts on the results, none linked to the responses.
+    db.prepare('UPDATE message_usage SET cost_usd = cost_usd - web_search_linked * 0.01, web_search_linked = 0 WHERE session_id = ?').run(SEARCH);
+    db.prepare('UPDATE interactions SET web_searches = NULL WHERE session_id = ?').run(SEARCH);
+    db.prepare('UPDATE sessions SET web_search_requests = 0, cost_usd = cost_usd - 0.05 WHERE id = ?').run(SEARCH);
     db.exec('CREATE UNIQUE INDEX interactions_content ON interactions (session_id, content_key) WHERE content_key IS NOT NULL');
     db.exec('DELETE FROM derivations');
     db.close();
@@ -289,12 +353,15 @@ describe('a store written by the previous rules', () => {
     d = await startDaemon(t);
     for (const [id, want] of fresh) {
       const got = await showJson(t, id);
-      expect({ id, counts: got.session.counts, tokens: got.session.tokens, project: got.session.project }).toEqual({
+      const facts = (x: ShowJson) => ({
         id,
-        counts: want.session.counts,
-        tokens: want.session.tokens,
-        project: want.session.project,
+        counts: x.session.counts,
+        tokens: x.session.tokens,
+        project: x.session.project,
+        webSearchRequests: x.session.webSearchRequests,
+        costUsd: x.session.costUsd === null ? null : Math.round(x.session.costUsd * 1e9),
       });
+      expect(facts(got)).toEqual(facts(want));
       // The timeline too, but for the resume marker (the old store never had one).
       const kinds = (s: ShowJson) => s.timeline.filter((e) => !e.text.startsWith('resumed')).map((e) => `${e.kind}:${e.toolUseId ?? ''}:${e.text}`);
       expect(kinds(got)).toEqual(kinds(want));
@@ -304,6 +371,9 @@ describe('a store written by the previous rules', () => {
       project: { changed: 2 },
       prompt_context: { interactions: 4, sessions: 1 },
       replay_identity: { replaysRemoved: 7, sessionsChanged: 1 },
+      web_search: { searches: 5, responsesLinked: 2, sessions: 1 },
     });
+    const usage = await runCli(t, ['usage', 'session', '--json']);
+    expect(JSON.parse(usage.stdout).totals.webSearchRequests).toBe(7);
   }, 120_000);
 });

@@ -279,6 +279,20 @@ export function contextOnly(text: string): 'ide_context' | 'system_reminder' | n
   return null;
 }
 
+/**
+ * The web searches a WebSearch tool result reports: `searchCount` (recent Claude Code), else the
+ * entries of `results` that carry the server's tool_use id (one per search). Null for any other
+ * tool's result.
+ */
+export function webSearchCount(tur: unknown): number | null {
+  if (!isObj(tur) || typeof tur.query !== 'string') return null;
+  if (typeof tur.searchCount === 'number' && Number.isFinite(tur.searchCount) && tur.searchCount >= 0) return Math.min(Math.floor(tur.searchCount), 1000);
+  if (!Array.isArray(tur.results)) return null;
+  let n = 0;
+  for (const r of tur.results) if (isObj(r) && typeof r.tool_use_id === 'string') n++;
+  return n;
+}
+
 /** Text of a tool_result's content: a string, or text blocks joined (images noted). */
 function toolResultText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -336,6 +350,7 @@ function usageFrom(message: Obj, base: LineBase): UsageRecord | null {
   record.outputTokens = count(u.output_tokens);
   record.cacheCreationTokens = count(u.cache_creation_input_tokens);
   record.cacheReadTokens = count(u.cache_read_input_tokens);
+  if (isObj(u.server_tool_use)) record.webSearchRequests = count(u.server_tool_use.web_search_requests);
   const split = u.cache_creation;
   if (isObj(split)) {
     record.cacheCreation5mTokens = count(split.ephemeral_5m_input_tokens);
@@ -766,6 +781,8 @@ function userInteractions(o: Obj, message: Obj, base: LineBase, size: number, ou
         const tur = o.toolUseResult;
         it.toolUseResult = boundedJson(tur, JSON_LIMIT, size);
         if (isObj(tur)) it.spawnedAgentId = safeIdOrNull(tur.agentId);
+        const searches = webSearchCount(tur);
+        if (searches !== null) it.webSearches = searches;
       }
       out.push(it);
     } else if (blockType === 'image') {

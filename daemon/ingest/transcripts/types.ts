@@ -83,6 +83,11 @@ export interface Interaction {
   gitBranch: string | null;
   version: string | null;
   promptId: string | null;
+  /**
+   * A WebSearch tool result: the web searches the tool ran (toolUseResult.searchCount, else its
+   * results that carry a server tool_use id). Each is billed per request, apart from tokens.
+   */
+  webSearches?: number;
 }
 
 /**
@@ -107,6 +112,8 @@ export interface UsageRecord {
   sessionId: string | null;
   agentId: string | null;
   isSidechain: boolean;
+  /** usage.server_tool_use.web_search_requests: server-side web searches the response reports. */
+  webSearchRequests?: number;
 }
 
 /** Session-level facts a line states. Only the fields the line carries are present. */

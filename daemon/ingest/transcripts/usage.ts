@@ -28,6 +28,7 @@ export function mergeUsage(a: UsageRecord, b: UsageRecord): UsageRecord {
     sessionId: a.sessionId ?? b.sessionId,
     agentId: a.agentId ?? b.agentId,
     isSidechain: a.isSidechain || b.isSidechain,
+    webSearchRequests: Math.max(a.webSearchRequests ?? 0, b.webSearchRequests ?? 0),
   };
 }
 

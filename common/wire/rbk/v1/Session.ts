@@ -25,6 +25,7 @@ export interface Session {
   'endReason'?: (string);
   'title'?: (string);
   'expiredUnixMs'?: (number | string | Long);
+  'webSearchRequests'?: (number);
   '_cwd'?: "cwd";
   '_project'?: "project";
   '_transcriptPath'?: "transcriptPath";
@@ -60,6 +61,7 @@ export interface Session__Output {
   'endReason'?: (string);
   'title'?: (string);
   'expiredUnixMs'?: (number);
+  'webSearchRequests': (number);
   '_cwd'?: "cwd";
   '_project'?: "project";
   '_transcriptPath'?: "transcriptPath";

@@ -12,6 +12,7 @@ export interface UsageTotals {
   'costUsd'?: (number | string);
   'messages'?: (number);
   'unpricedMessages'?: (number);
+  'webSearchRequests'?: (number);
   '_costUsd'?: "costUsd";
 }
 
@@ -24,5 +25,6 @@ export interface UsageTotals__Output {
   'costUsd'?: (number);
   'messages': (number);
   'unpricedMessages': (number);
+  'webSearchRequests': (number);
   '_costUsd'?: "costUsd";
 }
