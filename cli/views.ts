@@ -316,6 +316,7 @@ export function statsView(s: WireStatsResponse) {
       lastHookAt: iso(s.health.lastHookUnixMs),
       lastTranscriptReadAt: iso(s.health.lastTranscriptReadUnixMs),
       skippedLines: s.health.skippedLines,
+      unattributedSidechainLines: s.health.unattributedSidechainLines,
       jobs: (s.health.jobs ?? []).map((j) => ({
         job: j.job,
         lastStatus: j.lastStatus,

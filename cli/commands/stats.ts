@@ -64,6 +64,10 @@ export async function statsCommand(io: Io, opts: { json: boolean; top: number })
     `  transcripts          ${h.transcripts} (${h.transcriptsWithErrors} with read errors; last read ${shortTime(res.health.lastTranscriptReadUnixMs)})`,
   );
   out.push(`  skipped lines        ${h.skippedLines}`);
+  if (h.unattributedSidechainLines > 0)
+    out.push(
+      `  unattributed subagent lines ${h.unattributedSidechainLines}  (Claude Code <= 2.0.27 sidechains not matched to a Task call; counted on the main thread)`,
+    );
   out.push(`  hook events          last at ${shortTime(res.health.lastHookUnixMs)}; ${h.hookEventsWithProblems} stored with problems`);
   for (const e of h.transcriptErrors.slice(0, 5)) out.push(`  ! ${e.path}: ${e.error}`);
   if (h.jobs.length === 0) out.push('  jobs                 none has run yet');

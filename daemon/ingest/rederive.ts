@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { PROJECT_RULE_VERSION, projectOf } from './project.js';
 import { contentKey } from './transcripts/identity.js';
+import { LegacySidechains } from './legacy-sidechains.js';
 import { contextOnly, webSearchCount } from './transcripts/parse.js';
 import { usageKey } from './transcripts/usage.js';
 import { WEB_SEARCH_USD_PER_REQUEST } from '../pricing/pricing.js';
@@ -191,6 +192,26 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
   return { results: results.length, searches, responsesLinked: linked, sessions: sessions.size };
 }
 
+/** Inline sidechains of Claude Code ≤ 2.0.27 stored before they were attached to their Task calls. */
+function attachLegacySidechains(db: Db, { now }: DerivationOptions): Record<string, number> {
+  const sessions = db
+    .prepare(
+      `SELECT DISTINCT session_id FROM interactions INDEXED BY interactions_legacy_sidechain
+       WHERE is_sidechain = 1 AND agent_id IS NULL AND hidden = 0 AND session_id IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
+  const legacy = new LegacySidechains(db);
+  const total = { sessions: sessions.length, attributed: 0, unattributed: 0, agents: 0 };
+  for (const id of sessions) {
+    const r = legacy.attribute(id, now);
+    total.attributed += r.attributed;
+    total.unattributed += r.unattributed;
+    total.agents += r.agents;
+  }
+  return total;
+}
+
 export const DERIVATIONS: Derivation[] = [
   { name: 'project', version: PROJECT_RULE_VERSION, run: rederiveProjects },
   { name: 'prompt_context', version: 1, run: reclassifyContext },
@@ -198,6 +219,8 @@ export const DERIVATIONS: Derivation[] = [
   { name: 'replay_identity', version: 1, run: keyReplays },
   // After replay_identity: a replayed WebSearch result is gone before its searches are counted.
   { name: 'web_search', version: 1, run: linkStoredWebSearches },
+  // After replay_identity: a replayed chain is one chain.
+  { name: 'legacy_sidechains', version: 1, run: attachLegacySidechains },
 ];
 
 /** Runs every derivation this database has not had at its current version. */

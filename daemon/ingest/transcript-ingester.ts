@@ -18,6 +18,7 @@ import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
 import { addUsage, mergeUsage, usageKey } from './transcripts/usage.js';
 import { projectOf } from './project.js';
 import { contentKey as transcriptContentKey } from './transcripts/identity.js';
+import { LegacySidechains } from './legacy-sidechains.js';
 
 /** Who first asked for a file to be read; kept in transcripts.source ("sweep" = no hook announced it). */
 export type TranscriptSource = 'hook' | 'watch' | 'import' | 'sweep';
@@ -68,6 +69,9 @@ export class TranscriptIngester {
   private parseWorker: ParseWorker | null = null;
   private imports = 0;
 
+  /** Inline sidechains of Claude Code ≤ 2.0.27, attached to their Task calls after each commit. */
+  private readonly sidechains: LegacySidechains;
+
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
@@ -82,6 +86,7 @@ export class TranscriptIngester {
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
+    this.sidechains = new LegacySidechains(db);
     this.stmts = {
       readPositions: db.prepare('SELECT path, byte_offset, inode, session_id FROM transcripts'),
       getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
@@ -412,6 +417,7 @@ export class TranscriptIngester {
       for (const s of searches) this.linkWebSearches(s.toolUseId, s.n);
       for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
       state.flushAgents(this.stmts.upsertSubagent);
+      for (const id of deltas.keys()) if (this.sidechains.pending(id)) this.sidechains.attribute(id, now);
       // Counts move by what was inserted (re-reads insert nothing); token totals are re-summed
       // from message_usage, which is small. Recounting interactions instead would read every row
       // of the session, overflow pages and all, on each append.

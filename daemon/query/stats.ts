@@ -69,6 +69,11 @@ export interface StatsResult {
     lastTranscriptReadUnixMs: number;
     /** Lines skipped by ingestion (unknown types, invalid JSON, …), summed over transcripts. */
     skippedLines: number;
+    /**
+     * Inline sidechain lines (Claude Code ≤ 2.0.27) that could not be attached to the Task call
+     * that spawned them with confidence (ingest/legacy-sidechains.ts): counted, never guessed.
+     */
+    unattributedSidechainLines: number;
     /** Background jobs (job_runs): the latest run of each job that has run. */
     jobs: JobHealth[];
   };
@@ -206,6 +211,10 @@ export function stats(db: Db, opts: { top: number; spoolBacklog: number }): Stat
       lastHookUnixMs: lastHook,
       lastTranscriptReadUnixMs: tr.lastRead,
       skippedLines: tr.skipped,
+      unattributedSidechainLines: db
+        .prepare(`SELECT count(*) FROM interactions INDEXED BY interactions_legacy_sidechain WHERE is_sidechain = 1 AND agent_id IS NULL AND hidden = 0`)
+        .pluck()
+        .get() as number,
       jobs,
     },
   };

@@ -274,6 +274,7 @@ async function pullSession(
       ensureSession();
       const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
       stmts.subagents.run({ id: m.sessionId });
+      if (stmts.legacySidechains.pending(m.sessionId)) stmts.legacySidechains.attribute(m.sessionId, now());
       const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
       return { usage: usage.rows, changed };
     })

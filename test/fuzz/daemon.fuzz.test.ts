@@ -155,8 +155,10 @@ describe('fuzz batches against a running daemon', () => {
         .map((n) => `{"type":"user","uuid":"deep-${n}","message":{"role":"user","content":${'['.repeat(n)}${']'.repeat(n)}}}`),
     );
     const files = fc.sample(fc.array(lineArb, { minLength: 1, maxLength: 60 }), { numRuns: 8, seed: 3 });
+    // Each good line says something of its own: the same words at the same millisecond in one
+    // session are one prompt written twice (a replay, docs/transcripts.md), stored once by design.
     const goodLine = (uuid: string) =>
-      `${JSON.stringify({ type: 'user', uuid, sessionId: sid, timestamp: new Date().toISOString(), message: { role: 'user', content: 'still here' } })}\n`;
+      `${JSON.stringify({ type: 'user', uuid, sessionId: sid, timestamp: new Date().toISOString(), message: { role: 'user', content: `still here (${uuid})` } })}\n`;
     // Every fuzzed file ends with a good line: a hostile line must not stop the lines after it.
     for (const [i, ls] of files.entries()) fs.writeFileSync(path.join(dir, `fuzz-${i}.jsonl`), `${ls.join('\n')}\n${goodLine(`after-fuzz-${i}`)}`);
     const veryDeep = files.flat().filter((l) => /^\{"type":"user","uuid":"deep-(\d+)"/.exec(l) && Number(/deep-(\d+)/.exec(l)![1]) >= 20_000).length;
@@ -171,9 +173,9 @@ describe('fuzz batches against a running daemon', () => {
     const summary = JSON.parse(r.stdout) as { files: number; skipped: Record<string, number> };
     expect(summary.files, r.stdout).toBe(9);
     expect(summary.skipped.oversized).toBe(1);
-    expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = 'after-the-fuzz'`)).toEqual({ text: 'still here' });
+    expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = 'after-the-fuzz'`)).toEqual({ text: 'still here (after-the-fuzz)' });
     for (let i = 0; i < files.length; i++)
-      expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = ?`, `after-fuzz-${i}`), `file ${i}`).toEqual({ text: 'still here' });
+      expect(queryOne(t, `SELECT text FROM interactions WHERE uuid = ?`, `after-fuzz-${i}`), `file ${i}`).toEqual({ text: `still here (after-fuzz-${i})` });
     // Lines nested deeper than the redaction walk can go are counted, not fatal to their file.
     if (veryDeep > 0) expect(summary.skipped['too-deep'], r.stdout).toBeGreaterThanOrEqual(veryDeep);
     console.log(`fuzzed import: ${summary.files} files, skipped ${JSON.stringify(summary.skipped)} (${veryDeep} lines nested 20,000+ deep)`);

@@ -20,6 +20,7 @@ const WORKTREE = uuidFor(0x19, 4);
 const IDE = uuidFor(0x19, 5);
 const OFFLINE = uuidFor(0x19, 6);
 const SEARCH = uuidFor(0x19, 7);
+const LEGACY = uuidFor(0x19, 8);
 
 const at = (i: number) => new Date(Date.UTC(2026, 0, 20, 9, 0, 0) + i * 1000).toISOString();
 
@@ -184,6 +185,48 @@ function searchSession(): object[] {
   ];
 }
 
+/**
+ * Claude Code 1.0.98: subagents inline, isSidechain lines with no agentId. One Task, then two in
+ * parallel (one response, interleaved sidechains), then a sidechain nothing spawned.
+ */
+function legacySession(): object[] {
+  const s = LEGACY;
+  const v = { version: '1.0.98' };
+  const side = (uuid: string, parentUuid: string | null) => ({ ...v, isSidechain: true, parentUuid, uuid });
+  const task = (id: string, description: string, taskPrompt: string) => ({
+    type: 'tool_use',
+    id,
+    name: 'Task',
+    input: { description, prompt: taskPrompt, subagent_type: 'general-purpose' },
+  });
+  const tool = (id: string, name: string, input: object) => ({ type: 'tool_use', id, name, input });
+  const u = (n: number) => uuidFor(0x1980, n);
+  return [
+    prompt(s, u(1), 0, 'audit the repo', v),
+    assistant(s, u(2), 1, 'msg_l1', task('toolu_t1', 'Find TODOs', 'List every TODO in src/'), v),
+    // Not the Task's prompt word for word: attached by timing (the one Task running then).
+    prompt(s, u(3), 2, 'List every TODO in src/, with its line', side(u(3), null)),
+    assistant(s, u(4), 3, 'msg_s1', tool('toolu_g1', 'Grep', { pattern: 'TODO' }), side(u(4), u(3))),
+    result(s, u(5), 4, 'toolu_g1', 'src/a.js:3: TODO', false, side(u(5), u(4))),
+    assistant(s, u(6), 5, 'msg_s2', { type: 'text', text: 'One TODO, in src/a.js.' }, side(u(6), u(5))),
+    result(s, u(7), 6, 'toolu_t1', 'One TODO, in src/a.js.', false, v),
+    assistant(s, u(8), 7, 'msg_l2', task('toolu_t2', 'Check tests', 'Run the test suite and report failures'), v),
+    assistant(s, u(9), 7, 'msg_l2', task('toolu_t3', 'Check docs', 'Read the README and list stale sections'), v),
+    prompt(s, u(10), 8, 'Run the test suite and report failures', side(u(10), null)),
+    prompt(s, u(11), 8, 'Read the README and list stale sections', side(u(11), null)),
+    assistant(s, u(12), 9, 'msg_s3', tool('toolu_b1', 'Bash', { command: 'npm test' }), side(u(12), u(10))),
+    assistant(s, u(13), 9, 'msg_s4', tool('toolu_r1', 'Read', { file_path: '/home/dev/shop/README.md' }), side(u(13), u(11))),
+    result(s, u(14), 10, 'toolu_b1', '12 passed', false, side(u(14), u(12))),
+    result(s, u(15), 10, 'toolu_r1', '# shop', false, side(u(15), u(13))),
+    result(s, u(16), 11, 'toolu_t2', 'All 12 tests pass.', false, v),
+    result(s, u(17), 11, 'toolu_t3', 'The install section is stale.', false, v),
+    // No Task asked for this one, and none was running: it stays unattributed.
+    prompt(s, u(18), 20, 'Summarize the audit', side(u(18), null)),
+    assistant(s, u(19), 21, 'msg_s5', tool('toolu_x1', 'Bash', { command: 'git log -1' }), side(u(19), u(18))),
+    result(s, u(20), 22, 'toolu_x1', 'abc123 fix', false, side(u(20), u(19))),
+  ];
+}
+
 const FILES: Record<string, object[]> = {
   [`-home-dev-shop/${RESUMED}.jsonl`]: resumedSession(),
   [`C--Users-dev-proj/${WINDOWS}.jsonl`]: simpleSession(WINDOWS, 'C:\\Users\\dev\\proj', 1),
@@ -192,6 +235,7 @@ const FILES: Record<string, object[]> = {
   [`-home-dev-shop/${IDE}.jsonl`]: ideSession(),
   [`-home-dev-shop/${OFFLINE}.jsonl`]: offlineSession(),
   [`-home-dev-shop/${SEARCH}.jsonl`]: searchSession(),
+  [`-home-dev-shop/${LEGACY}.jsonl`]: legacySession(),
 };
 
 let t: TempRbk;
@@ -212,7 +256,7 @@ beforeAll(async () => {
   const summary = await importJson(t, [root]);
   if (summary.errors.length) console.error(JSON.stringify(summary.errors));
   importSkipped = summary.skipped;
-  for (const id of [RESUMED, WINDOWS, UNC, WORKTREE, IDE, OFFLINE, SEARCH]) fresh.set(id, await showJson(t, id));
+  for (const id of [RESUMED, WINDOWS, UNC, WORKTREE, IDE, OFFLINE, SEARCH, LEGACY]) fresh.set(id, await showJson(t, id));
 }, 120_000);
 
 afterAll(async () => {
@@ -296,6 +340,42 @@ describe('API errors', () => {
   });
 });
 
+describe('inline subagents of Claude Code 1.0.x', () => {
+  it('are attached to the Task calls that spawned them: by prompt (in parallel too) or by timing', () => {
+    const show = fresh.get(LEGACY)!;
+    expect(show.session.counts.subagents).toBe(3);
+    expect(show.session.counts.toolCalls).toBe(7);
+    const agentOfTool = Object.fromEntries(show.timeline.filter((e) => e.kind === 'tool').map((e) => [e.toolUseId, e.agentId]));
+    expect(agentOfTool).toEqual({
+      toolu_t1: null,
+      toolu_g1: 'task-toolu_t1',
+      toolu_t2: null,
+      toolu_t3: null,
+      toolu_b1: 'task-toolu_t2',
+      toolu_r1: 'task-toolu_t3',
+      toolu_x1: null,
+    });
+    const rows = queryAll<{ agent_id: string; agent_type: string; description: string; tool_use_id: string }>(
+      t,
+      'SELECT agent_id, agent_type, description, tool_use_id FROM subagents WHERE session_id = ? ORDER BY agent_id',
+      LEGACY,
+    );
+    expect(rows).toEqual([
+      { agent_id: 'task-toolu_t1', agent_type: 'general-purpose', description: 'Find TODOs', tool_use_id: 'toolu_t1' },
+      { agent_id: 'task-toolu_t2', agent_type: 'general-purpose', description: 'Check tests', tool_use_id: 'toolu_t2' },
+      { agent_id: 'task-toolu_t3', agent_type: 'general-purpose', description: 'Check docs', tool_use_id: 'toolu_t3' },
+    ]);
+    // The Task prompts are the subagents', not the user's.
+    expect(show.session.counts.prompts).toBe(1);
+  });
+
+  it('a sidechain nothing spawned stays unattributed, and is counted', async () => {
+    const r = await runCli(t, ['stats', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).health.unattributedSidechainLines).toBe(3);
+  });
+});
+
 describe('web search', () => {
   // One response's tokens at Sonnet 4.5 prices: 4 in, 120 out, 300 cache writes (5 min), 9,000 cache reads.
   const tokenCost = (4 * 3 + 120 * 15 + 300 * 3.75 + 9000 * 0.3) / 1e6;
@@ -346,6 +426,11 @@ describe('a store written by the previous rules', () => {
     db.prepare('UPDATE message_usage SET cost_usd = cost_usd - web_search_linked * 0.01, web_search_linked = 0 WHERE session_id = ?').run(SEARCH);
     db.prepare('UPDATE interactions SET web_searches = NULL WHERE session_id = ?').run(SEARCH);
     db.prepare('UPDATE sessions SET web_search_requests = 0, cost_usd = cost_usd - 0.05 WHERE id = ?').run(SEARCH);
+    // Inline subagents were not attached.
+    db.prepare(`UPDATE interactions SET agent_id = NULL WHERE session_id = ? AND agent_id LIKE 'task-%'`).run(LEGACY);
+    db.prepare(`UPDATE message_usage SET agent_id = NULL WHERE session_id = ? AND agent_id LIKE 'task-%'`).run(LEGACY);
+    db.prepare('DELETE FROM subagents WHERE session_id = ?').run(LEGACY);
+    db.prepare('UPDATE sessions SET t_subagents = 0 WHERE id = ?').run(LEGACY);
     db.exec('CREATE UNIQUE INDEX interactions_content ON interactions (session_id, content_key) WHERE content_key IS NOT NULL');
     db.exec('DELETE FROM derivations');
     db.close();
@@ -363,7 +448,8 @@ describe('a store written by the previous rules', () => {
       });
       expect(facts(got)).toEqual(facts(want));
       // The timeline too, but for the resume marker (the old store never had one).
-      const kinds = (s: ShowJson) => s.timeline.filter((e) => !e.text.startsWith('resumed')).map((e) => `${e.kind}:${e.toolUseId ?? ''}:${e.text}`);
+      const kinds = (s: ShowJson) =>
+        s.timeline.filter((e) => !e.text.startsWith('resumed')).map((e) => `${e.kind}:${e.toolUseId ?? ''}:${e.agentId ?? ''}:${e.text}`);
       expect(kinds(got)).toEqual(kinds(want));
     }
     const runs = queryAll<{ name: string; counts: string }>(t, 'SELECT name, counts FROM derivations ORDER BY name');
@@ -372,6 +458,7 @@ describe('a store written by the previous rules', () => {
       prompt_context: { interactions: 4, sessions: 1 },
       replay_identity: { replaysRemoved: 7, sessionsChanged: 1 },
       web_search: { searches: 5, responsesLinked: 2, sessions: 1 },
+      legacy_sidechains: { sessions: 1, attributed: 10, unattributed: 3, agents: 3 },
     });
     const usage = await runCli(t, ['usage', 'session', '--json']);
     expect(JSON.parse(usage.stdout).totals.webSearchRequests).toBe(7);

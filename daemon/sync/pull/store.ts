@@ -17,6 +17,7 @@ import {
 } from './schema.js';
 import { projectOf } from '../../ingest/project.js';
 import { contentKey } from '../../ingest/transcripts/identity.js';
+import { LegacySidechains } from '../../ingest/legacy-sidechains.js';
 
 // ---------------------------------------------------------------------------------------------
 // Storing
@@ -47,6 +48,8 @@ export interface PullState {
 
 export function statements(db: Db) {
   return {
+    // Parts written by a host on an older rbk carry 1.0.x sidechains unattached.
+    legacySidechains: new LegacySidechains(db),
     local: db.prepare('SELECT pulled_from, expired_at FROM sessions WHERE id = ?'),
     state: db.prepare(
       'SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?',

@@ -15,6 +15,7 @@ export interface CaptureHealth {
   'lastTranscriptReadUnixMs'?: (number | string | Long);
   'skippedLines'?: (number | string | Long);
   'jobs'?: (_rbk_v1_JobHealth)[];
+  'unattributedSidechainLines'?: (number);
 }
 
 export interface CaptureHealth__Output {
@@ -27,4 +28,5 @@ export interface CaptureHealth__Output {
   'lastTranscriptReadUnixMs': (number);
   'skippedLines': (number);
   'jobs': (_rbk_v1_JobHealth__Output)[];
+  'unattributedSidechainLines': (number);
 }

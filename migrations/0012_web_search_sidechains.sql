@@ -66,3 +66,8 @@ BEGIN
     last_ts = MAX(COALESCE(last_ts, excluded.last_ts), COALESCE(excluded.last_ts, last_ts)),
     web_search_requests = web_search_requests + excluded.web_search_requests;
 END;
+
+-- Subagents of Claude Code ≤ 2.0.27 (issue 19) were written inline: isSidechain lines in the main
+-- file with no agent id. daemon/ingest/legacy-sidechains.ts attaches them to the Task call that
+-- spawned them; this index finds the ones not attached yet without reading the session's rows.
+CREATE INDEX interactions_legacy_sidechain ON interactions (session_id) WHERE is_sidechain = 1 AND agent_id IS NULL AND hidden = 0;

@@ -1,0 +1,182 @@
+// Subagents of Claude Code ≤ 2.0.27 were written inline: their lines sit in the main transcript
+// with isSidechain: true and no agentId (a 1.0.98 session in a real archive had 156 of its 167
+// tool calls on such lines). Left alone they count as the main thread's and the session shows no
+// subagent. This attaches each sidechain to the Task call that spawned it:
+//
+// 1. Chains: a sidechain line with no parent starts one; a line whose parentUuid is a line of a
+//    chain (attached or not) belongs to it.
+// 2. A chain's first line is the Task's prompt. The Task call whose input.prompt is that text is
+//    its spawner when exactly one unclaimed call has it.
+// 3. Otherwise timing: the one unclaimed Task call that was running when the chain started
+//    (called before, answered after or not yet).
+// 4. Anything else stays unattributed (agent_id NULL) and is counted: never a guess.
+//
+// An attached chain gets the agent id `task-<tool_use id>` and a subagents row (kind
+// 'conversation', the Task's subagent_type and description), so counts, the timeline's spans and
+// learn treat it like a subagent of a newer version. Runs after each commit for the sessions it
+// touched (an index finds unattached rows without reading the session) and, once, over a store.
+import type { Db } from '../store/db.js';
+
+interface SidechainRow {
+  id: number;
+  uuid: string;
+  parent_uuid: string | null;
+  kind: string;
+  ts: number | null;
+  text: string;
+  message_id: string | null;
+  /** The parent line's agent, when the parent is already attached. */
+  parent_agent: string | null;
+  /** The parent line's is_sidechain: 0 when a chain hangs off the main thread; null when the parent is not stored (yet). */
+  parent_sidechain: number | null;
+}
+
+interface TaskCall {
+  tool_use_id: string;
+  tool_input: string | null;
+  called: number | null;
+  answered: number | null;
+}
+
+export interface AttributionResult {
+  attributed: number;
+  unattributed: number;
+  agents: number;
+}
+
+const PREFIX = 'task-';
+
+export class LegacySidechains {
+  private readonly stmts;
+
+  constructor(db: Db) {
+    this.stmts = {
+      pending: db.prepare(`SELECT 1 FROM interactions WHERE session_id = ? AND is_sidechain = 1 AND agent_id IS NULL AND hidden = 0 LIMIT 1`).pluck(),
+      rows: db.prepare(`
+        SELECT i.id, i.uuid, i.parent_uuid, i.kind, i.ts, i.text, i.message_id,
+               (SELECT p.agent_id FROM interactions p WHERE p.uuid = i.parent_uuid AND p.session_id = i.session_id LIMIT 1) AS parent_agent,
+               (SELECT p.is_sidechain FROM interactions p WHERE p.uuid = i.parent_uuid AND p.session_id = i.session_id LIMIT 1) AS parent_sidechain
+        FROM interactions i INDEXED BY interactions_legacy_sidechain
+        WHERE i.session_id = ? AND i.is_sidechain = 1 AND i.agent_id IS NULL AND i.hidden = 0
+        ORDER BY i.ts, i.id`),
+      tasks: db.prepare(`
+        SELECT u.tool_use_id, u.tool_input, u.ts AS called,
+               (SELECT MIN(r.ts) FROM interactions r WHERE r.tool_use_id = u.tool_use_id AND r.kind = 'tool_result') AS answered
+        FROM interactions u
+        WHERE u.session_id = ? AND u.kind = 'tool_use' AND u.hidden = 0 AND u.tool_name IN ('Task', 'Agent') AND u.is_sidechain = 0
+          AND u.tool_use_id IS NOT NULL
+        ORDER BY u.ts, u.id`),
+      claimed: db.prepare(`SELECT tool_use_id FROM subagents WHERE session_id = ? AND tool_use_id IS NOT NULL`).pluck(),
+      attach: db.prepare('UPDATE interactions SET agent_id = ? WHERE id = ?'),
+      attachUsage: db.prepare('UPDATE message_usage SET agent_id = ? WHERE session_id = ? AND message_id = ? AND agent_id IS NULL'),
+      subagent: db.prepare(`
+        INSERT INTO subagents (session_id, agent_id, kind, agent_type, description, tool_use_id, first_ts, last_ts)
+        VALUES (@sessionId, @agentId, 'conversation', @agentType, @description, @toolUseId, @first, @last)
+        ON CONFLICT (session_id, agent_id) DO UPDATE SET
+          first_ts = MIN(COALESCE(subagents.first_ts, excluded.first_ts), COALESCE(excluded.first_ts, subagents.first_ts)),
+          last_ts = MAX(COALESCE(subagents.last_ts, excluded.last_ts), COALESCE(excluded.last_ts, subagents.last_ts))`),
+      recount: db.prepare(
+        `UPDATE sessions SET t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'), updated_at = @now WHERE id = @id`,
+      ),
+    };
+  }
+
+  /** Whether the session has sidechain lines not attached yet (an index lookup). */
+  pending(sessionId: string): boolean {
+    return this.stmts.pending.get(sessionId) === 1;
+  }
+
+  attribute(sessionId: string, now: number): AttributionResult {
+    const rows = this.stmts.rows.all(sessionId) as SidechainRow[];
+    if (rows.length === 0) return { attributed: 0, unattributed: 0, agents: 0 };
+    // Chains: each row's root, by parent links among these rows; a row whose parent is attached
+    // already joins that agent directly.
+    const byUuid = new Map<string, SidechainRow>();
+    for (const r of rows) byUuid.set(r.uuid, r);
+    const agentOf = new Map<SidechainRow, string | null>();
+    const roots = new Map<SidechainRow, SidechainRow[]>();
+    // A chain starts at a line with no parent or with a main-thread parent.
+    const startsChain = (r: SidechainRow) => r.parent_uuid === null || r.parent_sidechain === 0;
+    const rootOf = (r: SidechainRow): SidechainRow | null => {
+      let cur = r;
+      for (let hops = 0; hops < 100_000; hops++) {
+        if (cur.parent_agent || startsChain(cur)) return cur;
+        const parent = byUuid.get(cur.parent_uuid!);
+        if (!parent || parent === cur) return null; // the parent is not stored yet: wait for it
+        cur = parent;
+      }
+      return null;
+    };
+    for (const r of rows) {
+      const root = rootOf(r);
+      if (!root) continue;
+      const list = roots.get(root) ?? [];
+      list.push(r);
+      roots.set(root, list);
+    }
+    const tasks = (this.stmts.tasks.all(sessionId) as TaskCall[]).map((t) => ({ ...t, prompt: promptOf(t.tool_input) }));
+    const claimed = new Set(this.stmts.claimed.all(sessionId) as string[]);
+    let attributed = 0;
+    const agents = new Set<string>();
+    const started = [...roots.keys()].sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0) || a.id - b.id);
+    for (const root of started) {
+      let agent: string | null = root.parent_agent;
+      let task: (typeof tasks)[number] | undefined;
+      if (!agent && startsChain(root)) {
+        const open = tasks.filter((t) => !claimed.has(t.tool_use_id));
+        const byPrompt = root.kind === 'user_prompt' ? open.filter((t) => t.prompt !== null && t.prompt === root.text.trim()) : [];
+        if (byPrompt.length === 1) task = byPrompt[0];
+        else if (byPrompt.length === 0 && root.ts !== null) {
+          const running = open.filter((t) => t.called !== null && t.called <= root.ts! && (t.answered === null || t.answered >= root.ts!));
+          if (running.length === 1) task = running[0];
+        }
+        if (task) {
+          agent = `${PREFIX}${task.tool_use_id}`;
+          claimed.add(task.tool_use_id);
+        }
+      }
+      if (!agent) continue;
+      const chain = roots.get(root)!;
+      let first: number | null = null;
+      let last: number | null = null;
+      for (const r of chain) {
+        this.stmts.attach.run(agent, r.id);
+        if (r.message_id) this.stmts.attachUsage.run(agent, sessionId, r.message_id);
+        agentOf.set(r, agent);
+        if (r.ts !== null) {
+          first = first === null ? r.ts : Math.min(first, r.ts);
+          last = last === null ? r.ts : Math.max(last, r.ts);
+        }
+      }
+      const input = task ? parseInput(task.tool_input) : null;
+      this.stmts.subagent.run({
+        sessionId,
+        agentId: agent,
+        agentType: typeof input?.subagent_type === 'string' ? input.subagent_type.slice(0, 128) : null,
+        description: typeof input?.description === 'string' ? input.description.slice(0, 512) : null,
+        toolUseId: task?.tool_use_id ?? (agent.startsWith(PREFIX) ? agent.slice(PREFIX.length) : null),
+        first,
+        last,
+      });
+      attributed += chain.length;
+      agents.add(agent);
+    }
+    if (agents.size > 0) this.stmts.recount.run({ id: sessionId, now });
+    return { attributed, unattributed: rows.length - attributed, agents: agents.size };
+  }
+}
+
+function parseInput(toolInput: string | null): Record<string, unknown> | null {
+  if (!toolInput) return null;
+  try {
+    const v = JSON.parse(toolInput);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function promptOf(toolInput: string | null): string | null {
+  const p = parseInput(toolInput)?.prompt;
+  return typeof p === 'string' ? p.trim() : null;
+}
