@@ -129,6 +129,8 @@ export interface ModelUsage {
   cache_read_tokens: number;
   /** null when a response of this model has no known price. */
   cost_usd: number | null;
+  /** Server-side web searches (billed per request, in cost_usd); absent in manifests written before. */
+  web_search_requests?: number;
 }
 
 /** Database backups (`rbk backup --to central-copy`): beside the datasets, one folder per host. */

@@ -41,6 +41,7 @@ interface UsageRow {
   cache_creation_1h_tokens: number;
   cache_read_tokens: number;
   cost_usd: number | null;
+  web_search_requests: number;
 }
 
 export interface PartRecord extends ManifestPart {
@@ -61,7 +62,8 @@ export class ManifestBuilder {
       usage: db.prepare(`
         SELECT model, count(*) AS messages, count(cost_usd) AS priced, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
                SUM(cache_creation_tokens) AS cache_creation_tokens, SUM(cache_creation_5m_tokens) AS cache_creation_5m_tokens,
-               SUM(cache_creation_1h_tokens) AS cache_creation_1h_tokens, SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd
+               SUM(cache_creation_1h_tokens) AS cache_creation_1h_tokens, SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd,
+               SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END) AS web_search_requests
         FROM message_usage WHERE session_id = ? GROUP BY model ORDER BY model`),
     };
   }
@@ -82,6 +84,9 @@ export class ManifestBuilder {
         cache_read_tokens: u.cache_read_tokens,
         // Unknown cost is never 0: null when any response of the model has no known price.
         cost_usd: u.priced === u.messages ? (u.cost_usd ?? 0) : null,
+        // Billed per request; their cost is in cost_usd (docs/usage.md). Only when there are any,
+        // so that the manifests of sessions without searches keep their bytes (and are not re-uploaded).
+        ...(u.web_search_requests > 0 ? { web_search_requests: u.web_search_requests } : {}),
       }),
     );
     const sum = (f: keyof ModelUsage) => usage.reduce((a, u) => a + (u[f] as number), 0);
@@ -126,6 +131,7 @@ export class ManifestBuilder {
         cache_read_tokens: sum('cache_read_tokens'),
         total_tokens: sum('input_tokens') + sum('output_tokens') + sum('cache_creation_tokens') + sum('cache_read_tokens'),
         cost_usd: usage.some((u) => u.cost_usd === null) ? null : usage.reduce((a, u) => a + (u.cost_usd ?? 0), 0),
+        ...(usage.some((u) => (u.web_search_requests ?? 0) > 0) ? { web_search_requests: sum('web_search_requests') } : {}),
         interactions: rows('interactions'),
         hook_events: rows('hook_events'),
       },

@@ -98,6 +98,19 @@ describe('pull', () => {
     expect(hitsB.hits.map((h: { sessionId: string }) => h.sessionId).sort()).toEqual(hitsA.hits.map((h: { sessionId: string }) => h.sessionId).sort());
   });
 
+  it("carries web searches: B's usage and session totals count A's searches, and their cost", async () => {
+    const ids = await captureScenario(a, 'failing-build', 'laptop-a');
+    // As A's ingester links a WebSearch result's searches to the response that called the tool.
+    const key = a.db.prepare('SELECT usage_key FROM message_usage WHERE session_id = ? ORDER BY ts LIMIT 1').pluck().get(ids[0]) as string;
+    a.db.prepare('UPDATE message_usage SET web_search_linked = 3, cost_usd = cost_usd + 0.03 WHERE usage_key = ?').run(key);
+    a.db.prepare('UPDATE sessions SET web_search_requests = 3, cost_usd = cost_usd + 0.03 WHERE id = ?').run(ids[0]);
+    await engineFor(a, bucket).run({ now: true });
+    await pull(b);
+    expect(usageOf(a).totals.webSearchRequests).toBe(3);
+    expect(usageOf(b).totals).toEqual(usageOf(a).totals);
+    expect(sessionsOf(b)).toEqual(sessionsOf(a));
+  });
+
   it('is idempotent: a second pull fetches no part and adds nothing', async () => {
     await aUploadsAll();
     await pull(b);

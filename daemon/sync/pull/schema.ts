@@ -173,6 +173,7 @@ export const modelUsage = z.object({
   cache_creation_1h_tokens: tokens.default(0),
   cache_read_tokens: tokens,
   cost_usd: z.number().min(0).nullable(),
+  web_search_requests: z.number().int().min(0).max(10_000_000).default(0),
 });
 export type ModelUsageRecord = z.infer<typeof modelUsage>;
 

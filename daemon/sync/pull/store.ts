@@ -91,10 +91,10 @@ export function statements(db: Db) {
     insertUsage: db.prepare(`
       INSERT OR IGNORE INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
         input_tokens, output_tokens, cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-        cache_read_tokens, cost_usd, pricing_version)
+        cache_read_tokens, cost_usd, pricing_version, web_search_reported)
       VALUES (@usage_key, @message_id, @request_id, @session_id, @agent_id, @is_sidechain, @model, @ts,
         @input_tokens, @output_tokens, @cache_creation_tokens, @cache_creation_5m_tokens, @cache_creation_1h_tokens,
-        @cache_read_tokens, @cost_usd, 'pulled')`),
+        @cache_read_tokens, @cost_usd, 'pulled', @web_search_reported)`),
     // Subagent runs are not in the central copy as such: rebuilt from the pulled interactions (the
     // sidechain rows of each agent, the Agent/Task call that spawned it and its input).
     subagents: db.prepare(`
@@ -117,11 +117,13 @@ export function statements(db: Db) {
       UPDATE sessions SET
         interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
         hook_events = (SELECT count(*) FROM hook_events WHERE session_id = @id),
+        web_search_requests = (SELECT COALESCE(SUM(web_search_reported), 0) FROM message_usage WHERE session_id = @id),
         cost_usd = @cost, cost_complete = @complete, updated_at = @now
       WHERE id = @id AND pulled_from IS NOT NULL AND (
         interactions IS NOT (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0)
         OR hook_events IS NOT (SELECT count(*) FROM hook_events WHERE session_id = @id)
-        OR cost_usd IS NOT @cost OR cost_complete IS NOT @complete)`),
+        OR cost_usd IS NOT @cost OR cost_complete IS NOT @complete
+        OR web_search_requests IS NOT (SELECT COALESCE(SUM(web_search_reported), 0) FROM message_usage WHERE session_id = @id))`),
   };
 }
 
@@ -296,6 +298,8 @@ export function replaceUsage(
         cache_creation_5m_tokens: first ? u.cache_creation_5m_tokens : 0,
         cache_creation_1h_tokens: first ? u.cache_creation_1h_tokens : 0,
         cache_read_tokens: first ? u.cache_read_tokens : 0,
+        // The model's searches on its first response, like its tokens (the source host linked them).
+        web_search_reported: first ? u.web_search_requests : 0,
         cost_usd: u.cost_usd === null ? null : first ? u.cost_usd : 0,
       }).changes;
     }
