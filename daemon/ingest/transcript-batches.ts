@@ -3,7 +3,7 @@
 // after the batch). No database here, so that an import can run this in a worker thread
 // (parse-worker.ts) while the main thread writes the previous batch; live tailing runs it
 // in-thread. Everything a batch holds is plain data that survives postMessage.
-import { syntheticLineKey } from './transcripts/parse.js';
+import { bareInteraction, syntheticLineKey } from './transcripts/parse.js';
 import { scanTranscript } from './transcripts/scan.js';
 import type { Interaction, ParsedEntry } from './transcripts/types.js';
 
@@ -107,7 +107,7 @@ export async function* prepareBatches(file: string, offset: number, opts: BatchO
  * uuid when it has one, else by a hash of its bytes, so re-reads stay idempotent.
  */
 function unknownLine(p: LineFacts, bytes: Buffer | null): Interaction {
-  return {
+  return bareInteraction({
     uuid: p.uuid ?? (bytes ? syntheticLineKey(bytes) : `syn-${p.type}-${p.timestamp ?? 0}`),
     blockIndex: 0,
     sessionId: p.sessionId,
@@ -115,28 +115,12 @@ function unknownLine(p: LineFacts, bytes: Buffer | null): Interaction {
     subtype: p.type.slice(0, 64) || null,
     timestamp: p.timestamp,
     text: '',
-    textLength: 0,
-    toolName: null,
-    toolUseId: null,
-    toolInput: null,
-    isError: null,
-    toolUseResult: null,
-    spawnedAgentId: null,
-    data: null,
-    parentUuid: null,
-    logicalParentUuid: null,
     isSidechain: p.isSidechain,
     agentId: p.agentId,
-    isMeta: false,
-    isCompactSummary: false,
-    requestId: null,
-    messageId: null,
-    model: null,
     cwd: p.sessionMeta.cwd ?? null,
     gitBranch: p.sessionMeta.gitBranch ?? null,
     version: p.sessionMeta.version ?? null,
-    promptId: null,
-  };
+  });
 }
 
 function bump(m: Record<string, number>, key: string): void {

@@ -12,12 +12,13 @@ import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, typ
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
 import type { HookRedaction } from './hook-events.js';
 import { SearchBacklog } from './search-backlog.js';
-import type { UsageRecord } from './transcripts/types.js';
+import type { Interaction, UsageRecord } from './transcripts/types.js';
 import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine } from './transcript-batches.js';
 import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
 import { addUsage, mergeUsage, usageKey } from './transcripts/usage.js';
 import { projectOf } from './project.js';
 import { contentKey as transcriptContentKey } from './transcripts/identity.js';
+import { bareInteraction } from './transcripts/parse.js';
 import { LegacySidechains } from './legacy-sidechains.js';
 
 /** Who first asked for a file to be read; kept in transcripts.source ("sweep" = no hook announced it). */
@@ -379,20 +380,7 @@ export class TranscriptIngester {
         let lineReplayed = false;
         for (const i of interactions) {
           const contentKey = i.sessionId ? transcriptContentKey(i) : null;
-          const r = this.stmts.insertInteraction.run({
-            ...i,
-            isError: i.isError === null ? null : i.isError ? 1 : 0,
-            isSidechain: i.isSidechain ? 1 : 0,
-            isMeta: i.isMeta ? 1 : 0,
-            isCompactSummary: i.isCompactSummary ? 1 : 0,
-            hidden: hidden ? 1 : 0,
-            sourcePath: pos.file,
-            raw: rawText,
-            redactionVersion: this.opts.redaction?.version ?? null,
-            now,
-            contentKey,
-            webSearches: i.webSearches ?? null,
-          });
+          const r = this.stmts.insertInteraction.run(this.rowParams(i, { hidden, file: pos.file, raw: rawText, now, contentKey }));
           rawText = null;
           added += r.changes;
           if (r.changes === 0 && contentKey && !this.stmts.uuidStored.get(i.uuid, i.blockIndex)) lineReplayed = true;
@@ -449,45 +437,34 @@ export class TranscriptIngester {
    */
   private markReplay(sessionId: string, parsed: LineFacts, hidden: boolean, file: string, now: number): number {
     if (hidden) return 0;
-    const at = (this.stmts.lastActivity.get(sessionId) as number | null) ?? parsed.timestamp;
-    const text = 'resumed: Claude Code wrote earlier history into the transcript again; rbk keeps the first copy';
-    return this.stmts.insertInteraction.run({
+    const marker = bareInteraction({
       uuid: `replay-${parsed.uuid ?? sessionId}`,
       blockIndex: 0,
       sessionId,
-      agentId: null,
       kind: 'system_event',
       subtype: 'history_replayed',
-      timestamp: at,
-      text,
-      textLength: text.length,
-      toolName: null,
-      toolUseId: null,
-      toolInput: null,
-      isError: null,
-      toolUseResult: null,
-      spawnedAgentId: null,
-      data: null,
-      parentUuid: null,
-      logicalParentUuid: null,
-      isSidechain: 0,
-      isMeta: 0,
-      isCompactSummary: 0,
-      hidden: 0,
-      requestId: null,
-      messageId: null,
-      model: null,
-      cwd: null,
-      gitBranch: null,
-      version: null,
-      promptId: null,
-      sourcePath: file,
-      raw: null,
-      now,
+      timestamp: (this.stmts.lastActivity.get(sessionId) as number | null) ?? parsed.timestamp,
+      text: 'resumed: Claude Code wrote earlier history into the transcript again; rbk keeps the first copy',
+    });
+    return this.stmts.insertInteraction.run(this.rowParams(marker, { hidden: false, file, raw: null, now, contentKey: null })).changes;
+  }
+
+  /** An interaction as the insert's parameters (SQLite has no booleans). */
+  private rowParams(i: Interaction, row: { hidden: boolean; file: string; raw: string | null; now: number; contentKey: Buffer | null }) {
+    return {
+      ...i,
+      isError: i.isError === null ? null : i.isError ? 1 : 0,
+      isSidechain: i.isSidechain ? 1 : 0,
+      isMeta: i.isMeta ? 1 : 0,
+      isCompactSummary: i.isCompactSummary ? 1 : 0,
+      hidden: row.hidden ? 1 : 0,
+      sourcePath: row.file,
+      raw: row.raw,
       redactionVersion: this.opts.redaction?.version ?? null,
-      contentKey: null,
-      webSearches: null,
-    }).changes;
+      now: row.now,
+      contentKey: row.contentKey,
+      webSearches: i.webSearches ?? null,
+    };
   }
 
   /**

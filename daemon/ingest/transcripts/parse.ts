@@ -200,6 +200,36 @@ interface LineBase {
   promptId: string | null;
 }
 
+/** An interaction with what it is and nothing else: every other field empty (null, false). */
+export function bareInteraction(
+  i: Pick<Interaction, 'uuid' | 'blockIndex' | 'sessionId' | 'kind' | 'subtype' | 'timestamp' | 'text'> & Partial<Interaction>,
+): Interaction {
+  return {
+    textLength: i.text.length,
+    toolName: null,
+    toolUseId: null,
+    toolInput: null,
+    isError: null,
+    toolUseResult: null,
+    spawnedAgentId: null,
+    data: null,
+    parentUuid: null,
+    logicalParentUuid: null,
+    isSidechain: false,
+    agentId: null,
+    isMeta: false,
+    isCompactSummary: false,
+    requestId: null,
+    messageId: null,
+    model: null,
+    cwd: null,
+    gitBranch: null,
+    version: null,
+    promptId: null,
+    ...i,
+  };
+}
+
 function makeInteraction(base: LineBase, blockIndex: number, kind: InteractionKind, subtype: string | null, fullText: string): Interaction {
   return {
     uuid: base.uuid,
