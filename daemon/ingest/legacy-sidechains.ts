@@ -11,10 +11,12 @@
 //    (called before, answered after or not yet).
 // 4. Anything else stays unattributed (agent_id NULL) and is counted: never a guess.
 //
-// An attached chain gets the agent id `task-<tool_use id>` and a subagents row (kind
-// 'conversation', the Task's subagent_type and description), so counts, the timeline's spans and
-// learn treat it like a subagent of a newer version. Runs after each commit for the sessions it
+// An attached chain gets an agent id derived from the Task's tool_use id (legacyAgentId: 'l' and
+// 16 hex digits, the shape of a newer version's agent id, so that its short form tells agents
+// apart) and a subagents row (kind 'conversation', the Task's subagent_type and description), so
+// counts, the timeline's spans and learn treat it like a subagent of a newer version. Runs after each commit for the sessions it
 // touched (an index finds unattached rows without reading the session) and, once, over a store.
+import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.js';
 
 interface SidechainRow {
@@ -44,7 +46,10 @@ export interface AttributionResult {
   agents: number;
 }
 
-const PREFIX = 'task-';
+/** The agent id of the inline subagent a Task call spawned: stable, so re-runs attach the same way. */
+export function legacyAgentId(toolUseId: string): string {
+  return `l${createHash('sha1').update(`legacy-task:${toolUseId}`).digest('hex').slice(0, 16)}`;
+}
 
 export class LegacySidechains {
   private readonly stmts;
@@ -131,7 +136,7 @@ export class LegacySidechains {
           if (running.length === 1) task = running[0];
         }
         if (task) {
-          agent = `${PREFIX}${task.tool_use_id}`;
+          agent = legacyAgentId(task.tool_use_id);
           claimed.add(task.tool_use_id);
         }
       }
@@ -154,7 +159,7 @@ export class LegacySidechains {
         agentId: agent,
         agentType: typeof input?.subagent_type === 'string' ? input.subagent_type.slice(0, 128) : null,
         description: typeof input?.description === 'string' ? input.description.slice(0, 512) : null,
-        toolUseId: task?.tool_use_id ?? (agent.startsWith(PREFIX) ? agent.slice(PREFIX.length) : null),
+        toolUseId: task?.tool_use_id ?? null,
         first,
         last,
       });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, makeDataDir, queryAll, queryOne, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { legacyAgentId } from '../../daemon/ingest/legacy-sidechains.js';
 import { dedupeLines, importJson, showJson, type ShowJson, uuidFor } from './support.js';
 
 const RESUMED = uuidFor(0x19, 1);
@@ -348,22 +349,22 @@ describe('inline subagents of Claude Code 1.0.x', () => {
     const agentOfTool = Object.fromEntries(show.timeline.filter((e) => e.kind === 'tool').map((e) => [e.toolUseId, e.agentId]));
     expect(agentOfTool).toEqual({
       toolu_t1: null,
-      toolu_g1: 'task-toolu_t1',
+      toolu_g1: legacyAgentId('toolu_t1'),
       toolu_t2: null,
       toolu_t3: null,
-      toolu_b1: 'task-toolu_t2',
-      toolu_r1: 'task-toolu_t3',
+      toolu_b1: legacyAgentId('toolu_t2'),
+      toolu_r1: legacyAgentId('toolu_t3'),
       toolu_x1: null,
     });
     const rows = queryAll<{ agent_id: string; agent_type: string; description: string; tool_use_id: string }>(
       t,
-      'SELECT agent_id, agent_type, description, tool_use_id FROM subagents WHERE session_id = ? ORDER BY agent_id',
+      'SELECT agent_id, agent_type, description, tool_use_id FROM subagents WHERE session_id = ? ORDER BY tool_use_id',
       LEGACY,
     );
     expect(rows).toEqual([
-      { agent_id: 'task-toolu_t1', agent_type: 'general-purpose', description: 'Find TODOs', tool_use_id: 'toolu_t1' },
-      { agent_id: 'task-toolu_t2', agent_type: 'general-purpose', description: 'Check tests', tool_use_id: 'toolu_t2' },
-      { agent_id: 'task-toolu_t3', agent_type: 'general-purpose', description: 'Check docs', tool_use_id: 'toolu_t3' },
+      { agent_id: legacyAgentId('toolu_t1'), agent_type: 'general-purpose', description: 'Find TODOs', tool_use_id: 'toolu_t1' },
+      { agent_id: legacyAgentId('toolu_t2'), agent_type: 'general-purpose', description: 'Check tests', tool_use_id: 'toolu_t2' },
+      { agent_id: legacyAgentId('toolu_t3'), agent_type: 'general-purpose', description: 'Check docs', tool_use_id: 'toolu_t3' },
     ]);
     // The Task prompts are the subagents', not the user's.
     expect(show.session.counts.prompts).toBe(1);
@@ -427,8 +428,9 @@ describe('a store written by the previous rules', () => {
     db.prepare('UPDATE interactions SET web_searches = NULL WHERE session_id = ?').run(SEARCH);
     db.prepare('UPDATE sessions SET web_search_requests = 0, cost_usd = cost_usd - 0.05 WHERE id = ?').run(SEARCH);
     // Inline subagents were not attached.
-    db.prepare(`UPDATE interactions SET agent_id = NULL WHERE session_id = ? AND agent_id LIKE 'task-%'`).run(LEGACY);
-    db.prepare(`UPDATE message_usage SET agent_id = NULL WHERE session_id = ? AND agent_id LIKE 'task-%'`).run(LEGACY);
+    const legacyAgents = JSON.stringify(['toolu_t1', 'toolu_t2', 'toolu_t3'].map(legacyAgentId));
+    db.prepare('UPDATE interactions SET agent_id = NULL WHERE session_id = ? AND agent_id IN (SELECT value FROM json_each(?))').run(LEGACY, legacyAgents);
+    db.prepare('UPDATE message_usage SET agent_id = NULL WHERE session_id = ? AND agent_id IN (SELECT value FROM json_each(?))').run(LEGACY, legacyAgents);
     db.prepare('DELETE FROM subagents WHERE session_id = ?').run(LEGACY);
     db.prepare('UPDATE sessions SET t_subagents = 0 WHERE id = ?').run(LEGACY);
     db.exec('CREATE UNIQUE INDEX interactions_content ON interactions (session_id, content_key) WHERE content_key IS NOT NULL');
