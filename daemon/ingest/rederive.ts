@@ -243,6 +243,11 @@ export function rederive(
   for (const d of derivations) {
     if ((done.get(d.name) ?? 0) >= d.version) continue;
     const started = Date.now();
+    // Said first: `rbk start` shows the log's last lines when the socket is slow to answer.
+    log.info('re-deriving stored values under a new rule (once, after an upgrade; about a minute per 2 M interactions; hook events spool meanwhile)', {
+      derivation: d.name,
+      version: d.version,
+    });
     const counts = db
       .transaction(() => {
         const c = d.run(db, run);
