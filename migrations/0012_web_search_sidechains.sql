@@ -5,6 +5,9 @@
 -- one when it is not 0, else the one linked from the tool results (the rule peers use).
 ALTER TABLE message_usage ADD COLUMN web_search_reported INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE message_usage ADD COLUMN web_search_linked INTEGER NOT NULL DEFAULT 0;
+-- The count that applies, defined once: every report, rollup and total reads this column.
+ALTER TABLE message_usage ADD COLUMN web_search_requests INTEGER
+  GENERATED ALWAYS AS (CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END) VIRTUAL;
 -- The tool result's own count, so the link can be redone (a re-derive, a pull).
 ALTER TABLE interactions ADD COLUMN web_searches INTEGER;
 ALTER TABLE usage_rollup ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
@@ -20,7 +23,7 @@ BEGIN
   INSERT INTO usage_rollup (slot, session_id, model, messages, priced, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, first_ts, last_ts, web_search_requests)
   VALUES (COALESCE(new.ts / 900000, -1), COALESCE(new.session_id, ''), new.model, 1, new.cost_usd IS NOT NULL, new.input_tokens, new.output_tokens,
           new.cache_creation_tokens, new.cache_read_tokens, COALESCE(new.cost_usd, 0), new.ts, new.ts,
-          CASE WHEN new.web_search_reported > 0 THEN new.web_search_reported ELSE new.web_search_linked END)
+          new.web_search_requests)
   ON CONFLICT (slot, session_id, model) DO UPDATE SET
     messages = messages + 1, priced = priced + excluded.priced,
     input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
@@ -38,7 +41,7 @@ BEGIN
     input_tokens = input_tokens - old.input_tokens, output_tokens = output_tokens - old.output_tokens,
     cache_creation_tokens = cache_creation_tokens - old.cache_creation_tokens, cache_read_tokens = cache_read_tokens - old.cache_read_tokens,
     cost_usd = cost_usd - COALESCE(old.cost_usd, 0),
-    web_search_requests = web_search_requests - CASE WHEN old.web_search_reported > 0 THEN old.web_search_reported ELSE old.web_search_linked END
+    web_search_requests = web_search_requests - old.web_search_requests
   WHERE slot = COALESCE(old.ts / 900000, -1) AND session_id = COALESCE(old.session_id, '') AND model = old.model;
   DELETE FROM usage_rollup WHERE slot = COALESCE(old.ts / 900000, -1) AND session_id = COALESCE(old.session_id, '') AND model = old.model AND messages <= 0;
 END;
@@ -50,13 +53,13 @@ BEGIN
     input_tokens = input_tokens - old.input_tokens, output_tokens = output_tokens - old.output_tokens,
     cache_creation_tokens = cache_creation_tokens - old.cache_creation_tokens, cache_read_tokens = cache_read_tokens - old.cache_read_tokens,
     cost_usd = cost_usd - COALESCE(old.cost_usd, 0),
-    web_search_requests = web_search_requests - CASE WHEN old.web_search_reported > 0 THEN old.web_search_reported ELSE old.web_search_linked END
+    web_search_requests = web_search_requests - old.web_search_requests
   WHERE slot = COALESCE(old.ts / 900000, -1) AND session_id = COALESCE(old.session_id, '') AND model = old.model;
   DELETE FROM usage_rollup WHERE slot = COALESCE(old.ts / 900000, -1) AND session_id = COALESCE(old.session_id, '') AND model = old.model AND messages <= 0;
   INSERT INTO usage_rollup (slot, session_id, model, messages, priced, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, first_ts, last_ts, web_search_requests)
   VALUES (COALESCE(new.ts / 900000, -1), COALESCE(new.session_id, ''), new.model, 1, new.cost_usd IS NOT NULL, new.input_tokens, new.output_tokens,
           new.cache_creation_tokens, new.cache_read_tokens, COALESCE(new.cost_usd, 0), new.ts, new.ts,
-          CASE WHEN new.web_search_reported > 0 THEN new.web_search_reported ELSE new.web_search_linked END)
+          new.web_search_requests)
   ON CONFLICT (slot, session_id, model) DO UPDATE SET
     messages = messages + 1, priced = priced + excluded.priced,
     input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,

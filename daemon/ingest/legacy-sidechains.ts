@@ -98,19 +98,32 @@ export class LegacySidechains {
     // already joins that agent directly.
     const byUuid = new Map<string, SidechainRow>();
     for (const r of rows) byUuid.set(r.uuid, r);
-    const agentOf = new Map<SidechainRow, string | null>();
     const roots = new Map<SidechainRow, SidechainRow[]>();
     // A chain starts at a line with no parent or with a main-thread parent.
     const startsChain = (r: SidechainRow) => r.parent_uuid === null || r.parent_sidechain === 0;
+    // Each row's root, remembered for every row on the way, so a long chain is walked once.
+    const rootMemo = new Map<SidechainRow, SidechainRow | null>();
     const rootOf = (r: SidechainRow): SidechainRow | null => {
-      let cur = r;
-      for (let hops = 0; hops < 100_000; hops++) {
-        if (cur.parent_agent || startsChain(cur)) return cur;
-        const parent = byUuid.get(cur.parent_uuid!);
-        if (!parent || parent === cur) return null; // the parent is not stored yet: wait for it
-        cur = parent;
+      const path = new Set<SidechainRow>();
+      let cur: SidechainRow | undefined = r;
+      let root: SidechainRow | null = null;
+      while (cur) {
+        const known = rootMemo.get(cur);
+        if (known !== undefined) {
+          root = known;
+          break;
+        }
+        if (cur.parent_agent || startsChain(cur)) {
+          root = cur;
+          break;
+        }
+        if (path.has(cur)) break; // a parent loop: no root
+        path.add(cur);
+        cur = byUuid.get(cur.parent_uuid!); // undefined: the parent is not stored yet, wait for it
       }
-      return null;
+      for (const p of path) rootMemo.set(p, root);
+      rootMemo.set(r, root);
+      return root;
     };
     for (const r of rows) {
       const root = rootOf(r);
@@ -147,7 +160,6 @@ export class LegacySidechains {
       for (const r of chain) {
         this.stmts.attach.run(agent, r.id);
         if (r.message_id) this.stmts.attachUsage.run(agent, sessionId, r.message_id);
-        agentOf.set(r, agent);
         if (r.ts !== null) {
           first = first === null ? r.ts : Math.min(first, r.ts);
           last = last === null ? r.ts : Math.max(last, r.ts);

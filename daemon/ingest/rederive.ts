@@ -9,7 +9,7 @@ import { PROJECT_RULE_VERSION, projectOf } from './project.js';
 import { contentKey } from './transcripts/identity.js';
 import { LegacySidechains } from './legacy-sidechains.js';
 import { contextOnly, webSearchCount } from './transcripts/parse.js';
-import { usageKey } from './transcripts/usage.js';
+import { WebSearchLinks } from './web-searches.js';
 import { WEB_SEARCH_USD_PER_REQUEST } from '../pricing/pricing.js';
 
 export interface DerivationOptions {
@@ -148,7 +148,7 @@ function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> 
 /**
  * WebSearch results stored before web searches were counted: each gets its count, the response
  * that called it gets the searches (and their cost, unless it reported its own), and the sessions'
- * totals are summed again. The same link the ingester makes (transcript-ingester.ts).
+ * totals are summed again. The same link the ingester makes (web-searches.ts).
  */
 function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOptions): Record<string, number> {
   const results = db
@@ -158,11 +158,7 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
     )
     .all() as { id: number; session_id: string | null; tool_use_id: string; tool_use_result: string }[];
   const setCount = db.prepare('UPDATE interactions SET web_searches = ? WHERE id = ?');
-  const caller = db.prepare(`SELECT message_id, request_id FROM interactions WHERE tool_use_id = ? AND kind = 'tool_use' ORDER BY id LIMIT 1`);
-  const link = db.prepare(`
-    UPDATE message_usage SET web_search_linked = web_search_linked + @n,
-      cost_usd = CASE WHEN cost_usd IS NULL OR web_search_reported > 0 THEN cost_usd ELSE cost_usd + @n * @price END
-    WHERE usage_key = @key`);
+  const links = new WebSearchLinks(db, webSearchPrice);
   const sessions = new Set<string>();
   let searches = 0;
   let linked = 0;
@@ -177,14 +173,13 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
     setCount.run(n, r.id);
     if (n === 0) continue;
     searches += n;
-    const c = caller.get(r.tool_use_id) as { message_id: string | null; request_id: string | null } | undefined;
-    if (!c?.message_id) continue;
-    linked += link.run({ key: usageKey({ messageId: c.message_id, requestId: c.request_id }), n, price: webSearchPrice }).changes;
+    if (!links.link(r.tool_use_id, n)) continue;
+    linked++;
     if (r.session_id) sessions.add(r.session_id);
   }
   const resum = db.prepare(`
     UPDATE sessions SET web_search_requests = u.ws, cost_usd = u.cost, updated_at = @now
-    FROM (SELECT COALESCE(SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END), 0) AS ws,
+    FROM (SELECT COALESCE(SUM(web_search_requests), 0) AS ws,
                  CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost
           FROM message_usage WHERE session_id = @id) AS u
     WHERE sessions.id = @id`);

@@ -15,11 +15,12 @@ import { SearchBacklog } from './search-backlog.js';
 import type { Interaction, UsageRecord } from './transcripts/types.js';
 import { prepareBatches, type LineFacts, type PreparedBatch, type PreparedLine } from './transcript-batches.js';
 import { ParseWorker, type WorkerRedaction } from './parse-worker-client.js';
-import { addUsage, mergeUsage, usageKey } from './transcripts/usage.js';
+import { addUsage, mergeUsage } from './transcripts/usage.js';
 import { projectOf } from './project.js';
 import { contentKey as transcriptContentKey } from './transcripts/identity.js';
 import { bareInteraction } from './transcripts/parse.js';
 import { LegacySidechains } from './legacy-sidechains.js';
+import { WebSearchLinks } from './web-searches.js';
 
 /** Who first asked for a file to be read; kept in transcripts.source ("sweep" = no hook announced it). */
 export type TranscriptSource = 'hook' | 'watch' | 'import' | 'sweep';
@@ -72,6 +73,7 @@ export class TranscriptIngester {
 
   /** Inline sidechains of Claude Code ≤ 2.0.27, attached to their Task calls after each commit. */
   private readonly sidechains: LegacySidechains;
+  private readonly webSearches: WebSearchLinks;
 
   constructor(
     private readonly db: Db,
@@ -88,6 +90,7 @@ export class TranscriptIngester {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
     this.sidechains = new LegacySidechains(db);
+    this.webSearches = new WebSearchLinks(db, this.webSearchPrice);
     this.stmts = {
       readPositions: db.prepare('SELECT path, byte_offset, inode, session_id FROM transcripts'),
       getTranscript: db.prepare('SELECT path, session_id, agent_id, byte_offset, inode, size, lines, skipped, layout FROM transcripts WHERE path = ?'),
@@ -112,14 +115,6 @@ export class TranscriptIngester {
           @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
           @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
           @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion, @contentKey, @webSearches)`),
-      /** The response that called a tool: its usage row gets the web searches the tool ran. */
-      callerOf: db.prepare(
-        `SELECT message_id AS messageId, request_id AS requestId FROM interactions WHERE tool_use_id = ? AND kind = 'tool_use' ORDER BY id LIMIT 1`,
-      ),
-      linkWebSearches: db.prepare(`
-        UPDATE message_usage SET web_search_linked = web_search_linked + @n,
-          cost_usd = CASE WHEN cost_usd IS NULL OR web_search_reported > 0 THEN cost_usd ELSE cost_usd + @n * @price END
-        WHERE usage_key = @key`),
       /** After an ignored insert: was the line itself stored before (a re-read), or only its content (a replay)? */
       uuidStored: db.prepare('SELECT 1 FROM interactions WHERE uuid = ? AND block_index = ?').pluck(),
       lastActivity: db.prepare('SELECT MAX(ts) FROM interactions WHERE session_id = ?').pluck(),
@@ -177,7 +172,7 @@ export class TranscriptIngester {
           input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
           cost_usd = u.cost, cost_complete = u.complete, web_search_requests = u.ws
         FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
-                     COALESCE(SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END), 0) AS ws,
+                     COALESCE(SUM(web_search_requests), 0) AS ws,
                      COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
                      CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
                      count(*) = count(cost_usd) AS complete
@@ -402,7 +397,7 @@ export class TranscriptIngester {
         if (parsed.usage) addUsage(usage, parsed.usage);
       }
       for (const [key, u] of usage) this.upsertUsage(key, u);
-      for (const s of searches) this.linkWebSearches(s.toolUseId, s.n);
+      for (const s of searches) this.webSearches.link(s.toolUseId, s.n);
       for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
       state.flushAgents(this.stmts.upsertSubagent);
       for (const id of deltas.keys()) if (this.sidechains.pending(id)) this.sidechains.attribute(id, now);
@@ -501,13 +496,6 @@ export class TranscriptIngester {
 
   private get webSearchPrice(): number {
     return this.opts.webSearchPerRequest ?? WEB_SEARCH_USD_PER_REQUEST;
-  }
-
-  /** A WebSearch result's searches, onto the usage of the response that called the tool. */
-  private linkWebSearches(toolUseId: string, n: number): void {
-    const caller = this.stmts.callerOf.get(toolUseId) as { messageId: string | null; requestId: string | null } | undefined;
-    if (!caller?.messageId) return;
-    this.stmts.linkWebSearches.run({ key: usageKey({ messageId: caller.messageId, requestId: caller.requestId }), n, price: this.webSearchPrice });
   }
 
   /** @internal used by FileState */

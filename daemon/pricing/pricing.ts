@@ -23,7 +23,11 @@ export const PRICING_VERSION = '2026-12-03';
  */
 export const WEB_SEARCH_USD_PER_REQUEST = 0.01;
 
-/** The web searches a response is billed for: what it reports, else what its WebSearch results ran. */
+/**
+ * The web searches a response is billed for: what it reports, else what its WebSearch results ran.
+ * The same rule as the generated column message_usage.web_search_requests (migrations/0012), for
+ * the cost the ingester computes before the row is written.
+ */
 export function webSearchesOf(reported: number, linked: number): number {
   return reported > 0 ? reported : linked;
 }

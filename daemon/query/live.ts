@@ -5,7 +5,7 @@
 import type { DaemonContext } from '../context.js';
 import type { Db } from '../store/db.js';
 import { summarizeToolInput } from './timeline.js';
-import type { StoredInteraction } from '../store/rows.js';
+import type { StoredHookEvent, StoredInteraction } from '../store/rows.js';
 
 export interface LiveEvent {
   /** hook | interaction */
@@ -70,18 +70,10 @@ const HOOK_COLUMNS = `seq, event_id, session_id, event_name, tool_name, tool_use
 const INTERACTION_COLUMNS = `id, uuid, block_index, session_id, kind, ts, substr(text, 1, 2000) AS text, tool_name, tool_use_id,
   substr(tool_input, 1, 4000) AS tool_input, is_error, agent_id, hidden`;
 
-interface HookRow {
-  seq: number;
-  event_id: string;
-  session_id: string | null;
-  event_name: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  agent_id: string | null;
+type HookRow = Pick<StoredHookEvent, 'seq' | 'event_id' | 'session_id' | 'event_name' | 'tool_name' | 'tool_use_id' | 'agent_id' | 'problem'> & {
   at: number;
-  problem: string | null;
   detail: string | number | null;
-}
+};
 
 type InteractionRow = Pick<
   StoredInteraction,

@@ -277,7 +277,7 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
       .prepare(
         `SELECT m.ts / ${SLOT_MS}, COALESCE(m.session_id, ''), m.model, count(*), count(m.cost_usd), SUM(m.input_tokens), SUM(m.output_tokens),
                 SUM(m.cache_creation_tokens), SUM(m.cache_read_tokens), SUM(m.cost_usd), MIN(m.ts), MAX(m.ts),
-                SUM(CASE WHEN m.web_search_reported > 0 THEN m.web_search_reported ELSE m.web_search_linked END)
+                SUM(m.web_search_requests)
          FROM message_usage m ${f.project ? 'JOIN sessions s ON s.id = m.session_id' : ''}
          WHERE m.ts >= @from AND m.ts < @to AND m.model <> '<synthetic>' ${f.project ? `AND ${projectWhere}` : ''}
          GROUP BY 1, 2, 3`,

@@ -63,7 +63,7 @@ export class ManifestBuilder {
         SELECT model, count(*) AS messages, count(cost_usd) AS priced, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
                SUM(cache_creation_tokens) AS cache_creation_tokens, SUM(cache_creation_5m_tokens) AS cache_creation_5m_tokens,
                SUM(cache_creation_1h_tokens) AS cache_creation_1h_tokens, SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd,
-               SUM(CASE WHEN web_search_reported > 0 THEN web_search_reported ELSE web_search_linked END) AS web_search_requests
+               SUM(web_search_requests) AS web_search_requests
         FROM message_usage WHERE session_id = ? GROUP BY model ORDER BY model`),
     };
   }

@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
 import { configSchema } from '../../daemon/config/schema.js';
+import type { StoredHookEvent } from '../../daemon/store/rows.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RBKD_BIN = path.join(REPO_ROOT, 'bin', 'rbkd.js');
@@ -394,22 +395,8 @@ export function queryOne<R = Record<string, unknown>>(t: TempRbk, sql: string, .
   return withDb(t, (db) => db.prepare(sql).get(...params) as R | undefined);
 }
 
-export interface HookEventDbRow {
-  seq: number;
-  event_id: string;
-  session_id: string | null;
-  event_name: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  agent_id: string | null;
-  hook_started_at: number | null;
-  sent_at: number | null;
-  received_at: number;
-  via: 'direct' | 'spool';
-  payload: string;
-  payload_bytes: number;
-  problem: string | null;
-}
+/** A hook_events row as the tests read it (every column, daemon/store/rows.ts). */
+export type HookEventDbRow = StoredHookEvent;
 
 export function hookEventRows(t: TempRbk, where = '1 = 1', ...params: unknown[]): HookEventDbRow[] {
   return queryAll<HookEventDbRow>(t, `SELECT * FROM hook_events WHERE ${where} ORDER BY seq`, ...params);

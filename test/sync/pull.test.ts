@@ -99,16 +99,48 @@ describe('pull', () => {
   });
 
   it("carries web searches: B's usage and session totals count A's searches, and their cost", async () => {
-    const ids = await captureScenario(a, 'failing-build', 'laptop-a');
-    // As A's ingester links a WebSearch result's searches to the response that called the tool.
-    const key = a.db.prepare('SELECT usage_key FROM message_usage WHERE session_id = ? ORDER BY ts LIMIT 1').pluck().get(ids[0]) as string;
-    a.db.prepare('UPDATE message_usage SET web_search_linked = 3, cost_usd = cost_usd + 0.03 WHERE usage_key = ?').run(key);
-    a.db.prepare('UPDATE sessions SET web_search_requests = 3, cost_usd = cost_usd + 0.03 WHERE id = ?').run(ids[0]);
+    // A reads a session whose WebSearch result ran 3 searches (Claude Code's shape: searchCount on
+    // the tool's result, 0 in the calling response's usage).
+    const sid = '5e55c0de-0000-4000-8000-000000000001';
+    const line = (o: object) => JSON.stringify({ sessionId: sid, cwd: '/home/dev/shop', version: '2.1.90', isSidechain: false, ...o });
+    const file = path.join(a.dir, 'projects', '-home-dev-shop', `${sid}.jsonl`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(
+      file,
+      `${[
+        line({ type: 'user', uuid: 'w1', timestamp: '2026-05-20T09:00:00.000Z', message: { role: 'user', content: 'what is new in node 24?' } }),
+        line({
+          type: 'assistant',
+          uuid: 'w2',
+          timestamp: '2026-05-20T09:00:01.000Z',
+          requestId: 'req_w2',
+          message: {
+            id: 'msg_w2',
+            model: 'claude-sonnet-4-5-20250929',
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'toolu_ws', name: 'WebSearch', input: { query: 'node 24 release notes' } }],
+            usage: { input_tokens: 4, output_tokens: 30, server_tool_use: { web_search_requests: 0 } },
+          },
+        }),
+        line({
+          type: 'user',
+          uuid: 'w3',
+          timestamp: '2026-05-20T09:00:05.000Z',
+          message: {
+            role: 'user',
+            content: [{ type: 'tool_result', tool_use_id: 'toolu_ws', content: 'Web search results for query: "node 24 release notes"' }],
+          },
+          toolUseResult: { query: 'node 24 release notes', results: [], durationSeconds: 4.2, searchCount: 3 },
+        }),
+      ].join('\n')}\n`,
+    );
+    await a.ingester.ingestFile(file, 'import');
+    expect(usageOf(a).totals.webSearchRequests).toBe(3);
     await engineFor(a, bucket).run({ now: true });
     await pull(b);
-    expect(usageOf(a).totals.webSearchRequests).toBe(3);
     expect(usageOf(b).totals).toEqual(usageOf(a).totals);
     expect(sessionsOf(b)).toEqual(sessionsOf(a));
+    expect(b.db.prepare('SELECT web_search_requests FROM sessions WHERE id = ?').pluck().get(sid)).toBe(3);
   });
 
   it('is idempotent: a second pull fetches no part and adds nothing', async () => {

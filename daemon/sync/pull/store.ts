@@ -117,13 +117,13 @@ export function statements(db: Db) {
       UPDATE sessions SET
         interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
         hook_events = (SELECT count(*) FROM hook_events WHERE session_id = @id),
-        web_search_requests = (SELECT COALESCE(SUM(web_search_reported), 0) FROM message_usage WHERE session_id = @id),
+        web_search_requests = (SELECT COALESCE(SUM(web_search_requests), 0) FROM message_usage WHERE session_id = @id),
         cost_usd = @cost, cost_complete = @complete, updated_at = @now
       WHERE id = @id AND pulled_from IS NOT NULL AND (
         interactions IS NOT (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0)
         OR hook_events IS NOT (SELECT count(*) FROM hook_events WHERE session_id = @id)
         OR cost_usd IS NOT @cost OR cost_complete IS NOT @complete
-        OR web_search_requests IS NOT (SELECT COALESCE(SUM(web_search_reported), 0) FROM message_usage WHERE session_id = @id))`),
+        OR web_search_requests IS NOT (SELECT COALESCE(SUM(web_search_requests), 0) FROM message_usage WHERE session_id = @id))`),
   };
 }
 
