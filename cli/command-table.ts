@@ -131,6 +131,15 @@ export const COMMANDS: CommandSpec[] = [
     run: async (io, p) => (await import('./commands/status.js')).statusCommand(io, { json: json(p) }),
   },
   {
+    path: ['ui'],
+    summary: 'open the web console (sessions, timelines, search, usage charts, live view) logged in',
+    description:
+      'Asks rbkd for a one-time login URL and opens it in your browser; without a display (ssh), or with --print, prints it instead. The console listens on ui.listen (loopback).',
+    args: [{ name: 'path' }],
+    options: { print: { type: 'boolean', help: 'print the login URL instead of opening a browser' } },
+    run: async (io, p) => (await import('./commands/ui.js')).uiCommand(io, { json: json(p), print: p.values.print === true, path: p.positionals[0] }),
+  },
+  {
     path: ['hook'],
     summary: 'forward one Claude Code hook event read from stdin to the daemon; always exits 0',
     description: 'Claude Code runs this (rbk install registers the faster `node …/rbk-hook.cjs` form). It prints nothing and never fails.',

@@ -23,6 +23,8 @@ export interface RbkPaths {
   pidFile: string;
   /** Where `rbk start` sends a background daemon's output (JSON log lines). */
   logFile: string;
+  /** The web console's per-install secret (mode 0600): logins and CSRF tokens are signed with it. */
+  uiSecret: string;
 }
 
 // sun_path is 104 bytes on macOS and 108 on Linux, including the trailing NUL.
@@ -72,6 +74,7 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
     logFile: path.join(dataDir, 'rbkd.log'),
+    uiSecret: path.join(dataDir, 'ui-secret'),
   };
 }
 

@@ -14,6 +14,7 @@ import type { Scheduler } from './jobs/scheduler.js';
 import type { LiveEvents } from './query/live.js';
 import type { StorageBackend } from './sync/backend.js';
 import type { SyncService } from './sync/service.js';
+import type { UiServer } from './http/server.js';
 
 /** What every RPC handler and job may use: built once in daemon/main.ts. */
 export interface DaemonContext {
@@ -43,4 +44,6 @@ export interface DaemonContext {
   backups: Backups;
   /** Runs the jobs of daemon/job-list.ts on their schedules and on demand. */
   scheduler: Scheduler;
+  /** The web console and its JSON API (daemon/http); serves nothing when ui.enabled is false or its port is taken. */
+  ui: UiServer;
 }

@@ -28,6 +28,7 @@ import { createSyncService, type SyncService } from './sync/service.js';
 import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
 import { rederive } from './ingest/rederive.js';
+import { UiServer } from './http/server.js';
 
 export interface Daemon {
   ctx: DaemonContext;
@@ -179,6 +180,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     storage: sync.engine.backend,
     backups,
     scheduler,
+    ui: new UiServer(config.ui, paths.uiSecret, log.child({ svc: 'ui' })),
   };
 
   // Check the file before anything is written to it (bounded: see store/integrity.ts). Damage found
@@ -211,6 +213,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   });
   // A taken port is logged, not fatal: capture matters more than metrics.
   if (metrics) await metrics.listen(config.metrics.listen);
+  await ctx.ui.start(ctx);
   const drainTimer = setInterval(() => {
     try {
       ctx.spool.drain();
@@ -245,6 +248,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
       (stopping ??= (async () => {
         clearInterval(drainTimer);
         await scheduler.stop();
+        await ctx.ui.stop();
         await server.close();
         await notifier.close();
         await sync.close();

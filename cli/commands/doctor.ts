@@ -40,7 +40,14 @@ interface Env {
   paths: RbkPaths;
   config: RbkConfig | null;
   manifest: InstallManifest | null;
-  daemon: { running: boolean; version?: string; pid?: number; dbBytes?: number; spoolBacklog?: number };
+  daemon: {
+    running: boolean;
+    version?: string;
+    pid?: number;
+    dbBytes?: number;
+    spoolBacklog?: number;
+    ui?: { enabled: boolean; url?: string; error?: string };
+  };
   cwd: string;
 }
 
@@ -118,13 +125,16 @@ async function checkDaemon(e: Omit<Env, 'daemon'>): Promise<{ check: Check; daem
   }
   try {
     const { call } = await import('../client.js');
-    const s = await call<{ daemonVersion: string; protocolVersion: number; pid: number; dbBytes: number; counts: { spoolBacklog: number }; startedBy: string }>(
-      'Admin',
-      'Status',
-      {},
-      3000,
-    );
-    const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog) };
+    const s = await call<{
+      daemonVersion: string;
+      protocolVersion: number;
+      pid: number;
+      dbBytes: number;
+      counts: { spoolBacklog: number };
+      startedBy: string;
+      ui?: { enabled: boolean; url?: string; error?: string };
+    }>('Admin', 'Status', {}, 3000);
+    const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog), ui: s.ui };
     if (s.protocolVersion !== PROTOCOL_VERSION || s.daemonVersion !== RBK_VERSION) {
       return {
         check: {
@@ -728,6 +738,46 @@ async function checkMetrics(e: Env): Promise<Check> {
   }
 }
 
+async function checkConsole(e: Env): Promise<Check> {
+  if (!e.config) return { id: 'console', status: 'skip', summary: 'config invalid; see the config check' };
+  if (!e.config.ui.enabled) return { id: 'console', status: 'pass', summary: 'web console off (ui.enabled: false)' };
+  if (!e.daemon.running) return { id: 'console', status: 'skip', summary: `rbkd is not running; the web console would listen on ${e.config.ui.listen}` };
+  const ui = e.daemon.ui;
+  if (!ui?.url) {
+    return {
+      id: 'console',
+      status: 'warn',
+      summary: `the web console is not serving: ${ui?.error ?? 'this rbkd does not report it (an older version?)'}`,
+      fix: `set ui.listen in ${e.paths.config} to a free loopback port (e.g. 127.0.0.1:9479), then restart rbkd`,
+    };
+  }
+  try {
+    // Unauthenticated, /api answers 401 with rbk's JSON: that proves the port is rbk's console.
+    const res = await fetch(`${ui.url}api/v1/me`, { signal: AbortSignal.timeout(2000) });
+    const body = await res.text();
+    if (res.status === 401 ? body.includes('rbk ui') : res.ok && body.includes('version')) {
+      return {
+        id: 'console',
+        status: 'pass',
+        summary: `web console on ${ui.url} (open it with: rbk ui)${e.config.ui.auth ? '' : '; ui.auth is off: every local user can read it'}`,
+      };
+    }
+    return {
+      id: 'console',
+      status: 'warn',
+      summary: `${ui.url} answered HTTP ${res.status}, not as rbk's console`,
+      fix: 'look for "console" in the daemon log',
+    };
+  } catch (err) {
+    return {
+      id: 'console',
+      status: 'warn',
+      summary: `the web console on ${ui.url} does not answer: ${(err as Error).message}`,
+      fix: 'look for "console" in the daemon log; restart rbkd',
+    };
+  }
+}
+
 function checkService(manifest: InstallManifest | null, daemonRunning: boolean): Check {
   const svc = manifest?.service;
   const rbk = rbkCommand();
@@ -823,6 +873,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(await checkStorage(e));
   checks.push(checkRetention(e, files));
   checks.push(await checkMetrics(e));
+  checks.push(await checkConsole(e));
   checks.push(checkService(manifest, daemon.running));
   checks.push(checkPath());
   return checks;

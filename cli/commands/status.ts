@@ -18,6 +18,12 @@ function healthLine(h: StatusResponse['store']): string {
   return `ok (${c.kind} check of ${what}, ${duration(Number(c.durationMs))}, ${iso(Number(c.finishedUnixMs))})`;
 }
 
+function uiLine(ui: StatusResponse['ui']): string {
+  if (!ui.enabled) return 'off (ui.enabled: false)';
+  if (ui.url) return `${ui.url} (open it logged in: rbk ui)${ui.auth ? '' : '; ui.auth is off'}`;
+  return `not serving: ${ui.error ?? 'unknown reason'}`;
+}
+
 export async function statusCommand(io: Io, opts: { json: boolean }): Promise<number> {
   const s = await call<StatusResponse>('Admin', 'Status', {});
   if (s.protocolVersion !== PROTOCOL_VERSION) {
@@ -57,6 +63,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
           : null,
       },
       writeError: s.writeError ? { message: s.writeError, since: iso(Number(s.writeErrorSinceUnixMs)) } : null,
+      ui: { enabled: s.ui.enabled, url: s.ui.url ?? null, error: s.ui.error ?? null, auth: s.ui.auth },
     });
     return s.store.condition === 'damaged' ? EXIT.failure : EXIT.ok;
   }
@@ -75,6 +82,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
             `  stored     ${plural(Number(s.counts.hookEvents), 'hook event')}, ${plural(Number(s.counts.interactions), 'interaction')}, ${plural(Number(s.counts.transcripts), 'transcript')}`,
           ]),
       `  spool      ${Number(s.counts.spoolBacklog) === 0 ? 'empty' : `${plural(Number(s.counts.spoolBacklog), 'event')} waiting`}`,
+      `  console    ${uiLine(s.ui)}`,
       ...(s.writeError ? [`  WRITES FAILING since ${iso(Number(s.writeErrorSinceUnixMs))}: ${s.writeError}`] : []),
     ].join('\n'),
   );

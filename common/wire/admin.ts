@@ -12,6 +12,9 @@ import type { IntegrityCheck as _rbk_v1_IntegrityCheck, IntegrityCheck__Output a
 import type { StatusRequest as _rbk_v1_StatusRequest, StatusRequest__Output as _rbk_v1_StatusRequest__Output } from './rbk/v1/StatusRequest.js';
 import type { StatusResponse as _rbk_v1_StatusResponse, StatusResponse__Output as _rbk_v1_StatusResponse__Output } from './rbk/v1/StatusResponse.js';
 import type { StoreHealth as _rbk_v1_StoreHealth, StoreHealth__Output as _rbk_v1_StoreHealth__Output } from './rbk/v1/StoreHealth.js';
+import type { UiLoginRequest as _rbk_v1_UiLoginRequest, UiLoginRequest__Output as _rbk_v1_UiLoginRequest__Output } from './rbk/v1/UiLoginRequest.js';
+import type { UiLoginResponse as _rbk_v1_UiLoginResponse, UiLoginResponse__Output as _rbk_v1_UiLoginResponse__Output } from './rbk/v1/UiLoginResponse.js';
+import type { UiStatus as _rbk_v1_UiStatus, UiStatus__Output as _rbk_v1_UiStatus__Output } from './rbk/v1/UiStatus.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -30,6 +33,9 @@ export interface ProtoGrpcType {
       StatusRequest: MessageTypeDefinition<_rbk_v1_StatusRequest, _rbk_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_rbk_v1_StatusResponse, _rbk_v1_StatusResponse__Output>
       StoreHealth: MessageTypeDefinition<_rbk_v1_StoreHealth, _rbk_v1_StoreHealth__Output>
+      UiLoginRequest: MessageTypeDefinition<_rbk_v1_UiLoginRequest, _rbk_v1_UiLoginRequest__Output>
+      UiLoginResponse: MessageTypeDefinition<_rbk_v1_UiLoginResponse, _rbk_v1_UiLoginResponse__Output>
+      UiStatus: MessageTypeDefinition<_rbk_v1_UiStatus, _rbk_v1_UiStatus__Output>
     }
   }
 }

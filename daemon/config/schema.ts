@@ -283,6 +283,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // The web console and its JSON API (daemon/http, docs/console.md): loopback only unless auth is on.
+    ui: z
+      .object({
+        enabled: z.boolean().default(true),
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9478')
+          .default('127.0.0.1:9478'),
+        // Access needs the per-install secret (rbk ui opens a one-time login URL). Turning it off
+        // is allowed on loopback only, and lets every local user read your sessions.
+        auth: z.boolean().default(true),
+        // Host headers accepted besides 127.0.0.1, localhost and [::1] on the bound port (DNS
+        // rebinding defence): add a name here only if you reach the console through it.
+        allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/, 'must be a host name, optionally with :port')).default([]),
+        // How long a login lasts before `rbk ui` is needed again.
+        loginDays: z.number().int().min(1).max(365).default(30),
+      })
+      .strict()
+      .prefault({})
+      .refine((ui) => ui.auth || isLoopbackListen(ui.listen), {
+        message: 'a listen address other than loopback needs auth: set ui.auth: true, or listen on 127.0.0.1',
+        path: ['listen'],
+      }),
     // Webhooks sent when a session ends (daemon/notify). Secrets come from the environment only.
     notify: z
       .object({
@@ -341,3 +364,13 @@ export const configSchema = z
   .strict();
 
 export type RbkConfig = z.infer<typeof configSchema>;
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export function isLoopbackListen(listen: string): boolean {
+  return isLoopbackHost(listen.slice(0, listen.lastIndexOf(':')));
+}

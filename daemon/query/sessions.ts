@@ -19,7 +19,28 @@ export interface SessionFilter {
   /** Sessions with at least one failed tool call. */
   errors?: boolean;
   host?: string;
+  /** Order (SESSION_ORDERS); recent pages with beforeMs, the others with offset. */
+  sort?: SessionOrder;
+  offset?: number;
+  ascending?: boolean;
 }
+
+/**
+ * The orders the console's columns sort by. Each is one SQL expression over the sessions row (the
+ * counts are the larger of the hook and transcript sides, as sessions show reports them); ties
+ * fall back to recency so that pages are stable.
+ */
+export const SESSION_ORDERS = {
+  recent: 's.last_activity_at',
+  started: 'COALESCE(s.started_at, s.last_activity_at)',
+  cost: 'CASE WHEN s.cost_complete THEN s.cost_usd END',
+  tokens: 's.input_tokens + s.output_tokens + s.cache_creation_tokens + s.cache_read_tokens',
+  errors: 'MAX(s.tool_failures, s.t_tool_failures)',
+  tools: 'MAX(s.tool_calls, s.t_tool_calls)',
+  prompts: 'MAX(s.prompts, s.t_prompts)',
+  project: "lower(COALESCE(s.project, s.cwd, ''))",
+} as const;
+export type SessionOrder = keyof typeof SESSION_ORDERS;
 
 /** Tool names as given, and capitalized ("bash" finds Bash): built-in tools are capitalized. */
 export function toolNameCandidates(tool: string): string[] {
@@ -67,6 +88,14 @@ export function listSessions(db: Db, f: SessionFilter): SessionRow[] {
         ` OR EXISTS (SELECT 1 FROM hook_events WHERE tool_name IN (${list}) AND session_id = s.id AND event_name = 'PreToolUse'))`,
     );
   }
-  const sql = `SELECT s.* FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.last_activity_at DESC, s.id LIMIT @limit`;
+  const order = f.sort ?? 'recent';
+  // A-Z is the natural way to read names; numbers and times read largest / newest first.
+  const descending = (order !== 'project') !== (f.ascending === true);
+  const dir = descending ? 'DESC' : 'ASC';
+  // NULLs (an unknown cost) go last in either direction: they are not "cheapest".
+  const orderBy =
+    order === 'recent' ? `s.last_activity_at ${dir}, s.id` : `${SESSION_ORDERS[order]} IS NULL, ${SESSION_ORDERS[order]} ${dir}, s.last_activity_at DESC, s.id`;
+  params.offset = order === 'recent' ? 0 : Math.max(0, f.offset ?? 0);
+  const sql = `SELECT s.* FROM sessions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy} LIMIT @limit OFFSET @offset`;
   return db.prepare(sql).all(params) as SessionRow[];
 }

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
 import { forRequest } from '../../common/wire-schema.js';
 import type { BackupRequest__Output } from '../../common/wire/rbk/v1/BackupRequest.js';
+import type { UiLoginRequest__Output } from '../../common/wire/rbk/v1/UiLoginRequest.js';
 import { configuredTarget, type BackupResult, type BackupTarget } from '../maintenance/backup.js';
 import { toServiceError, unary } from './errors.js';
 
@@ -34,6 +35,8 @@ function fileSize(file: string): number {
     return 0;
   }
 }
+
+const uiLoginRequest = forRequest<UiLoginRequest__Output>()(z.object({ next: z.string().max(2048) }));
 
 export function adminHandlers(ctx: DaemonContext) {
   return {
@@ -114,7 +117,20 @@ export function adminHandlers(ctx: DaemonContext) {
         writeErrorSinceUnixMs: ctx.hookWriter.writeFailure?.sinceUnixMs,
         startedBy: ctx.startedBy,
         logFile: ctx.startedBy === 'background' ? ctx.paths.logFile : '',
+        ui: ctx.ui.status(),
       };
+    }),
+    UiLogin: unary(uiLoginRequest, (req) => {
+      const s = ctx.ui.status();
+      if (!s.url) {
+        throw new UserError(
+          s.enabled
+            ? `the web console is not serving (${s.error ?? 'unknown reason'}); fix ui.listen in the config and restart rbkd`
+            : 'the web console is off (ui.enabled: false); turn it on in the config and restart rbkd',
+          'precondition',
+        );
+      }
+      return ctx.ui.login(req.next);
     }),
   };
 }

@@ -3,7 +3,7 @@ import type { DaemonContext } from '../context.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createLiveEvents, type LiveEvent } from '../query/live.js';
 import { search, toFtsQuery } from '../query/search.js';
-import { listSessions as listSessionsFiltered } from '../query/sessions.js';
+import { listSessions as listSessionsFiltered, SESSION_ORDERS, type SessionOrder } from '../query/sessions.js';
 import { stats } from '../query/stats.js';
 import { checkTimeZone, localTimeZone } from '../../common/time.js';
 import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
@@ -92,6 +92,11 @@ const listSessions = forRequest<ListSessionsRequest__Output>()(
     tool: z.string().max(256).default(''),
     errorsOnly: z.boolean().default(false),
     host: z.string().max(256).default(''),
+    sort: z.union([z.literal(''), z.enum(Object.keys(SESSION_ORDERS) as [SessionOrder, ...SessionOrder[]])], {
+      message: `sort must be one of ${Object.keys(SESSION_ORDERS).join(', ')}`,
+    }),
+    offset: z.number().int().min(0).max(10_000_000),
+    ascending: z.boolean(),
   }),
 );
 const searchRequest = forRequest<SearchRequest__Output>()(
@@ -136,7 +141,7 @@ function totalsToProto(t: Totals) {
   };
 }
 
-function liveEventToProto(e: LiveEvent): LiveEventMessage {
+export function liveEventToProto(e: LiveEvent): LiveEventMessage {
   const { hidden: _hidden, ...wire } = e;
   return absentIfNull(wire);
 }
@@ -145,7 +150,7 @@ function liveEventToProto(e: LiveEvent): LiveEventMessage {
  * The timeline's entries say "none" with '' (learn compares their strings); on the wire, none is
  * an absent field.
  */
-function timelineEntryToProto(e: TimelineEntry): TimelineEntryMessage {
+export function timelineEntryToProto(e: TimelineEntry): TimelineEntryMessage {
   return {
     ...e,
     toolName: e.toolName || undefined,
@@ -186,6 +191,9 @@ export function queryHandlers(ctx: DaemonContext) {
         tool: req.tool || undefined,
         errors: req.errorsOnly,
         host: req.host || undefined,
+        sort: req.sort || undefined,
+        offset: req.offset,
+        ascending: req.ascending,
       }).map(sessionToProto),
     })),
     Search: unary(searchRequest, (req) => {

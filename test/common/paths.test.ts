@@ -19,6 +19,7 @@ describe('resolvePaths on Linux', () => {
       lockFile: '/home/alice/.local/share/rbk/rbkd.lock',
       pidFile: '/home/alice/.local/share/rbk/rbkd.pid',
       logFile: '/home/alice/.local/share/rbk/rbkd.log',
+      uiSecret: '/home/alice/.local/share/rbk/ui-secret',
     });
   });
 

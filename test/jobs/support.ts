@@ -38,6 +38,7 @@ export function pathsFor(dataDir: string): RbkPaths {
     lockFile: path.join(dataDir, 'rbkd.lock'),
     pidFile: path.join(dataDir, 'rbkd.pid'),
     logFile: path.join(dataDir, 'rbkd.log'),
+    uiSecret: path.join(dataDir, 'ui-secret'),
   };
 }
 

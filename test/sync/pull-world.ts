@@ -43,6 +43,7 @@ export function makeMachine(config: unknown = {}): Machine {
     lockFile: path.join(dir, 'rbkd.lock'),
     pidFile: path.join(dir, 'rbkd.pid'),
     logFile: path.join(dir, 'rbkd.log'),
+    uiSecret: path.join(dir, 'ui-secret'),
   };
   const cfg = configSchema.parse(config);
   const db = openDatabase(paths.db);

@@ -7,6 +7,8 @@ import type { BackupProgress as _rbk_v1_BackupProgress, BackupProgress__Output a
 import type { BackupRequest as _rbk_v1_BackupRequest, BackupRequest__Output as _rbk_v1_BackupRequest__Output } from '../../rbk/v1/BackupRequest.js';
 import type { StatusRequest as _rbk_v1_StatusRequest, StatusRequest__Output as _rbk_v1_StatusRequest__Output } from '../../rbk/v1/StatusRequest.js';
 import type { StatusResponse as _rbk_v1_StatusResponse, StatusResponse__Output as _rbk_v1_StatusResponse__Output } from '../../rbk/v1/StatusResponse.js';
+import type { UiLoginRequest as _rbk_v1_UiLoginRequest, UiLoginRequest__Output as _rbk_v1_UiLoginRequest__Output } from '../../rbk/v1/UiLoginRequest.js';
+import type { UiLoginResponse as _rbk_v1_UiLoginResponse, UiLoginResponse__Output as _rbk_v1_UiLoginResponse__Output } from '../../rbk/v1/UiLoginResponse.js';
 
 export interface AdminClient extends grpc.Client {
   Backup(argument: _rbk_v1_BackupRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_BackupProgress__Output>;
@@ -23,6 +25,15 @@ export interface AdminClient extends grpc.Client {
   status(argument: _rbk_v1_StatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   status(argument: _rbk_v1_StatusRequest, callback: grpc.requestCallback<_rbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   
+  UiLogin(argument: _rbk_v1_UiLoginRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  UiLogin(argument: _rbk_v1_UiLoginRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  UiLogin(argument: _rbk_v1_UiLoginRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  UiLogin(argument: _rbk_v1_UiLoginRequest, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  uiLogin(argument: _rbk_v1_UiLoginRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  uiLogin(argument: _rbk_v1_UiLoginRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  uiLogin(argument: _rbk_v1_UiLoginRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  uiLogin(argument: _rbk_v1_UiLoginRequest, callback: grpc.requestCallback<_rbk_v1_UiLoginResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
@@ -30,9 +41,12 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   Status: grpc.handleUnaryCall<_rbk_v1_StatusRequest__Output, _rbk_v1_StatusResponse>;
   
+  UiLogin: grpc.handleUnaryCall<_rbk_v1_UiLoginRequest__Output, _rbk_v1_UiLoginResponse>;
+  
 }
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
   Backup: MethodDefinition<_rbk_v1_BackupRequest, _rbk_v1_BackupProgress, _rbk_v1_BackupRequest__Output, _rbk_v1_BackupProgress__Output>
   Status: MethodDefinition<_rbk_v1_StatusRequest, _rbk_v1_StatusResponse, _rbk_v1_StatusRequest__Output, _rbk_v1_StatusResponse__Output>
+  UiLogin: MethodDefinition<_rbk_v1_UiLoginRequest, _rbk_v1_UiLoginResponse, _rbk_v1_UiLoginRequest__Output, _rbk_v1_UiLoginResponse__Output>
 }

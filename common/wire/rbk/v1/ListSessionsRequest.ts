@@ -12,6 +12,9 @@ export interface ListSessionsRequest {
   'tool'?: (string);
   'errorsOnly'?: (boolean);
   'host'?: (string);
+  'sort'?: (string);
+  'offset'?: (number);
+  'ascending'?: (boolean);
 }
 
 export interface ListSessionsRequest__Output {
@@ -23,4 +26,7 @@ export interface ListSessionsRequest__Output {
   'tool': (string);
   'errorsOnly': (boolean);
   'host': (string);
+  'sort': (string);
+  'offset': (number);
+  'ascending': (boolean);
 }

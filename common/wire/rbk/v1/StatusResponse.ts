@@ -4,6 +4,7 @@
 import type { DaemonPaths as _rbk_v1_DaemonPaths, DaemonPaths__Output as _rbk_v1_DaemonPaths__Output } from '../../rbk/v1/DaemonPaths.js';
 import type { DaemonCounts as _rbk_v1_DaemonCounts, DaemonCounts__Output as _rbk_v1_DaemonCounts__Output } from '../../rbk/v1/DaemonCounts.js';
 import type { StoreHealth as _rbk_v1_StoreHealth, StoreHealth__Output as _rbk_v1_StoreHealth__Output } from '../../rbk/v1/StoreHealth.js';
+import type { UiStatus as _rbk_v1_UiStatus, UiStatus__Output as _rbk_v1_UiStatus__Output } from '../../rbk/v1/UiStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StatusResponse {
@@ -21,6 +22,7 @@ export interface StatusResponse {
   'logFile'?: (string);
   'store'?: (_rbk_v1_StoreHealth | null);
   'countsError'?: (string);
+  'ui'?: (_rbk_v1_UiStatus | null);
   '_writeError'?: "writeError";
   '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";
@@ -41,6 +43,7 @@ export interface StatusResponse__Output {
   'logFile': (string);
   'store': (_rbk_v1_StoreHealth__Output | null);
   'countsError'?: (string);
+  'ui': (_rbk_v1_UiStatus__Output | null);
   '_writeError'?: "writeError";
   '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";
