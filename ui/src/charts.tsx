@@ -75,7 +75,7 @@ export function ChartBox({
 
 /** Vertical bars, one per label, stacked by series. */
 export function StackedBars({ labels, series, format }: { labels: string[]; series: Series[]; format: (n: number) => string }) {
-  const W = 900;
+  const W = 1200;
   const H = 220;
   const left = 56;
   const bottom = 22;
@@ -130,7 +130,7 @@ export function StackedBars({ labels, series, format }: { labels: string[]; seri
 
 /** Horizontal bars (per project). */
 export function HBars({ items, format }: { items: { label: string; value: number }[]; format: (n: number) => string }) {
-  const W = 900;
+  const W = 1200;
   const row = 20;
   const left = 260;
   const max = Math.max(1e-9, ...items.map((i) => i.value));

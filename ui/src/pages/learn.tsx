@@ -68,8 +68,13 @@ export function LearnPanel({ sessionId }: { sessionId: string }) {
           ) : null}
           {r.postmortems.map((p) => (
             <div key={p.path} data-testid="postmortem">
-              <h4>{p.title}</h4>
-              {res?.files[p.path] !== undefined ? <Markdown text={res.files[p.path] as string} /> : <div class="muted">{p.path}</div>}
+              {res?.files[p.path] !== undefined ? (
+                <Markdown text={res.files[p.path] as string} />
+              ) : (
+                <div class="muted">
+                  {p.title}: {p.path}
+                </div>
+              )}
             </div>
           ))}
           {r.proposals.map((p) => (

@@ -1,7 +1,7 @@
 // One session as one timeline: prompts and answers (markdown, rendered as text nodes), thinking
 // collapsed, tool calls with their input and output, Edit/Write as diffs, errors highlighted,
 // subagent spans nested and collapsible, compaction markers, tokens and cost per model response.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Session__Output as Session } from '../../../common/wire/rbk/v1/Session';
 import type { TimelineEntry__Output as WireEntry } from '../../../common/wire/rbk/v1/TimelineEntry';
 import { get } from '../api';
@@ -181,22 +181,28 @@ export function SessionPage({ id, query }: { id: string; query: URLSearchParams 
     }
   };
 
+  // Keys act on the latest state (refs), not on what the last render's closure saw.
+  const live = useRef({ visible, selected, jumpToError });
+  live.current = { visible, selected, jumpToError };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
-      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA')) return;
-      if (e.key === 'j') setSelected((s) => Math.min(visible.length - 1, s + 1));
-      else if (e.key === 'k') setSelected((s) => Math.max(0, s - 1));
-      else if (e.key === 'n') jumpToError(1);
-      else if (e.key === 'p' || e.key === 'N') jumpToError(-1);
-      else if (e.key === 'Enter' && visible[selected]) toggleOpen((visible[selected] as Entry).ref);
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || (t.tagName === 'BUTTON' && e.key === 'Enter'))) return;
+      const { visible: list, selected: at } = live.current;
+      if (e.key === 'j') live.current.selected = Math.min(list.length - 1, at + 1);
+      else if (e.key === 'k') live.current.selected = Math.max(0, at - 1);
+      else if (e.key === 'n') return void live.current.jumpToError(1);
+      else if (e.key === 'p' || e.key === 'N') return void live.current.jumpToError(-1);
+      else if (e.key === 'Enter' && list[at]) toggleOpen((list[at] as Entry).ref);
       else return;
       e.preventDefault();
+      setSelected(live.current.selected);
       setScrollSeq((n) => n + 1);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  });
+    // biome-ignore lint/correctness/useExhaustiveDependencies: reads everything through live
+  }, []);
 
   const toggleOpen = (ref: string) =>
     setOpen((o) => {
@@ -285,7 +291,7 @@ export function SessionPage({ id, query }: { id: string; query: URLSearchParams 
                   </span>
                 ) : null}
               </div>
-              {e.kind === 'thinking' && !isOpen ? null : (
+              {(e.kind === 'thinking' && !isOpen) || (isOpen && (e.kind === 'prompt' || e.kind === 'assistant')) ? null : (
                 <div class={`body${isOpen ? ' open' : ''}`}>
                   {e.kind === 'prompt' || e.kind === 'assistant' ? <Markdown text={e.text} /> : <div class="mono">{e.text}</div>}
                   {e.detail ? <pre class="err">{e.detail}</pre> : null}

@@ -87,20 +87,31 @@ export function Sessions({ query }: { query: URLSearchParams }) {
     navigate(`/?${q}`, true);
   };
 
+  // The key handler reads the latest rows and selection through refs: keys pressed faster than
+  // Preact re-renders (j then Enter) must act on what was just selected.
+  const live = useRef({ rows, selected });
+  live.current = { rows, selected };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
-      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT')) return;
-      if (e.key === 'j' || e.key === 'ArrowDown') setSelected((s) => Math.min(rows.length - 1, s + 1));
-      else if (e.key === 'k' || e.key === 'ArrowUp') setSelected((s) => Math.max(0, s - 1));
-      else if (e.key === 'Enter' && rows[selected]) navigate(`/sessions/${encodeURIComponent((rows[selected] as Session).id)}`);
-      else return;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || (t.tagName === 'BUTTON' && e.key === 'Enter'))) return;
+      const { rows: list, selected: at } = live.current;
+      let next = at;
+      if (e.key === 'j' || e.key === 'ArrowDown') next = Math.min(list.length - 1, at + 1);
+      else if (e.key === 'k' || e.key === 'ArrowUp') next = Math.max(0, at - 1);
+      else if (e.key === 'Enter' && list[at]) {
+        e.preventDefault();
+        navigate(`/sessions/${encodeURIComponent((list[at] as Session).id)}`);
+        return;
+      } else return;
       e.preventDefault();
+      live.current.selected = next;
+      setSelected(next);
       setScrollSeq((n) => n + 1);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [rows, selected]);
+  }, []);
 
   const sortBy = (s: string) => {
     const q = new URLSearchParams(query);

@@ -15,6 +15,14 @@ interface Activity {
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
+/** YYYY-MM-DD from first to last, at most 400 days (beyond that, only the days with data). */
+function allDays(first: string | undefined, last: string | undefined): string[] {
+  if (!first || !last) return [];
+  const days: string[] = [];
+  for (let t = Date.parse(`${first}T00:00:00Z`); t <= Date.parse(`${last}T00:00:00Z`) && days.length <= 400; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  return days.length > 400 ? [] : days;
+}
+
 export function Usage({ query }: { query: URLSearchParams }) {
   const days = query.get('days') ?? '30';
   const project = query.get('project') ?? '';
@@ -46,9 +54,12 @@ export function Usage({ query }: { query: URLSearchParams }) {
   };
 
   const models = daily ? [...new Set(daily.rows.flatMap((r) => r.models.map((m) => m.model)))].sort() : [];
-  const labels = daily ? daily.rows.map((r) => r.period) : [];
-  const costOf = (model: string) => (daily ? daily.rows.map((r) => r.models.find((m) => m.model === model)?.totals?.costUsd ?? 0) : []);
-  const tok = (k: 'inputTokens' | 'outputTokens' | 'cacheCreationTokens' | 'cacheReadTokens') => (daily ? daily.rows.map((r) => r.totals?.[k] ?? 0) : []);
+  // The chart shows every day of the range, the quiet ones as gaps; the table lists the report's rows.
+  const byDay = new Map((daily?.rows ?? []).map((r) => [r.period, r]));
+  const span = allDays(daily?.rows[0]?.period, daily?.rows[daily.rows.length - 1]?.period);
+  const labels = span.length > 0 ? span : (daily?.rows ?? []).map((r) => r.period);
+  const costOf = (model: string) => labels.map((d) => byDay.get(d)?.models.find((m) => m.model === model)?.totals?.costUsd ?? 0);
+  const tok = (k: 'inputTokens' | 'outputTokens' | 'cacheCreationTokens' | 'cacheReadTokens') => labels.map((d) => byDay.get(d)?.totals?.[k] ?? 0);
 
   const projects = new Map<string, { cost: number; tokens: number; sessions: number }>();
   for (const r of bySession?.rows ?? []) {
