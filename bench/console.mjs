@@ -125,7 +125,10 @@ async function main() {
     // The big session's timeline, first page. Other sessions are read between its requests, so
     // the per-session cache (8 entries) never holds it: every request builds the timeline.
     const big = corpus.bigSession.id;
-    const others = (await get('/sessions?limit=20')).sessions.map((s) => s.id).filter((id) => id !== big).slice(0, 10);
+    const others = (await get('/sessions?limit=20')).sessions
+      .map((s) => s.id)
+      .filter((id) => id !== big)
+      .slice(0, 10);
     const cold = [];
     const warm = [];
     let total = 0;
@@ -157,7 +160,11 @@ async function main() {
     log(`sessions page interactive: p50 ${sessionsPage.p50} ms, p95 ${sessionsPage.p95} ms`);
     const bigPage = await interactive(`sessions/${big}`, '[data-testid=timeline] .entry');
     const allLoaded = await interactive(`sessions/${big}`, '[data-testid=timeline] .entry', 3);
-    await page.waitForFunction((n) => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith(`${n.toLocaleString('en-US')} entries`), { timeout: 30_000 }, total);
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith(`${n.toLocaleString('en-US')} entries`),
+      { timeout: 30_000 },
+      total,
+    );
     const domRows = await page.$$eval('[data-testid=timeline] .entry', (e) => e.length);
     log(`5,000-interaction session interactive: p50 ${bigPage.p50} ms, p95 ${bigPage.p95} ms (${domRows} entries in the DOM of ${total})`);
     void allLoaded;
@@ -171,8 +178,20 @@ async function main() {
       const marker = `console-bench-live-${Date.now()}-${i}`;
       const t0 = performance.now();
       const child = spawn(process.execPath, [hookBin], { env: daemon.env, stdio: ['pipe', 'ignore', 'ignore'] });
-      child.stdin.end(JSON.stringify({ session_id: 'bench000-0000-4000-8000-000000000001', hook_event_name: 'UserPromptSubmit', prompt: marker, cwd: os.tmpdir(), transcript_path: '/nonexistent.jsonl' }));
-      await page.waitForFunction((m) => document.querySelector('[data-testid=live-events]')?.textContent?.includes(m), { timeout: 10_000, polling: 'mutation' }, marker);
+      child.stdin.end(
+        JSON.stringify({
+          session_id: 'bench000-0000-4000-8000-000000000001',
+          hook_event_name: 'UserPromptSubmit',
+          prompt: marker,
+          cwd: os.tmpdir(),
+          transcript_path: '/nonexistent.jsonl',
+        }),
+      );
+      await page.waitForFunction(
+        (m) => document.querySelector('[data-testid=live-events]')?.textContent?.includes(m),
+        { timeout: 10_000, polling: 'mutation' },
+        marker,
+      );
       liveTimes.push(performance.now() - t0);
     }
     const live = stats(liveTimes);
@@ -198,7 +217,16 @@ async function main() {
   }
   result.bundle.pass = bundle['app.js'].gzipBytes + bundle['app.css'].gzipBytes < 350 * 1024;
   result.idleRssMb.pass = idle.uiOn < 100;
-  result.pass = [result.api.sessions, result.api.search, result.api.timeline, result.browser.sessionsPage, result.browser.bigSessionPage, result.live, result.bundle, result.idleRssMb].every((x) => x.pass);
+  result.pass = [
+    result.api.sessions,
+    result.api.search,
+    result.api.timeline,
+    result.browser.sessionsPage,
+    result.browser.bigSessionPage,
+    result.live,
+    result.bundle,
+    result.idleRssMb,
+  ].every((x) => x.pass);
   writeResult('console', result);
   log(`written bench/results/console.json (pass: ${result.pass})`);
 }

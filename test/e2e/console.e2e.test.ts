@@ -20,7 +20,8 @@ let browser: Browser;
 beforeAll(async () => {
   assertBuilt();
   await findClaudeBinary();
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; npm test installs it (scripts/test-prerequisites.mjs), or: apt-get install -y chromium`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing; npm test installs it (scripts/test-prerequisites.mjs), or: apt-get install -y chromium`);
   t = makeDataDir({ config: 'metrics: { enabled: false }\nui: { listen: "127.0.0.1:0" }\n' });
   d = await startDaemon(t, { env: { HOME: path.join(t.root, 'home') } });
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -67,7 +68,11 @@ describe('console with the real Claude Code CLI', () => {
     }
     await page.goto(`${url}sessions/${id}`);
     await page.waitForSelector('[data-testid=timeline] .entry');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith(`${n} entries`), { timeout: 10_000 }, expected);
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith(`${n} entries`),
+      { timeout: 10_000 },
+      expected,
+    );
     const kinds = await page.$$eval('[data-testid=timeline] .entry', (e) => e.map((x) => (x as HTMLElement).dataset.kind));
     expect(kinds).toContain('prompt');
     expect(kinds).toContain('tool');
