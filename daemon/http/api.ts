@@ -92,21 +92,26 @@ export type ConsoleTimelineEntry = TimelineEntryMessage & { usage?: TurnUsage };
 
 /**
  * A built timeline per session, reused while the session has not changed: paging through a
- * 5,000-entry session builds it once. Keyed on the session's counters, which every stored row moves.
+ * 5,000-entry session builds it once. Keyed on the session's counters, which every stored row
+ * moves; and kept 30 s at most, so that a change that moves no counter (the redact job rewriting
+ * text) shows within 30 s.
  */
 class TimelineCache {
-  private readonly entries = new Map<string, { version: string; entries: ConsoleTimelineEntry[] }>();
-  constructor(private readonly size = 8) {}
+  private readonly entries = new Map<string, { version: string; builtAt: number; entries: ConsoleTimelineEntry[] }>();
+  constructor(
+    private readonly size = 8,
+    private readonly maxAgeMs = 30_000,
+  ) {}
   get(id: string, version: string, build: () => ConsoleTimelineEntry[]): ConsoleTimelineEntry[] {
     const hit = this.entries.get(id);
-    if (hit && hit.version === version) {
+    if (hit && hit.version === version && Date.now() - hit.builtAt < this.maxAgeMs) {
       this.entries.delete(id);
       this.entries.set(id, hit);
       return hit.entries;
     }
     const entries = build();
     this.entries.delete(id);
-    this.entries.set(id, { version, entries });
+    this.entries.set(id, { version, builtAt: Date.now(), entries });
     while (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value as string);
     return entries;
   }

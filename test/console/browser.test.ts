@@ -153,6 +153,8 @@ describe('the console in Chromium', () => {
     await go('/search', 'input[data-search]');
     await page.type('input[data-search]', 'CREDO');
     await page.keyboard.press('Enter');
+    // What was typed is what is searched, however soon after the page opened it was typed.
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === 'CREDO');
     await page.waitForSelector('[data-testid=search-results] mark');
     await shot('04-search');
     const href = await page.$eval('[data-testid=search-results] a', (a) => a.getAttribute('href'));

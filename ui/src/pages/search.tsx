@@ -1,7 +1,7 @@
 // Full-text search (the daemon's FTS5 index): snippets with the matches marked, filters, and each
 // hit opens its session at that interaction.
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { SearchHit__Output as Hit } from '../../../common/wire/rbk/v1/SearchHit';
 import { get } from '../api';
 import { fmtTime } from '../format';
@@ -40,8 +40,14 @@ export function Search({ query }: { query: URLSearchParams }) {
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
 
+  // The box follows the URL when the URL changes (back, a link), not on the first render: what
+  // was typed before the page settled must survive.
+  const shownQ = useRef(q);
   useEffect(() => {
-    setText(q);
+    if (shownQ.current !== q) {
+      shownQ.current = q;
+      setText(q);
+    }
     if (!q.trim()) {
       setHits(null);
       return;
