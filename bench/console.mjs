@@ -144,7 +144,8 @@ async function main() {
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     const page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 900 });
-    await page.goto(loginUrl);
+    // A login URL works once: the first went to fetch, the browser needs its own.
+    await page.goto(uiLogin(daemon.env).loginUrl);
     await page.waitForSelector('.srow[data-session]');
     const interactive = async (p, selector, runs = 7) => {
       const times = [];
