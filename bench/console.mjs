@@ -81,6 +81,60 @@ async function idleRss(uiOn) {
   return mb;
 }
 
+/**
+ * The sessions list at 100,000 sessions (a synthetic sessions table, the daemon's own query
+ * module): one 200-row page per order, at offsets across the whole list.
+ */
+async function sortAt100k() {
+  const { openDatabase } = await import(path.join(ROOT, 'dist', 'daemon', 'store', 'db.js'));
+  const { listSessions } = await import(path.join(ROOT, 'dist', 'daemon', 'query', 'sessions.js'));
+  const dir = tempDataDir('console-100k');
+  const db = openDatabase(path.join(dir, 'rbk.db'));
+  const ins = db.prepare(
+    `INSERT INTO sessions (id, host, project, cwd, started_at, last_activity_at, created_at, updated_at, cost_usd, cost_complete, input_tokens, output_tokens, tool_calls, t_tool_failures, prompts)
+     VALUES (?, 'h', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  db.transaction(() => {
+    for (let i = 0; i < 100_000; i++) {
+      const t = 1.7e12 + i * 60_000;
+      ins.run(
+        `s-${i}`,
+        `proj-${i % 300}`,
+        `/w/proj-${i % 300}`,
+        t,
+        t + 1000,
+        t,
+        t,
+        ((i * 7919) % 1000) / 10,
+        i % 10 ? 1 : 0,
+        (i * 13) % 5000,
+        (i * 7) % 3000,
+        i % 50,
+        i % 7,
+        i % 40,
+      );
+    }
+  })();
+  const out = {};
+  for (const sort of ['recent', 'cost', 'tokens', 'errors', 'tools', 'prompts', 'started', 'project']) {
+    const times = [];
+    for (let k = 0; k < 40; k++) {
+      const t0 = performance.now();
+      listSessions(db, { limit: 200, sort, offset: sort === 'recent' ? 0 : (k * 2371) % 99_800 });
+      times.push(performance.now() - t0);
+    }
+    out[sort] = stats(times);
+  }
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  log(
+    `100k sessions, a 200-row page: ${Object.entries(out)
+      .map(([k, v]) => `${k} p95 ${v.p95} ms`)
+      .join(', ')}`,
+  );
+  return out;
+}
+
 async function main() {
   // The bundle the browser loads.
   const bundle = {};
@@ -90,12 +144,13 @@ async function main() {
   }
   log(`bundle: app.js ${bundle['app.js'].gzipBytes} B gzipped`);
 
+  const sessions100k = await sortAt100k();
   const idle = { uiOn: await idleRss(true), uiOff: await idleRss(false) };
   log(`idle RSS: console on ${idle.uiOn} MB, off ${idle.uiOff} MB`);
 
   const corpus = ensureCorpus(DEFAULTS, log);
   const daemon = await startCorpusDaemon(corpus, log, { fresh: argv.includes('--fresh') });
-  const result = { bundle, idleRssMb: idle };
+  const result = { bundle, idleRssMb: idle, sessions100k };
   let browser;
   try {
     const { url, loginUrl } = uiLogin(daemon.env);

@@ -154,3 +154,28 @@ describe('activity', () => {
     expect(ids({ limit: 1, sort: 'cost', offset: 1 })).toEqual(['s3']);
   });
 });
+
+describe('session orders at scale', () => {
+  it('each default order walks its index (migration 0013) instead of sorting every session', () => {
+    const db = openDatabase(path.join(dir, 'orders.db'));
+    try {
+      for (const sort of ['started', 'cost', 'tokens', 'errors', 'tools', 'prompts', 'project'] as const) {
+        const plan: string[] = [];
+        const explain = db.prepare.bind(db);
+        // The statement listSessions runs, planned by SQLite.
+        const spy = {
+          ...db,
+          prepare: (sql: string) =>
+            sql.startsWith('SELECT s.*')
+              ? (plan.push(...(explain(`EXPLAIN QUERY PLAN ${sql}`).all({ limit: 50, offset: 0 }) as { detail: string }[]).map((r) => r.detail)), explain(sql))
+              : explain(sql),
+        } as unknown as Db;
+        listSessions(spy, { limit: 50, sort });
+        expect(plan.join(' | '), sort).toContain(`USING INDEX sessions_order_${sort}`);
+        expect(plan.join(' | '), sort).not.toContain('TEMP B-TREE');
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
