@@ -297,6 +297,7 @@ function foregroundHint(ctx: DaemonContext): string {
     'Next, in another terminal:',
     `  ${rbk} install    register the hooks, put rbk on your PATH, and run rbkd as a service (this one stops)`,
     `  ${rbk} start      or: run it in the background instead of this terminal`,
+    ...(ctx.ui.status().url ? [`  ${rbk} ui         open the web console (${ctx.ui.status().url}), logged in`] : []),
   ].join('\n');
 }
 
