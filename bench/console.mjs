@@ -70,15 +70,21 @@ function rssMb(pid) {
   return m ? Math.round(Number(m[1]) / 1024) : null;
 }
 
+/**
+ * Daemon RSS 2 s after start (start-up's garbage not yet collected) and 30 s after (idle: V8's
+ * memory reducer has run), with the console on or off.
+ */
 async function idleRss(uiOn) {
   const dir = tempDataDir(`console-rss-${uiOn ? 'on' : 'off'}`);
   fs.writeFileSync(path.join(dir, 'cfg.yaml'), `metrics: { enabled: false }\nui: { enabled: ${uiOn}, listen: "127.0.0.1:0" }\n`);
   const d = await startDaemon(dir, { RBK_CONFIG: path.join(dir, 'cfg.yaml') });
   await new Promise((r) => setTimeout(r, 2000));
-  const mb = rssMb(d.pid);
+  const at2s = rssMb(d.pid);
+  await new Promise((r) => setTimeout(r, 28_000));
+  const at30s = rssMb(d.pid);
   await d.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  return mb;
+  return { at2s, at30s };
 }
 
 /**
@@ -146,7 +152,7 @@ async function main() {
 
   const sessions100k = await sortAt100k();
   const idle = { uiOn: await idleRss(true), uiOff: await idleRss(false) };
-  log(`idle RSS: console on ${idle.uiOn} MB, off ${idle.uiOff} MB`);
+  log(`RSS 2 s / 30 s after start: console on ${idle.uiOn.at2s} / ${idle.uiOn.at30s} MB, off ${idle.uiOff.at2s} / ${idle.uiOff.at30s} MB`);
 
   const corpus = ensureCorpus(DEFAULTS, log);
   const daemon = await startCorpusDaemon(corpus, log, { fresh: argv.includes('--fresh') });
@@ -272,7 +278,8 @@ async function main() {
     await daemon.stop();
   }
   result.bundle.pass = bundle['app.js'].gzipBytes + bundle['app.css'].gzipBytes < 350 * 1024;
-  result.idleRssMb.pass = idle.uiOn < 100;
+  // The target is for an idle daemon: 30 s after start, once start-up's garbage is collected.
+  result.idleRssMb.pass = idle.uiOn.at30s < 100;
   result.pass = [
     result.api.sessions,
     result.api.search,
