@@ -1,5 +1,6 @@
 // The one config schema. Every key has a default so that `npm start` works with no file at all.
 import { z } from 'zod';
+import { parseListen } from '../listen.js';
 
 const cronExpression = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "*/15 * * * *"');
 
@@ -372,5 +373,5 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export function isLoopbackListen(listen: string): boolean {
-  return isLoopbackHost(listen.slice(0, listen.lastIndexOf(':')));
+  return isLoopbackHost(parseListen(listen).host);
 }

@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { activity } from '../query/activity.js';
 import { entryDetail } from '../query/entry.js';
 import { buildTimeline, type TimelineEntry } from '../query/timeline.js';
-import { turnUsage, type TurnUsage } from '../query/turns.js';
+import { turnUsage } from '../query/turns.js';
 import { adminHandlers } from '../rpc/admin.js';
 import type { UnaryHandler } from '../rpc/errors.js';
 import { jobsHandlers } from '../rpc/jobs.js';
@@ -17,7 +17,7 @@ import { learnHandlers } from '../rpc/learn.js';
 import { queryHandlers, timelineEntryToProto } from '../rpc/query.js';
 import { syncHandlers } from '../rpc/sync.js';
 import { checkTimeZone, localTimeZone } from '../../common/time.js';
-import type { TimelineEntry as TimelineEntryMessage } from '../../common/wire/rbk/v1/TimelineEntry.js';
+import type { ConsoleTimelineEntry, TimelinePage } from '../../common/console-api.js';
 import type { LearnResult } from '../../common/wire/rbk/v1/LearnResult.js';
 
 export interface ApiRequest {
@@ -88,8 +88,6 @@ const learnBody = z
   })
   .strict();
 
-export type ConsoleTimelineEntry = TimelineEntryMessage & { usage?: TurnUsage };
-
 /**
  * A built timeline per session, reused while the session has not changed: paging through a
  * 5,000-entry session builds it once. Keyed on the session's counters, which every stored row
@@ -147,7 +145,8 @@ export function apiRoutes(ctx: DaemonContext): Route[] {
       const usage = turnUsage(ctx.db, id);
       return buildTimeline(ctx.db, id).map((e: TimelineEntry) => {
         const u = e.source === 'transcript' ? usage.get(e.ref) : undefined;
-        const wire: ConsoleTimelineEntry = timelineEntryToProto(e);
+        // As JSON, a message is its __Output shape: the entry's numbers and strings as built.
+        const wire = timelineEntryToProto(e) as ConsoleTimelineEntry;
         if (u) {
           wire.usage = u;
           usage.delete(e.ref);
@@ -185,7 +184,7 @@ export function apiRoutes(ctx: DaemonContext): Route[] {
         const id = ctx.sessions.resolveId(sessionId.parse(params.id));
         const page = timelinePage.parse({ offset: qs.int(q, 'offset'), limit: qs.int(q, 'limit') || 500 });
         const all = timelineOf(id);
-        return { sessionId: id, total: all.length, offset: page.offset, entries: all.slice(page.offset, page.offset + page.limit) };
+        return { sessionId: id, total: all.length, offset: page.offset, entries: all.slice(page.offset, page.offset + page.limit) } satisfies TimelinePage;
       },
     },
     {

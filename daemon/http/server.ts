@@ -23,6 +23,7 @@ import { RBK_VERSION } from '../../common/version.js';
 import { isLoopbackListen, type RbkConfig } from '../config/schema.js';
 import type { DaemonContext } from '../context.js';
 import { ERROR_KINDS } from '../errors.js';
+import { hostForUrl, listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { classifyError } from '../rpc/errors.js';
 import { liveEventToProto } from '../rpc/query.js';
@@ -104,17 +105,13 @@ export class UiServer {
   /** The console's address, and a login URL that works once. */
   login(next = ''): { url: string; loginUrl: string } {
     if (!this.boundUrl || !this.auth) throw new Error(this.failure ?? 'the console is not serving');
-    const safeNext = /^\/(?!\/)[A-Za-z0-9/_.~%?=&:-]*$/.test(next) ? next : '/';
-    const q = new URLSearchParams({ token: this.auth.mintLogin(), next: safeNext });
+    const q = new URLSearchParams({ token: this.auth.mintLogin(), next: consolePath(next) });
     return { url: this.boundUrl, loginUrl: `${this.boundUrl}login?${q}` };
   }
 
   async start(ctx: DaemonContext): Promise<void> {
     if (!this.config.enabled) return;
     const listen = this.config.listen;
-    const i = listen.lastIndexOf(':');
-    const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(listen.slice(i + 1));
     try {
       this.auth = new UiAuth(this.secretFile, this.config.loginDays * 86_400_000);
       this.loadAssets();
@@ -141,14 +138,9 @@ export class UiServer {
     server.keepAliveTimeout = 5000;
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
+    let addr: AddressInfo;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      addr = await listenOn(server, listen);
     } catch (err) {
       this.failure = `cannot listen on ${listen}: ${(err as Error).message}`;
       this.log.warn('web console not started; the daemon runs without it', {
@@ -159,8 +151,7 @@ export class UiServer {
       return;
     }
     this.server = server;
-    const addr = server.address() as AddressInfo;
-    const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const hostPart = hostForUrl(addr);
     // A wildcard listen (auth on) is still reached from this machine through loopback.
     this.boundUrl = `http://${addr.address === '0.0.0.0' || addr.address === '::' ? '127.0.0.1' : hostPart}:${addr.port}/`;
     this.allowedHosts = new Set([
@@ -255,8 +246,7 @@ export class UiServer {
         .end('This login link was already used, has expired, or is not from this rbk. Run `rbk ui` for a new one.\n');
       return;
     }
-    const next = url.searchParams.get('next') ?? '/';
-    const location = /^\/(?!\/)[^\\]*$/.test(next) ? next : '/';
+    const location = consolePath(url.searchParams.get('next') ?? '/');
     res
       .writeHead(303, {
         'set-cookie': `${SESSION_COOKIE}=${auth.issueSession()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${this.config.loginDays * 86_400}`,
@@ -387,6 +377,11 @@ export class UiServer {
   private sendError(res: http.ServerResponse, status: number, kind: string, message: string): void {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify({ error: { kind, message } }));
   }
+}
+
+/** Where a login may send the browser: a path of this console, never another site ("//x", "/\\x"). */
+function consolePath(next: string): string {
+  return /^\/(?!\/)[A-Za-z0-9/_.~%?=&:-]*$/.test(next) ? next : '/';
 }
 
 async function readJsonBody(req: http.IncomingMessage): Promise<{ value: unknown } | { error: string; status: number }> {

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostForUrl, listenOn } from '../listen.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RBK_VERSION } from '../../common/version.js';
 import type { DaemonContext } from '../context.js';
@@ -450,9 +451,6 @@ export class RbkMetrics {
 
   /** Serves GET /metrics; resolves with the bound address, or null when the port is unavailable. */
   async listen(listen: string, log: Logger = this.ctx.log): Promise<string | null> {
-    const i = listen.lastIndexOf(':');
-    const host = listen.slice(0, i);
-    const port = Number(listen.slice(i + 1));
     const server = http.createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -474,14 +472,9 @@ export class RbkMetrics {
         .end(url === '/' ? 'rbkd: metrics at /metrics\n' : 'not found; metrics are at /metrics\n');
     });
     server.keepAliveTimeout = 5000;
+    let addr: AddressInfo;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      addr = await listenOn(server, listen);
     } catch (err) {
       log.warn('metrics server not started; the daemon runs without it', {
         listen,
@@ -492,8 +485,7 @@ export class RbkMetrics {
     }
     server.unref();
     this.server = server;
-    const addr = server.address() as AddressInfo;
-    const bound = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    const bound = `${hostForUrl(addr)}:${addr.port}`;
     log.info('metrics listening', { url: `http://${bound}/metrics` });
     return bound;
   }

@@ -2,6 +2,7 @@
 // from usage_rollup (15-minute UTC slots, kept exact by triggers) rather than from every response.
 // A 15-minute slot lies inside one local hour in every time zone in use (all are whole quarter
 // hours off UTC), and a 5-hour window starts on a whole UTC hour, so neither is approximated.
+import type { ActivityCell, ActivityReport, UsageWindow } from '../../common/console-api.js';
 import type { Db } from '../store/db.js';
 import { offsetMs } from '../../common/time.js';
 
@@ -9,34 +10,6 @@ const SLOT_MS = 15 * 60_000;
 const HOUR_MS = 3_600_000;
 /** Claude's rate-limit window: it opens at the hour of the first request after the last one closed. */
 export const WINDOW_MS = 5 * HOUR_MS;
-
-export interface ActivityCell {
-  /** 0 = Sunday … 6 = Saturday, in the report's time zone. */
-  weekday: number;
-  hour: number;
-  messages: number;
-  tokens: number;
-  costUsd: number;
-}
-
-export interface UsageWindow {
-  startUnixMs: number;
-  endUnixMs: number;
-  /** The last response inside the window. */
-  lastUnixMs: number;
-  messages: number;
-  tokens: number;
-  costUsd: number;
-  /** True when some response in it has no known price (costUsd then counts only the priced ones). */
-  costIncomplete: boolean;
-  models: string[];
-}
-
-export interface ActivityReport {
-  timeZone: string;
-  heatmap: ActivityCell[];
-  windows: UsageWindow[];
-}
 
 interface SlotRow {
   slot: number;

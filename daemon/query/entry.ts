@@ -1,53 +1,18 @@
 // One timeline entry in full (the console's detail view): the whole text of every block of the
 // transcript line, a tool call's whole input and output, or a hook event's payload. The timeline
 // itself carries clipped text; this is read only when someone opens the entry.
+import type { EntryBlock, EntryDetail } from '../../common/console-api.js';
 import { UserError } from '../errors.js';
+import type { StoredInteraction } from '../store/rows.js';
 import type { Db } from '../store/db.js';
 
 /** Bounds one answer: a tool output can be megabytes, and the browser shows the head. */
 export const ENTRY_TEXT_MAX = 1_000_000;
 
-export interface EntryBlock {
-  blockIndex: number;
-  kind: string;
-  subtype: string | null;
-  unixMs: number | null;
-  text: string;
-  /** The text was longer than ENTRY_TEXT_MAX characters and is cut there. */
-  truncated: boolean;
-  textLength: number;
-  toolName: string | null;
-  toolUseId: string | null;
-  toolInput: string | null;
-  isError: boolean;
-  model: string | null;
-  agentId: string | null;
-}
-
-export interface EntryDetail {
-  ref: string;
-  source: 'transcript' | 'hook';
-  blocks: EntryBlock[];
-  /** A tool call's result, found by its tool_use_id. */
-  result: EntryBlock | null;
-  /** A hook event's payload (JSON as received, redacted at ingest). */
-  hookEvent: { eventId: string; eventName: string; unixMs: number; payloadJson: string } | null;
-}
-
-interface BlockRow {
-  block_index: number;
-  kind: string;
-  subtype: string | null;
-  ts: number | null;
-  text: string;
-  text_length: number;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  tool_input: string | null;
-  is_error: number | null;
-  model: string | null;
-  agent_id: string | null;
-}
+type BlockRow = Pick<
+  StoredInteraction,
+  'block_index' | 'kind' | 'subtype' | 'ts' | 'text' | 'text_length' | 'tool_name' | 'tool_use_id' | 'tool_input' | 'is_error' | 'model' | 'agent_id'
+>;
 
 const COLUMNS = `block_index, kind, subtype, ts, substr(text, 1, ${ENTRY_TEXT_MAX}) AS text, length(text) AS text_length, tool_name, tool_use_id, tool_input, is_error, model, agent_id`;
 

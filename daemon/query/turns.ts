@@ -1,16 +1,7 @@
 // Tokens and cost per model response, placed on the first timeline entry of that response (its
 // thinking, text or first tool call): what a turn cost, where the person reading it is.
+import type { TurnUsage } from '../../common/console-api.js';
 import type { Db } from '../store/db.js';
-
-export interface TurnUsage {
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
-  /** null: a model without a known price. */
-  costUsd: number | null;
-}
 
 /** interaction uuid → the usage of the response it opens. */
 export function turnUsage(db: Db, sessionId: string): Map<string, TurnUsage> {

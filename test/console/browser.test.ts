@@ -161,10 +161,11 @@ describe('the console in Chromium', () => {
     await page.click('[data-testid=search-results] a');
     await page.waitForSelector('.entry.selected');
     expect(page.url()).toContain(href!.split('?')[0]);
+    // The hit's own entry is selected: by its ref, or (a tool result) by the tool call it answers.
     const at = new URL(page.url()).searchParams.get('at');
-    const selected = await page.$eval('.entry.selected', (e) => (e as HTMLElement).dataset.ref);
     const tool = new URL(page.url()).searchParams.get('tool');
-    expect(selected === at || tool !== null).toBe(true);
+    const selected = await page.$eval('.entry.selected', (e) => ({ ref: (e as HTMLElement).dataset.ref, tool: (e as HTMLElement).dataset.toolUseId }));
+    expect(selected.ref === at || (tool !== null && selected.tool === tool), JSON.stringify({ at, tool, selected })).toBe(true);
   });
 
   it('draws the usage charts, and their tables hold the numbers of rbk usage --json', async () => {

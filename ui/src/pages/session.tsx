@@ -3,7 +3,7 @@
 // subagent spans nested and collapsible, compaction markers, tokens and cost per model response.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Session__Output as Session } from '../../../common/wire/rbk/v1/Session';
-import type { TimelineEntry__Output as WireEntry } from '../../../common/wire/rbk/v1/TimelineEntry';
+import type { ConsoleTimelineEntry, EntryDetail as Detail, TimelinePage } from '../../../common/console-api';
 import { get } from '../api';
 import { DiffView } from '../diff';
 import { fmtCost, fmtDuration, fmtInt, fmtTime, fmtTokens } from '../format';
@@ -13,32 +13,7 @@ import { VirtualList } from '../virtual';
 import { LearnPanel } from './learn';
 import { sessionTitle } from './sessions';
 
-interface TurnUsage {
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
-  costUsd: number | null;
-}
-type Entry = WireEntry & { usage?: TurnUsage };
-
-interface Block {
-  blockIndex: number;
-  kind: string;
-  text: string;
-  truncated: boolean;
-  textLength: number;
-  toolName: string | null;
-  toolInput: string | null;
-  isError: boolean;
-}
-interface Detail {
-  ref: string;
-  blocks: Block[];
-  result: Block | null;
-  hookEvent: { eventName: string; payloadJson: string } | null;
-}
+type Entry = ConsoleTimelineEntry;
 
 const PAGE = 2000;
 
@@ -140,7 +115,7 @@ export function SessionPage({ id, query }: { id: string; query: URLSearchParams 
       let offset = 0;
       let all: Entry[] = [];
       for (;;) {
-        const page = await get<{ total: number; entries: Entry[] }>(`/sessions/${encodeURIComponent(id)}/timeline`, { offset, limit: PAGE });
+        const page = await get<TimelinePage>(`/sessions/${encodeURIComponent(id)}/timeline`, { offset, limit: PAGE });
         if (cancelled) return;
         all = all.concat(page.entries);
         setEntries(all);
@@ -269,7 +244,7 @@ export function SessionPage({ id, query }: { id: string; query: URLSearchParams 
           const depth = e.agentId ? 1 : 0;
           const cls = `entry k-${e.kind}${e.status ? ` st-${e.status}` : ''}${i === selected ? ' selected' : ''}${depth ? ` indent-${depth}` : ''}`;
           return (
-            <div class={cls} data-ref={e.ref} data-kind={e.kind} data-error={isError(e) ? 'true' : undefined} onClick={() => setSelected(i)}>
+            <div class={cls} data-ref={e.ref} data-tool-use-id={e.toolUseId || undefined} data-kind={e.kind} data-error={isError(e) ? 'true' : undefined} onClick={() => setSelected(i)}>
               <div class="meta">
                 <span class="kind">{e.kind === 'tool' ? e.toolName || 'tool' : e.kind}</span>
                 <span>{fmtTime(e.unixMs)}</span>

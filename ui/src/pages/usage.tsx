@@ -3,15 +3,11 @@
 // same as `rbk usage --json`), in this browser's time zone.
 import { useEffect, useState } from 'preact/hooks';
 import type { UsageResponse__Output as UsageResponse } from '../../../common/wire/rbk/v1/UsageResponse';
+import type { ActivityReport } from '../../../common/console-api';
 import { get } from '../api';
 import { ChartBox, HBars, Heatmap, StackedBars } from '../charts';
 import { fmtCost, fmtInt, fmtTime, fmtTokens } from '../format';
 import { navigate } from '../router';
-
-interface Activity {
-  heatmap: { weekday: number; hour: number; messages: number; tokens: number; costUsd: number }[];
-  windows: { startUnixMs: number; endUnixMs: number; messages: number; tokens: number; costUsd: number; costIncomplete: boolean; models: string[] }[];
-}
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
@@ -29,13 +25,13 @@ export function Usage({ query }: { query: URLSearchParams }) {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const [daily, setDaily] = useState<UsageResponse | null>(null);
   const [bySession, setBySession] = useState<UsageResponse | null>(null);
-  const [act, setAct] = useState<Activity | null>(null);
+  const [act, setAct] = useState<ActivityReport | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     const since = days === 'all' ? undefined : new Date(Date.now() - Number(days) * 86_400_000).toISOString().slice(0, 10);
     const q = { since, project, tz };
-    Promise.all([get<UsageResponse>('/usage', { ...q, report: 'daily' }), get<UsageResponse>('/usage', { ...q, report: 'session' }), get<Activity>('/activity', q)]).then(
+    Promise.all([get<UsageResponse>('/usage', { ...q, report: 'daily' }), get<UsageResponse>('/usage', { ...q, report: 'session' }), get<ActivityReport>('/activity', q)]).then(
       ([d, s, a]) => {
         setDaily(d);
         setBySession(s);
