@@ -402,6 +402,12 @@ export const COMMANDS: CommandSpec[] = [
       local: { type: 'boolean', default: false, help: 'with --project: .claude/settings.local.json (not committed)' },
       async: { type: 'boolean', default: false, help: 'per-tool hooks do not block Claude Code (events can be lost at exit)' },
       path: { type: 'boolean', default: true, negatable: true, help: 'put rbk and rbkd shims in ~/.local/bin (--no-path: leave PATH alone)' },
+      telemetry: {
+        type: 'boolean',
+        default: true,
+        negatable: true,
+        help: "send Claude Code's own telemetry events to rbk (settings env block; --no-telemetry: leave it off)",
+      },
     },
     run: async (io, p) => {
       if (flag(p, 'local') && !str(p, 'project')) throw new CliError('--local needs --project DIR', EXIT.usage);
@@ -412,6 +418,7 @@ export const COMMANDS: CommandSpec[] = [
         local: flag(p, 'local'),
         async: flag(p, 'async'),
         shims: p.values.path !== false,
+        telemetry: p.values.telemetry !== false,
         json: json(p),
       });
     },

@@ -25,6 +25,8 @@ export interface RbkPaths {
   logFile: string;
   /** The web console's per-install secret (mode 0600): logins and CSRF tokens are signed with it. */
   uiSecret: string;
+  /** The OTLP receiver's bearer token (mode 0600): agents' telemetry exporters send it. */
+  otlpToken: string;
 }
 
 // sun_path is 104 bytes on macOS and 108 on Linux, including the trailing NUL.
@@ -75,6 +77,7 @@ export function resolvePaths(env: Env = process.env, platform: NodeJS.Platform =
     pidFile: path.join(dataDir, 'rbkd.pid'),
     logFile: path.join(dataDir, 'rbkd.log'),
     uiSecret: path.join(dataDir, 'ui-secret'),
+    otlpToken: path.join(dataDir, 'otlp-token'),
   };
 }
 

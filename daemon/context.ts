@@ -15,6 +15,8 @@ import type { LiveEvents } from './query/live.js';
 import type { StorageBackend } from './sync/backend.js';
 import type { SyncService } from './sync/service.js';
 import type { UiServer } from './http/server.js';
+import type { OtlpServer } from './http/otlp.js';
+import type { TelemetryStore } from './store/telemetry.js';
 
 /** What every RPC handler and job may use: built once in daemon/main.ts. */
 export interface DaemonContext {
@@ -46,4 +48,8 @@ export interface DaemonContext {
   scheduler: Scheduler;
   /** The web console and its JSON API (daemon/http); serves nothing when ui.enabled is false or its port is taken. */
   ui: UiServer;
+  /** What agents exported over OTLP (telemetry_events): Claude Code's own per-request cost, tool durations, GenAI spans. */
+  telemetry: TelemetryStore;
+  /** The OTLP/HTTP receiver (daemon/http/otlp.ts); serves nothing when otel.enabled is false or its port is taken. */
+  otlp: OtlpServer;
 }

@@ -29,6 +29,10 @@ import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
 import { rederive } from './ingest/rederive.js';
 import { UiServer } from './http/server.js';
+import { OtlpServer } from './http/otlp.js';
+import { OtlpReceiver } from './ingest/otlp/receiver.js';
+import { TelemetryStore } from './store/telemetry.js';
+import { localHostname } from '../common/host.js';
 
 export interface Daemon {
   ctx: DaemonContext;
@@ -160,6 +164,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     registry,
     refuseRuns: () => (health.damage ? new StoreDamagedError(health.damage) : null),
   });
+  const telemetry = new TelemetryStore(db);
+  const otlpReceiver = new OtlpReceiver({ telemetry, health, host: localHostname(), redact: (v) => redaction.redactValue(v).value });
   const ctx: DaemonContext = {
     paths,
     config,
@@ -181,6 +187,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     backups,
     scheduler,
     ui: new UiServer(config.ui, paths.uiSecret, log.child({ svc: 'ui' })),
+    telemetry,
+    otlp: new OtlpServer(config.otel, paths.otlpToken, otlpReceiver, log.child({ svc: 'otlp' })),
   };
 
   // Check the file before anything is written to it (bounded: see store/integrity.ts). Damage found
@@ -214,6 +222,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   // A taken port is logged, not fatal: capture matters more than metrics.
   if (metrics) await metrics.listen(config.metrics.listen);
   await ctx.ui.start(ctx);
+  await ctx.otlp.start();
   const drainTimer = setInterval(() => {
     try {
       ctx.spool.drain();
@@ -249,6 +258,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
         clearInterval(drainTimer);
         await scheduler.stop();
         await ctx.ui.stop();
+        await ctx.otlp.stop();
         await server.close();
         await notifier.close();
         await sync.close();

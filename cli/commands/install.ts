@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ensureDataDir } from '../../common/data-dir.js';
 import { resolvePaths, type RbkPaths } from '../../common/paths.js';
 import { loadConfig } from '../../daemon/config/load.js';
+import { loadOrCreateSecret } from '../../common/secret-file.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Io } from '../io.js';
 import { backup, mkdirRecorded, readIfExists, unifiedDiff, writeAtomic } from '../install/files.js';
@@ -40,6 +41,8 @@ import {
   type ServiceKind,
 } from '../install/service.js';
 import { onPathDirs, pathHint, planShims, shimDir, type ShimPlan } from '../install/shims.js';
+import { planTelemetryInstall, planTelemetryUninstall, type TelemetryPlan } from '../install/telemetry.js';
+import { parseListen } from '../../daemon/listen.js';
 import { rbkCommand, runningDaemon, startInBackground, STARTED_BY_TEXT, stopDaemon, systemdUserBus, type StartedBy } from '../daemon-control.js';
 
 export interface InstallOptions {
@@ -52,6 +55,8 @@ export interface InstallOptions {
   async: boolean;
   /** Put rbk and rbkd shims in ~/.local/bin. */
   shims: boolean;
+  /** Point Claude Code's own telemetry (its events) at rbk's OTLP receiver (the settings' env block). */
+  telemetry: boolean;
   json: boolean;
 }
 
@@ -69,7 +74,7 @@ interface FileAction {
 export interface InstallPlan {
   paths: RbkPaths;
   desired: DesiredHooks;
-  settings: FileAction & { plan: SettingsPlan };
+  settings: FileAction & { plan: SettingsPlan; telemetry: TelemetryPlan | null };
   service?: FileAction & { serviceKind: ServiceKind; commands: Command[] };
   /**
    * Set when a service was asked for but cannot be installed here (no systemd user bus, no
@@ -136,6 +141,35 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
     if (err instanceof SettingsError) throw new CliError(err.message, EXIT.failure);
     throw err;
   }
+  // Claude Code's own telemetry: on top of the hooks, in the same file.
+  let telemetry: TelemetryPlan | null = null;
+  let config: ReturnType<typeof loadConfig>['config'] | null = null;
+  try {
+    config = loadConfig(paths.config).config;
+  } catch (err) {
+    warnings.push(
+      `config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`,
+    );
+  }
+  const previousTelemetry = manifest?.settings[settingsFile]?.telemetry;
+  if (opts.telemetry && config?.otel.enabled && config.otel.claudeCode) {
+    const { host, port } = parseListen(config.otel.listen);
+    const token = opts.dryRun && !fs.existsSync(paths.otlpToken) ? '<made at install>' : loadOrCreateSecret(paths.otlpToken, 'OTLP token');
+    try {
+      telemetry = planTelemetryInstall(
+        plan.after ?? '{}',
+        { baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, token, forwards: config.otel.forward.map((f) => f.url) },
+        previousTelemetry,
+      );
+    } catch (err) {
+      throw new CliError(`${settingsFile}: ${(err as Error).message}; nothing was changed.`, EXIT.failure);
+    }
+    if (telemetry.skipped) warnings.push(telemetry.skipped);
+  } else if (previousTelemetry && plan.after !== null) {
+    // Turned off since the last install (--no-telemetry, otel.claudeCode: false): take it out.
+    telemetry = { after: planTelemetryUninstall(plan.after, previousTelemetry), changed: true, footprint: { createdEnvKey: false, changes: [] } };
+  }
+  const after = telemetry ? telemetry.after : plan.after;
   if (before !== null) {
     try {
       const parsed = JSON.parse(before.replace(/^\uFEFF/, '')) as { disableAllHooks?: unknown };
@@ -150,12 +184,14 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
   const settings = {
     file: settingsFile,
     kind: 'settings' as const,
-    changed: plan.changed,
+    changed: (after ?? null) !== before,
     created: before === null,
     before,
-    after: plan.after ?? '',
-    mode: 0o644,
+    after: after ?? '',
+    // The file carries the OTLP token once telemetry is on: readable by this user only.
+    mode: telemetry && telemetry.footprint.changes.length > 0 ? 0o600 : 0o644,
     plan,
+    telemetry,
   };
 
   const dir = shimDir(env);
@@ -174,14 +210,9 @@ export function buildInstallPlan(opts: InstallOptions, env: NodeJS.ProcessEnv = 
     serviceFallback = serviceUnavailable(kind, env);
     if (kind && !serviceFallback) {
       let extraWritable: string[] = [];
-      try {
-        const { config } = loadConfig(paths.config);
+      if (config) {
         const base = config.integrations.claude.sessionStorage.localBaseDir;
         if (path.isAbsolute(base) && !base.startsWith(paths.dataDir + path.sep)) extraWritable = [base];
-      } catch (err) {
-        warnings.push(
-          `config ${paths.config} is invalid (${(err as Error).message.split('\n')[0]}); the daemon will refuse to start until it is fixed (rbk doctor).`,
-        );
       }
       const inputs = {
         nodePath: process.execPath,
@@ -329,7 +360,7 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     const ours = manifest.settings[settings.file]?.createdFile === true;
     if (settings.before !== null && !ours) settings.backup = backup(settings.file, now);
     else if (settings.before === null) mkdirRecorded(path.dirname(settings.file), created);
-    writeAtomic(settings.file, settings.after, settings.mode);
+    writeAtomic(settings.file, settings.after, settings.mode, { private: settings.mode === 0o600 });
     const written = fs.readFileSync(settings.file, 'utf8');
     let ok = written === settings.after;
     try {
@@ -353,6 +384,7 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
       createdFile: settings.plan.footprint.createdFile || prevRecord?.createdFile === true,
       backups: [...(prevRecord?.backups ?? []), ...(settings.backup ? [settings.backup] : [])],
       installedAt: now.toISOString(),
+      ...(settings.telemetry ? { telemetry: settings.telemetry.footprint } : prevRecord?.telemetry ? { telemetry: prevRecord.telemetry } : {}),
     };
   } else {
     manifest.settings[settings.file] = { ...prevRecord, commands: settings.plan.footprint.commands };
@@ -423,7 +455,13 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
     io.json({
       dryRun: false,
       changed: settings.changed || Boolean(service?.changed) || shimWrites.length > 0,
-      settings: { file: settings.file, changed: settings.changed, backup: settings.backup ?? null, events: HOOK_EVENTS },
+      settings: {
+        file: settings.file,
+        changed: settings.changed,
+        backup: settings.backup ?? null,
+        events: HOOK_EVENTS,
+        telemetry: settings.telemetry ? { keys: settings.telemetry.footprint.changes.map((c) => c.key), skipped: settings.telemetry.skipped ?? null } : null,
+      },
       service: service && !rolledBack ? { kind: service.serviceKind, file: service.file, changed: service.changed, backup: service.backup ?? null } : null,
       serviceFallback: fallback ?? null,
       shims: plan.shims.map((s) => ({ file: s.file, state: s.state })),
@@ -442,6 +480,14 @@ export async function installCommand(io: Io, opts: InstallOptions): Promise<numb
         ? `hooks     ${tildify(settings.file)}: rbk's hook registered for ${HOOK_EVENTS.length} events${settings.backup ? ` (backup: ${tildify(settings.backup)})` : ''}`
         : `hooks     ${tildify(settings.file)}: already up to date`,
     );
+    const t = settings.telemetry;
+    if (t && !t.skipped) {
+      io.out(
+        t.footprint.changes.length > 0 || t.changed
+          ? `telemetry ${tildify(settings.file)}: Claude Code's events go to rbk's OTLP receiver (${t.footprint.changes.length} env keys; file mode 0600, it holds the receiver's token)`
+          : `telemetry ${tildify(settings.file)}: already up to date`,
+      );
+    }
     if (plan.shims.length > 0) {
       const ours = plan.shims.filter((s) => s.state !== 'foreign');
       io.out(`path      ${ours.map((s) => tildify(s.file)).join(', ')}: ${shimWrites.length > 0 ? 'written' : 'already up to date'}`);

@@ -14,6 +14,7 @@ import { plural } from '../format.js';
 import type { Io } from '../io.js';
 import { backup, readIfExists, removeEmptyDirs, writeAtomic } from '../install/files.js';
 import { planUninstall, SettingsError } from '../install/hooks.js';
+import { planTelemetryUninstall } from '../install/telemetry.js';
 import { launchdPlistPath, manifestPath, systemdUnitPath, tildify, userSettingsFile } from '../install/locate.js';
 import { readManifest, removeManifest, type InstallManifest } from '../install/manifest.js';
 import { runCommand, shellLine, type CommandResult } from '../install/run.js';
@@ -131,7 +132,7 @@ async function buildPlan(opts: { purge: boolean }): Promise<UninstallPlan> {
     }
     let after: string | null;
     try {
-      after = planUninstall(text, file, record).after;
+      after = planUninstall(planTelemetryUninstall(text, record.telemetry), file, record).after;
     } catch (err) {
       if (err instanceof SettingsError) throw new CliError(`${err.message.replace('rbk install', 'rbk uninstall')}`, EXIT.failure);
       throw err;

@@ -36,7 +36,8 @@ export function backup(file: string, now = new Date()): string {
 }
 
 /** Writes `text` to `file` atomically (temp file + rename), following a symlink, keeping the mode. */
-export function writeAtomic(file: string, text: string, mode = 0o644): void {
+/** `private`: whatever the file's mode was, group and others lose access (it holds a secret now). */
+export function writeAtomic(file: string, text: string, mode = 0o644, opts: { private?: boolean } = {}): void {
   let target = file;
   try {
     target = fs.realpathSync(file);
@@ -49,6 +50,7 @@ export function writeAtomic(file: string, text: string, mode = 0o644): void {
   } catch {
     /* new file */
   }
+  if (opts.private) fileMode &= ~0o077;
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.rbk-tmp-${process.pid}`);
   const fd = fs.openSync(tmp, 'w', fileMode);

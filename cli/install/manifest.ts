@@ -5,11 +5,14 @@ import { ensureDataDir } from '../../common/data-dir.js';
 import type { RbkPaths } from '../../common/paths.js';
 import { RBK_VERSION } from '../../common/version.js';
 import type { SettingsFootprint } from './hooks.js';
+import type { TelemetryFootprint } from './telemetry.js';
 import { manifestPath } from './locate.js';
 import type { ServiceKind } from './service.js';
 import { writeAtomic } from './files.js';
 
 export interface SettingsRecord extends SettingsFootprint {
+  /** The env keys install set for Claude Code's telemetry, with what they replaced. */
+  telemetry?: TelemetryFootprint;
   /** Backups written before each change, oldest first. */
   backups: string[];
   installedAt: string;

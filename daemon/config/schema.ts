@@ -307,6 +307,47 @@ export const configSchema = z
         message: 'a listen address other than loopback needs auth: set ui.auth: true, or listen on 127.0.0.1',
         path: ['listen'],
       }),
+    // The OTLP/HTTP receiver (daemon/http/otlp.ts, docs/telemetry.md): agents' OpenTelemetry logs,
+    // traces and metrics. Loopback only; exporters send the per-install token (<data dir>/otlp-token).
+    otel: z
+      .object({
+        enabled: z.boolean().default(true),
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:[\]]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9479')
+          .refine((v) => isLoopbackListen(v), 'must be a loopback address (127.0.0.1, localhost or [::1]): telemetry carries session content')
+          .refine((v) => !v.endsWith(':9464'), "port 9464 is Claude Code's own Prometheus exporter; use another, e.g. 127.0.0.1:9479")
+          .default('127.0.0.1:9479'),
+        // A request body (after gzip) larger than this is refused with 413. OTLP exporters batch
+        // 512 records by default: a few hundred KB.
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(256 * 1024 * 1024)
+          .default(16 * 1024 * 1024),
+        // rbk install points Claude Code's telemetry at this receiver (the settings' env block).
+        claudeCode: z.boolean().default(true),
+        // Also send every export rbk received to your own collector (OTLP/HTTP base URLs, e.g.
+        // http://127.0.0.1:4318). Headers for it come from the environment variable named in
+        // headersEnv (OTEL_EXPORTER_OTLP_HEADERS syntax: k=v,k2=v2), never from this file.
+        forward: z
+          .array(
+            z
+              .object({
+                url: z.url({ message: 'must be an OTLP/HTTP base URL such as http://127.0.0.1:4318' }),
+                headersEnv: z
+                  .string()
+                  .regex(/^[A-Z_][A-Z0-9_]*$/)
+                  .optional(),
+              })
+              .strict(),
+          )
+          .max(4)
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     // Webhooks sent when a session ends (daemon/notify). Secrets come from the environment only.
     notify: z
       .object({

@@ -9,12 +9,11 @@
 // - Mutating requests also carry a CSRF token derived from the cookie, which only a page served
 //   by the console can read (no CORS).
 import crypto from 'node:crypto';
-import fs from 'node:fs';
+import { loadOrCreateSecret } from '../../common/secret-file.js';
 
 /** A login link is for the browser `rbk ui` opens now, not for later. */
 export const LOGIN_TTL_MS = 5 * 60_000;
 export const SESSION_COOKIE = 'rbk_console';
-const SECRET_BYTES = 32;
 
 export class UiAuth {
   private readonly key: Buffer;
@@ -26,7 +25,7 @@ export class UiAuth {
     private readonly loginMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.key = loadOrCreateSecret(secretFile);
+    this.key = Buffer.from(loadOrCreateSecret(secretFile, 'console secret (every console login is signed out when it changes)'), 'hex');
   }
 
   private mac(what: string): string {
@@ -86,23 +85,6 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /** The secret, created on first use (0600, exclusive create so two starts cannot race). */
-function loadOrCreateSecret(file: string): Buffer {
-  try {
-    fs.writeFileSync(file, `${crypto.randomBytes(SECRET_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const st = fs.statSync(file);
-  if ((st.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
-  const hex = fs.readFileSync(file, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) {
-    throw new Error(
-      `${file} is not an rbk console secret (64 hex digits); delete it and restart rbkd to make a new one (every console login is then signed out)`,
-    );
-  }
-  return Buffer.from(hex, 'hex');
-}
-
 /** Cookie header → the console's session cookie value. */
 export function sessionCookie(header: string | undefined): string | undefined {
   if (!header) return undefined;

@@ -20,6 +20,7 @@ describe('resolvePaths on Linux', () => {
       pidFile: '/home/alice/.local/share/rbk/rbkd.pid',
       logFile: '/home/alice/.local/share/rbk/rbkd.log',
       uiSecret: '/home/alice/.local/share/rbk/ui-secret',
+      otlpToken: '/home/alice/.local/share/rbk/otlp-token',
     });
   });
 

@@ -39,6 +39,7 @@ export function pathsFor(dataDir: string): RbkPaths {
     pidFile: path.join(dataDir, 'rbkd.pid'),
     logFile: path.join(dataDir, 'rbkd.log'),
     uiSecret: path.join(dataDir, 'ui-secret'),
+    otlpToken: path.join(dataDir, 'otlp-token'),
   };
 }
 

@@ -81,7 +81,8 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     const s = sandbox();
     fs.writeFileSync(s.settings, USER_SETTINGS);
 
-    const first = await cli(s, ['install', '--no-service', '--json']);
+    // Hooks only here: the telemetry env block has its own test below.
+    const first = await cli(s, ['install', '--no-service', '--no-telemetry', '--json']);
     expect(first.code, first.stderr).toBe(0);
     const out = JSON.parse(first.stdout) as { changed: boolean; settings: { backup: string } };
     expect(out.changed).toBe(true);
@@ -111,7 +112,7 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
 
     // Second install: nothing to do, the file is not even rewritten, no new backup.
     const before = snapshotTree(s.t.root);
-    const second = await cli(s, ['install', '--no-service', '--json']);
+    const second = await cli(s, ['install', '--no-service', '--no-telemetry', '--json']);
     expect(second.code, second.stderr).toBe(0);
     expect((JSON.parse(second.stdout) as { changed: boolean }).changed).toBe(false);
     const after = snapshotTree(s.t.root);
@@ -127,6 +128,72 @@ describe('rbk install --no-service / rbk uninstall on ~/.claude/settings.json', 
     const again = await cli(s, ['uninstall', '--json', '--yes']);
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(s.settings, 'utf8')).toBe(USER_SETTINGS);
+  });
+
+  it("points Claude Code's own telemetry at rbk through the env block, keeps the user's collector for metrics, and uninstall restores the file byte for byte", async () => {
+    const s = sandbox({ config: 'otel: { listen: "127.0.0.1:19479" }\n' });
+    // The user already exports metrics to a collector of theirs and prints events to the console.
+    const mine = USER_SETTINGS.replace(
+      '"env": { "GREETING": "caf\\u00e9", "RATIO": 1.50e1 }',
+      '"env": { "GREETING": "caf\\u00e9", "RATIO": 1.50e1, "OTEL_METRICS_EXPORTER": "otlp", "OTEL_LOGS_EXPORTER": "console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.internal:4318" }',
+    );
+    expect(mine).not.toBe(USER_SETTINGS);
+    fs.writeFileSync(s.settings, mine);
+    const first = await cli(s, ['install', '--no-service', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const out = JSON.parse(first.stdout) as { settings: { telemetry: { keys: string[]; skipped: string | null } } };
+    expect(out.settings.telemetry.skipped).toBeNull();
+    const token = fs.readFileSync(path.join(s.t.dataDir, 'otlp-token'), 'utf8').trim();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(fs.statSync(path.join(s.t.dataDir, 'otlp-token')).mode & 0o777).toBe(0o600);
+    const env = (JSON.parse(fs.readFileSync(s.settings, 'utf8')) as { env: Record<string, unknown> }).env;
+    expect(env).toEqual({
+      GREETING: 'café',
+      RATIO: 15,
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'console,otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.internal:4318',
+      CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+      OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://127.0.0.1:19479/v1/logs',
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: `Authorization=Bearer ${token}`,
+    });
+    // The file now holds the receiver's token: this user's only.
+    expect(fs.statSync(s.settings).mode & 0o777).toBe(0o600);
+    const installed = fs.readFileSync(s.settings, 'utf8');
+    const again = await cli(s, ['install', '--no-service', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { changed: boolean }).changed).toBe(false);
+    expect(fs.readFileSync(s.settings, 'utf8')).toBe(installed);
+
+    const un = await cli(s, ['uninstall', '--yes']);
+    expect(un.code, un.stderr).toBe(0);
+    expect(fs.readFileSync(s.settings, 'utf8')).toBe(mine);
+  });
+
+  it("leaves a user's own collector of Claude Code's events alone, unless the config forwards to it", async () => {
+    const s = sandbox({ config: 'otel: { listen: "127.0.0.1:19479" }\n' });
+    const theirs = '{\n  "env": {\n    "OTEL_LOGS_EXPORTER": "otlp",\n    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.internal:4318"\n  }\n}\n';
+    fs.writeFileSync(s.settings, theirs);
+    const first = await cli(s, ['install', '--no-service', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const out = JSON.parse(first.stdout) as { settings: { telemetry: { skipped: string | null } }; warnings: string[] };
+    expect(out.settings.telemetry.skipped).toContain('otel.forward: [{ url: "http://collector.internal:4318" }]');
+    expect(out.warnings.join('\n')).toContain('already sends its events to http://collector.internal:4318');
+    const env = (JSON.parse(fs.readFileSync(s.settings, 'utf8')) as { env: Record<string, string> }).env;
+    expect(env).toEqual({ OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.internal:4318' });
+
+    // With forwarding configured, rbk takes the events and passes them on.
+    s.t.writeConfig('otel: { listen: "127.0.0.1:19479", forward: [{ url: "http://collector.internal:4318" }] }\n');
+    const second = await cli(s, ['install', '--no-service', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const env2 = (JSON.parse(fs.readFileSync(s.settings, 'utf8')) as { env: Record<string, string> }).env;
+    expect(env2.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT).toBe('http://127.0.0.1:19479/v1/logs');
+    expect(env2.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector.internal:4318');
+    const un = await cli(s, ['uninstall', '--yes']);
+    expect(un.code, un.stderr).toBe(0);
+    const left = JSON.parse(fs.readFileSync(s.settings, 'utf8')) as Record<string, unknown>;
+    expect(left).toEqual({ env: { OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.internal:4318' } });
   });
 
   it('keeps edits the user made after install (other keys and their own hooks on rbk’s events) when uninstalling', async () => {

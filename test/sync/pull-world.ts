@@ -44,6 +44,7 @@ export function makeMachine(config: unknown = {}): Machine {
     pidFile: path.join(dir, 'rbkd.pid'),
     logFile: path.join(dir, 'rbkd.log'),
     uiSecret: path.join(dir, 'ui-secret'),
+    otlpToken: path.join(dir, 'otlp-token'),
   };
   const cfg = configSchema.parse(config);
   const db = openDatabase(paths.db);

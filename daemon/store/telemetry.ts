@@ -1,0 +1,204 @@
+// The owner of telemetry_events (migration 0014): what agents exported over OTLP. Other modules
+// call this; none writes SQL against the table.
+//
+// Merge rules:
+// - **A record is stored once.** event_key is unique; an exporter's retry of a batch that was
+//   stored (its acknowledgement lost) is counted as a duplicate and changes nothing.
+// - **Telemetry may create a session, never overwrite one.** A session that only telemetry has
+//   seen so far gets a row (agent, host, first and last activity, the agent's version), so it
+//   shows in `rbk sessions` at once. When its hooks and transcript arrive they own every column,
+//   as for any session; telemetry only widens started_at / last_activity_at, the same MIN/MAX rule
+//   the other sources use.
+// - **Pulled sessions are read-only**: telemetry never adds to a session pulled from the central
+//   copy (pulled_from set); such events are stored without touching the session row.
+//
+// Reads:
+// - billed(): the agent's own cost for its API requests (Claude Code's api_request cost_usd), with
+//   the share that is not in any transcript (auxiliary: titles, summaries, permission checks, …).
+//   A request is "in the transcript" when the session has a transcript response with the same
+//   four token counts: telemetry carries no request id to join on. Two requests of one session
+//   with identical counts would both match one response; with four counts that agree to the
+//   token, that is rare, and it errs towards calling a request conversational.
+// - toolFacts(): per tool_use_id, how long the tool ran and what the permission decision was.
+import type { TelemetryEvent } from '../ingest/otlp/events.js';
+import type { Db } from './db.js';
+
+export interface TelemetryInsertResult {
+  stored: number;
+  duplicates: number;
+  /** Sessions telemetry created (not seen before from any source). */
+  newSessions: string[];
+}
+
+export interface BilledFilter {
+  sinceMs?: number;
+  untilMs?: number;
+  project?: string;
+  agent?: string;
+  sessionId?: string;
+}
+
+export interface BilledUsage {
+  requests: number;
+  /** Sum of the agent's own cost_usd; null when no request carried one. */
+  costUsd: number | null;
+  sessions: number;
+  auxiliaryRequests: number;
+  auxiliaryCostUsd: number;
+  /** Auxiliary requests by query_source, largest cost first. */
+  auxiliaryBySource: { source: string; requests: number; costUsd: number }[];
+}
+
+export interface ToolFact {
+  durationMs: number | null;
+  success: boolean | null;
+  decision: string | null;
+  decisionSource: string | null;
+}
+
+export class TelemetryStore {
+  private readonly insertEvent;
+  private readonly sessionState;
+  private readonly createSession;
+  private readonly widenSession;
+
+  constructor(private readonly db: Db) {
+    this.insertEvent = db.prepare(`
+      INSERT OR IGNORE INTO telemetry_events
+        (event_key, signal, agent, service, name, session_id, prompt_id, tool_use_id, tool_name, ts, seq, model, query_source,
+         input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, duration_ms, success, decision,
+         decision_source, error, detail, received_at)
+      VALUES (@eventKey, @signal, @agent, @service, @name, @sessionId, @promptId, @toolUseId, @toolName, @ts, @seq, @model, @querySource,
+         @inputTokens, @outputTokens, @cacheReadTokens, @cacheCreationTokens, @costUsd, @durationMs, @success, @decision,
+         @decisionSource, @error, @detailText, @receivedAt)`);
+    this.sessionState = db.prepare('SELECT pulled_from AS pulledFrom FROM sessions WHERE id = ?');
+    this.createSession = db.prepare(`
+      INSERT INTO sessions (id, host, agent, cc_version, status, started_at, last_activity_at, created_at, updated_at)
+      VALUES (@id, @host, @agent, @version, 'ended', @at, @at, @now, @now)`);
+    this.widenSession = db.prepare(`
+      UPDATE sessions SET
+        started_at = MIN(COALESCE(started_at, @at), @at),
+        last_activity_at = MAX(COALESCE(last_activity_at, @at), @at),
+        updated_at = @now
+      WHERE id = @id AND pulled_from IS NULL`);
+  }
+
+  /**
+   * Stores a batch in one transaction: when this returns, every event is on disk (or was already),
+   * so the receiver may acknowledge the export. `redact` runs on each event's detail first.
+   */
+  insert(events: readonly TelemetryEvent[], opts: { host: string; now?: number; redact: (value: unknown) => unknown }): TelemetryInsertResult {
+    const now = opts.now ?? Date.now();
+    const result: TelemetryInsertResult = { stored: 0, duplicates: 0, newSessions: [] };
+    this.db.transaction(() => {
+      for (const e of events) {
+        const detailText = JSON.stringify(opts.redact(e.detail));
+        const r = this.insertEvent.run({ ...e, detailText, receivedAt: now });
+        if (r.changes === 0) {
+          result.duplicates++;
+          continue;
+        }
+        result.stored++;
+        if (!e.sessionId) continue;
+        const at = e.ts ?? now;
+        const known = this.sessionState.get(e.sessionId) as { pulledFrom: string | null } | undefined;
+        if (!known) {
+          this.createSession.run({ id: e.sessionId, host: opts.host, agent: e.agent, version: e.agentVersion, at, now });
+          result.newSessions.push(e.sessionId);
+        } else if (known.pulledFrom === null) {
+          this.widenSession.run({ id: e.sessionId, at, now });
+        }
+      }
+    })();
+    return result;
+  }
+
+  billed(f: BilledFilter): BilledUsage {
+    const where = [`t.name = 'api_request'`];
+    const params: Record<string, unknown> = {};
+    if (f.sinceMs) {
+      where.push('t.ts >= @since');
+      params.since = f.sinceMs;
+    }
+    if (f.untilMs) {
+      where.push('t.ts < @until');
+      params.until = f.untilMs;
+    }
+    if (f.sessionId) {
+      where.push('t.session_id = @session');
+      params.session = f.sessionId;
+    }
+    if (f.agent) {
+      where.push('t.agent = @agent');
+      params.agent = f.agent;
+    }
+    const joinSessions = Boolean(f.project);
+    if (f.project) {
+      where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+      params.project = f.project.toLowerCase();
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT COALESCE(t.query_source, 'unknown') AS source, t.session_id AS sessionId, t.cost_usd AS cost,
+           EXISTS (SELECT 1 FROM message_usage m
+                   WHERE m.session_id = t.session_id AND m.input_tokens = t.input_tokens AND m.output_tokens = t.output_tokens
+                     AND m.cache_read_tokens = t.cache_read_tokens AND m.cache_creation_tokens = t.cache_creation_tokens) AS inTranscript
+         FROM telemetry_events t ${joinSessions ? 'JOIN sessions s ON s.id = t.session_id' : ''}
+         WHERE ${where.join(' AND ')}`,
+      )
+      .all(params) as { source: string; sessionId: string | null; cost: number | null; inTranscript: number }[];
+    const out: BilledUsage = { requests: rows.length, costUsd: null, sessions: 0, auxiliaryRequests: 0, auxiliaryCostUsd: 0, auxiliaryBySource: [] };
+    const sessions = new Set<string>();
+    const bySource = new Map<string, { source: string; requests: number; costUsd: number }>();
+    for (const r of rows) {
+      if (r.sessionId) sessions.add(r.sessionId);
+      if (r.cost !== null) out.costUsd = (out.costUsd ?? 0) + r.cost;
+      if (r.inTranscript) continue;
+      out.auxiliaryRequests++;
+      out.auxiliaryCostUsd += r.cost ?? 0;
+      const s = bySource.get(r.source) ?? { source: r.source, requests: 0, costUsd: 0 };
+      s.requests++;
+      s.costUsd += r.cost ?? 0;
+      bySource.set(r.source, s);
+    }
+    out.sessions = sessions.size;
+    out.auxiliaryBySource = [...bySource.values()].sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests);
+    return out;
+  }
+
+  /** Tool durations and permission decisions of one session, by tool_use_id. */
+  toolFacts(sessionId: string): Map<string, ToolFact> {
+    const rows = this.db
+      .prepare(
+        `SELECT tool_use_id AS id, name, duration_ms AS durationMs, success, decision, decision_source AS decisionSource
+         FROM telemetry_events WHERE session_id = ? AND tool_use_id IS NOT NULL AND name IN ('tool_result', 'tool_decision')
+         ORDER BY id`,
+      )
+      .all(sessionId) as {
+      id: string;
+      name: string;
+      durationMs: number | null;
+      success: number | null;
+      decision: string | null;
+      decisionSource: string | null;
+    }[];
+    const facts = new Map<string, ToolFact>();
+    for (const r of rows) {
+      const f = facts.get(r.id) ?? { durationMs: null, success: null, decision: null, decisionSource: null };
+      if (r.name === 'tool_result') {
+        f.durationMs = r.durationMs;
+        f.success = r.success === null ? null : r.success === 1;
+      } else {
+        f.decision = r.decision;
+        f.decisionSource = r.decisionSource;
+      }
+      facts.set(r.id, f);
+    }
+    return facts;
+  }
+
+  /** Events stored, for status and metrics. */
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) FROM telemetry_events').pluck().get() as number) ?? 0;
+  }
+}
