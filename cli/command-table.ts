@@ -36,6 +36,12 @@ function timeZoneArg(value: string): void {
   }
 }
 
+/** claude-code, codex, or otel:<service.name> (the agents daemon/query filters on). */
+function agentArg(value: string, flag: string): void {
+  if (!/^(claude-code|codex|otel:.{1,100})$/.test(value))
+    throw new CliError(`${flag} must be claude-code, codex or otel:<service name>, got "${value.slice(0, 80)}"`, EXIT.usage);
+}
+
 function oneOf(...allowed: string[]) {
   return (value: string, flag: string): void => {
     if (!allowed.includes(value)) throw new CliError(`${flag} must be ${allowed.join(' or ')}, got "${value}"`, EXIT.usage);
@@ -140,6 +146,14 @@ export const COMMANDS: CommandSpec[] = [
     run: async (io, p) => (await import('./commands/ui.js')).uiCommand(io, { json: json(p), print: p.values.print === true, path: p.positionals[0] }),
   },
   {
+    path: ['otel', 'env'],
+    summary: "the environment that sends an OpenTelemetry-instrumented agent's telemetry to rbk (eval it)",
+    description:
+      'Prints export lines for the OTLP endpoint, protocol and the receiver\'s token, for any agent built on an OpenTelemetry SDK: eval "$(rbk otel env --service-name my-agent)". Claude Code needs none of this: rbk install sets it up.',
+    options: { 'service-name': { type: 'string', value: 'NAME', help: 'also set OTEL_SERVICE_NAME (the agent shows as otel:NAME)' } },
+    run: async (io, p) => (await import('./commands/otel.js')).otelEnvCommand(io, { json: json(p), serviceName: str(p, 'service-name') }),
+  },
+  {
     path: ['hook'],
     summary: 'forward one Claude Code hook event read from stdin to the daemon; always exits 0',
     description: 'Claude Code runs this (rbk install registers the faster `node …/rbk-hook.cjs` form). It prints nothing and never fails.',
@@ -164,6 +178,7 @@ export const COMMANDS: CommandSpec[] = [
       tool: { type: 'string', value: 'NAME', help: 'sessions that called this tool' },
       errors: { type: 'boolean', default: false, help: 'sessions with failed tool calls' },
       host: { type: 'string', value: 'H', help: 'sessions captured on host H' },
+      agent: { type: 'string', value: 'A', help: 'only sessions of agent A: claude-code, codex, otel:<service.name>', check: agentArg },
       limit: limit(50, 'sessions'),
     },
     examples: ['rbk sessions --since 7d --errors', 'rbk sessions show 3f1c'],
@@ -176,6 +191,7 @@ export const COMMANDS: CommandSpec[] = [
         tool: str(p, 'tool'),
         errors: flag(p, 'errors'),
         host: str(p, 'host'),
+        agent: str(p, 'agent'),
         ...times(p, localTimeZone()),
       });
     },
@@ -206,6 +222,7 @@ export const COMMANDS: CommandSpec[] = [
       errors: { type: 'boolean', default: false, help: 'only failed tool calls' },
       project: { type: 'string', value: 'S', help: 'only sessions whose project or cwd contains S' },
       session: { type: 'string', value: 'ID', help: 'only this session (id or unique prefix)' },
+      agent: { type: 'string', value: 'A', help: 'only sessions of agent A: claude-code, codex, otel:<service.name>', check: agentArg },
       since,
       until,
       limit: limit(20, 'hits'),
@@ -222,6 +239,7 @@ export const COMMANDS: CommandSpec[] = [
         errors: flag(p, 'errors'),
         project: str(p, 'project'),
         session: str(p, 'session'),
+        agent: str(p, 'agent'),
         limit: int(p, 'limit'),
         ...times(p, localTimeZone()),
       });
@@ -278,6 +296,7 @@ export const COMMANDS: CommandSpec[] = [
       since: { ...since, help: 'from this day on, in the report time zone' },
       until: { ...until, help: 'up to this day' },
       project: { type: 'string', value: 'S', help: 'only projects containing S' },
+      agent: { type: 'string', value: 'A', help: 'only sessions of agent A: claude-code, codex, otel:<service.name>', check: agentArg },
       breakdown: { type: 'boolean', default: false, help: 'a row per model under each period' },
       timezone: { type: 'string', short: 'z', value: 'TZ', help: "IANA time zone for day boundaries (default: this machine's)", check: timeZoneArg },
       'week-start': { type: 'string', value: 'monday|sunday', default: 'monday', help: 'first day of a week', check: oneOf('monday', 'sunday') },
@@ -289,6 +308,7 @@ export const COMMANDS: CommandSpec[] = [
       return usageCommand(io, {
         report: (p.args.report ?? 'daily') as 'daily' | 'weekly' | 'monthly' | 'session',
         project: str(p, 'project'),
+        agent: str(p, 'agent'),
         breakdown: flag(p, 'breakdown'),
         json: json(p),
         timeZone,

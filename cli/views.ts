@@ -24,6 +24,7 @@ export function sessionView(s: WireSession) {
     model: s.model ?? null,
     host: s.host,
     origin: s.origin,
+    agent: s.agent,
     status: s.status,
     endReason: s.endReason ?? null,
     title: s.title ?? null,
@@ -76,6 +77,7 @@ export function timelineView(e: WireTimelineEntry) {
     ref: e.ref,
     source: e.source,
     detail: e.detail ?? null,
+    permission: e.permission ?? null,
     ...(e.input || e.output ? { input: e.input, output: e.output } : {}),
   };
 }
@@ -128,7 +130,9 @@ export function renderTimeline(entries: WireTimelineEntry[], color: boolean, opt
       switch (e.kind) {
         case 'tool': {
           const failed = e.status === 'error';
-          const head = `${time}${agent} ${failed ? '!' : ' '} ${(e.toolName ?? '').padEnd(6)} ${oneLine(e.text, opts.payloads ? 400 : 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}`;
+          // A permission the config granted is the usual case; a person's answer or a refusal is worth a word.
+          const permission = e.permission && !e.permission.endsWith('(config)') ? `  [${terminalSafe(e.permission)}]` : '';
+          const head = `${time}${agent} ${failed ? '!' : ' '} ${(e.toolName ?? '').padEnd(6)} ${oneLine(e.text, opts.payloads ? 400 : 100)}  ${e.status}${e.durationMs ? ` ${duration(e.durationMs)}` : ''}${permission}`;
           const parts = [failed ? paint(RED, head) : head];
           if (opts.payloads && (e.input || e.output)) {
             if (e.input) parts.push(paint(DIM, `${indent}input:`), block(prettyInput(e.input), `${indent}  `));
@@ -253,13 +257,14 @@ export function usageRowView(wireReport: string, r: WireUsageRow) {
   return base;
 }
 
-export function usageView(res: WireUsageResponse, query: { since: number; until: number; project: string | null; weekStart: string }) {
+export function usageView(res: WireUsageResponse, query: { since: number; until: number; project: string | null; agent?: string | null; weekStart: string }) {
   return {
     report: res.report,
     timezone: res.timeZone,
     since: iso(query.since),
     until: iso(query.until),
     project: query.project,
+    agent: query.agent ?? null,
     ...(res.report === 'weekly' ? { weekStart: query.weekStart } : {}),
     pricingVersion: res.pricingVersion,
     [REPORT_LIST[reportOf(res.report)]]: res.rows.map((r) => usageRowView(res.report, r)),
@@ -267,6 +272,18 @@ export function usageView(res: WireUsageResponse, query: { since: number; until:
     modelBreakdowns: res.models.map(modelBreakdownView),
     unpricedModels: res.unpricedModels,
     undatedMessages: res.undatedMessages,
+    // What the agent billed by its own telemetry (null: no telemetry in this range).
+    billed: res.billed
+      ? {
+          requests: res.billed.requests,
+          costUsd: res.billed.costUsd ?? null,
+          sessions: res.billed.sessions,
+          auxiliaryRequests: res.billed.auxiliaryRequests,
+          auxiliaryCostUsd: res.billed.auxiliaryCostUsd,
+          auxiliaryShare: res.billed.costUsd ? Math.round((res.billed.auxiliaryCostUsd / res.billed.costUsd) * 10_000) / 10_000 : 0,
+          auxiliaryBySource: res.billed.auxiliaryBySource,
+        }
+      : null,
   };
 }
 

@@ -138,7 +138,11 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   const spool = new SpoolDrain(paths.spoolDir, hookWriter, log, paths.fallbackSpoolDir);
   // Observers first, so that events drained from the spool below are counted and notified too.
   const live = createLiveEvents({ db, hookWriter, ingester });
-  const metrics = config.metrics.enabled ? new RbkMetrics({ db, spool, paths, log, hookWriter, ingester, sessions }) : null;
+  // Telemetry is redacted at ingest whatever redaction.mode says: the redact job rewrites transcript
+  // and hook text, not telemetry rows.
+  const telemetry = new TelemetryStore(db);
+  const otlpReceiver = new OtlpReceiver({ telemetry, health, host: localHostname(), redact: (v) => redaction.redactValue(v).value });
+  const metrics = config.metrics.enabled ? new RbkMetrics({ db, spool, paths, log, hookWriter, ingester, sessions, otlpReceiver }) : null;
   const notifier = new WebhookNotifier({ db, hookWriter, ingester, log, config }, metrics?.webhookMetrics());
   // The central copy: uploads redacted sessions to the storage backend (local by default).
   const sync: SyncService = createSyncService({
@@ -164,8 +168,6 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     registry,
     refuseRuns: () => (health.damage ? new StoreDamagedError(health.damage) : null),
   });
-  const telemetry = new TelemetryStore(db);
-  const otlpReceiver = new OtlpReceiver({ telemetry, health, host: localHostname(), redact: (v) => redaction.redactValue(v).value });
   const ctx: DaemonContext = {
     paths,
     config,

@@ -47,6 +47,7 @@ interface Env {
     dbBytes?: number;
     spoolBacklog?: number;
     ui?: { enabled: boolean; url?: string; error?: string };
+    otel?: { enabled: boolean; url?: string; error?: string };
   };
   cwd: string;
 }
@@ -133,8 +134,17 @@ async function checkDaemon(e: Omit<Env, 'daemon'>): Promise<{ check: Check; daem
       counts: { spoolBacklog: number };
       startedBy: string;
       ui?: { enabled: boolean; url?: string; error?: string };
+      otel?: { enabled: boolean; url?: string; error?: string };
     }>('Admin', 'Status', {}, 3000);
-    const daemon = { running: true, version: s.daemonVersion, pid: s.pid, dbBytes: Number(s.dbBytes), spoolBacklog: Number(s.counts.spoolBacklog), ui: s.ui };
+    const daemon = {
+      running: true,
+      version: s.daemonVersion,
+      pid: s.pid,
+      dbBytes: Number(s.dbBytes),
+      spoolBacklog: Number(s.counts.spoolBacklog),
+      ui: s.ui,
+      otel: s.otel,
+    };
     if (s.protocolVersion !== PROTOCOL_VERSION || s.daemonVersion !== RBK_VERSION) {
       return {
         check: {
@@ -738,6 +748,66 @@ async function checkMetrics(e: Env): Promise<Check> {
   }
 }
 
+/** The OTLP receiver serves as rbk's, and the settings that send Claude Code's events point at it. */
+async function checkTelemetry(e: Env, files: SettingsFileInfo[]): Promise<Check> {
+  const id = 'telemetry';
+  if (!e.config) return { id, status: 'skip', summary: 'config invalid; see the config check' };
+  if (!e.config.otel.enabled) return { id, status: 'pass', summary: 'OTLP receiver off (otel.enabled: false)' };
+  if (!e.daemon.running) return { id, status: 'skip', summary: `rbkd is not running; the OTLP receiver would listen on ${e.config.otel.listen}` };
+  const o = e.daemon.otel;
+  if (!o?.url) {
+    return {
+      id,
+      status: 'warn',
+      summary: `the OTLP receiver is not serving: ${o?.error ?? 'this rbkd does not report it (an older version?)'}`,
+      fix: `set otel.listen in ${e.paths.config} to a free loopback port, restart rbkd, then run rbk install again (it writes the port into Claude Code's settings)`,
+    };
+  }
+  try {
+    // Without the token it answers 401 naming otlp-token: that proves the port is rbk's receiver.
+    const res = await fetch(`${o.url}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(2000),
+    });
+    const body = await res.text();
+    if (res.status !== 401 || !body.includes('otlp-token')) {
+      return { id, status: 'warn', summary: `${o.url} answered HTTP ${res.status}, not as rbk's OTLP receiver`, fix: 'look for "otlp" in the daemon log' };
+    }
+  } catch (err) {
+    return {
+      id,
+      status: 'warn',
+      summary: `the OTLP receiver on ${o.url} does not answer: ${(err as Error).message}`,
+      fix: 'look for "otlp" in the daemon log',
+    };
+  }
+  const endpoints = files
+    .map((f) => ({ f, endpoint: (f.value?.env as Record<string, unknown> | undefined)?.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT }))
+    .filter(
+      (x): x is { f: SettingsFileInfo; endpoint: string } =>
+        typeof x.endpoint === 'string' && /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(x.endpoint),
+    );
+  const stale = endpoints.filter((x) => !x.endpoint.startsWith(`${o.url}/`) && x.endpoint !== o.url);
+  if (stale.length > 0) {
+    return {
+      id,
+      status: 'warn',
+      summary: `${tildify(stale[0]!.f.file)} sends Claude Code's events to ${stale[0]!.endpoint}, but the receiver listens on ${o.url}`,
+      fix: 'run rbk install again: it updates the address (and the token) in the settings it manages',
+    };
+  }
+  if (endpoints.length === 0) {
+    return {
+      id,
+      status: 'pass',
+      summary: `OTLP receiver on ${o.url}; Claude Code's own telemetry is not pointed at it (rbk install does that, unless --no-telemetry)`,
+    };
+  }
+  return { id, status: 'pass', summary: `OTLP receiver on ${o.url}; Claude Code sends its events there (${tildify(endpoints[0]!.f.file)})` };
+}
+
 async function checkConsole(e: Env): Promise<Check> {
   if (!e.config) return { id: 'console', status: 'skip', summary: 'config invalid; see the config check' };
   if (!e.config.ui.enabled) return { id: 'console', status: 'pass', summary: 'web console off (ui.enabled: false)' };
@@ -748,7 +818,7 @@ async function checkConsole(e: Env): Promise<Check> {
       id: 'console',
       status: 'warn',
       summary: `the web console is not serving: ${ui?.error ?? 'this rbkd does not report it (an older version?)'}`,
-      fix: `set ui.listen in ${e.paths.config} to a free loopback port (e.g. 127.0.0.1:9479), then restart rbkd`,
+      fix: `set ui.listen in ${e.paths.config} to a free loopback port (e.g. 127.0.0.1:9488), then restart rbkd`,
     };
   }
   try {
@@ -874,6 +944,7 @@ export async function runDoctor(cwd = process.cwd()): Promise<Check[]> {
   checks.push(checkRetention(e, files));
   checks.push(await checkMetrics(e));
   checks.push(await checkConsole(e));
+  checks.push(await checkTelemetry(e, files));
   checks.push(checkService(manifest, daemon.running));
   checks.push(checkPath());
   return checks;

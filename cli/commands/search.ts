@@ -14,6 +14,7 @@ export interface SearchOptions {
   errors: boolean;
   project?: string;
   session?: string;
+  agent?: string;
   sinceMs?: number;
   untilMs?: number;
   limit: number;
@@ -40,6 +41,7 @@ export async function searchCommand(io: Io, opts: SearchOptions): Promise<number
     untilUnixMs: opts.untilMs ?? 0,
     limit: opts.limit,
     sessionId: opts.session ?? '',
+    agent: opts.agent ?? '',
   });
   if (opts.json) {
     io.json({ query: opts.query, ftsQuery: res.ftsQuery, rankedWindow: res.rankedWindow || null, hits: res.hits.map((h, i) => searchHitView(h, i + 1)) });

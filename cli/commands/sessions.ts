@@ -14,6 +14,7 @@ export interface SessionsListOptions {
   tool?: string;
   errors?: boolean;
   host?: string;
+  agent?: string;
 }
 
 export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Promise<number> {
@@ -26,8 +27,9 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
     tool: opts.tool ?? '',
     errorsOnly: opts.errors ?? false,
     host: opts.host ?? '',
+    agent: opts.agent ?? '',
   });
-  const filtered = Boolean(opts.project || opts.sinceMs || opts.untilMs || opts.tool || opts.errors || opts.host);
+  const filtered = Boolean(opts.project || opts.sinceMs || opts.untilMs || opts.tool || opts.errors || opts.host || opts.agent);
   const sessions = res.sessions.map(sessionView);
   if (opts.json) {
     io.json(sessions);
@@ -39,10 +41,13 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
   }
   const tokens = numberColumn(res.sessions.map((s) => s.tokens.input + s.tokens.output + s.tokens.cacheCreation + s.tokens.cacheRead));
   const costs = usdColumn(res.sessions.map((s) => s.costUsd));
+  // The agent column only when it says something: more than one agent listed, or one asked for.
+  const showAgent = Boolean(opts.agent) || new Set(res.sessions.map((s) => s.agent)).size > 1;
   const rows = res.sessions.map((s, i) => {
     const end = s.endedUnixMs ?? s.lastActivityUnixMs;
     return [
       s.id.slice(0, 8),
+      ...(showAgent ? [terminalSafe(s.agent)] : []),
       terminalSafe(s.project || '-'),
       shortTime(s.startedUnixMs),
       s.startedUnixMs !== undefined && end !== undefined ? duration(end - s.startedUnixMs) : '-',
@@ -55,13 +60,18 @@ export async function sessionsListCommand(io: Io, opts: SessionsListOptions): Pr
       costs[i]!,
     ];
   });
+  const shift = (cols: number[]) => cols.map((c) => (showAgent && c >= 1 ? c + 1 : c));
   io.out(
-    table(['ID', 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'AGENTS', 'TOKENS', 'COST'], rows, {
-      rightAlign: [5, 6, 7, 8, 9, 10],
-      keep: [0, 2],
-      drop: [8, 4, 3, 6, 10],
-      width: io.columns,
-    }),
+    table(
+      ['ID', ...(showAgent ? ['AGENT'] : []), 'PROJECT', 'START', 'DURATION', 'STATUS', 'PROMPTS', 'TOOLS', 'FAILED', 'SUBAGENTS', 'TOKENS', 'COST'],
+      rows,
+      {
+        rightAlign: shift([5, 6, 7, 8, 9, 10]),
+        keep: shift([0, 2]),
+        drop: shift([8, 4, 3, 6, 10]),
+        width: io.columns,
+      },
+    ),
   );
   return EXIT.ok;
 }
@@ -93,7 +103,7 @@ export async function sessionsShowCommand(io: Io, opts: { id: string; json: bool
       `Session ${s.id}  (${s.status}${s.endReason ? `: ${s.endReason}` : ''})`,
       `  project   ${s.project || '-'}   cwd ${s.cwd || '-'}`,
       `  started   ${shortTime(s.startedUnixMs)}   ended ${shortTime(s.endedUnixMs)}   last activity ${shortTime(s.lastActivityUnixMs)}`,
-      `  model     ${s.model || '-'}   claude code ${s.ccVersion || '-'}   branch ${s.gitBranch || '-'}   host ${s.host}`,
+      `  model     ${s.model || '-'}   ${s.agent === 'claude-code' ? 'claude code' : `agent ${terminalSafe(s.agent)}`} ${s.ccVersion || '-'}   branch ${s.gitBranch || '-'}   host ${s.host}`,
       `  counts    ${plural(s.counts.prompts, 'prompt')}, ${plural(s.counts.toolCalls, 'tool call')} (${s.counts.toolFailures} failed), ${plural(s.counts.subagents, 'subagent')}, ${plural(s.counts.hookEvents, 'hook event')}`,
       `  tokens    in ${s.tokens.input}  out ${s.tokens.output}  cache write ${s.tokens.cacheCreation}  cache read ${s.tokens.cacheRead}   cost ${usd(s.costUsd)}`,
       `  transcript ${s.transcriptPath || '-'}`,

@@ -18,6 +18,16 @@ function healthLine(h: StatusResponse['store']): string {
   return `ok (${c.kind} check of ${what}, ${duration(Number(c.durationMs))}, ${iso(Number(c.finishedUnixMs))})`;
 }
 
+function otelLine(o: StatusResponse['otel']): string {
+  if (!o?.enabled) return 'off (otel.enabled: false)';
+  if (!o.url) return `not serving: ${o.error ?? 'unknown reason'}`;
+  const since =
+    Number(o.exports) > 0
+      ? `; since start ${plural(Number(o.stored), 'record')} stored, ${Number(o.duplicates)} repeated, ${Number(o.skipped)} skipped, ${Number(o.refused)} refused`
+      : '';
+  return `${o.url} (${plural(Number(o.events), 'event')} stored${since})`;
+}
+
 function uiLine(ui: StatusResponse['ui']): string {
   if (!ui.enabled) return 'off (ui.enabled: false)';
   if (ui.url) return `${ui.url} (open it logged in: rbk ui)${ui.auth ? '' : '; ui.auth is off'}`;
@@ -64,6 +74,22 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
       },
       writeError: s.writeError ? { message: s.writeError, since: iso(Number(s.writeErrorSinceUnixMs)) } : null,
       ui: { enabled: s.ui.enabled, url: s.ui.url ?? null, error: s.ui.error ?? null, auth: s.ui.auth },
+      otel: s.otel
+        ? {
+            enabled: s.otel.enabled,
+            url: s.otel.url ?? null,
+            error: s.otel.error ?? null,
+            events: Number(s.otel.events),
+            sinceStart: {
+              exports: Number(s.otel.exports),
+              stored: Number(s.otel.stored),
+              duplicates: Number(s.otel.duplicates),
+              skipped: Number(s.otel.skipped),
+              refused: Number(s.otel.refused),
+              forwardFailures: Number(s.otel.forwardFailures),
+            },
+          }
+        : null,
     });
     return s.store.condition === 'damaged' ? EXIT.failure : EXIT.ok;
   }
@@ -83,6 +109,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
           ]),
       `  spool      ${Number(s.counts.spoolBacklog) === 0 ? 'empty' : `${plural(Number(s.counts.spoolBacklog), 'event')} waiting`}`,
       `  console    ${uiLine(s.ui)}`,
+      `  telemetry  ${otelLine(s.otel)}`,
       ...(s.writeError ? [`  WRITES FAILING since ${iso(Number(s.writeErrorSinceUnixMs))}: ${s.writeError}`] : []),
     ].join('\n'),
   );

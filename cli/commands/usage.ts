@@ -14,6 +14,7 @@ export interface UsageOptions {
   sinceMs?: number;
   untilMs?: number;
   project?: string;
+  agent?: string;
   timeZone: string;
   weekStart: 'monday' | 'sunday';
   breakdown: boolean;
@@ -26,6 +27,21 @@ function cost(t: WireUsageTotals): string {
   return t.costUsd === undefined ? '?' : usd(t.costUsd);
 }
 
+/**
+ * Claude Code's own bill (its telemetry) beside rbk's figure, and the part of it no transcript
+ * shows: background requests (session titles, summaries, permission checks).
+ */
+function billedLine(b: NonNullable<WireUsageResponse['billed']>, totals: WireUsageTotals): string {
+  const pct = (part: number, whole: number) => (whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : '0%');
+  const bySource = b.auxiliaryBySource.map((s) => `${s.source} ${usd(s.costUsd)} (${plural(s.requests, 'request')})`).join(', ');
+  return (
+    `\nBilled by the agent itself (its telemetry, ${plural(b.requests, 'request')} in ${plural(b.sessions, 'session')}): ${b.costUsd === undefined ? '?' : usd(b.costUsd)}` +
+    (totals.costUsd !== undefined ? `; rbk's figure from transcripts above: ${usd(totals.costUsd)}` : '') +
+    `.\nAuxiliary (in no transcript): ${usd(b.auxiliaryCostUsd)}, ${plural(b.auxiliaryRequests, 'request')}, ${pct(b.auxiliaryCostUsd, b.costUsd ?? 0)} of the bill` +
+    (bySource ? `: ${bySource}.` : '.')
+  );
+}
+
 export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> {
   const res = await call<WireUsageResponse>('Query', 'Usage', {
     report: opts.report,
@@ -34,13 +50,23 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
     project: opts.project ?? '',
     timeZone: opts.timeZone,
     weekStart: opts.weekStart,
+    agent: opts.agent ?? '',
   });
   if (opts.json) {
-    io.json(usageView(res, { since: opts.sinceMs ?? 0, until: opts.untilMs ?? 0, project: opts.project ?? null, weekStart: opts.weekStart }));
+    io.json(
+      usageView(res, {
+        since: opts.sinceMs ?? 0,
+        until: opts.untilMs ?? 0,
+        project: opts.project ?? null,
+        agent: opts.agent ?? null,
+        weekStart: opts.weekStart,
+      }),
+    );
     return EXIT.ok;
   }
   if (res.rows.length === 0) {
     io.out('No usage in this range.');
+    if (res.billed) io.out(billedLine(res.billed, res.totals));
     return EXIT.ok;
   }
   const first = { daily: 'DATE', weekly: 'WEEK OF', monthly: 'MONTH', session: 'SESSION' }[opts.report];
@@ -93,6 +119,7 @@ export async function usageCommand(io: Io, opts: UsageOptions): Promise<number> 
         ' Add them under pricing.overrides in the config to price them.',
     );
   }
+  if (res.billed) io.out(billedLine(res.billed, res.totals));
   if (res.undatedMessages > 0)
     io.out(
       `${plural(res.undatedMessages, 'response')} ${res.undatedMessages === 1 ? 'has' : 'have'} no timestamp: they count in the total, in no ${opts.report === 'monthly' ? 'month' : 'day'}.`,

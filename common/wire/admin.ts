@@ -9,6 +9,7 @@ import type { BackupResult as _rbk_v1_BackupResult, BackupResult__Output as _rbk
 import type { DaemonCounts as _rbk_v1_DaemonCounts, DaemonCounts__Output as _rbk_v1_DaemonCounts__Output } from './rbk/v1/DaemonCounts.js';
 import type { DaemonPaths as _rbk_v1_DaemonPaths, DaemonPaths__Output as _rbk_v1_DaemonPaths__Output } from './rbk/v1/DaemonPaths.js';
 import type { IntegrityCheck as _rbk_v1_IntegrityCheck, IntegrityCheck__Output as _rbk_v1_IntegrityCheck__Output } from './rbk/v1/IntegrityCheck.js';
+import type { OtlpStatus as _rbk_v1_OtlpStatus, OtlpStatus__Output as _rbk_v1_OtlpStatus__Output } from './rbk/v1/OtlpStatus.js';
 import type { StatusRequest as _rbk_v1_StatusRequest, StatusRequest__Output as _rbk_v1_StatusRequest__Output } from './rbk/v1/StatusRequest.js';
 import type { StatusResponse as _rbk_v1_StatusResponse, StatusResponse__Output as _rbk_v1_StatusResponse__Output } from './rbk/v1/StatusResponse.js';
 import type { StoreHealth as _rbk_v1_StoreHealth, StoreHealth__Output as _rbk_v1_StoreHealth__Output } from './rbk/v1/StoreHealth.js';
@@ -30,6 +31,7 @@ export interface ProtoGrpcType {
       DaemonCounts: MessageTypeDefinition<_rbk_v1_DaemonCounts, _rbk_v1_DaemonCounts__Output>
       DaemonPaths: MessageTypeDefinition<_rbk_v1_DaemonPaths, _rbk_v1_DaemonPaths__Output>
       IntegrityCheck: MessageTypeDefinition<_rbk_v1_IntegrityCheck, _rbk_v1_IntegrityCheck__Output>
+      OtlpStatus: MessageTypeDefinition<_rbk_v1_OtlpStatus, _rbk_v1_OtlpStatus__Output>
       StatusRequest: MessageTypeDefinition<_rbk_v1_StatusRequest, _rbk_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_rbk_v1_StatusResponse, _rbk_v1_StatusResponse__Output>
       StoreHealth: MessageTypeDefinition<_rbk_v1_StoreHealth, _rbk_v1_StoreHealth__Output>

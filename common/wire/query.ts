@@ -2,6 +2,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { BilledSource as _rbk_v1_BilledSource, BilledSource__Output as _rbk_v1_BilledSource__Output } from './rbk/v1/BilledSource.js';
+import type { BilledUsage as _rbk_v1_BilledUsage, BilledUsage__Output as _rbk_v1_BilledUsage__Output } from './rbk/v1/BilledUsage.js';
 import type { CaptureHealth as _rbk_v1_CaptureHealth, CaptureHealth__Output as _rbk_v1_CaptureHealth__Output } from './rbk/v1/CaptureHealth.js';
 import type { GetSessionRequest as _rbk_v1_GetSessionRequest, GetSessionRequest__Output as _rbk_v1_GetSessionRequest__Output } from './rbk/v1/GetSessionRequest.js';
 import type { GetSessionResponse as _rbk_v1_GetSessionResponse, GetSessionResponse__Output as _rbk_v1_GetSessionResponse__Output } from './rbk/v1/GetSessionResponse.js';
@@ -41,6 +43,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   rbk: {
     v1: {
+      BilledSource: MessageTypeDefinition<_rbk_v1_BilledSource, _rbk_v1_BilledSource__Output>
+      BilledUsage: MessageTypeDefinition<_rbk_v1_BilledUsage, _rbk_v1_BilledUsage__Output>
       CaptureHealth: MessageTypeDefinition<_rbk_v1_CaptureHealth, _rbk_v1_CaptureHealth__Output>
       GetSessionRequest: MessageTypeDefinition<_rbk_v1_GetSessionRequest, _rbk_v1_GetSessionRequest__Output>
       GetSessionResponse: MessageTypeDefinition<_rbk_v1_GetSessionResponse, _rbk_v1_GetSessionResponse__Output>

@@ -171,6 +171,7 @@ export function apiRoutes(ctx: DaemonContext): Route[] {
           tool: qs.str(q, 'tool'),
           errorsOnly: qs.bool(q, 'errors'),
           host: qs.str(q, 'host'),
+          agent: qs.str(q, 'agent'),
           sort: qs.str(q, 'sort'),
           offset: qs.int(q, 'offset'),
           ascending: qs.bool(q, 'ascending'),
@@ -222,6 +223,7 @@ export function apiRoutes(ctx: DaemonContext): Route[] {
           untilUnixMs: qs.time(q, 'until'),
           limit: qs.int(q, 'limit'),
           sessionId: qs.str(q, 'session'),
+          agent: qs.str(q, 'agent'),
         }),
     },
     {
@@ -235,6 +237,7 @@ export function apiRoutes(ctx: DaemonContext): Route[] {
           project: qs.str(q, 'project'),
           timeZone: qs.str(q, 'tz'),
           weekStart: qs.str(q, 'weekStart'),
+          agent: qs.str(q, 'agent'),
         }),
     },
     {

@@ -64,7 +64,7 @@ export class OtlpServer {
   constructor(
     private readonly config: RbkConfig['otel'],
     private readonly tokenFile: string,
-    private readonly receiver: OtlpReceiver,
+    readonly receiver: OtlpReceiver,
     private readonly log: Logger,
   ) {}
 

@@ -6,6 +6,7 @@
 //   added since the last one (the first scrape after a start catches up in chunks, yielding).
 // Series for features that do not exist yet (redaction counts, jobs) are left out rather
 // than exported as zeros: see docs/operations.md.
+import type { OtlpReceiver } from '../ingest/otlp/receiver.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -109,7 +110,9 @@ export class RbkMetrics {
   private closed = false;
   private readonly stmts;
 
-  constructor(private readonly ctx: Pick<DaemonContext, 'db' | 'spool' | 'paths' | 'log' | 'hookWriter' | 'ingester' | 'sessions'>) {
+  constructor(
+    private readonly ctx: Pick<DaemonContext, 'db' | 'spool' | 'paths' | 'log' | 'hookWriter' | 'ingester' | 'sessions'> & { otlpReceiver: OtlpReceiver },
+  ) {
     const r = [this.registry];
     const db: Db = ctx.db;
     this.stmts = {
@@ -168,6 +171,24 @@ export class RbkMetrics {
       if (typeof event.hookStartedAt === 'number' && event.hookStartedAt > 0) {
         this.hookLatency.observe({ via: event.via }, Math.max(0, durableAt - event.hookStartedAt) / 1000);
       }
+    });
+    const otlpRecords = new Counter({
+      name: 'rbk_otlp_records_total',
+      help: 'OTLP log records and spans received by this daemon since it started, by signal and outcome (stored, duplicate: an exporter retry, skipped: not agent telemetry or an unsafe id).',
+      labelNames: ['signal', 'outcome'],
+      registers: r,
+    });
+    const otlpMetricPoints = new Counter({
+      name: 'rbk_otlp_metric_points_total',
+      help: 'OTLP metric data points received since start (counted, not stored: the events carry the same figures).',
+      registers: r,
+    });
+    ctx.otlpReceiver.onExport((res) => {
+      if (res.stored > 0) otlpRecords.inc({ signal: res.signal, outcome: 'stored' }, res.stored);
+      if (res.duplicates > 0) otlpRecords.inc({ signal: res.signal, outcome: 'duplicate' }, res.duplicates);
+      const skipped = Object.values(res.skipped).reduce((a, n) => a + (n ?? 0), 0);
+      if (skipped > 0) otlpRecords.inc({ signal: res.signal, outcome: 'skipped' }, skipped);
+      if (res.metricPoints > 0) otlpMetricPoints.inc(res.metricPoints);
     });
     ctx.ingester.onIngested((res) => {
       if (res.lines > 0) ingestLines.inc(res.lines);

@@ -19,6 +19,8 @@ export interface SearchFilter {
   errors?: boolean;
   project?: string;
   sessionId?: string;
+  /** Only sessions of this agent. */
+  agent?: string;
   sinceMs?: number;
   untilMs?: number;
   limit: number;
@@ -104,6 +106,11 @@ export function search(db: Db, f: SearchFilter): SearchResult {
     joinSessions = true;
     where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
     params.project = f.project.toLowerCase();
+  }
+  if (f.agent) {
+    joinSessions = true;
+    where.push('s.agent = @agent');
+    params.agent = f.agent;
   }
   if (f.tool) {
     const list = toolNameCandidates(f.tool)

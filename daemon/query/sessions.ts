@@ -19,6 +19,8 @@ export interface SessionFilter {
   /** Sessions with at least one failed tool call. */
   errors?: boolean;
   host?: string;
+  /** claude-code, codex, otel:<service.name>. */
+  agent?: string;
   /** Order (SESSION_ORDERS); recent pages with beforeMs, the others with offset. */
   sort?: SessionOrder;
   offset?: number;
@@ -68,6 +70,10 @@ export function listSessions(db: Db, f: SessionFilter): SessionRow[] {
   if (f.untilMs && f.untilMs > 0) {
     where.push('COALESCE(s.started_at, s.last_activity_at) < @until');
     params.until = f.untilMs;
+  }
+  if (f.agent) {
+    where.push('s.agent = @agent');
+    params.agent = f.agent;
   }
   if (f.host) {
     where.push('s.host = @host');

@@ -1,7 +1,10 @@
 // One ordered story of a session. The transcript is the richer source; hook events add what it
 // lacks (tool durations) and stand in for it when there is no transcript (not yet written,
-// deleted by Claude Code's cleanup, or hooks-only capture).
+// deleted by Claude Code's cleanup, or hooks-only capture). The agent's own telemetry adds tool
+// durations where hooks gave none and the permission decision of each tool call, and is the
+// story itself for a session only telemetry has seen so far.
 import type { Db } from '../store/db.js';
+import { telemetryTimeline, telemetryToolFacts } from '../store/telemetry.js';
 import type { StoredInteraction } from '../store/rows.js';
 
 export interface TimelineEntry {
@@ -14,12 +17,14 @@ export interface TimelineEntry {
   durationMs: number;
   agentId: string;
   ref: string;
-  source: 'transcript' | 'hook';
+  source: 'transcript' | 'hook' | 'telemetry';
   /** Failed tools: what a person needs to see of the output (its head and its tail, where errors are). */
   detail: string;
   /** With payloads: the tool's whole input (JSON) and whole output. */
   input?: string;
   output?: string;
+  /** Tools, from telemetry: "accept (config)", "reject (user_reject)", …; absent when unknown. */
+  permission?: string;
 }
 
 type InteractionRow = Pick<
@@ -121,7 +126,35 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
   const hookDuration = new Map<string, number>();
   for (const h of hooks) if (h.tool_use_id && typeof h.duration_ms === 'number') hookDuration.set(h.tool_use_id, h.duration_ms);
 
-  const entries = interactions.length > 0 ? fromTranscript(interactions, hookDuration) : fromHooks(hooks);
+  const entries: TimelineEntry[] =
+    interactions.length > 0
+      ? fromTranscript(interactions, hookDuration)
+      : hooks.length > 0
+        ? fromHooks(hooks)
+        : telemetryTimeline(db, sessionId).map(
+            (t): TimelineEntry => ({
+              unixMs: t.ts,
+              kind: t.kind,
+              text: t.text,
+              toolName: t.toolName,
+              toolUseId: t.toolUseId,
+              status: t.status,
+              durationMs: t.durationMs,
+              agentId: '',
+              ref: t.ref,
+              source: 'telemetry' as const,
+              detail: t.detail,
+            }),
+          );
+  const facts = telemetryToolFacts(db, sessionId);
+  if (facts.size > 0) {
+    for (const e of entries) {
+      const f = e.kind === 'tool' && e.toolUseId ? facts.get(e.toolUseId) : undefined;
+      if (!f) continue;
+      if (f.durationMs !== null && !hookDuration.has(e.toolUseId)) e.durationMs = Math.round(f.durationMs);
+      if (f.decision) e.permission = f.decisionSource ? `${f.decision} (${f.decisionSource})` : f.decision;
+    }
+  }
   if (opts.payloads || opts.inputs) addPayloads(db, sessionId, entries, interactions.length > 0, opts.payloads === true);
   if (interactions.length > 0) {
     // StopFailure (rate limits, overload) and where a session was resumed are only in hooks.

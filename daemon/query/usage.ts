@@ -23,6 +23,8 @@ export interface UsageFilter {
   timeZone: string;
   /** 0 = Sunday, 1 = Monday (default). */
   weekStart?: number;
+  /** Only sessions of this agent (claude-code, codex, otel:<service.name>). */
+  agent?: string;
 }
 
 export interface Totals {
@@ -237,9 +239,17 @@ export function usageReport(db: Db, f: UsageFilter): UsageResult {
 function slotRows(db: Db, f: UsageFilter): SlotRow[] {
   const since = f.sinceMs && f.sinceMs > 0 ? f.sinceMs : undefined;
   const until = f.untilMs && f.untilMs > 0 ? f.untilMs : undefined;
-  const projectWhere = `(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`;
+  const sessionConds: string[] = [];
   const params: Record<string, unknown> = {};
-  if (f.project) params.project = f.project.toLowerCase();
+  if (f.project) {
+    sessionConds.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    params.project = f.project.toLowerCase();
+  }
+  if (f.agent) {
+    sessionConds.push('s.agent = @agent');
+    params.agent = f.agent;
+  }
+  const joinSessions = sessionConds.length > 0;
 
   const where: string[] = [`r.model <> '<synthetic>'`];
   // Undated responses (slot -1) belong to no time range.
@@ -254,12 +264,12 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
     where.push('r.slot < @endWhole');
     params.endWhole = endWhole;
   }
-  if (f.project) where.push(projectWhere);
+  where.push(...sessionConds);
   const rows = db
     .prepare(
       `SELECT r.slot, r.session_id, r.model, r.messages, r.priced, r.input_tokens, r.output_tokens, r.cache_creation_tokens,
               r.cache_read_tokens, CASE WHEN r.priced > 0 THEN r.cost_usd END, r.first_ts, r.last_ts, r.web_search_requests
-       FROM usage_rollup r ${f.project ? 'JOIN sessions s ON s.id = r.session_id' : ''}
+       FROM usage_rollup r ${joinSessions ? 'JOIN sessions s ON s.id = r.session_id' : ''}
        WHERE ${where.join(' AND ')} AND r.messages > 0`,
     )
     .raw()
@@ -278,8 +288,8 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
         `SELECT m.ts / ${SLOT_MS}, COALESCE(m.session_id, ''), m.model, count(*), count(m.cost_usd), SUM(m.input_tokens), SUM(m.output_tokens),
                 SUM(m.cache_creation_tokens), SUM(m.cache_read_tokens), SUM(m.cost_usd), MIN(m.ts), MAX(m.ts),
                 SUM(m.web_search_requests)
-         FROM message_usage m ${f.project ? 'JOIN sessions s ON s.id = m.session_id' : ''}
-         WHERE m.ts >= @from AND m.ts < @to AND m.model <> '<synthetic>' ${f.project ? `AND ${projectWhere}` : ''}
+         FROM message_usage m ${joinSessions ? 'JOIN sessions s ON s.id = m.session_id' : ''}
+         WHERE m.ts >= @from AND m.ts < @to AND m.model <> '<synthetic>' ${sessionConds.map((c) => `AND ${c}`).join(' ')}
          GROUP BY 1, 2, 3`,
       )
       .raw();

@@ -118,6 +118,7 @@ export function adminHandlers(ctx: DaemonContext) {
         startedBy: ctx.startedBy,
         logFile: ctx.startedBy === 'background' ? ctx.paths.logFile : '',
         ui: ctx.ui.status(),
+        otel: { ...ctx.otlp.status(), events: ctx.telemetry.count() },
       };
     }),
     UiLogin: unary(uiLoginRequest, (req) => {

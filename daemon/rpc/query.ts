@@ -57,6 +57,7 @@ export function sessionToProto(row: SessionRow): SessionMessage {
     title: row.title,
     host: row.host,
     origin: row.origin,
+    agent: row.agent,
     endReason: row.end_reason,
     expiredUnixMs: row.expired_at,
     webSearchRequests: row.web_search_requests,
@@ -92,6 +93,11 @@ const listSessions = forRequest<ListSessionsRequest__Output>()(
     tool: z.string().max(256).default(''),
     errorsOnly: z.boolean().default(false),
     host: z.string().max(256).default(''),
+    agent: z
+      .string()
+      .max(200)
+      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
+      .default(''),
     sort: z.union([z.literal(''), z.enum(Object.keys(SESSION_ORDERS) as [SessionOrder, ...SessionOrder[]])], {
       message: `sort must be one of ${Object.keys(SESSION_ORDERS).join(', ')}`,
     }),
@@ -110,6 +116,11 @@ const searchRequest = forRequest<SearchRequest__Output>()(
     untilUnixMs: ms,
     limit: z.number().int().min(0).max(1000),
     sessionId: z.string().max(128),
+    agent: z
+      .string()
+      .max(200)
+      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
+      .default(''),
   }),
 );
 const usageRequest = forRequest<UsageRequest__Output>()(
@@ -120,6 +131,11 @@ const usageRequest = forRequest<UsageRequest__Output>()(
     project: z.string().max(1024),
     timeZone: z.string().max(128),
     weekStart: z.enum(['', 'monday', 'sunday'], { message: 'week_start must be monday or sunday' }),
+    agent: z
+      .string()
+      .max(200)
+      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
+      .default(''),
   }),
 );
 const statsRequest = forRequest<StatsRequest__Output>()(z.object({ top: z.number().int().min(0).max(1000) }));
@@ -158,6 +174,7 @@ export function timelineEntryToProto(e: TimelineEntry): TimelineEntryMessage {
     status: e.status || undefined,
     agentId: e.agentId || undefined,
     detail: e.detail || undefined,
+    permission: e.permission || undefined,
   };
 }
 
@@ -191,6 +208,7 @@ export function queryHandlers(ctx: DaemonContext) {
         tool: req.tool || undefined,
         errors: req.errorsOnly,
         host: req.host || undefined,
+        agent: req.agent || undefined,
         sort: req.sort || undefined,
         offset: req.offset,
         ascending: req.ascending,
@@ -208,6 +226,7 @@ export function queryHandlers(ctx: DaemonContext) {
         sinceMs: req.sinceUnixMs,
         untilMs: req.untilUnixMs,
         limit: req.limit || 20,
+        agent: req.agent || undefined,
       });
       return {
         hits: result.hits.map((h): SearchHitMessage => absentIfNull(h)),
@@ -224,6 +243,13 @@ export function queryHandlers(ctx: DaemonContext) {
         project: req.project || undefined,
         timeZone,
         weekStart: req.weekStart === 'sunday' ? 0 : 1,
+        agent: req.agent || undefined,
+      });
+      const billed = ctx.telemetry.billed({
+        sinceMs: req.sinceUnixMs || undefined,
+        untilMs: req.untilUnixMs || undefined,
+        project: req.project || undefined,
+        agent: req.agent || undefined,
       });
       const models = (list: { model: string; totals: Totals }[]) => list.map((m) => ({ model: m.model, totals: totalsToProto(m.totals) }));
       return {
@@ -235,6 +261,7 @@ export function queryHandlers(ctx: DaemonContext) {
         unpricedModels: r.unpricedModels,
         pricingVersion: r.pricingVersion,
         undatedMessages: r.undatedMessages,
+        billed: billed.requests > 0 ? { ...billed, costUsd: billed.costUsd ?? undefined } : undefined,
       };
     }),
     Stats: unary(statsRequest, (req) => {

@@ -18,6 +18,8 @@ export interface SessionRow {
   end_reason: string | null;
   host: string;
   origin: string;
+  /** claude-code, codex, or otel:<service.name>. */
+  agent: string;
   prompts: number;
   tool_calls: number;
   tool_failures: number;

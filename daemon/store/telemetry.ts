@@ -168,37 +168,121 @@ export class TelemetryStore {
 
   /** Tool durations and permission decisions of one session, by tool_use_id. */
   toolFacts(sessionId: string): Map<string, ToolFact> {
-    const rows = this.db
-      .prepare(
-        `SELECT tool_use_id AS id, name, duration_ms AS durationMs, success, decision, decision_source AS decisionSource
-         FROM telemetry_events WHERE session_id = ? AND tool_use_id IS NOT NULL AND name IN ('tool_result', 'tool_decision')
-         ORDER BY id`,
-      )
-      .all(sessionId) as {
-      id: string;
-      name: string;
-      durationMs: number | null;
-      success: number | null;
-      decision: string | null;
-      decisionSource: string | null;
-    }[];
-    const facts = new Map<string, ToolFact>();
-    for (const r of rows) {
-      const f = facts.get(r.id) ?? { durationMs: null, success: null, decision: null, decisionSource: null };
-      if (r.name === 'tool_result') {
-        f.durationMs = r.durationMs;
-        f.success = r.success === null ? null : r.success === 1;
-      } else {
-        f.decision = r.decision;
-        f.decisionSource = r.decisionSource;
-      }
-      facts.set(r.id, f);
-    }
-    return facts;
+    return telemetryToolFacts(this.db, sessionId);
   }
 
   /** Events stored, for status and metrics. */
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) FROM telemetry_events').pluck().get() as number) ?? 0;
   }
+}
+
+/** Tool durations and permission decisions of one session, by tool_use_id. */
+export function telemetryToolFacts(db: Db, sessionId: string): Map<string, ToolFact> {
+  const rows = db
+    .prepare(
+      `SELECT tool_use_id AS id, name, duration_ms AS durationMs, success, decision, decision_source AS decisionSource
+       FROM telemetry_events WHERE session_id = ? AND tool_use_id IS NOT NULL AND name IN ('tool_result', 'tool_decision')
+       ORDER BY id`,
+    )
+    .all(sessionId) as {
+    id: string;
+    name: string;
+    durationMs: number | null;
+    success: number | null;
+    decision: string | null;
+    decisionSource: string | null;
+  }[];
+  const facts = new Map<string, ToolFact>();
+  for (const r of rows) {
+    const f = facts.get(r.id) ?? { durationMs: null, success: null, decision: null, decisionSource: null };
+    if (r.name === 'tool_result') {
+      f.durationMs = r.durationMs;
+      f.success = r.success === null ? null : r.success === 1;
+    } else {
+      f.decision = r.decision;
+      f.decisionSource = r.decisionSource;
+    }
+    facts.set(r.id, f);
+  }
+  return facts;
+}
+
+export interface TelemetryTimelineEntry {
+  ts: number;
+  kind: 'prompt' | 'tool' | 'error';
+  text: string;
+  toolName: string;
+  toolUseId: string;
+  status: '' | 'ok' | 'error';
+  durationMs: number;
+  ref: string;
+  detail: string;
+}
+
+/**
+ * The story of a session that only telemetry has seen (no transcript or hook yet): its prompts
+ * (the text when the agent logs prompts, else their length), tool calls with outcome and duration,
+ * and API errors. GenAI spans show as the chat and tool steps they are.
+ */
+export function telemetryTimeline(db: Db, sessionId: string): TelemetryTimelineEntry[] {
+  const rows = db
+    .prepare(
+      `SELECT id, signal, name, ts, tool_name AS toolName, tool_use_id AS toolUseId, duration_ms AS durationMs, success, error, model,
+              input_tokens AS inputTokens, output_tokens AS outputTokens,
+              json_extract(detail, '$.attributes.prompt') AS prompt, json_extract(detail, '$.attributes.prompt_length') AS promptLength
+       FROM telemetry_events WHERE session_id = ? AND (signal = 'span' OR name IN ('user_prompt', 'tool_result', 'api_error'))
+       ORDER BY ts, id`,
+    )
+    .all(sessionId) as {
+    id: number;
+    signal: string;
+    name: string;
+    ts: number | null;
+    toolName: string | null;
+    toolUseId: string | null;
+    durationMs: number | null;
+    success: number | null;
+    error: string | null;
+    model: string | null;
+    inputTokens: number | null;
+    outputTokens: number | null;
+    prompt: unknown;
+    promptLength: unknown;
+  }[];
+  return rows.map((r) => {
+    const base = {
+      ts: r.ts ?? 0,
+      toolName: r.toolName ?? '',
+      toolUseId: r.toolUseId ?? '',
+      durationMs: Math.round(r.durationMs ?? 0),
+      ref: `telemetry:${r.id}`,
+      detail: '',
+    };
+    if (r.name === 'user_prompt') {
+      const text =
+        typeof r.prompt === 'string' && r.prompt !== '<REDACTED>'
+          ? r.prompt
+          : `(a prompt of ${String(r.promptLength ?? '?')} characters; the agent does not log prompt text)`;
+      return { ...base, kind: 'prompt' as const, text, status: '' as const };
+    }
+    if (r.name === 'api_error') return { ...base, kind: 'error' as const, text: r.error ?? 'API error', status: '' as const };
+    if (r.signal === 'span' && !r.toolName) {
+      const tokens = r.inputTokens !== null || r.outputTokens !== null ? ` (${r.inputTokens ?? 0} in, ${r.outputTokens ?? 0} out)` : '';
+      return {
+        ...base,
+        kind: r.success === 0 ? ('error' as const) : ('prompt' as const),
+        text: `${r.name}${r.model ? ` · ${r.model}` : ''}${tokens}`,
+        status: '' as const,
+      };
+    }
+    const failed = r.success === 0;
+    return {
+      ...base,
+      kind: 'tool' as const,
+      text: r.toolName ?? r.name,
+      status: failed ? ('error' as const) : ('ok' as const),
+      detail: failed ? (r.error ?? '') : '',
+    };
+  });
 }

@@ -93,8 +93,8 @@ describe('rbk on an 80-column terminal', () => {
     expect(long).toContain('…');
     expect(long).toMatch(/^[0-9a-f]{8} /);
     // Columns that cannot fit are left out, least important first, and the table says so.
-    expect(screen[0]).not.toContain('AGENTS');
-    expect(screen.at(-1)).toMatch(/^\(AGENTS.* left out to fit 80 columns; --json has every field\)$/);
+    expect(screen[0]).not.toContain('SUBAGENTS');
+    expect(screen.at(-1)).toMatch(/^\(SUBAGENTS.* left out to fit 80 columns; --json has every field\)$/);
     // One number format per column: every TOKENS cell has the same unit and decimals.
     const tokensAt = screen[0]!.indexOf('TOKENS');
     const tokenCells = screen.slice(2, -1).map((l) => l.slice(tokensAt, tokensAt + 6).trim());

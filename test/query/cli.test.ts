@@ -77,7 +77,7 @@ describe('rbk sessions (list filters)', () => {
     expect(list[0]!.costUsd).toBeNull();
     const text = await rig.cli(['sessions']);
     expect(text.code).toBe(0);
-    expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+PROJECT\s+START\s+DURATION\s+STATUS\s+PROMPTS\s+TOOLS\s+FAILED\s+AGENTS\s+TOKENS\s+COST$/);
+    expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+PROJECT\s+START\s+DURATION\s+STATUS\s+PROMPTS\s+TOOLS\s+FAILED\s+SUBAGENTS\s+TOKENS\s+COST$/);
     expect(text.stdout).toContain(CUSTOM_SESSION.slice(0, 8));
   });
 

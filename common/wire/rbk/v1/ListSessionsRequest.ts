@@ -15,6 +15,7 @@ export interface ListSessionsRequest {
   'sort'?: (string);
   'offset'?: (number);
   'ascending'?: (boolean);
+  'agent'?: (string);
 }
 
 export interface ListSessionsRequest__Output {
@@ -29,4 +30,5 @@ export interface ListSessionsRequest__Output {
   'sort': (string);
   'offset': (number);
   'ascending': (boolean);
+  'agent': (string);
 }

@@ -13,6 +13,7 @@ export interface SearchRequest {
   'untilUnixMs'?: (number | string | Long);
   'limit'?: (number);
   'sessionId'?: (string);
+  'agent'?: (string);
 }
 
 export interface SearchRequest__Output {
@@ -25,4 +26,5 @@ export interface SearchRequest__Output {
   'untilUnixMs': (number);
   'limit': (number);
   'sessionId': (string);
+  'agent': (string);
 }

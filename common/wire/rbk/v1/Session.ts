@@ -26,6 +26,7 @@ export interface Session {
   'title'?: (string);
   'expiredUnixMs'?: (number | string | Long);
   'webSearchRequests'?: (number);
+  'agent'?: (string);
   '_cwd'?: "cwd";
   '_project'?: "project";
   '_transcriptPath'?: "transcriptPath";
@@ -62,6 +63,7 @@ export interface Session__Output {
   'title'?: (string);
   'expiredUnixMs'?: (number);
   'webSearchRequests': (number);
+  'agent': (string);
   '_cwd'?: "cwd";
   '_project'?: "project";
   '_transcriptPath'?: "transcriptPath";

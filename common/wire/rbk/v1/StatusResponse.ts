@@ -5,6 +5,7 @@ import type { DaemonPaths as _rbk_v1_DaemonPaths, DaemonPaths__Output as _rbk_v1
 import type { DaemonCounts as _rbk_v1_DaemonCounts, DaemonCounts__Output as _rbk_v1_DaemonCounts__Output } from '../../rbk/v1/DaemonCounts.js';
 import type { StoreHealth as _rbk_v1_StoreHealth, StoreHealth__Output as _rbk_v1_StoreHealth__Output } from '../../rbk/v1/StoreHealth.js';
 import type { UiStatus as _rbk_v1_UiStatus, UiStatus__Output as _rbk_v1_UiStatus__Output } from '../../rbk/v1/UiStatus.js';
+import type { OtlpStatus as _rbk_v1_OtlpStatus, OtlpStatus__Output as _rbk_v1_OtlpStatus__Output } from '../../rbk/v1/OtlpStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StatusResponse {
@@ -23,6 +24,7 @@ export interface StatusResponse {
   'store'?: (_rbk_v1_StoreHealth | null);
   'countsError'?: (string);
   'ui'?: (_rbk_v1_UiStatus | null);
+  'otel'?: (_rbk_v1_OtlpStatus | null);
   '_writeError'?: "writeError";
   '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";
@@ -44,6 +46,7 @@ export interface StatusResponse__Output {
   'store': (_rbk_v1_StoreHealth__Output | null);
   'countsError'?: (string);
   'ui': (_rbk_v1_UiStatus__Output | null);
+  'otel': (_rbk_v1_OtlpStatus__Output | null);
   '_writeError'?: "writeError";
   '_writeErrorSinceUnixMs'?: "writeErrorSinceUnixMs";
   '_countsError'?: "countsError";

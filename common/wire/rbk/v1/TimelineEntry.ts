@@ -17,6 +17,7 @@ export interface TimelineEntry {
   'detail'?: (string);
   'input'?: (string);
   'output'?: (string);
+  'permission'?: (string);
   '_toolName'?: "toolName";
   '_toolUseId'?: "toolUseId";
   '_status'?: "status";
@@ -24,6 +25,7 @@ export interface TimelineEntry {
   '_detail'?: "detail";
   '_input'?: "input";
   '_output'?: "output";
+  '_permission'?: "permission";
 }
 
 export interface TimelineEntry__Output {
@@ -40,6 +42,7 @@ export interface TimelineEntry__Output {
   'detail'?: (string);
   'input'?: (string);
   'output'?: (string);
+  'permission'?: (string);
   '_toolName'?: "toolName";
   '_toolUseId'?: "toolUseId";
   '_status'?: "status";
@@ -47,4 +50,5 @@ export interface TimelineEntry__Output {
   '_detail'?: "detail";
   '_input'?: "input";
   '_output'?: "output";
+  '_permission'?: "permission";
 }

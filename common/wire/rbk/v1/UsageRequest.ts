@@ -10,6 +10,7 @@ export interface UsageRequest {
   'project'?: (string);
   'timeZone'?: (string);
   'weekStart'?: (string);
+  'agent'?: (string);
 }
 
 export interface UsageRequest__Output {
@@ -19,4 +20,5 @@ export interface UsageRequest__Output {
   'project': (string);
   'timeZone': (string);
   'weekStart': (string);
+  'agent': (string);
 }

@@ -4,6 +4,7 @@
 import type { UsageRow as _rbk_v1_UsageRow, UsageRow__Output as _rbk_v1_UsageRow__Output } from '../../rbk/v1/UsageRow.js';
 import type { UsageTotals as _rbk_v1_UsageTotals, UsageTotals__Output as _rbk_v1_UsageTotals__Output } from '../../rbk/v1/UsageTotals.js';
 import type { ModelUsage as _rbk_v1_ModelUsage, ModelUsage__Output as _rbk_v1_ModelUsage__Output } from '../../rbk/v1/ModelUsage.js';
+import type { BilledUsage as _rbk_v1_BilledUsage, BilledUsage__Output as _rbk_v1_BilledUsage__Output } from '../../rbk/v1/BilledUsage.js';
 
 export interface UsageResponse {
   'report'?: (string);
@@ -14,6 +15,7 @@ export interface UsageResponse {
   'unpricedModels'?: (string)[];
   'pricingVersion'?: (string);
   'undatedMessages'?: (number);
+  'billed'?: (_rbk_v1_BilledUsage | null);
 }
 
 export interface UsageResponse__Output {
@@ -25,4 +27,5 @@ export interface UsageResponse__Output {
   'unpricedModels': (string)[];
   'pricingVersion': (string);
   'undatedMessages': (number);
+  'billed': (_rbk_v1_BilledUsage__Output | null);
 }
