@@ -29,6 +29,7 @@ import { classifyError } from '../rpc/errors.js';
 
 const SIGNALS: Record<string, OtlpSignal> = { '/v1/logs': 'logs', '/v1/traces': 'traces', '/v1/metrics': 'metrics' };
 const MAX_FORWARDS_IN_FLIGHT = 32;
+const REFUSED_BODY_GRACE_MS = 2000;
 
 export interface OtlpStatus {
   enabled: boolean;
@@ -161,11 +162,16 @@ export class OtlpServer {
       raw = await this.readBody(req);
       body = await this.inflate(raw, req.headers['content-encoding']);
     } catch (err) {
-      req.resume();
       if (err instanceof HttpRefusal) {
         this.refusedAtGate++;
-        res.setHeader('connection', 'close');
+        // Answer now and discard the rest of the body rather than reset the connection: a client
+        // still writing would see the reset (EPIPE) instead of the answer. A sender that keeps
+        // going regardless is cut off after a short grace.
+        req.resume();
         this.send(res, err.status, { code: err.status === 413 ? 8 : 3, message: err.message });
+        setTimeout(() => {
+          if (!req.complete) req.socket.destroy();
+        }, REFUSED_BODY_GRACE_MS).unref();
         return;
       }
       throw err;
