@@ -68,32 +68,60 @@ export class TelemetryStore {
         (event_key, signal, agent, service, name, session_id, prompt_id, tool_use_id, tool_name, ts, seq, model, query_source,
          input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, duration_ms, success, decision,
          decision_source, error, detail, received_at)
-      VALUES (@eventKey, @signal, @agent, @service, @name, @sessionId, @promptId, @toolUseId, @toolName, @ts, @seq, @model, @querySource,
-         @inputTokens, @outputTokens, @cacheReadTokens, @cacheCreationTokens, @costUsd, @durationMs, @success, @decision,
-         @decisionSource, @error, @detailText, @receivedAt)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.sessionState = db.prepare('SELECT pulled_from AS pulledFrom FROM sessions WHERE id = ?');
     this.createSession = db.prepare(`
       INSERT INTO sessions (id, host, agent, cc_version, status, started_at, last_activity_at, created_at, updated_at)
-      VALUES (@id, @host, @agent, @version, 'ended', @at, @at, @now, @now)`);
+      VALUES (@id, @host, @agent, @version, 'ended', @first, @last, @now, @now)`);
     this.widenSession = db.prepare(`
       UPDATE sessions SET
-        started_at = MIN(COALESCE(started_at, @at), @at),
-        last_activity_at = MAX(COALESCE(last_activity_at, @at), @at),
+        started_at = MIN(COALESCE(started_at, @first), @first),
+        last_activity_at = MAX(COALESCE(last_activity_at, @last), @last),
         updated_at = @now
       WHERE id = @id AND pulled_from IS NULL`);
   }
 
   /**
    * Stores a batch in one transaction: when this returns, every event is on disk (or was already),
-   * so the receiver may acknowledge the export. `redact` runs on each event's detail first.
+   * so the receiver may acknowledge the export. `redact` runs on each event's detail first. Each
+   * session the batch touches is created or widened once, not once per event.
    */
   insert(events: readonly TelemetryEvent[], opts: { host: string; now?: number; redact: (value: unknown) => unknown }): TelemetryInsertResult {
     const now = opts.now ?? Date.now();
     const result: TelemetryInsertResult = { stored: 0, duplicates: 0, newSessions: [] };
+    const touched = new Map<string, { first: number; last: number; agent: string; version: string | null }>();
     this.db.transaction(() => {
       for (const e of events) {
         const detailText = JSON.stringify(opts.redact(e.detail));
-        const r = this.insertEvent.run({ ...e, detailText, receivedAt: now });
+        // Positional, in the column order above: spreading each event into a named-parameter
+        // object cost more than the insert itself.
+        const r = this.insertEvent.run(
+          e.eventKey,
+          e.signal,
+          e.agent,
+          e.service,
+          e.name,
+          e.sessionId,
+          e.promptId,
+          e.toolUseId,
+          e.toolName,
+          e.ts,
+          e.seq,
+          e.model,
+          e.querySource,
+          e.inputTokens,
+          e.outputTokens,
+          e.cacheReadTokens,
+          e.cacheCreationTokens,
+          e.costUsd,
+          e.durationMs,
+          e.success,
+          e.decision,
+          e.decisionSource,
+          e.error,
+          detailText,
+          now,
+        );
         if (r.changes === 0) {
           result.duplicates++;
           continue;
@@ -101,12 +129,19 @@ export class TelemetryStore {
         result.stored++;
         if (!e.sessionId) continue;
         const at = e.ts ?? now;
-        const known = this.sessionState.get(e.sessionId) as { pulledFrom: string | null } | undefined;
+        const t = touched.get(e.sessionId);
+        if (t) {
+          t.first = Math.min(t.first, at);
+          t.last = Math.max(t.last, at);
+        } else touched.set(e.sessionId, { first: at, last: at, agent: e.agent, version: e.agentVersion });
+      }
+      for (const [id, t] of touched) {
+        const known = this.sessionState.get(id) as { pulledFrom: string | null } | undefined;
         if (!known) {
-          this.createSession.run({ id: e.sessionId, host: opts.host, agent: e.agent, version: e.agentVersion, at, now });
-          result.newSessions.push(e.sessionId);
+          this.createSession.run({ id, host: opts.host, agent: t.agent, version: t.version, first: t.first, last: t.last, now });
+          result.newSessions.push(id);
         } else if (known.pulledFrom === null) {
-          this.widenSession.run({ id: e.sessionId, at, now });
+          this.widenSession.run({ id, first: t.first, last: t.last, now });
         }
       }
     })();
