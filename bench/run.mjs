@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RESULTS, ROOT } from './lib.mjs';
 
-const all = ['hook', 'parse', 'import', 'redact', 'usage', 'query', 'console', 'ingest', 'rss', 'scaling', 'sync', 'learn', 'reliability'];
+const all = ['hook', 'parse', 'import', 'redact', 'usage', 'query', 'console', 'otlp', 'ingest', 'rss', 'scaling', 'sync', 'learn', 'reliability'];
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 const summary = [];
 for (const name of wanted) {

@@ -6,6 +6,7 @@ import { resolvePaths } from '../../common/paths.js';
 import { loadOrCreateSecret } from '../../common/secret-file.js';
 import { loadConfig } from '../../daemon/config/load.js';
 import { parseListen } from '../../daemon/listen.js';
+import { call } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import type { Io } from '../io.js';
 import { shellQuote } from '../install/shell.js';
@@ -15,9 +16,17 @@ export async function otelEnvCommand(io: Io, opts: { json: boolean; serviceName?
   const { config } = loadConfig(paths.config);
   if (!config.otel.enabled) throw new CliError(`the OTLP receiver is off: set otel.enabled: true in ${paths.config} and restart rbkd`, EXIT.failure);
   const { host, port } = parseListen(config.otel.listen);
+  // The running daemon knows the address it bound (the config may say port 0); else the config's.
+  let endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    const s = await call<{ otel?: { url?: string } }>('Admin', 'Status', {}, 2000);
+    if (s.otel?.url) endpoint = s.otel.url;
+  } catch {
+    /* not running: the config's address is where it will listen */
+  }
   const token = loadOrCreateSecret(paths.otlpToken, 'OTLP token');
   const env: Record<string, string> = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}`,
     // GenAI spans are what rbk turns into sessions; logs carry GenAI events where the SDK sends them.

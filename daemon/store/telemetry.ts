@@ -9,6 +9,9 @@
 //   shows in `rbk sessions` at once. When its hooks and transcript arrive they own every column,
 //   as for any session; telemetry only widens started_at / last_activity_at, the same MIN/MAX rule
 //   the other sources use.
+// - **An OpenTelemetry agent's session (otel:<service>) has no other source**: its token and
+//   tool-call counts add up from its GenAI spans, once per span stored (a retried span adds
+//   nothing). Claude Code's and Codex's counts come from their transcripts, never from here.
 // - **Pulled sessions are read-only**: telemetry never adds to a session pulled from the central
 //   copy (pulled_from set); such events are stored without touching the session row.
 //
@@ -61,6 +64,7 @@ export class TelemetryStore {
   private readonly sessionState;
   private readonly createSession;
   private readonly widenSession;
+  private readonly addSpanCounts;
 
   constructor(private readonly db: Db) {
     this.insertEvent = db.prepare(`
@@ -73,6 +77,11 @@ export class TelemetryStore {
     this.createSession = db.prepare(`
       INSERT INTO sessions (id, host, agent, cc_version, status, started_at, last_activity_at, created_at, updated_at)
       VALUES (@id, @host, @agent, @version, 'ended', @first, @last, @now, @now)`);
+    this.addSpanCounts = db.prepare(`
+      UPDATE sessions SET
+        input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
+        t_tool_calls = t_tool_calls + @tools, t_tool_failures = t_tool_failures + @failures
+      WHERE id = @id AND agent LIKE 'otel:%' AND pulled_from IS NULL`);
     this.widenSession = db.prepare(`
       UPDATE sessions SET
         started_at = MIN(COALESCE(started_at, @first), @first),
@@ -89,7 +98,10 @@ export class TelemetryStore {
   insert(events: readonly TelemetryEvent[], opts: { host: string; now?: number; redact: (value: unknown) => unknown }): TelemetryInsertResult {
     const now = opts.now ?? Date.now();
     const result: TelemetryInsertResult = { stored: 0, duplicates: 0, newSessions: [] };
-    const touched = new Map<string, { first: number; last: number; agent: string; version: string | null }>();
+    const touched = new Map<
+      string,
+      { first: number; last: number; agent: string; version: string | null; input: number; output: number; tools: number; failures: number }
+    >();
     this.db.transaction(() => {
       for (const e of events) {
         const detailText = JSON.stringify(opts.redact(e.detail));
@@ -129,11 +141,22 @@ export class TelemetryStore {
         result.stored++;
         if (!e.sessionId) continue;
         const at = e.ts ?? now;
-        const t = touched.get(e.sessionId);
+        let t = touched.get(e.sessionId);
         if (t) {
           t.first = Math.min(t.first, at);
           t.last = Math.max(t.last, at);
-        } else touched.set(e.sessionId, { first: at, last: at, agent: e.agent, version: e.agentVersion });
+        } else {
+          t = { first: at, last: at, agent: e.agent, version: e.agentVersion, input: 0, output: 0, tools: 0, failures: 0 };
+          touched.set(e.sessionId, t);
+        }
+        if (e.signal === 'span') {
+          t.input += e.inputTokens ?? 0;
+          t.output += e.outputTokens ?? 0;
+          if (e.toolName) {
+            t.tools++;
+            if (e.success === 0) t.failures++;
+          }
+        }
       }
       for (const [id, t] of touched) {
         const known = this.sessionState.get(id) as { pulledFrom: string | null } | undefined;
@@ -143,6 +166,7 @@ export class TelemetryStore {
         } else if (known.pulledFrom === null) {
           this.widenSession.run({ id, first: t.first, last: t.last, now });
         }
+        if (t.input + t.output + t.tools > 0) this.addSpanCounts.run({ id, input: t.input, output: t.output, tools: t.tools, failures: t.failures });
       }
     })();
     return result;

@@ -9,7 +9,19 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, makeDataDir, queryAll, queryOne, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import {
+  assertBuilt,
+  makeDataDir,
+  queryAll,
+  queryOne,
+  REPO_ROOT,
+  runCli,
+  runNode,
+  startDaemon,
+  waitFor,
+  type DaemonProcess,
+  type TempRbk,
+} from '../support/rbk.js';
 import { apiRequest, captureServer, exportClaudeEvents, post, receiver } from './support.js';
 
 let t: TempRbk;
@@ -453,3 +465,75 @@ function streamBody(bytes: number, declared: boolean): Promise<{ status: number;
     pump();
   });
 }
+
+describe('a Node agent on the OpenTelemetry SDK', () => {
+  it('the openai client, instrumented by @opentelemetry/instrumentation-openai, shows up as a session with its tokens and tool calls', async () => {
+    // A loopback stand-in for the Chat Completions API: a tool call, then (after the failing run)
+    // another, then the answer.
+    let call = 0;
+    const standIn = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        call++;
+        const usage = [
+          { prompt_tokens: 120, completion_tokens: 15 },
+          { prompt_tokens: 160, completion_tokens: 12 },
+          { prompt_tokens: 200, completion_tokens: 9 },
+        ][call - 1] ?? { prompt_tokens: 1, completion_tokens: 1 };
+        const message =
+          call < 3
+            ? { role: 'assistant', content: null, tool_calls: [{ id: `call_${call}`, type: 'function', function: { name: 'run_tests', arguments: '{}' } }] }
+            : { role: 'assistant', content: 'All 12 tests pass now.' };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${call}`,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: 'gpt-4.1-mini-2025-04-14',
+            choices: [{ index: 0, message, finish_reason: call < 3 ? 'tool_calls' : 'stop' }],
+            usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => standIn.listen(0, '127.0.0.1', r));
+    const { port } = standIn.address() as import('node:net').AddressInfo;
+    try {
+      const env = JSON.parse((await runCli(t, ['otel', 'env', '--service-name', 'openai-agent', '--json'])).stdout) as { env: Record<string, string> };
+      expect(env.env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(url);
+      const agent = await runNode([path.join(REPO_ROOT, 'test', 'otel', 'agents', 'openai-agent.mjs'), 'run the tests and fix what fails'], {
+        env: { ...env.env, OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` },
+      });
+      expect(agent.code, agent.stderr).toBe(0);
+      expect(call).toBe(3);
+    } finally {
+      standIn.close();
+    }
+    const sessions = await waitFor('the agent session', async () => {
+      const list = JSON.parse((await runCli(t, ['sessions', '--agent', 'otel:openai-agent', '--json'])).stdout) as {
+        id: string;
+        agent: string;
+        tokens: { input: number; output: number };
+        counts: { toolCalls: number; toolFailures: number };
+      }[];
+      return list.length > 0 ? list : null;
+    });
+    expect(sessions).toHaveLength(1);
+    // Tokens from the instrumentation's chat spans, tool calls from the agent's own spans.
+    expect(sessions[0]!.tokens).toMatchObject({ input: 480, output: 36 });
+    expect(sessions[0]!.counts).toMatchObject({ toolCalls: 2, toolFailures: 1 });
+    const show = JSON.parse((await runCli(t, ['sessions', 'show', sessions[0]!.id, '--json'])).stdout) as {
+      timeline: { kind: string; text: string; toolName: string | null; status: string | null }[];
+    };
+    const chats = show.timeline.filter((e) => e.text.startsWith('chat '));
+    expect(chats.map((e) => e.text)).toEqual([
+      'chat gpt-4.1-mini · gpt-4.1-mini-2025-04-14 (120 in, 15 out)',
+      'chat gpt-4.1-mini · gpt-4.1-mini-2025-04-14 (160 in, 12 out)',
+      'chat gpt-4.1-mini · gpt-4.1-mini-2025-04-14 (200 in, 9 out)',
+    ]);
+    expect(show.timeline.filter((e) => e.kind === 'tool').map((e) => [e.toolName, e.status])).toEqual([
+      ['run_tests', 'error'],
+      ['run_tests', 'ok'],
+    ]);
+  });
+});
