@@ -28,6 +28,7 @@ import { createSyncService, type SyncService } from './sync/service.js';
 import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
 import { rederive } from './ingest/rederive.js';
+import { codexRoots } from './ingest/importer.js';
 import { UiServer } from './http/server.js';
 import { OtlpServer } from './http/otlp.js';
 import { OtlpReceiver } from './ingest/otlp/receiver.js';
@@ -245,6 +246,16 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     health.noteError(err, 'read');
     if (health.writable) throw err;
   }
+  // Codex CLI sessions have no hooks: watch this month's rollout folders (re-checked hourly, for a
+  // new month or a first session), and the sweep reads whatever the watch missed.
+  const watchCodex = () => {
+    const now = new Date();
+    const month = path.join(String(now.getFullYear()), String(now.getMonth() + 1).padStart(2, '0'));
+    for (const root of codexRoots()) watcher.watchFolder(path.join(root, month));
+  };
+  watchCodex();
+  const codexTimer = setInterval(watchCodex, 3600_000);
+  codexTimer.unref();
   // Sessions no hook announced while the daemon was away (or ever): read them now, not in ten minutes.
   if (config.ingest.sweepAtStart) scheduler.tick('sweep');
   // Interactions left unsearchable by an import the last daemon did not finish.
@@ -258,6 +269,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(drainTimer);
+        clearInterval(codexTimer);
         await scheduler.stop();
         await ctx.ui.stop();
         await ctx.otlp.stop();

@@ -26,10 +26,20 @@ export interface ImportProgress {
   pastRetention?: { sessions: number; oldestUnixMs: number; days: number };
 }
 
-/** ~/.claude/projects, ~/.config/claude/projects and $CLAUDE_CONFIG_DIR/projects, where they exist. */
+/** The Codex CLI's rollout folders: $CODEX_HOME (default ~/.codex) sessions/ and archived_sessions/. */
+export function codexRoots(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string[] {
+  const codexHome = env.CODEX_HOME && env.CODEX_HOME.length > 0 ? path.resolve(env.CODEX_HOME) : path.join(home, '.codex');
+  return [path.join(codexHome, 'sessions'), path.join(codexHome, 'archived_sessions')];
+}
+
+/**
+ * ~/.claude/projects, ~/.config/claude/projects and $CLAUDE_CONFIG_DIR/projects, and the Codex
+ * CLI's rollout folders, where they exist.
+ */
 export function defaultTranscriptRoots(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string[] {
   const roots = [path.join(home, '.claude', 'projects'), path.join(home, '.config', 'claude', 'projects')];
   if (env.CLAUDE_CONFIG_DIR) roots.unshift(path.join(path.resolve(env.CLAUDE_CONFIG_DIR), 'projects'));
+  roots.push(...codexRoots(env, home));
   return [...new Set(roots)].filter((r) => fs.existsSync(r));
 }
 

@@ -45,6 +45,8 @@ export interface BatchOptions {
   untilOffset: number;
   sessionIdHint: string | null;
   agentIdHint: string | null;
+  /** claude (default) or codex: which parser reads the file. */
+  format?: 'claude' | 'codex';
   /** Redacts a parsed line before anything is derived from it (redaction.mode: ingest). */
   redact: ((entry: Record<string, unknown>) => { value: Record<string, unknown>; count: number }) | null;
 }
@@ -68,7 +70,7 @@ export async function* prepareBatches(file: string, offset: number, opts: BatchO
   for await (const { line, parsed } of scanTranscript(
     file,
     offset,
-    { sessionIdHint: opts.sessionIdHint, agentIdHint: opts.agentIdHint, transformEntry },
+    { sessionIdHint: opts.sessionIdHint, agentIdHint: opts.agentIdHint, transformEntry, format: opts.format },
     { untilOffset: opts.untilOffset },
   )) {
     const size = line.end - line.offset;

@@ -144,6 +144,7 @@ export class TranscriptIngester {
           git_branch = COALESCE(@gitBranch, git_branch),
           cc_version = COALESCE(@version, cc_version),
           model = COALESCE(@model, model),
+          agent = COALESCE(@agent, agent),
           transcript_path = COALESCE(transcript_path, @transcriptPath),
           title = COALESCE(@title, title),
           started_at = CASE WHEN @first IS NULL THEN started_at ELSE MIN(COALESCE(started_at, @first), @first) END,
@@ -294,7 +295,12 @@ export class TranscriptIngester {
       return v;
     };
     try {
-      const opts = { untilOffset: st.size, sessionIdHint, agentIdHint: layout.agentId };
+      const opts = {
+        untilOffset: st.size,
+        sessionIdHint,
+        agentIdHint: layout.agentId,
+        format: layout.layout === 'codex' ? ('codex' as const) : ('claude' as const),
+      };
       // Redaction runs on the parsed line before anything is extracted from it (redaction.mode: ingest).
       const redaction = this.opts.redaction ?? null;
       const worker = source === 'import' || source === 'sweep' ? this.parseWorker : null;
@@ -573,6 +579,7 @@ interface SessionMetaAcc {
   gitBranch: string | null;
   version: string | null;
   model: string | null;
+  agent: string | null;
   transcriptPath: string | null;
   title: string | null;
   first: number | null;
@@ -582,7 +589,7 @@ interface SessionMetaAcc {
 function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: LineFacts, transcriptPath: string | null): void {
   let m = into.get(sessionId);
   if (!m) {
-    m = { cwd: null, project: null, gitBranch: null, version: null, model: null, transcriptPath, title: null, first: null, last: null };
+    m = { cwd: null, project: null, gitBranch: null, version: null, model: null, agent: null, transcriptPath, title: null, first: null, last: null };
     into.set(sessionId, m);
   }
   const meta = p.sessionMeta;
@@ -592,6 +599,7 @@ function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p:
   }
   if (meta.gitBranch) m.gitBranch = meta.gitBranch;
   if (meta.version) m.version = meta.version;
+  if (meta.agent) m.agent = meta.agent;
   if (p.usage?.model && p.usage.model !== '<synthetic>') m.model = p.usage.model;
   const title = meta.customTitle ?? meta.aiTitle ?? meta.summary;
   if (title) m.title = title.slice(0, 200);

@@ -1,6 +1,7 @@
 // Follows live transcripts. Claude Code writes a transcript asynchronously, so a hook firing is
 // only a hint that the file will grow: we watch each active project folder (main transcripts,
 // flat agent-*.jsonl files, and <session>/subagents/) and read a file again shortly after it changes.
+import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../log.js';
@@ -27,6 +28,17 @@ export class TranscriptWatcher {
     this.watcher.on('add', (p) => this.schedule(p));
     this.watcher.on('change', (p) => this.schedule(p));
     this.watcher.on('error', (err) => this.log.warn('transcript watcher error', { error: err }));
+  }
+
+  /**
+   * Watches a folder for transcripts that appear or grow in it and up to two levels below (a Codex
+   * month folder: DD/rollout-….jsonl). Idempotent; a folder that does not exist yet is skipped.
+   */
+  watchFolder(dir: string): void {
+    if (this.dirs.has(dir) || !fs.existsSync(dir)) return;
+    this.dirs.add(dir);
+    this.watcher.add(dir);
+    this.log.debug('watching transcript folder', { dir });
   }
 
   /** Starts following the folder of this transcript (idempotent) and reads the file now. */

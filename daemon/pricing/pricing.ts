@@ -1,4 +1,4 @@
-// Embedded Claude price table, so that cost works offline and every stored cost can say which
+// Embedded price table (Claude, and OpenAI's models for Codex sessions), so that cost works offline and every stored cost can say which
 // table produced it (PRICING_VERSION). Prices are USD per million tokens, taken from Anthropic's
 // pricing page (platform.claude.com/docs/en/about-claude/pricing) as mirrored in 2026.
 //
@@ -13,9 +13,48 @@
 // - an unknown model costs null, never 0, so unpriced usage stays visible; `<synthetic>`
 //   (Claude Code's locally generated messages) costs 0.
 // Bare aliases ("opus", "sonnet") are ambiguous across generations and priced as unknown.
+//
+// OpenAI (Codex CLI sessions): USD per million tokens from openai.com/api/pricing as mirrored in
+// 2026. OpenAI bills cached input at its own rate and cache writes not at all, so Codex usage is
+// stored as input = uncached input, cacheRead = cached input; cacheWrite prices equal input.
+// Reasoning tokens are part of output, billed at the output price.
 import type { UsageRecord } from '../ingest/transcripts/types.js';
 
 export const PRICING_VERSION = '2026-12-03';
+
+function openai(input: number, cachedInput: number, output: number): ModelPrice {
+  return { input, output, cacheWrite5m: input, cacheWrite1h: input, cacheRead: cachedInput };
+}
+
+/** OpenAI models by their undated id. */
+const OPENAI_TABLE: Readonly<Record<string, ModelPrice>> = {
+  'gpt-5.1-codex-max': openai(1.25, 0.125, 10),
+  'gpt-5.1-codex-mini': openai(0.25, 0.025, 2),
+  'gpt-5.1-codex': openai(1.25, 0.125, 10),
+  'gpt-5.1': openai(1.25, 0.125, 10),
+  'gpt-5-codex': openai(1.25, 0.125, 10),
+  'gpt-5': openai(1.25, 0.125, 10),
+  'gpt-5-mini': openai(0.25, 0.025, 2),
+  'gpt-5-nano': openai(0.05, 0.005, 0.4),
+  'gpt-4.1': openai(2, 0.5, 8),
+  'gpt-4.1-mini': openai(0.4, 0.1, 1.6),
+  'gpt-4.1-nano': openai(0.1, 0.025, 0.4),
+  'gpt-4o': openai(2.5, 1.25, 10),
+  'gpt-4o-mini': openai(0.15, 0.075, 0.6),
+  o3: openai(2, 0.5, 8),
+  'o4-mini': openai(1.1, 0.275, 4.4),
+  'codex-mini-latest': openai(1.5, 0.375, 6),
+};
+
+/** The OpenAI table key for a model id (dated ids such as gpt-4.1-2025-04-14 included), or null. */
+export function canonicalOpenAiModel(model: string): string | null {
+  const s = model
+    .trim()
+    .toLowerCase()
+    .replace(/^openai\//, '')
+    .replace(/-\d{4}-\d{2}-\d{2}$/, '');
+  return Object.hasOwn(OPENAI_TABLE, s) ? s : null;
+}
 
 /**
  * Server-side web search, per request, whatever the model: $10 per 1,000 searches (Anthropic's
@@ -135,6 +174,8 @@ export function canonicalModel(model: string): string | null {
 /** The embedded price of a model, or null when unknown. `<synthetic>` is priced at 0. */
 export function priceFor(model: string): ResolvedPrice | null {
   if (model === '<synthetic>') return { key: '<synthetic>', ...std(0, 0) };
+  const openaiKey = canonicalOpenAiModel(model);
+  if (openaiKey !== null) return { key: openaiKey, ...(OPENAI_TABLE[openaiKey] as ModelPrice) };
   const key = canonicalModel(model);
   if (key === null) return null;
   return { key, ...(TABLE[key] as ModelPrice) };
@@ -153,7 +194,7 @@ function validNumber(v: unknown): v is number {
 function resolve(model: string, overrides?: Readonly<Record<string, Partial<ModelPrice>>>): ResolvedPrice | null {
   const base = priceFor(model);
   if (!overrides) return base;
-  const canonical = base?.key ?? canonicalModel(model);
+  const canonical = base?.key ?? canonicalModel(model) ?? canonicalOpenAiModel(model);
   const ov = overrides[model] ?? (canonical !== null ? overrides[canonical] : undefined);
   if (!ov) return base;
   let merged: ResolvedPrice;

@@ -67,9 +67,13 @@ export function summarizeToolInput(inputJson: string | null): string {
   } catch {
     return clip(inputJson, 300);
   }
-  for (const key of ['command', 'file_path', 'path', 'pattern', 'url', 'query', 'description', 'prompt']) {
+  // Claude Code's tools, then Codex's: exec_command's cmd, and the older shell tool's argv
+  // (["bash", "-lc", "…"]: the script is its last word).
+  for (const key of ['command', 'cmd', 'file_path', 'path', 'pattern', 'url', 'query', 'description', 'prompt']) {
     const v = input[key];
     if (typeof v === 'string' && v.length > 0) return clip(v, 500);
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))
+      return clip(v.length === 3 && /sh$/.test(v[0] as string) ? (v[2] as string) : v.join(' '), 500);
   }
   return clip(JSON.stringify(input), 300);
 }

@@ -9,10 +9,11 @@
 //
 // Every id returned here comes from a path segment that passed isSafeId, so it can never walk a
 // path; anything else is reported as a problem and returned as null.
+import { CODEX_ROLLOUT } from './codex.js';
 import path from 'node:path';
 import { isSafeId, isSafeTranscriptPath } from '../../../common/ids.js';
 
-export type TranscriptLayoutKind = 'main' | 'flat-agent' | 'subagents-folder';
+export type TranscriptLayoutKind = 'main' | 'flat-agent' | 'subagents-folder' | 'codex';
 
 /** Internal subagent runs recognisable from their agent id. */
 export type InternalAgentKind = 'compaction' | 'prompt-suggestion';
@@ -53,6 +54,19 @@ export function classifyTranscriptPath(absPath: string): TranscriptLayout {
   let stem = base;
   if (base.endsWith('.jsonl')) stem = base.slice(0, -'.jsonl'.length);
   else problems.push('not-jsonl');
+
+  // A Codex CLI rollout: rollout-<time>-<session id>.jsonl (transcripts/codex.ts).
+  const codex = CODEX_ROLLOUT.exec(base);
+  if (codex)
+    return {
+      role: 'session',
+      sessionId: (codex[1] as string).toLowerCase(),
+      agentId: null,
+      layout: 'codex',
+      isCompaction: false,
+      internalAgent: null,
+      problems,
+    };
 
   if (stem.startsWith('agent-')) {
     const rawAgent = stem.slice('agent-'.length);

@@ -22,6 +22,7 @@
 //   flagged (invalidUtf8 + problem), unless ctx.rejectInvalidUtf8 asks for a failure.
 // - Oversized lines (skipped by the reader) become { ok:false, reason:'oversized' } via
 //   parseLineRecord.
+import { interpretCodex } from './codex.js';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { isSafeId } from '../../../common/ids.js';
@@ -162,7 +163,7 @@ function digits(s: string, from: number, to: number): number {
  * Unix ms of an ISO timestamp. Claude Code always writes `YYYY-MM-DDTHH:MM:SS.sssZ`; decoding
  * that by hand is several times faster than Date.parse, which remains the fallback.
  */
-function parseTimestamp(v: unknown): number | null {
+export function parseTimestamp(v: unknown): number | null {
   if (typeof v !== 'string') return null;
   if (v.length === 24 && v.charCodeAt(23) === 90 /* Z */ && v.charCodeAt(10) === 84 /* T */ && v.charCodeAt(19) === 46 /* . */) {
     const y = digits(v, 0, 4);
@@ -569,6 +570,7 @@ export function parseTranscriptLine(bytes: Buffer, ctx: ParseContext): ParsedLin
   if (!isObj(parsed)) return failure('not-object', size, invalidUtf8);
   try {
     const entry: Obj = ctx.transformEntry ? (ctx.transformEntry(parsed) as Obj) : parsed;
+    if (ctx.format === 'codex') return interpretCodex(entry, bytes, ctx, invalidUtf8);
     return interpret(entry, bytes, ctx, invalidUtf8);
   } catch (err) {
     // JSON.parse takes any depth, but the recursive walks after it (redaction, stringify) overflow

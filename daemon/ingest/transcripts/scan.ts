@@ -4,6 +4,24 @@ import { readCompleteLines, type LineRecord, type ReadLinesOptions } from './rea
 import { parseLineRecord } from './parse.js';
 import { addUsage, sumUsage, type TokenTotals } from './usage.js';
 import type { ParseContext, ParsedLine, UsageRecord } from './types.js';
+import { CODEX_STATE_LINE, newCodexState, updateCodexState, type CodexState } from './codex.js';
+
+/** Reads the state-setting lines (session, turn context) of a Codex rollout before `until`. */
+async function primeCodexState(file: string, until: number, state: CodexState): Promise<void> {
+  for await (const line of readCompleteLines(file, 0, { untilOffset: until })) {
+    if (!line.bytes) continue;
+    const text = line.bytes.toString('utf8');
+    const m = CODEX_STATE_LINE.exec(text.slice(0, 200));
+    if (!m) continue;
+    try {
+      const o = JSON.parse(text) as { type?: unknown; payload?: unknown };
+      if (typeof o.type === 'string' && typeof o.payload === 'object' && o.payload !== null)
+        updateCodexState(state, o.type, o.payload as Record<string, unknown>);
+    } catch {
+      /* a bad line: the main read counts it */
+    }
+  }
+}
 
 export interface ScannedLine {
   line: LineRecord;
@@ -18,6 +36,11 @@ export async function* scanTranscript(
   opts?: ReadLinesOptions,
 ): AsyncGenerator<ScannedLine> {
   const full: ParseContext = { ...ctx, file };
+  if (ctx.format === 'codex') {
+    full.codexState = newCodexState();
+    // Reading from the middle (a live tail): the model and session come from earlier lines.
+    if (fromOffset > 0) await primeCodexState(file, fromOffset, full.codexState);
+  }
   for await (const line of readCompleteLines(file, fromOffset, opts)) {
     yield { line, parsed: parseLineRecord(line, full) };
   }

@@ -119,6 +119,8 @@ export interface UsageRecord {
 /** Session-level facts a line states. Only the fields the line carries are present. */
 export interface SessionMeta {
   sessionId?: string;
+  /** The agent that wrote the transcript when it is not Claude Code (codex). */
+  agent?: string;
   cwd?: string;
   gitBranch?: string;
   version?: string;
@@ -182,6 +184,10 @@ export interface ParseContext {
    * (text, tool input and output, raw) comes from the rewritten line. Redaction plugs in here.
    */
   transformEntry?: (entry: Record<string, unknown>) => Record<string, unknown>;
+  /** Whose transcript it is: Claude Code's (default) or a Codex CLI rollout (transcripts/codex.ts). */
+  format?: 'claude' | 'codex';
+  /** Codex rollouts: what earlier lines of the file said (model, session, fork), kept per scan. */
+  codexState?: import('./codex.js').CodexState;
 }
 
 // too-deep: JSON nested so deep (thousands of levels) that walking it would overflow the stack.
