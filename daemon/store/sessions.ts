@@ -115,9 +115,16 @@ export class SessionQueries {
       .all(sessionId) as HookEventRow[];
   }
 
-  /** Of these sessions, the ones no hook event names: found only by reading transcripts. */
+  /**
+   * Of these sessions, the ones no hook event names: found only by reading transcripts. Claude
+   * Code's only: other agents (Codex) have no hooks, so missing ones say nothing about rbk's.
+   */
   withoutHookEvents(ids: readonly string[]): string[] {
-    const stmt = this.db.prepare('SELECT NOT EXISTS (SELECT 1 FROM hook_events WHERE session_id = ?)').pluck();
+    const stmt = this.db
+      .prepare(
+        `SELECT NOT EXISTS (SELECT 1 FROM hook_events WHERE session_id = ?1) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 AND agent = 'claude-code')`,
+      )
+      .pluck();
     return ids.filter((id) => stmt.get(id) === 1);
   }
 
@@ -126,7 +133,7 @@ export class SessionQueries {
    * newest first: for `rbk doctor`, `rbk status` and the rbk_sessions_unannounced metric.
    */
   unannounced(limit = 5): { total: number; recent: { id: string; project: string | null; lastActivityAt: number | null }[] } {
-    const where = `FROM sessions s WHERE s.pulled_from IS NULL AND s.expired_at IS NULL
+    const where = `FROM sessions s WHERE s.pulled_from IS NULL AND s.expired_at IS NULL AND s.agent = 'claude-code'
       AND EXISTS (SELECT 1 FROM transcripts t WHERE t.session_id = s.id AND t.source = 'sweep')
       AND NOT EXISTS (SELECT 1 FROM hook_events h WHERE h.session_id = s.id)`;
     const total = this.db.prepare(`SELECT count(*) ${where}`).pluck().get() as number;
