@@ -23,6 +23,7 @@
 // Also removed: local artifacts under <dataDir>/<localBaseDir>/**/session=<id>/ of expired
 // sessions, rows of no session (hook events without a session id, lines without one) older than
 // the cutoff, and quarantined spool files (<spool>/rejected/*) older than the cutoff.
+import { telemetryRetention } from '../store/telemetry.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RbkPaths } from '../../common/paths.js';
@@ -49,6 +50,8 @@ export interface RetentionRows {
   subagents: number;
   /** error_signatures + signature_scans + learn_runs rows of the session. */
   learnRows: number;
+  /** What agents exported over OTLP for the session (daemon/store/telemetry.ts). */
+  telemetryEvents: number;
 }
 
 export interface RetentionSession {
@@ -125,6 +128,7 @@ export function planRetention(env: RetentionEnv): RetentionPlan {
       )
       .pluck(),
   };
+  const telemetry = telemetryRetention(db);
   const sessions = (db.prepare(CANDIDATES).all({ cutoff }) as { id: string; project: string | null; last: number }[]).map((r) => ({
     id: r.id,
     project: r.project,
@@ -135,6 +139,7 @@ export function planRetention(env: RetentionEnv): RetentionPlan {
       messageUsage: count.messageUsage.get(r.id) as number,
       subagents: count.subagents.get(r.id) as number,
       learnRows: count.learnRows.get({ id: r.id }) as number,
+      telemetryEvents: telemetry.count(r.id),
     },
   }));
   const one = (sql: string) => db.prepare(sql).pluck().get({ cutoff }) as number;
@@ -166,11 +171,13 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
     messageUsage: 0,
     subagents: 0,
     learnRows: 0,
+    telemetryEvents: 0,
     skipped: 0,
     pinnedKept: 0,
     orphanHookEvents: 0,
     orphanInteractions: 0,
     orphanMessageUsage: 0,
+    orphanTelemetryEvents: 0,
     artifactDirs: 0,
     spoolRejected: 0,
   };
@@ -191,6 +198,7 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
       counts.messageUsage += r.messageUsage;
       counts.subagents += r.subagents;
       counts.learnRows += r.learnRows;
+      counts.telemetryEvents += r.telemetryEvents;
     } else {
       // Pinned, or active again, since the list was made.
       counts.skipped += 1;
@@ -217,6 +225,14 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
     `DELETE FROM message_usage WHERE usage_key IN (SELECT usage_key FROM message_usage WHERE session_id IS NULL AND ts < @cutoff LIMIT ${ORPHAN_BATCH})`,
     cutoff,
   );
+
+  const telemetryOrphans = telemetryRetention(db);
+  for (;;) {
+    const n = telemetryOrphans.removeOrphans(cutoff, ORPHAN_BATCH);
+    counts.orphanTelemetryEvents += n;
+    if (n < ORPHAN_BATCH) break;
+    await checkpoint(signal);
+  }
 
   await checkpoint(signal);
   // Every expired, still-old, unpinned session: this run's and those of an interrupted earlier one.
@@ -246,6 +262,7 @@ export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number
     errorSignatures: db.prepare('DELETE FROM error_signatures WHERE session_id = ?'),
     signatureScans: db.prepare('DELETE FROM signature_scans WHERE session_id = ?'),
     learnRuns: db.prepare('DELETE FROM learn_runs WHERE session_id = ?'),
+    telemetry: telemetryRetention(db),
     tombstone: db.prepare(`
       UPDATE sessions SET
         expired_at = @now, updated_at = @now,
@@ -265,6 +282,7 @@ export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number
       messageUsage: stmts.messageUsage.run(id).changes,
       subagents: stmts.subagents.run(id).changes,
       learnRows: stmts.errorSignatures.run(id).changes + stmts.signatureScans.run(id).changes + stmts.learnRuns.run(id).changes,
+      telemetryEvents: stmts.telemetry.remove(id),
     };
     stmts.tombstone.run({ id, now });
     return rows;

@@ -236,6 +236,25 @@ export class TelemetryStore {
   }
 }
 
+/**
+ * Retention's access to telemetry_events (its owner's rule: a session's telemetry goes with the
+ * session's history). `count` for the dry-run plan, `remove` inside retention's per-session
+ * transaction; `removeOrphans` deletes, a batch at a time, events of no session (application
+ * events without a session id) older than the cutoff.
+ */
+export function telemetryRetention(db: Db) {
+  const count = db.prepare('SELECT count(*) FROM telemetry_events WHERE session_id = ?').pluck();
+  const remove = db.prepare('DELETE FROM telemetry_events WHERE session_id = ?');
+  const orphans = db.prepare(
+    'DELETE FROM telemetry_events WHERE id IN (SELECT id FROM telemetry_events WHERE session_id IS NULL AND COALESCE(ts, received_at) < ? LIMIT ?)',
+  );
+  return {
+    count: (sessionId: string): number => count.get(sessionId) as number,
+    remove: (sessionId: string): number => remove.run(sessionId).changes,
+    removeOrphans: (cutoff: number, limit: number): number => orphans.run(cutoff, limit).changes,
+  };
+}
+
 /** Tool durations and permission decisions of one session, by tool_use_id. */
 export function telemetryToolFacts(db: Db, sessionId: string): Map<string, ToolFact> {
   const rows = db

@@ -170,7 +170,7 @@ describe('retention', () => {
       id: 'old-b',
       project: 'beta',
       lastActivityAt: NOW - 366 * DAY_MS,
-      rows: { hookEvents: 5, interactions: 6, messageUsage: 2, subagents: 1, learnRows: 4 },
+      rows: { hookEvents: 5, interactions: 6, messageUsage: 2, subagents: 1, learnRows: 4, telemetryEvents: 0 },
     });
     expect(learnState('old-b')).toEqual(LEARNED);
     const counts = await runRetention(jobContext(t));
@@ -193,6 +193,21 @@ describe('retention', () => {
     t.db.exec('DROP TRIGGER temp.boom');
     expect(await runRetention(jobContext(t))).toMatchObject({ sessions: 1, learnRows: 4 });
     expect(learnState('old-b')).toEqual({ error_signatures: 0, signature_scans: 0, learn_runs: 0, learning_sources: 1 });
+  });
+
+  it("an expired session's telemetry goes with it, and old telemetry of no session; the rest stays", async () => {
+    seed();
+    const ins = t.db.prepare(
+      `INSERT INTO telemetry_events (event_key, signal, agent, service, name, session_id, ts, detail, received_at) VALUES (?, 'log', 'claude-code', 'claude-code', 'api_request', ?, ?, '{}', ?)`,
+    );
+    ins.run(Buffer.from('k-old-b'), 'old-b', NOW - 366 * DAY_MS, NOW - 366 * DAY_MS);
+    ins.run(Buffer.from('k-orphan-old'), null, NOW - 400 * DAY_MS, NOW - 400 * DAY_MS);
+    ins.run(Buffer.from('k-orphan-new'), null, NOW - DAY_MS, NOW - DAY_MS);
+    const plan = planRetention(t);
+    expect(plan.sessions.find((x) => x.id === 'old-b')?.rows.telemetryEvents).toBe(1);
+    const counts = await runRetention(jobContext(t));
+    expect(counts).toMatchObject({ telemetryEvents: 1, orphanTelemetryEvents: 1 });
+    expect(t.db.prepare('SELECT event_key FROM telemetry_events').pluck().all()).toEqual([Buffer.from('k-orphan-new')]);
   });
 
   it('moves through days: sessions expire as they age, pinned ones never, until unpinned', async () => {
