@@ -95,6 +95,35 @@ function body(type, n) {
   return Buffer.from(type.encode(msg).finish());
 }
 
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : null;
+}
+
+/**
+ * The daemon's RSS with the receiver on and with otel.enabled: false, both started at once (the
+ * same machine load), 2 s after start and 30 s after (idle: V8's memory reducer has run).
+ * The issue's rule: the receiver must not change the idle daemon's RSS.
+ */
+async function idleRss() {
+  const start = async (on) => {
+    const dir = tempDataDir(`otlp-rss-${on ? 'on' : 'off'}`);
+    fs.writeFileSync(path.join(dir, 'cfg.yaml'), `metrics: { enabled: false }\nui: { enabled: false }\notel: { enabled: ${on}, listen: "127.0.0.1:0" }\n`);
+    return { dir, d: await startDaemon(dir, { RBK_CONFIG: path.join(dir, 'cfg.yaml') }) };
+  };
+  const on = await start(true);
+  const off = await start(false);
+  await new Promise((r) => setTimeout(r, 2000));
+  const at2s = { on: rssMb(on.d.pid), off: rssMb(off.d.pid) };
+  await new Promise((r) => setTimeout(r, 28_000));
+  const at30s = { on: rssMb(on.d.pid), off: rssMb(off.d.pid) };
+  for (const x of [on, off]) {
+    await x.d.stop();
+    fs.rmSync(x.dir, { recursive: true, force: true });
+  }
+  return { at2s, at30s };
+}
+
 async function main() {
   const dataDir = tempDataDir('otlp');
   const config = path.join(dataDir, 'config.yaml');
@@ -151,6 +180,12 @@ async function main() {
       pass: achieved >= RATE * 0.98 && p95 < 50 && stored === sent,
     });
     log(JSON.stringify(result));
+    if (!argv.includes('--no-idle')) {
+      await d.stop();
+      const idle = await idleRss();
+      log(`idle RSS (MB) 2 s / 30 s after start: receiver on ${idle.at2s.on} / ${idle.at30s.on}, off ${idle.at2s.off} / ${idle.at30s.off}`);
+      writeResult('otlp', { ...result, idleRssMb: idle });
+    }
   } finally {
     await d.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

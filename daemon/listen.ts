@@ -22,6 +22,14 @@ export async function listenOn(server: http.Server, listen: string): Promise<Add
   return server.address() as AddressInfo;
 }
 
+/** Stops listening and ends every open connection (keep-alive and streams): resolves when closed. */
+export function closeNow(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 /** An address as it goes in a URL: IPv6 in brackets. */
 export function hostForUrl(addr: AddressInfo): string {
   return addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -23,7 +23,7 @@ import type { RbkConfig } from '../config/schema.js';
 import { ERROR_KINDS } from '../errors.js';
 import { encodingOf, type OtlpSignal } from '../ingest/otlp/decode.js';
 import type { OtlpReceiver } from '../ingest/otlp/receiver.js';
-import { hostForUrl, listenOn } from '../listen.js';
+import { closeNow, hostForUrl, listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { classifyError } from '../rpc/errors.js';
 
@@ -121,10 +121,7 @@ export class OtlpServer {
     this.server = null;
     this.boundUrl = null;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeNow(server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -23,7 +23,7 @@ import { RBK_VERSION } from '../../common/version.js';
 import { isLoopbackListen, type RbkConfig } from '../config/schema.js';
 import type { DaemonContext } from '../context.js';
 import { ERROR_KINDS } from '../errors.js';
-import { hostForUrl, listenOn } from '../listen.js';
+import { closeNow, hostForUrl, listenOn } from '../listen.js';
 import type { Logger } from '../log.js';
 import { classifyError } from '../rpc/errors.js';
 import { liveEventToProto } from '../rpc/query.js';
@@ -173,10 +173,7 @@ export class UiServer {
     this.server = null;
     this.boundUrl = null;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeNow(server);
   }
 
   /** Reads the built app once: a fixed set of files, so no request path ever reaches the filesystem. */

@@ -10,7 +10,7 @@ import type { OtlpReceiver } from '../ingest/otlp/receiver.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostForUrl, listenOn } from '../listen.js';
+import { closeNow, hostForUrl, listenOn } from '../listen.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RBK_VERSION } from '../../common/version.js';
 import type { DaemonContext } from '../context.js';
@@ -517,9 +517,6 @@ export class RbkMetrics {
     await this.snapshotCache?.value.catch(() => undefined);
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    if (server) await closeNow(server);
   }
 }
