@@ -144,6 +144,11 @@ describe('Codex CLI sessions', () => {
     expect(show.timeline.filter((e) => e.kind === 'prompt').map((e) => e.text)).toEqual(['The build is failing, please fix it', 'Check it once more']);
     expect(show.timeline.some((e) => e.kind === 'thinking' && e.text.startsWith('Considering step'))).toBe(true);
 
+    // The text list names the agent when asked for one.
+    const text = await runCli(t, ['sessions', '--agent', 'codex'], { env: { HOME: home } });
+    expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+AGENT\s+PROJECT/);
+    expect(text.stdout).toContain(`${a.slice(0, 8)}  codex`);
+
     const hits = (await cli(['sessions', 'search', 'directory is missing', '--agent', 'codex', '--json'])) as { hits: { sessionId: string }[] };
     expect(hits.hits.map((h) => h.sessionId)).toContain(a);
 
