@@ -42,7 +42,7 @@ describe('priceFor', () => {
   });
 
   it('returns null for unknown or ambiguous models', () => {
-    for (const id of ['gpt-4o', 'opus', 'sonnet', 'claude-opus-4-9', 'claude-2.1', 'claude-instant-1', '', 'claude-sonnet-4-5-fast']) {
+    for (const id of ['gpt-9-imaginary', 'gpt', 'opus', 'sonnet', 'claude-opus-4-9', 'claude-2.1', 'claude-instant-1', '', 'claude-sonnet-4-5-fast']) {
       expect(priceFor(id)).toBeNull();
     }
   });
@@ -55,6 +55,24 @@ describe('priceFor', () => {
     expect(priceFor('claude-3-5-haiku')).toMatchObject({ input: 0.8, output: 4, cacheWrite5m: 1, cacheWrite1h: 1.6 });
     expect(priceFor('claude-3-haiku')).toMatchObject({ input: 0.25, output: 1.25, cacheWrite5m: 0.3, cacheRead: 0.03 });
     expect(PRICING_VERSION).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it("prices OpenAI's models (Codex sessions): cached input at its own rate, no cache-write charge", () => {
+    expect(priceFor('gpt-5')).toMatchObject({ key: 'gpt-5', input: 1.25, output: 10, cacheRead: 0.125, cacheWrite5m: 1.25 });
+    expect(priceFor('gpt-5-codex')).toMatchObject({ input: 1.25, output: 10, cacheRead: 0.125 });
+    expect(priceFor('gpt-4.1-mini-2025-04-14')).toMatchObject({ key: 'gpt-4.1-mini', input: 0.4, output: 1.6, cacheRead: 0.1 });
+    expect(priceFor('o4-mini')).toMatchObject({ input: 1.1, output: 4.4, cacheRead: 0.275 });
+    // 1,000 uncached + 4,000 cached input and 500 output tokens of gpt-5.
+    const usage = {
+      model: 'gpt-5',
+      inputTokens: 1000,
+      outputTokens: 500,
+      cacheCreationTokens: 0,
+      cacheCreation5mTokens: 0,
+      cacheCreation1hTokens: 0,
+      cacheReadTokens: 4000,
+    };
+    expect(costOf(usage)).toBeCloseTo((1000 * 1.25 + 4000 * 0.125 + 500 * 10) / 1e6, 12);
   });
 });
 
