@@ -110,6 +110,12 @@ describe("Claude Code's own telemetry, through rbk install", () => {
       session,
     );
     expect(durations.map((r) => r.tool_use_id).sort()).toEqual(tools.map((e) => e.toolUseId).sort());
+
+    // doctor: the receiver answers as rbk's, and the settings point at it.
+    const doctor = await runCli(t, ['doctor', '--json'], { env: { HOME: home } });
+    const check = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; summary: string }[] }).checks.find((c) => c.id === 'telemetry');
+    expect(check).toMatchObject({ status: 'pass' });
+    expect(check!.summary).toContain('Claude Code sends its events there');
   }, 180_000);
 
   it('kill -9 of the daemon mid-session loses nothing it acknowledged and doubles nothing', async () => {

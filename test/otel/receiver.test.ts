@@ -28,16 +28,22 @@ let t: TempRbk;
 let d: DaemonProcess;
 let url: string;
 let token: string;
+// The user's own collector, which rbk forwards every stored export to (otel.forward).
+let collector: Awaited<ReturnType<typeof captureServer>>;
 
 beforeAll(async () => {
   assertBuilt();
-  t = makeDataDir({ config: 'metrics: { enabled: false }\nui: { enabled: false }\notel: { listen: "127.0.0.1:0" }\n' });
-  d = await startDaemon(t);
+  collector = await captureServer();
+  t = makeDataDir({
+    config: `metrics: { enabled: false }\nui: { enabled: false }\notel: { listen: "127.0.0.1:0", forward: [{ url: "${collector.url}", headersEnv: RBK_TEST_COLLECTOR_HEADERS }] }\n`,
+  });
+  d = await startDaemon(t, { env: { RBK_TEST_COLLECTOR_HEADERS: 'x-collector-key=secret%20value' } });
   ({ url, token } = await receiver(t));
 }, 60_000);
 
 afterAll(async () => {
   await d?.stop();
+  await collector?.close();
   t?.cleanup();
 });
 
@@ -93,6 +99,25 @@ describe('OTLP receiver', () => {
     const r = await runCli(t, ['sessions', '--json']);
     const sessions = JSON.parse(r.stdout) as { id: string; agent: string; ccVersion: string | null }[];
     expect(sessions.find((s) => s.id === 's-proto-0001')).toMatchObject({ agent: 'claude-code', ccVersion: '2.1.197' });
+  });
+
+  it("forwards each export, as received, to the user's collector, with the headers from the environment", async () => {
+    const cap = await captureServer();
+    try {
+      await exportClaudeEvents(cap.url, token, 'protobuf', claudeEvents('s-fwd-00001'));
+    } finally {
+      await cap.close();
+    }
+    const sent = cap.requests.find((r) => r.path === '/v1/logs')!;
+    const before = collector.requests.length;
+    expect((await post(`${url}/v1/logs`, sent.body, { 'content-type': sent.contentType, ...auth() })).status).toBe(200);
+    const got = await waitFor('the forwarded export', () => (collector.requests.length > before ? collector.requests[collector.requests.length - 1] : null));
+    expect(got.path).toBe('/v1/logs');
+    expect(got.contentType).toBe('application/x-protobuf');
+    expect(got.body.equals(sent.body)).toBe(true);
+    expect(got.headers['x-collector-key']).toBe('secret value');
+    // rbk's own token is not passed on.
+    expect(got.headers.authorization).toBeUndefined();
   });
 
   it('stores an export that arrives twice (a retry after a lost answer) once, and says so', async () => {

@@ -45,6 +45,7 @@ export interface Captured {
   path: string;
   contentType: string;
   body: Buffer;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** A loopback server that records what exporters POST and answers 200: to replay real bodies. */
@@ -54,7 +55,7 @@ export async function captureServer(): Promise<{ url: string; requests: Captured
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ path: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
+      requests.push({ path: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body: Buffer.concat(chunks), headers: req.headers });
       res.writeHead(200, { 'content-type': String(req.headers['content-type'] ?? 'application/json') }).end();
     });
   });
