@@ -14,6 +14,7 @@ interface SessionRow {
   cc_version: string | null;
   model: string | null;
   permission_mode: string | null;
+  agent: string;
   started_at: number | null;
   ended_at: number | null;
   last_activity_at: number | null;
@@ -56,7 +57,7 @@ export class ManifestBuilder {
   constructor(db: Db) {
     this.stmts = {
       session: db.prepare(`
-        SELECT id, cwd, project, title, git_branch, cc_version, model, permission_mode, started_at, ended_at, last_activity_at,
+        SELECT id, cwd, project, title, git_branch, cc_version, model, permission_mode, agent, started_at, ended_at, last_activity_at,
                status, end_reason, host, prompts, tool_calls, tool_failures, subagents, t_prompts, t_tool_calls, t_tool_failures, t_subagents
         FROM sessions WHERE id = ?`),
       usage: db.prepare(`
@@ -105,6 +106,7 @@ export class ManifestBuilder {
       cc_version: s.cc_version,
       model: s.model,
       permission_mode: s.permission_mode,
+      agent: s.agent,
       started_at: iso(s.started_at),
       ended_at: iso(s.ended_at),
       last_activity_at: iso(s.last_activity_at),

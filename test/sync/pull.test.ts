@@ -143,6 +143,15 @@ describe('pull', () => {
     expect(b.db.prepare('SELECT web_search_requests FROM sessions WHERE id = ?').pluck().get(sid)).toBe(3);
   });
 
+  it("keeps the agent: A's Codex session is a Codex session on B", async () => {
+    const ids = await captureScenario(a, 'failing-build', 'laptop-a');
+    a.db.prepare(`UPDATE sessions SET agent = 'codex' WHERE id = ?`).run(ids[0]);
+    const s = await engineFor(a, bucket).run({ now: true });
+    expect(s.sessionsFailed).toBe(0);
+    await pull(b);
+    expect(b.db.prepare('SELECT agent FROM sessions WHERE id = ?').pluck().get(ids[0])).toBe('codex');
+  });
+
   it('is idempotent: a second pull fetches no part and adds nothing', async () => {
     await aUploadsAll();
     await pull(b);

@@ -65,6 +65,8 @@ export const SESSION_COLUMNS: Record<string, z.ZodType> = {
   cc_version: text(128),
   model: text(128),
   permission_mode: text(64),
+  // Which agent ran it (claude-code, codex, otel:<service>); manifests from before it have none.
+  agent: z.string().regex(/^(claude-code|codex|otel:[^\u0000-\u001f]{1,100})$/),
   started_at: time,
   ended_at: time,
   last_activity_at: time,
