@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, makeDataDir, runCli, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, makeDataDir, queryAll, runCli, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { CODEX_BIN, runCodex, startCodexStandIn, writeCodexConfig, type CodexStandIn } from './support/codex.js';
 
 let t: TempRbk;
@@ -71,9 +71,10 @@ describe('Codex CLI sessions', () => {
   it('a failing and a passing command, a fork and a resume: sessions, exact tokens, cost, search and learn', async () => {
     const project = path.join(t.root, 'codex-build');
     fs.mkdirSync(project, { recursive: true });
+    // The failing build prints a (fake) secret: it must not reach the store.
     fs.writeFileSync(
       path.join(project, 'build.sh'),
-      '#!/bin/sh\nif [ ! -d gen ]; then echo "build error: gen/ directory is missing" >&2; exit 2; fi\necho "build ok"\n',
+      '#!/bin/sh\nif [ ! -d gen ]; then echo "using AWS_SECRET_ACCESS_KEY=mpNomedxUTqyo2IVHW9vIcjpPKehm3K3HKdFiPsU" >&2; echo "build error: gen/ directory is missing" >&2; exit 2; fi\necho "build ok"\n',
     );
 
     const first = await runCodex({ home, project, prompt: 'The build is failing, please fix it' });
@@ -148,6 +149,16 @@ describe('Codex CLI sessions', () => {
     const text = await runCli(t, ['sessions', '--agent', 'codex'], { env: { HOME: home } });
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+AGENT\s+PROJECT/);
     expect(text.stdout).toContain(`${a.slice(0, 8)}  codex`);
+
+    // Redaction at ingest, as for Claude Code's transcripts: not in any column, nor in the raw line.
+    expect(
+      queryAll(
+        t,
+        `SELECT uuid FROM interactions WHERE session_id = ? AND (text LIKE '%mpNomedx%' OR raw LIKE '%mpNomedx%' OR tool_input LIKE '%mpNomedx%')`,
+        a,
+      ),
+    ).toEqual([]);
+    expect(queryAll(t, `SELECT uuid FROM interactions WHERE session_id = ? AND text LIKE '%[REDACTED:%'`, a).length).toBeGreaterThan(0);
 
     const hits = (await cli(['sessions', 'search', 'directory is missing', '--agent', 'codex', '--json'])) as { hits: { sessionId: string }[] };
     expect(hits.hits.map((h) => h.sessionId)).toContain(a);
