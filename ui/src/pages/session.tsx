@@ -250,6 +250,12 @@ export function SessionPage({ id, query }: { id: string; query: URLSearchParams 
                 <span>{fmtTime(e.unixMs)}</span>
                 {e.status ? <span class={e.status === 'error' ? 'err' : e.status === 'ok' ? 'ok' : ''}>{e.status}</span> : null}
                 {e.durationMs ? <span>{fmtDuration(e.durationMs)}</span> : null}
+                {/* From the agent's telemetry: shown when a person (or a hook) decided, not the config. */}
+                {e.permission && !e.permission.endsWith('(config)') ? (
+                  <span class="muted" data-testid="permission">
+                    {e.permission}
+                  </span>
+                ) : null}
                 {e.kind === 'subagent' ? (
                   <button type="button" class="toggle" onClick={() => toggleAgent(e.agentId ?? '')} data-testid="subagent-toggle">
                     {collapsed.has(e.agentId ?? '') ? '▸ show span' : '▾ hide span'}

@@ -179,6 +179,7 @@ export function Sessions({ query }: { query: URLSearchParams }) {
               <span>{fmtTime(s.lastActivityUnixMs)}</span>
               <span>{s.project ?? s.cwd ?? ''}</span>
               <span>
+                {s.agent && s.agent !== 'claude-code' ? <span class="muted">{s.agent} · </span> : null}
                 {sessionTitle(s)} <span class="muted">· {fmtInt(s.counts?.prompts)} prompts</span>
               </span>
               <span class="num">{fmtInt(s.counts?.toolCalls)}</span>
