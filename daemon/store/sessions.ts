@@ -122,10 +122,10 @@ export class SessionQueries {
   withoutHookEvents(ids: readonly string[]): string[] {
     const stmt = this.db
       .prepare(
-        `SELECT NOT EXISTS (SELECT 1 FROM hook_events WHERE session_id = ?1) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 AND agent = 'claude-code')`,
+        `SELECT NOT EXISTS (SELECT 1 FROM hook_events WHERE session_id = @id) AND EXISTS (SELECT 1 FROM sessions WHERE id = @id AND agent = 'claude-code')`,
       )
       .pluck();
-    return ids.filter((id) => stmt.get(id) === 1);
+    return ids.filter((id) => stmt.get({ id }) === 1);
   }
 
   /**
