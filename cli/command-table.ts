@@ -2,6 +2,7 @@
 // each command's --help and the main usage are all produced from it (cli/parse.ts), and the
 // --help safety test walks it. Handlers load their module only once the arguments are known to
 // be valid, so `rbk --help` loads no gRPC at all.
+import { AGENT_NAME, AGENT_NAME_HELP } from '../common/agents.js';
 import { checkTimeZone, localTimeZone, parseTimeArg, TimeArgError } from '../common/time.js';
 import { CliError, EXIT } from './errors.js';
 import type { Io } from './io.js';
@@ -38,8 +39,7 @@ function timeZoneArg(value: string): void {
 
 /** claude-code, codex, or otel:<service.name> (the agents daemon/query filters on). */
 function agentArg(value: string, flag: string): void {
-  if (!/^(claude-code|codex|otel:.{1,100})$/.test(value))
-    throw new CliError(`${flag} must be claude-code, codex or otel:<service name>, got "${value.slice(0, 80)}"`, EXIT.usage);
+  if (!AGENT_NAME.test(value)) throw new CliError(`${flag} must be ${AGENT_NAME_HELP}, got "${value.slice(0, 80)}"`, EXIT.usage);
 }
 
 function oneOf(...allowed: string[]) {

@@ -274,7 +274,7 @@ export class OtlpServer {
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS syntax: `k=v,k2=v2`, values percent-encoded. */
-export function parseHeaders(text: string | undefined): [string, string][] {
+function parseHeaders(text: string | undefined): [string, string][] {
   if (!text) return [];
   const out: [string, string][] = [];
   for (const part of text.split(',')) {

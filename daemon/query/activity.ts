@@ -2,6 +2,7 @@
 // from usage_rollup (15-minute UTC slots, kept exact by triggers) rather than from every response.
 // A 15-minute slot lies inside one local hour in every time zone in use (all are whole quarter
 // hours off UTC), and a 5-hour window starts on a whole UTC hour, so neither is approximated.
+import { SESSION_PROJECT_MATCH } from '../store/sessions.js';
 import type { ActivityCell, ActivityReport, UsageWindow } from '../../common/console-api.js';
 import type { Db } from '../store/db.js';
 import { offsetMs } from '../../common/time.js';
@@ -34,7 +35,7 @@ export function activity(db: Db, f: { sinceMs?: number; untilMs?: number; projec
   let join = '';
   if (f.project) {
     join = 'JOIN sessions s ON s.id = r.session_id';
-    where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    where.push(SESSION_PROJECT_MATCH);
     params.project = f.project.toLowerCase();
   }
   const rows = db

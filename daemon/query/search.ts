@@ -2,6 +2,7 @@
 // highlighted snippets, narrowed by tool, failure, project, session and time.
 import type { Db } from '../store/db.js';
 import { toolNameCandidates } from './sessions.js';
+import { SESSION_PROJECT_MATCH } from '../store/sessions.js';
 import { UserError } from '../errors.js';
 
 export class SearchSyntaxError extends UserError {}
@@ -104,7 +105,7 @@ export function search(db: Db, f: SearchFilter): SearchResult {
   }
   if (f.project) {
     joinSessions = true;
-    where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    where.push(SESSION_PROJECT_MATCH);
     params.project = f.project.toLowerCase();
   }
   if (f.agent) {

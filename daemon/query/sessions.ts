@@ -1,6 +1,7 @@
 // `rbk sessions` with filters. One statement, built from the filters that are set, so that SQLite
 // plans each combination on its own (the newest-first walk of sessions_last_activity when there
 // is nothing else to narrow by; the tool-call indexes for --tool).
+import { SESSION_PROJECT_MATCH } from '../store/sessions.js';
 import type { Db } from '../store/db.js';
 import type { SessionRow } from '../store/sessions.js';
 
@@ -60,7 +61,7 @@ export function listSessions(db: Db, f: SessionFilter): SessionRow[] {
     params.before = f.beforeMs;
   }
   if (f.project) {
-    where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    where.push(SESSION_PROJECT_MATCH);
     params.project = f.project.toLowerCase();
   }
   if (f.sinceMs && f.sinceMs > 0) {

@@ -8,6 +8,7 @@
 // and is mapped to it once; a year of usage is tens of thousands of rows and Intl look-ups,
 // however many responses it holds. Only a --since/--until that falls inside a slot reads the
 // responses of that one slot.
+import { SESSION_PROJECT_MATCH } from '../store/sessions.js';
 import type { Db } from '../store/db.js';
 import { PRICING_VERSION } from '../pricing/pricing.js';
 import { dateKeyer, weekKey } from '../../common/time.js';
@@ -242,7 +243,7 @@ function slotRows(db: Db, f: UsageFilter): SlotRow[] {
   const sessionConds: string[] = [];
   const params: Record<string, unknown> = {};
   if (f.project) {
-    sessionConds.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+    sessionConds.push(SESSION_PROJECT_MATCH);
     params.project = f.project.toLowerCase();
   }
   if (f.agent) {

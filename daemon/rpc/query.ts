@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_NAME, AGENT_NAME_HELP } from '../../common/agents.js';
 import type { DaemonContext } from '../context.js';
 import type * as grpc from '@grpc/grpc-js';
 import { createLiveEvents, type LiveEvent } from '../query/live.js';
@@ -83,6 +84,8 @@ function hookEventToProto(row: HookEventRow, includePayload: boolean): HookEvent
 
 const TIMELINE_PAGE = 1000;
 const ms = z.number().int().min(0);
+/** Empty = any agent. */
+const agent = z.union([z.literal(''), z.string().regex(AGENT_NAME, `agent must be ${AGENT_NAME_HELP}`)]).default('');
 const listSessions = forRequest<ListSessionsRequest__Output>()(
   z.object({
     limit: z.number().int().min(0).max(10_000),
@@ -93,11 +96,7 @@ const listSessions = forRequest<ListSessionsRequest__Output>()(
     tool: z.string().max(256).default(''),
     errorsOnly: z.boolean().default(false),
     host: z.string().max(256).default(''),
-    agent: z
-      .string()
-      .max(200)
-      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
-      .default(''),
+    agent,
     sort: z.union([z.literal(''), z.enum(Object.keys(SESSION_ORDERS) as [SessionOrder, ...SessionOrder[]])], {
       message: `sort must be one of ${Object.keys(SESSION_ORDERS).join(', ')}`,
     }),
@@ -116,11 +115,7 @@ const searchRequest = forRequest<SearchRequest__Output>()(
     untilUnixMs: ms,
     limit: z.number().int().min(0).max(1000),
     sessionId: z.string().max(128),
-    agent: z
-      .string()
-      .max(200)
-      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
-      .default(''),
+    agent,
   }),
 );
 const usageRequest = forRequest<UsageRequest__Output>()(
@@ -131,11 +126,7 @@ const usageRequest = forRequest<UsageRequest__Output>()(
     project: z.string().max(1024),
     timeZone: z.string().max(128),
     weekStart: z.enum(['', 'monday', 'sunday'], { message: 'week_start must be monday or sunday' }),
-    agent: z
-      .string()
-      .max(200)
-      .regex(/^$|^(claude-code|codex|otel:.+)$/, 'agent must be claude-code, codex or otel:<service name>')
-      .default(''),
+    agent,
   }),
 );
 const statsRequest = forRequest<StatsRequest__Output>()(z.object({ top: z.number().int().min(0).max(1000) }));

@@ -3,6 +3,12 @@ import type { Db } from './db.js';
 import { UserError } from '../errors.js';
 import type { StoredHookEvent, StoredInteraction } from './rows.js';
 
+/**
+ * `--project S`, the same everywhere (sessions, search, usage, activity, billed usage): the session
+ * row aliased `s` whose project or cwd contains S case-insensitively. Bind `@project` to S lowercased.
+ */
+export const SESSION_PROJECT_MATCH = `(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`;
+
 export interface SessionRow {
   id: string;
   cwd: string | null;

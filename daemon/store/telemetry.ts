@@ -22,15 +22,14 @@
 //   four token counts: telemetry carries no request id to join on. Two requests of one session
 //   with identical counts would both match one response; with four counts that agree to the
 //   token, that is rare, and it errs towards calling a request conversational.
-// - toolFacts(): per tool_use_id, how long the tool ran and what the permission decision was.
+// - telemetryToolFacts(): per tool_use_id, how long the tool ran and what the permission decision was.
+import { SESSION_PROJECT_MATCH } from './sessions.js';
 import type { TelemetryEvent } from '../ingest/otlp/events.js';
 import type { Db } from './db.js';
 
 export interface TelemetryInsertResult {
   stored: number;
   duplicates: number;
-  /** Sessions telemetry created (not seen before from any source). */
-  newSessions: string[];
 }
 
 export interface BilledFilter {
@@ -97,7 +96,7 @@ export class TelemetryStore {
    */
   insert(events: readonly TelemetryEvent[], opts: { host: string; now?: number; redact: (value: unknown) => unknown }): TelemetryInsertResult {
     const now = opts.now ?? Date.now();
-    const result: TelemetryInsertResult = { stored: 0, duplicates: 0, newSessions: [] };
+    const result: TelemetryInsertResult = { stored: 0, duplicates: 0 };
     const touched = new Map<
       string,
       { first: number; last: number; agent: string; version: string | null; input: number; output: number; tools: number; failures: number }
@@ -162,7 +161,6 @@ export class TelemetryStore {
         const known = this.sessionState.get(id) as { pulledFrom: string | null } | undefined;
         if (!known) {
           this.createSession.run({ id, host: opts.host, agent: t.agent, version: t.version, first: t.first, last: t.last, now });
-          result.newSessions.push(id);
         } else if (known.pulledFrom === null) {
           this.widenSession.run({ id, first: t.first, last: t.last, now });
         }
@@ -193,7 +191,7 @@ export class TelemetryStore {
     }
     const joinSessions = Boolean(f.project);
     if (f.project) {
-      where.push(`(instr(lower(COALESCE(s.project, '')), @project) > 0 OR instr(lower(COALESCE(s.cwd, '')), @project) > 0)`);
+      where.push(SESSION_PROJECT_MATCH);
       params.project = f.project.toLowerCase();
     }
     const rows = this.db
@@ -223,11 +221,6 @@ export class TelemetryStore {
     out.sessions = sessions.size;
     out.auxiliaryBySource = [...bySource.values()].sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests);
     return out;
-  }
-
-  /** Tool durations and permission decisions of one session, by tool_use_id. */
-  toolFacts(sessionId: string): Map<string, ToolFact> {
-    return telemetryToolFacts(this.db, sessionId);
   }
 
   /** Events stored, for status and metrics. */

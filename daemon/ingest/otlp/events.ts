@@ -11,6 +11,8 @@
 //
 // Ids that would end up in a session id (and so, later, in file names and object keys) must pass
 // isSafeId; a record whose session id does not is skipped and counted, never stored under it.
+import { parseTimestamp } from '../transcripts/parse.js';
+import { agentOfService } from '../../../common/agents.js';
 import crypto from 'node:crypto';
 import { isSafeId } from '../../../common/ids.js';
 import type { Attrs, AttrValue, DecodedOtlp, OtlpLogRecord, OtlpSpan } from './decode.js';
@@ -54,7 +56,6 @@ export interface MappedTelemetry {
   metricPoints: number;
 }
 
-export const CLAUDE_CODE_SERVICE = 'claude-code';
 const CLAUDE_EVENT_PREFIX = 'claude_code.';
 const MAX_TEXT = 512;
 
@@ -73,15 +74,6 @@ function bool(v: AttrValue | undefined): number | null {
   if (v === 'true') return 1;
   if (v === 'false') return 0;
   return null;
-}
-
-function parseTime(v: AttrValue | undefined): number | null {
-  const t = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-  return Number.isFinite(t) ? t : null;
-}
-
-function agentOf(service: string): string {
-  return service === CLAUDE_CODE_SERVICE ? 'claude-code' : `otel:${service.slice(0, 100)}`;
 }
 
 function keyOf(parts: unknown[]): Buffer {
@@ -118,7 +110,7 @@ function fromLogRecord(r: OtlpLogRecord): TelemetryEvent | SkipReason {
   return {
     eventKey: logKey(r, name),
     signal: 'log',
-    agent: agentOf(service),
+    agent: agentOfService(service),
     service: service.slice(0, 200),
     name: name.slice(0, 200),
     sessionId: (session as string | null) ?? null,
@@ -126,7 +118,7 @@ function fromLogRecord(r: OtlpLogRecord): TelemetryEvent | SkipReason {
     toolUseId,
     toolName: str(a.tool_name) ?? str(a['gen_ai.tool.name']),
     // The agent's own stamp of the event, else the record's time.
-    ts: parseTime(a['event.timestamp']) ?? r.timeMs,
+    ts: parseTimestamp(a['event.timestamp']) ?? r.timeMs,
     seq: int(a['event.sequence']),
     model: str(a.model) ?? str(a['gen_ai.response.model']) ?? str(a['gen_ai.request.model']),
     querySource: str(a.query_source),
@@ -157,7 +149,7 @@ function fromSpan(s: OtlpSpan): TelemetryEvent | SkipReason {
   return {
     eventKey: keyOf(['span', s.traceId, s.spanId]),
     signal: 'span',
-    agent: agentOf(service),
+    agent: agentOfService(service),
     service: service.slice(0, 200),
     name: s.name.slice(0, 200),
     sessionId: (conversation as string | null) ?? s.traceId,

@@ -15,7 +15,6 @@ export interface ExportResult {
   duplicates: number;
   skipped: Partial<Record<SkipReason, number>>;
   metricPoints: number;
-  newSessions: string[];
 }
 
 export interface OtlpReceiverDeps {
@@ -51,7 +50,7 @@ export class OtlpReceiver {
     }
     const mapped = mapTelemetry(decoded);
     const received = decoded.signal === 'logs' ? decoded.records.length : decoded.signal === 'traces' ? decoded.spans.length : decoded.dataPoints;
-    let stored = { stored: 0, duplicates: 0, newSessions: [] as string[] };
+    let stored = { stored: 0, duplicates: 0 };
     if (mapped.events.length > 0) {
       this.deps.health.assertWritable();
       try {
@@ -68,7 +67,6 @@ export class OtlpReceiver {
       duplicates: stored.duplicates,
       skipped: mapped.skipped,
       metricPoints: mapped.metricPoints,
-      newSessions: stored.newSessions,
     };
     this.totals.exports++;
     this.totals.stored += result.stored;

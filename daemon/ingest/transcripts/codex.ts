@@ -123,8 +123,8 @@ export function interpretCodex(o: Obj, bytes: Buffer, ctx: ParseContext, invalid
   const payload = isObj(o.payload) ? o.payload : {};
   updateCodexState(state, type, payload);
   const sessionId = state.sessionId ?? (isSafeId(ctx.sessionIdHint) ? ctx.sessionIdHint : null);
-  const timestamp =
-    parseTimestamp(o.timestamp) ?? (typeof o.timestamp === 'string' ? (Number.isFinite(Date.parse(o.timestamp)) ? Date.parse(o.timestamp) : null) : null);
+  // The transcript parser's own: the ISO form by hand, anything else through Date.parse.
+  const timestamp = parseTimestamp(o.timestamp);
   const ordinal = typeof o.ordinal === 'number' && Number.isInteger(o.ordinal) && o.ordinal >= 0 ? o.ordinal : null;
   // Identity: the line's ordinal within its session, else a hash of its bytes (replays repeat it).
   const uuid = ordinal !== null && sessionId !== null ? `cx${ordinal}-${sessionId}` : syntheticLineKey(bytes);

@@ -1,5 +1,6 @@
 // What a manifest and a row from the central copy may hold (zod schemas), and how rows are
 // normalised to the store's columns. Nothing read from the bucket is trusted.
+import { AGENT_NAME } from '../../../common/agents.js';
 import { LAYOUT_VERSION } from '../layout.js';
 import { z } from 'zod';
 import { DAY, MAX_PART_BYTES, SHA256 } from './types.js';
@@ -66,7 +67,7 @@ export const SESSION_COLUMNS: Record<string, z.ZodType> = {
   model: text(128),
   permission_mode: text(64),
   // Which agent ran it (claude-code, codex, otel:<service>); manifests from before it have none.
-  agent: z.string().regex(/^(claude-code|codex|otel:[^\u0000-\u001f]{1,100})$/),
+  agent: z.string().regex(AGENT_NAME),
   started_at: time,
   ended_at: time,
   last_activity_at: time,
