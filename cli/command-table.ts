@@ -247,10 +247,16 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ['sessions', 'export'],
-    summary: 'a self-contained file to paste into a ticket: Markdown, JSON, JSONL or HTML',
+    summary: 'a self-contained file to paste into a ticket (Markdown, JSON, JSONL, HTML), or the transcript lines as stored',
     args: [{ name: 'id|prefix', required: true }],
     options: {
-      format: { type: 'string', value: 'md|json|jsonl|html', default: 'md', help: 'output format', check: oneOf('md', 'json', 'jsonl', 'html') },
+      format: {
+        type: 'string',
+        value: 'md|json|jsonl|html|transcript',
+        default: 'md',
+        help: 'output format; transcript: the lines as stored (redacted at ingest), byte for byte',
+        check: oneOf('md', 'json', 'jsonl', 'html', 'transcript'),
+      },
       out: { type: 'string', short: 'o', value: 'FILE', help: 'write to FILE instead of stdout' },
     },
     run: async (io, p) =>
@@ -380,6 +386,14 @@ export const COMMANDS: CommandSpec[] = [
       return (await import('./commands/redact.js')).redactPreview(io);
     },
     run: async (io, p) => (await import('./commands/jobs.js')).jobsRunCommand(io, { name: p.args.name!, json: json(p), progress: progress(p) }),
+  },
+  {
+    path: ['migrate'],
+    summary: 'pack rows stored before storage v2 now, with progress (the daemon also does it in the background)',
+    description:
+      'Runs the pack job: raw transcript lines and tool results stored as plain text by an earlier rbk are compressed in place, a window of rows per transaction. Safe to interrupt (Ctrl-C detaches; a killed daemon resumes where it stopped); nothing is changed but how the bytes are stored.',
+    options: { progress: progressOption },
+    run: async (io, p) => (await import('./commands/migrate.js')).migrateCommand(io, { json: json(p), progress: progress(p) }),
   },
   {
     path: ['retention'],

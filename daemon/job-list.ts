@@ -3,6 +3,7 @@
 // A job's cron schedule is config `jobs.<name>` (daemon/config/schema.ts).
 import type { JobDefinition } from './jobs/index.js';
 import { runCompaction } from './maintenance/compaction.js';
+import { runPack } from './maintenance/pack.js';
 import type { CentralCopyServices } from './sync/compaction.js';
 import { runRetention } from './maintenance/retention.js';
 import { redactionJob } from './redact/job.js';
@@ -94,6 +95,11 @@ export function daemonJobs(services: {
       name: 'compact',
       run: (ctx) => runCompaction(ctx, central),
       description: "drop raw transcript lines older than compaction.keepRawDays; return free space; merge closed sessions' parts in the central copy",
+    },
+    {
+      name: 'pack',
+      run: (ctx) => runPack(ctx),
+      description: 'pack rows stored before storage v2 (plain raw lines and tool results) in place; resumable, a no-op once done',
     },
     {
       name: 'redact',

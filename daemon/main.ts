@@ -27,6 +27,7 @@ import { SessionQueries } from './store/sessions.js';
 import { createSyncService, type SyncService } from './sync/service.js';
 import { Backups } from './maintenance/backup.js';
 import { AlreadyRunningError, startServer } from './server.js';
+import { PackStore } from './store/pack.js';
 import { rederive } from './ingest/rederive.js';
 import { codexRoots } from './ingest/importer.js';
 import { UiServer } from './http/server.js';
@@ -258,6 +259,8 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   codexTimer.unref();
   // Sessions no hook announced while the daemon was away (or ever): read them now, not in ten minutes.
   if (config.ingest.sweepAtStart) scheduler.tick('sweep');
+  // Rows stored before storage v2 (migration 0015): packed in place, in the background.
+  if (health.writable && !new PackStore(db).progress().done) scheduler.tick('pack');
   // Interactions left unsearchable by an import the last daemon did not finish.
   if (health.writable)
     ingester.searchBacklog.drain().catch((err: unknown) => log.error('search index catch-up failed; the next import retries it', { error: err }));

@@ -1,6 +1,7 @@
-// `rbk sessions export <id> --format md|json|jsonl|html [--out FILE]`: one session as a single
-// self-contained document, fit to paste into a ticket or attach to one. HTML has inline CSS, no
-// scripts and no external assets, and escapes every piece of captured text.
+// `rbk sessions export <id> --format md|json|jsonl|html|transcript [--out FILE]`: one session as a
+// single self-contained document, fit to paste into a ticket or attach to one. HTML has inline CSS,
+// no scripts and no external assets, and escapes every piece of captured text. `transcript` gives
+// back the transcript lines themselves, byte for byte as they were redacted at ingest.
 import fs from 'node:fs';
 import { call, stream } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
@@ -9,7 +10,7 @@ import type { Io } from '../io.js';
 import { hookEventView, sessionView, timelineView } from '../views.js';
 import type { WireHookEvent, WireInteraction, WireSession, WireTimelineEntry } from '../wire.js';
 
-export const EXPORT_FORMATS = ['md', 'json', 'jsonl', 'html'] as const;
+export const EXPORT_FORMATS = ['md', 'json', 'jsonl', 'html', 'transcript'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface SessionExport {
@@ -306,6 +307,7 @@ export async function exportCommand(io: Io, opts: { id: string; format: string; 
     throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}; got "${opts.format}"`, EXIT.usage);
   }
   const format = opts.format as ExportFormat;
+  if (format === 'transcript') return exportTranscript(io, opts.id, opts.out);
   // Markdown and HTML show what each tool printed; the JSON formats carry it in their interactions.
   const x = await fetchSessionExport(opts.id, { outputs: format === 'md' || format === 'html' });
   const text =
@@ -326,5 +328,50 @@ export async function exportCommand(io: Io, opts: { id: string; format: string; 
     return EXIT.ok;
   }
   process.stdout.write(text);
+  return EXIT.ok;
+}
+
+/**
+ * The session's transcript lines as stored, one per line, in the order rbk first read them (a
+ * session's subagent files follow where they were read). Written page by page, so a long session
+ * never has to fit in memory.
+ */
+async function exportTranscript(io: Io, id: string, out: string | undefined): Promise<number> {
+  const res = await call<{ session: WireSession }>('Query', 'GetSession', { id, includePayloads: false });
+  let fd: number | null = null;
+  if (out) {
+    try {
+      fd = fs.openSync(out, 'w', 0o600);
+    } catch (err) {
+      throw new CliError(`cannot write ${out}: ${(err as Error).message}`, EXIT.failure);
+    }
+  }
+  let lines = 0;
+  let bytes = 0;
+  let missing = 0;
+  try {
+    await stream<{ lines: { sourcePath: string; line: string }[]; missing: number }>(
+      'Query',
+      'ListTranscriptLines',
+      { sessionId: res.session.id, includeHidden: true },
+      (page) => {
+        if (page.lines.length > 0) {
+          const text = `${page.lines.map((l) => l.line).join('\n')}\n`;
+          if (fd !== null) fs.writeSync(fd, text);
+          else process.stdout.write(text);
+          lines += page.lines.length;
+          bytes += Buffer.byteLength(text);
+        }
+        missing += page.missing;
+      },
+    ).done;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+  if (missing > 0)
+    io.err(
+      `${plural(missing, 'line')} of this session ${missing === 1 ? 'is' : 'are'} not kept as text (older than compaction.keepRawDays, over 4 MiB, or pulled from the central copy); --format jsonl has what rbk derived from them`,
+    );
+  if (out) io.err(`wrote ${out} (transcript, ${plural(lines, 'line')}, ${bytes} bytes)`);
   return EXIT.ok;
 }

@@ -30,6 +30,8 @@ import type { TimelineEntry as _rbk_v1_TimelineEntry, TimelineEntry__Output as _
 import type { TimelinePage as _rbk_v1_TimelinePage, TimelinePage__Output as _rbk_v1_TimelinePage__Output } from './rbk/v1/TimelinePage.js';
 import type { TokenTotals as _rbk_v1_TokenTotals, TokenTotals__Output as _rbk_v1_TokenTotals__Output } from './rbk/v1/TokenTotals.js';
 import type { ToolStat as _rbk_v1_ToolStat, ToolStat__Output as _rbk_v1_ToolStat__Output } from './rbk/v1/ToolStat.js';
+import type { TranscriptLine as _rbk_v1_TranscriptLine, TranscriptLine__Output as _rbk_v1_TranscriptLine__Output } from './rbk/v1/TranscriptLine.js';
+import type { TranscriptLines as _rbk_v1_TranscriptLines, TranscriptLines__Output as _rbk_v1_TranscriptLines__Output } from './rbk/v1/TranscriptLines.js';
 import type { TranscriptProblem as _rbk_v1_TranscriptProblem, TranscriptProblem__Output as _rbk_v1_TranscriptProblem__Output } from './rbk/v1/TranscriptProblem.js';
 import type { UsageRequest as _rbk_v1_UsageRequest, UsageRequest__Output as _rbk_v1_UsageRequest__Output } from './rbk/v1/UsageRequest.js';
 import type { UsageResponse as _rbk_v1_UsageResponse, UsageResponse__Output as _rbk_v1_UsageResponse__Output } from './rbk/v1/UsageResponse.js';
@@ -71,6 +73,8 @@ export interface ProtoGrpcType {
       TimelinePage: MessageTypeDefinition<_rbk_v1_TimelinePage, _rbk_v1_TimelinePage__Output>
       TokenTotals: MessageTypeDefinition<_rbk_v1_TokenTotals, _rbk_v1_TokenTotals__Output>
       ToolStat: MessageTypeDefinition<_rbk_v1_ToolStat, _rbk_v1_ToolStat__Output>
+      TranscriptLine: MessageTypeDefinition<_rbk_v1_TranscriptLine, _rbk_v1_TranscriptLine__Output>
+      TranscriptLines: MessageTypeDefinition<_rbk_v1_TranscriptLines, _rbk_v1_TranscriptLines__Output>
       TranscriptProblem: MessageTypeDefinition<_rbk_v1_TranscriptProblem, _rbk_v1_TranscriptProblem__Output>
       UsageRequest: MessageTypeDefinition<_rbk_v1_UsageRequest, _rbk_v1_UsageRequest__Output>
       UsageResponse: MessageTypeDefinition<_rbk_v1_UsageResponse, _rbk_v1_UsageResponse__Output>

@@ -202,6 +202,9 @@ export const configSchema = z
         integrity: cronExpression.default('33 4 * * *'),
         // A compressed copy of the database (backup.to), keeping backup.keep of them.
         backup: cronExpression.default('7 2 * * *'),
+        // Rows stored before storage v2 packed in place (daemon/maintenance/pack.ts). It also runs
+        // when the daemon starts with rows left, and is a no-op once every row is packed.
+        pack: cronExpression.default('53 * * * *'),
       })
       .strict()
       .prefault({}),

@@ -58,7 +58,7 @@ export class LegacySidechains {
     this.stmts = {
       pending: db.prepare(`SELECT 1 FROM interactions WHERE session_id = ? AND is_sidechain = 1 AND agent_id IS NULL AND hidden = 0 LIMIT 1`).pluck(),
       rows: db.prepare(`
-        SELECT i.id, i.uuid, i.parent_uuid, i.kind, i.ts, i.text, i.message_id,
+        SELECT i.id, i.uuid, i.parent_uuid, i.kind, i.ts, rbk_text(i.text) AS text, i.message_id,
                (SELECT p.agent_id FROM interactions p WHERE p.uuid = i.parent_uuid AND p.session_id = i.session_id LIMIT 1) AS parent_agent,
                (SELECT p.is_sidechain FROM interactions p WHERE p.uuid = i.parent_uuid AND p.session_id = i.session_id LIMIT 1) AS parent_sidechain
         FROM interactions i INDEXED BY interactions_legacy_sidechain

@@ -5,6 +5,7 @@
 // kill -9 midway leaves the old values and the next start runs it again.
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { type StoredBody, unpackToolUseResult } from '../store/line-codec.js';
 import { PROJECT_RULE_VERSION, projectOf } from './project.js';
 import { contentKey } from './transcripts/identity.js';
 import { LegacySidechains } from './legacy-sidechains.js';
@@ -43,9 +44,9 @@ function rederiveProjects(db: Db, { now }: DerivationOptions): Record<string, nu
 function reclassifyContext(db: Db, { now }: DerivationOptions): Record<string, number> {
   const candidates = db
     .prepare(
-      `SELECT id, session_id, is_sidechain, text FROM interactions
-       WHERE kind = 'user_prompt' AND (substr(ltrim(text, char(32, 9, 10, 13)), 1, 5) = '<ide_'
-         OR substr(ltrim(text, char(32, 9, 10, 13)), 1, 17) = '<system-reminder>')`,
+      `SELECT id, session_id, is_sidechain, rbk_text(text) AS text FROM interactions
+       WHERE kind = 'user_prompt' AND (substr(ltrim(rbk_text(text), char(32, 9, 10, 13)), 1, 5) = '<ide_'
+         OR substr(ltrim(rbk_text(text), char(32, 9, 10, 13)), 1, 17) = '<system-reminder>')`,
     )
     .all() as { id: number; session_id: string | null; is_sidechain: number; text: string }[];
   const reclassify = db.prepare(`UPDATE interactions SET kind = 'meta', subtype = ? WHERE id = ? AND kind = 'user_prompt'`);
@@ -87,7 +88,7 @@ interface KeyRow {
 function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> {
   const sessions = db.prepare('SELECT DISTINCT session_id FROM interactions WHERE content_key IS NULL AND session_id IS NOT NULL').pluck().all() as string[];
   const rowsOf = db.prepare(
-    `SELECT id, kind, subtype, tool_use_id, message_id, agent_id, ts, block_index, text, hidden, is_sidechain, is_error, content_key
+    `SELECT id, kind, subtype, tool_use_id, message_id, agent_id, ts, block_index, rbk_text(text) AS text, hidden, is_sidechain, is_error, content_key
      FROM interactions WHERE session_id = ? ORDER BY id`,
   );
   const setKey = db.prepare('UPDATE interactions SET content_key = ? WHERE id = ?');
@@ -153,10 +154,14 @@ function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> 
 function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOptions): Record<string, number> {
   const results = db
     .prepare(
-      `SELECT id, session_id, tool_use_id, tool_use_result FROM interactions
-       WHERE kind = 'tool_result' AND web_searches IS NULL AND tool_use_id IS NOT NULL AND tool_use_result LIKE '%"query":%'`,
+      `SELECT id, session_id, tool_use_id, rbk_text(text) AS text, tool_use_result FROM interactions
+       WHERE kind = 'tool_result' AND web_searches IS NULL AND tool_use_id IS NOT NULL
+         AND (tool_use_result LIKE '%"query":%'
+              -- packed (store/line-codec.ts): LIKE cannot see inside, so ask which tool it answered
+              OR (typeof(tool_use_result) = 'blob' AND EXISTS (SELECT 1 FROM interactions c
+                    WHERE c.tool_use_id = interactions.tool_use_id AND c.kind = 'tool_use' AND c.tool_name = 'WebSearch')))`,
     )
-    .all() as { id: number; session_id: string | null; tool_use_id: string; tool_use_result: string }[];
+    .all() as { id: number; session_id: string | null; tool_use_id: string; text: string; tool_use_result: StoredBody }[];
   const setCount = db.prepare('UPDATE interactions SET web_searches = ? WHERE id = ?');
   const links = new WebSearchLinks(db, webSearchPrice);
   const sessions = new Set<string>();
@@ -165,7 +170,7 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
   for (const r of results) {
     let n: number | null = null;
     try {
-      n = webSearchCount(JSON.parse(r.tool_use_result));
+      n = webSearchCount(JSON.parse(unpackToolUseResult(r.text, r.tool_use_result) ?? ''));
     } catch {
       continue; // a bounded (cut) result: not JSON, nothing to count
     }

@@ -30,8 +30,7 @@ export class SearchBacklog {
       maxId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM interactions').pluck(),
       index: db.prepare(`
         INSERT INTO interactions_fts (rowid, text, tool_input)
-        SELECT id, text, tool_input FROM interactions
-        WHERE id >= ? AND id < ? AND hidden = 0 AND kind IN ('user_prompt', 'assistant_text', 'thinking', 'tool_use', 'tool_result')`),
+        SELECT id, text, tool_input FROM interactions_text WHERE id >= ? AND id < ?`),
       raise: db.prepare('UPDATE search_index_backlog SET from_id = ? WHERE id = 1'),
       close: db.prepare('DELETE FROM search_index_backlog WHERE id = 1'),
     };

@@ -3,6 +3,7 @@
 // after the batch). No database here, so that an import can run this in a worker thread
 // (parse-worker.ts) while the main thread writes the previous batch; live tailing runs it
 // in-thread. Everything a batch holds is plain data that survives postMessage.
+import { packLine } from '../store/line-codec.js';
 import { bareInteraction, syntheticLineKey } from './transcripts/parse.js';
 import { scanTranscript } from './transcripts/scan.js';
 import type { Interaction, ParsedEntry } from './transcripts/types.js';
@@ -27,8 +28,15 @@ export interface PreparedLine {
   parsed: LineFacts;
   /** What to store: the parser's interactions, or one `other` row for an unknown line type. */
   interactions: Interaction[];
-  /** The line as stored in block 0's `raw`: the redacted JSON when redaction changed it. */
-  raw: string | null;
+  /**
+   * The line as stored in block 0's `raw` (the redacted JSON when redaction changed it), packed
+   * against that interaction's text and tool result (store/line-codec.ts).
+   */
+  raw: Buffer | string | null;
+  /** Each interaction's `text` as stored (long ones packed); the same order as interactions. */
+  texts: (Buffer | string)[];
+  /** Each interaction's `tool_use_result`, packed against its text; the same order as interactions. */
+  toolUseResults: (Buffer | string | null)[];
 }
 
 export interface PreparedBatch {
@@ -92,7 +100,9 @@ export async function* prepareBatches(file: string, offset: number, opts: BatchO
       // Bookkeeping lines stay in the batch: their uuids can be parents of later lines.
       const lineFacts: LineFacts = { ...facts, parentUuid: typeof entry.parentUuid === 'string' ? entry.parentUuid : null };
       const interactions = parsed.known ? parsed.interactions : [unknownLine(lineFacts, rawBytes)];
-      batch.lines.push({ parsed: lineFacts, interactions, raw });
+      // Packed here, in the parse worker during an import, so the writer only binds blobs.
+      const packed = packLine(interactions, raw);
+      batch.lines.push({ parsed: lineFacts, interactions, raw: packed.raw, texts: packed.texts, toolUseResults: packed.toolUseResults });
     }
     if (batch.lines.length >= BATCH_LINES || heldBytes >= BATCH_BYTES) {
       yield batch;

@@ -8,6 +8,7 @@ import { localHostname } from '../../common/host.js';
 import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import type { StoredBody } from '../store/line-codec.js';
 import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, type ModelPrice } from '../pricing/pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
 import type { HookRedaction } from './hook-events.js';
@@ -361,7 +362,7 @@ export class TranscriptIngester {
       const deltas = new Map<string, SessionDelta>();
       // One API response is several lines repeating its usage: merge them here, write each once.
       const usage = new Map<string, UsageRecord>();
-      for (const { parsed, interactions, raw } of batch) {
+      for (const { parsed, interactions, raw, texts, toolUseResults } of batch) {
         const sessionId = parsed.sessionId;
         const hidden = state.isHidden(parsed);
         // Bookkeeping lines (snapshots, queue operations) do not make a session exist.
@@ -379,9 +380,11 @@ export class TranscriptIngester {
         }
         let rawText = raw;
         let lineReplayed = false;
-        for (const i of interactions) {
+        for (const [k, i] of interactions.entries()) {
           const contentKey = i.sessionId ? transcriptContentKey(i) : null;
-          const r = this.stmts.insertInteraction.run(this.rowParams(i, { hidden, file: pos.file, raw: rawText, now, contentKey }));
+          const r = this.stmts.insertInteraction.run(
+            this.rowParams(i, { hidden, file: pos.file, text: texts[k] ?? i.text, raw: rawText, toolUseResult: toolUseResults[k] ?? null, now, contentKey }),
+          );
           rawText = null;
           added += r.changes;
           if (r.changes === 0 && contentKey && !this.stmts.uuidStored.get(i.uuid, i.blockIndex)) lineReplayed = true;
@@ -447,11 +450,16 @@ export class TranscriptIngester {
       timestamp: (this.stmts.lastActivity.get(sessionId) as number | null) ?? parsed.timestamp,
       text: 'resumed: Claude Code wrote earlier history into the transcript again; rbk keeps the first copy',
     });
-    return this.stmts.insertInteraction.run(this.rowParams(marker, { hidden: false, file, raw: null, now, contentKey: null })).changes;
+    return this.stmts.insertInteraction.run(
+      this.rowParams(marker, { hidden: false, file, text: marker.text, raw: null, toolUseResult: null, now, contentKey: null }),
+    ).changes;
   }
 
   /** An interaction as the insert's parameters (SQLite has no booleans). */
-  private rowParams(i: Interaction, row: { hidden: boolean; file: string; raw: string | null; now: number; contentKey: Buffer | null }) {
+  private rowParams(
+    i: Interaction,
+    row: { hidden: boolean; file: string; text: StoredBody; raw: StoredBody; toolUseResult: StoredBody; now: number; contentKey: Buffer | null },
+  ) {
     return {
       ...i,
       isError: i.isError === null ? null : i.isError ? 1 : 0,
@@ -460,7 +468,9 @@ export class TranscriptIngester {
       isCompactSummary: i.isCompactSummary ? 1 : 0,
       hidden: row.hidden ? 1 : 0,
       sourcePath: row.file,
+      text: row.text,
       raw: row.raw,
+      toolUseResult: row.toolUseResult,
       redactionVersion: this.opts.redaction?.version ?? null,
       now: row.now,
       contentKey: row.contentKey,

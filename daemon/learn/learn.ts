@@ -269,7 +269,7 @@ export async function learn(ctx: DaemonContext, opts: LearnOptions, onProgress?:
   const evidence = evidenceIndex(a, model.scrub);
   // The timeline keeps the output of failed calls only; cited passing outputs are read here.
   const outputText = ctx.db
-    .prepare(`SELECT substr(text, 1, 400) FROM interactions WHERE uuid = ? AND kind = 'tool_result' ORDER BY block_index LIMIT 1`)
+    .prepare(`SELECT substr(rbk_text(text), 1, 400) FROM interactions WHERE uuid = ? AND kind = 'tool_result' ORDER BY block_index LIMIT 1`)
     .pluck();
   for (const row of evidence.values()) {
     if (!row.what.startsWith('tool_result') || row.what.endsWith('(error)')) continue;

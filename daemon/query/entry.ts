@@ -14,7 +14,7 @@ type BlockRow = Pick<
   'block_index' | 'kind' | 'subtype' | 'ts' | 'text' | 'text_length' | 'tool_name' | 'tool_use_id' | 'tool_input' | 'is_error' | 'model' | 'agent_id'
 >;
 
-const COLUMNS = `block_index, kind, subtype, ts, substr(text, 1, ${ENTRY_TEXT_MAX}) AS text, length(text) AS text_length, tool_name, tool_use_id, tool_input, is_error, model, agent_id`;
+const COLUMNS = `block_index, kind, subtype, ts, substr(rbk_text(text), 1, ${ENTRY_TEXT_MAX}) AS text, length(rbk_text(text)) AS text_length, tool_name, tool_use_id, tool_input, is_error, model, agent_id`;
 
 function toBlock(r: BlockRow): EntryBlock {
   return {

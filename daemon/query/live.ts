@@ -67,7 +67,7 @@ const HOOK_COLUMNS = `seq, event_id, session_id, event_name, tool_name, tool_use
     END
   END AS detail`;
 
-const INTERACTION_COLUMNS = `id, uuid, block_index, session_id, kind, ts, substr(text, 1, 2000) AS text, tool_name, tool_use_id,
+const INTERACTION_COLUMNS = `id, uuid, block_index, session_id, kind, ts, substr(rbk_text(text), 1, 2000) AS text, tool_name, tool_use_id,
   substr(tool_input, 1, 4000) AS tool_input, is_error, agent_id, hidden`;
 
 type HookRow = Pick<StoredHookEvent, 'seq' | 'event_id' | 'session_id' | 'event_name' | 'tool_name' | 'tool_use_id' | 'agent_id' | 'problem'> & {

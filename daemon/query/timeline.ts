@@ -120,9 +120,9 @@ export function buildTimeline(db: Db, sessionId: string, opts: { payloads?: bool
   const interactions = db
     .prepare(
       // Entries show at most TEXT_MAX characters: never load a 64 KB tool output to clip it.
-      `SELECT uuid, kind, subtype, ts, substr(text, 1, ${TEXT_MAX + 1}) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id,
-              CASE WHEN kind = 'tool_result' AND is_error = 1 AND length(text) > ${TEXT_MAX + 1} THEN substr(text, -${ERROR_EXCERPT_MAX}) END AS tail,
-              CASE WHEN kind = 'tool_result' AND is_error = 1 THEN length(text) ELSE 0 END AS full_length
+      `SELECT uuid, kind, subtype, ts, substr(rbk_text(text), 1, ${TEXT_MAX + 1}) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id, is_sidechain, spawned_agent_id,
+              CASE WHEN kind = 'tool_result' AND is_error = 1 AND length(rbk_text(text)) > ${TEXT_MAX + 1} THEN substr(rbk_text(text), -${ERROR_EXCERPT_MAX}) END AS tail,
+              CASE WHEN kind = 'tool_result' AND is_error = 1 THEN length(rbk_text(text)) ELSE 0 END AS full_length
        FROM interactions WHERE session_id = ? AND hidden = 0 ORDER BY ts, id`,
     )
     .all(sessionId) as InteractionRow[];
@@ -216,7 +216,7 @@ function addPayloads(db: Db, sessionId: string, entries: TimelineEntry[], fromTr
   if (fromTranscriptRows) {
     const rows = db
       .prepare(
-        `SELECT kind, tool_use_id, tool_input, ${outputs ? 'text' : "'' AS text"} FROM interactions
+        `SELECT kind, tool_use_id, tool_input, ${outputs ? 'rbk_text(text) AS text' : "'' AS text"} FROM interactions
          WHERE session_id = ? AND kind IN ('tool_use', ${outputs ? "'tool_result'" : "'-'"}) AND tool_use_id IS NOT NULL ORDER BY ts, id`,
       )
       .all(sessionId) as { kind: string; tool_use_id: string; tool_input: string | null; text: string }[];

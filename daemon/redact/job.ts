@@ -6,6 +6,7 @@ import type { JobContext } from '../jobs/registry.js';
 import { checkpoint } from '../jobs/registry.js';
 import type { Db } from '../store/db.js';
 import type { RedactionService } from './service.js';
+import { packInteraction, packText, unpackInteraction, unpackToolUseResult } from '../store/line-codec.js';
 import type { StoredInteraction } from '../store/rows.js';
 
 const BATCH = 500;
@@ -42,7 +43,7 @@ export function redactionJob(service: RedactionService) {
     }
 
     const nextInteractions = db.prepare(
-      'SELECT id, text, tool_input, tool_use_result, data, raw FROM interactions WHERE redaction_version IS NOT ? AND id > ? ORDER BY id LIMIT ?',
+      'SELECT id, rbk_text(text) AS text, tool_input, tool_use_result, data, raw FROM interactions WHERE redaction_version IS NOT ? AND id > ? ORDER BY id LIMIT ?',
     );
     const updateInteraction = db.prepare(
       'UPDATE interactions SET text = ?, tool_input = ?, tool_use_result = ?, data = ?, raw = ?, redaction_version = ? WHERE id = ?',
@@ -55,15 +56,22 @@ export function redactionJob(service: RedactionService) {
       if (rows.length === 0) break;
       db.transaction(() => {
         for (const r of rows) {
-          const fields = [r.text, r.tool_input, r.tool_use_result, r.data, r.raw].map((v) =>
-            v === null ? { text: null, count: 0 } : service.redactStoredText(v),
-          );
-          const n = fields.reduce((a, f) => a + f.count, 0);
+          // raw and tool_use_result are stored packed against the row's text: unpack them with the
+          // text they were packed with, and pack them again with the redacted one.
+          const plain = unpackInteraction(r);
+          const redact = (v: string | null) => (v === null ? { text: null, count: 0 } : service.redactStoredText(v));
+          const text = redact(r.text);
+          const toolInput = redact(r.tool_input);
+          const toolUseResult = redact(plain.toolUseResult);
+          const data = redact(r.data);
+          const raw = redact(plain.raw);
+          const n = text.count + toolInput.count + toolUseResult.count + data.count + raw.count;
           counts.interactions += 1;
           counts.matches += n;
           if (n > 0) {
             counts.rowsChanged += 1;
-            updateInteraction.run(...fields.map((f) => f.text), version, r.id);
+            const packed = packInteraction({ text: text.text ?? '', toolInput: toolInput.text, toolUseResult: toolUseResult.text, raw: raw.text });
+            updateInteraction.run(packText(text.text ?? ''), toolInput.text, packed.toolUseResult, data.text, packed.raw, version, r.id);
           } else {
             // Touching only the version column leaves the FTS index alone.
             setVersionOnly.run(version, r.id);
@@ -110,12 +118,13 @@ export function scanStored(db: Db, service: RedactionService, sessionId: string 
     result.rowsScanned += 1;
     if (scanValue(r.payload) > 0) result.rowsWithMatches += 1;
   }
-  for (const r of db.prepare(`SELECT text, tool_input, tool_use_result, data, raw FROM interactions ${where}`).iterate(...args) as Iterable<
-    Omit<InteractionRow, 'id'>
+  for (const r of db.prepare(`SELECT rbk_text(text) AS text, tool_input, tool_use_result, data FROM interactions ${where}`).iterate(...args) as Iterable<
+    Omit<InteractionRow, 'id' | 'raw'>
   >) {
     result.rowsScanned += 1;
     // raw repeats the other fields; scanning it too would count one secret twice.
-    const n = scanValue(r.text) + scanValue(r.tool_input) + scanValue(r.tool_use_result) + scanValue(r.data);
+    const toolUseResult = unpackToolUseResult(r.text, r.tool_use_result);
+    const n = scanValue(r.text) + scanValue(r.tool_input) + scanValue(toolUseResult) + scanValue(r.data);
     if (n > 0) result.rowsWithMatches += 1;
   }
   result.pendingRows =

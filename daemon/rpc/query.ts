@@ -22,6 +22,7 @@ import type { UsageRequest__Output } from '../../common/wire/rbk/v1/UsageRequest
 import type { HookEvent as HookEventMessage } from '../../common/wire/rbk/v1/HookEvent.js';
 import type { Session as SessionMessage } from '../../common/wire/rbk/v1/Session.js';
 import type { Interaction as InteractionMessage } from '../../common/wire/rbk/v1/Interaction.js';
+import type { TranscriptLines as TranscriptLinesMessage } from '../../common/wire/rbk/v1/TranscriptLines.js';
 import type { JobHealth as JobHealthMessage } from '../../common/wire/rbk/v1/JobHealth.js';
 import type { LiveEvent as LiveEventMessage } from '../../common/wire/rbk/v1/LiveEvent.js';
 import type { SearchHit as SearchHitMessage } from '../../common/wire/rbk/v1/SearchHit.js';
@@ -173,6 +174,9 @@ const getSession = forRequest<GetSessionRequest__Output>()(
   z.object({ id: z.string().min(1, 'give a session id or a unique prefix of one').max(128), includePayloads: z.boolean() }),
 );
 
+/** Transcript lines per message: one line can be up to 4 MiB, and a page is sent when it passes this. */
+const PAGE_BYTES = 1024 * 1024;
+
 const listInteractions = forRequest<ListInteractionsRequest__Output>()(z.object({ sessionId: z.string().min(1).max(128), includeHidden: z.boolean() }));
 
 /** Runs a server-streaming handler: validate, then write each item; errors become a status. */
@@ -301,6 +305,25 @@ export function queryHandlers(ctx: DaemonContext) {
     GetTimelinePages: streaming(getSession, (req, write) => {
       const entries = buildTimeline(ctx.db, ctx.sessions.resolveId(req.id), { payloads: req.includePayloads });
       for (let i = 0; i < entries.length; i += TIMELINE_PAGE) write({ entries: entries.slice(i, i + TIMELINE_PAGE).map(timelineEntryToProto) });
+    }),
+    ListTranscriptLines: streaming(listInteractions, (req, write) => {
+      const lines = ctx.sessions.transcriptLines(ctx.sessions.resolveId(req.sessionId));
+      let page: { sourcePath: string; line: string }[] = [];
+      let bytes = 0;
+      for (;;) {
+        const next = lines.next();
+        if (next.done) {
+          write({ lines: page, missing: next.value.missing } satisfies TranscriptLinesMessage);
+          return;
+        }
+        page.push(next.value);
+        bytes += next.value.line.length;
+        if (bytes >= PAGE_BYTES) {
+          write({ lines: page, missing: 0 } satisfies TranscriptLinesMessage);
+          page = [];
+          bytes = 0;
+        }
+      }
     }),
     ListInteractions: streaming(listInteractions, (req, write) => {
       for (const r of ctx.sessions.interactions(ctx.sessions.resolveId(req.sessionId), req.includeHidden)) {

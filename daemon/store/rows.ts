@@ -2,6 +2,8 @@
 // reading some columns names them with Pick<> instead of writing the row out again. The tables are
 // defined in migrations/; a column added there is added here.
 
+import type { StoredBody } from './line-codec.js';
+
 /** One row of `interactions`: one content block of one transcript line. */
 export interface StoredInteraction {
   id: number;
@@ -18,7 +20,8 @@ export interface StoredInteraction {
   tool_use_id: string | null;
   tool_input: string | null;
   is_error: number | null;
-  tool_use_result: string | null;
+  /** Plain text, or packed against `text` (store/line-codec.ts): read it with unpackInteraction. */
+  tool_use_result: StoredBody;
   spawned_agent_id: string | null;
   data: string | null;
   parent_uuid: string | null;
@@ -35,7 +38,8 @@ export interface StoredInteraction {
   cc_version: string | null;
   prompt_id: string | null;
   source_path: string;
-  raw: string | null;
+  /** The whole line on block 0: plain text, or packed (store/line-codec.ts). */
+  raw: StoredBody;
   ingested_at: number;
   redaction_version: string | null;
   /** What the row is beyond its uuid (ingest/transcripts/identity.ts); unique per session. */

@@ -1,5 +1,6 @@
 // Read-side queries over sessions and hook events. Writers live in ingest/.
 import type { Db } from './db.js';
+import { type StoredBody, unpackInteraction } from './line-codec.js';
 import { UserError } from '../errors.js';
 import type { StoredHookEvent, StoredInteraction } from './rows.js';
 
@@ -159,9 +160,35 @@ export class SessionQueries {
     };
   }
 
+  /**
+   * The session's transcript lines as stored (redacted at ingest), unpacked, in the order they
+   * were first read; `missing` counts lines whose text is not kept (see TranscriptLines in
+   * proto/rbk/v1/query.proto). rbk's own markers (a replayed history) were never lines.
+   */
+  *transcriptLines(sessionId: string): Generator<{ sourcePath: string; line: string }, { missing: number }> {
+    const stmt = this.db.prepare(
+      `SELECT source_path, rbk_text(text) AS text, tool_input, tool_use_result, raw FROM interactions
+       WHERE session_id = ? AND raw IS NOT NULL ORDER BY id`,
+    );
+    for (const r of stmt.iterate(sessionId) as Iterable<{
+      source_path: string;
+      text: string;
+      tool_input: string | null;
+      tool_use_result: StoredBody;
+      raw: StoredBody;
+    }>) {
+      yield { sourcePath: r.source_path, line: unpackInteraction(r).raw ?? '' };
+    }
+    const missing = this.db
+      .prepare(`SELECT count(*) FROM interactions WHERE session_id = ? AND block_index = 0 AND raw IS NULL AND uuid NOT LIKE 'replay-%'`)
+      .pluck()
+      .get(sessionId) as number;
+    return { missing };
+  }
+
   *interactions(sessionId: string, includeHidden: boolean): Generator<InteractionRow> {
     const stmt = this.db.prepare(
-      `SELECT uuid, block_index, session_id, kind, subtype, ts, text, tool_name, tool_use_id, tool_input, is_error, agent_id,
+      `SELECT uuid, block_index, session_id, kind, subtype, ts, rbk_text(text) AS text, tool_name, tool_use_id, tool_input, is_error, agent_id,
               parent_uuid, is_sidechain, hidden, model, message_id, request_id
        FROM interactions WHERE session_id = ? ${includeHidden ? '' : 'AND hidden = 0'} ORDER BY ts, id`,
     );

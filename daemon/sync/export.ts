@@ -8,6 +8,7 @@
 import zlib from 'node:zlib';
 import type { RedactionService } from '../redact/service.js';
 import type { Db } from '../store/db.js';
+import { unpackToolUseResult } from '../store/line-codec.js';
 import type { Dataset } from './layout.js';
 import type { StoredHookEvent, StoredInteraction } from '../store/rows.js';
 
@@ -27,7 +28,7 @@ export class RowReader {
   private readonly stmts;
 
   constructor(db: Db) {
-    const interactionCols = `id, uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length, tool_name, tool_use_id,
+    const interactionCols = `id, uuid, block_index, session_id, agent_id, kind, subtype, ts, rbk_text(text) AS text, text_length, tool_name, tool_use_id,
       tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid, logical_parent_uuid, is_sidechain, is_meta,
       is_compact_summary, hidden, request_id, message_id, model, cwd, git_branch, cc_version, prompt_id, redaction_version`;
     const hookCols = `seq, event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id, hook_started_at, sent_at,
@@ -108,7 +109,7 @@ export function interactionRecord(row: InteractionRow, service: RedactionService
     tool_use_id: row.tool_use_id,
     tool_input: r(row.tool_input),
     is_error: bool(row.is_error),
-    tool_use_result: r(row.tool_use_result),
+    tool_use_result: r(unpackToolUseResult(row.text, row.tool_use_result)),
     spawned_agent_id: row.spawned_agent_id,
     data: r(row.data),
     parent_uuid: row.parent_uuid,

@@ -1,6 +1,7 @@
 // Storing pulled sessions: the prepared statements and the merge of a pulled session's rows into
 // the local store (pulled sessions are read-only here).
 import type { Db } from '../../store/db.js';
+import { packText, packToolUseResult } from '../../store/line-codec.js';
 import type { Dataset, SessionManifest } from '../layout.js';
 import type { z } from 'zod';
 import {
@@ -206,8 +207,10 @@ export function insertRows(
         stmts.insertInteraction.run({
           ...Object.fromEntries(INTERACTION_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
           session_id: sessionId,
-          text: body,
+          text: packText(body),
           text_length: body.length,
+          // Stored the way ingest stores it: packed against the text (store/line-codec.ts).
+          tool_use_result: packToolUseResult(body, v.tool_use_result ?? null),
           is_sidechain: v.is_sidechain ?? 0,
           is_meta: v.is_meta ?? 0,
           is_compact_summary: v.is_compact_summary ?? 0,

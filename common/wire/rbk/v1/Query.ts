@@ -16,6 +16,7 @@ import type { StatsRequest as _rbk_v1_StatsRequest, StatsRequest__Output as _rbk
 import type { StatsResponse as _rbk_v1_StatsResponse, StatsResponse__Output as _rbk_v1_StatsResponse__Output } from '../../rbk/v1/StatsResponse.js';
 import type { TailRequest as _rbk_v1_TailRequest, TailRequest__Output as _rbk_v1_TailRequest__Output } from '../../rbk/v1/TailRequest.js';
 import type { TimelinePage as _rbk_v1_TimelinePage, TimelinePage__Output as _rbk_v1_TimelinePage__Output } from '../../rbk/v1/TimelinePage.js';
+import type { TranscriptLines as _rbk_v1_TranscriptLines, TranscriptLines__Output as _rbk_v1_TranscriptLines__Output } from '../../rbk/v1/TranscriptLines.js';
 import type { UsageRequest as _rbk_v1_UsageRequest, UsageRequest__Output as _rbk_v1_UsageRequest__Output } from '../../rbk/v1/UsageRequest.js';
 import type { UsageResponse as _rbk_v1_UsageResponse, UsageResponse__Output as _rbk_v1_UsageResponse__Output } from '../../rbk/v1/UsageResponse.js';
 
@@ -47,6 +48,11 @@ export interface QueryClient extends grpc.Client {
   listSessions(argument: _rbk_v1_ListSessionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rbk_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   listSessions(argument: _rbk_v1_ListSessionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   listSessions(argument: _rbk_v1_ListSessionsRequest, callback: grpc.requestCallback<_rbk_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListTranscriptLines(argument: _rbk_v1_ListInteractionsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_TranscriptLines__Output>;
+  ListTranscriptLines(argument: _rbk_v1_ListInteractionsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_TranscriptLines__Output>;
+  listTranscriptLines(argument: _rbk_v1_ListInteractionsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_TranscriptLines__Output>;
+  listTranscriptLines(argument: _rbk_v1_ListInteractionsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_rbk_v1_TranscriptLines__Output>;
   
   Search(argument: _rbk_v1_SearchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rbk_v1_SearchResponse__Output>): grpc.ClientUnaryCall;
   Search(argument: _rbk_v1_SearchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rbk_v1_SearchResponse__Output>): grpc.ClientUnaryCall;
@@ -91,6 +97,8 @@ export interface QueryHandlers extends grpc.UntypedServiceImplementation {
   
   ListSessions: grpc.handleUnaryCall<_rbk_v1_ListSessionsRequest__Output, _rbk_v1_ListSessionsResponse>;
   
+  ListTranscriptLines: grpc.handleServerStreamingCall<_rbk_v1_ListInteractionsRequest__Output, _rbk_v1_TranscriptLines>;
+  
   Search: grpc.handleUnaryCall<_rbk_v1_SearchRequest__Output, _rbk_v1_SearchResponse>;
   
   Stats: grpc.handleUnaryCall<_rbk_v1_StatsRequest__Output, _rbk_v1_StatsResponse>;
@@ -106,6 +114,7 @@ export interface QueryDefinition extends grpc.ServiceDefinition {
   GetTimelinePages: MethodDefinition<_rbk_v1_GetSessionRequest, _rbk_v1_TimelinePage, _rbk_v1_GetSessionRequest__Output, _rbk_v1_TimelinePage__Output>
   ListInteractions: MethodDefinition<_rbk_v1_ListInteractionsRequest, _rbk_v1_Interaction, _rbk_v1_ListInteractionsRequest__Output, _rbk_v1_Interaction__Output>
   ListSessions: MethodDefinition<_rbk_v1_ListSessionsRequest, _rbk_v1_ListSessionsResponse, _rbk_v1_ListSessionsRequest__Output, _rbk_v1_ListSessionsResponse__Output>
+  ListTranscriptLines: MethodDefinition<_rbk_v1_ListInteractionsRequest, _rbk_v1_TranscriptLines, _rbk_v1_ListInteractionsRequest__Output, _rbk_v1_TranscriptLines__Output>
   Search: MethodDefinition<_rbk_v1_SearchRequest, _rbk_v1_SearchResponse, _rbk_v1_SearchRequest__Output, _rbk_v1_SearchResponse__Output>
   Stats: MethodDefinition<_rbk_v1_StatsRequest, _rbk_v1_StatsResponse, _rbk_v1_StatsRequest__Output, _rbk_v1_StatsResponse__Output>
   Tail: MethodDefinition<_rbk_v1_TailRequest, _rbk_v1_LiveEvent, _rbk_v1_TailRequest__Output, _rbk_v1_LiveEvent__Output>

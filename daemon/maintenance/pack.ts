@@ -1,0 +1,47 @@
+// The `pack` job: converts rows written before storage v2 to the packed form (store/pack.ts), a
+// window at a time between which the daemon serves hooks and ingest as usual, then returns the
+// freed pages to the file system. It runs when the daemon starts with rows left to pack, on its
+// schedule (a no-op once done), and by `rbk migrate`.
+import { checkpoint, type JobContext } from '../jobs/registry.js';
+import type { JobCounts } from '../jobs/runs.js';
+import { PackStore } from '../store/pack.js';
+
+/** Rows per transaction: each is one short write (a few MB at most), so hooks never wait long. */
+const WINDOW_ROWS = 500;
+const VACUUM_PAGES = 4096;
+
+export async function runPack(ctx: JobContext): Promise<JobCounts> {
+  const { db, signal } = ctx;
+  const store = new PackStore(db);
+  const start = store.progress();
+  const counts = { rows: 0, bytesBefore: 0, bytesAfter: 0, pagesFreed: 0 };
+  if (start.done) return counts;
+  const span = Math.max(1, start.untilId - start.throughId);
+  for (;;) {
+    await checkpoint(signal);
+    const r = store.packNext(WINDOW_ROWS);
+    counts.rows += r.rows;
+    counts.bytesBefore += r.bytesBefore;
+    counts.bytesAfter += r.bytesAfter;
+    ctx.progress({
+      done: Math.min(span, r.throughId - start.throughId),
+      total: span,
+      message: 'packing rows stored before storage v2',
+      counts: { rows: counts.rows },
+    });
+    if (r.done) break;
+  }
+  // The file keeps its size until freed pages go back (auto_vacuum = INCREMENTAL; an older file
+  // without it is converted by the compact job, which needs room for a VACUUM).
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) {
+    for (;;) {
+      await checkpoint(signal);
+      const free = db.pragma('freelist_count', { simple: true }) as number;
+      if (free === 0) break;
+      db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
+      counts.pagesFreed += Math.min(free, VACUUM_PAGES);
+    }
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  return counts;
+}
