@@ -606,6 +606,14 @@ async function checkStorage(e: Env): Promise<Check> {
       details,
     };
   }
+  if (st.onDemand) {
+    return {
+      id: 'storage',
+      status: 'pass',
+      summary: `central copy ${st.location}: written on demand (rbk sync), ${plural(backlog, 'session')} not exported yet`,
+      details,
+    };
+  }
   if (backlog > 0 && Number(st.lagMs) > DAY) {
     return {
       id: 'storage',

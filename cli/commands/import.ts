@@ -42,6 +42,9 @@ export async function importCommand(io: Io, opts: { paths: string[]; json: boole
     skipped: Object.fromEntries(Object.entries(last.skipped).map(([k, v]) => [k, Number(v)])),
     errors: last.errors,
     seconds: Number(secs.toFixed(2)),
+    // Rows not searchable yet: the daemon indexes them in the background after the import
+    // returns (rbk status shows what is left; 0 = search covers everything).
+    searchIndexPending: Number(last.searchIndexPending ?? 0),
     // Imported sessions the next retention run will delete (old backlogs); null when none.
     pastRetention:
       Number(last.pastRetentionSessions ?? 0) > 0
@@ -63,6 +66,7 @@ export async function importCommand(io: Io, opts: { paths: string[]; json: boole
       `  sessions touched   ${summary.sessions}`,
       `  interactions added ${summary.interactionsAdded} (from ${summary.linesRead} new lines)`,
       `  skipped lines      ${skipped.length === 0 ? 'none' : skipped.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `  search index       ${summary.searchIndexPending === 0 ? 'complete' : `${plural(summary.searchIndexPending, 'row')} being indexed in the background (rbk status shows what is left)`}`,
       ...summary.errors.map((e) => `  error  ${e.path}: ${e.error}`),
     ].join('\n'),
   );

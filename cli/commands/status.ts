@@ -106,6 +106,7 @@ export async function statusCommand(io: Io, opts: { json: boolean }): Promise<nu
         : [
             `  sessions   ${s.counts.sessions}${Number(s.counts.unannouncedSessions) > 0 ? ` (${plural(Number(s.counts.unannouncedSessions), 'session')} found only by the sweep: see rbk doctor)` : ''}`,
             `  stored     ${plural(Number(s.counts.hookEvents), 'hook event')}, ${plural(Number(s.counts.interactions), 'interaction')}, ${plural(Number(s.counts.transcripts), 'transcript')}`,
+            `  search     ${Number(s.counts.searchIndexPending ?? 0) === 0 ? 'complete' : `${plural(Number(s.counts.searchIndexPending), 'row')} still being indexed`}`,
           ]),
       `  spool      ${Number(s.counts.spoolBacklog) === 0 ? 'empty' : `${plural(Number(s.counts.spoolBacklog), 'event')} waiting`}`,
       `  console    ${uiLine(s.ui)}`,

@@ -45,6 +45,8 @@ export function statusView(s: WireSyncStatusResponse) {
     backend: s.backend,
     location: s.location,
     mirrorLocal: s.mirrorLocal,
+    // The local copy is written only by `rbk sync` (sessionStorage.localExport: on-demand).
+    onDemand: s.onDemand,
     backendError: s.backendError ?? null,
     backlog: { sessions: Number(s.backlogSessions), rows: Number(s.backlogRows), bytes: Number(s.backlogBytes), inBackoff: Number(s.sessionsInBackoff) },
     lastSuccessAt: iso(s.lastSuccessUnixMs),
@@ -63,7 +65,7 @@ export async function syncStatusCommand(io: Io, opts: { json: boolean }): Promis
     return view.backendError ? EXIT.failure : EXIT.ok;
   }
   const lines = [
-    `backend      ${view.backend}${view.location ? `  ${view.location}` : ''}`,
+    `backend      ${view.backend}${view.location ? `  ${view.location}` : ''}${view.onDemand ? '  (written on demand: rbk sync)' : ''}`,
     `backlog      ${plural(view.backlog.sessions, 'session')}, ${plural(view.backlog.rows, 'row')}, ${bytes(view.backlog.bytes)}${view.backlog.inBackoff > 0 ? ` (${view.backlog.inBackoff} waiting to retry${view.nextAttemptAt ? ` from ${shortTime(Date.parse(view.nextAttemptAt))}` : ''})` : ''}`,
     `lag          ${view.lagMs > 0 ? duration(view.lagMs) : 'none'}`,
     `last success ${view.lastSuccessAt ? shortTime(Date.parse(view.lastSuccessAt)) : 'never'}`,

@@ -11,6 +11,10 @@ const sessionStorage = z
     mirrorLocal: z.boolean().default(false),
     // Where local artifacts go; relative paths are resolved against the data dir.
     localBaseDir: z.string().min(1).default('artifacts'),
+    // With backend: local, when the central copy is written. on-demand (the default): only by
+    // `rbk sync` (or `rbk jobs run sync`), so that the local copy does not double the archive on
+    // disk behind the user's back; continuous: as with S3, after each turn, when idle and on cron.
+    localExport: z.enum(['on-demand', 'continuous']).default('on-demand'),
     s3: z
       .object({
         bucket: z.string().min(3, 'must be an S3 bucket name (3-63 characters)').max(63).optional(),

@@ -24,6 +24,10 @@ export interface ImportProgress {
   startedAt: number;
   /** On the last report: imported sessions that retention will delete on its next run. */
   pastRetention?: { sessions: number; oldestUnixMs: number; days: number };
+  /** On the last report: rows not searchable yet (the full-text index catches up in the background). */
+  searchIndexPending?: number;
+  /** Resolves when this import's rows are searchable (in-process callers that must wait). */
+  searchIndexed?: Promise<void>;
 }
 
 /** The Codex CLI's rollout folders: $CODEX_HOME (default ~/.codex) sessions/ and archived_sessions/. */
@@ -164,8 +168,9 @@ export async function importFiles(
     // at endImport().
     await Promise.allSettled(started.map((s) => s.result));
     progress.currentFile = '';
-    await ingester.endImport();
+    progress.searchIndexed = (await ingester.endImport()).indexed;
   }
+  progress.searchIndexPending = ingester.searchBacklog.pendingRows();
   progress.done = true;
   progress.currentFile = '';
   Object.assign(progress, summarize([...sessions]));

@@ -32,6 +32,7 @@ export class SearchBacklog {
         INSERT INTO interactions_fts (rowid, text, tool_input)
         SELECT id, text, tool_input FROM interactions_text WHERE id >= ? AND id < ?`),
       raise: db.prepare('UPDATE search_index_backlog SET from_id = ? WHERE id = 1'),
+      pendingRows: db.prepare('SELECT count(*) FROM interactions_text WHERE id >= (SELECT from_id FROM search_index_backlog WHERE id = 1)').pluck(),
       close: db.prepare('DELETE FROM search_index_backlog WHERE id = 1'),
     };
   }
@@ -43,14 +44,20 @@ export class SearchBacklog {
   }
 
   /**
-   * Ends one begin() and indexes the backlog before it resolves, so that an import reports done
-   * only once its rows are searchable. While another import still runs, only the rows stored so
-   * far are indexed: chasing that import's inserts would keep this one from finishing.
+   * Ends one begin() and indexes the backlog; resolves when that is done. The import does not
+   * wait for it (search may trail an import: pendingRows() says how far it is). While another
+   * import still runs, only the rows stored so far are indexed: chasing that import's inserts
+   * would keep this one from finishing.
    */
   async end(): Promise<void> {
     this.deferrals = Math.max(0, this.deferrals - 1);
     if (this.deferrals === 0) return this.drain();
     await this.drainChunks(this.stmts.maxId.get() as number);
+  }
+
+  /** Visible conversation rows not in the full-text index yet (0 when it is complete). */
+  pendingRows(): number {
+    return this.stmts.pendingRows.get() as number;
   }
 
   /** Whether some interactions are not searchable yet. */

@@ -8,6 +8,7 @@ import { localHostname } from '../../common/host.js';
 import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { type InteractionInsert, InteractionStore } from '../store/interactions.js';
 import type { StoredBody } from '../store/line-codec.js';
 import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, type ModelPrice } from '../pricing/pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
@@ -68,6 +69,7 @@ export class TranscriptIngester {
   private readonly syncLevel: number;
   /** Full-text indexing deferred while imports run (see search-backlog.ts). */
   readonly searchBacklog: SearchBacklog;
+  private readonly interactions: InteractionStore;
   /** Parses imports off the main thread; started by the first import, stopped after the last. */
   private parseWorker: ParseWorker | null = null;
   private imports = 0;
@@ -90,6 +92,7 @@ export class TranscriptIngester {
   ) {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
+    this.interactions = new InteractionStore(db);
     this.sidechains = new LegacySidechains(db);
     this.webSearches = new WebSearchLinks(db, this.webSearchPrice);
     this.stmts = {
@@ -107,15 +110,6 @@ export class TranscriptIngester {
         WHERE path = @path`),
       resetTranscript: db.prepare('UPDATE transcripts SET byte_offset = 0, inode = ?, size = ?, lines = 0, skipped = 0 WHERE path = ?'),
       saveError: db.prepare('UPDATE transcripts SET last_error = ?, last_read_at = ? WHERE path = ?'),
-      insertInteraction: db.prepare(`
-        INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
-          tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
-          logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-          git_branch, cc_version, prompt_id, source_path, raw, ingested_at, redaction_version, content_key, web_searches)
-        VALUES (@uuid, @blockIndex, @sessionId, @agentId, @kind, @subtype, @timestamp, @text, @textLength,
-          @toolName, @toolUseId, @toolInput, @isError, @toolUseResult, @spawnedAgentId, @data, @parentUuid,
-          @logicalParentUuid, @isSidechain, @isMeta, @isCompactSummary, @hidden, @requestId, @messageId, @model, @cwd,
-          @gitBranch, @version, @promptId, @sourcePath, @raw, @now, @redactionVersion, @contentKey, @webSearches)`),
       /** After an ignored insert: was the line itself stored before (a re-read), or only its content (a replay)? */
       uuidStored: db.prepare('SELECT 1 FROM interactions WHERE uuid = ? AND block_index = ?').pluck(),
       lastActivity: db.prepare('SELECT MAX(ts) FROM interactions WHERE session_id = ?').pluck(),
@@ -194,15 +188,22 @@ export class TranscriptIngester {
     this.parseWorker ??= ParseWorker.create(redaction?.settings ? (redaction as WorkerRedaction) : null, redaction !== null, this.log);
   }
 
-  /** An import ends: once no other runs, the worker stops and the deferred rows are indexed. */
-  async endImport(): Promise<void> {
+  /**
+   * An import ends: once no other runs, the worker stops. The deferred rows are indexed in the
+   * background (in short transactions between which hooks and reads go on); the import returns
+   * without waiting, and `rbk status` shows the rows still to index. `indexed` resolves when they
+   * are, for callers that must wait (tests, the benchmark).
+   */
+  async endImport(): Promise<{ indexed: Promise<void> }> {
     this.imports = Math.max(0, this.imports - 1);
     if (this.imports === 0 && this.parseWorker) {
       const worker = this.parseWorker;
       this.parseWorker = null;
       await worker.close();
     }
-    await this.searchBacklog.end();
+    const indexed = this.searchBacklog.end();
+    indexed.catch((err: unknown) => this.log.error('indexing an import for search failed; the next start or import retries it', { error: err }));
+    return { indexed };
   }
 
   /** Whether an `rbk import` is running (the sync waits for it: see sync/triggers.ts). */
@@ -382,7 +383,7 @@ export class TranscriptIngester {
         let lineReplayed = false;
         for (const [k, i] of interactions.entries()) {
           const contentKey = i.sessionId ? transcriptContentKey(i) : null;
-          const r = this.stmts.insertInteraction.run(
+          const r = this.interactions.insert(
             this.rowParams(i, { hidden, file: pos.file, text: texts[k] ?? i.text, raw: rawText, toolUseResult: toolUseResults[k] ?? null, now, contentKey }),
           );
           rawText = null;
@@ -450,16 +451,15 @@ export class TranscriptIngester {
       timestamp: (this.stmts.lastActivity.get(sessionId) as number | null) ?? parsed.timestamp,
       text: 'resumed: Claude Code wrote earlier history into the transcript again; rbk keeps the first copy',
     });
-    return this.stmts.insertInteraction.run(
-      this.rowParams(marker, { hidden: false, file, text: marker.text, raw: null, toolUseResult: null, now, contentKey: null }),
-    ).changes;
+    return this.interactions.insert(this.rowParams(marker, { hidden: false, file, text: marker.text, raw: null, toolUseResult: null, now, contentKey: null }))
+      .changes;
   }
 
   /** An interaction as the insert's parameters (SQLite has no booleans). */
   private rowParams(
     i: Interaction,
     row: { hidden: boolean; file: string; text: StoredBody; raw: StoredBody; toolUseResult: StoredBody; now: number; contentKey: Buffer | null },
-  ) {
+  ): InteractionInsert {
     return {
       ...i,
       isError: i.isError === null ? null : i.isError ? 1 : 0,

@@ -32,8 +32,10 @@ export function editPatches(db: Db, sessionId: string, entries: TimelineEntry[])
   if (byToolUse.size === 0) return out;
   const rows = db
     .prepare(
-      `SELECT tool_use_id, json_extract(tool_use_result, '$.structuredPatch') AS patch FROM interactions
-       WHERE session_id = ? AND kind = 'tool_result' AND tool_use_id IS NOT NULL AND tool_use_result IS NOT NULL AND json_valid(tool_use_result)`,
+      `SELECT tool_use_id, json_extract(result, '$.structuredPatch') AS patch
+       FROM (SELECT tool_use_id, rbk_tool_result(text, tool_use_result) AS result FROM interactions
+             WHERE session_id = ? AND kind = 'tool_result' AND tool_use_id IS NOT NULL AND tool_use_result IS NOT NULL)
+       WHERE json_valid(result)`,
     )
     .all(sessionId) as { tool_use_id: string; patch: string | null }[];
   for (const r of rows) {

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAY_MS } from '../jobs/clock.js';
+import { InteractionStore } from '../store/interactions.js';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
 import { type CentralCopyServices, compactCentralCopy, emptyCounts } from '../sync/compaction.js';
@@ -50,18 +51,15 @@ export async function runCompaction(ctx: JobContext, central: CentralCopyService
   const cutoff = ctx.clock.now() - ctx.config.compaction.keepRawDays * DAY_MS;
 
   // 1. Drop raw, in id windows: each statement touches at most ID_WINDOW rows.
-  const range = db.prepare('SELECT MIN(id) AS lo, MAX(id) AS hi FROM interactions').get() as { lo: number | null; hi: number | null };
-  const drop = db.prepare(
-    `UPDATE interactions SET raw = NULL
-     WHERE id > @from AND id <= @to AND raw IS NOT NULL AND COALESCE(ts, ingested_at) < @cutoff`,
-  );
+  const interactions = new InteractionStore(db);
+  const range = interactions.idRange();
   let rawDropped = 0;
   if (range.lo !== null && range.hi !== null) {
     const windows = Math.ceil((range.hi - range.lo + 1) / ID_WINDOW);
     for (let w = 0; w < windows; w++) {
       await checkpoint(signal);
       const from = range.lo - 1 + w * ID_WINDOW;
-      rawDropped += drop.run({ from, to: from + ID_WINDOW, cutoff }).changes;
+      rawDropped += interactions.dropRaw(from, from + ID_WINDOW, cutoff);
       ctx.progress({
         done: w + 1,
         total: windows + 1,

@@ -6,7 +6,8 @@ import type { JobContext } from '../jobs/registry.js';
 import { checkpoint } from '../jobs/registry.js';
 import type { Db } from '../store/db.js';
 import type { RedactionService } from './service.js';
-import { packInteraction, packText, unpackInteraction, unpackToolUseResult } from '../store/line-codec.js';
+import { InteractionStore } from '../store/interactions.js';
+import { unpackInteraction, unpackToolUseResult } from '../store/line-codec.js';
 import type { StoredInteraction } from '../store/rows.js';
 
 const BATCH = 500;
@@ -45,10 +46,7 @@ export function redactionJob(service: RedactionService) {
     const nextInteractions = db.prepare(
       'SELECT id, rbk_text(text) AS text, tool_input, tool_use_result, data, raw FROM interactions WHERE redaction_version IS NOT ? AND id > ? ORDER BY id LIMIT ?',
     );
-    const updateInteraction = db.prepare(
-      'UPDATE interactions SET text = ?, tool_input = ?, tool_use_result = ?, data = ?, raw = ?, redaction_version = ? WHERE id = ?',
-    );
-    const setVersionOnly = db.prepare('UPDATE interactions SET redaction_version = ? WHERE id = ?');
+    const interactions = new InteractionStore(db);
     after = 0;
     for (;;) {
       await checkpoint(ctx.signal);
@@ -70,11 +68,14 @@ export function redactionJob(service: RedactionService) {
           counts.matches += n;
           if (n > 0) {
             counts.rowsChanged += 1;
-            const packed = packInteraction({ text: text.text ?? '', toolInput: toolInput.text, toolUseResult: toolUseResult.text, raw: raw.text });
-            updateInteraction.run(packText(text.text ?? ''), toolInput.text, packed.toolUseResult, data.text, packed.raw, version, r.id);
+            interactions.rewrite(
+              r.id,
+              { text: text.text ?? '', toolInput: toolInput.text, toolUseResult: toolUseResult.text, data: data.text, raw: raw.text },
+              version,
+            );
           } else {
             // Touching only the version column leaves the FTS index alone.
-            setVersionOnly.run(version, r.id);
+            interactions.setRedactionVersion(r.id, version);
           }
         }
       })();

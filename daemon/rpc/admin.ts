@@ -74,10 +74,12 @@ export function adminHandlers(ctx: DaemonContext) {
       // A damaged file can fail these reads: status must still answer, and say why.
       let counts = { sessions: 0, hookEvents: 0, interactions: 0, transcripts: 0 };
       let unannounced = 0;
+      let searchIndexPending = 0;
       let countsError: string | undefined;
       try {
         counts = ctx.sessions.counts();
         unannounced = ctx.sessions.unannounced(0).total;
+        searchIndexPending = ctx.ingester.searchBacklog.pendingRows();
       } catch (err) {
         ctx.health.noteError(err, 'read');
         countsError = (err as Error).message;
@@ -102,6 +104,7 @@ export function adminHandlers(ctx: DaemonContext) {
           transcripts: counts.transcripts,
           spoolBacklog: ctx.spool.backlog(),
           unannouncedSessions: unannounced,
+          searchIndexPending,
         },
         countsError,
         store: {

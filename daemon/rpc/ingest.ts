@@ -46,6 +46,7 @@ function progressToProto(p: ImportProgress, roots: string[]) {
     pastRetentionSessions: p.pastRetention?.sessions ?? 0,
     pastRetentionOldestUnixMs: p.pastRetention?.oldestUnixMs ?? 0,
     retentionDays: p.pastRetention?.days ?? 0,
+    searchIndexPending: p.searchIndexPending ?? 0,
   };
 }
 

@@ -103,6 +103,7 @@ export function syncHandlers(ctx: DaemonContext) {
         backend: s.backend,
         location: s.location,
         mirrorLocal: s.mirrorLocal,
+        onDemand: s.onDemand,
         backlogSessions: s.backlogSessions,
         backlogBytes: s.backlogBytes,
         backlogRows: s.backlogRows,

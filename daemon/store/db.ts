@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { unpackBody } from './line-codec.js';
+import { registerFunctions } from './functions.js';
 import { migrate } from './migrate.js';
+
+export { registerFunctions };
 
 export type Db = Database.Database;
 
@@ -43,15 +45,6 @@ export function quickCheckFile(file: string): string {
 }
 
 /**
- * The SQL functions rbk's schema uses (storage v2, migration 0015): rbk_text(text) unpacks a
- * packed `interactions.text` and returns a plain one as it is. The full-text index's triggers and
- * content view call it, so every connection that writes interactions or reads the index needs it.
- */
-export function registerFunctions(db: Db): void {
-  db.function('rbk_text', { deterministic: true }, (v: unknown) => (v === null || typeof v === 'string' ? v : unpackBody(v as Buffer)) as string | null);
-}
-
-/**
  * Opens (creating if needed) the daemon's SQLite file: WAL, 0600, migrated.
  * The file is created with 0600 before SQLite touches it so that it is never world-readable,
  * not even for the instant between creation and chmod.
@@ -74,7 +67,6 @@ export function openDatabase(file: string): Db {
   for (const suffix of ['-wal', '-shm']) {
     if (fs.existsSync(file + suffix)) fs.chmodSync(file + suffix, 0o600);
   }
-  registerFunctions(db);
   migrate(db);
   return db;
 }

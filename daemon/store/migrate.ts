@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { packageRoot } from '../../common/root.js';
+import { registerFunctions } from './functions.js';
 
 export const MIGRATIONS_DIR = path.join(packageRoot(), 'migrations');
 
@@ -30,6 +31,8 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /** Applies every pending migration in one transaction: either all land or none. */
 export function migrate(db: Database.Database, migrations = readMigrations()): { from: number; to: number } {
+  // Migrations (0015 on) and the triggers they create call rbk's functions.
+  registerFunctions(db);
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
   const current = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   const latest = migrations.at(-1)?.version ?? 0;

@@ -54,6 +54,7 @@ export class RowReader {
     const rows: (InteractionRow | HookEventRow)[] = [];
     let bytes = 0;
     for (const row of stmt.iterate(sessionId, afterRow, limit) as Iterable<InteractionRow | HookEventRow>) {
+      if (dataset === 'interactions') plainToolUseResult(row as InteractionRow);
       rows.push(row);
       bytes += rowTextBytes(row);
       if (bytes >= maxBytes) return { rows, full: true };
@@ -64,13 +65,20 @@ export class RowReader {
   /** Exactly the rows of a planned part (first..last inclusive). */
   range(dataset: Dataset, sessionId: string, firstRow: number, lastRow: number): (InteractionRow | HookEventRow)[] {
     const stmt = dataset === 'interactions' ? this.stmts.interactionsRange : this.stmts.hooksRange;
-    return stmt.all(sessionId, firstRow, lastRow) as (InteractionRow | HookEventRow)[];
+    const rows = stmt.all(sessionId, firstRow, lastRow) as (InteractionRow | HookEventRow)[];
+    if (dataset === 'interactions') for (const row of rows) plainToolUseResult(row as InteractionRow);
+    return rows;
   }
 
   hasRowsAfter(dataset: Dataset, sessionId: string, afterRow: number): boolean {
     const stmt = dataset === 'interactions' ? this.stmts.interactionsPending : this.stmts.hooksPending;
     return stmt.get(sessionId, afterRow) !== undefined;
   }
+}
+
+/** The row's tool_use_result as text (stored packed: store/line-codec.ts), in place: parts carry it plain. */
+function plainToolUseResult(row: InteractionRow): void {
+  row.tool_use_result = unpackToolUseResult(row.text, row.tool_use_result);
 }
 
 export function rowIdOf(dataset: Dataset, row: InteractionRow | HookEventRow): number {
@@ -109,7 +117,7 @@ export function interactionRecord(row: InteractionRow, service: RedactionService
     tool_use_id: row.tool_use_id,
     tool_input: r(row.tool_input),
     is_error: bool(row.is_error),
-    tool_use_result: r(unpackToolUseResult(row.text, row.tool_use_result)),
+    tool_use_result: r(unpackToolUseResult(row.text, row.tool_use_result)), // plain already, from RowReader
     spawned_agent_id: row.spawned_agent_id,
     data: r(row.data),
     parent_uuid: row.parent_uuid,

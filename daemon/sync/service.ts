@@ -19,6 +19,8 @@ export interface SyncStatus {
   backend: string;
   location: string;
   mirrorLocal: boolean;
+  /** Local backend, written only when asked (sessionStorage.localExport: on-demand). */
+  onDemand: boolean;
   backendError: string | null;
   backlogSessions: number;
   backlogBytes: number;
@@ -84,7 +86,11 @@ export function createSyncService(deps: {
       redactionVersion: deps.redaction.version,
     });
   const importing = deps.importing ?? (() => false);
-  const triggers = config.sync.automatic ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing, deps.storeWritable) : null;
+  // The default local copy is written on demand only: kept up to date on its own it would hold a
+  // second, compressed copy of the whole archive in the data dir (docs/central-copy.md).
+  const onDemand = storage.backend === 'local' && storage.localExport === 'on-demand';
+  const triggers =
+    config.sync.automatic && !onDemand ? new SyncTriggers(engine, config.sync, log.child({ mod: 'sync' }), Date.now, importing, deps.storeWritable) : null;
   if (triggers) {
     deps.hookWriter.onStored((_event, result) => {
       if (result.stored) triggers.onHookEvent(result.eventName, result.sessionId);
@@ -98,6 +104,7 @@ export function createSyncService(deps: {
       backend: backend?.name ?? storage.backend,
       location: backend?.location ?? '',
       mirrorLocal: storage.backend === 's3' && storage.mirrorLocal,
+      onDemand,
       backendError,
       backlogSessions: s.backlogSessions,
       backlogBytes: s.backlogBytes,
@@ -123,6 +130,9 @@ export function createSyncService(deps: {
     job:
       () =>
       async (ctx): Promise<JobCounts> => {
+        // The local copy on demand: the schedule leaves it alone; `rbk sync` writes it.
+        if (ctx.trigger === 'cron' && onDemand)
+          return { sessions: 0, uploaded: 0, failed: 0, deferred: 0, puts: 0, bytes: 0, backlog: engine.state.status(Date.now()).backlogSessions, onDemand: 1 };
         // A scheduled run during an import would upload its sessions half read; the next run (or,
         // with sync.automatic, the first idle check after the import) uploads them whole.
         if (ctx.trigger === 'cron' && importing()) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/command-table.js';
+import { registerFunctions } from '../../daemon/store/db.js';
 import { assertBuilt, jobsOnRequestOnly, makeDataDir, REPO_ROOT, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'claude-code', 'transcripts');
@@ -16,6 +17,7 @@ const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'claude-code', 'transc
 /** Every table's rows, in a stable order, hashed: the store's content, whatever its pages look like. */
 function dbContentHash(file: string): string {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  registerFunctions(db);
   try {
     const h = createHash('sha256');
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];

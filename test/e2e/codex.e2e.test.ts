@@ -154,11 +154,11 @@ describe('Codex CLI sessions', () => {
     expect(
       queryAll(
         t,
-        `SELECT uuid FROM interactions WHERE session_id = ? AND (text LIKE '%mpNomedx%' OR raw LIKE '%mpNomedx%' OR tool_input LIKE '%mpNomedx%')`,
+        `SELECT uuid FROM interactions WHERE session_id = ? AND (rbk_text(text) LIKE '%mpNomedx%' OR rbk_line(text, tool_input, tool_use_result, raw) LIKE '%mpNomedx%' OR tool_input LIKE '%mpNomedx%')`,
         a,
       ),
     ).toEqual([]);
-    expect(queryAll(t, `SELECT uuid FROM interactions WHERE session_id = ? AND text LIKE '%[REDACTED:%'`, a).length).toBeGreaterThan(0);
+    expect(queryAll(t, `SELECT uuid FROM interactions WHERE session_id = ? AND rbk_text(text) LIKE '%[REDACTED:%'`, a).length).toBeGreaterThan(0);
 
     const hits = (await cli(['sessions', 'search', 'directory is missing', '--agent', 'codex', '--json'])) as { hits: { sessionId: string }[] };
     expect(hits.hits.map((h) => h.sessionId)).toContain(a);

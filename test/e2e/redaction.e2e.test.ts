@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOOK_BUNDLE, assertBuilt, makeDataDir, queryOne, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { HOOK_BUNDLE, assertBuilt, makeDataDir, plainStoreContent, queryOne, startDaemon, waitFor, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { findClaudeBinary, runClaude } from './support/claude.js';
 import { shellQuote } from './support/hook-recorder.js';
 
@@ -89,15 +89,16 @@ describe('redaction with the real Claude Code CLI', () => {
     expect(failure.payload).toMatch(/RELEASE_CONTACT=\[REDACTED:email:[0-9a-f]{6}\]/);
     const result = queryOne<{ text: string; raw: string | null }>(
       t,
-      "SELECT text, raw FROM interactions WHERE session_id = ? AND kind = 'tool_result' AND is_error = 1",
+      "SELECT rbk_text(text) AS text, rbk_line(text, tool_input, tool_use_result, raw) AS raw FROM interactions WHERE session_id = ? AND kind = 'tool_result' AND is_error = 1",
       sessionId,
     )!;
     expect(result.text).toContain('generated/ directory is missing');
     expect(result.text).toMatch(/\[REDACTED:/);
 
     // Live files first (the WAL still holds the recent pages), then again after a clean stop.
-    expect(leaks(t.dataDir, { 'daemon log': Buffer.from(d.log()) })).toEqual([]);
+    // Packed values are compressed: the store is also searched unpacked.
+    expect(leaks(t.dataDir, { 'daemon log': Buffer.from(d.log()), 'the store, unpacked': plainStoreContent(t.db) })).toEqual([]);
     await d.stop();
-    expect(leaks(t.dataDir, { 'daemon log': Buffer.from(d.log()) })).toEqual([]);
+    expect(leaks(t.dataDir, { 'daemon log': Buffer.from(d.log()), 'the store, unpacked': plainStoreContent(t.db) })).toEqual([]);
   }, 180_000);
 });

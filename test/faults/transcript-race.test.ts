@@ -146,7 +146,7 @@ describe('transcript writer and reader racing', () => {
     expect(expected.length).toBe(600);
     const stored = queryAll<StoredInteraction>(
       t,
-      `SELECT uuid || '#' || block_index AS k, kind, text FROM interactions WHERE session_id = ? ORDER BY k`,
+      `SELECT uuid || '#' || block_index AS k, kind, rbk_text(text) AS text FROM interactions WHERE session_id = ? ORDER BY k`,
       SESSION_ID,
     );
     expect(stored.map((s) => s.k)).toEqual(expected.map((e) => e.k));

@@ -15,10 +15,12 @@ import {
   sleep,
   startDaemon,
   status,
+  storedLine,
   waitFor,
   type DaemonProcess,
   type TempRbk,
 } from '../support/rbk.js';
+import { unpackToolUseResult } from '../../daemon/store/line-codec.js';
 import { importJson, lines, memoryMB, uuidFor } from './support.js';
 
 let t: TempRbk;
@@ -101,7 +103,9 @@ describe('bad transcript input through the daemon', () => {
     fs.appendFileSync(file, last.slice(cut2));
     await waitFor('the completed line', () => rowCount(sid) === 3);
     expect(uuidsOf(sid)).toEqual([1, 2, 3].map((n) => uuidFor(s, n)));
-    expect(queryOne(t, 'SELECT text FROM interactions WHERE uuid = ?', uuidFor(s, 3))).toEqual({ text: 'a long streamed answer '.repeat(50) });
+    expect(queryOne(t, 'SELECT rbk_text(text) AS text FROM interactions WHERE uuid = ?', uuidFor(s, 3))).toEqual({
+      text: 'a long streamed answer '.repeat(50),
+    });
     expect(offsetOf(file)).toBe(fs.statSync(file).size);
     // Re-importing the same file finds nothing new.
     const again = await importJson(t, [file]);
@@ -131,19 +135,17 @@ describe('bad transcript input through the daemon', () => {
     const r = await importJson(t, [file]);
     expect(r).toMatchObject({ linesRead: 4, interactionsAdded: 3, skipped: { oversized: 1 }, errors: [] });
     expect(uuidsOf(sid)).toEqual([1, 2, 4].map((n) => uuidFor(s, n)));
-    const row = queryOne<{ text_length: number; len: number; raw: string | null; tur: number }>(
+    const row = queryOne<{ text_length: number; len: number; raw: string | null; text: string; tool_use_result: Buffer | string | null }>(
       t,
-      'SELECT text_length, length(text) AS len, raw, length(tool_use_result) AS tur FROM interactions WHERE uuid = ?',
+      'SELECT text_length, length(rbk_text(text)) AS len, raw, rbk_text(text) AS text, tool_use_result FROM interactions WHERE uuid = ?',
       uuidFor(s, 2),
     )!;
     expect(row.text_length).toBe(big.length);
     expect(row.len).toBeLessThan(70_000);
-    expect(row.tur).toBeLessThanOrEqual(256 * 1024);
+    expect(unpackToolUseResult(row.text, row.tool_use_result)!.length).toBeLessThanOrEqual(256 * 1024);
     expect(row.raw).toBeNull();
     // The small lines keep their raw text.
-    expect(queryOne(t, 'SELECT raw FROM interactions WHERE uuid = ?', uuidFor(s, 4))).toEqual({
-      raw: lines.assistant(sid, uuidFor(s, 4), 4, 'that bundle is large').trimEnd(),
-    });
+    expect(storedLine(t, uuidFor(s, 4))).toBe(lines.assistant(sid, uuidFor(s, 4), 4, 'that bundle is large').trimEnd());
     // Memory: the 50 MB line is held a few times over while it is parsed, never the 65 MB one.
     const after = memoryMB(d.pid);
     expect(after.hwm, `VmHWM ${before.hwm.toFixed(0)} → ${after.hwm.toFixed(0)} MB`).toBeLessThan(400);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, makeDataDir, queryAll, queryOne, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { legacyAgentId } from '../../daemon/ingest/legacy-sidechains.js';
 import { dedupeLines, importJson, showJson, type ShowJson, uuidFor } from './support.js';
+import { registerFunctions } from '../../daemon/store/db.js';
 
 const RESUMED = uuidFor(0x19, 1);
 const WINDOWS = uuidFor(0x19, 2);
@@ -406,6 +407,7 @@ describe('a store written by the previous rules', () => {
     // What the previous version stored: the replayed lines as rows of their own (their counts
     // included), no content keys, context blocks as prompts, projects by last path segment.
     const db = new Database(t.db);
+    registerFunctions(db);
     db.exec('DROP INDEX interactions_content');
     db.exec(`UPDATE interactions SET content_key = NULL`);
     const cols = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('interactions') as string[]).filter((c) => c !== 'id' && c !== 'uuid');

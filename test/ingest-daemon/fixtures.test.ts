@@ -20,6 +20,7 @@ import {
   type ImportSummary,
   type Tokens,
 } from './support.js';
+import { unpackInteraction } from '../../daemon/store/line-codec.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/claude-code/transcripts', import.meta.url));
 const S2139 = 'ae4a77f8-aedd-4bc1-888f-c94edc91af04';
@@ -334,11 +335,12 @@ describe('rbk import of synthetic extras: warmups, unknown line types, .meta.jso
     const u = 'e1000000-0000-4000-8000-000000000000';
     const file = path.join(extras, `${u}.jsonl`);
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    const rows = queryAll<{ subtype: string; raw: string; session_id: string }>(
+    // The line is stored packed (store/line-codec.ts): unpacked, it is the line as read.
+    const rows = queryAll<{ subtype: string; text: string; tool_input: string | null; tool_use_result: null; raw: Buffer | string; session_id: string }>(
       t,
-      `SELECT subtype, raw, session_id FROM interactions WHERE kind = 'other' AND source_path = ? ORDER BY subtype`,
+      `SELECT subtype, rbk_text(text) AS text, tool_input, tool_use_result, raw, session_id FROM interactions WHERE kind = 'other' AND source_path = ? ORDER BY subtype`,
       file,
-    );
+    ).map((r) => ({ subtype: r.subtype, raw: unpackInteraction(r).raw, session_id: r.session_id }));
     expect(rows).toEqual([
       { subtype: 'another-new-thing', raw: lines[2], session_id: u },
       { subtype: 'future-widget', raw: lines[1], session_id: u },

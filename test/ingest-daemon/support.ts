@@ -142,11 +142,12 @@ export interface ImportSummary {
   skipped: Record<string, number>;
   errors: { path: string; error: string }[];
   seconds: number;
+  searchIndexPending: number;
 }
 
 /** `rbk import PATH… --json`; throws with stderr unless it exits 0. */
-export async function importJson(t: TempRbk, paths: string[], timeoutMs = 120_000): Promise<ImportSummary> {
-  const r = await runCli(t, ['import', ...paths, '--json'], { timeoutMs });
+export async function importJson(t: TempRbk, paths: string[], timeoutMs = 120_000, opts: { waitForSearch?: boolean } = {}): Promise<ImportSummary> {
+  const r = await runCli(t, ['import', ...paths, '--json'], { timeoutMs, ...opts });
   if (r.code !== 0) throw new Error(`rbk import exited ${r.code} (${r.signal}): ${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout) as ImportSummary;
 }

@@ -152,7 +152,7 @@ describe('rbk jobs, retention and pinning through the daemon', () => {
 
     const r = await runCli(t, ['jobs', 'run', 'nope']);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/no job named "nope"; known jobs: backup, compact, integrity, redact, retention, sweep, sync/);
+    expect(r.stderr).toMatch(/no job named "nope"; known jobs: backup, compact, integrity, pack, redact, retention, sweep, sync/);
     const usage = await runCli(t, ['jobs', 'run']);
     expect(usage.code).toBe(2);
   });

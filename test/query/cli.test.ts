@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerFunctions } from '../../daemon/store/db.js';
 import { RBK_BIN, cleanEnv } from '../support/rbk.js';
 import {
   CUSTOM_FAILURE_UUID,
@@ -609,9 +610,10 @@ describe('rbk sessions tail (without -f)', () => {
 describe('derived tables stay in sync (runs last: it rewrites and deletes rows)', () => {
   it('follows rewrites (redaction) and deletes (retention) through the triggers', async () => {
     const db = new Database(rig.t.db);
+    registerFunctions(db);
     db.pragma('busy_timeout = 5000');
     try {
-      db.prepare(`UPDATE interactions SET text = replace(text, 'zorblax_init', 'glimmerfrost_init') WHERE uuid = ?`).run(CUSTOM_FAILURE_UUID);
+      db.prepare(`UPDATE interactions SET text = replace(rbk_text(text), 'zorblax_init', 'glimmerfrost_init') WHERE uuid = ?`).run(CUSTOM_FAILURE_UUID);
       expect((await search(['glimmerfrost'])).hits.map((h) => h.interactionUuid)).toEqual([CUSTOM_FAILURE_UUID]);
       expect((await search(['zorblax', 'undefined'])).hits).toEqual([]);
       db.prepare(`DELETE FROM interactions WHERE uuid = ?`).run(CUSTOM_FAILURE_UUID);

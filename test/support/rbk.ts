@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
+import { registerFunctions } from '../../daemon/store/db.js';
+import { unpackInteraction } from '../../daemon/store/line-codec.js';
 import { configSchema } from '../../daemon/config/schema.js';
 import type { StoredHookEvent } from '../../daemon/store/rows.js';
 
@@ -187,9 +189,28 @@ export function runNode(args: string[], opts: RunOptions = {}): Promise<RunResul
   });
 }
 
-/** `node bin/rbk.js <args>` */
-export function runCli(t: TempRbk | null, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return runNode([RBK_BIN, ...args], { ...opts, env: { ...(t?.env ?? {}), ...opts.env } });
+/**
+ * `node bin/rbk.js <args>`. After a successful `rbk import` it also waits (60 s at most) until
+ * `rbk status` says the full-text index has caught up: the daemon indexes an import's rows in the
+ * background after the import returns, and most tests search what they imported. Tests of that
+ * trailing itself pass waitForSearch: false.
+ */
+export async function runCli(t: TempRbk | null, args: string[], opts: RunOptions & { waitForSearch?: boolean } = {}): Promise<RunResult> {
+  const r = await runNode([RBK_BIN, ...args], { ...opts, env: { ...(t?.env ?? {}), ...opts.env } });
+  if (t && args[0] === 'import' && r.code === 0 && opts.waitForSearch !== false) await searchIndexComplete(t);
+  return r;
+}
+
+/** Polls `rbk status` until no imported row waits to be indexed for search (throws after timeoutMs). */
+export async function searchIndexComplete(t: TempRbk, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await runNode([RBK_BIN, 'status', '--json'], { env: t.env });
+    const pending = r.code === 0 ? (JSON.parse(r.stdout) as StatusJson).counts?.searchIndexPending : undefined;
+    if (pending === 0 || pending === undefined) return;
+    if (Date.now() > deadline) throw new Error(`the search index still had ${pending} rows to index ${timeoutMs} ms after the import`);
+    await sleep(50);
+  }
 }
 
 /** `node dist/hook/rbk-hook.cjs` with `stdin` as the hook payload. */
@@ -213,7 +234,7 @@ export interface StatusJson {
   startedAt: string;
   paths: { config: string; dataDir: string; socket: string; db: string; spoolDir: string };
   config: string;
-  counts: { sessions: number; hookEvents: number; interactions: number; transcripts: number; spoolBacklog: number };
+  counts: { sessions: number; hookEvents: number; interactions: number; transcripts: number; spoolBacklog: number; searchIndexPending: number };
   dbBytes: number;
 }
 
@@ -377,9 +398,14 @@ export function healthCheck(socket: string, service = '', timeoutMs = 5000): Pro
 // Reading the database
 // ---------------------------------------------------------------------------------------------
 
-/** Opens rbk.db read-only, runs fn, closes. Safe while the daemon runs (WAL readers do not block it). */
+/**
+ * Opens rbk.db read-only, runs fn, closes. Safe while the daemon runs (WAL readers do not block it).
+ * With rbk's SQL functions (rbk_text: the full-text index reads packed text through it), so SQL can
+ * say rbk_text(text) for an interaction's text as a string.
+ */
 export function withDb<R>(t: TempRbk, fn: (db: Database.Database) => R): R {
   const db = new Database(t.db, { readonly: true, fileMustExist: true });
+  registerFunctions(db);
   try {
     return fn(db);
   } finally {
@@ -393,6 +419,45 @@ export function queryAll<R = Record<string, unknown>>(t: TempRbk, sql: string, .
 
 export function queryOne<R = Record<string, unknown>>(t: TempRbk, sql: string, ...params: unknown[]): R | undefined {
   return withDb(t, (db) => db.prepare(sql).get(...params) as R | undefined);
+}
+
+/**
+ * Every table's content with packed values unpacked (interactions' text, tool result and line), as
+ * one buffer: what a leak check must search, since a file's bytes cannot show what is compressed.
+ */
+export function plainStoreContent(file: string): Buffer {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  registerFunctions(db);
+  try {
+    const parts: string[] = [];
+    const tables = db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'interactions_fts%' AND name NOT LIKE 'sqlite_%'`)
+      .pluck()
+      .all() as string[];
+    for (const table of tables) {
+      const sql =
+        table === 'interactions'
+          ? 'SELECT *, rbk_text(text) AS text, rbk_tool_result(text, tool_use_result) AS tool_use_result, rbk_line(text, tool_input, tool_use_result, raw) AS raw FROM interactions'
+          : `SELECT * FROM "${table}"`;
+      for (const row of db.prepare(sql).iterate() as Iterable<Record<string, unknown>>)
+        parts.push(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('latin1') : typeof v === 'bigint' ? String(v) : v)));
+    }
+    return Buffer.from(parts.join('\n'));
+  } finally {
+    db.close();
+  }
+}
+
+/** An interaction's stored transcript line (`raw`, packed: store/line-codec.ts) as text; null when not kept. */
+export function storedLine(t: TempRbk, uuid: string, blockIndex = 0): string | null {
+  const row = queryOne<{ text: string; tool_input: string | null; tool_use_result: Buffer | string | null; raw: Buffer | string | null }>(
+    t,
+    'SELECT rbk_text(text) AS text, tool_input, tool_use_result, raw FROM interactions WHERE uuid = ? AND block_index = ?',
+    uuid,
+    blockIndex,
+  );
+  if (!row) throw new Error(`no interaction ${uuid}/${blockIndex}`);
+  return unpackInteraction(row).raw;
 }
 
 /** A hook_events row as the tests read it (every column, daemon/store/rows.ts). */

@@ -64,7 +64,7 @@ describe('sync during an import', () => {
       expect(await objects()).toBe(0);
       // Asked for by hand, it runs.
       expect(await service.job()(jobContext('manual'))).toMatchObject({ uploaded: 1 });
-      await m.ingester.endImport();
+      await (await m.ingester.endImport()).indexed;
       expect(m.ingester.importing()).toBe(false);
       // And once the import is over, the scheduled run uploads what is pending.
       await captureScenario(m, 'agent-investigation', 'laptop-a');

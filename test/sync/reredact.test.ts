@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, makeDataDir, queryOne, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
+import { assertBuilt, makeDataDir, plainStoreContent, queryOne, runCli, startDaemon, type DaemonProcess, type TempRbk } from '../support/rbk.js';
 import { writeSession } from '../learn/support.js';
 import { MANUAL_ONLY, plainBytes, readAllObjects, S3_ENV, s3ConfigYaml, startS3rver, type S3Server } from './support.js';
 
@@ -73,7 +73,7 @@ describe('re-redaction after a rule change', () => {
     expect(
       queryOne<{ n: number }>(
         t,
-        "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND (text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%')",
+        "SELECT count(*) AS n FROM interactions WHERE session_id = ? AND (rbk_text(text) LIKE '%' || ? || '%' OR rbk_line(text, tool_input, tool_use_result, raw) LIKE '%' || ? || '%')",
         SESSION,
         TOKEN,
         TOKEN,
@@ -93,7 +93,7 @@ describe('re-redaction after a rule change', () => {
     expect(
       queryOne<{ n: number }>(
         t,
-        "SELECT count(*) AS n FROM interactions WHERE text LIKE '%' || ? || '%' OR raw LIKE '%' || ? || '%' OR tool_use_result LIKE '%' || ? || '%'",
+        "SELECT count(*) AS n FROM interactions WHERE rbk_text(text) LIKE '%' || ? || '%' OR rbk_line(text, tool_input, tool_use_result, raw) LIKE '%' || ? || '%' OR rbk_tool_result(text, tool_use_result) LIKE '%' || ? || '%'",
         TOKEN,
         TOKEN,
         TOKEN,
@@ -116,5 +116,9 @@ describe('re-redaction after a rule change', () => {
     d = undefined;
     const leaks = filesUnder(t.dataDir).filter((f) => fs.readFileSync(f).includes(Buffer.from(TOKEN)));
     expect(leaks).toEqual([]);
+    // Packed values are compressed, so the bytes of the file cannot show a secret inside them: the
+    // store's content, unpacked, must not hold it either.
+    expect(plainStoreContent(t.db).includes(Buffer.from(TOKEN))).toBe(false);
+    expect(plainStoreContent(t.db).includes(Buffer.from('[REDACTED:docker-hub-token:'))).toBe(true);
   }, 180_000);
 });

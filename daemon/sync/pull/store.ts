@@ -1,7 +1,7 @@
 // Storing pulled sessions: the prepared statements and the merge of a pulled session's rows into
 // the local store (pulled sessions are read-only here).
 import type { Db } from '../../store/db.js';
-import { packText, packToolUseResult } from '../../store/line-codec.js';
+import { asStored, InteractionStore } from '../../store/interactions.js';
 import type { Dataset, SessionManifest } from '../layout.js';
 import type { z } from 'zod';
 import {
@@ -55,6 +55,7 @@ export function statements(db: Db) {
     state: db.prepare(
       'SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?',
     ),
+    interactions: new InteractionStore(db),
     insertSession: db.prepare(`
       INSERT INTO sessions (id, host, origin, pulled_from, status, created_at, updated_at)
       VALUES (@id, @host, 'pull', @host, 'ended', @now, @now)`),
@@ -70,15 +71,6 @@ export function statements(db: Db) {
       interactions: db.prepare('UPDATE pull_sessions SET interactions_through = @through WHERE session_id = @id AND interactions_through < @through'),
       hook_events: db.prepare('UPDATE pull_sessions SET hook_events_through = @through WHERE session_id = @id AND hook_events_through < @through'),
     },
-    insertInteraction: db.prepare(`
-      INSERT OR IGNORE INTO interactions (uuid, block_index, session_id, agent_id, kind, subtype, ts, text, text_length,
-        tool_name, tool_use_id, tool_input, is_error, tool_use_result, spawned_agent_id, data, parent_uuid,
-        logical_parent_uuid, is_sidechain, is_meta, is_compact_summary, hidden, request_id, message_id, model, cwd,
-        git_branch, cc_version, prompt_id, source_path, raw, ingested_at, content_key)
-      VALUES (@uuid, @block_index, @session_id, @agent_id, @kind, @subtype, @ts, @text, @text_length,
-        @tool_name, @tool_use_id, @tool_input, @is_error, @tool_use_result, @spawned_agent_id, @data, @parent_uuid,
-        @logical_parent_uuid, @is_sidechain, @is_meta, @is_compact_summary, @hidden, @request_id, @message_id, @model, @cwd,
-        @git_branch, @cc_version, @prompt_id, @source_path, NULL, @now, @content_key)`),
     insertHookEvent: db.prepare(`
       INSERT OR IGNORE INTO hook_events (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem)
@@ -190,9 +182,9 @@ export function insertRows(
   ids?: { first: number; last: number },
 ): number {
   let added = 0;
-  const note = (r: { changes: number; lastInsertRowid: number | bigint }): number => {
+  const note = (r: { changes: number; lastInsertRowid?: number | bigint; id?: number }): number => {
     if (r.changes > 0 && ids) {
-      const id = Number(r.lastInsertRowid);
+      const id = Number(r.id ?? r.lastInsertRowid);
       ids.first = ids.first === 0 ? id : Math.min(ids.first, id);
       ids.last = Math.max(ids.last, id);
     }
@@ -204,21 +196,41 @@ export function insertRows(
       if (!v) continue;
       const body = v.text ?? '';
       added += note(
-        stmts.insertInteraction.run({
-          ...Object.fromEntries(INTERACTION_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
-          session_id: sessionId,
-          text: packText(body),
-          text_length: body.length,
-          // Stored the way ingest stores it: packed against the text (store/line-codec.ts).
-          tool_use_result: packToolUseResult(body, v.tool_use_result ?? null),
-          is_sidechain: v.is_sidechain ?? 0,
-          is_meta: v.is_meta ?? 0,
-          is_compact_summary: v.is_compact_summary ?? 0,
+        stmts.interactions.insert({
+          uuid: v.uuid,
+          blockIndex: v.block_index,
+          sessionId,
+          agentId: v.agent_id ?? null,
+          kind: v.kind,
+          subtype: v.subtype ?? null,
+          timestamp: v.ts ?? null,
+          // Stored the way ingest stores it (store/interactions.ts); a part has no raw line.
+          ...asStored({ text: body, toolInput: v.tool_input ?? null, toolUseResult: v.tool_use_result ?? null, raw: null }),
+          textLength: body.length,
+          toolName: v.tool_name ?? null,
+          toolUseId: v.tool_use_id ?? null,
+          toolInput: v.tool_input ?? null,
+          isError: v.is_error ?? null,
+          spawnedAgentId: v.spawned_agent_id ?? null,
+          data: v.data ?? null,
+          parentUuid: v.parent_uuid ?? null,
+          logicalParentUuid: v.logical_parent_uuid ?? null,
+          isSidechain: v.is_sidechain ?? 0,
+          isMeta: v.is_meta ?? 0,
+          isCompactSummary: v.is_compact_summary ?? 0,
           hidden: v.hidden ?? 0,
-          source_path: partKey,
+          requestId: v.request_id ?? null,
+          messageId: v.message_id ?? null,
+          model: v.model ?? null,
+          cwd: v.cwd ?? null,
+          gitBranch: v.git_branch ?? null,
+          version: v.cc_version ?? null,
+          promptId: v.prompt_id ?? null,
+          sourcePath: partKey,
           now,
+          redactionVersion: null,
           // The same identity as at ingest: a host that stored a replay before this rule gives it once here.
-          content_key: contentKey({
+          contentKey: contentKey({
             kind: v.kind,
             subtype: v.subtype ?? null,
             toolUseId: v.tool_use_id ?? null,
@@ -228,6 +240,7 @@ export function insertRows(
             blockIndex: v.block_index,
             text: body,
           }),
+          webSearches: null,
         }),
       );
     } else {

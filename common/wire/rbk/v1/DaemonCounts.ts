@@ -10,6 +10,7 @@ export interface DaemonCounts {
   'transcripts'?: (number | string | Long);
   'spoolBacklog'?: (number | string | Long);
   'unannouncedSessions'?: (number | string | Long);
+  'searchIndexPending'?: (number | string | Long);
 }
 
 export interface DaemonCounts__Output {
@@ -19,4 +20,5 @@ export interface DaemonCounts__Output {
   'transcripts': (number);
   'spoolBacklog': (number);
   'unannouncedSessions': (number);
+  'searchIndexPending': (number);
 }

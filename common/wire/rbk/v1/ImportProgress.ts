@@ -21,6 +21,7 @@ export interface ImportProgress {
   'pastRetentionSessions'?: (number);
   'pastRetentionOldestUnixMs'?: (number | string | Long);
   'retentionDays'?: (number);
+  'searchIndexPending'?: (number | string | Long);
 }
 
 export interface ImportProgress__Output {
@@ -40,4 +41,5 @@ export interface ImportProgress__Output {
   'pastRetentionSessions': (number);
   'pastRetentionOldestUnixMs': (number);
   'retentionDays': (number);
+  'searchIndexPending': (number);
 }

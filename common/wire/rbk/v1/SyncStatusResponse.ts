@@ -22,6 +22,7 @@ export interface SyncStatusResponse {
   'running'?: (boolean);
   'backendError'?: (string);
   'nextAttemptUnixMs'?: (number | string | Long);
+  'onDemand'?: (boolean);
   '_lastSuccessUnixMs'?: "lastSuccessUnixMs";
   '_lastError'?: "lastError";
   '_lastErrorUnixMs'?: "lastErrorUnixMs";
@@ -49,6 +50,7 @@ export interface SyncStatusResponse__Output {
   'running': (boolean);
   'backendError'?: (string);
   'nextAttemptUnixMs'?: (number);
+  'onDemand': (boolean);
   '_lastSuccessUnixMs'?: "lastSuccessUnixMs";
   '_lastError'?: "lastError";
   '_lastErrorUnixMs'?: "lastErrorUnixMs";
