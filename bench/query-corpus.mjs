@@ -567,8 +567,25 @@ export async function startCorpusDaemon(corpus, log = console.error, opts = { fr
     }
     importSeconds = (Date.now() - t0) / 1000;
     const summary = JSON.parse(r.stdout);
-    fs.writeFileSync(keyFile, JSON.stringify({ key, importSeconds, summary: { ...summary, errors: summary.errors.length } }, null, 2));
-    log(`import done in ${importSeconds.toFixed(0)} s: ${summary.interactionsAdded} interactions`);
+    const vmKb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? NaN);
+    const importPeakRssMB = Math.round(vmKb('VmHWM') / 1024);
+    // Search trails an import (docs/storage.md): wait for the index, so that queries measure it whole.
+    const t1 = Date.now();
+    for (;;) {
+      const st = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rbk.js'), 'status', '--json'], { cwd: ROOT, env, encoding: 'utf8' });
+      if (st.status === 0 && JSON.parse(st.stdout).counts?.searchIndexPending === 0) break;
+      await sleep(250);
+    }
+    const searchableSeconds = (Date.now() - t1) / 1000;
+    const peakRssMB = Math.round(vmKb('VmHWM') / 1024);
+    fs.writeFileSync(
+      keyFile,
+      JSON.stringify({ key, importSeconds, searchableSeconds, importPeakRssMB, peakRssMB, summary: { ...summary, errors: summary.errors.length } }, null, 2),
+    );
+    log(
+      `import done in ${importSeconds.toFixed(0)} s: ${summary.interactionsAdded} interactions; searchable ${searchableSeconds.toFixed(0)} s later; peak RSS ${peakRssMB} MB`,
+    );
+    stored = JSON.parse(fs.readFileSync(keyFile, 'utf8'));
   }
-  return { ...daemon, reused: reuse, importSeconds };
+  return { ...daemon, reused: reuse, importSeconds, stored };
 }

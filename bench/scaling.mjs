@@ -42,6 +42,13 @@ function p95(xs) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+function dirSize(dir) {
+  if (!fs.existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  return n;
+}
+
 async function measureSize(scale) {
   const params =
     scale === 1 ? DEFAULTS : { ...DEFAULTS, sessions: Math.round(DEFAULTS.sessions * scale), interactions: Math.round(DEFAULTS.interactions * scale) };
@@ -68,6 +75,14 @@ async function measureSize(scale) {
   };
   try {
     out.dbBytes = fs.statSync(path.join(daemon.dataDir, 'rbk.db')).size;
+    // The data dir as storage v2 counts it: the database, its WAL and the local central copy.
+    out.dataDirBytes =
+      ['rbk.db', 'rbk.db-wal'].reduce((a, f) => a + (fs.existsSync(path.join(daemon.dataDir, f)) ? fs.statSync(path.join(daemon.dataDir, f)).size : 0), 0) +
+      dirSize(path.join(daemon.dataDir, 'artifacts'));
+    out.sizeRatio = round(out.dataDirBytes / corpus.bytes, 3);
+    out.import.searchableSecondsAfter = daemon.stored?.searchableSeconds ?? null;
+    out.import.peakRssMB = daemon.stored?.importPeakRssMB ?? null;
+    out.peakRssWithIndexMB = daemon.stored?.peakRssMB ?? null;
     // rbk usage daily --json, whole process.
     const env = { ...benchEnv(daemon.dataDir), TZ: 'UTC' };
     const usageRun = () => {

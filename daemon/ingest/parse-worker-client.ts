@@ -1,7 +1,9 @@
-// The main thread's side of parse-worker.ts: one worker thread that prepares scans in the order
-// they were started, each one an async iterable of batches that acknowledges a batch when the
-// consumer asks for the next.
+// The main thread's side of parse-worker.ts: a pool of worker threads (two on two cores or more)
+// that prepare scans, each scan on one worker from start to end and each worker's scans in the
+// order they were started; a scan is an async iterable of batches that acknowledges a batch when
+// the consumer asks for the next.
 import fs from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -20,10 +22,22 @@ interface ScanState {
   pending: FromWorker[];
   wake: (() => void) | null;
   failed: Error | null;
+  /** The worker preparing it (a scan is read by one worker from start to end). */
+  slot: number;
 }
 
+/**
+ * Workers in the pool. Two, on a machine of two cores or more: with the text, tool results and
+ * lines packed in the worker (storage v2), one worker became the import's limit while the main
+ * thread, the only writer, waited for it; two files are read at once, one by each. More would not
+ * help on two cores (the main thread needs one), and each costs its isolate's memory.
+ */
+const POOL_SIZE = Math.max(1, Math.min(2, os.availableParallelism()));
+
 export class ParseWorker {
-  private worker: Worker | null = null;
+  private readonly workers: (Worker | null)[] = new Array(POOL_SIZE).fill(null);
+  /** Open scans per worker: a new scan goes to the least busy one. */
+  private readonly load: number[] = new Array(POOL_SIZE).fill(0);
   private nextId = 1;
   /** Open scans by id: their messages, and how to wake their consumer. */
   private readonly scans = new Map<number, ScanState>();
@@ -46,8 +60,9 @@ export class ParseWorker {
     return new ParseWorker(script, data, log);
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  private ensureWorker(slot: number): Worker {
+    const existing = this.workers[slot];
+    if (existing) return existing;
     // A smaller nursery than the main thread's default (48 MB here): the worker allocates fast
     // and briefly, so it only GCs a little more often, and the daemon's peak RSS during an
     // import drops by about 50 MB. Old space is not capped: one line can be 50 MB.
@@ -60,10 +75,11 @@ export class ParseWorker {
       scan.wake?.();
     });
     const fail = (err: Error) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
+      if (this.workers[slot] !== worker) return;
+      this.workers[slot] = null;
       // Every scan the dead worker held fails; the next scan starts a new worker.
       for (const scan of this.scans.values()) {
+        if (scan.slot !== slot) continue;
         scan.failed ??= err;
         scan.wake?.();
       }
@@ -73,7 +89,7 @@ export class ParseWorker {
       fail(err);
     });
     worker.on('exit', (code) => fail(new Error(`import parse worker exited (code ${code})`)));
-    this.worker = worker;
+    this.workers[slot] = worker;
     return worker;
   }
 
@@ -91,9 +107,11 @@ export class ParseWorker {
     onRedactions: (byRule: Record<string, number>) => void,
   ): AsyncGenerator<PreparedBatch> {
     const id = this.nextId++;
-    const state: ScanState = { pending: [], wake: null, failed: null };
+    const slot = this.load.indexOf(Math.min(...this.load));
+    const state: ScanState = { pending: [], wake: null, failed: null, slot };
     this.scans.set(id, state);
-    const worker = this.ensureWorker();
+    this.load[slot] = (this.load[slot] ?? 0) + 1;
+    const worker = this.ensureWorker(slot);
     worker.postMessage({ type: 'scan', id, file, offset, opts } satisfies ToWorker);
     return this.consume(worker, id, state, onRedactions);
   }
@@ -116,19 +134,19 @@ export class ParseWorker {
         }
         if (Object.keys(msg.redactions).length > 0) onRedactions(msg.redactions);
         yield msg.batch;
-        if (this.worker === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
+        if (this.workers[state.slot] === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
       }
     } finally {
       this.scans.delete(id);
+      this.load[state.slot] = Math.max(0, (this.load[state.slot] ?? 1) - 1);
       // The consumer stopped early (an error while committing): stop the worker's scan too and
       // give back the credit of the batches it will not ack.
-      if (!finished && state.failed === null && this.worker === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      if (!finished && state.failed === null && this.workers[state.slot] === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
     }
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
+    const workers = this.workers.splice(0, this.workers.length, ...new Array<Worker | null>(POOL_SIZE).fill(null));
+    await Promise.all(workers.map((w) => w?.terminate()));
   }
 }

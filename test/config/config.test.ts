@@ -33,7 +33,7 @@ describe('config defaults', () => {
     expect(config.ingest).toEqual({ transcriptRoots: [], sweepAtStart: true, spoolDrainIntervalMs: 5000 });
     expect(config.integrity).toEqual({ startBudgetMs: 3000 });
     expect(config.backup).toEqual({ to: 'dir', dir: 'backups', keep: 7 });
-    expect(config.jobs).toMatchObject({ sweep: '*/10 * * * *', integrity: '33 4 * * *', backup: '7 2 * * *' });
+    expect(config.jobs).toMatchObject({ sweep: '*/10 * * * *', integrity: '33 4 * * *', backup: '7 2 * * *', pack: '53 * * * *' });
     expect(config.redaction).toEqual({ mode: 'ingest', ipAddresses: false, allowlist: [], customRules: [], disabledRules: [], publicPlaceholders: true });
     expect(config.metrics).toEqual({ enabled: true, listen: '127.0.0.1:9477' });
     expect(config.retention.local.days).toBe(365);
@@ -41,6 +41,7 @@ describe('config defaults', () => {
       backend: 'local',
       mirrorLocal: false,
       localBaseDir: 'artifacts',
+      localExport: 'on-demand',
       s3: { prefix: 'rbk', forcePathStyle: false },
     });
   });
@@ -64,6 +65,7 @@ describe('config defaults', () => {
       backend: 's3',
       mirrorLocal: false,
       localBaseDir: 'artifacts',
+      localExport: 'on-demand',
       s3: { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:4568', prefix: 'rbk', forcePathStyle: false },
     });
   });

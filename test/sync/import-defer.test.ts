@@ -49,7 +49,15 @@ describe('sync during an import', () => {
     await captureScenario(m, 'failing-build', 'laptop-a');
     const service = createSyncService({
       db: m.db,
-      config: { ...m.config, sync: { ...m.config.sync, automatic: false } },
+      // A local copy kept up to date on cron (the default one is written only on demand).
+      config: {
+        ...m.config,
+        sync: { ...m.config.sync, automatic: false },
+        integrations: {
+          ...m.config.integrations,
+          claude: { ...m.config.integrations.claude, sessionStorage: { ...m.config.integrations.claude.sessionStorage, localExport: 'continuous' } },
+        },
+      },
       paths: m.paths,
       redaction: m.redaction,
       hookWriter: {} as HookWriter,

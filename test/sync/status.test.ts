@@ -146,10 +146,43 @@ describe('sync status, doctor and metrics', () => {
   }, 90_000);
 });
 
-describe('automatic uploads with the default local backend (no cloud account)', () => {
-  it('Stop uploads the session after the debounce; the sync cron job uploads what is pending', async () => {
+describe('the default local backend (no cloud account)', () => {
+  it('is written on demand: nothing is exported on its own, rbk sync exports what is pending', async () => {
+    const t = makeDataDir({ config: ['metrics: { enabled: false }', 'sync:', '  debounceMs: 100', '  minIntervalMs: 0'].join('\n') });
+    cleanups.push(() => t.cleanup());
+    await start(t);
+    const base = path.join(t.dataDir, 'artifacts');
+    const id = 'on-demand-session';
+    for (const e of ['SessionStart', 'UserPromptSubmit', 'Stop']) expect((await runHook(t, hookPayload(e, id, { prompt: 'hi' }))).code).toBe(0);
+    // Well past the debounce: a Stop does not export to the local copy (it would double the archive on disk).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readLocalObjects(base).size).toBe(0);
+    const before = await json(t, ['sync', 'status'], {});
+    expect(before.body).toMatchObject({ backend: 'local', onDemand: true, backlog: { sessions: 1 }, synced: { sessions: 0 } });
+    const doctor = await runCli(t, ['doctor', '--json']);
+    const storage = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; summary: string }[] }).checks.find((c) => c.id === 'storage');
+    expect(storage).toMatchObject({ status: 'pass', summary: expect.stringContaining('written on demand') });
+    // Asked for, it is written.
+    const sync = await runCli(t, ['sync', '--json']);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect([...readLocalObjects(base).keys()].filter((k) => k.includes(`session=${id}/`)).length).toBe(2);
+    expect((await json(t, ['sync', 'status'], {})).body).toMatchObject({ onDemand: true, backlog: { sessions: 0 }, synced: { sessions: 1 } });
+  });
+
+  it('with localExport: continuous, Stop uploads the session after the debounce; the sync cron job uploads what is pending', async () => {
     const t = makeDataDir({
-      config: ['metrics: { enabled: false }', 'sync:', '  debounceMs: 300', '  minIntervalMs: 0', 'jobs:', '  sync: "0 0 1 1 *"'].join('\n'),
+      config: [
+        'metrics: { enabled: false }',
+        'sync:',
+        '  debounceMs: 300',
+        '  minIntervalMs: 0',
+        'jobs:',
+        '  sync: "0 0 1 1 *"',
+        'integrations:',
+        '  claude:',
+        '    sessionStorage:',
+        '      localExport: continuous',
+      ].join('\n'),
     });
     cleanups.push(() => t.cleanup());
     await start(t);
@@ -178,6 +211,6 @@ describe('automatic uploads with the default local backend (no cloud account)', 
     expect(JSON.parse(run.stdout)).toMatchObject({ job: 'sync', status: 'ok', counts: { sessions: 1, uploaded: 1, failed: 0, puts: 2, backlog: 0 } });
     expect([...readLocalObjects(base).keys()].filter((k) => k.includes('session=cron-session/')).length).toBe(2);
     const status = await json(t, ['sync', 'status'], {});
-    expect(status.body).toMatchObject({ backend: 'local', location: base, backlog: { sessions: 0 }, synced: { sessions: 2 } });
+    expect(status.body).toMatchObject({ backend: 'local', location: base, onDemand: false, backlog: { sessions: 0 }, synced: { sessions: 2 } });
   });
 });
