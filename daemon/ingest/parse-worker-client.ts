@@ -1,9 +1,7 @@
-// The main thread's side of parse-worker.ts: a pool of worker threads (two on two cores or more)
-// that prepare scans, each scan on one worker from start to end and each worker's scans in the
-// order they were started; a scan is an async iterable of batches that acknowledges a batch when
-// the consumer asks for the next.
+// The main thread's side of parse-worker.ts: one worker thread that prepares scans in the order
+// they were started, each one an async iterable of batches that acknowledges a batch when the
+// consumer asks for the next.
 import fs from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -22,22 +20,10 @@ interface ScanState {
   pending: FromWorker[];
   wake: (() => void) | null;
   failed: Error | null;
-  /** The worker preparing it (a scan is read by one worker from start to end). */
-  slot: number;
 }
 
-/**
- * Workers in the pool. Two, on a machine of two cores or more: with the text, tool results and
- * lines packed in the worker (storage v2), one worker became the import's limit while the main
- * thread, the only writer, waited for it; two files are read at once, one by each. More would not
- * help on two cores (the main thread needs one), and each costs its isolate's memory.
- */
-const POOL_SIZE = Math.max(1, Math.min(2, os.availableParallelism()));
-
 export class ParseWorker {
-  private readonly workers: (Worker | null)[] = new Array(POOL_SIZE).fill(null);
-  /** Open scans per worker: a new scan goes to the least busy one. */
-  private readonly load: number[] = new Array(POOL_SIZE).fill(0);
+  private worker: Worker | null = null;
   private nextId = 1;
   /** Open scans by id: their messages, and how to wake their consumer. */
   private readonly scans = new Map<number, ScanState>();
@@ -60,9 +46,8 @@ export class ParseWorker {
     return new ParseWorker(script, data, log);
   }
 
-  private ensureWorker(slot: number): Worker {
-    const existing = this.workers[slot];
-    if (existing) return existing;
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
     // A smaller nursery than the main thread's default (48 MB here): the worker allocates fast
     // and briefly, so it only GCs a little more often, and the daemon's peak RSS during an
     // import drops by about 50 MB. Old space is not capped: one line can be 50 MB.
@@ -75,11 +60,10 @@ export class ParseWorker {
       scan.wake?.();
     });
     const fail = (err: Error) => {
-      if (this.workers[slot] !== worker) return;
-      this.workers[slot] = null;
+      if (this.worker !== worker) return;
+      this.worker = null;
       // Every scan the dead worker held fails; the next scan starts a new worker.
       for (const scan of this.scans.values()) {
-        if (scan.slot !== slot) continue;
         scan.failed ??= err;
         scan.wake?.();
       }
@@ -89,7 +73,7 @@ export class ParseWorker {
       fail(err);
     });
     worker.on('exit', (code) => fail(new Error(`import parse worker exited (code ${code})`)));
-    this.workers[slot] = worker;
+    this.worker = worker;
     return worker;
   }
 
@@ -107,11 +91,9 @@ export class ParseWorker {
     onRedactions: (byRule: Record<string, number>) => void,
   ): AsyncGenerator<PreparedBatch> {
     const id = this.nextId++;
-    const slot = this.load.indexOf(Math.min(...this.load));
-    const state: ScanState = { pending: [], wake: null, failed: null, slot };
+    const state: ScanState = { pending: [], wake: null, failed: null };
     this.scans.set(id, state);
-    this.load[slot] = (this.load[slot] ?? 0) + 1;
-    const worker = this.ensureWorker(slot);
+    const worker = this.ensureWorker();
     worker.postMessage({ type: 'scan', id, file, offset, opts } satisfies ToWorker);
     return this.consume(worker, id, state, onRedactions);
   }
@@ -134,19 +116,19 @@ export class ParseWorker {
         }
         if (Object.keys(msg.redactions).length > 0) onRedactions(msg.redactions);
         yield msg.batch;
-        if (this.workers[state.slot] === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
+        if (this.worker === worker) worker.postMessage({ type: 'ack', id } satisfies ToWorker);
       }
     } finally {
       this.scans.delete(id);
-      this.load[state.slot] = Math.max(0, (this.load[state.slot] ?? 1) - 1);
       // The consumer stopped early (an error while committing): stop the worker's scan too and
       // give back the credit of the batches it will not ack.
-      if (!finished && state.failed === null && this.workers[state.slot] === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      if (!finished && state.failed === null && this.worker === worker) worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
     }
   }
 
   async close(): Promise<void> {
-    const workers = this.workers.splice(0, this.workers.length, ...new Array<Worker | null>(POOL_SIZE).fill(null));
-    await Promise.all(workers.map((w) => w?.terminate()));
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
   }
 }
