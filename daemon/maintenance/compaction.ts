@@ -21,7 +21,7 @@ const ID_WINDOW = 5000;
 /** Pages returned to the file system per incremental_vacuum step. */
 const VACUUM_PAGES = 4096;
 
-function fileSize(file: string): number {
+export function fileSize(file: string): number {
   try {
     return fs.statSync(file).size;
   } catch {
@@ -29,7 +29,7 @@ function fileSize(file: string): number {
   }
 }
 
-function freeBytes(dir: string): number | null {
+export function freeBytes(dir: string): number | null {
   try {
     const st = fs.statfsSync(dir);
     return st.bavail * st.bsize;

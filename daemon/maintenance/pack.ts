@@ -2,9 +2,11 @@
 // window at a time between which the daemon serves hooks and ingest as usual, then returns the
 // freed pages to the file system. It runs when the daemon starts with rows left to pack, on its
 // schedule (a no-op once done), and by `rbk migrate`.
+import path from 'node:path';
 import { checkpoint, type JobContext } from '../jobs/registry.js';
 import type { JobCounts } from '../jobs/runs.js';
 import { PackStore } from '../store/pack.js';
+import { fileSize, freeBytes } from './compaction.js';
 
 /** Rows per transaction: each is one short write (a few MB at most), so hooks never wait long. */
 const WINDOW_ROWS = 500;
@@ -14,7 +16,7 @@ export async function runPack(ctx: JobContext): Promise<JobCounts> {
   const { db, signal } = ctx;
   const store = new PackStore(db);
   const start = store.progress();
-  const counts = { rows: 0, bytesBefore: 0, bytesAfter: 0, pagesFreed: 0 };
+  const counts = { rows: 0, bytesBefore: 0, bytesAfter: 0, pagesFreed: 0, vacuumed: 0, vacuumSkippedNoSpace: 0 };
   if (start.done) return counts;
   const span = Math.max(1, start.untilId - start.throughId);
   for (;;) {
@@ -31,8 +33,29 @@ export async function runPack(ctx: JobContext): Promise<JobCounts> {
     });
     if (r.done) break;
   }
-  // The file keeps its size until freed pages go back (auto_vacuum = INCREMENTAL; an older file
-  // without it is converted by the compact job, which needs room for a VACUUM).
+  // Packing shrinks rows in place: their pages get emptier but stay in the file. One VACUUM
+  // rewrites the file at its new size, when packing freed a tenth of it or more and the disk has
+  // room for the copy. Writes wait meanwhile (hooks go to the spool, and are drained after).
+  const file = db.name;
+  const onDisk = fileSize(file) + fileSize(`${file}-wal`);
+  if (counts.bytesBefore - counts.bytesAfter >= onDisk / 10) {
+    const free = freeBytes(path.dirname(file));
+    const needed = 2 * onDisk + 64 * 1024 * 1024;
+    if (free !== null && free < needed) {
+      counts.vacuumSkippedNoSpace = 1;
+      ctx.log.warn('packing freed space inside the database, but the disk lacks room to rewrite it; the space is reused by new rows', {
+        freeBytes: free,
+        neededBytes: needed,
+      });
+    } else {
+      await checkpoint(signal);
+      ctx.progress({ done: span, total: span, message: 'rewriting the database at its packed size (one VACUUM)', counts: { rows: counts.rows } });
+      db.exec('VACUUM');
+      counts.vacuumed = 1;
+    }
+  }
+  // Freed pages go back to the file system (auto_vacuum = INCREMENTAL; an older file without it
+  // is converted by the compact job, which needs room for a VACUUM).
   if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) {
     for (;;) {
       await checkpoint(signal);
