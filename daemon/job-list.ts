@@ -99,7 +99,7 @@ export function daemonJobs(services: {
     {
       name: 'pack',
       run: (ctx) => runPack(ctx),
-      description: 'pack rows stored before storage v2 (plain raw lines and tool results) in place; resumable, a no-op once done',
+      description: 'pack rows stored before storage v2 (long texts, tool results, raw lines) in place; resumable, a no-op once done (upToDate=1)',
     },
     {
       name: 'redact',

@@ -17,7 +17,8 @@ export async function runPack(ctx: JobContext): Promise<JobCounts> {
   const store = new PackStore(db);
   const start = store.progress();
   const counts = { rows: 0, bytesBefore: 0, bytesAfter: 0, pagesFreed: 0, vacuumed: 0, vacuumSkippedNoSpace: 0 };
-  if (start.done) return counts;
+  // Nothing written before storage v2 is left (or ever was): say so, rather than print nothing.
+  if (start.done) return { ...counts, upToDate: 1 };
   const span = Math.max(1, start.untilId - start.throughId);
   for (;;) {
     await checkpoint(signal);

@@ -86,6 +86,8 @@ describe('storage v2 migration', () => {
       // The daemon packs in the background after it starts; `rbk migrate` runs (or waits for) it.
       const run = (await cliJson(['migrate'])) as { status: string; counts: Record<string, number> };
       expect(run.status).toBe('ok');
+      // Once done, it says so.
+      expect(await cliJson(['migrate'])).toMatchObject({ status: 'ok', counts: { upToDate: 1 } });
       // Hooks are taken as usual on the migrated store.
       const hook = await runHook(
         t,
