@@ -200,11 +200,6 @@ export function packText(text: string): Buffer | string {
   return packed.length < Buffer.byteLength(text) * 0.9 ? packed : text;
 }
 
-/** A stored `text` as text. */
-export function unpackText(text: StoredBody): string {
-  return unpackBody(text) ?? '';
-}
-
 /**
  * One transcript line's values as stored: each interaction's `tool_use_result`, and the line
  * itself, which goes with the first interaction (block 0).
@@ -228,11 +223,6 @@ export function packLine(
   return { texts, toolUseResults, raw: packedRaw };
 }
 
-/** A row's `tool_use_result` as stored, when the line is not stored with it (a pulled row). */
-export function packToolUseResult(text: string, toolUseResult: string | null): Buffer | string | null {
-  return toolUseResult === null ? null : packBody(toolUseResult, resultRefs(textRefs(text)));
-}
-
 /** A row's stored `tool_use_result` as text. */
 export function unpackToolUseResult(text: string, toolUseResult: StoredBody): string | null {
   return unpackBody(toolUseResult, resultRefs(textRefs(text)));
@@ -246,9 +236,4 @@ export function unpackInteraction(row: { text: string; tool_input: string | null
   const t = textRefs(row.text);
   const toolUseResult = unpackBody(row.tool_use_result, resultRefs(t));
   return { toolUseResult, raw: unpackBody(row.raw, lineRefs(t, toolUseResult, row.tool_input)) };
-}
-
-/** Whether a stored value is packed (a blob) rather than plain text. */
-export function isPacked(body: StoredBody): body is Buffer | Uint8Array {
-  return body !== null && typeof body !== 'string';
 }

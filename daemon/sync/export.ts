@@ -117,7 +117,8 @@ export function interactionRecord(row: InteractionRow, service: RedactionService
     tool_use_id: row.tool_use_id,
     tool_input: r(row.tool_input),
     is_error: bool(row.is_error),
-    tool_use_result: r(unpackToolUseResult(row.text, row.tool_use_result)), // plain already, from RowReader
+    // Plain already: RowReader unpacks it (the part's byte bound counts plain bytes).
+    tool_use_result: r(row.tool_use_result as string | null),
     spawned_agent_id: row.spawned_agent_id,
     data: r(row.data),
     parent_uuid: row.parent_uuid,
