@@ -1,6 +1,6 @@
 // Credentials by their structure: PEM private keys, URL credentials, Authorization headers, cookies, CLI password flags.
 import type { Detector, Emit } from './types.js';
-import { PLACEHOLDER_FRAGMENT, isAlnumCode, isCodeValue, isPlaceholderValue, isReferenceValue, isSpaceOrTab, isWordCode, looksRandom } from './values.js';
+import { hasPlaceholderFragment, isAlnumCode, isCodeValue, isPlaceholderValue, isReferenceValue, isSpaceOrTab, isWordCode, looksRandom } from './values.js';
 import { VENDOR_PRIORITY } from './vendors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ export const urlCredentials: Detector = {
       // The scheme must precede "://" directly; "://" alone is not a URL.
       if (m.index === 0 || !/[A-Za-z0-9+.-]/.test(text[m.index - 1]!)) continue;
       const password = m[2] ?? '';
-      if (isReferenceValue(password) || /^(?:(?:my)?password|pass|pwd|secret|\*+|x+)$/i.test(password) || PLACEHOLDER_FRAGMENT.test(password)) continue;
+      if (isReferenceValue(password) || /^(?:(?:my)?password|pass|pwd|secret|\*+|x+)$/i.test(password) || hasPlaceholderFragment(password)) continue;
       // Documentation shapes: a password equal to the user name (mongodb:mongodb), too short or one
       // repeated character to be a real one (abc, 1111), "replace with …".
       if (password === m[1] || password.length < 4 || /^(.)\1+$/.test(password) || /replace[_-]?with|^(?:user|db)?pass(?:word)?\d?$/i.test(password)) continue;

@@ -173,8 +173,17 @@ export function ibanValid(compact: string): boolean {
 export const PLACEHOLDER_EXACT =
   /^(?:x+|\*+|\.+|…+|-+|_+|#+|\?+|changeme|change[_-]?me|change[_-]?it|change[_-]?this|example|sample|placeholder|password|passwd|pass|pwd|secret|secrets|token|apikey|api[_-]?key|key|value|redacted|dummy|fake|foo|bar|baz|foobar|none|null|nil|undefined|true|false|yes|no|on|off|empty|todo|tbd|fixme|n\/a|na|required|optional|hidden|masked|omitted|removed|unset|not[_ -]?set|string|str|number|int|integer|bool|boolean|any|unknown|never|object|bytes|buffer|text|varchar|char|secretstr|optional\[str\]|env|environment|os|config|settings|self|this|args|opts|options|params|props|ctx|context|req|request|res|response|data|input|get|set|new|return|const|let|var|function|await|async)$/i;
 // Runs of five x's in one case: random tokens contain "xXx" or "XXXX" far too often to count it.
-export const PLACEHOLDER_FRAGMENT =
+// Module-private and only ever read through matchAll or the sticky-free copy below: a /g regex
+// shared with .test() keeps its lastIndex between calls, so one caller's test made the next
+// caller's matchAll start mid-string (redaction then depended on what it had redacted before).
+const PLACEHOLDER_FRAGMENTS =
   /x{5}|X{5}|\*\*\*|changeme|change_me|change-me|example|placeholder|your[_-]|your\s|\byour[A-Z]|<[^>]*>|\{\{|\}\}|\$\{|%\(|\[redacted|REDACTED|\.\.\.|…|dummy|fake[_-]|replace[_-]?me|insert[_-]|enter[_ -]your/gi;
+const PLACEHOLDER_FRAGMENT_ANYWHERE = new RegExp(PLACEHOLDER_FRAGMENTS.source, 'i');
+
+/** Whether any placeholder fragment ("changeme", "<token>", "${", "…") occurs in the value. */
+export function hasPlaceholderFragment(value: string): boolean {
+  return PLACEHOLDER_FRAGMENT_ANYWHERE.test(value);
+}
 
 /**
  * A placeholder word is written in one case ("dummy", "DUMMY", "Dummy", "yourToken"); random
@@ -187,7 +196,7 @@ export function writtenInOneCase(word: string): boolean {
 
 export function isPlaceholderValue(value: string): boolean {
   if (PLACEHOLDER_EXACT.test(value)) return true;
-  for (const m of value.matchAll(PLACEHOLDER_FRAGMENT)) if (/^your[A-Z]$/.test(m[0]) || writtenInOneCase(m[0])) return true;
+  for (const m of value.matchAll(PLACEHOLDER_FRAGMENTS)) if (/^your[A-Z]$/.test(m[0]) || writtenInOneCase(m[0])) return true;
   if (value.length >= 3 && /^(.)\1+$/.test(value)) return true; // "aaaa", "0000"
   return false;
 }

@@ -24,7 +24,8 @@ export interface RegexRuleSpec {
 // AKIAIOSFODNN7EXAMPLE are redacted all the same: they have the exact shape of a live key, sessions
 // use them as stand-ins for real ones, and hiding a harmless example costs nothing.
 export const VENDOR_MASK = /x{5}|X{5}|[<>]|\*\*\*/;
-export const REPEATED_RUN = /(.)\1{3,}/g;
+// Read only through matchAll (which copies the regex): a /g regex keeps lastIndex between calls.
+const REPEATED_RUN = /(.)\1{3,}/g;
 
 /**
  * A masked token, or one made mostly of repeated characters (AKIA0000000000000000). A single run
