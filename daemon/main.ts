@@ -8,7 +8,7 @@ import { resolvePaths, type RbkPaths } from '../common/paths.js';
 import { RBK_VERSION } from '../common/version.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { DaemonContext } from './context.js';
-import { HookEventStore } from './ingest/hook-events.js';
+import { HookEventIngest } from './ingest/hook-events.js';
 import { createRedactionService } from './redact/service.js';
 import { HookWriter } from './ingest/hook-writer.js';
 import { SpoolDrain } from './ingest/spool-drain.js';
@@ -124,7 +124,7 @@ export async function startDaemon(opts: { paths?: RbkPaths; log?: Logger } = {})
   // redaction.mode ingest (the default): nothing reaches SQLite unredacted. cron: the redact job does it later.
   const redaction = createRedactionService(config, paths.dataDir);
   const redactAtIngest = config.redaction.mode === 'ingest' ? redaction : null;
-  const hookWriter = new HookWriter(db, new HookEventStore(db, redactAtIngest), log, health);
+  const hookWriter = new HookWriter(db, new HookEventIngest(db, redactAtIngest), log, health);
   const ingester = new TranscriptIngester(db, log, {
     pricingOverrides: config.pricing.overrides,
     webSearchPerRequest: config.pricing.webSearchPerRequest,

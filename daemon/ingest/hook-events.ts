@@ -1,6 +1,8 @@
 import { localHostname } from '../../common/host.js';
 import { describeUnsafeId, isSafeId, isSafeTranscriptPath } from '../../common/ids.js';
 import type { Db } from '../store/db.js';
+import { HookEventStore } from '../store/hook-event-store.js';
+import { SessionStore } from '../store/session-store.js';
 import { projectOf } from './project.js';
 
 export interface IncomingHookEvent {
@@ -70,56 +72,24 @@ function decodePayload(payload: Buffer): Decoded {
   return { text, object: parsed as Record<string, unknown>, problems };
 }
 
-export class HookEventStore {
-  private readonly insertEvent;
-  private readonly findSession;
-  private readonly insertSession;
-  private readonly updateSession;
-  private readonly bumpCounts;
+/**
+ * A hook event, from payload to rows: redacted, validated, stored once (store/hook-event-store.ts),
+ * and what it says of its session merged into the session row (store/session-store.ts).
+ */
+export class HookEventIngest {
+  private readonly events;
+  private readonly sessions;
   private readonly otherToolEvent;
   private readonly otherFailure;
   private readonly otherSubagentEvent;
   private readonly registerTranscript;
-  private readonly pulledFrom;
 
   constructor(
     db: Db,
     private readonly redaction: HookRedaction | null = null,
   ) {
-    this.insertEvent = db.prepare(`
-      INSERT OR IGNORE INTO hook_events
-        (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
-         hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem, redaction_version)
-      VALUES (@eventId, @sessionId, @eventName, @toolName, @toolUseId, @promptId, @agentId,
-              @hookStartedAt, @sentAt, @receivedAt, @via, @payload, @payloadBytes, @problem, @redactionVersion)`);
-    this.findSession = db.prepare('SELECT id, started_at, status FROM sessions WHERE id = ?');
-    this.pulledFrom = db.prepare('SELECT pulled_from FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck();
-    this.insertSession = db.prepare(`
-      INSERT INTO sessions (id, cwd, project, transcript_path, model, permission_mode, started_at, last_activity_at, host, created_at, updated_at)
-      VALUES (@id, @cwd, @project, @transcriptPath, @model, @permissionMode, @at, @at, @host, @now, @now)`);
-    // COALESCE keeps what we already know when an event does not carry a field.
-    this.updateSession = db.prepare(`
-      UPDATE sessions SET
-        cwd = COALESCE(@cwd, cwd),
-        project = COALESCE(@project, project),
-        transcript_path = COALESCE(transcript_path, @transcriptPath),
-        model = COALESCE(@model, model),
-        permission_mode = COALESCE(@permissionMode, permission_mode),
-        started_at = MIN(COALESCE(started_at, @at), @at),
-        last_activity_at = MAX(COALESCE(last_activity_at, @at), @at),
-        status = CASE WHEN @ended THEN 'ended' WHEN @restarted THEN 'active' ELSE status END,
-        ended_at = CASE WHEN @ended THEN @at WHEN @restarted THEN NULL ELSE ended_at END,
-        end_reason = CASE WHEN @ended THEN @endReason WHEN @restarted THEN NULL ELSE end_reason END,
-        updated_at = @now
-      WHERE id = @id`);
-    this.bumpCounts = db.prepare(`
-      UPDATE sessions SET
-        hook_events = hook_events + 1,
-        prompts = prompts + @prompt,
-        tool_calls = tool_calls + @toolCall,
-        tool_failures = tool_failures + @toolFailure,
-        subagents = subagents + @subagent
-      WHERE id = @id`);
+    this.events = new HookEventStore(db);
+    this.sessions = new SessionStore(db);
     this.otherToolEvent = db.prepare(
       `SELECT 1 FROM hook_events WHERE tool_use_id = ? AND session_id = ? AND event_id <> ? AND event_name IN ('PreToolUse','PostToolUse','PostToolUseFailure') LIMIT 1`,
     );
@@ -164,7 +134,7 @@ export class HookEventStore {
     }
     // A session pulled from another machine (rbk pull) is read-only here: the event is still
     // stored, once, but filed under no session.
-    const pulledFrom = sessionId ? (this.pulledFrom.get(sessionId) as string | undefined) : undefined;
+    const pulledFrom = sessionId ? this.sessions.pulledFrom(sessionId) : undefined;
     if (sessionId && pulledFrom !== undefined) {
       problems.push(`session ${sessionId} was pulled from host ${pulledFrom} and is read-only here; stored without a session`);
       sessionId = null;
@@ -176,7 +146,7 @@ export class HookEventStore {
     const transcriptPath = p && isSafeTranscriptPath(p.transcript_path) ? p.transcript_path : null;
     if (p && p.transcript_path !== undefined && !transcriptPath) problems.push('transcript_path is not an absolute .jsonl path; ignored');
 
-    const inserted = this.insertEvent.run({
+    const inserted = this.events.insert({
       eventId: ev.eventId,
       sessionId,
       eventName,
@@ -194,12 +164,13 @@ export class HookEventStore {
       redactionVersion: this.redaction?.version ?? null,
     });
     const problem = problems.length > 0 ? problems.join('; ') : null;
-    if (inserted.changes === 0) return { stored: false, sessionId, problem, eventName, transcripts: [] };
+    if (!inserted) return { stored: false, sessionId, problem, eventName, transcripts: [] };
     if (!sessionId || !p) return { stored: true, sessionId, problem, eventName, transcripts: [] };
 
     const at = ev.hookStartedAt && ev.hookStartedAt > 0 ? ev.hookStartedAt : ev.receivedAt;
     const cwd = str(p.cwd, 4096);
-    const fields = {
+    const ended = eventName === 'SessionEnd';
+    this.sessions.mergeHook({
       id: sessionId,
       cwd,
       project: projectOf(cwd),
@@ -208,15 +179,14 @@ export class HookEventStore {
       permissionMode: str(p.permission_mode, 64),
       at,
       now: ev.receivedAt,
-    };
-    if (!this.findSession.get(sessionId)) this.insertSession.run({ ...fields, host: HOST });
-    const ended = eventName === 'SessionEnd';
-    // A resumed session starts again after it ended.
-    const restarted = eventName === 'SessionStart' || eventName === 'UserPromptSubmit';
-    this.updateSession.run({ ...fields, ended: ended ? 1 : 0, restarted: restarted && !ended ? 1 : 0, endReason: str(p.reason, 128) });
+      host: HOST,
+      ended,
+      restarted: eventName === 'SessionStart' || eventName === 'UserPromptSubmit',
+      endReason: str(p.reason, 128),
+    });
 
     const isTool = TOOL_EVENTS.has(eventName) && toolUseId !== null && eventName !== 'PermissionRequest' && eventName !== 'PermissionDenied';
-    this.bumpCounts.run({
+    this.sessions.countHookEvent({
       id: sessionId,
       prompt: eventName === 'UserPromptSubmit' ? 1 : 0,
       toolCall: isTool && !this.otherToolEvent.get(toolUseId, sessionId, ev.eventId) ? 1 : 0,

@@ -11,7 +11,7 @@
 import type { Db } from '../store/db.js';
 import type { Logger } from '../log.js';
 import type { StoreHealth } from '../store/health.js';
-import type { HookEventStore, IncomingHookEvent, StoredHookResult } from './hook-events.js';
+import type { HookEventIngest, IncomingHookEvent, StoredHookResult } from './hook-events.js';
 
 const QUIET_TURNS = 2;
 const MAX_TURNS = 16;
@@ -42,7 +42,7 @@ export class HookWriter {
 
   constructor(
     private readonly db: Db,
-    private readonly store: HookEventStore,
+    private readonly store: HookEventIngest,
     private readonly log: Logger,
     /** Refuses writes once the file is damaged (the hook then spools), and learns of damage from write errors. */
     private readonly health: StoreHealth | null = null,

@@ -18,6 +18,9 @@
 // touched (an index finds unattached rows without reading the session) and, once, over a store.
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/db.js';
+import { InteractionStore } from '../store/interactions.js';
+import { SessionStore } from '../store/session-store.js';
+import { UsageStore } from '../store/usage-store.js';
 
 interface SidechainRow {
   id: number;
@@ -72,17 +75,15 @@ export class LegacySidechains {
           AND u.tool_use_id IS NOT NULL
         ORDER BY u.ts, u.id`),
       claimed: db.prepare(`SELECT tool_use_id FROM subagents WHERE session_id = ? AND tool_use_id IS NOT NULL`).pluck(),
-      attach: db.prepare('UPDATE interactions SET agent_id = ? WHERE id = ?'),
-      attachUsage: db.prepare('UPDATE message_usage SET agent_id = ? WHERE session_id = ? AND message_id = ? AND agent_id IS NULL'),
+      interactions: new InteractionStore(db),
+      usage: new UsageStore(db),
+      sessions: new SessionStore(db),
       subagent: db.prepare(`
         INSERT INTO subagents (session_id, agent_id, kind, agent_type, description, tool_use_id, first_ts, last_ts)
         VALUES (@sessionId, @agentId, 'conversation', @agentType, @description, @toolUseId, @first, @last)
         ON CONFLICT (session_id, agent_id) DO UPDATE SET
           first_ts = MIN(COALESCE(subagents.first_ts, excluded.first_ts), COALESCE(excluded.first_ts, subagents.first_ts)),
           last_ts = MAX(COALESCE(subagents.last_ts, excluded.last_ts), COALESCE(excluded.last_ts, subagents.last_ts))`),
-      recount: db.prepare(
-        `UPDATE sessions SET t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'), updated_at = @now WHERE id = @id`,
-      ),
     };
   }
 
@@ -158,8 +159,8 @@ export class LegacySidechains {
       let first: number | null = null;
       let last: number | null = null;
       for (const r of chain) {
-        this.stmts.attach.run(agent, r.id);
-        if (r.message_id) this.stmts.attachUsage.run(agent, sessionId, r.message_id);
+        this.stmts.interactions.attachAgent(r.id, agent);
+        if (r.message_id) this.stmts.usage.attachAgent(agent, sessionId, r.message_id);
         if (r.ts !== null) {
           first = first === null ? r.ts : Math.min(first, r.ts);
           last = last === null ? r.ts : Math.max(last, r.ts);
@@ -178,7 +179,7 @@ export class LegacySidechains {
       attributed += chain.length;
       agents.add(agent);
     }
-    if (agents.size > 0) this.stmts.recount.run({ id: sessionId, now });
+    if (agents.size > 0) this.stmts.sessions.recountSubagents(sessionId, now);
     return { attributed, unattributed: rows.length - attributed, agents: agents.size };
   }
 }

@@ -5,7 +5,9 @@
 // kill -9 midway leaves the old values and the next start runs it again.
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { InteractionStore } from '../store/interactions.js';
 import { type StoredBody, unpackToolUseResult } from '../store/line-codec.js';
+import { SessionStore } from '../store/session-store.js';
 import { PROJECT_RULE_VERSION, projectOf } from './project.js';
 import { contentKey } from './transcripts/identity.js';
 import { LegacySidechains } from './legacy-sidechains.js';
@@ -27,12 +29,12 @@ export interface Derivation {
 
 /** Sessions whose project the current rule names differently (Windows paths, worktrees). */
 function rederiveProjects(db: Db, { now }: DerivationOptions): Record<string, number> {
-  const update = db.prepare('UPDATE sessions SET project = ?, updated_at = ? WHERE id = ?');
+  const sessions = new SessionStore(db);
   let changed = 0;
   const rows = db.prepare('SELECT id, cwd, project FROM sessions WHERE cwd IS NOT NULL').all() as { id: string; cwd: string; project: string | null }[];
   for (const r of rows) {
     const project = projectOf(r.cwd);
-    if (project !== null && project !== r.project) changed += update.run(project, now, r.id).changes;
+    if (project !== null && project !== r.project) changed += sessions.setProject(r.id, project, now);
   }
   return { sessions: rows.length, changed };
 }
@@ -49,17 +51,17 @@ function reclassifyContext(db: Db, { now }: DerivationOptions): Record<string, n
          OR substr(ltrim(rbk_text(text), char(32, 9, 10, 13)), 1, 17) = '<system-reminder>')`,
     )
     .all() as { id: number; session_id: string | null; is_sidechain: number; text: string }[];
-  const reclassify = db.prepare(`UPDATE interactions SET kind = 'meta', subtype = ? WHERE id = ? AND kind = 'user_prompt'`);
+  const interactions = new InteractionStore(db);
   const fewerPrompts = new Map<string, number>();
   let changed = 0;
   for (const c of candidates) {
     const subtype = contextOnly(c.text);
-    if (!subtype || reclassify.run(subtype, c.id).changes === 0) continue;
+    if (!subtype || !interactions.reclassifyAsContext(c.id, subtype)) continue;
     changed++;
     if (c.session_id && !c.is_sidechain) fewerPrompts.set(c.session_id, (fewerPrompts.get(c.session_id) ?? 0) + 1);
   }
-  const recount = db.prepare('UPDATE sessions SET t_prompts = MAX(0, t_prompts - ?), updated_at = ? WHERE id = ?');
-  for (const [id, n] of fewerPrompts) recount.run(n, now, id);
+  const sessions = new SessionStore(db);
+  for (const [id, n] of fewerPrompts) sessions.fewerPrompts(id, n, now);
   return { interactions: changed, sessions: fewerPrompts.size };
 }
 
@@ -91,13 +93,8 @@ function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> 
     `SELECT id, kind, subtype, tool_use_id, message_id, agent_id, ts, block_index, rbk_text(text) AS text, hidden, is_sidechain, is_error, content_key
      FROM interactions WHERE session_id = ? ORDER BY id`,
   );
-  const setKey = db.prepare('UPDATE interactions SET content_key = ? WHERE id = ?');
-  const remove = db.prepare('DELETE FROM interactions WHERE id = ?');
-  const lower = db.prepare(
-    `UPDATE sessions SET interactions = MAX(0, interactions - @interactions), t_prompts = MAX(0, t_prompts - @prompts),
-       t_tool_calls = MAX(0, t_tool_calls - @toolCalls), t_tool_failures = MAX(0, t_tool_failures - @toolFailures), updated_at = @now
-     WHERE id = @id`,
-  );
+  const interactions = new InteractionStore(db);
+  const sessionRows = new SessionStore(db);
   let keyed = 0;
   let removed = 0;
   let sessionsChanged = 0;
@@ -130,16 +127,16 @@ function keyReplays(db: Db, { now }: DerivationOptions): Record<string, number> 
     // key an older row is about to get; the older one is kept.
     const drop = { id: sessionId, interactions: 0, prompts: 0, toolCalls: 0, toolFailures: 0, now };
     for (const r of duplicates) {
-      removed += remove.run(r.id).changes;
+      removed += interactions.removeReplay(r.id);
       if (r.hidden) continue;
       drop.interactions++;
       if (r.kind === 'user_prompt' && !r.is_sidechain) drop.prompts++;
       else if (r.kind === 'tool_use') drop.toolCalls++;
       else if (r.kind === 'tool_result' && r.is_error) drop.toolFailures++;
     }
-    for (const [key, id] of toKey) keyed += setKey.run(key, id).changes;
+    for (const [key, id] of toKey) keyed += interactions.setContentKey(id, key);
     if (drop.interactions > 0) {
-      lower.run(drop);
+      sessionRows.dropCounts(drop);
       sessionsChanged++;
     }
   }
@@ -162,7 +159,7 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
                     WHERE c.tool_use_id = interactions.tool_use_id AND c.kind = 'tool_use' AND c.tool_name = 'WebSearch')))`,
     )
     .all() as { id: number; session_id: string | null; tool_use_id: string; text: string; tool_use_result: StoredBody }[];
-  const setCount = db.prepare('UPDATE interactions SET web_searches = ? WHERE id = ?');
+  const interactions = new InteractionStore(db);
   const links = new WebSearchLinks(db, webSearchPrice);
   const sessions = new Set<string>();
   let searches = 0;
@@ -175,20 +172,15 @@ function linkStoredWebSearches(db: Db, { now, webSearchPrice }: DerivationOption
       continue; // a bounded (cut) result: not JSON, nothing to count
     }
     if (n === null) continue;
-    setCount.run(n, r.id);
+    interactions.setWebSearches(r.id, n);
     if (n === 0) continue;
     searches += n;
     if (!links.link(r.tool_use_id, n)) continue;
     linked++;
     if (r.session_id) sessions.add(r.session_id);
   }
-  const resum = db.prepare(`
-    UPDATE sessions SET web_search_requests = u.ws, cost_usd = u.cost, updated_at = @now
-    FROM (SELECT COALESCE(SUM(web_search_requests), 0) AS ws,
-                 CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost
-          FROM message_usage WHERE session_id = @id) AS u
-    WHERE sessions.id = @id`);
-  for (const id of sessions) resum.run({ id, now });
+  const sessionRows = new SessionStore(db);
+  for (const id of sessions) sessionRows.resumWebSearches(id, now);
   return { results: results.length, searches, responsesLinked: linked, sessions: sessions.size };
 }
 

@@ -9,6 +9,8 @@ import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { type InteractionInsert, InteractionStore } from '../store/interactions.js';
+import { SessionStore } from '../store/session-store.js';
+import { type UsageRow, UsageStore } from '../store/usage-store.js';
 import type { StoredBody } from '../store/line-codec.js';
 import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, type ModelPrice } from '../pricing/pricing.js';
 import { classifyTranscriptPath, isWarmupPrompt, parseSubagentMeta, type TranscriptLayout } from './transcripts/layout.js';
@@ -70,6 +72,8 @@ export class TranscriptIngester {
   /** Full-text indexing deferred while imports run (see search-backlog.ts). */
   readonly searchBacklog: SearchBacklog;
   private readonly interactions: InteractionStore;
+  private readonly sessions: SessionStore;
+  private readonly usageRows: UsageStore;
   /** Parses imports off the main thread; started by the first import, stopped after the last. */
   private parseWorker: ParseWorker | null = null;
   private imports = 0;
@@ -93,6 +97,8 @@ export class TranscriptIngester {
     this.syncLevel = Number(db.pragma('synchronous', { simple: true }));
     this.searchBacklog = new SearchBacklog(db, log);
     this.interactions = new InteractionStore(db);
+    this.sessions = new SessionStore(db);
+    this.usageRows = new UsageStore(db);
     this.sidechains = new LegacySidechains(db);
     this.webSearches = new WebSearchLinks(db, this.webSearchPrice);
     this.stmts = {
@@ -114,38 +120,6 @@ export class TranscriptIngester {
       uuidStored: db.prepare('SELECT 1 FROM interactions WHERE uuid = ? AND block_index = ?').pluck(),
       lastActivity: db.prepare('SELECT MAX(ts) FROM interactions WHERE session_id = ?').pluck(),
       isHidden: db.prepare('SELECT hidden FROM interactions WHERE uuid = ? LIMIT 1').pluck(),
-      isPulled: db.prepare('SELECT 1 FROM sessions WHERE id = ? AND pulled_from IS NOT NULL').pluck(),
-      getUsage: db.prepare('SELECT * FROM message_usage WHERE usage_key = ?'),
-      upsertUsage: db.prepare(`
-        INSERT INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
-          input_tokens, output_tokens, cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-          cache_read_tokens, cost_usd, pricing_version, web_search_reported)
-        VALUES (@key, @messageId, @requestId, @sessionId, @agentId, @isSidechain, @model, @timestamp, @inputTokens,
-          @outputTokens, @cacheCreationTokens, @cacheCreation5mTokens, @cacheCreation1hTokens, @cacheReadTokens, @cost, @pricingVersion,
-          @webSearchReported)
-        ON CONFLICT (usage_key) DO UPDATE SET
-          input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-          cache_creation_tokens = excluded.cache_creation_tokens, cache_creation_5m_tokens = excluded.cache_creation_5m_tokens,
-          cache_creation_1h_tokens = excluded.cache_creation_1h_tokens, cache_read_tokens = excluded.cache_read_tokens,
-          cost_usd = excluded.cost_usd, ts = excluded.ts, model = excluded.model, web_search_reported = excluded.web_search_reported,
-          session_id = COALESCE(message_usage.session_id, excluded.session_id)`),
-      sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?').pluck(),
-      insertSession: db.prepare(`
-        INSERT INTO sessions (id, host, status, created_at, updated_at) VALUES (?, ?, 'ended', ?, ?)`),
-      updateSessionMeta: db.prepare(`
-        UPDATE sessions SET
-          cwd = COALESCE(cwd, @cwd),
-          project = COALESCE(project, @project),
-          git_branch = COALESCE(@gitBranch, git_branch),
-          cc_version = COALESCE(@version, cc_version),
-          model = COALESCE(@model, model),
-          agent = COALESCE(@agent, agent),
-          transcript_path = COALESCE(transcript_path, @transcriptPath),
-          title = COALESCE(@title, title),
-          started_at = CASE WHEN @first IS NULL THEN started_at ELSE MIN(COALESCE(started_at, @first), @first) END,
-          last_activity_at = CASE WHEN @last IS NULL THEN last_activity_at ELSE MAX(COALESCE(last_activity_at, @last), @last) END,
-          updated_at = @now
-        WHERE id = @id`),
       upsertSubagent: db.prepare(`
         INSERT INTO subagents (session_id, agent_id, kind, agent_type, description, tool_use_id, transcript_path, first_ts, last_ts)
         VALUES (@sessionId, @agentId, @kind, @agentType, @description, @toolUseId, @transcriptPath, @first, @last)
@@ -158,22 +132,6 @@ export class TranscriptIngester {
           first_ts = MIN(COALESCE(subagents.first_ts, excluded.first_ts), COALESCE(excluded.first_ts, subagents.first_ts)),
           last_ts = MAX(COALESCE(subagents.last_ts, excluded.last_ts), COALESCE(excluded.last_ts, subagents.last_ts))`),
       subagentKind: db.prepare('SELECT kind FROM subagents WHERE session_id = ? AND agent_id = ?').pluck(),
-      bumpSession: db.prepare(`
-        UPDATE sessions SET
-          t_prompts = t_prompts + @prompts,
-          t_tool_calls = t_tool_calls + @toolCalls,
-          t_tool_failures = t_tool_failures + @toolFailures,
-          interactions = interactions + @interactions,
-          t_subagents = (SELECT count(*) FROM subagents WHERE session_id = @id AND kind = 'conversation'),
-          input_tokens = u.i, output_tokens = u.o, cache_creation_tokens = u.cc, cache_read_tokens = u.cr,
-          cost_usd = u.cost, cost_complete = u.complete, web_search_requests = u.ws
-        FROM (SELECT COALESCE(SUM(input_tokens), 0) AS i, COALESCE(SUM(output_tokens), 0) AS o,
-                     COALESCE(SUM(web_search_requests), 0) AS ws,
-                     COALESCE(SUM(cache_creation_tokens), 0) AS cc, COALESCE(SUM(cache_read_tokens), 0) AS cr,
-                     CASE WHEN count(*) = count(cost_usd) THEN COALESCE(SUM(cost_usd), 0) ELSE NULL END AS cost,
-                     count(*) = count(cost_usd) AS complete
-              FROM message_usage WHERE session_id = @id) AS u
-        WHERE sessions.id = @id`),
     };
   }
 
@@ -293,7 +251,7 @@ export class TranscriptIngester {
     const pulled = new Map<string, boolean>();
     const isPulled = (id: string): boolean => {
       let v = pulled.get(id);
-      if (v === undefined) pulled.set(id, (v = this.stmts.isPulled.get(id) === 1));
+      if (v === undefined) pulled.set(id, (v = this.sessions.pulledFrom(id) !== undefined));
       return v;
     };
     try {
@@ -375,7 +333,7 @@ export class TranscriptIngester {
             delta = { id: sessionId, prompts: 0, toolCalls: 0, toolFailures: 0, interactions: 0 };
             deltas.set(sessionId, delta);
           }
-          if (!this.stmts.sessionExists.get(sessionId)) this.stmts.insertSession.run(sessionId, HOST, now, now);
+          this.sessions.ensureFromTranscript(sessionId, HOST, now);
           if (!parsed.isSidechain) accumulateMeta(metaBySession, sessionId, parsed, state.layout.layout === 'main' ? pos.file : null);
           if (parsed.isSidechain && parsed.agentId) state.noteAgent(sessionId, parsed.agentId, parsed.timestamp, hidden);
         }
@@ -408,13 +366,13 @@ export class TranscriptIngester {
       }
       for (const [key, u] of usage) this.upsertUsage(key, u);
       for (const s of searches) this.webSearches.link(s.toolUseId, s.n);
-      for (const [id, m] of metaBySession) this.stmts.updateSessionMeta.run({ ...m, id, now });
+      for (const [id, m] of metaBySession) this.sessions.mergeTranscript({ ...m, id, now });
       state.flushAgents(this.stmts.upsertSubagent);
       for (const id of deltas.keys()) if (this.sidechains.pending(id)) this.sidechains.attribute(id, now);
       // Counts move by what was inserted (re-reads insert nothing); token totals are re-summed
       // from message_usage, which is small. Recounting interactions instead would read every row
       // of the session, overflow pages and all, on each append.
-      for (const d of deltas.values()) this.stmts.bumpSession.run(d);
+      for (const d of deltas.values()) this.sessions.countTranscript(d);
       this.stmts.saveOffset.run({
         path: pos.file,
         offset: pos.offset,
@@ -495,12 +453,12 @@ export class TranscriptIngester {
   }
 
   private upsertUsage(key: string, u: UsageRecord): void {
-    const existing = this.stmts.getUsage.get(key) as UsageRow | undefined;
+    const existing = this.usageRows.get(key);
     const merged = existing ? mergeUsage(rowToUsage(existing), u) : u;
     if (existing && sameCounts(existing, merged)) return;
     const reported = merged.webSearchRequests ?? 0;
     const tokens = costOf(merged, this.opts.pricingOverrides);
-    this.stmts.upsertUsage.run({
+    this.usageRows.upsert({
       ...merged,
       key,
       isSidechain: merged.isSidechain ? 1 : 0,
@@ -533,29 +491,12 @@ interface SessionDelta {
   interactions: number;
 }
 
-interface UsageRow {
-  message_id: string;
-  request_id: string | null;
-  session_id: string | null;
-  agent_id: string | null;
-  is_sidechain: number;
-  model: string;
-  ts: number | null;
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_tokens: number;
-  cache_creation_5m_tokens: number;
-  cache_creation_1h_tokens: number;
-  cache_read_tokens: number;
-  web_search_reported: number;
-  web_search_linked: number;
-}
-
 function rowToUsage(r: UsageRow): UsageRecord {
   return {
-    messageId: r.message_id,
+    // Rows the ingester reads back are its own (pulled sessions' rows are never merged): both are set.
+    messageId: r.message_id as string,
     requestId: r.request_id,
-    model: r.model,
+    model: r.model as string,
     inputTokens: r.input_tokens,
     outputTokens: r.output_tokens,
     cacheCreationTokens: r.cache_creation_tokens,
@@ -586,6 +527,8 @@ function sameCounts(r: UsageRow, u: UsageRecord): boolean {
 interface SessionMetaAcc {
   cwd: string | null;
   project: string | null;
+  /** The timestamp of the line that carried cwd (the earliest such line of the batch). */
+  cwdAt: number | null;
   gitBranch: string | null;
   version: string | null;
   model: string | null;
@@ -599,13 +542,27 @@ interface SessionMetaAcc {
 function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: LineFacts, transcriptPath: string | null): void {
   let m = into.get(sessionId);
   if (!m) {
-    m = { cwd: null, project: null, gitBranch: null, version: null, model: null, agent: null, transcriptPath, title: null, first: null, last: null };
+    m = {
+      cwd: null,
+      project: null,
+      cwdAt: null,
+      gitBranch: null,
+      version: null,
+      model: null,
+      agent: null,
+      transcriptPath,
+      title: null,
+      first: null,
+      last: null,
+    };
     into.set(sessionId, m);
   }
   const meta = p.sessionMeta;
-  if (meta.cwd) {
-    m.cwd ??= meta.cwd;
-    m.project ??= projectOf(meta.cwd);
+  // The launch directory (store/session-store.ts): the cwd of the earliest line that has one.
+  if (meta.cwd && (m.cwd === null || (p.timestamp !== null && (m.cwdAt === null || p.timestamp < m.cwdAt)))) {
+    m.cwd = meta.cwd;
+    m.project = projectOf(meta.cwd);
+    m.cwdAt = p.timestamp;
   }
   if (meta.gitBranch) m.gitBranch = meta.gitBranch;
   if (meta.version) m.version = meta.version;

@@ -3,6 +3,7 @@
 // derivation for stored ones. Which count applies (the reported one when not 0, else the linked
 // ones) is the generated column message_usage.web_search_requests (migrations/0012).
 import type { Db } from '../store/db.js';
+import { UsageStore } from '../store/usage-store.js';
 import { usageKey } from './transcripts/usage.js';
 
 export class WebSearchLinks {
@@ -17,11 +18,7 @@ export class WebSearchLinks {
       callerOf: db.prepare(
         `SELECT message_id AS messageId, request_id AS requestId FROM interactions WHERE tool_use_id = ? AND kind = 'tool_use' ORDER BY id LIMIT 1`,
       ),
-      // The cost moves only when the linked count is the one that applies.
-      link: db.prepare(`
-        UPDATE message_usage SET web_search_linked = web_search_linked + @n,
-          cost_usd = CASE WHEN cost_usd IS NULL OR web_search_reported > 0 THEN cost_usd ELSE cost_usd + @n * @price END
-        WHERE usage_key = @key`),
+      usage: new UsageStore(db),
     };
   }
 
@@ -29,6 +26,6 @@ export class WebSearchLinks {
   link(toolUseId: string, n: number): boolean {
     const caller = this.stmts.callerOf.get(toolUseId) as { messageId: string | null; requestId: string | null } | undefined;
     if (!caller?.messageId) return false;
-    return this.stmts.link.run({ key: usageKey({ messageId: caller.messageId, requestId: caller.requestId }), n, price: this.price }).changes > 0;
+    return this.stmts.usage.linkWebSearches(usageKey({ messageId: caller.messageId, requestId: caller.requestId }), n, this.price);
   }
 }

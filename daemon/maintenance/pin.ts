@@ -1,5 +1,6 @@
 // Pinning: a pinned session is never expired by retention.
 import type { Db } from '../store/db.js';
+import { SessionStore } from '../store/session-store.js';
 import type { SessionQueries } from '../store/sessions.js';
 
 export interface PinResult {
@@ -14,9 +15,7 @@ export interface PinResult {
 /** Pins or unpins a session named by its id or a unique prefix (NotFoundError / AmbiguousIdError otherwise). */
 export function setPinned(db: Db, sessions: SessionQueries, idOrPrefix: string, pinned: boolean, now: number): PinResult {
   const id = sessions.resolveId(idOrPrefix);
-  const changed =
-    db.prepare('UPDATE sessions SET pinned = @pinned, updated_at = @now WHERE id = @id AND pinned <> @pinned').run({ id, pinned: pinned ? 1 : 0, now })
-      .changes > 0;
+  const changed = new SessionStore(db).setPinned(id, pinned, now);
   const expiredAt = db.prepare('SELECT expired_at FROM sessions WHERE id = ?').pluck().get(id) as number | null;
   return { sessionId: id, pinned, changed, expiredAt: expiredAt ?? null };
 }

@@ -23,6 +23,10 @@
 // Also removed: local artifacts under <dataDir>/<localBaseDir>/**/session=<id>/ of expired
 // sessions, rows of no session (hook events without a session id, lines without one) older than
 // the cutoff, and quarantined spool files (<spool>/rejected/*) older than the cutoff.
+import { HookEventStore } from '../store/hook-event-store.js';
+import { InteractionStore } from '../store/interactions.js';
+import { SessionStore } from '../store/session-store.js';
+import { UsageStore } from '../store/usage-store.js';
 import { telemetryRetention } from '../store/telemetry.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -207,24 +211,12 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
   }
 
   await checkpoint(signal);
-  counts.orphanHookEvents = await deleteInBatches(
-    db,
-    signal,
-    `DELETE FROM hook_events WHERE seq IN (SELECT seq FROM hook_events WHERE session_id IS NULL AND received_at < @cutoff LIMIT ${ORPHAN_BATCH})`,
-    cutoff,
-  );
-  counts.orphanInteractions = await deleteInBatches(
-    db,
-    signal,
-    `DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE session_id IS NULL AND COALESCE(ts, ingested_at) < @cutoff LIMIT ${ORPHAN_BATCH})`,
-    cutoff,
-  );
-  counts.orphanMessageUsage = await deleteInBatches(
-    db,
-    signal,
-    `DELETE FROM message_usage WHERE usage_key IN (SELECT usage_key FROM message_usage WHERE session_id IS NULL AND ts < @cutoff LIMIT ${ORPHAN_BATCH})`,
-    cutoff,
-  );
+  const hookEvents = new HookEventStore(db);
+  const interactions = new InteractionStore(db);
+  const usage = new UsageStore(db);
+  counts.orphanHookEvents = await deleteInBatches(signal, () => hookEvents.deleteOrphans(cutoff, ORPHAN_BATCH));
+  counts.orphanInteractions = await deleteInBatches(signal, () => interactions.deleteOrphans(cutoff, ORPHAN_BATCH));
+  counts.orphanMessageUsage = await deleteInBatches(signal, () => usage.deleteOrphans(cutoff, ORPHAN_BATCH));
 
   const telemetryOrphans = telemetryRetention(db);
   for (;;) {
@@ -255,46 +247,39 @@ export async function runRetention(ctx: JobContext, central: CentralCopyServices
 export function sessionExpirer(db: Db): (id: string, cutoff: number, now: number) => RetentionRows | null {
   const stmts = {
     check: db.prepare(`SELECT s.pinned, ${LAST} AS last FROM sessions s WHERE s.id = ?`),
-    hookEvents: db.prepare('DELETE FROM hook_events WHERE session_id = ?'),
-    interactions: db.prepare('DELETE FROM interactions WHERE session_id = ?'),
-    messageUsage: db.prepare('DELETE FROM message_usage WHERE session_id = ?'),
+    hookEvents: new HookEventStore(db),
+    interactions: new InteractionStore(db),
+    messageUsage: new UsageStore(db),
+    sessions: new SessionStore(db),
     subagents: db.prepare('DELETE FROM subagents WHERE session_id = ?'),
     errorSignatures: db.prepare('DELETE FROM error_signatures WHERE session_id = ?'),
     signatureScans: db.prepare('DELETE FROM signature_scans WHERE session_id = ?'),
     learnRuns: db.prepare('DELETE FROM learn_runs WHERE session_id = ?'),
     telemetry: telemetryRetention(db),
-    tombstone: db.prepare(`
-      UPDATE sessions SET
-        expired_at = @now, updated_at = @now,
-        prompts = 0, tool_calls = 0, tool_failures = 0, subagents = 0, hook_events = 0, interactions = 0,
-        t_prompts = 0, t_tool_calls = 0, t_tool_failures = 0, t_subagents = 0,
-        input_tokens = 0, output_tokens = 0, cache_creation_tokens = 0, cache_read_tokens = 0,
-        cost_usd = 0, cost_complete = 1
-      WHERE id = @id`),
   };
   const tx = db.transaction((id: string, cutoff: number, now: number): RetentionRows | null => {
     // Checked again inside the transaction: a pin or new activity since the list was made wins.
     const row = stmts.check.get(id) as { pinned: number; last: number } | undefined;
     if (row?.pinned !== 0 || row.last >= cutoff) return null;
     const rows = {
-      hookEvents: stmts.hookEvents.run(id).changes,
-      interactions: stmts.interactions.run(id).changes,
-      messageUsage: stmts.messageUsage.run(id).changes,
+      hookEvents: stmts.hookEvents.deleteSession(id),
+      interactions: stmts.interactions.deleteSession(id),
+      messageUsage: stmts.messageUsage.deleteSession(id),
       subagents: stmts.subagents.run(id).changes,
       learnRows: stmts.errorSignatures.run(id).changes + stmts.signatureScans.run(id).changes + stmts.learnRuns.run(id).changes,
       telemetryEvents: stmts.telemetry.remove(id),
     };
-    stmts.tombstone.run({ id, now });
+    stmts.sessions.tombstone(id, now);
     return rows;
   });
   return (id, cutoff, now) => tx.immediate(id, cutoff, now);
 }
 
-async function deleteInBatches(db: Db, signal: AbortSignal, sql: string, cutoff: number): Promise<number> {
-  const stmt = db.prepare(sql);
+/** Runs one batch delete (at most ORPHAN_BATCH rows) until a batch comes back short, yielding between batches. */
+async function deleteInBatches(signal: AbortSignal, deleteBatch: () => number): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = stmt.run({ cutoff }).changes;
+    const n = deleteBatch();
     total += n;
     if (n < ORPHAN_BATCH) return total;
     await checkpoint(signal);

@@ -6,6 +6,7 @@ import type { JobContext } from '../jobs/registry.js';
 import { checkpoint } from '../jobs/registry.js';
 import type { Db } from '../store/db.js';
 import type { RedactionService } from './service.js';
+import { HookEventStore } from '../store/hook-event-store.js';
 import { InteractionStore } from '../store/interactions.js';
 import { unpackInteraction, unpackToolUseResult } from '../store/line-codec.js';
 import type { StoredInteraction } from '../store/rows.js';
@@ -24,7 +25,7 @@ export function redactionJob(service: RedactionService) {
     const total = pendingHooks + pendingInteractions;
 
     const nextHooks = db.prepare('SELECT seq, payload FROM hook_events WHERE redaction_version IS NOT ? AND seq > ? ORDER BY seq LIMIT ?');
-    const updateHook = db.prepare('UPDATE hook_events SET payload = ?, redaction_version = ? WHERE seq = ?');
+    const hookEvents = new HookEventStore(db);
     let after = 0;
     for (;;) {
       await checkpoint(ctx.signal);
@@ -33,7 +34,7 @@ export function redactionJob(service: RedactionService) {
       db.transaction(() => {
         for (const r of rows) {
           const red = service.redactStoredText(r.payload);
-          updateHook.run(red.text, version, r.seq);
+          hookEvents.setRedacted(r.seq, red.text, version);
           counts.hookEvents += 1;
           counts.matches += red.count;
           if (red.count > 0) counts.rowsChanged += 1;

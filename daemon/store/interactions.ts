@@ -10,6 +10,12 @@
 //   import) or plain, through asStored().
 // - **redaction rewrites in place**: the redact job's rewrite() replaces a row's text fields with
 //   their redacted values and packs them again against the new text.
+// - **derived columns follow the current rule**: re-derivation (ingest/rederive.ts) and the
+//   attachment of inline sidechains set kind/subtype, content_key, agent_id and web_searches in
+//   place; it removes a row only when an earlier row of the session holds the same content (a
+//   replay stored before content identity existed: the first copy wins, as at ingest).
+// - **retention removes whole sessions** (and rows of no session past the cutoff); the compact
+//   job drops only `raw`, after its retention window.
 import type { Db } from './db.js';
 import { packInteraction, packText, type StoredBody } from './line-codec.js';
 
@@ -81,6 +87,17 @@ export class InteractionStore {
       setRedactionVersion: db.prepare('UPDATE interactions SET redaction_version = ? WHERE id = ?'),
       dropRaw: db.prepare('UPDATE interactions SET raw = NULL WHERE id > @from AND id <= @to AND raw IS NOT NULL AND COALESCE(ts, ingested_at) < @cutoff'),
       idRange: db.prepare('SELECT MIN(id) AS lo, MAX(id) AS hi FROM interactions'),
+      packKeepText: db.prepare('UPDATE interactions SET tool_use_result = @toolUseResult, raw = @raw WHERE id = @id'),
+      pack: db.prepare('UPDATE interactions SET text = @text, tool_use_result = @toolUseResult, raw = @raw WHERE id = @id'),
+      attachAgent: db.prepare('UPDATE interactions SET agent_id = ? WHERE id = ?'),
+      reclassifyAsContext: db.prepare(`UPDATE interactions SET kind = 'meta', subtype = ? WHERE id = ? AND kind = 'user_prompt'`),
+      setContentKey: db.prepare('UPDATE interactions SET content_key = ? WHERE id = ?'),
+      removeReplay: db.prepare('DELETE FROM interactions WHERE id = ?'),
+      setWebSearches: db.prepare('UPDATE interactions SET web_searches = ? WHERE id = ?'),
+      deleteSession: db.prepare('DELETE FROM interactions WHERE session_id = ?'),
+      deleteOrphans: db.prepare(
+        'DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE session_id IS NULL AND COALESCE(ts, ingested_at) < ? LIMIT ?)',
+      ),
     };
   }
 
@@ -106,6 +123,47 @@ export class InteractionStore {
 
   idRange(): { lo: number | null; hi: number | null } {
     return this.stmts.idRange.get() as { lo: number | null; hi: number | null };
+  }
+
+  /**
+   * Storage v2's conversion (store/pack.ts): a row written before it, packed. `text` null means the
+   * text stays as it is (an already packed text is not read back to be written, nor re-indexed).
+   */
+  pack(id: number, packed: { text: StoredBody | null; toolUseResult: StoredBody; raw: StoredBody }): void {
+    if (packed.text === null) this.stmts.packKeepText.run({ id, toolUseResult: packed.toolUseResult, raw: packed.raw });
+    else this.stmts.pack.run({ id, ...packed });
+  }
+
+  /** An inline sidechain row (Claude Code ≤ 2.0.27) attached to the subagent that wrote it. */
+  attachAgent(id: number, agentId: string): void {
+    this.stmts.attachAgent.run(agentId, id);
+  }
+
+  /** A prompt that is only IDE or system context becomes context; true when it was a prompt. */
+  reclassifyAsContext(id: number, subtype: string): boolean {
+    return this.stmts.reclassifyAsContext.run(subtype, id).changes > 0;
+  }
+
+  setContentKey(id: number, key: Buffer): number {
+    return this.stmts.setContentKey.run(key, id).changes;
+  }
+
+  /** A row whose content an earlier row of its session holds (a replay): removed. */
+  removeReplay(id: number): number {
+    return this.stmts.removeReplay.run(id).changes;
+  }
+
+  setWebSearches(id: number, n: number): void {
+    this.stmts.setWebSearches.run(n, id);
+  }
+
+  deleteSession(sessionId: string): number {
+    return this.stmts.deleteSession.run(sessionId).changes;
+  }
+
+  /** Rows of no session older than the cutoff, at most `limit`; returns how many went. */
+  deleteOrphans(cutoff: number, limit: number): number {
+    return this.stmts.deleteOrphans.run(cutoff, limit).changes;
   }
 
   /** The redact job found nothing to change: the row is at this rule set now (the index is not touched). */

@@ -5,6 +5,7 @@
 // Decoding a packed row gives back exactly the text it replaced (test/store/pack.test.ts hashes
 // every row before and after). The job around it is daemon/maintenance/pack.ts.
 import type { Db } from './db.js';
+import { InteractionStore } from './interactions.js';
 import { packInteraction, packText, type StoredBody } from './line-codec.js';
 
 export interface PackProgress {
@@ -27,8 +28,7 @@ export class PackStore {
            AND (typeof(raw) = 'text' OR typeof(tool_use_result) = 'text' OR (typeof(text) = 'text' AND length(text) >= 1024))
          ORDER BY id LIMIT @limit`,
       ),
-      packKeepText: db.prepare('UPDATE interactions SET tool_use_result = @toolUseResult, raw = @raw WHERE id = @id'),
-      pack: db.prepare('UPDATE interactions SET text = @text, tool_use_result = @toolUseResult, raw = @raw WHERE id = @id'),
+      interactions: new InteractionStore(db),
       advance: db.prepare(
         'UPDATE storage_pack SET through_id = @through, started_at = COALESCE(started_at, @now), finished_at = CASE WHEN @through >= until_id THEN @now END WHERE id = 1',
       ),
@@ -71,12 +71,7 @@ export class PackStore {
         };
         bytesBefore += (r.plain_text ? size(r.text) : 0) + size(r.tool_use_result) + size(r.raw);
         bytesAfter += (r.plain_text ? size(out.text) : 0) + size(out.toolUseResult) + size(out.raw);
-        // text = NULL below means "as it is" (an already packed text is not read back to be written).
-        if (out.text === null) {
-          this.stmts.packKeepText.run({ id: r.id, toolUseResult: out.toolUseResult, raw: out.raw });
-          continue;
-        }
-        this.stmts.pack.run({ id: r.id, ...out });
+        this.stmts.interactions.pack(r.id, out);
       }
       // Fewer rows than asked: nothing plain is left up to until_id.
       const through = rows.length < limit ? p.untilId : rows.at(-1)!.id;

@@ -23,6 +23,7 @@
 //   with identical counts would both match one response; with four counts that agree to the
 //   token, that is rare, and it errs towards calling a request conversational.
 // - telemetryToolFacts(): per tool_use_id, how long the tool ran and what the permission decision was.
+import { SessionStore } from './session-store.js';
 import { SESSION_PROJECT_MATCH } from './sessions.js';
 import type { TelemetryEvent } from '../ingest/otlp/events.js';
 import type { Db } from './db.js';
@@ -60,10 +61,7 @@ export interface ToolFact {
 
 export class TelemetryStore {
   private readonly insertEvent;
-  private readonly sessionState;
-  private readonly createSession;
-  private readonly widenSession;
-  private readonly addSpanCounts;
+  private readonly sessions: SessionStore;
 
   constructor(private readonly db: Db) {
     this.insertEvent = db.prepare(`
@@ -72,21 +70,7 @@ export class TelemetryStore {
          input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, duration_ms, success, decision,
          decision_source, error, detail, received_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.sessionState = db.prepare('SELECT pulled_from AS pulledFrom FROM sessions WHERE id = ?');
-    this.createSession = db.prepare(`
-      INSERT INTO sessions (id, host, agent, cc_version, status, started_at, last_activity_at, created_at, updated_at)
-      VALUES (@id, @host, @agent, @version, 'ended', @first, @last, @now, @now)`);
-    this.addSpanCounts = db.prepare(`
-      UPDATE sessions SET
-        input_tokens = input_tokens + @input, output_tokens = output_tokens + @output,
-        t_tool_calls = t_tool_calls + @tools, t_tool_failures = t_tool_failures + @failures
-      WHERE id = @id AND agent LIKE 'otel:%' AND pulled_from IS NULL`);
-    this.widenSession = db.prepare(`
-      UPDATE sessions SET
-        started_at = MIN(COALESCE(started_at, @first), @first),
-        last_activity_at = MAX(COALESCE(last_activity_at, @last), @last),
-        updated_at = @now
-      WHERE id = @id AND pulled_from IS NULL`);
+    this.sessions = new SessionStore(db);
   }
 
   /**
@@ -158,13 +142,12 @@ export class TelemetryStore {
         }
       }
       for (const [id, t] of touched) {
-        const known = this.sessionState.get(id) as { pulledFrom: string | null } | undefined;
-        if (!known) {
-          this.createSession.run({ id, host: opts.host, agent: t.agent, version: t.version, first: t.first, last: t.last, now });
-        } else if (known.pulledFrom === null) {
-          this.widenSession.run({ id, first: t.first, last: t.last, now });
+        if (!this.sessions.exists(id)) {
+          this.sessions.createFromTelemetry({ id, host: opts.host, agent: t.agent, version: t.version, first: t.first, last: t.last, now });
+        } else {
+          this.sessions.widen({ id, first: t.first, last: t.last, now });
         }
-        if (t.input + t.output + t.tools > 0) this.addSpanCounts.run({ id, input: t.input, output: t.output, tools: t.tools, failures: t.failures });
+        if (t.input + t.output + t.tools > 0) this.sessions.addSpanCounts({ id, input: t.input, output: t.output, tools: t.tools, failures: t.failures });
       }
     })();
     return result;

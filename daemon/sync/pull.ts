@@ -44,7 +44,7 @@ import {
   type LocalSession,
   type PullState,
   type Stmts,
-  updateSession,
+  SETTABLE_SESSION_COLUMNS,
 } from './pull/store.js';
 import { MAX_PART_BYTES, MAX_PROBLEMS, type PullEnv, type PullProgress, type PullProgressWire, type PullRequest } from './pull/types.js';
 export { gunzipBounded, manifestPrefixes, parseNdjson, sha256Hex, validateManifest } from './pull/objects.js';
@@ -210,11 +210,11 @@ async function pullSession(
     if (ready) return;
     ready = true;
     if (!local) {
-      stmts.insertSession.run({ id: m.sessionId, host: m.host, now: now() });
+      stmts.sessions.createPulled({ id: m.sessionId, host: m.host, now: now() });
       added = true;
     }
     stmts.upsertState.run({ id: m.sessionId, host: m.host, key, now: now() });
-    if (updateSession(db, m.sessionId, m.host, fields, now())) updated = true;
+    if (stmts.sessions.updatePulled(m.sessionId, m.host, fields, SETTABLE_SESSION_COLUMNS, now())) updated = true;
   };
 
   const through = { interactions: state?.interactions_through ?? 0, hook_events: state?.hook_events_through ?? 0 };
@@ -275,7 +275,7 @@ async function pullSession(
       const usage = replaceUsage(stmts, m.usage ?? [], m.sessionId, skip);
       stmts.subagents.run({ id: m.sessionId });
       if (stmts.legacySidechains.pending(m.sessionId)) stmts.legacySidechains.attribute(m.sessionId, now());
-      const changed = stmts.recount.run({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() }).changes > 0;
+      const changed = stmts.sessions.recountPulled({ id: m.sessionId, cost: usage.cost, complete: usage.complete, now: now() });
       return { usage: usage.rows, changed };
     })
     .immediate();
@@ -287,7 +287,7 @@ async function pullSession(
   if (!failed) stmts.manifestDone.run({ id: m.sessionId, sha: v.sha256, version, now: now() });
   if (!failed && restoreOwn) {
     db.transaction(() => {
-      stmts.becomeOwn.run({ id: m.sessionId });
+      stmts.sessions.becomeOwn(m.sessionId);
       restoreOwn.adoptRestoredManifest(m.sessionId, v.contentSha256, now());
     })();
   }

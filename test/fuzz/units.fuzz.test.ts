@@ -1,5 +1,5 @@
 // Property-based fuzzing (fast-check) of the pure pieces hostile input reaches first: the
-// transcript reader and parser, hook payload handling (HookEventStore on a real SQLite file) and
+// transcript reader and parser, hook payload handling (HookEventIngest on a real SQLite file) and
 // config parsing. The property is always the same: any input gives a result or the documented
 // error, never an unexpected exception, and what comes out stays bounded.
 // The daemon-level counterpart (the same inputs through a running rbkd) is daemon.fuzz.test.ts.
@@ -11,7 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../../daemon/config/load.js';
 import { configSchema } from '../../daemon/config/schema.js';
-import { HookEventStore, type IncomingHookEvent } from '../../daemon/ingest/hook-events.js';
+import { HookEventIngest, type IncomingHookEvent } from '../../daemon/ingest/hook-events.js';
 import { parseTranscriptLine, TEXT_LIMIT } from '../../daemon/ingest/transcripts/parse.js';
 import { LineAssembler, splitCompleteLines, type LineRecord } from '../../daemon/ingest/transcripts/reader.js';
 import { createRedactionService } from '../../daemon/redact/service.js';
@@ -187,13 +187,13 @@ describe('fuzz: transcript reader and parser', () => {
 describe('fuzz: hook payloads into the store (real SQLite file)', () => {
   let dir: string;
   let db: Db;
-  let store: HookEventStore;
+  let store: HookEventIngest;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbk-fuzz-'));
     db = openDatabase(path.join(dir, 'rbk.db'));
     // Logic under fuzz, not durability: no fsync per commit.
     db.pragma('synchronous = OFF');
-    store = new HookEventStore(db, redaction);
+    store = new HookEventIngest(db, redaction);
   });
   afterAll(() => {
     db?.close();

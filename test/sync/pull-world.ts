@@ -1,5 +1,5 @@
 // Worlds for the pull, S3 compaction and S3 retention tests: a "machine" is a real SQLite file
-// (every migration applied) fed by the real ingest path (HookEventStore + TranscriptIngester over
+// (every migration applied) fed by the real ingest path (HookEventIngest + TranscriptIngester over
 // the captured Claude Code fixtures), with the real sync engine writing the central copy to a
 // real backend (LocalBackend here; s3rver in the integration tests).
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RbkPaths } from '../../common/paths.js';
 import { configSchema, type RbkConfig } from '../../daemon/config/schema.js';
-import { HookEventStore } from '../../daemon/ingest/hook-events.js';
+import { HookEventIngest } from '../../daemon/ingest/hook-events.js';
 import { TranscriptIngester } from '../../daemon/ingest/transcript-ingester.js';
 import { silentLogger } from '../../daemon/log.js';
 import { createRedactionService, type RedactionService } from '../../daemon/redact/service.js';
@@ -26,7 +26,7 @@ export interface Machine {
   config: RbkConfig;
   paths: RbkPaths;
   redaction: RedactionService;
-  hooks: HookEventStore;
+  hooks: HookEventIngest;
   ingester: TranscriptIngester;
   cleanup(): void;
 }
@@ -55,7 +55,7 @@ export function makeMachine(config: unknown = {}): Machine {
     config: cfg,
     paths,
     redaction,
-    hooks: new HookEventStore(db, redaction),
+    hooks: new HookEventIngest(db, redaction),
     ingester: new TranscriptIngester(db, silentLogger, { redaction }),
     cleanup: () => {
       try {

@@ -43,6 +43,8 @@ function sessionsOf(m: Machine) {
       delete r.pulled_from;
       delete r.pinned;
       delete r.expired_at;
+      // The launch directory's merge bookkeeping (store/session-store.ts); a pulled row is read-only.
+      delete r.cwd_at;
       // Each side of the hook/transcript pair is shown as the larger count; B has the larger in both.
       for (const [h, t] of [
         ['prompts', 't_prompts'],

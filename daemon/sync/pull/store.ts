@@ -1,7 +1,10 @@
 // Storing pulled sessions: the prepared statements and the merge of a pulled session's rows into
 // the local store (pulled sessions are read-only here).
 import type { Db } from '../../store/db.js';
+import { HookEventStore, type PulledHookEventRow } from '../../store/hook-event-store.js';
 import { asStored, InteractionStore } from '../../store/interactions.js';
+import { SessionStore } from '../../store/session-store.js';
+import { UsageStore } from '../../store/usage-store.js';
 import type { Dataset, SessionManifest } from '../layout.js';
 import type { z } from 'zod';
 import {
@@ -56,38 +59,23 @@ export function statements(db: Db) {
       'SELECT session_id, host, manifest_sha256, manifest_version, interactions_through, hook_events_through FROM pull_sessions WHERE session_id = ?',
     ),
     interactions: new InteractionStore(db),
-    insertSession: db.prepare(`
-      INSERT INTO sessions (id, host, origin, pulled_from, status, created_at, updated_at)
-      VALUES (@id, @host, 'pull', @host, 'ended', @now, @now)`),
+    sessions: new SessionStore(db),
+    hookEvents: new HookEventStore(db),
+    usage: new UsageStore(db),
     upsertState: db.prepare(`
       INSERT INTO pull_sessions (session_id, host, manifest_key, manifest_sha256, pulled_at)
       VALUES (@id, @host, @key, NULL, @now)
       ON CONFLICT (session_id) DO UPDATE SET manifest_key = excluded.manifest_key`),
-    // rbk restore --from-central-copy: once all of it is back, this machine's session is its own again.
-    becomeOwn: db.prepare(`UPDATE sessions SET pulled_from = NULL, origin = 'restore' WHERE id = @id AND pulled_from IS NOT NULL`),
     manifestDone: db.prepare('UPDATE pull_sessions SET manifest_sha256 = @sha, manifest_version = @version, pulled_at = @now WHERE session_id = @id'),
     sameManifest: db.prepare('UPDATE pull_sessions SET manifest_version = @version WHERE session_id = @id AND manifest_version IS NOT @version'),
     advance: {
       interactions: db.prepare('UPDATE pull_sessions SET interactions_through = @through WHERE session_id = @id AND interactions_through < @through'),
       hook_events: db.prepare('UPDATE pull_sessions SET hook_events_through = @through WHERE session_id = @id AND hook_events_through < @through'),
     },
-    insertHookEvent: db.prepare(`
-      INSERT OR IGNORE INTO hook_events (event_id, session_id, event_name, tool_name, tool_use_id, prompt_id, agent_id,
-        hook_started_at, sent_at, received_at, via, payload, payload_bytes, problem)
-      VALUES (@event_id, @session_id, @event_name, @tool_name, @tool_use_id, @prompt_id, @agent_id,
-        @hook_started_at, @sent_at, @received_at, @via, @payload, @payload_bytes, @problem)`),
     usageKeys: db.prepare(`
       SELECT message_id, request_id, MIN(ts) AS ts, MAX(agent_id) AS agent_id, MAX(is_sidechain) AS is_sidechain
       FROM interactions WHERE session_id = ? AND model = ? AND message_id IS NOT NULL
       GROUP BY message_id, request_id ORDER BY MIN(ts), message_id`),
-    deleteUsage: db.prepare('DELETE FROM message_usage WHERE session_id = ?'),
-    insertUsage: db.prepare(`
-      INSERT OR IGNORE INTO message_usage (usage_key, message_id, request_id, session_id, agent_id, is_sidechain, model, ts,
-        input_tokens, output_tokens, cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,
-        cache_read_tokens, cost_usd, pricing_version, web_search_reported)
-      VALUES (@usage_key, @message_id, @request_id, @session_id, @agent_id, @is_sidechain, @model, @ts,
-        @input_tokens, @output_tokens, @cache_creation_tokens, @cache_creation_5m_tokens, @cache_creation_1h_tokens,
-        @cache_read_tokens, @cost_usd, 'pulled', @web_search_reported)`),
     // Subagent runs are not in the central copy as such: rebuilt from the pulled interactions (the
     // sidechain rows of each agent, the Agent/Task call that spawned it and its input).
     subagents: db.prepare(`
@@ -106,17 +94,6 @@ export function statements(db: Db) {
         agent_type = COALESCE(subagents.agent_type, excluded.agent_type),
         description = COALESCE(subagents.description, excluded.description),
         tool_use_id = COALESCE(subagents.tool_use_id, excluded.tool_use_id)`),
-    recount: db.prepare(`
-      UPDATE sessions SET
-        interactions = (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0),
-        hook_events = (SELECT count(*) FROM hook_events WHERE session_id = @id),
-        web_search_requests = (SELECT COALESCE(SUM(web_search_requests), 0) FROM message_usage WHERE session_id = @id),
-        cost_usd = @cost, cost_complete = @complete, updated_at = @now
-      WHERE id = @id AND pulled_from IS NOT NULL AND (
-        interactions IS NOT (SELECT count(*) FROM interactions WHERE session_id = @id AND hidden = 0)
-        OR hook_events IS NOT (SELECT count(*) FROM hook_events WHERE session_id = @id)
-        OR cost_usd IS NOT @cost OR cost_complete IS NOT @complete
-        OR web_search_requests IS NOT (SELECT COALESCE(SUM(web_search_requests), 0) FROM message_usage WHERE session_id = @id))`),
   };
 }
 
@@ -140,15 +117,8 @@ export function sessionFields(m: SessionManifest): Record<string, unknown> {
   return out;
 }
 
-export function updateSession(db: Db, id: string, host: string, fields: Record<string, unknown>, now: number): boolean {
-  const cols = Object.keys(fields).filter((c) => Object.hasOwn(SESSION_COLUMNS, c));
-  if (cols.length === 0) return false;
-  // Column names come from SESSION_COLUMNS (a constant), never from the manifest; values are bound.
-  const changed = cols.map((c) => `${c} IS NOT @${c}`).join(' OR ');
-  const sql = `UPDATE sessions SET ${cols.map((c) => `${c} = @${c}`).join(', ')}, updated_at = @now
-               WHERE id = @id AND pulled_from = @host AND (${changed})`;
-  return db.prepare(sql).run({ ...fields, id, host, now }).changes > 0;
-}
+/** The session columns a manifest may set (a constant: never the manifest's own keys). */
+export const SETTABLE_SESSION_COLUMNS: ReadonlySet<string> = new Set(Object.keys(SESSION_COLUMNS));
 
 /** A part's row, validated and belonging to the part's session; null (and counted) otherwise. */
 export function sessionRow<S extends z.ZodType<{ session_id?: string | null }>>(
@@ -247,12 +217,13 @@ export function insertRows(
       const v = sessionRow(hookEventRow, HOOK_EVENT_COLUMNS, raw, sessionId, skipped);
       if (!v) continue;
       added += note(
-        stmts.insertHookEvent.run({
+        // Every column of HOOK_EVENT_COLUMNS, validated by hookEventRow (absent ones NULL).
+        stmts.hookEvents.insertPulled({
           ...Object.fromEntries(HOOK_EVENT_COLUMNS.map((c) => [c, (v as Record<string, unknown>)[c] ?? null])),
           session_id: sessionId,
           via: v.via,
           payload_bytes: v.payload_bytes ?? Buffer.byteLength(v.payload),
-        }),
+        } as PulledHookEventRow),
       );
     }
   }
@@ -274,7 +245,7 @@ export function replaceUsage(
   sessionId: string,
   skipped: (reason: string, n?: number) => void,
 ): { rows: number; cost: number | null; complete: number } {
-  stmts.deleteUsage.run(sessionId);
+  stmts.usage.deleteSession(sessionId);
   let rows = 0;
   let cost = 0;
   let complete = 1;
@@ -299,7 +270,7 @@ export function replaceUsage(
       // More responses than the interactions name (parts not pulled, hidden lines): numbered keys.
       const k = keys[i] ?? { message_id: `pulled-${u.model}-${i + 1}`, request_id: null, ts: keys.at(-1)?.ts ?? null, agent_id: null, is_sidechain: 0 };
       const first = i === 0;
-      rows += stmts.insertUsage.run({
+      rows += stmts.usage.insertPulled({
         usage_key: k.request_id ? `${k.message_id}:${k.request_id}` : k.message_id,
         message_id: k.message_id,
         request_id: k.request_id,
@@ -317,7 +288,7 @@ export function replaceUsage(
         // The model's searches on its first response, like its tokens (the source host linked them).
         web_search_reported: first ? u.web_search_requests : 0,
         cost_usd: u.cost_usd === null ? null : first ? u.cost_usd : 0,
-      }).changes;
+      });
     }
   }
   return { rows, cost: complete ? Math.round(cost * 1e10) / 1e10 : null, complete };
