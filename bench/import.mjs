@@ -24,7 +24,7 @@ import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { generateCorpus } from './corpus.mjs';
-import { ROOT, percentile, startDaemon, tempDataDir, writeResult } from './lib.mjs';
+import { DAEMON_NODE_FLAGS, ROOT, percentile, startDaemon, tempDataDir, writeResult } from './lib.mjs';
 
 // Storage v2's floors (issue 18): import >= 0.35x the bare loop, data dir <= 0.6x the JSONL.
 const TARGET_RATIO = 0.35;
@@ -165,7 +165,7 @@ function dirBytes(dir, keep) {
 async function startProfiledDaemon(dir) {
   const env = { ...process.env, RBK_DATA_DIR: dir, RBK_CONFIG: path.join(dir, 'none.yaml') };
   delete env.RBK_SOCKET;
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, path.join(ROOT, 'bin', 'rbkd.js')], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, path.join(ROOT, 'bin', 'rbkd.js')], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The node options every start of rbkd uses (cli/install/locate.ts), so that a bench times what users run. */
+export const { DAEMON_NODE_FLAGS } = await import(path.join(ROOT, 'dist', 'cli', 'install', 'locate.js'));
 export const RESULTS = path.join(ROOT, 'bench', 'results');
 
 export function tempDataDir(tag) {
@@ -17,7 +19,7 @@ export async function startDaemon(dataDir, extraEnv = {}, nodeArgs = []) {
   // not read (or time) the developer's own transcripts.
   const env = { ...process.env, RBK_DATA_DIR: dataDir, RBK_CONFIG: path.join(dataDir, 'none.yaml'), HOME: path.join(dataDir, 'home'), ...extraEnv };
   delete env.RBK_SOCKET;
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, path.join(ROOT, 'bin', 'rbkd.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => (log += d));
   const socket = path.join(dataDir, 'run', 'rbk.sock');

@@ -15,6 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng as mulberry32 } from './corpus.mjs';
+import { DAEMON_NODE_FLAGS } from './lib.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CORPUS_DIR = path.join(ROOT, 'bench', '.corpus', 'query');
@@ -525,7 +526,7 @@ export async function startCorpusDaemon(corpus, log = console.error, opts = { fr
   fs.mkdirSync(dataDir, { recursive: true });
   const env = benchEnv(dataDir);
   const socket = path.join(dataDir, 'run', 'rbk.sock');
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'rbkd.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'bin', 'rbkd.js')], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let logText = '';
   proc.stderr.on('data', (c) => {
     logText += c;

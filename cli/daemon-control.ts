@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ensureDataDir } from '../common/data-dir.js';
 import type { RbkPaths } from '../common/paths.js';
 import { CliError, EXIT } from './errors.js';
-import { daemonScriptPath, LAUNCHD_LABEL, launchdPlistPath, SYSTEMD_UNIT_NAME } from './install/locate.js';
+import { DAEMON_NODE_FLAGS, daemonScriptPath, LAUNCHD_LABEL, launchdPlistPath, SYSTEMD_UNIT_NAME } from './install/locate.js';
 import { readManifest } from './install/manifest.js';
 import { runCommand, socketAnswers, type CommandResult } from './install/run.js';
 import { uid, type ServiceKind } from './install/service.js';
@@ -180,7 +180,7 @@ export async function startInBackground(paths: RbkPaths, waitMs: number): Promis
   const fd = fs.openSync(paths.logFile, 'a', 0o600);
   fs.fchmodSync(fd, 0o600);
   const startOffset = fs.fstatSync(fd).size;
-  const child = spawn(process.execPath, [daemonScriptPath()], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, daemonScriptPath()], {
     detached: true,
     stdio: ['ignore', fd, fd],
     // Not the caller's folder: a daemon must not keep a checkout or a mount busy.

@@ -26,6 +26,16 @@ export function hookScriptPath(root = packageRoot()): string {
   return path.join(root, 'dist', 'hook', 'rbk-hook.cjs');
 }
 
+/**
+ * Node options every start of rbkd uses (the systemd unit, the launchd plist, the shim, `rbk start`,
+ * `npm start`, the tests and the benchmarks). The daemon's main thread receives every parsed batch
+ * of an import from the parse worker and lets it go once written: with V8's default 16 MB
+ * semi-spaces that garbage sat in a young generation of up to 48 MB and spilled into old space,
+ * and a 4 MB cap took 36 MB off the peak RSS of an import (docs/benchmarks.md#daemon-memory).
+ * It must be a process flag: v8.setFlagsFromString after start-up does not resize the heap.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export function daemonScriptPath(root = packageRoot()): string {
   return path.join(root, 'bin', 'rbkd.js');
 }

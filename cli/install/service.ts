@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RbkPaths } from '../../common/paths.js';
-import { LAUNCHD_LABEL, SYSTEMD_UNIT_NAME } from './locate.js';
+import { DAEMON_NODE_FLAGS, LAUNCHD_LABEL, SYSTEMD_UNIT_NAME } from './locate.js';
 
 export type ServiceKind = 'systemd' | 'launchd';
 
@@ -75,7 +75,7 @@ export function renderSystemdUnit(template: string, inp: ServiceInputs): string 
   const sharesTmp = [inp.paths.dataDir, socketDir].find(underSharedTmp);
   return fill(template, {
     DOCS: pathToFileURL(inp.docsPath).href.replace(/%/g, '%%'),
-    EXEC_START: [inp.nodePath, inp.rbkdPath].map((w) => sdWord(w, { dollar: true })).join(' '),
+    EXEC_START: [inp.nodePath, ...DAEMON_NODE_FLAGS, inp.rbkdPath].map((w) => sdWord(w, { dollar: true })).join(' '),
     ENVIRONMENT: Object.entries(inp.env)
       .map(([k, v]) => `Environment=${sdWord(`${k}=${v}`)}`)
       .join('\n'),
@@ -99,6 +99,7 @@ export function renderLaunchdPlist(template: string, inp: ServiceInputs & { logF
   return fill(template, {
     LABEL: LAUNCHD_LABEL,
     NODE: xml(inp.nodePath),
+    NODE_FLAGS: DAEMON_NODE_FLAGS.map((f) => `\t\t<string>${xml(f)}</string>`).join('\n'),
     RBKD: xml(inp.rbkdPath),
     ENVIRONMENT: Object.entries(inp.env)
       .map(([k, v]) => `\t\t<key>${xml(k)}</key>\n\t\t<string>${xml(v)}</string>`)

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from './locate.js';
 import { shellQuote } from './shell.js';
 
 export const SHIM_MARKER = '# written by `rbk install`; `rbk uninstall` removes it';
@@ -28,8 +29,8 @@ export function shimDir(env: NodeJS.ProcessEnv = process.env, home = os.homedir(
   return x && path.isAbsolute(x) ? x : path.join(home, '.local', 'bin');
 }
 
-export function shimContent(nodePath: string, script: string): string {
-  return `#!/bin/sh\n${SHIM_MARKER}\nexec ${shellQuote(nodePath)} ${shellQuote(script)} "$@"\n`;
+export function shimContent(nodePath: string, script: string, nodeFlags: readonly string[] = []): string {
+  return `#!/bin/sh\n${SHIM_MARKER}\nexec ${[nodePath, ...nodeFlags, script].map(shellQuote).join(' ')} "$@"\n`;
 }
 
 export function isOurShim(file: string): boolean {
@@ -43,12 +44,12 @@ export function isOurShim(file: string): boolean {
 export function planShims(opts: { dir: string; nodePath: string; rbkScript: string; rbkdScript: string }): ShimPlan[] {
   return (
     [
-      ['rbk', opts.rbkScript],
-      ['rbkd', opts.rbkdScript],
+      ['rbk', opts.rbkScript, []],
+      ['rbkd', opts.rbkdScript, DAEMON_NODE_FLAGS],
     ] as const
-  ).map(([name, script]) => {
+  ).map(([name, script, flags]) => {
     const file = path.join(opts.dir, name);
-    const content = shimContent(opts.nodePath, script);
+    const content = shimContent(opts.nodePath, script, flags);
     let state: ShimPlan['state'] = 'absent';
     let current: string | null = null;
     try {

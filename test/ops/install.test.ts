@@ -346,7 +346,7 @@ describe('rbk install with the systemd user service (stand-in systemd user manag
     expect(r.code, r.stderr).toBe(0);
     const unitFile = path.join(s.home, '.config', 'systemd', 'user', 'rbk.service');
     const unit = fs.readFileSync(unitFile, 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} ${path.join(REPO_ROOT, 'bin', 'rbkd.js')}`);
+    expect(unit).toContain(`ExecStart=${process.execPath} --max-semi-space-size=4 ${path.join(REPO_ROOT, 'bin', 'rbkd.js')}`);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
     expect(unit).toMatch(/^ProtectSystem=strict$/m);

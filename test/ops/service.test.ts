@@ -107,7 +107,7 @@ describe('launchd agent plist', () => {
     const plist = parsePlist(text) as Record<string, unknown>;
     expect(plist).toEqual({
       Label: 'dev.rbk.rbkd',
-      ProgramArguments: ['/Users/a&b/.nvm/versions/node/v20.20.2/bin/node', '/Users/a&b/src/<rbk>/bin/rbkd.js'],
+      ProgramArguments: ['/Users/a&b/.nvm/versions/node/v20.20.2/bin/node', '--max-semi-space-size=4', '/Users/a&b/src/<rbk>/bin/rbkd.js'],
       EnvironmentVariables: { RBK_STARTED_BY: 'launchd', RBK_DATA_DIR: '/Users/a&b/rbk "data"' },
       RunAtLoad: true,
       KeepAlive: { SuccessfulExit: false },

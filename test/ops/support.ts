@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../cli/install/locate.js';
 
 /** A free TCP port on 127.0.0.1 (closed again before returning; fine for tests). */
 export function freePort(): Promise<number> {
@@ -298,7 +299,7 @@ echo "$*" >> ${q(log)}
 ${opts.noBus ? 'echo "Failed to connect to bus: No medium found" >&2; exit 1' : ''}
 ${opts.failOn ? `case "$*" in *${q(opts.failOn)}*) echo "Failed to ${opts.failOn}: Unit file is masked." >&2; exit 1;; esac` : ''}
 running() { [ -f ${q(pidFile)} ] && kill -0 "$(cat ${q(pidFile)})" 2>/dev/null; }
-start() { running && return 0; RBK_STARTED_BY=systemd ${q(process.execPath)} ${q(opts.rbkd)} >> ${q(path.join(state, 'daemon.log'))} 2>&1 & echo $! > ${q(pidFile)}; }
+start() { running && return 0; RBK_STARTED_BY=systemd ${[process.execPath, ...DAEMON_NODE_FLAGS, opts.rbkd].map(q).join(' ')} >> ${q(path.join(state, 'daemon.log'))} 2>&1 & echo $! > ${q(pidFile)}; }
 stop() { if running; then pid=$(cat ${q(pidFile)}); kill "$pid"; i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; fi; rm -f ${q(pidFile)}; }
 case "$*" in
   "--user show-environment") echo "HOME=$HOME";;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
+import { DAEMON_NODE_FLAGS } from '../../cli/install/locate.js';
 import { registerFunctions } from '../../daemon/store/db.js';
 import { unpackInteraction } from '../../daemon/store/line-codec.js';
 import { configSchema } from '../../daemon/config/schema.js';
@@ -285,7 +286,7 @@ export interface SpawnDaemonOptions {
 export function spawnDaemon(t: TempRbk, opts: SpawnDaemonOptions = {}): DaemonProcess {
   assertBuilt();
   const env = cleanEnv({ ...t.env, ...opts.env });
-  const [cmd, argv] = withUmask(opts.umask, [process.execPath, RBKD_BIN]);
+  const [cmd, argv] = withUmask(opts.umask, [process.execPath, ...DAEMON_NODE_FLAGS, RBKD_BIN]);
   const proc = spawn(cmd, argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
