@@ -107,11 +107,7 @@ export const COMMANDS: CommandSpec[] = [
     path: ['daemon'],
     summary: 'run the daemon in the foreground (the same as rbkd and npm start); Ctrl-C stops it',
     description: 'For the background, use rbk start (or rbk install, which runs it as a user service).',
-    run: async () => {
-      const { main } = await import('../daemon/main.js');
-      await main();
-      return -1; // keeps running until a signal
-    },
+    run: async () => (await import('./daemon-control.js')).runForeground(),
   },
   {
     path: ['start'],

@@ -5,6 +5,7 @@
 import type { WireJobRun } from './wire.js';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ensureDataDir } from '../common/data-dir.js';
 import type { RbkPaths } from '../common/paths.js';
@@ -163,6 +164,25 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
     await new Promise((r) => setTimeout(r, 100));
   }
   return true;
+}
+
+/**
+ * `rbk daemon`: rbkd in this terminal, started as every other start of it is (DAEMON_NODE_FLAGS
+ * are node options, which only a new process takes). The child leads its own process group, so a
+ * Ctrl-C reaches it once, passed on by this process (the daemon's second SIGINT would not wait for
+ * its shutdown); SIGTERM and SIGHUP are passed on the same way. Resolves to its exit status.
+ */
+export function runForeground(): Promise<number> {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, daemonScriptPath()], { stdio: 'inherit', detached: true });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    });
+  }
+  return new Promise((resolve) => {
+    child.once('error', () => resolve(1));
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+  });
 }
 
 /**
