@@ -9,7 +9,7 @@ import type { StoreHealth } from '../store/health.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { type InteractionInsert, InteractionStore } from '../store/interactions.js';
-import { SessionStore } from '../store/session-store.js';
+import { SessionStore, type TranscriptSessionFacts } from '../store/session-store.js';
 import { type UsageRow, UsageStore } from '../store/usage-store.js';
 import type { StoredBody } from '../store/line-codec.js';
 import { costOf, PRICING_VERSION, WEB_SEARCH_USD_PER_REQUEST, webSearchesOf, type ModelPrice } from '../pricing/pricing.js';
@@ -524,20 +524,8 @@ function sameCounts(r: UsageRow, u: UsageRecord): boolean {
   );
 }
 
-interface SessionMetaAcc {
-  cwd: string | null;
-  project: string | null;
-  /** The timestamp of the line that carried cwd (the earliest such line of the batch). */
-  cwdAt: number | null;
-  gitBranch: string | null;
-  version: string | null;
-  model: string | null;
-  agent: string | null;
-  transcriptPath: string | null;
-  title: string | null;
-  first: number | null;
-  last: number | null;
-}
+/** What a batch's lines say of their session, gathered for SessionStore.mergeTranscript. */
+type SessionMetaAcc = Omit<TranscriptSessionFacts, 'id' | 'now'>;
 
 function accumulateMeta(into: Map<string, SessionMetaAcc>, sessionId: string, p: LineFacts, transcriptPath: string | null): void {
   let m = into.get(sessionId);

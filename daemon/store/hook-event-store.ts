@@ -8,6 +8,7 @@
 // - pulled sessions' events come from the central copy (rbk pull), without a redaction version
 //   (the host that uploaded them redacted them).
 import type { Db } from './db.js';
+import type { StoredHookEvent } from './rows.js';
 
 export interface HookEventWrite {
   eventId: string;
@@ -27,23 +28,8 @@ export interface HookEventWrite {
   redactionVersion: string | null;
 }
 
-/** A pulled row as the central copy has it (sync/pull). */
-export interface PulledHookEventRow {
-  event_id: string;
-  session_id: string;
-  event_name: string;
-  tool_name: string | null;
-  tool_use_id: string | null;
-  prompt_id: string | null;
-  agent_id: string | null;
-  hook_started_at: number | null;
-  sent_at: number | null;
-  received_at: number;
-  via: string;
-  payload: string;
-  payload_bytes: number;
-  problem: string | null;
-}
+/** A pulled row as the central copy has it (sync/pull): filed under its session, with no local redaction version. */
+export type PulledHookEventRow = Omit<StoredHookEvent, 'seq' | 'session_id' | 'redaction_version'> & { session_id: string };
 
 export class HookEventStore {
   private readonly stmts;

@@ -50,7 +50,7 @@ export interface TranscriptSessionFacts {
   id: string;
   cwd: string | null;
   project: string | null;
-  /** The timestamp of the line that carried `cwd`. */
+  /** The timestamp of the line that carried `cwd` (the earliest such line of the batch). */
   cwdAt: number | null;
   gitBranch: string | null;
   version: string | null;

@@ -41,4 +41,9 @@ describe('rbk daemon', () => {
     await waitFor('rbkd to exit', () => !alive(pid), 15_000);
     expect(output).toContain('rbkd started');
   }, 60_000);
+
+  it('npm start passes the same node options (package.json cannot import the constant)', () => {
+    const start = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start.split(/\s+/)).toEqual(['node', ...DAEMON_NODE_FLAGS, 'bin/rbkd.js']);
+  });
 });
